@@ -1,0 +1,48 @@
+# The portal's commands. `make run` and `make test` set up what is missing themselves.
+#
+#   make run    build (release) and serve on http://127.0.0.1:3000, data under ./data
+#   make test   every test: unit, integration, real Prometheus, headless Chromium
+#   make build  target/release/keiko-portal and the site assets under target/site
+#   make site   only the browser bundle (WASM + JS + CSS) under target/site/pkg
+#   make lint   cargo fmt --check and clippy (host crates and the wasm crate)
+
+SHELL := /bin/bash
+# Must match LEPTOS_OUTPUT_NAME in .cargo/config.toml.
+SITE_NAME := keiko
+SITE_DIR := target/site
+PKG_DIR := $(SITE_DIR)/pkg
+WASM := target/wasm32-unknown-unknown/wasm-release/frontend.wasm
+WASM_OPT := .tools/node_modules/.bin/wasm-opt
+
+.PHONY: run build site test lint setup setup-test bench clean-site
+
+setup:
+	@scripts/setup.sh build
+
+setup-test:
+	@scripts/setup.sh test
+
+site: setup
+	cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+	@mkdir -p $(PKG_DIR)
+	wasm-bindgen --target web --no-typescript --out-name $(SITE_NAME) --out-dir $(PKG_DIR) $(WASM)
+	$(WASM_OPT) -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+		--enable-mutable-globals --enable-reference-types --enable-multivalue \
+		$(PKG_DIR)/$(SITE_NAME)_bg.wasm -o $(PKG_DIR)/$(SITE_NAME).wasm
+	@rm -f $(PKG_DIR)/$(SITE_NAME)_bg.wasm
+	cp style/main.css $(PKG_DIR)/$(SITE_NAME).css
+
+build: site
+	cargo build -p server --release
+
+run: build
+	target/release/keiko-portal serve
+
+test: setup-test site
+	cargo build -p server
+	cargo test --workspace --exclude frontend -- --test-threads=2
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings

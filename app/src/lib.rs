@@ -1,0 +1,101 @@
+//! The portal's user interface: Leptos components rendered on the server and hydrated in the
+//! browser. Server-only code sits behind the `ssr` feature, browser-only code behind `hydrate`.
+
+mod nav;
+mod pages;
+mod theme;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+pub use theme::Theme;
+
+/// The HTML document around the app. Runs only on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    security::provide_nonce_and_csp();
+    let theme = theme::initial_theme();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" data-theme=theme.as_str()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: the navigation frame and one route per page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="keiko" href="/pkg/keiko.css" />
+        <Title formatter=|page: String| format!("{page} · Keiko") />
+        <Router>
+            <div class="frame">
+                <nav::Sidebar />
+                <main class="content" id="main">
+                    <Routes fallback=pages::NotFound>
+                        <Route path=path!("/") view=pages::Home />
+                        <Route path=path!("/dashboards") view=pages::Dashboards />
+                        <Route path=path!("/explore/metrics") view=pages::ExploreMetrics />
+                        <Route path=path!("/explore/logs") view=pages::ExploreLogs />
+                        <Route path=path!("/explore/traces") view=pages::ExploreTraces />
+                        <Route path=path!("/alerting/rules") view=pages::AlertRules />
+                        <Route path=path!("/checklist") view=pages::Checklist />
+                        <Route path=path!("/settings/datasources") view=pages::DataSources />
+                        <Route path=path!("/settings/users") view=pages::Users />
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}
+
+/// Every page the navigation links to, with its path: the browser tests walk this list.
+pub const NAV_PAGES: &[(&str, &str)] = &[
+    ("/dashboards", "Dashboards"),
+    ("/explore/metrics", "Metrics"),
+    ("/explore/logs", "Logs"),
+    ("/explore/traces", "Traces"),
+    ("/alerting/rules", "Rules"),
+    ("/checklist", "Checklist"),
+    ("/settings/datasources", "Data sources"),
+    ("/settings/users", "Users"),
+];
+
+#[cfg(feature = "ssr")]
+mod security {
+    use http::{header, HeaderValue};
+    use leptos::prelude::*;
+
+    /// Gives this response a fresh CSP nonce (Leptos puts it on its hydration script) and the
+    /// matching `Content-Security-Policy` header.
+    pub fn provide_nonce_and_csp() {
+        leptos::nonce::provide_nonce();
+        if let (Some(nonce), Some(response)) = (
+            leptos::nonce::use_nonce(),
+            use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            let policy = format!(
+                "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+                 style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+                 frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+            );
+            if let Ok(value) = HeaderValue::from_str(&policy) {
+                response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The navigation frame: the sidebar with every section of the portal.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::theme::ThemeToggle;
+
+#[component]
+pub fn Sidebar() -> impl IntoView {
+    view! {
+        <aside class="sidebar">
+            <a class="brand" href="/">
+                "Keiko"
+                <span class="brand-sub">"Observability"</span>
+            </a>
+            <nav aria-label="Main">
+                <ul class="nav">
+                    <li>
+                        <A href="/dashboards">"Dashboards"</A>
+                    </li>
+                    <li class="nav-group">
+                        <span class="nav-heading">"Explore"</span>
+                        <ul>
+                            <li>
+                                <A href="/explore/metrics">"Metrics"</A>
+                            </li>
+                            <li>
+                                <A href="/explore/logs">"Logs"</A>
+                            </li>
+                            <li>
+                                <A href="/explore/traces">"Traces"</A>
+                            </li>
+                        </ul>
+                    </li>
+                    <li class="nav-group">
+                        <span class="nav-heading">"Alerting"</span>
+                        <ul>
+                            <li>
+                                <A href="/alerting/rules">"Rules"</A>
+                            </li>
+                        </ul>
+                    </li>
+                    <li>
+                        <A href="/checklist">"Checklist"</A>
+                    </li>
+                    <li class="nav-group">
+                        <span class="nav-heading">"Settings"</span>
+                        <ul>
+                            <li>
+                                <A href="/settings/datasources">"Data sources"</A>
+                            </li>
+                            <li>
+                                <A href="/settings/users">"Users"</A>
+                            </li>
+                        </ul>
+                    </li>
+                </ul>
+            </nav>
+            <div class="sidebar-foot">
+                <ThemeToggle />
+            </div>
+        </aside>
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what building (and, with `test`, testing) the portal needs. Idempotent: each step
+# checks first and does nothing when the tool is already there at the pinned version.
+#   scripts/setup.sh build   – wasm target, wasm-bindgen-cli, wasm-opt
+#   scripts/setup.sh test    – the above plus Chromium, ChromeDriver and Prometheus
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-build}
+# wasm-bindgen-cli must equal the wasm-bindgen library in Cargo.lock.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print; exit}' Cargo.lock)
+# npm's binaryen; Debian's wasm-opt 108 breaks hydration of release builds.
+BINARYEN_VERSION=132.0.0
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+need_apt=()
+want_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$1"); }
+
+if [ "$mode" = test ]; then
+  want_pkg chromium
+  want_pkg chromium-driver
+  want_pkg prometheus
+fi
+command -v npm >/dev/null || want_pkg npm
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+if [ "$mode" = test ]; then
+  # Debian starts its packaged Prometheus as a service; the tests start their own.
+  systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Not --locked: its lockfile pins a webpki-roots version the registry here lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet
+fi
+
+if [ ! -x .tools/node_modules/.bin/wasm-opt ] \
+  || [ "$(node -p "require('./.tools/node_modules/binaryen/package.json').version" 2>/dev/null)" != "$BINARYEN_VERSION" ]; then
+  log "npm install binaryen@$BINARYEN_VERSION into .tools/"
+  mkdir -p .tools
+  npm install --prefix .tools --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >/dev/null
+fi

@@ -1,0 +1,166 @@
+//! Configuration: defaults, then an optional TOML file (`--config`), then `KEIKO_*`
+//! environment variables. Validated once at start-up; the rest of the code trusts it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// How log lines are written to stdout.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, with the seed's StructuredFormatter fields.
+    #[default]
+    Json,
+    /// Human-readable, coloured when stdout is a terminal.
+    Pretty,
+}
+
+impl LogFormat {
+    fn parse(s: &str) -> anyhow::Result<Self> {
+        match s {
+            "json" => Ok(LogFormat::Json),
+            "pretty" => Ok(LogFormat::Pretty),
+            other => bail!("KEIKO_LOG_FORMAT must be `json` or `pretty`, not `{other}`"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port the HTTP server binds to. Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Directory holding the SQLite database, the audit log file and generated secrets.
+    pub data_dir: PathBuf,
+    /// Directory holding the built site assets (`pkg/keiko.js`, `pkg/keiko.wasm`, `pkg/keiko.css`).
+    pub site_root: PathBuf,
+    /// Log line format on stdout.
+    pub log_format: LogFormat,
+    /// Log filter in `tracing` syntax, e.g. `info` or `info,sqlx=warn`.
+    pub log_level: String,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Requests running longer than this many seconds are answered with 408.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            site_root: PathBuf::from("target/site"),
+            log_format: LogFormat::Json,
+            log_level: "info,sqlx=warn".to_owned(),
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file if given, then applies the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Applies `KEIKO_*` overrides; `var` is the environment (a parameter so tests need not
+    /// touch the process environment).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var("KEIKO_LISTEN") {
+            self.listen = v
+                .parse()
+                .with_context(|| format!("KEIKO_LISTEN must be HOST:PORT, not `{v}`"))?;
+        }
+        if let Some(v) = var("KEIKO_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("KEIKO_SITE_ROOT") {
+            self.site_root = PathBuf::from(v);
+        }
+        if let Some(v) = var("KEIKO_LOG_FORMAT") {
+            self.log_format = LogFormat::parse(&v)?;
+        }
+        if let Some(v) = var("KEIKO_LOG_LEVEL") {
+            self.log_level = v;
+        }
+        if let Some(v) = var("KEIKO_BODY_LIMIT_BYTES") {
+            self.body_limit_bytes = v
+                .parse()
+                .with_context(|| format!("KEIKO_BODY_LIMIT_BYTES must be a number, not `{v}`"))?;
+        }
+        if let Some(v) = var("KEIKO_REQUEST_TIMEOUT_SECS") {
+            self.request_timeout_secs = v.parse().with_context(|| {
+                format!("KEIKO_REQUEST_TIMEOUT_SECS must be a number, not `{v}`")
+            })?;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.body_limit_bytes < 1024 {
+            bail!("body_limit_bytes must be at least 1024");
+        }
+        if self.request_timeout_secs == 0 {
+            bail!("request_timeout_secs must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("keiko.db")
+    }
+
+    pub fn audit_log_path(&self) -> PathBuf {
+        self.data_dir.join("audit.log")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file_values() {
+        let mut config: Config = toml::from_str("listen = \"127.0.0.1:4000\"").unwrap();
+        config
+            .apply_env(|name| match name {
+                "KEIKO_LISTEN" => Some("127.0.0.1:5000".into()),
+                "KEIKO_DATA_DIR" => Some("/tmp/x".into()),
+                "KEIKO_LOG_FORMAT" => Some("pretty".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.listen.port(), 5000);
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(config.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let err = toml::from_str::<Config>("lissen = \"127.0.0.1:4000\"").unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_log_format_names_the_variable() {
+        let err = Config::default()
+            .apply_env(|n| (n == "KEIKO_LOG_FORMAT").then(|| "xml".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("KEIKO_LOG_FORMAT"), "{err}");
+    }
+}

@@ -1,0 +1,121 @@
+//! Error responses: JSON for `/api/*`, a page for everything else, and 5xx bodies that never
+//! carry internal detail (the detail goes to the log, with the correlation id).
+
+use std::any::Any;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use leptos::config::LeptosOptions;
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// One error as the API answers it: `{"error": {"status", "code", "message", "field"?}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "status": self.status.as_u16(),
+            "code": self.code,
+            "message": self.message,
+        });
+        if let Some(field) = self.field {
+            body["field"] = json!(field);
+        }
+        (self.status, Json(json!({ "error": body }))).into_response()
+    }
+}
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Requests no route matched: JSON 404 under `/api`, the app's "not found" page elsewhere.
+pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
+    if is_api(req.uri().path()) {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
+            .into_response();
+    }
+    let options: LeptosOptions = state.leptos_options.clone();
+    let render = leptos_axum::render_app_to_stream(move || app::shell(options.clone()));
+    render(req).await.into_response()
+}
+
+/// Gives error responses that a layer or handler produced without a proper body (413 from
+/// the body limit, 408 from the timeout, 405, a caught panic…) the uniform shape.
+pub async fn uniform_errors(req: Request, next: Next) -> Response {
+    let api = is_api(req.uri().path());
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if api && !content_type.starts_with("application/json") {
+        let reason = status.canonical_reason().unwrap_or("error").to_owned();
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            StatusCode::REQUEST_TIMEOUT => "timeout",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            s if s.is_server_error() => "internal",
+            _ => "bad_request",
+        };
+        return ApiError::new(status, code, reason).into_response();
+    }
+    if !api && !content_type.starts_with("text/html") {
+        return (status, error_page(status)).into_response();
+    }
+    response
+}
+
+fn error_page(status: StatusCode) -> Html<String> {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let hint = if status.is_server_error() {
+        "Something went wrong on our side. The error was logged with this request's correlation ID."
+    } else {
+        "The request could not be served."
+    };
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{code} {reason} · Keiko</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/keiko.css\"></head><body><main class=\"error-page\">\
+         <h1>{code} {reason}</h1><p>{hint}</p><p><a href=\"/\">Back to the start page</a></p></main></body></html>",
+        code = status.as_u16()
+    ))
+}
+
+/// Turns a panic in a handler into an opaque 500; the panic message is logged, not sent.
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(error = detail, error_type = "Panic", "Handler panicked");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}

@@ -1,0 +1,45 @@
+//! Liveness, readiness and the Prometheus scrape endpoint.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// The process is up and serving.
+pub async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The database is reachable and migrated; 503 otherwise.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match crate::db::check_ready(&state.db, &state.config.database_path()).await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(err) => {
+            state
+                .metrics
+                .error("database_unavailable", "database", "critical");
+            tracing::error!(
+                error = format!("{err:#}"),
+                error_type = "DatabaseError",
+                "Readiness check failed"
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "error": "database not reachable" })),
+            )
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}

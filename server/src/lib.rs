@@ -1,0 +1,92 @@
+//! The Keiko observability portal's server: configuration, telemetry, storage and the HTTP
+//! surface. `main.rs` only parses the command line and calls [`serve`] or [`migrate`].
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod metrics;
+pub mod state;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use leptos::config::LeptosOptions;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+/// Leptos options for pages built by `make site` (see `.cargo/config.toml`).
+fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(env!("LEPTOS_OUTPUT_NAME"))
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .env(leptos::config::Env::PROD)
+        .build()
+}
+
+/// Applies the database migrations and returns.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let pool = db::open(&config.database_path()).await?;
+    pool.close().await;
+    tracing::info!(path = %config.database_path().display(), "Database migrated");
+    Ok(())
+}
+
+/// Serves until SIGINT or SIGTERM, then drains in-flight requests.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let db = db::open(&config.database_path()).await?;
+    if !config.site_root.join("pkg").join("keiko.wasm").exists() {
+        tracing::warn!(
+            site_root = %config.site_root.display(),
+            "Site assets missing: pages render but will not hydrate; run `make site`"
+        );
+    }
+    let state = AppState {
+        leptos_options: leptos_options(&config),
+        config: Arc::new(config.clone()),
+        db: db.clone(),
+        metrics: Metrics::new(),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(%address, data_dir = %config.data_dir.display(), "Listening");
+    axum::serve(listener, http::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    db.close().await;
+    tracing::info!("Stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("Shutdown signal received; draining requests");
+}
