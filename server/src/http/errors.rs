@@ -88,7 +88,9 @@ pub async fn uniform_errors(req: Request, next: Next) -> Response {
         };
         return ApiError::new(status, code, reason).into_response();
     }
-    if !api && !content_type.starts_with("text/html") {
+    // Bodies a layer wrote (empty or plain text) become a page; JSON and HTML bodies a
+    // handler chose stay as they are (e.g. /readyz answers JSON on 503).
+    if !api && (content_type.is_empty() || content_type.starts_with("text/plain")) {
         return (status, error_page(status)).into_response();
     }
     response

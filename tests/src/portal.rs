@@ -1,0 +1,144 @@
+//! The portal under test: the real binary, started on port 0 with a fresh data directory.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::workspace_root;
+
+pub struct Portal {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub data_dir: tempfile::TempDir,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+/// The binary `make test` builds; `KEIKO_BIN` points elsewhere.
+pub fn binary() -> PathBuf {
+    std::env::var_os("KEIKO_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/keiko-portal"))
+}
+
+impl Portal {
+    pub async fn start() -> Portal {
+        Portal::start_with(&[]).await
+    }
+
+    /// Starts the portal with extra environment variables and waits until it listens.
+    pub async fn start_with(env: &[(&str, &str)]) -> Portal {
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        let bin = binary();
+        assert!(
+            bin.exists(),
+            "{} is missing: run `cargo build -p server` (make test does)",
+            bin.display()
+        );
+        let mut cmd = Command::new(&bin);
+        cmd.arg("serve")
+            .current_dir(workspace_root())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("KEIKO_LISTEN", "127.0.0.1:0")
+            .env("KEIKO_DATA_DIR", data_dir.path())
+            .env("KEIKO_SITE_ROOT", workspace_root().join("target/site"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawning keiko-portal");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<SocketAddr>();
+        {
+            let pipe = child.stdout.take().expect("piped stdout");
+            let lines = stdout.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                        if v["message"] == "Listening" {
+                            if let Some(addr) = v["address"].as_str().and_then(|a| a.parse().ok()) {
+                                let _ = tx.send(addr);
+                            }
+                        }
+                    }
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let addr = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30)))
+            .await
+            .unwrap()
+            .unwrap_or_else(|_| panic!("keiko-portal did not report a listening address"));
+        Portal {
+            child: Some(child),
+            addr,
+            data_dir,
+            stdout,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn data_path(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// Every stdout line so far.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits until a stdout line satisfies `pred` and returns it parsed.
+    pub async fn wait_for_log(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(v) = self
+                .stdout_lines()
+                .iter()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|v| pred(v))
+            {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "no log line {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("portal still running");
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().expect("waiting for the portal") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("keiko-portal did not stop within 15 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! A real Prometheus (Debian's `prometheus` package) on a free port with a scratch TSDB.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::{eventually, free_port};
+
+pub struct Prometheus {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `target` (host:port) every second.
+    pub async fn scraping(target: &str) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n  - job_name: keiko\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning prometheus (apt-get install prometheus; make test does)");
+        let prom = Prometheus {
+            child,
+            port,
+            _dir: dir,
+        };
+        let ready = format!("http://127.0.0.1:{port}/-/ready");
+        eventually(Duration::from_secs(30), "Prometheus to be ready", || {
+            let ready = ready.clone();
+            async move {
+                let r = reqwest::get(&ready).await.ok()?;
+                r.status().is_success().then_some(())
+            }
+        })
+        .await;
+        prom
+    }
+
+    /// Runs an instant query and returns `data.result`.
+    pub async fn query(&self, promql: &str) -> Vec<Value> {
+        let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);
+        let body: Value = reqwest::Client::new()
+            .get(url)
+            .query(&[("query", promql)])
+            .send()
+            .await
+            .expect("querying Prometheus")
+            .json()
+            .await
+            .expect("Prometheus answers JSON");
+        assert_eq!(body["status"], "success", "{body}");
+        body["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,228 @@
+//! A small W3C WebDriver client over reqwest, driving Debian's Chromium through
+//! chromedriver. One language, no extra dependency; it covers what the suites need.
+
+use std::os::unix::process::CommandExt as _;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::{eventually, free_port};
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    _profile: tempfile::TempDir,
+}
+
+#[derive(Clone, Debug)]
+pub struct Element(String);
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium session with a fresh profile.
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            // Its own process group, so Drop can end chromedriver and every Chromium process.
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning chromedriver (apt-get install chromium-driver; make test does)");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let status = format!("{base}/status");
+        eventually(Duration::from_secs(20), "chromedriver to be ready", || {
+            let http = http.clone();
+            let status = status.clone();
+            async move {
+                let v: Value = http.get(&status).send().await.ok()?.json().await.ok()?;
+                (v["value"]["ready"] == true).then_some(())
+            }
+        })
+        .await;
+        let profile = tempfile::tempdir().expect("profile dir");
+        let caps = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": "/usr/bin/chromium",
+                    "args": [
+                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--disable-quic", "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                        format!("--user-data-dir={}", profile.path().display()),
+                    ]
+                },
+                "goog:loggingPrefs": { "browser": "ALL" }
+            }}
+        });
+        let resp: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("creating a WebDriver session")
+            .json()
+            .await
+            .expect("WebDriver answers JSON");
+        let session = resp["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {resp}"))
+            .to_owned();
+        Browser {
+            driver,
+            base,
+            session,
+            http,
+            _profile: profile,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        let mut req = self.http.request(method, url);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp: Value = req
+            .send()
+            .await
+            .expect("WebDriver request")
+            .json()
+            .await
+            .expect("WebDriver answers JSON");
+        if let Some(err) = resp["value"]["error"].as_str() {
+            panic!("WebDriver {path}: {err}: {}", resp["value"]["message"]);
+        }
+        resp["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    pub async fn current_url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Runs a script in the page and returns its value.
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// Finds the element now, or `None`.
+    pub async fn try_find(&self, css: &str) -> Option<Element> {
+        let url = format!("{}/session/{}/element", self.base, self.session);
+        let resp: Value = self
+            .http
+            .post(url)
+            .json(&json!({ "using": "css selector", "value": css }))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        resp["value"][ELEMENT_KEY]
+            .as_str()
+            .map(|id| Element(id.to_owned()))
+    }
+
+    /// Waits up to 10 s for the element.
+    pub async fn find(&self, css: &str) -> Element {
+        eventually(Duration::from_secs(10), &format!("element `{css}`"), || {
+            self.try_find(css)
+        })
+        .await
+    }
+
+    pub async fn click(&self, el: &Element) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", el.0),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    pub async fn text(&self, el: &Element) -> String {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{}/text", el.0),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Waits until the page has hydrated (the app marks `<body data-hydrated>`).
+    pub async fn wait_hydrated(&self) {
+        eventually(Duration::from_secs(15), "the page to hydrate", || async {
+            let v = self
+                .execute("return document.body.dataset.hydrated === 'true';", vec![])
+                .await;
+            (v == Value::Bool(true)).then_some(())
+        })
+        .await;
+    }
+
+    /// Browser console entries at level SEVERE (errors) since the last call.
+    pub async fn console_errors(&self) -> Vec<String> {
+        let logs = self
+            .call(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({ "type": "browser" })),
+            )
+            .await;
+        logs.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Ends the session and stops chromedriver. Call before asserting, so a failing test
+    /// leaves no Chromium behind (Drop does the same on panic).
+    pub async fn close(mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+        kill_group(&mut self.driver);
+    }
+}
+
+fn kill_group(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", &format!("-{}", child.id())])
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        kill_group(&mut self.driver);
+    }
+}
