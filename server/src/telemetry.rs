@@ -58,7 +58,8 @@ impl Telemetry {
 
 /// Installs the global subscriber. Call once, before anything logs.
 pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
-    let provider = tracer_provider()?;
+    let exporting = std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+    let provider = tracer_provider(exporting)?;
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
@@ -90,15 +91,19 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
         .with(audit)
         .try_init()
         .context("installing the tracing subscriber")?;
+    tracing::info!(
+        otlp_export = exporting,
+        "Tracing configured"
+    );
     Ok(Telemetry { provider })
 }
 
-fn tracer_provider() -> anyhow::Result<SdkTracerProvider> {
+fn tracer_provider(exporting: bool) -> anyhow::Result<SdkTracerProvider> {
     let resource = opentelemetry_sdk::Resource::builder()
         .with_service_name("keiko-portal")
         .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
-    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+    if exporting {
         use opentelemetry_otlp::WithExportConfig as _;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
