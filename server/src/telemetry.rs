@@ -91,10 +91,7 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
         .with(audit)
         .try_init()
         .context("installing the tracing subscriber")?;
-    tracing::info!(
-        otlp_export = exporting,
-        "Tracing configured"
-    );
+    tracing::info!(otlp_export = exporting, "Tracing configured");
     Ok(Telemetry { provider })
 }
 

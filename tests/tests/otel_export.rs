@@ -29,7 +29,11 @@ fn spawn_receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
             if reader.read_line(&mut request_line).is_err() {
                 continue;
             }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .to_owned();
             let (mut length, mut content_type) = (0usize, String::new());
             loop {
                 let mut line = String::new();
@@ -45,7 +49,11 @@ fn spawn_receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            sink.lock().unwrap().push(Received { path, content_type, body });
+            sink.lock().unwrap().push(Received {
+                path,
+                content_type,
+                body,
+            });
             let mut stream = stream;
             let _ = stream.write_all(
                 b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
@@ -56,7 +64,9 @@ fn spawn_receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 #[tokio::test]
@@ -77,16 +87,27 @@ async fn request_and_database_spans_are_exported_by_otlp_when_an_endpoint_is_set
 
     eventually(Duration::from_secs(10), "an OTLP export", || async {
         let got = received.lock().unwrap();
-        got.iter().any(|r| contains(&r.body, "GET /readyz")).then_some(())
+        got.iter()
+            .any(|r| contains(&r.body, "GET /readyz"))
+            .then_some(())
     })
     .await;
     let got = received.lock().unwrap();
-    let export = got.iter().find(|r| contains(&r.body, "GET /readyz")).unwrap();
+    let export = got
+        .iter()
+        .find(|r| contains(&r.body, "GET /readyz"))
+        .unwrap();
     assert_eq!(export.path, "/v1/traces");
     assert_eq!(export.content_type, "application/x-protobuf");
-    assert!(contains(&export.body, "keiko-portal"), "service.name missing");
+    assert!(
+        contains(&export.body, "keiko-portal"),
+        "service.name missing"
+    );
     let all: Vec<u8> = got.iter().flat_map(|r| r.body.clone()).collect();
-    assert!(contains(&all, "db.check_ready"), "the database call is not a span");
+    assert!(
+        contains(&all, "db.check_ready"),
+        "the database call is not a span"
+    );
 }
 
 #[tokio::test]
@@ -104,6 +125,9 @@ async fn nothing_is_exported_without_an_endpoint() {
     if let Some(listener) = default_port {
         listener.set_nonblocking(true).unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(listener.accept().is_err(), "something connected to the OTLP default port");
+        assert!(
+            listener.accept().is_err(),
+            "something connected to the OTLP default port"
+        );
     }
 }
