@@ -1,6 +1,7 @@
 //! The portal's user interface: Leptos components rendered on the server and hydrated in the
 //! browser. Server-only code sits behind the `ssr` feature, browser-only code behind `hydrate`.
 
+pub mod dto;
 mod nav;
 mod pages;
 mod theme;

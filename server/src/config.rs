@@ -45,6 +45,16 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Requests running longer than this many seconds are answered with 408.
     pub request_timeout_secs: u64,
+    /// A session lasts this many seconds after sign-in.
+    pub session_ttl_secs: u64,
+    /// Mark the session cookie `Secure` (set when the portal is served over TLS).
+    pub secure_cookies: bool,
+    /// Consecutive failed sign-ins that lock a login.
+    pub lockout_threshold: u32,
+    /// How long a locked login stays locked, in seconds.
+    pub lockout_secs: u64,
+    /// When set, `/metrics` needs `Authorization: Bearer <this>` (or a signed-in user).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -57,6 +67,11 @@ impl Default for Config {
             log_level: "info,sqlx=warn".to_owned(),
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
+            session_ttl_secs: 24 * 3600,
+            secure_cookies: false,
+            lockout_threshold: 5,
+            lockout_secs: 300,
+            metrics_token: None,
         }
     }
 }
@@ -108,6 +123,21 @@ impl Config {
                 format!("KEIKO_REQUEST_TIMEOUT_SECS must be a number, not `{v}`")
             })?;
         }
+        if let Some(v) = var("KEIKO_SESSION_TTL_SECS") {
+            self.session_ttl_secs = parse_number("KEIKO_SESSION_TTL_SECS", &v)?;
+        }
+        if let Some(v) = var("KEIKO_SECURE_COOKIES") {
+            self.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = var("KEIKO_LOCKOUT_THRESHOLD") {
+            self.lockout_threshold = parse_number("KEIKO_LOCKOUT_THRESHOLD", &v)?;
+        }
+        if let Some(v) = var("KEIKO_LOCKOUT_SECS") {
+            self.lockout_secs = parse_number("KEIKO_LOCKOUT_SECS", &v)?;
+        }
+        if let Some(v) = var("KEIKO_METRICS_TOKEN") {
+            self.metrics_token = (!v.is_empty()).then_some(v);
+        }
         Ok(())
     }
 
@@ -117,6 +147,12 @@ impl Config {
         }
         if self.request_timeout_secs == 0 {
             bail!("request_timeout_secs must be at least 1");
+        }
+        if self.session_ttl_secs == 0 {
+            bail!("session_ttl_secs must be at least 1");
+        }
+        if self.lockout_threshold == 0 {
+            bail!("lockout_threshold must be at least 1");
         }
         Ok(())
     }
@@ -128,6 +164,11 @@ impl Config {
     pub fn audit_log_path(&self) -> PathBuf {
         self.data_dir.join("audit.log")
     }
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, v: &str) -> anyhow::Result<T> {
+    v.parse()
+        .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not `{v}`"))
 }
 
 #[cfg(test)]

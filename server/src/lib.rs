@@ -1,9 +1,11 @@
 //! The Keiko observability portal's server: configuration, telemetry, storage and the HTTP
 //! surface. `main.rs` only parses the command line and calls [`serve`] or [`migrate`].
 
+pub mod audit;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod identity;
 pub mod metrics;
 pub mod state;
 pub mod telemetry;
@@ -43,6 +45,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let db = db::open(&config.database_path()).await?;
+    identity::users::bootstrap_admin(
+        &db,
+        &config.data_dir,
+        std::env::var("KEIKO_ADMIN_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty()),
+    )
+    .await
+    .context("creating the first admin")?;
     if !config.site_root.join("pkg").join("keiko.wasm").exists() {
         tracing::warn!(
             site_root = %config.site_root.display(),
@@ -60,10 +71,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%address, data_dir = %config.data_dir.display(), "Listening");
-    axum::serve(listener, http::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    axum::serve(
+        listener,
+        http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
     db.close().await;
     tracing::info!("Stopped");
     Ok(())

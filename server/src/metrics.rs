@@ -81,6 +81,11 @@ impl Metrics {
             ))
             .expect("unique process collector");
 
+        // Series that alert rules watch exist from the start, at 0, so `rate()` sees the
+        // first failure.
+        for source in ["login_form", "api_session", "basic_auth"] {
+            security_events_total.with_label_values(&["login_failed", "warning", source]);
+        }
         Metrics {
             registry,
             requests_total,
@@ -128,6 +133,13 @@ impl Metrics {
         self.request_duration_seconds
             .with_label_values(&[method, endpoint])
             .observe(seconds);
+    }
+
+    /// Counts a security event (`login_failed`, `account_locked`, `csrf_rejected`, …).
+    pub fn security_event(&self, event_type: &str, severity: &str, source: &str) {
+        self.security_events_total
+            .with_label_values(&[event_type, severity, source])
+            .inc();
     }
 
     /// Counts an error the portal met; `severity` is `warning`, `error` or `critical`.

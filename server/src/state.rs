@@ -17,6 +17,19 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
 }
 
+impl AppState {
+    pub fn lockout(&self) -> crate::identity::users::Lockout {
+        crate::identity::users::Lockout {
+            threshold: i64::from(self.config.lockout_threshold),
+            duration: chrono::Duration::seconds(self.config.lockout_secs as i64),
+        }
+    }
+
+    pub fn session_ttl(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.config.session_ttl_secs as i64)
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()

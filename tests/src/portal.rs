@@ -47,6 +47,7 @@ impl Portal {
             .env("KEIKO_LISTEN", "127.0.0.1:0")
             .env("KEIKO_DATA_DIR", data_dir.path())
             .env("KEIKO_SITE_ROOT", workspace_root().join("target/site"))
+            .env("KEIKO_ADMIN_PASSWORD", crate::api::ADMIN_PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -86,6 +87,32 @@ impl Portal {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// An API client acting as the bootstrap admin (HTTP Basic).
+    pub fn admin(&self) -> crate::api::Client {
+        self.client(crate::api::Auth::Basic(
+            "admin".into(),
+            crate::api::ADMIN_PASSWORD.into(),
+        ))
+    }
+
+    pub fn client(&self, auth: crate::api::Auth) -> crate::api::Client {
+        crate::api::Client::new(&format!("http://{}", self.addr), auth)
+    }
+
+    /// Creates a user with `role` through the API and returns a Basic-auth client for them.
+    pub async fn user_with_role(&self, login: &str, role: &str) -> crate::api::Client {
+        let password = format!("{login}-password-long");
+        let (status, body) = self
+            .admin()
+            .post(
+                "/api/v1/users",
+                serde_json::json!({ "login": login, "password": password, "role": role }),
+            )
+            .await;
+        assert_eq!(status, 201, "creating {login}: {body}");
+        self.client(crate::api::Auth::Basic(login.into(), password))
     }
 
     pub fn data_path(&self) -> &Path {

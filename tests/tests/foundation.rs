@@ -8,6 +8,16 @@ async fn get(url: &str) -> reqwest::Response {
     reqwest::get(url).await.expect("request to the portal")
 }
 
+/// Pages need a signed-in user; the tests use the bootstrap admin over HTTP Basic.
+async fn get_page(portal: &Portal, path: &str) -> reqwest::Response {
+    portal
+        .admin()
+        .request(reqwest::Method::GET, path)
+        .send()
+        .await
+        .expect("request to the portal")
+}
+
 #[tokio::test]
 async fn every_page_is_rendered_on_the_server_with_navigation() {
     let portal = Portal::start().await;
@@ -23,7 +33,7 @@ async fn every_page_is_rendered_on_the_server_with_navigation() {
         ("/settings/users", "Users"),
     ];
     for (path, heading) in pages {
-        let resp = get(&portal.url(path)).await;
+        let resp = get_page(&portal, path).await;
         assert_eq!(resp.status(), 200, "{path}");
         let csp = resp.headers()["content-security-policy"]
             .to_str()
@@ -67,11 +77,11 @@ async fn every_page_is_rendered_on_the_server_with_navigation() {
 #[tokio::test]
 async fn unknown_pages_get_a_404_page_and_unknown_api_routes_a_json_404() {
     let portal = Portal::start().await;
-    let page = get(&portal.url("/no/such/page")).await;
+    let page = get_page(&portal, "/no/such/page").await;
     assert_eq!(page.status(), 404);
     assert!(page.text().await.unwrap().contains("Page not found"));
 
-    let api = get(&portal.url("/api/v1/nothing-here")).await;
+    let api = get_page(&portal, "/api/v1/nothing-here").await;
     assert_eq!(api.status(), 404);
     let body: Value = api.json().await.unwrap();
     assert_eq!(body["error"]["status"], 404);
@@ -82,7 +92,7 @@ async fn unknown_pages_get_a_404_page_and_unknown_api_routes_a_json_404() {
 async fn metrics_expose_the_seed_families_with_route_templates_and_buckets() {
     let portal = Portal::start().await;
     get(&portal.url("/healthz")).await;
-    get(&portal.url("/no/such/page/12345")).await;
+    get_page(&portal, "/no/such/page/12345").await;
     let resp = get(&portal.url("/metrics")).await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"]
@@ -270,8 +280,9 @@ async fn responses_carry_security_headers_and_oversized_bodies_get_a_json_413() 
         .unwrap()
         .contains("frame-ancestors 'none'"));
 
-    let resp = reqwest::Client::new()
-        .post(portal.url("/api/v1/anything"))
+    let resp = portal
+        .admin()
+        .request(reqwest::Method::POST, "/api/v1/anything")
         .header("content-type", "application/json")
         .body(vec![b'x'; 10_000])
         .send()

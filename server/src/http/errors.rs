@@ -14,13 +14,16 @@ use serde_json::json;
 
 use crate::state::AppState;
 
-/// One error as the API answers it: `{"error": {"status", "code", "message", "field"?}}`.
+/// One error as the API answers it:
+/// `{"error": {"status", "code", "message", "field"?}}`. Internal errors keep their cause
+/// for the log and answer an opaque message.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    source: Option<anyhow::Error>,
 }
 
 impl ApiError {
@@ -30,12 +33,82 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            source: None,
+        }
+    }
+
+    /// 400: `field` holds a value the API cannot accept, for the reason in `message`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let mut err = ApiError::new(StatusCode::BAD_REQUEST, "invalid", message);
+        err.field = Some(field.into());
+        err
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 409 about `field` (e.g. a name already taken).
+    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let mut err = ApiError::new(StatusCode::CONFLICT, "conflict", message);
+        err.field = Some(field.into());
+        err
+    }
+
+    /// 500 with an opaque body; `err` is logged with its chain when the response is built.
+    pub fn internal(err: anyhow::Error) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; it was logged with this request's correlation ID",
+        );
+        e.source = Some(err);
+        e
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> ApiError {
+        ApiError::internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> ApiError {
+        ApiError::internal(err)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.message),
+            None => f.write_str(&self.message),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Some(source) = &self.source {
+            tracing::error!(
+                error = format!("{source:#}"),
+                error_type = "InternalError",
+                "Request failed"
+            );
+        }
         let mut body = json!({
             "status": self.status.as_u16(),
             "code": self.code,
@@ -45,6 +118,36 @@ impl IntoResponse for ApiError {
             body["field"] = json!(field);
         }
         (self.status, Json(json!({ "error": body }))).into_response()
+    }
+}
+
+/// `Json<T>` whose rejections are API errors naming the field serde complained about.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                // serde names the field between backticks: "missing field `login`".
+                let field = text
+                    .split('`')
+                    .nth(1)
+                    .filter(|f| !f.contains(' '))
+                    .unwrap_or("body")
+                    .to_owned();
+                let mut err = ApiError::new(rejection.status(), "invalid", text);
+                err.field = Some(field);
+                Err(err)
+            }
+        }
     }
 }
 

@@ -35,6 +35,16 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // Exact at every scrape: counted from the session table, expired sessions excluded.
+    match crate::identity::sessions::count_active(&state.db).await {
+        Ok(n) => state.metrics.user_sessions_active.set(n),
+        Err(err) => {
+            state
+                .metrics
+                .error("database_unavailable", "database", "error");
+            tracing::warn!(error = %err, error_type = "DatabaseError", "Counting sessions failed");
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -1,5 +1,7 @@
 //! The HTTP surface: routes, Leptos pages, and the tower layers around them.
 
+mod api;
+pub mod auth;
 pub mod errors;
 mod health;
 pub mod observe;
@@ -36,6 +38,9 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .nest_service("/pkg", ServeDir::new(pkg_dir))
+        .route("/login", axum::routing::post(api::sign_in_form))
+        .route("/logout", axum::routing::post(api::sign_out_form))
+        .merge(api::router())
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
         .fallback(errors::fallback)
         // Each `layer` wraps everything above it: the first listed runs innermost, the
@@ -67,6 +72,11 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static(DEFAULT_CSP),
         ))
         .layer(CatchPanicLayer::custom(errors::panic_response))
+        // Who is calling: sessions, tokens, Basic; CSRF for cookie sessions.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         // Uniform bodies for errors produced below (413, 408, 405, 500 from a panic).
         .layer(axum::middleware::from_fn(errors::uniform_errors))
         // Outermost: correlation id, request span, request metrics and the access log line,

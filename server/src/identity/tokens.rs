@@ -1,0 +1,226 @@
+//! API tokens: created by a user, shown once, stored as a SHA-256 digest, optionally
+//! expiring, never above their creator's role; listed and revoked.
+
+use app::dto::{CreatedToken, Role, TokenView};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::SqlitePool;
+
+use super::password::{digest, random_hex};
+use super::users::UserRow;
+use super::{now, parse_name, parse_role, timestamp, Actor};
+use crate::audit;
+use crate::http::errors::ApiError;
+use crate::metrics::Metrics;
+
+/// Every token starts with this, so secret scanners can recognise a leaked one.
+pub const PREFIX: &str = "keiko_";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub name: String,
+    pub role: Option<String>,
+    /// RFC 3339; must lie in the future.
+    pub expires_at: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    name: String,
+    role: String,
+    created_at: String,
+    expires_at: Option<String>,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+impl TokenRow {
+    fn view(self) -> TokenView {
+        TokenView {
+            id: self.id,
+            name: self.name,
+            role: Role::parse(&self.role).unwrap_or(Role::Viewer),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+            revoked: self.revoked_at.is_some(),
+        }
+    }
+}
+
+pub async fn create(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    actor: &Actor,
+    req: CreateToken,
+) -> Result<CreatedToken, ApiError> {
+    let name = parse_name("name", &req.name, false)?;
+    let role = match req.role.as_deref() {
+        Some(r) => parse_role(r)?,
+        None => actor.role,
+    };
+    if role > actor.role {
+        return Err(ApiError::invalid(
+            "role",
+            format!(
+                "a token cannot have a higher role than its creator ({})",
+                actor.role
+            ),
+        ));
+    }
+    let expires_at = match req.expires_at.as_deref() {
+        Some(s) => {
+            let t = DateTime::parse_from_rfc3339(s)
+                .map_err(|_| {
+                    ApiError::invalid(
+                        "expires_at",
+                        "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z",
+                    )
+                })?
+                .with_timezone(&Utc);
+            if t <= Utc::now() {
+                return Err(ApiError::invalid("expires_at", "must lie in the future"));
+            }
+            Some(timestamp(t))
+        }
+        None => None,
+    };
+    let secret = format!("{PREFIX}{}", random_hex(20));
+    let created_at = now();
+    let mut tx = db.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, token_hash, role, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(actor.user_id)
+    .bind(&name)
+    .bind(digest(&secret))
+    .bind(role.as_str())
+    .bind(&created_at)
+    .bind(&expires_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    let info = TokenView {
+        id,
+        name,
+        role,
+        created_at,
+        expires_at,
+        last_used_at: None,
+        revoked: false,
+    };
+    let rec = audit::record(
+        &mut tx,
+        actor,
+        "token.create",
+        "api_token",
+        id,
+        None,
+        Some(serde_json::to_value(&info).unwrap_or_default()),
+    )
+    .await?;
+    tx.commit().await?;
+    audit::publish(metrics, rec);
+    Ok(CreatedToken {
+        info,
+        token: secret,
+    })
+}
+
+const SELECT_TOKEN: &str =
+    "SELECT id, name, role, created_at, expires_at, last_used_at, revoked_at FROM api_tokens";
+
+/// The tokens a user created, newest first.
+pub async fn list(db: &SqlitePool, user_id: i64) -> Result<Vec<TokenView>, sqlx::Error> {
+    let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+        "{SELECT_TOKEN} WHERE user_id = ? ORDER BY id DESC"
+    ))
+    .bind(user_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(TokenRow::view).collect())
+}
+
+/// Revokes a token: its owner or an admin may.
+pub async fn revoke(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    actor: &Actor,
+    id: i64,
+) -> Result<(), ApiError> {
+    let owner: Option<i64> = sqlx::query_scalar("SELECT user_id FROM api_tokens WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    let owner = owner.ok_or_else(|| ApiError::not_found("token"))?;
+    if owner != actor.user_id {
+        actor.require(Role::Admin)?;
+    }
+    let before: TokenRow = sqlx::query_as(&format!("{SELECT_TOKEN} WHERE id = ?"))
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+    let before = before.view();
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?")
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let mut after = before.clone();
+    after.revoked = true;
+    let rec = audit::record(
+        &mut tx,
+        actor,
+        "token.revoke",
+        "api_token",
+        id,
+        Some(serde_json::to_value(&before).unwrap_or_default()),
+        Some(serde_json::to_value(&after).unwrap_or_default()),
+    )
+    .await?;
+    tx.commit().await?;
+    audit::publish(metrics, rec);
+    Ok(())
+}
+
+/// A usable token: its id, its user, and the role it acts with (the lower of the token's
+/// and the user's current role, so demoting a user also limits their tokens).
+pub struct TokenUse {
+    pub id: i64,
+    pub user: UserRow,
+    pub role: Role,
+}
+
+pub async fn authenticate(db: &SqlitePool, secret: &str) -> Result<Option<TokenUse>, sqlx::Error> {
+    if !secret.starts_with(PREFIX) {
+        return Ok(None);
+    }
+    let at = now();
+    let found: Option<(i64, i64, String)> = sqlx::query_as(
+        "SELECT id, user_id, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > ?)",
+    )
+    .bind(digest(secret))
+    .bind(&at)
+    .fetch_optional(db)
+    .await?;
+    let Some((id, user_id, role)) = found else {
+        return Ok(None);
+    };
+    let Some(user) = super::users::by_id(db, user_id)
+        .await?
+        .filter(|u| !u.disabled)
+    else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+        .bind(&at)
+        .bind(id)
+        .execute(db)
+        .await?;
+    let role = Role::parse(&role).unwrap_or(Role::Viewer).min(user.role());
+    Ok(Some(TokenUse { id, user, role }))
+}

@@ -1,0 +1,484 @@
+//! Users: storage, the admin operations on them, and password sign-in with lockout.
+
+use app::dto::{Role, TeamRef, UserView};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use sqlx::SqlitePool;
+
+use super::{now, parse_name, parse_role, password, timestamp, Actor, Login, Password};
+use crate::audit;
+use crate::http::errors::ApiError;
+use crate::metrics::Metrics;
+
+#[derive(sqlx::FromRow, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub login: String,
+    pub name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<String>,
+    pub created_at: String,
+}
+
+impl UserRow {
+    pub fn role(&self) -> Role {
+        // The CHECK constraint admits only the three names.
+        Role::parse(&self.role).unwrap_or(Role::Viewer)
+    }
+}
+
+const SELECT_USER: &str = "SELECT id, login, name, role, password_hash, disabled, failed_logins, \
+                           locked_until, created_at FROM users";
+
+pub async fn by_id(db: &SqlitePool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_USER} WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn by_login(db: &SqlitePool, login: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_USER} WHERE login = ? COLLATE NOCASE"))
+        .bind(login)
+        .fetch_optional(db)
+        .await
+}
+
+async fn teams_of(db: &SqlitePool, user_id: i64) -> Result<Vec<TeamRef>, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT t.id, t.name FROM teams t JOIN team_members m ON m.team_id = t.id \
+         WHERE m.user_id = ? ORDER BY t.name",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| TeamRef { id, name })
+        .collect())
+}
+
+pub async fn view(db: &SqlitePool, row: &UserRow) -> Result<UserView, sqlx::Error> {
+    Ok(UserView {
+        id: row.id,
+        login: row.login.clone(),
+        name: row.name.clone(),
+        role: row.role(),
+        disabled: row.disabled,
+        created_at: row.created_at.clone(),
+        teams: teams_of(db, row.id).await?,
+    })
+}
+
+pub async fn list(db: &SqlitePool) -> Result<Vec<UserView>, sqlx::Error> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!("{SELECT_USER} ORDER BY login"))
+        .fetch_all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(view(db, row).await?);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub login: String,
+    pub password: String,
+    pub role: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+pub async fn create(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    actor: &Actor,
+    req: CreateUser,
+) -> Result<UserView, ApiError> {
+    actor.require(Role::Admin)?;
+    let login = Login::parse(&req.login)?;
+    let password = Password::parse(&req.password)?;
+    let role = parse_role(&req.role)?;
+    let name = parse_name("name", req.name.as_deref().unwrap_or(""), true)?;
+    if by_login(db, login.as_str()).await?.is_some() {
+        return Err(ApiError::conflict("login", "a user with this login exists"));
+    }
+    let hash = password::hash(password.expose()).await?;
+    let mut tx = db.begin().await?;
+    let at = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (login, name, role, password_hash, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(login.as_str())
+    .bind(&name)
+    .bind(role.as_str())
+    .bind(&hash)
+    .bind(&at)
+    .bind(&at)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            ApiError::conflict("login", "a user with this login exists")
+        }
+        _ => ApiError::from(e),
+    })?;
+    let created = UserView {
+        id,
+        login: login.as_str().to_owned(),
+        name,
+        role,
+        disabled: false,
+        created_at: at,
+        teams: vec![],
+    };
+    let rec = audit::record(
+        &mut tx,
+        actor,
+        "user.create",
+        "user",
+        id,
+        None,
+        Some(serde_json::to_value(&created).unwrap_or_default()),
+    )
+    .await?;
+    tx.commit().await?;
+    audit::publish(metrics, rec);
+    Ok(created)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub disabled: Option<bool>,
+    /// A new password: an admin resets anyone's; a user changes their own with
+    /// `current_password`.
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+}
+
+async fn enabled_admins(db: &SqlitePool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'Admin' AND disabled = 0")
+        .fetch_one(db)
+        .await
+}
+
+pub async fn update(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    actor: &Actor,
+    id: i64,
+    req: UpdateUser,
+) -> Result<UserView, ApiError> {
+    let is_self = actor.user_id == id;
+    if !is_self || req.role.is_some() || req.disabled.is_some() {
+        actor.require(Role::Admin)?;
+    }
+    let row = by_id(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let before = view(db, &row).await?;
+
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| parse_name("name", n, true))
+        .transpose()?;
+    let role = req.role.as_deref().map(parse_role).transpose()?;
+    let new_hash = match &req.password {
+        Some(pw) => {
+            let pw = Password::parse(pw)?;
+            if actor.role < Role::Admin || is_self {
+                let current = req.current_password.as_deref().ok_or_else(|| {
+                    ApiError::invalid(
+                        "current_password",
+                        "is required to change your own password",
+                    )
+                })?;
+                if !password::verify(current, Some(row.password_hash.clone())).await {
+                    return Err(ApiError::invalid(
+                        "current_password",
+                        "is not your current password",
+                    ));
+                }
+            }
+            Some(password::hash(pw.expose()).await?)
+        }
+        None => None,
+    };
+    let demotes_admin = row.role() == Role::Admin
+        && (role.is_some_and(|r| r != Role::Admin) || req.disabled == Some(true));
+    if demotes_admin && !row.disabled && enabled_admins(db).await? <= 1 {
+        return Err(ApiError::conflict(
+            if req.disabled == Some(true) {
+                "disabled"
+            } else {
+                "role"
+            },
+            "this is the last enabled admin; promote another user first",
+        ));
+    }
+
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE users SET name = coalesce(?, name), role = coalesce(?, role), \
+         disabled = coalesce(?, disabled), password_hash = coalesce(?, password_hash), \
+         updated_at = ? WHERE id = ?",
+    )
+    .bind(&name)
+    .bind(role.map(Role::as_str))
+    .bind(req.disabled)
+    .bind(&new_hash)
+    .bind(now())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    // A disabled user or a changed password ends every session of that user.
+    if req.disabled == Some(true) || new_hash.is_some() {
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut after = before.clone();
+    if let Some(n) = name {
+        after.name = n;
+    }
+    if let Some(r) = role {
+        after.role = r;
+    }
+    if let Some(d) = req.disabled {
+        after.disabled = d;
+    }
+    let action =
+        if new_hash.is_some() && req.name.is_none() && role.is_none() && req.disabled.is_none() {
+            "user.password_change"
+        } else {
+            "user.update"
+        };
+    let rec = audit::record(
+        &mut tx,
+        actor,
+        action,
+        "user",
+        id,
+        Some(serde_json::to_value(&before).unwrap_or_default()),
+        Some(serde_json::to_value(&after).unwrap_or_default()),
+    )
+    .await?;
+    tx.commit().await?;
+    audit::publish(metrics, rec);
+    Ok(after)
+}
+
+pub async fn delete(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    actor: &Actor,
+    id: i64,
+) -> Result<(), ApiError> {
+    actor.require(Role::Admin)?;
+    let row = by_id(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if row.id == actor.user_id {
+        return Err(ApiError::conflict("id", "you cannot delete yourself"));
+    }
+    if row.role() == Role::Admin && !row.disabled && enabled_admins(db).await? <= 1 {
+        return Err(ApiError::conflict("id", "this is the last enabled admin"));
+    }
+    let before = view(db, &row).await?;
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM users WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let rec = audit::record(
+        &mut tx,
+        actor,
+        "user.delete",
+        "user",
+        id,
+        Some(serde_json::to_value(&before).unwrap_or_default()),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    audit::publish(metrics, rec);
+    Ok(())
+}
+
+/// Why a sign-in failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignInError {
+    /// Unknown login, wrong password or disabled user: one answer for all three.
+    Invalid,
+    /// Too many failures; try again after this many seconds.
+    Locked { retry_after_secs: i64 },
+}
+
+/// Lockout policy: after `threshold` consecutive failures the login is locked for `duration`.
+#[derive(Clone, Copy, Debug)]
+pub struct Lockout {
+    pub threshold: i64,
+    pub duration: Duration,
+}
+
+/// Checks a login and password. Every failure is counted in
+/// `keiko_security_events_total{event_type="login_failed"}`; the failure that reaches the
+/// threshold locks the login and counts `account_locked`.
+pub async fn sign_in(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    lockout: Lockout,
+    login: &str,
+    password_attempt: &str,
+    source: &str,
+) -> Result<UserRow, SignInError> {
+    let row = by_login(db, login).await.ok().flatten();
+    let now_t = Utc::now();
+    if let Some(until) = row
+        .as_ref()
+        .and_then(|r| r.locked_until.as_deref())
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+    {
+        let left = until.with_timezone(&Utc) - now_t;
+        if left > Duration::zero() {
+            metrics.security_event("login_locked_out", "warning", source);
+            return Err(SignInError::Locked {
+                retry_after_secs: left.num_seconds().max(1),
+            });
+        }
+    }
+    let ok = password::verify(
+        password_attempt,
+        row.as_ref().map(|r| r.password_hash.clone()),
+    )
+    .await;
+    match row {
+        Some(row) if ok && !row.disabled => {
+            if row.failed_logins > 0 || row.locked_until.is_some() {
+                let _ = sqlx::query(
+                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?",
+                )
+                .bind(row.id)
+                .execute(db)
+                .await;
+            }
+            Ok(row)
+        }
+        Some(row) => {
+            metrics.security_event("login_failed", "warning", source);
+            let failures = row.failed_logins + 1;
+            let locked_until =
+                (failures >= lockout.threshold).then(|| timestamp(now_t + lockout.duration));
+            if locked_until.is_some() {
+                metrics.security_event("account_locked", "critical", source);
+                tracing::warn!(login = %row.login, failures, "Login locked after repeated failures");
+            }
+            let _ =
+                sqlx::query("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?")
+                    .bind(if locked_until.is_some() { 0 } else { failures })
+                    .bind(locked_until)
+                    .bind(row.id)
+                    .execute(db)
+                    .await;
+            Err(SignInError::Invalid)
+        }
+        None => {
+            metrics.security_event("login_failed", "warning", source);
+            Err(SignInError::Invalid)
+        }
+    }
+}
+
+/// First start: creates `admin` when there is no user at all. The password comes from
+/// `KEIKO_ADMIN_PASSWORD`, or is generated and written once to `<data dir>/admin-password`
+/// (mode 0600). The password itself is never logged.
+pub async fn bootstrap_admin(
+    db: &SqlitePool,
+    data_dir: &std::path::Path,
+    from_env: Option<String>,
+) -> anyhow::Result<()> {
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(db)
+        .await?;
+    if users > 0 {
+        return Ok(());
+    }
+    let (secret, file) = match from_env {
+        Some(pw) => {
+            Password::parse(&pw)
+                .map_err(|e| anyhow::anyhow!("KEIKO_ADMIN_PASSWORD {}", e.message))?;
+            (pw, None)
+        }
+        None => {
+            let pw = password::random_hex(16);
+            let path = data_dir.join("admin-password");
+            write_secret_file(&path, &pw)?;
+            (pw, Some(path))
+        }
+    };
+    let hash = password::hash(&secret).await?;
+    let at = now();
+    let mut tx = db.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (login, name, role, password_hash, created_at, updated_at) \
+         VALUES ('admin', 'Administrator', 'Admin', ?, ?, ?) RETURNING id",
+    )
+    .bind(&hash)
+    .bind(&at)
+    .bind(&at)
+    .fetch_one(&mut *tx)
+    .await?;
+    let system = Actor {
+        user_id: id,
+        login: "system".into(),
+        role: Role::Admin,
+        correlation_id: "bootstrap".into(),
+        client_addr: "local".into(),
+    };
+    audit::record(
+        &mut tx,
+        &system,
+        "user.bootstrap_admin",
+        "user",
+        id,
+        None,
+        Some(serde_json::json!({ "login": "admin", "role": "Admin" })),
+    )
+    .await?;
+    tx.commit().await?;
+    match file {
+        Some(path) => tracing::warn!(
+            path = %path.display(),
+            "Created user admin; its generated password is in this file (mode 0600)"
+        ),
+        None => tracing::warn!("Created user admin with the password from KEIKO_ADMIN_PASSWORD"),
+    }
+    Ok(())
+}
+
+fn write_secret_file(path: &std::path::Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    writeln!(file, "{secret}")?;
+    Ok(())
+}
