@@ -1,9 +1,14 @@
 //! The portal's user interface: Leptos components rendered on the server and hydrated in the
 //! browser. Server-only code sits behind the `ssr` feature, browser-only code behind `hydrate`.
 
+mod admin;
+mod api_client;
 pub mod dto;
+mod login;
 mod nav;
 mod pages;
+mod profile;
+pub mod session;
 mod theme;
 
 use leptos::prelude::*;
@@ -20,6 +25,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     security::provide_nonce_and_csp();
     let theme = theme::initial_theme();
+    let session_json = session::to_json(&session::load());
     view! {
         <!DOCTYPE html>
         <html lang="en" data-theme=theme.as_str()>
@@ -27,6 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="data:," />
+                <script type="application/json" id=session::ELEMENT_ID inner_html=session_json></script>
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -41,6 +48,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(session::load());
     // Effects run only in the browser: this marks the page as interactive (tests wait for it).
     Effect::new(|_| {
         if let Some(body) = document().body() {
@@ -52,7 +60,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · Keiko") />
         <Router>
             <div class="frame">
-                <nav::Sidebar />
+                {session::current().is_some().then(|| view! { <nav::Sidebar /> })}
                 <main class="content" id="main">
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::Home />
@@ -63,7 +71,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/alerting/rules") view=pages::AlertRules />
                         <Route path=path!("/checklist") view=pages::Checklist />
                         <Route path=path!("/settings/datasources") view=pages::DataSources />
-                        <Route path=path!("/settings/users") view=pages::Users />
+                        <Route path=path!("/settings/users") view=admin::Users />
+                        <Route path=path!("/settings/teams") view=admin::Teams />
+                        <Route path=path!("/settings/audit") view=admin::Audit />
+                        <Route path=path!("/profile") view=profile::Profile />
+                        <Route path=path!("/login") view=login::Login />
                     </Routes>
                 </main>
             </div>
@@ -81,6 +93,8 @@ pub const NAV_PAGES: &[(&str, &str)] = &[
     ("/checklist", "Checklist"),
     ("/settings/datasources", "Data sources"),
     ("/settings/users", "Users"),
+    ("/settings/teams", "Teams"),
+    ("/settings/audit", "Audit log"),
 ];
 
 #[cfg(feature = "ssr")]

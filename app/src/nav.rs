@@ -1,12 +1,16 @@
-//! The navigation frame: the sidebar with every section of the portal.
+//! The navigation frame: the sidebar with every section of the portal and the signed-in user.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::dto::Role;
+use crate::session;
 use crate::theme::ThemeToggle;
 
 #[component]
 pub fn Sidebar() -> impl IntoView {
+    let user = session::current();
+    let is_admin = session::has_role(Role::Admin);
     view! {
         <aside class="sidebar">
             <a class="brand" href="/">
@@ -52,11 +56,36 @@ pub fn Sidebar() -> impl IntoView {
                             <li>
                                 <A href="/settings/users">"Users"</A>
                             </li>
+                            <li>
+                                <A href="/settings/teams">"Teams"</A>
+                            </li>
+                            {is_admin
+                                .then(|| {
+                                    view! {
+                                        <li>
+                                            <A href="/settings/audit">"Audit log"</A>
+                                        </li>
+                                    }
+                                })}
                         </ul>
                     </li>
                 </ul>
             </nav>
             <div class="sidebar-foot">
+                {user
+                    .map(|u| {
+                        view! {
+                            <div class="whoami">
+                                <A href="/profile">
+                                    <span class="whoami-login">{u.login.clone()}</span>
+                                </A>
+                                <span class="role-badge">{u.role.as_str()}</span>
+                            </div>
+                            <form method="post" action="/logout" class="logout-form">
+                                <button type="submit" id="logout">"Log out"</button>
+                            </form>
+                        }
+                    })}
                 <ThemeToggle />
             </div>
         </aside>

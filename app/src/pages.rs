@@ -119,13 +119,6 @@ pub fn DataSources() -> impl IntoView {
 }
 
 #[component]
-pub fn Users() -> impl IntoView {
-    view! {
-        <ComingLater title="Users" what="Users, roles, teams, API tokens and the audit log." />
-    }
-}
-
-#[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
