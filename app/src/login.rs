@@ -22,14 +22,14 @@ pub fn Login() -> impl IntoView {
         <div class="login-card">
             <h1>"Sign in"</h1>
             <form method="post" action="/login" class="form" id="login-form">
-                <input type="hidden" name="next" prop:value=move || q("next") />
+                <input type="hidden" name="next" value=move || q("next") />
                 <label for="login">"Login"</label>
                 <input
                     id="login"
                     name="login"
                     autocomplete="username"
                     required
-                    prop:value=move || q("login")
+                    value=move || q("login")
                 />
                 <label for="password">"Password"</label>
                 <input

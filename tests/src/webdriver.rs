@@ -161,6 +161,38 @@ impl Browser {
         .await;
     }
 
+    /// Types into an input (appends to what it holds).
+    pub async fn type_text(&self, el: &Element, text: &str) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", el.0),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    /// Runs an async script: it must call `arguments[arguments.length - 1](result)`.
+    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// Signs in through the login form (works before hydration) and waits for the app.
+    pub async fn sign_in(&self, base_url: &str, login: &str, password: &str) {
+        self.goto(&format!("{base_url}/login")).await;
+        let field = self.find("#login").await;
+        self.type_text(&field, login).await;
+        let field = self.find("#password").await;
+        self.type_text(&field, password).await;
+        let submit = self.find("#login-form button[type=submit]").await;
+        self.click(&submit).await;
+        self.wait_hydrated().await;
+    }
+
     pub async fn text(&self, el: &Element) -> String {
         self.call(
             reqwest::Method::GET,

@@ -15,12 +15,15 @@ const NAV: &[(&str, &str)] = &[
     ("/checklist", "Checklist"),
     ("/settings/datasources", "Data sources"),
     ("/settings/users", "Users"),
+    ("/settings/teams", "Teams"),
+    ("/settings/audit", "Audit log"),
 ];
 
 #[tokio::test]
 async fn every_nav_link_renders_its_page_after_hydration_without_console_errors() {
     let portal = Portal::start().await;
     let browser = Browser::start().await;
+    browser.sign_in(&portal.url(""), "admin", e2e::api::ADMIN_PASSWORD).await;
     browser.goto(&portal.url("/")).await;
     browser.wait_hydrated().await;
     // A marker that a full page load would wipe: navigation must stay client-side.
@@ -67,6 +70,7 @@ async fn every_nav_link_renders_its_page_after_hydration_without_console_errors(
 async fn the_theme_toggle_works_without_reload_and_is_remembered() {
     let portal = Portal::start().await;
     let browser = Browser::start().await;
+    browser.sign_in(&portal.url(""), "admin", e2e::api::ADMIN_PASSWORD).await;
     browser.goto(&portal.url("/checklist")).await;
     browser.wait_hydrated().await;
     browser

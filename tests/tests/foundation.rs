@@ -31,7 +31,11 @@ async fn every_page_is_rendered_on_the_server_with_navigation() {
         ("/checklist", "Checklist"),
         ("/settings/datasources", "Data sources"),
         ("/settings/users", "Users"),
+        ("/settings/teams", "Teams"),
+        ("/settings/audit", "Audit log"),
+        ("/profile", "Profile"),
     ];
+    let built = ["/", "/settings/users", "/settings/teams", "/settings/audit", "/profile"];
     for (path, heading) in pages {
         let resp = get_page(&portal, path).await;
         assert_eq!(resp.status(), 200, "{path}");
@@ -54,7 +58,7 @@ async fn every_page_is_rendered_on_the_server_with_navigation() {
                 "{path}: nav link {href} missing"
             );
         }
-        if path != "/" {
+        if !built.contains(&path) {
             assert!(
                 html.contains("Coming in a later release."),
                 "{path} must say it is not built yet"
