@@ -156,3 +156,51 @@ pub async fn list(db: &SqlitePool, filter: &AuditFilter) -> Result<Vec<AuditEntr
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::dto::Role;
+
+    #[tokio::test]
+    async fn the_audit_log_refuses_updates_and_deletes_even_in_sql() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::open(&dir.path().join("keiko.db")).await.unwrap();
+        let actor = Actor {
+            user_id: 1,
+            login: "tester".into(),
+            role: Role::Admin,
+            correlation_id: "c-1".into(),
+            client_addr: "127.0.0.1".into(),
+        };
+        let mut tx = db.begin().await.unwrap();
+        record(
+            &mut tx,
+            &actor,
+            "thing.create",
+            "thing",
+            7,
+            None,
+            Some(serde_json::json!({"a": 1})),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let update = sqlx::query("UPDATE audit_log SET actor_login = 'someone else'")
+            .execute(&db)
+            .await
+            .unwrap_err();
+        assert!(update.to_string().contains("append-only"), "{update}");
+        let delete = sqlx::query("DELETE FROM audit_log")
+            .execute(&db)
+            .await
+            .unwrap_err();
+        assert!(delete.to_string().contains("append-only"), "{delete}");
+
+        let entries = list(&db, &AuditFilter::default()).await.unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].actor_login, "tester");
+        assert_eq!(entries[0].after, Some(serde_json::json!({"a": 1})));
+    }
+}

@@ -23,7 +23,9 @@ const NAV: &[(&str, &str)] = &[
 async fn every_nav_link_renders_its_page_after_hydration_without_console_errors() {
     let portal = Portal::start().await;
     let browser = Browser::start().await;
-    browser.sign_in(&portal.url(""), "admin", e2e::api::ADMIN_PASSWORD).await;
+    browser
+        .sign_in(&portal.url(""), "admin", e2e::api::ADMIN_PASSWORD)
+        .await;
     browser.goto(&portal.url("/")).await;
     browser.wait_hydrated().await;
     // A marker that a full page load would wipe: navigation must stay client-side.
@@ -70,7 +72,9 @@ async fn every_nav_link_renders_its_page_after_hydration_without_console_errors(
 async fn the_theme_toggle_works_without_reload_and_is_remembered() {
     let portal = Portal::start().await;
     let browser = Browser::start().await;
-    browser.sign_in(&portal.url(""), "admin", e2e::api::ADMIN_PASSWORD).await;
+    browser
+        .sign_in(&portal.url(""), "admin", e2e::api::ADMIN_PASSWORD)
+        .await;
     browser.goto(&portal.url("/checklist")).await;
     browser.wait_hydrated().await;
     browser

@@ -16,12 +16,16 @@ async fn a_wrong_password_shows_a_message_then_signing_in_and_out_works() {
     browser.type_text(&field, "admin").await;
     let field = browser.find("#password").await;
     browser.type_text(&field, "definitely-wrong-pw").await;
-    browser.click(&browser.find("#login-form button[type=submit]").await).await;
+    browser
+        .click(&browser.find("#login-form button[type=submit]").await)
+        .await;
     let message = browser.text(&browser.find("#login-error").await).await;
 
     let field = browser.find("#password").await;
     browser.type_text(&field, ADMIN_PASSWORD).await;
-    browser.click(&browser.find("#login-form button[type=submit]").await).await;
+    browser
+        .click(&browser.find("#login-form button[type=submit]").await)
+        .await;
     browser.wait_hydrated().await;
     let after_login = browser.current_url().await;
     let who = browser.text(&browser.find(".whoami-login").await).await;
@@ -40,7 +44,10 @@ async fn a_wrong_password_shows_a_message_then_signing_in_and_out_works() {
     assert!(after_login.ends_with("/settings/teams"), "{after_login}");
     assert_eq!(who, "admin");
     assert!(after_logout.ends_with("/login"), "{after_logout}");
-    assert!(after_revisit.contains("/login?next=/dashboards"), "{after_revisit}");
+    assert!(
+        after_revisit.contains("/login?next=/dashboards"),
+        "{after_revisit}"
+    );
     // The failed attempt's 401-free redirect leaves no console error.
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }
@@ -50,7 +57,9 @@ async fn a_viewer_sees_no_edit_controls_and_a_forced_change_is_refused() {
     let portal = Portal::start().await;
     portal.user_with_role("val", "Viewer").await;
     let browser = Browser::start().await;
-    browser.sign_in(&portal.url(""), "val", "val-password-long").await;
+    browser
+        .sign_in(&portal.url(""), "val", "val-password-long")
+        .await;
     browser.goto(&portal.url("/settings/users")).await;
     browser.wait_hydrated().await;
     // The list loads for viewers…
@@ -77,8 +86,14 @@ async fn a_viewer_sees_no_edit_controls_and_a_forced_change_is_refused() {
         .await;
     browser.close().await;
 
-    assert!(create_form.is_none(), "a viewer must not see the create-user form");
-    assert!(role_select.is_none() && delete.is_none(), "a viewer must not see edit controls");
+    assert!(
+        create_form.is_none(),
+        "a viewer must not see the create-user form"
+    );
+    assert!(
+        role_select.is_none() && delete.is_none(),
+        "a viewer must not see edit controls"
+    );
     assert!(team_form.is_none());
     assert!(audit_link.is_none(), "the audit log is for admins");
     assert_eq!(forced["status"], 403, "{forced}");
@@ -91,39 +106,62 @@ async fn a_viewer_sees_no_edit_controls_and_a_forced_change_is_refused() {
 async fn an_admin_creates_a_user_in_the_ui_who_can_then_sign_in() {
     let portal = Portal::start().await;
     let browser = Browser::start().await;
-    browser.sign_in(&portal.url(""), "admin", ADMIN_PASSWORD).await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
     browser.goto(&portal.url("/settings/users")).await;
     browser.wait_hydrated().await;
     browser.find("#users-table tr[data-login='admin']").await;
 
     // First a password that is too short: the message appears beside the field.
-    browser.type_text(&browser.find("#new-login").await, "frank").await;
-    browser.type_text(&browser.find("#new-password").await, "short").await;
-    browser.click(&browser.find("#create-user button[type=submit]").await).await;
-    let short = browser.text(&browser.find("#create-user .field-error[data-field='password']").await).await;
+    browser
+        .type_text(&browser.find("#new-login").await, "frank")
+        .await;
+    browser
+        .type_text(&browser.find("#new-password").await, "short")
+        .await;
+    browser
+        .click(&browser.find("#create-user button[type=submit]").await)
+        .await;
+    let short = browser
+        .text(
+            &browser
+                .find("#create-user .field-error[data-field='password']")
+                .await,
+        )
+        .await;
 
-    browser.type_text(&browser.find("#new-password").await, "-but-now-long-enough").await;
+    browser
+        .type_text(&browser.find("#new-password").await, "-but-now-long-enough")
+        .await;
     browser
         .execute(
             "const s = document.getElementById('new-role'); s.value = 'Editor'; s.dispatchEvent(new Event('change'));",
             vec![],
         )
         .await;
-    browser.click(&browser.find("#create-user button[type=submit]").await).await;
+    browser
+        .click(&browser.find("#create-user button[type=submit]").await)
+        .await;
     let row = browser.find("#users-table tr[data-login='frank']").await;
     let row_text = browser.text(&row).await;
     let errors = browser.console_errors().await;
     browser.close().await;
 
     let second = Browser::start().await;
-    second.sign_in(&portal.url(""), "frank", "short-but-now-long-enough").await;
+    second
+        .sign_in(&portal.url(""), "frank", "short-but-now-long-enough")
+        .await;
     let who = second.text(&second.find(".whoami-login").await).await;
     let role = second.text(&second.find(".role-badge").await).await;
     second.close().await;
 
     assert_eq!(short, "must be at least 12 characters");
     assert!(row_text.contains("frank"), "{row_text}");
-    assert!(errors.iter().all(|e| e.contains("400")), "only the refused create may log: {errors:?}");
+    assert!(
+        errors.iter().all(|e| e.contains("400")),
+        "only the refused create may log: {errors:?}"
+    );
     assert_eq!(who, "frank");
     assert_eq!(role, "Editor");
     let (_, audit) = portal.admin().get("/api/v1/audit?action=user.create").await;

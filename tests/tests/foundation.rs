@@ -35,7 +35,13 @@ async fn every_page_is_rendered_on_the_server_with_navigation() {
         ("/settings/audit", "Audit log"),
         ("/profile", "Profile"),
     ];
-    let built = ["/", "/settings/users", "/settings/teams", "/settings/audit", "/profile"];
+    let built = [
+        "/",
+        "/settings/users",
+        "/settings/teams",
+        "/settings/audit",
+        "/profile",
+    ];
     for (path, heading) in pages {
         let resp = get_page(&portal, path).await;
         assert_eq!(resp.status(), 200, "{path}");
