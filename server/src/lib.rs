@@ -7,6 +7,7 @@ pub mod db;
 pub mod http;
 pub mod identity;
 pub mod metrics;
+pub mod rules;
 pub mod state;
 pub mod telemetry;
 

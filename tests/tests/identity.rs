@@ -71,6 +71,17 @@ impl World {
         body["id"].as_i64().unwrap()
     }
 
+    /// A rule group at version 1; returns its name.
+    async fn fresh_rule_group(&self) -> String {
+        let name = self.unique("rules");
+        let (s, body) = self
+            .admin
+            .post("/api/v1/rule-groups", rule_group(&name))
+            .await;
+        assert_eq!(s, 201, "{body}");
+        name
+    }
+
     async fn token_of(&self, client: &Client) -> i64 {
         let (s, body) = client
             .post(
@@ -99,8 +110,18 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("DELETE", "/api/v1/teams/{id}") => Some(Admin),
         ("PUT", "/api/v1/teams/{id}/members/{user_id}") => Some(Admin),
         ("DELETE", "/api/v1/teams/{id}/members/{user_id}") => Some(Admin),
+        ("POST", "/api/v1/rules/import") => Some(Editor),
+        ("POST", "/api/v1/rules/validate") => Some(Viewer),
+        ("POST", "/api/v1/rule-groups") => Some(Editor),
+        ("PUT", "/api/v1/rule-groups/{name}") => Some(Editor),
+        ("DELETE", "/api/v1/rule-groups/{name}") => Some(Editor),
+        ("POST", "/api/v1/rule-groups/{name}/restore/{version}") => Some(Editor),
         _ => return None,
     })
+}
+
+fn rule_group(name: &str) -> Value {
+    json!({"name": name, "rules": [{"alert": "Down", "expr": "up == 0", "labels": {"severity": "warning"}}]})
 }
 
 /// Builds the concrete request for one route and caller: path with ids, body.
@@ -173,6 +194,31 @@ async fn prepare(
             assert_eq!(s, 200);
             (format!("/api/v1/teams/{t}/members/{u}"), None)
         }
+        ("POST", "/api/v1/rules/import") => {
+            let name = world.unique("imported");
+            (path.into(), Some(Value::String(format!("groups:\n  - name: {name}\n    rules:\n      - alert: A\n        expr: up == 0\n"))))
+        }
+        ("POST", "/api/v1/rules/validate") => (path.into(), Some(json!({"expr": "up == 0"}))),
+        ("POST", "/api/v1/rule-groups") => {
+            (path.into(), Some(rule_group(&world.unique("created"))))
+        }
+        ("PUT", "/api/v1/rule-groups/{name}") => {
+            let name = world.fresh_rule_group().await;
+            let mut body = rule_group(&name);
+            body["version"] = json!(1);
+            (format!("/api/v1/rule-groups/{name}"), Some(body))
+        }
+        ("DELETE", "/api/v1/rule-groups/{name}") => (
+            format!("/api/v1/rule-groups/{}", world.fresh_rule_group().await),
+            None,
+        ),
+        ("POST", "/api/v1/rule-groups/{name}/restore/{version}") => (
+            format!(
+                "/api/v1/rule-groups/{}/restore/1",
+                world.fresh_rule_group().await
+            ),
+            None,
+        ),
         _ => panic!("no request recipe for {method} {path}"),
     }
 }
@@ -229,7 +275,20 @@ async fn every_mutating_route_answers_401_403_or_success_by_role() {
         for (caller, client, _) in &world.callers {
             let (concrete, body) = prepare(&world, method, path, *caller, client).await;
             let m = Method::from_bytes(method.as_bytes()).unwrap();
-            let (status, answer) = client.send(m, &concrete, body).await;
+            let (status, answer) = match body {
+                Some(Value::String(yaml)) => {
+                    let resp = client
+                        .request(m, &concrete)
+                        .header("content-type", "application/yaml")
+                        .body(yaml)
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = resp.status();
+                    (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+                }
+                body => client.send(m, &concrete, body).await,
+            };
             let expected = match min {
                 None => "success",
                 Some(_) if *caller == Caller::Anonymous => "401",

@@ -23,6 +23,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Extra members of the error object (e.g. `errors` for rule files, `current` on 409).
+    pub details: Option<serde_json::Value>,
     source: Option<anyhow::Error>,
 }
 
@@ -33,6 +35,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            details: None,
             source: None,
         }
     }
@@ -116,6 +119,11 @@ impl IntoResponse for ApiError {
         });
         if let Some(field) = self.field {
             body["field"] = json!(field);
+        }
+        if let Some(serde_json::Value::Object(extra)) = self.details {
+            for (k, v) in extra {
+                body[k] = v;
+            }
         }
         (self.status, Json(json!({ "error": body }))).into_response()
     }

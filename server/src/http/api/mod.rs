@@ -4,6 +4,7 @@
 //! with its own table).
 
 mod identity;
+mod rules;
 
 pub use identity::{sign_in_form, sign_out_form};
 
@@ -87,7 +88,7 @@ fn method_name(m: &Method) -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    let mut api = identity::routes(Api::new());
+    let mut api = rules::routes(identity::routes(Api::new()));
     api.routes.push(RouteInfo {
         method: "GET",
         path: "/api/v1/meta/routes",

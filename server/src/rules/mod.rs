@@ -1,0 +1,318 @@
+//! Alert and recording rules in Prometheus's own format: validated on every write, linted,
+//! versioned, imported and exported as rule files that `promtool check rules` accepts.
+
+pub mod duration;
+pub mod lint;
+pub mod model;
+pub mod promql;
+pub mod store;
+pub mod template;
+pub mod validate;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use self::model::{GroupSpec, RuleFile, RuleSpec};
+use self::validate::{validate_group, RuleIssue, ValidGroup};
+use crate::audit;
+use crate::http::errors::ApiError;
+use crate::identity::Actor;
+use crate::metrics::Metrics;
+
+/// A 400 carrying every issue.
+pub fn invalid(issues: Vec<RuleIssue>) -> ApiError {
+    let first = issues.first().cloned();
+    let mut err = ApiError::invalid(
+        first
+            .as_ref()
+            .map(|i| i.field.clone())
+            .unwrap_or_else(|| "body".into()),
+        first
+            .as_ref()
+            .map(|i| match (&i.rule, i.line) {
+                (_, Some(line)) => format!("line {line}: {}", i.message),
+                (Some(rule), None) => format!("{rule}: {}", i.message),
+                (None, None) => i.message.clone(),
+            })
+            .unwrap_or_else(|| "invalid rules".into()),
+    );
+    err.details = Some(serde_json::json!({ "errors": issues }));
+    err
+}
+
+// ---- import -----------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Changed,
+    Unchanged,
+    Removed,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleChange {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub status: Change,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupChange {
+    pub name: String,
+    pub status: Change,
+    pub rules: Vec<RuleChange>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub groups: Vec<GroupChange>,
+}
+
+/// Where the groups and rules of a YAML rule file start, found by reading its lines (rule
+/// files put `- name:` on group items and `alert:`/`record:` on rule items).
+struct FileLines {
+    groups: Vec<(usize, Vec<(usize, Option<(usize, bool)>)>)>,
+}
+
+impl FileLines {
+    fn scan(text: &str) -> FileLines {
+        let mut groups: Vec<(usize, Vec<(usize, Option<(usize, bool)>)>)> = Vec::new();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, raw) in lines.iter().enumerate() {
+            let t = raw.trim_start();
+            let item = t.strip_prefix("- ").map(str::trim_start).unwrap_or(t);
+            if t.starts_with("- ") && item.starts_with("name:") {
+                groups.push((i + 1, Vec::new()));
+            } else if item.starts_with("alert:") || item.starts_with("record:") {
+                if let Some((_, rules)) = groups.last_mut() {
+                    // The expr key: the nearest `expr:` line of this item (after or before).
+                    let expr = (i..lines.len())
+                        .take_while(|&j| j == i || !lines[j].trim_start().starts_with("- "))
+                        .chain((0..i).rev().take(3))
+                        .find(|&j| {
+                            lines[j]
+                                .trim_start()
+                                .trim_start_matches("- ")
+                                .starts_with("expr:")
+                        })
+                        .map(|j| {
+                            let value = lines[j]
+                                .split_once("expr:")
+                                .map(|(_, v)| v.trim())
+                                .unwrap_or("");
+                            (j + 1, value.starts_with('|') || value.starts_with('>'))
+                        });
+                    rules.push((i + 1, expr));
+                }
+            }
+        }
+        FileLines { groups }
+    }
+
+    fn line_of(&self, group: usize, issue: &RuleIssue) -> Option<usize> {
+        let (group_line, rules) = self.groups.get(group)?;
+        let Some(index) = issue.rule_index else {
+            return Some(*group_line);
+        };
+        let (rule_line, expr) = rules.get(index)?;
+        if issue.field.ends_with(".expr") {
+            if let (Some((expr_line, block)), Some(l)) = (expr, issue.expr_line) {
+                return Some(if *block {
+                    expr_line + l
+                } else {
+                    expr_line + l - 1
+                });
+            }
+        }
+        Some(*rule_line)
+    }
+}
+
+/// Parses a rule file; every problem comes back with its line.
+pub fn parse_file(text: &str) -> Result<Vec<ValidGroup>, Vec<RuleIssue>> {
+    let file: RuleFile = serde_norway::from_str(text).map_err(|e| {
+        vec![RuleIssue {
+            group: String::new(),
+            rule_index: None,
+            rule: None,
+            field: "file".into(),
+            message: e.to_string(),
+            expr_line: None,
+            expr_column: None,
+            line: e.location().map(|l| l.line()),
+        }]
+    })?;
+    let lines = FileLines::scan(text);
+    let mut issues = Vec::new();
+    let mut valid = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (gi, group) in file.groups.iter().enumerate() {
+        if !seen.insert(group.name.clone()) {
+            issues.push(RuleIssue {
+                group: group.name.clone(),
+                rule_index: None,
+                rule: None,
+                field: format!("groups[{gi}].name"),
+                message: format!("the group name `{}` is repeated in the file", group.name),
+                expr_line: None,
+                expr_column: None,
+                line: lines.groups.get(gi).map(|g| g.0),
+            });
+        }
+        match validate_group(group) {
+            Ok(v) => valid.push(v),
+            Err(found) => issues.extend(found.into_iter().map(|mut i| {
+                i.line = lines.line_of(gi, &i);
+                i
+            })),
+        }
+    }
+    if issues.is_empty() {
+        Ok(valid)
+    } else {
+        Err(issues)
+    }
+}
+
+fn rule_key(r: &RuleSpec) -> (&'static str, String) {
+    (
+        if r.is_alert() {
+            "alerting"
+        } else {
+            "recording"
+        },
+        r.name().to_owned(),
+    )
+}
+
+fn diff_rules(old: &[RuleSpec], new: &[RuleSpec]) -> Vec<RuleChange> {
+    let mut old_by_key: BTreeMap<(&'static str, String), Vec<&RuleSpec>> = BTreeMap::new();
+    for r in old {
+        old_by_key.entry(rule_key(r)).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for r in new {
+        let key = rule_key(r);
+        let status = match old_by_key
+            .get_mut(&key)
+            .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+        {
+            None => Change::Added,
+            Some(o) if o == r => Change::Unchanged,
+            Some(_) => Change::Changed,
+        };
+        out.push(RuleChange {
+            name: key.1,
+            kind: key.0,
+            status,
+        });
+    }
+    for ((kind, name), rest) in old_by_key {
+        for _ in rest {
+            out.push(RuleChange {
+                name: name.clone(),
+                kind,
+                status: Change::Removed,
+            });
+        }
+    }
+    out
+}
+
+/// Imports every group of the file: added, changed or unchanged; groups not in the file are
+/// left alone. All or nothing: one transaction, and nothing at all with `dry_run`.
+pub async fn import(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    actor: &Actor,
+    text: &str,
+    dry_run: bool,
+) -> Result<ImportReport, ApiError> {
+    let groups = parse_file(text).map_err(invalid)?;
+    let mut report = Vec::new();
+    let mut writes = Vec::new();
+    for group in &groups {
+        let current = store::get(db, &group.spec.name).await?;
+        let (status, rules) = match &current {
+            None => (Change::Added, diff_rules(&[], &group.spec.rules)),
+            Some(c) if c.spec == group.spec => (
+                Change::Unchanged,
+                diff_rules(&c.spec.rules, &group.spec.rules),
+            ),
+            Some(c) => (
+                Change::Changed,
+                diff_rules(&c.spec.rules, &group.spec.rules),
+            ),
+        };
+        if status != Change::Unchanged {
+            writes.push((group, current.map(|c| c.version)));
+        }
+        report.push(GroupChange {
+            name: group.spec.name.clone(),
+            status,
+            rules,
+        });
+    }
+    if !dry_run && !writes.is_empty() {
+        let mut tx = db.begin().await?;
+        let mut recorded = Vec::new();
+        for (group, expected) in writes {
+            let action = if expected.is_some() {
+                "rule_group.update"
+            } else {
+                "rule_group.create"
+            };
+            let (_, rec) =
+                store::write_in(&mut tx, actor, group, expected, "imported", action).await?;
+            recorded.push(rec);
+        }
+        tx.commit().await?;
+        for rec in recorded {
+            audit::publish(metrics, rec);
+        }
+    }
+    Ok(ImportReport {
+        dry_run,
+        groups: report,
+    })
+}
+
+/// The groups as a Prometheus rule file.
+pub fn export_yaml(groups: Vec<GroupSpec>) -> Result<String, ApiError> {
+    serde_norway::to_string(&RuleFile { groups }).map_err(|e| ApiError::internal(e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::model::SEED_RULES;
+
+    #[test]
+    fn the_seed_file_parses_and_exports_back_to_the_same_groups() {
+        let groups = parse_file(SEED_RULES).unwrap();
+        let yaml = export_yaml(groups.iter().map(|g| g.spec.clone()).collect()).unwrap();
+        let again = parse_file(&yaml).unwrap();
+        assert_eq!(again[0].spec, groups[0].spec);
+    }
+
+    #[test]
+    fn errors_in_a_file_carry_their_line() {
+        let text = "groups:\n  - name: a\n    rules:\n      - alert: One\n        expr: up == 1\n      - alert: Two\n        expr: rate(x[5m]) >> 1\n  - name: a\n    rules: []\n";
+        let issues = parse_file(text).unwrap_err();
+        let expr = issues.iter().find(|i| i.field == "rules[1].expr").unwrap();
+        assert_eq!(expr.line, Some(7), "{issues:?}");
+        let repeated = issues
+            .iter()
+            .find(|i| i.message.contains("repeated"))
+            .unwrap();
+        assert_eq!(repeated.line, Some(8));
+        let broken = parse_file("groups:\n  - name: [unclosed\n").unwrap_err();
+        assert!(broken[0].line.is_some());
+    }
+}

@@ -1,0 +1,162 @@
+//! Rule groups as Prometheus rule files write them. The same structs are the YAML file
+//! format (import/export) and the JSON API body, so a group looks the same everywhere.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub groups: Vec<GroupSpec>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    #[serde(deserialize_with = "scalar_string")]
+    pub expr: String,
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_firing_for: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "scalar_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub labels: BTreeMap<String, String>,
+    #[serde(
+        default,
+        deserialize_with = "scalar_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl RuleSpec {
+    pub fn is_alert(&self) -> bool {
+        self.alert.is_some()
+    }
+
+    /// The alert or record name.
+    pub fn name(&self) -> &str {
+        self.alert
+            .as_deref()
+            .or(self.record.as_deref())
+            .unwrap_or("")
+    }
+}
+
+/// A YAML scalar (string, number, bool) as text, as Prometheus reads `expr: 1`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    S(String),
+    I(i64),
+    F(f64),
+    B(bool),
+}
+
+impl Scalar {
+    fn into_string(self) -> String {
+        match self {
+            Scalar::S(s) => s,
+            Scalar::I(i) => i.to_string(),
+            Scalar::F(f) => f.to_string(),
+            Scalar::B(b) => b.to_string(),
+        }
+    }
+}
+
+fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Scalar::deserialize(d).map(Scalar::into_string)
+}
+
+fn scalar_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let map: Option<BTreeMap<String, Scalar>> = Option::deserialize(d)?;
+    Ok(map
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.into_string()))
+        .collect())
+}
+
+/// The seed's `keiko.rules` group, verbatim.
+#[cfg(test)]
+pub const SEED_RULES: &str = r#"# Prometheus Alert Rules
+groups:
+  - name: keiko.rules
+    rules:
+      # High Error Rate
+      - alert: HighErrorRate
+        expr: rate(keiko_errors_total[5m]) > 0.1
+        for: 2m
+        labels:
+          severity: warning
+        annotations:
+          summary: "Hohe Fehlerrate erkannt"
+          description: "Fehlerrate von {{ $value }} in den letzten 5 Minuten"
+
+      # Agent Task Failures
+      - alert: AgentTaskFailures
+        expr: rate(keiko_agent_task_duration_seconds_count{status="failed"}[5m]) > 0.05
+        for: 1m
+        labels:
+          severity: critical
+        annotations:
+          summary: "Agent-Task-Fehler erkannt"
+          description: "Agent {{ $labels.agent_id }} hat Fehlerrate von {{ $value }}"
+
+      # MCP Server Down
+      - alert: MCPServerDown
+        expr: keiko_mcp_server_health == 0
+        for: 30s
+        labels:
+          severity: critical
+        annotations:
+          summary: "MCP-Server nicht erreichbar"
+          description: "MCP-Server {{ $labels.server_name }} ist nicht erreichbar"
+
+      # High Memory Usage
+      - alert: HighMemoryUsage
+        expr: process_resident_memory_bytes / 1024 / 1024 > 1000
+        for: 5m
+        labels:
+          severity: warning
+        annotations:
+          summary: "Hoher Speicherverbrauch"
+          description: "Speicherverbrauch: {{ $value }}MB"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_file_reads_and_writes_back_the_same() {
+        let file: RuleFile = serde_norway::from_str(SEED_RULES).unwrap();
+        assert_eq!(file.groups[0].name, "keiko.rules");
+        assert_eq!(file.groups[0].rules.len(), 4);
+        assert_eq!(file.groups[0].rules[1].labels["severity"], "critical");
+        let again: RuleFile =
+            serde_norway::from_str(&serde_norway::to_string(&file).unwrap()).unwrap();
+        assert_eq!(again, file);
+    }
+}

@@ -1,0 +1,305 @@
+//! Rule groups in SQLite with their full history. Writes take the version the caller saw
+//! (optimistic locking) and happen in one transaction with their audit record.
+
+use serde::Serialize;
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use super::model::GroupSpec;
+use super::validate::ValidGroup;
+use crate::audit;
+use crate::http::errors::ApiError;
+use crate::identity::{now, Actor};
+use crate::metrics::Metrics;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StoredGroup {
+    #[serde(flatten)]
+    pub spec: GroupSpec,
+    pub version: i64,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VersionInfo {
+    pub version: i64,
+    pub author: String,
+    pub at: String,
+    pub message: String,
+    pub deleted: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    spec: String,
+    version: i64,
+    updated_at: String,
+    updated_by: String,
+}
+
+impl Row {
+    fn into_stored(self) -> Result<StoredGroup, ApiError> {
+        let spec = serde_json::from_str(&self.spec).map_err(|e| {
+            ApiError::internal(anyhow::anyhow!("stored rule group is not valid JSON: {e}"))
+        })?;
+        Ok(StoredGroup {
+            spec,
+            version: self.version,
+            updated_at: self.updated_at,
+            updated_by: self.updated_by,
+        })
+    }
+}
+
+pub async fn list(db: &SqlitePool) -> Result<Vec<StoredGroup>, ApiError> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT spec, version, updated_at, updated_by FROM rule_groups ORDER BY position, name",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Row::into_stored).collect()
+}
+
+pub async fn get(db: &SqlitePool, name: &str) -> Result<Option<StoredGroup>, ApiError> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT spec, version, updated_at, updated_by FROM rule_groups WHERE name = ?",
+    )
+    .bind(name)
+    .fetch_optional(db)
+    .await?;
+    row.map(Row::into_stored).transpose()
+}
+
+/// How many alerting rules exist (the checklist's evidence).
+pub async fn alert_rule_count(db: &SqlitePool) -> Result<usize, ApiError> {
+    Ok(list(db)
+        .await?
+        .iter()
+        .map(|g| g.spec.rules.iter().filter(|r| r.is_alert()).count())
+        .sum())
+}
+
+fn conflict(current: Option<StoredGroup>) -> ApiError {
+    let mut err = ApiError::new(
+        axum::http::StatusCode::CONFLICT,
+        "version_conflict",
+        "the group was changed since you loaded it; compare with the current version",
+    );
+    err.field = Some("version".into());
+    err.details = Some(serde_json::json!({ "current": current }));
+    err
+}
+
+async fn next_version(tx: &mut Transaction<'_, Sqlite>, name: &str) -> Result<i64, sqlx::Error> {
+    let max: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM rule_group_versions WHERE group_name = ?")
+            .bind(name)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(max.unwrap_or(0) + 1)
+}
+
+async fn record_version(
+    tx: &mut Transaction<'_, Sqlite>,
+    name: &str,
+    version: i64,
+    spec: Option<&str>,
+    actor: &Actor,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO rule_group_versions (group_name, version, spec, author, at, message) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(name)
+    .bind(version)
+    .bind(spec)
+    .bind(&actor.login)
+    .bind(now())
+    .bind(message)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Writes `group` as a new version inside `tx`. `expected`: `None` = must not exist yet,
+/// `Some(v)` = must be at version `v`. Returns the new version and the audit record.
+pub async fn write_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    actor: &Actor,
+    group: &ValidGroup,
+    expected: Option<i64>,
+    message: &str,
+    action: &str,
+) -> Result<(i64, audit::Recorded), ApiError> {
+    let name = group.spec.name.as_str();
+    let current: Option<(i64, String)> =
+        sqlx::query_as("SELECT version, spec FROM rule_groups WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let spec_json = serde_json::to_string(&group.spec).map_err(|e| ApiError::internal(e.into()))?;
+    let version = next_version(tx, name).await?;
+    let at = now();
+    let before = match (&current, expected) {
+        (None, None) => {
+            let position: i64 =
+                sqlx::query_scalar("SELECT coalesce(max(position), -1) + 1 FROM rule_groups")
+                    .fetch_one(&mut **tx)
+                    .await?;
+            sqlx::query(
+                "INSERT INTO rule_groups (name, position, version, spec, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(name)
+            .bind(position)
+            .bind(version)
+            .bind(&spec_json)
+            .bind(&at)
+            .bind(&actor.login)
+            .execute(&mut **tx)
+            .await?;
+            None
+        }
+        (Some((v, old)), Some(e)) if *v == e => {
+            sqlx::query("UPDATE rule_groups SET version = ?, spec = ?, updated_at = ?, updated_by = ? WHERE name = ?")
+                .bind(version)
+                .bind(&spec_json)
+                .bind(&at)
+                .bind(&actor.login)
+                .bind(name)
+                .execute(&mut **tx)
+                .await?;
+            serde_json::from_str::<serde_json::Value>(old).ok()
+        }
+        (Some(_), None) => {
+            return Err(ApiError::conflict(
+                "name",
+                format!("a rule group named `{name}` exists"),
+            ));
+        }
+        (None, Some(_)) => return Err(ApiError::not_found("rule group")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "version_conflict",
+                "stale",
+            ))
+        }
+    };
+    record_version(tx, name, version, Some(&spec_json), actor, message).await?;
+    let rec = audit::record(
+        tx,
+        actor,
+        action,
+        "rule_group",
+        name,
+        before,
+        serde_json::from_str(&spec_json).ok(),
+    )
+    .await?;
+    Ok((version, rec))
+}
+
+/// Creates (`expected = None`) or updates a group in its own transaction.
+pub async fn save(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    actor: &Actor,
+    group: &ValidGroup,
+    expected: Option<i64>,
+    message: &str,
+) -> Result<StoredGroup, ApiError> {
+    let mut tx = db.begin().await?;
+    let action = if expected.is_some() {
+        "rule_group.update"
+    } else {
+        "rule_group.create"
+    };
+    match write_in(&mut tx, actor, group, expected, message, action).await {
+        Ok((_, rec)) => {
+            tx.commit().await?;
+            audit::publish(metrics, rec);
+        }
+        Err(e) if e.code == "version_conflict" => {
+            drop(tx);
+            return Err(conflict(get(db, &group.spec.name).await?));
+        }
+        Err(e) => return Err(e),
+    }
+    get(db, &group.spec.name)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("saved group vanished")))
+}
+
+pub async fn delete(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    actor: &Actor,
+    name: &str,
+    expected: Option<i64>,
+) -> Result<(), ApiError> {
+    let current = get(db, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found("rule group"))?;
+    if expected.is_some_and(|v| v != current.version) {
+        return Err(conflict(Some(current)));
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM rule_groups WHERE name = ?")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    let version = next_version(&mut tx, name).await?;
+    record_version(&mut tx, name, version, None, actor, "deleted").await?;
+    let rec = audit::record(
+        &mut tx,
+        actor,
+        "rule_group.delete",
+        "rule_group",
+        name,
+        serde_json::to_value(&current.spec).ok(),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    audit::publish(metrics, rec);
+    Ok(())
+}
+
+pub async fn history(db: &SqlitePool, name: &str) -> Result<Vec<VersionInfo>, ApiError> {
+    let rows: Vec<(i64, String, String, String, bool)> = sqlx::query_as(
+        "SELECT version, author, at, message, spec IS NULL FROM rule_group_versions WHERE group_name = ? ORDER BY version DESC",
+    )
+    .bind(name)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(version, author, at, message, deleted)| VersionInfo {
+            version,
+            author,
+            at,
+            message,
+            deleted,
+        })
+        .collect())
+}
+
+pub async fn version(
+    db: &SqlitePool,
+    name: &str,
+    version: i64,
+) -> Result<Option<GroupSpec>, ApiError> {
+    let spec: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT spec FROM rule_group_versions WHERE group_name = ? AND version = ?",
+    )
+    .bind(name)
+    .bind(version)
+    .fetch_optional(db)
+    .await?;
+    match spec.flatten() {
+        Some(s) => Ok(Some(serde_json::from_str(&s).map_err(|e| {
+            ApiError::internal(anyhow::anyhow!("stored version: {e}"))
+        })?)),
+        None => Ok(None),
+    }
+}
