@@ -71,11 +71,34 @@ pub async fn call<T: DeserializeOwned>(
     })
 }
 
-#[cfg(feature = "hydrate")]
+/// Calls the API with a raw body of `content_type` (e.g. a YAML rule file).
+pub async fn call_raw(
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: String,
+) -> Result<Value, ApiFailure> {
+    let (status, text) = transport_with(method, path, Some((content_type, body))).await?;
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if !(200..300).contains(&status) {
+        return Err(ApiFailure::from_body(status, &value));
+    }
+    Ok(value)
+}
+
 async fn transport(
     method: &str,
     path: &str,
     body: Option<String>,
+) -> Result<(u16, String), ApiFailure> {
+    transport_with(method, path, body.map(|b| ("application/json", b))).await
+}
+
+#[cfg(feature = "hydrate")]
+async fn transport_with(
+    method: &str,
+    path: &str,
+    body: Option<(&str, String)>,
 ) -> Result<(u16, String), ApiFailure> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
@@ -93,8 +116,8 @@ async fn transport(
     if let Some(token) = crate::session::load().and_then(|u| u.csrf_token) {
         let _ = headers.set("x-csrf-token", &token);
     }
-    if let Some(body) = &body {
-        let _ = headers.set("content-type", "application/json");
+    if let Some((content_type, body)) = &body {
+        let _ = headers.set("content-type", content_type);
         init.set_body(&wasm_bindgen::JsValue::from_str(body));
     }
     init.set_headers(&headers);
@@ -116,10 +139,10 @@ async fn transport(
 
 /// On the server the pages never call the API over HTTP: their data loads after hydration.
 #[cfg(not(feature = "hydrate"))]
-async fn transport(
+async fn transport_with(
     _method: &str,
     _path: &str,
-    _body: Option<String>,
+    _body: Option<(&str, String)>,
 ) -> Result<(u16, String), ApiFailure> {
     Err(ApiFailure {
         status: 0,

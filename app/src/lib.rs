@@ -8,6 +8,7 @@ mod login;
 mod nav;
 mod pages;
 mod profile;
+mod rules;
 pub mod session;
 mod theme;
 
@@ -68,7 +69,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/explore/metrics") view=pages::ExploreMetrics />
                         <Route path=path!("/explore/logs") view=pages::ExploreLogs />
                         <Route path=path!("/explore/traces") view=pages::ExploreTraces />
-                        <Route path=path!("/alerting/rules") view=pages::AlertRules />
+                        <Route path=path!("/alerting/rules") view=rules::RulesList />
+                        <Route path=path!("/alerting/rules/edit") view=rules::RuleEditor />
                         <Route path=path!("/checklist") view=pages::Checklist />
                         <Route path=path!("/settings/datasources") view=pages::DataSources />
                         <Route path=path!("/settings/users") view=admin::Users />

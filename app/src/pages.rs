@@ -89,16 +89,6 @@ pub fn ExploreTraces() -> impl IntoView {
 }
 
 #[component]
-pub fn AlertRules() -> impl IntoView {
-    view! {
-        <ComingLater
-            title="Alert rules"
-            what="Edit Prometheus alerting and recording rules with validation, lint and history."
-        />
-    }
-}
-
-#[component]
 pub fn Checklist() -> impl IntoView {
     view! {
         <ComingLater

@@ -1,6 +1,9 @@
 //! The Keiko observability portal's server: configuration, telemetry, storage and the HTTP
 //! surface. `main.rs` only parses the command line and calls [`serve`] or [`migrate`].
 
+// Leptos view types of the rule editor nest deeply.
+#![recursion_limit = "256"]
+
 pub mod audit;
 pub mod config;
 pub mod db;

@@ -171,6 +171,59 @@ impl Browser {
         .await;
     }
 
+    /// Empties an input or textarea.
+    pub async fn clear(&self, el: &Element) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/clear", el.0),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Opens a new tab and returns its handle (the current tab stays active).
+    pub async fn new_tab(&self) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/window/new",
+                Some(json!({ "type": "tab" })),
+            )
+            .await;
+        v["handle"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub async fn current_tab(&self) -> String {
+        self.call(reqwest::Method::GET, "/window", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn switch_to(&self, handle: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/window",
+            Some(json!({ "handle": handle })),
+        )
+        .await;
+    }
+
+    /// Waits until the element's text satisfies `pred`, and returns the text.
+    pub async fn wait_text(&self, css: &str, pred: impl Fn(&str) -> bool) -> String {
+        eventually(
+            Duration::from_secs(10),
+            &format!("text of `{css}`"),
+            || async {
+                let el = self.try_find(css).await?;
+                let text = self.text(&el).await;
+                pred(&text).then_some(text)
+            },
+        )
+        .await
+    }
+
     /// Runs an async script: it must call `arguments[arguments.length - 1](result)`.
     pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Value {
         self.call(

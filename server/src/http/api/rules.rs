@@ -270,6 +270,8 @@ struct ValidateBody {
 
 /// Live validation for the editor: never writes, always 200 with `errors` and `warnings`.
 async fn validate(ApiJson(body): ApiJson<ValidateBody>) -> Result<Response, ApiError> {
+    // For a group: the YAML that export would write for it.
+    let mut yaml = None;
     if let Some(expr) = body.expr {
         let errors = match PromQl::parse(&expr) {
             Ok(_) => vec![],
@@ -283,10 +285,10 @@ async fn validate(ApiJson(body): ApiJson<ValidateBody>) -> Result<Response, ApiE
         );
     }
     let groups = match (body.group, body.yaml) {
-        (Some(g), None) => match validate_group(&g) {
-            Ok(v) => Ok(vec![v]),
-            Err(e) => Err(e),
-        },
+        (Some(g), None) => {
+            yaml = rules::export_yaml(vec![g.clone()]).ok();
+            validate_group(&g).map(|v| vec![v])
+        }
         (None, Some(yaml)) => rules::parse_file(&yaml),
         _ => {
             return Err(ApiError::invalid(
@@ -298,9 +300,10 @@ async fn validate(ApiJson(body): ApiJson<ValidateBody>) -> Result<Response, ApiE
     Ok(Json(match groups {
         Ok(groups) => {
             let warnings: Vec<_> = groups.iter().flat_map(lint::lint).collect();
-            json!({ "valid": true, "errors": [], "warnings": warnings })
+            let specs: Vec<&GroupSpec> = groups.iter().map(|g| &g.spec).collect();
+            json!({ "valid": true, "errors": [], "warnings": warnings, "yaml": yaml, "groups": specs })
         }
-        Err(errors) => json!({ "valid": false, "errors": errors, "warnings": [] }),
+        Err(errors) => json!({ "valid": false, "errors": errors, "warnings": [], "yaml": yaml }),
     })
     .into_response())
 }

@@ -1,0 +1,222 @@
+//! The rule editor in headless Chromium: live PromQL validation with the error's place,
+//! saving, conflicts between two tabs, and restoring an older version.
+
+use std::time::Duration;
+
+use e2e::api::ADMIN_PASSWORD;
+use e2e::eventually;
+use e2e::portal::Portal;
+use e2e::webdriver::Browser;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn group(for_: &str) -> Value {
+    json!({"name": "keiko.rules", "rules": [{
+        "alert": "HighErrorRate", "expr": "rate(keiko_errors_total[5m]) > 0.1", "for": for_,
+        "labels": {"severity": "warning"},
+        "annotations": {"summary": "Hohe Fehlerrate erkannt", "description": "Fehlerrate von {{ $value }} in den letzten 5 Minuten"}
+    }]})
+}
+
+#[tokio::test]
+async fn a_promql_typo_is_marked_in_place_then_fixed_saved_and_listed() {
+    let portal = Portal::start().await;
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    browser.goto(&portal.url("/alerting/rules/edit")).await;
+    browser.wait_hydrated().await;
+
+    browser
+        .type_text(&browser.find("#group-name").await, "ui.rules")
+        .await;
+    browser
+        .type_text(
+            &browser.find(".rule-card .rule-name").await,
+            "HighErrorRate",
+        )
+        .await;
+    let expr = browser.find(".rule-card .rule-expr").await;
+    browser
+        .type_text(&expr, "rate(keiko_errors_total[5m]) >> 0.1")
+        .await;
+    let marker = browser.find(".rule-card .expr-error").await;
+    let column = browser
+        .execute(
+            "return document.querySelector('.rule-card .expr-error').dataset.column;",
+            vec![],
+        )
+        .await;
+    let marked = browser
+        .text(&browser.find(".rule-card .expr-error mark").await)
+        .await;
+    let message = browser.text(&marker).await;
+
+    browser.clear(&expr).await;
+    browser
+        .type_text(&expr, "rate(keiko_errors_total[5m]) > 0.1")
+        .await;
+    eventually(Duration::from_secs(10), "the error to go", || async {
+        browser
+            .try_find(".rule-card .expr-error")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    // Lint speaks up (no severity, no annotations), without blocking the save.
+    let lint = browser
+        .wait_text(".rule-card .lint-warnings", |t| t.contains("severity"))
+        .await;
+    browser.click(&browser.find("#save-group").await).await;
+    let status = browser
+        .wait_text("#save-status", |t| t.starts_with("Saved"))
+        .await;
+
+    browser.goto(&portal.url("/alerting/rules")).await;
+    browser.wait_hydrated().await;
+    let row = browser.find("tr.rule-row[data-rule='HighErrorRate']").await;
+    let row_text = browser.text(&row).await;
+    let errors = browser.console_errors().await;
+    browser.close().await;
+
+    assert_eq!(column, json!("31"));
+    assert_eq!(marked, ">");
+    assert!(message.contains("unexpected"), "{message}");
+    assert!(lint.contains("no `severity` label"), "{lint}");
+    assert_eq!(status, "Saved version 1");
+    assert!(
+        row_text.contains("rate(keiko_errors_total[5m]) > 0.1"),
+        "{row_text}"
+    );
+    let (_, stored) = portal.admin().get("/api/v1/rule-groups/ui.rules").await;
+    assert_eq!(stored["rules"][0]["alert"], "HighErrorRate");
+    assert!(errors.iter().all(|e| e.contains("400")), "{errors:?}");
+}
+
+#[tokio::test]
+async fn saving_a_group_edited_in_two_tabs_shows_the_conflict() {
+    let portal = Portal::start().await;
+    let (s, _) = portal
+        .admin()
+        .post("/api/v1/rule-groups", group("2m"))
+        .await;
+    assert_eq!(s, 201);
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    let edit_url = portal.url("/alerting/rules/edit?group=keiko.rules");
+
+    let first = browser.current_tab().await;
+    browser.goto(&edit_url).await;
+    browser.wait_hydrated().await;
+    let second = browser.new_tab().await;
+    browser.switch_to(&second).await;
+    browser.goto(&edit_url).await;
+    browser.wait_hydrated().await;
+
+    for (tab, value) in [(&first, "3m"), (&second, "10m")] {
+        browser.switch_to(tab).await;
+        let field = browser.find(".rule-card .rule-for").await;
+        browser.wait_text("#group-name", |_| true).await;
+        eventually(Duration::from_secs(10), "the group to load", || async {
+            let v = browser
+                .execute(
+                    "return document.querySelector('.rule-card .rule-for').value;",
+                    vec![],
+                )
+                .await;
+            (v == json!("2m")).then_some(())
+        })
+        .await;
+        browser.clear(&field).await;
+        browser.type_text(&field, value).await;
+    }
+    browser.switch_to(&first).await;
+    browser.click(&browser.find("#save-group").await).await;
+    let saved = browser
+        .wait_text("#save-status", |t| t.starts_with("Saved"))
+        .await;
+
+    browser.switch_to(&second).await;
+    // Ctrl+S in the field saves too.
+    let field = browser.find(".rule-card .rule-for").await;
+    browser.type_text(&field, "\u{E009}s\u{E009}").await;
+    browser.find("#conflict").await;
+    let theirs = browser.text(&browser.find("#conflict-theirs").await).await;
+    let yours = browser.text(&browser.find("#conflict-yours").await).await;
+    browser.close().await;
+
+    assert_eq!(saved, "Saved version 2");
+    assert!(theirs.contains("for: 3m"), "{theirs}");
+    assert!(yours.contains("for: 10m"), "{yours}");
+    let (_, stored) = portal.admin().get("/api/v1/rule-groups/keiko.rules").await;
+    assert_eq!(
+        stored["rules"][0]["for"], "3m",
+        "the stale save must not overwrite"
+    );
+}
+
+#[tokio::test]
+async fn an_older_version_is_compared_and_restored() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    admin.post("/api/v1/rule-groups", group("2m")).await;
+    let mut v2 = group("7m");
+    v2["version"] = json!(1);
+    v2["message"] = json!("longer for");
+    let (s, _) = admin
+        .send(Method::PUT, "/api/v1/rule-groups/keiko.rules", Some(v2))
+        .await;
+    assert_eq!(s, 200);
+
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    browser
+        .goto(&portal.url("/alerting/rules/edit?group=keiko.rules"))
+        .await;
+    browser.wait_hydrated().await;
+    eventually(Duration::from_secs(10), "the group to load", || async {
+        let v = browser
+            .execute(
+                "return document.querySelector('.rule-card .rule-for')?.value;",
+                vec![],
+            )
+            .await;
+        (v == json!("7m")).then_some(())
+    })
+    .await;
+    browser.click(&browser.find("#tab-history").await).await;
+    browser
+        .click(
+            &browser
+                .find("tr.history-row[data-version='1'] .show-version")
+                .await,
+        )
+        .await;
+    let diff = browser.text(&browser.find("#version-diff").await).await;
+    browser.click(&browser.find("#restore-version").await).await;
+    eventually(Duration::from_secs(10), "the restored group", || async {
+        let v = browser
+            .execute(
+                "return document.querySelector('.rule-card .rule-for')?.value;",
+                vec![],
+            )
+            .await;
+        (v == json!("2m")).then_some(())
+    })
+    .await;
+    browser.close().await;
+
+    assert!(
+        diff.contains("- ") && diff.contains("for: 2m") && diff.contains("for: 7m"),
+        "{diff}"
+    );
+    let (_, stored) = admin.get("/api/v1/rule-groups/keiko.rules").await;
+    assert_eq!(stored["version"], 3);
+    assert_eq!(stored["rules"][0]["for"], "2m");
+}
