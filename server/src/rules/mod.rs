@@ -77,20 +77,34 @@ pub struct ImportReport {
 /// Where the groups and rules of a YAML rule file start, found by reading its lines (rule
 /// files put `- name:` on group items and `alert:`/`record:` on rule items).
 struct FileLines {
-    groups: Vec<(usize, Vec<(usize, Option<(usize, bool)>)>)>,
+    groups: Vec<GroupLines>,
+}
+
+struct GroupLines {
+    line: usize,
+    rules: Vec<RuleLines>,
+}
+
+struct RuleLines {
+    line: usize,
+    /// The `expr:` key's line, and whether the expression is a block scalar (`|`, `>`).
+    expr: Option<(usize, bool)>,
 }
 
 impl FileLines {
     fn scan(text: &str) -> FileLines {
-        let mut groups: Vec<(usize, Vec<(usize, Option<(usize, bool)>)>)> = Vec::new();
+        let mut groups: Vec<GroupLines> = Vec::new();
         let lines: Vec<&str> = text.lines().collect();
         for (i, raw) in lines.iter().enumerate() {
             let t = raw.trim_start();
             let item = t.strip_prefix("- ").map(str::trim_start).unwrap_or(t);
             if t.starts_with("- ") && item.starts_with("name:") {
-                groups.push((i + 1, Vec::new()));
+                groups.push(GroupLines {
+                    line: i + 1,
+                    rules: Vec::new(),
+                });
             } else if item.starts_with("alert:") || item.starts_with("record:") {
-                if let Some((_, rules)) = groups.last_mut() {
+                if let Some(GroupLines { rules, .. }) = groups.last_mut() {
                     // The expr key: the nearest `expr:` line of this item (after or before).
                     let expr = (i..lines.len())
                         .take_while(|&j| j == i || !lines[j].trim_start().starts_with("- "))
@@ -108,7 +122,7 @@ impl FileLines {
                                 .unwrap_or("");
                             (j + 1, value.starts_with('|') || value.starts_with('>'))
                         });
-                    rules.push((i + 1, expr));
+                    rules.push(RuleLines { line: i + 1, expr });
                 }
             }
         }
@@ -116,21 +130,21 @@ impl FileLines {
     }
 
     fn line_of(&self, group: usize, issue: &RuleIssue) -> Option<usize> {
-        let (group_line, rules) = self.groups.get(group)?;
+        let g = self.groups.get(group)?;
         let Some(index) = issue.rule_index else {
-            return Some(*group_line);
+            return Some(g.line);
         };
-        let (rule_line, expr) = rules.get(index)?;
+        let rule = g.rules.get(index)?;
         if issue.field.ends_with(".expr") {
-            if let (Some((expr_line, block)), Some(l)) = (expr, issue.expr_line) {
-                return Some(if *block {
+            if let (Some((expr_line, block)), Some(l)) = (rule.expr, issue.expr_line) {
+                return Some(if block {
                     expr_line + l
                 } else {
                     expr_line + l - 1
                 });
             }
         }
-        Some(*rule_line)
+        Some(rule.line)
     }
 }
 
@@ -162,7 +176,7 @@ pub fn parse_file(text: &str) -> Result<Vec<ValidGroup>, Vec<RuleIssue>> {
                 message: format!("the group name `{}` is repeated in the file", group.name),
                 expr_line: None,
                 expr_column: None,
-                line: lines.groups.get(gi).map(|g| g.0),
+                line: lines.groups.get(gi).map(|g| g.line),
             });
         }
         match validate_group(group) {
