@@ -51,6 +51,8 @@ pub struct SessionUser {
     pub login: String,
     pub name: String,
     pub role: Role,
+    /// `de` or `en`.
+    pub language: String,
     /// Present for cookie sessions: send it as `X-CSRF-Token` (or form field `csrf_token`)
     /// with every change.
     pub csrf_token: Option<String>,
@@ -64,6 +66,8 @@ pub struct UserView {
     pub role: Role,
     pub disabled: bool,
     pub created_at: String,
+    /// `de` or `en`: the language of checklist texts.
+    pub language: String,
     pub teams: Vec<TeamRef>,
 }
 

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod audit;
+pub mod checklist;
 pub mod config;
 pub mod db;
 pub mod http;
@@ -64,6 +65,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "Site assets missing: pages render but will not hydrate; run `make site`"
         );
     }
+    checklist::evidence::spawn_schedule(db.clone(), std::time::Duration::from_secs(300));
     let state = AppState {
         leptos_options: leptos_options(&config),
         config: Arc::new(config.clone()),

@@ -116,8 +116,18 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("PUT", "/api/v1/rule-groups/{name}") => Some(Editor),
         ("DELETE", "/api/v1/rule-groups/{name}") => Some(Editor),
         ("POST", "/api/v1/rule-groups/{name}/restore/{version}") => Some(Editor),
+        ("POST", "/api/v1/checklist-templates") => Some(Admin),
+        ("PUT", "/api/v1/checklist-templates/{id}") => Some(Admin),
+        ("POST", "/api/v1/checklist/evidence") => Some(Editor),
+        ("PATCH", "/api/v1/teams/{id}/checklist/items/{item}") => Some(Editor),
         _ => return None,
     })
+}
+
+fn template(name: &str) -> Value {
+    json!({"name": name, "sections": [{"title_de": "Betrieb", "title_en": "Operations", "items": [
+        {"title_de": "Runbook", "detail_de": "geschrieben", "title_en": "Runbook", "detail_en": "written"}
+    ]}]})
 }
 
 fn rule_group(name: &str) -> Value {
@@ -219,6 +229,30 @@ async fn prepare(
             ),
             None,
         ),
+        ("POST", "/api/v1/checklist-templates") => {
+            (path.into(), Some(template(&world.unique("Readiness"))))
+        }
+        ("PUT", "/api/v1/checklist-templates/{id}") => {
+            let (s, t) = world
+                .admin
+                .post("/api/v1/checklist-templates", template(&world.unique("T")))
+                .await;
+            assert_eq!(s, 201, "{t}");
+            let mut body = template(t["name"].as_str().unwrap());
+            body["version"] = json!(1);
+            (
+                format!("/api/v1/checklist-templates/{}", t["id"]),
+                Some(body),
+            )
+        }
+        ("POST", "/api/v1/checklist/evidence") => (path.into(), None),
+        ("PATCH", "/api/v1/teams/{id}/checklist/items/{item}") => {
+            let team = world.fresh_team().await;
+            (
+                format!("/api/v1/teams/{team}/checklist/items/12"),
+                Some(json!({"state": "in_progress"})),
+            )
+        }
         _ => panic!("no request recipe for {method} {path}"),
     }
 }

@@ -39,6 +39,7 @@ pub struct Principal {
     pub login: String,
     pub name: String,
     pub role: Role,
+    pub language: String,
     pub credential: Credential,
 }
 
@@ -49,6 +50,7 @@ impl Principal {
             login: user.login.clone(),
             name: user.name.clone(),
             role,
+            language: user.language.clone(),
             credential,
         }
     }
@@ -59,6 +61,7 @@ impl Principal {
             login: self.login.clone(),
             name: self.name.clone(),
             role: self.role,
+            language: self.language.clone(),
             csrf_token: match &self.credential {
                 Credential::Session { csrf_token, .. } => Some(csrf_token.clone()),
                 _ => None,

@@ -21,6 +21,7 @@ pub struct UserRow {
     pub failed_logins: i64,
     pub locked_until: Option<String>,
     pub created_at: String,
+    pub language: String,
 }
 
 impl UserRow {
@@ -31,7 +32,7 @@ impl UserRow {
 }
 
 const SELECT_USER: &str = "SELECT id, login, name, role, password_hash, disabled, failed_logins, \
-                           locked_until, created_at FROM users";
+                           locked_until, created_at, language FROM users";
 
 pub async fn by_id(db: &SqlitePool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT_USER} WHERE id = ?"))
@@ -69,6 +70,7 @@ pub async fn view(db: &SqlitePool, row: &UserRow) -> Result<UserView, sqlx::Erro
         role: row.role(),
         disabled: row.disabled,
         created_at: row.created_at.clone(),
+        language: row.language.clone(),
         teams: teams_of(db, row.id).await?,
     })
 }
@@ -136,6 +138,7 @@ pub async fn create(
         role,
         disabled: false,
         created_at: at,
+        language: "de".into(),
         teams: vec![],
     };
     let rec = audit::record(
@@ -163,6 +166,8 @@ pub struct UpdateUser {
     /// `current_password`.
     pub password: Option<String>,
     pub current_password: Option<String>,
+    /// `de` or `en`: the language of checklist texts.
+    pub language: Option<String>,
 }
 
 async fn enabled_admins(db: &SqlitePool) -> Result<i64, sqlx::Error> {
@@ -193,6 +198,11 @@ pub async fn update(
         .map(|n| parse_name("name", n, true))
         .transpose()?;
     let role = req.role.as_deref().map(parse_role).transpose()?;
+    if let Some(lang) = req.language.as_deref() {
+        if lang != "de" && lang != "en" {
+            return Err(ApiError::invalid("language", "use de or en"));
+        }
+    }
     let new_hash = match &req.password {
         Some(pw) => {
             let pw = Password::parse(pw)?;
@@ -231,12 +241,13 @@ pub async fn update(
     sqlx::query(
         "UPDATE users SET name = coalesce(?, name), role = coalesce(?, role), \
          disabled = coalesce(?, disabled), password_hash = coalesce(?, password_hash), \
-         updated_at = ? WHERE id = ?",
+         language = coalesce(?, language), updated_at = ? WHERE id = ?",
     )
     .bind(&name)
     .bind(role.map(Role::as_str))
     .bind(req.disabled)
     .bind(&new_hash)
+    .bind(&req.language)
     .bind(now())
     .bind(id)
     .execute(&mut *tx)
@@ -257,6 +268,9 @@ pub async fn update(
     }
     if let Some(d) = req.disabled {
         after.disabled = d;
+    }
+    if let Some(l) = &req.language {
+        after.language = l.clone();
     }
     let action =
         if new_hash.is_some() && req.name.is_none() && role.is_none() && req.disabled.is_none() {

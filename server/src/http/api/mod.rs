@@ -3,6 +3,7 @@
 //! `GET /api/v1/meta/routes` can list every route (the role-matrix test compares that list
 //! with its own table).
 
+mod checklist;
 mod identity;
 mod rules;
 
@@ -88,7 +89,7 @@ fn method_name(m: &Method) -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    let mut api = rules::routes(identity::routes(Api::new()));
+    let mut api = checklist::routes(rules::routes(identity::routes(Api::new())));
     api.routes.push(RouteInfo {
         method: "GET",
         path: "/api/v1/meta/routes",

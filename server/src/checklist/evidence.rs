@@ -1,0 +1,149 @@
+//! Evidence the portal checks itself: one check per kind of evidence, evaluated on a
+//! schedule and on demand, each result stored with what was found and when. A check whose
+//! data arrives with a later capability says so and never makes up a result.
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use crate::http::errors::ApiError;
+use crate::identity::now;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Verified,
+    Failing,
+    /// The portal has no data to decide yet (e.g. no log source).
+    Unverifiable,
+}
+
+impl Status {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Status::Verified => "verified",
+            Status::Failing => "failing",
+            Status::Unverifiable => "unverifiable",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Evidence {
+    pub check: String,
+    pub status: Status,
+    /// What was found, in words.
+    pub detail: String,
+    pub checked_at: String,
+    /// When the check last turned from verified (or unknown) to failing.
+    pub failing_since: Option<String>,
+}
+
+/// Every check the portal knows, with its description.
+pub const CHECKS: &[(&str, &str)] = &[
+    ("alert_rules_defined", "at least one alerting rule exists"),
+    (
+        "custom_metrics",
+        "a metrics source returns series with the keiko_ prefix",
+    ),
+    (
+        "system_metrics",
+        "a metrics source returns process_cpu_seconds_total or node metrics",
+    ),
+    ("overview_dashboard", "a dashboard tagged `overview` exists"),
+    (
+        "correlation_id_logs",
+        "logs with a correlation_id arrive from a log source",
+    ),
+    ("recent_spans", "spans were received in the last 24 h"),
+    (
+        "notification_channel_tested",
+        "a notification channel's last test succeeded",
+    ),
+];
+
+async fn run_check(db: &SqlitePool, check: &str) -> Result<(Status, String), ApiError> {
+    Ok(match check {
+        "alert_rules_defined" => {
+            let n = crate::rules::store::alert_rule_count(db).await?;
+            if n > 0 {
+                (Status::Verified, format!("{n} alerting rule(s) defined"))
+            } else {
+                (Status::Failing, "no alerting rule is defined".into())
+            }
+        }
+        "custom_metrics" | "system_metrics" => (
+            Status::Unverifiable,
+            "cannot verify yet — no metrics source".into(),
+        ),
+        "overview_dashboard" => (
+            Status::Unverifiable,
+            "cannot verify yet — no dashboards".into(),
+        ),
+        "correlation_id_logs" => (
+            Status::Unverifiable,
+            "cannot verify yet — no log source".into(),
+        ),
+        "recent_spans" => (
+            Status::Unverifiable,
+            "cannot verify yet — no trace source".into(),
+        ),
+        "notification_channel_tested" => (
+            Status::Unverifiable,
+            "cannot verify yet — no notification channel".into(),
+        ),
+        other => (Status::Unverifiable, format!("unknown check `{other}`")),
+    })
+}
+
+/// Runs every check and stores the results; returns them.
+pub async fn evaluate_all(db: &SqlitePool) -> Result<Vec<Evidence>, ApiError> {
+    let mut out = Vec::new();
+    for (check, _) in CHECKS {
+        let (status, detail) = run_check(db, check).await?;
+        let at = now();
+        let previous: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT status, failing_since FROM evidence_results WHERE check_name = ?",
+        )
+        .bind(check)
+        .fetch_optional(db)
+        .await?;
+        let failing_since = match (&status, previous) {
+            (Status::Failing, Some((old, since))) if old == "failing" => since.or(Some(at.clone())),
+            (Status::Failing, _) => Some(at.clone()),
+            _ => None,
+        };
+        sqlx::query(
+            "INSERT INTO evidence_results (check_name, status, detail, checked_at, failing_since) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (check_name) DO UPDATE SET status = excluded.status, detail = excluded.detail, \
+             checked_at = excluded.checked_at, failing_since = excluded.failing_since",
+        )
+        .bind(check)
+        .bind(status.as_str())
+        .bind(&detail)
+        .bind(&at)
+        .bind(&failing_since)
+        .execute(db)
+        .await?;
+        out.push(Evidence {
+            check: (*check).to_owned(),
+            status,
+            detail,
+            checked_at: at,
+            failing_since,
+        });
+    }
+    Ok(out)
+}
+
+/// Re-evaluates every `interval` until the process ends.
+pub fn spawn_schedule(db: SqlitePool, interval: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            if let Err(err) = evaluate_all(&db).await {
+                tracing::warn!(error = %err, error_type = "EvidenceError", "Evaluating checklist evidence failed");
+            }
+        }
+    });
+}
