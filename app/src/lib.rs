@@ -3,6 +3,7 @@
 
 mod admin;
 mod api_client;
+mod checklist;
 pub mod dto;
 mod login;
 mod nav;
@@ -71,7 +72,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/explore/traces") view=pages::ExploreTraces />
                         <Route path=path!("/alerting/rules") view=rules::RulesList />
                         <Route path=path!("/alerting/rules/edit") view=rules::RuleEditor />
-                        <Route path=path!("/checklist") view=pages::Checklist />
+                        <Route path=path!("/checklist") view=checklist::Checklist />
                         <Route path=path!("/settings/datasources") view=pages::DataSources />
                         <Route path=path!("/settings/users") view=admin::Users />
                         <Route path=path!("/settings/teams") view=admin::Teams />

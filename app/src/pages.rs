@@ -89,16 +89,6 @@ pub fn ExploreTraces() -> impl IntoView {
 }
 
 #[component]
-pub fn Checklist() -> impl IntoView {
-    view! {
-        <ComingLater
-            title="Checklist"
-            what="The monitoring checklist per team, with owners, history and evidence."
-        />
-    }
-}
-
-#[component]
 pub fn DataSources() -> impl IntoView {
     view! {
         <ComingLater

@@ -38,6 +38,7 @@ async fn every_page_is_rendered_on_the_server_with_navigation() {
     let built = [
         "/",
         "/alerting/rules",
+        "/checklist",
         "/settings/users",
         "/settings/teams",
         "/settings/audit",

@@ -1,0 +1,115 @@
+//! The checklist page in headless Chromium: ticking items updates progress in place (no
+//! reload), "not applicable" asks for a reason, and evidence badges show with their time.
+
+use e2e::api::ADMIN_PASSWORD;
+use e2e::portal::Portal;
+use e2e::webdriver::Browser;
+use serde_json::json;
+
+#[tokio::test]
+async fn ticking_items_updates_progress_without_reload_and_shows_evidence() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    let (_, team) = admin.post("/api/v1/teams", json!({"name": "SRE"})).await;
+    let group = json!({"name": "keiko.rules", "rules": [{"alert": "MCPServerDown", "expr": "keiko_mcp_server_health == 0", "for": "30s", "labels": {"severity": "critical"}}]});
+    assert_eq!(admin.post("/api/v1/rule-groups", group).await.0, 201);
+
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    browser
+        .goto(&portal.url(&format!("/checklist?team={}", team["id"])))
+        .await;
+    browser.wait_hydrated().await;
+    let before = browser
+        .wait_text("#overall-progress", |t| t.contains("/ 19"))
+        .await;
+    browser
+        .execute("window.__keikoMarker = 'same-page';", vec![])
+        .await;
+
+    // Click "Done" on the first item, then press Enter on "Done" of the second (keyboard).
+    browser
+        .click(&browser.find("li[data-item='1'] .state-done").await)
+        .await;
+    browser
+        .wait_text("#overall-progress", |t| t.starts_with("1 / 19"))
+        .await;
+    browser
+        .execute(
+            "document.querySelector(\"li[data-item='2'] .state-done\").focus();",
+            vec![],
+        )
+        .await;
+    let focused = browser.find("li[data-item='2'] .state-done").await;
+    browser.type_text(&focused, "\u{E007}").await;
+    let after = browser
+        .wait_text("#overall-progress", |t| t.starts_with("2 / 19"))
+        .await;
+    let section = browser
+        .text(
+            &browser
+                .find("section[data-section='1'] .progress-text")
+                .await,
+        )
+        .await;
+
+    // Not applicable needs a reason: the field appears, and saving without one is refused.
+    browser
+        .click(
+            &browser
+                .find("li[data-item='8'] .state-not_applicable")
+                .await,
+        )
+        .await;
+    browser
+        .click(&browser.find("li[data-item='8'] .reason-save").await)
+        .await;
+    let refused = browser
+        .wait_text("li[data-item='8'] .field-error[data-field='reason']", |t| {
+            !t.is_empty()
+        })
+        .await;
+    browser
+        .type_text(
+            &browser.find("li[data-item='8'] .reason-input").await,
+            "platform keeps logs",
+        )
+        .await;
+    browser
+        .click(&browser.find("li[data-item='8'] .reason-save").await)
+        .await;
+    let na = browser
+        .wait_text("#overall-progress", |t| t.starts_with("2 / 18"))
+        .await;
+
+    let badge = browser
+        .text(&browser.find("li[data-item='12'] .evidence-badge").await)
+        .await;
+    let unverifiable = browser
+        .text(&browser.find("li[data-item='6'] .evidence-badge").await)
+        .await;
+    let marker = browser
+        .execute("return window.__keikoMarker;", vec![])
+        .await;
+    let pressed = browser
+        .execute("return document.querySelector(\"li[data-item='1'] .state-done\").getAttribute('aria-pressed');", vec![])
+        .await;
+    let errors = browser.console_errors().await;
+    browser.close().await;
+
+    assert!(before.starts_with("0 / 19"), "{before}");
+    assert!(after.starts_with("2 / 19 (10.5%)"), "{after}");
+    assert!(section.starts_with("2 / 4"), "{section}");
+    assert_eq!(refused, "\"not applicable\" needs a reason");
+    assert!(na.starts_with("2 / 18"), "{na}");
+    assert!(
+        badge.starts_with("evidence verified · 20") && badge.ends_with('Z'),
+        "{badge}"
+    );
+    assert_eq!(unverifiable, "cannot verify yet — no log source");
+    assert_eq!(marker, json!("same-page"), "the page reloaded");
+    assert_eq!(pressed, json!("true"));
+    assert!(errors.iter().all(|e| e.contains("400")), "{errors:?}");
+}
