@@ -40,7 +40,9 @@ run: build
 
 test: setup-test site
 	cargo build -p server
-	cargo test --workspace --exclude frontend -- --test-threads=2
+	cargo test --workspace --exclude frontend --no-run
+	# The tests run with loopback only: nothing they start can reach another host.
+	scripts/isolated.sh cargo test --workspace --exclude frontend --offline -- --test-threads=2
 
 lint: setup
 	cargo fmt --all -- --check

@@ -145,7 +145,7 @@ impl Portal {
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("portal still running");
         let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-s", "TERM", "--", &child.id().to_string()])
             .status();
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {

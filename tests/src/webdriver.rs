@@ -307,8 +307,10 @@ impl Browser {
 }
 
 fn kill_group(child: &mut Child) {
+    // `--` matters: without it procps's kill reads "-1234" as options and can end up
+    // signalling every process (pid -1).
     let _ = Command::new("kill")
-        .args(["-KILL", &format!("-{}", child.id())])
+        .args(["-s", "KILL", "--", &format!("-{}", child.id())])
         .status();
     let _ = child.kill();
     let _ = child.wait();

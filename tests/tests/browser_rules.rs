@@ -41,13 +41,22 @@ async fn a_promql_typo_is_marked_in_place_then_fixed_saved_and_listed() {
     browser
         .type_text(&expr, "rate(keiko_errors_total[5m]) >> 0.1")
         .await;
+    // Validation runs as you type: wait for the answer about the whole expression.
+    let column = eventually(
+        Duration::from_secs(10),
+        "the error marker at the typo",
+        || async {
+            let v = browser
+                .execute(
+                    "return document.querySelector('.rule-card .expr-error')?.dataset.column;",
+                    vec![],
+                )
+                .await;
+            (v == json!("31")).then_some(v)
+        },
+    )
+    .await;
     let marker = browser.find(".rule-card .expr-error").await;
-    let column = browser
-        .execute(
-            "return document.querySelector('.rule-card .expr-error').dataset.column;",
-            vec![],
-        )
-        .await;
     let marked = browser
         .text(&browser.find(".rule-card .expr-error mark").await)
         .await;
