@@ -32,6 +32,7 @@ pub fn Profile() -> impl IntoView {
         <p class="lead">
             {format!("Signed in as {} ({}).", me.login, me.role)}
         </p>
+        <Language user_id=me.id current=me.language.clone() />
         <ChangePassword user_id=me.id />
         <Tokens max_role=me.role />
         <section class="card">
@@ -56,6 +57,34 @@ pub fn Profile() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The language of checklist texts (Deutsch as the seed writes them, or English).
+#[component]
+fn Language(user_id: i64, current: String) -> impl IntoView {
+    let status = RwSignal::new(String::new());
+    view! {
+        <section class="card">
+            <h2>"Language"</h2>
+            <label for="language">"Checklist texts in "</label>
+            <select
+                id="language"
+                on:change=move |ev| {
+                    let body = json!({ "language": event_target_value(&ev) });
+                    spawn_local(async move {
+                        match call::<serde_json::Value>("PATCH", &format!("/api/v1/users/{user_id}"), Some(&body)).await {
+                            Ok(_) => status.set("Saved.".into()),
+                            Err(e) => status.set(e.message),
+                        }
+                    });
+                }
+            >
+                <option value="de" selected=current == "de">"Deutsch"</option>
+                <option value="en" selected=current == "en">"English"</option>
+            </select>
+            <span class="form-ok" role="status">{move || status.get()}</span>
+        </section>
+    }
 }
 
 #[component]

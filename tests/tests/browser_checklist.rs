@@ -113,3 +113,48 @@ async fn ticking_items_updates_progress_without_reload_and_shows_evidence() {
     assert_eq!(pressed, json!("true"));
     assert!(errors.iter().all(|e| e.contains("400")), "{errors:?}");
 }
+
+#[tokio::test]
+async fn the_language_chosen_on_the_profile_renders_the_checklist_in_english() {
+    let portal = Portal::start().await;
+    portal
+        .admin()
+        .post("/api/v1/teams", json!({"name": "SRE"}))
+        .await;
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    browser.goto(&portal.url("/checklist")).await;
+    browser.wait_hydrated().await;
+    let german = browser
+        .wait_text("li[data-item='1'] .item-title", |t| !t.is_empty())
+        .await;
+
+    browser.goto(&portal.url("/profile")).await;
+    browser.wait_hydrated().await;
+    browser
+        .execute(
+            "const s = document.getElementById('language'); s.value = 'en'; s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await;
+    browser
+        .wait_text("[role=status].form-ok", |t| t == "Saved.")
+        .await;
+    browser.goto(&portal.url("/checklist")).await;
+    browser.wait_hydrated().await;
+    let english = browser
+        .wait_text("li[data-item='1'] .item-title", |t| !t.is_empty())
+        .await;
+    browser.close().await;
+
+    assert_eq!(
+        german,
+        "System-Metriken (CPU, Memory, Disk, Network) erfasst"
+    );
+    assert_eq!(
+        english,
+        "System metrics (CPU, memory, disk, network) collected"
+    );
+}
