@@ -21,6 +21,7 @@ if [ "$mode" = test ]; then
   want_pkg chromium
   want_pkg chromium-driver
   want_pkg prometheus
+  want_pkg victoria-metrics
 fi
 command -v npm >/dev/null || want_pkg npm
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -31,7 +32,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 if [ "$mode" = test ]; then
   # Debian starts its packaged Prometheus as a service; the tests start their own.
-  systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  systemctl disable --now prometheus prometheus-node-exporter victoria-metrics >/dev/null 2>&1 || true
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

@@ -55,6 +55,13 @@ pub struct Config {
     pub lockout_secs: u64,
     /// When set, `/metrics` needs `Authorization: Bearer <this>` (or a signed-in user).
     pub metrics_token: Option<String>,
+    /// 64 hex characters: the key that encrypts data-source secrets. Unset: generated once
+    /// into `<data dir>/secret.key`.
+    pub secret_key: Option<String>,
+    /// Allow data sources on link-local and cloud-metadata addresses (refused by default).
+    pub allow_link_local_sources: bool,
+    /// Largest answer read from a data source, in bytes.
+    pub source_max_bytes: usize,
 }
 
 impl Default for Config {
@@ -72,6 +79,9 @@ impl Default for Config {
             lockout_threshold: 5,
             lockout_secs: 300,
             metrics_token: None,
+            secret_key: None,
+            allow_link_local_sources: false,
+            source_max_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -137,6 +147,15 @@ impl Config {
         }
         if let Some(v) = var("KEIKO_METRICS_TOKEN") {
             self.metrics_token = (!v.is_empty()).then_some(v);
+        }
+        if let Some(v) = var("KEIKO_SECRET_KEY") {
+            self.secret_key = (!v.is_empty()).then_some(v);
+        }
+        if let Some(v) = var("KEIKO_ALLOW_LINK_LOCAL_SOURCES") {
+            self.allow_link_local_sources = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = var("KEIKO_SOURCE_MAX_BYTES") {
+            self.source_max_bytes = parse_number("KEIKO_SOURCE_MAX_BYTES", &v)?;
         }
         Ok(())
     }

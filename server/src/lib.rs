@@ -12,6 +12,7 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod rules;
+pub mod sources;
 pub mod state;
 pub mod telemetry;
 
@@ -71,6 +72,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config: Arc::new(config.clone()),
         db: db.clone(),
         metrics: Metrics::new(),
+        secrets: sources::secrets::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?,
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -15,6 +15,8 @@ pub struct AppState {
     pub db: SqlitePool,
     pub metrics: Metrics,
     pub leptos_options: LeptosOptions,
+    /// Encrypts and decrypts data-source secrets.
+    pub secrets: crate::sources::secrets::SecretBox,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod portal;
 pub mod prometheus;
+pub mod victoria;
 pub mod webdriver;
 
 use std::net::TcpListener;

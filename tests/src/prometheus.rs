@@ -55,6 +55,61 @@ impl Prometheus {
         prom
     }
 
+    /// Starts Prometheus on a TSDB made by `promtool tsdb create-blocks-from openmetrics`
+    /// from `openmetrics` (text ending in `# EOF`), scraping nothing.
+    pub async fn with_data(openmetrics: &str) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let input = dir.path().join("data.om");
+        std::fs::write(&input, openmetrics).unwrap();
+        let tsdb = dir.path().join("tsdb");
+        let out = Command::new("promtool")
+            .args(["tsdb", "create-blocks-from", "openmetrics"])
+            .arg(&input)
+            .arg(&tsdb)
+            .output()
+            .expect("promtool");
+        assert!(
+            out.status.success(),
+            "promtool: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(&config, "global:\n  scrape_interval: 1m\n").unwrap();
+        let port = free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", tsdb.display()))
+            .arg("--storage.tsdb.retention.time=30d")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning prometheus");
+        let prom = Prometheus {
+            child,
+            port,
+            _dir: dir,
+        };
+        let ready = format!("http://127.0.0.1:{port}/-/ready");
+        eventually(Duration::from_secs(30), "Prometheus to be ready", || {
+            let ready = ready.clone();
+            async move {
+                reqwest::get(&ready)
+                    .await
+                    .ok()?
+                    .status()
+                    .is_success()
+                    .then_some(())
+            }
+        })
+        .await;
+        prom
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// Runs an instant query and returns `data.result`.
     pub async fn query(&self, promql: &str) -> Vec<Value> {
         let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);

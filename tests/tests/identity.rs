@@ -82,6 +82,15 @@ impl World {
         name
     }
 
+    async fn fresh_source(&self) -> i64 {
+        let (s, body) = self
+            .admin
+            .post("/api/v1/datasources", source(&self.unique("src")))
+            .await;
+        assert_eq!(s, 201, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
     async fn token_of(&self, client: &Client) -> i64 {
         let (s, body) = client
             .post(
@@ -120,8 +129,17 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("PUT", "/api/v1/checklist-templates/{id}") => Some(Admin),
         ("POST", "/api/v1/checklist/evidence") => Some(Editor),
         ("PATCH", "/api/v1/teams/{id}/checklist/items/{item}") => Some(Editor),
+        ("POST", "/api/v1/datasources") => Some(Admin),
+        ("PUT", "/api/v1/datasources/{id}") => Some(Admin),
+        ("DELETE", "/api/v1/datasources/{id}") => Some(Admin),
+        ("POST", "/api/v1/datasources/{id}/test") => Some(Admin),
         _ => return None,
     })
+}
+
+/// A source nobody listens on: tests of it fail fast, which is still a 200 answer.
+fn source(name: &str) -> Value {
+    json!({"name": name, "type": "prometheus", "url": "http://127.0.0.1:9", "timeout_ms": 500})
 }
 
 fn template(name: &str) -> Value {
@@ -253,6 +271,22 @@ async fn prepare(
                 Some(json!({"state": "in_progress"})),
             )
         }
+        ("POST", "/api/v1/datasources") => (path.into(), Some(source(&world.unique("src")))),
+        ("PUT", "/api/v1/datasources/{id}") => {
+            let id = world.fresh_source().await;
+            (
+                format!("/api/v1/datasources/{id}"),
+                Some(source(&world.unique("renamed"))),
+            )
+        }
+        ("DELETE", "/api/v1/datasources/{id}") => (
+            format!("/api/v1/datasources/{}", world.fresh_source().await),
+            None,
+        ),
+        ("POST", "/api/v1/datasources/{id}/test") => (
+            format!("/api/v1/datasources/{}/test", world.fresh_source().await),
+            None,
+        ),
         _ => panic!("no request recipe for {method} {path}"),
     }
 }

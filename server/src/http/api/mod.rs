@@ -4,6 +4,7 @@
 //! with its own table).
 
 mod checklist;
+mod datasources;
 mod identity;
 mod rules;
 
@@ -89,7 +90,9 @@ fn method_name(m: &Method) -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    let mut api = checklist::routes(rules::routes(identity::routes(Api::new())));
+    let mut api = datasources::routes(checklist::routes(rules::routes(identity::routes(
+        Api::new(),
+    ))));
     api.routes.push(RouteInfo {
         method: "GET",
         path: "/api/v1/meta/routes",

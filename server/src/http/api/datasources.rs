@@ -1,0 +1,354 @@
+//! Data sources over HTTP: admin CRUD, "test connection", and the Prometheus API proxied
+//! per source (`query`, `query_range` with optional M4 downsampling by `width`, labels,
+//! label values, series, metadata), answering in Prometheus's JSON shape.
+
+use std::time::Instant;
+
+use app::dto::Role;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::Api;
+use crate::http::errors::{ApiError, ApiJson};
+use crate::identity::Actor;
+use crate::rules::validate::is_label_name;
+use crate::sources::{m4, store, InstantQuery, MetricsSource, RangeQuery, SourceError};
+use crate::state::AppState;
+
+pub(super) fn routes(api: Api) -> Api {
+    api.at(Method::GET, "/api/v1/datasources", Role::Viewer, list)
+        .at(Method::POST, "/api/v1/datasources", Role::Admin, create)
+        .at(Method::GET, "/api/v1/datasources/{id}", Role::Viewer, get)
+        .at(Method::PUT, "/api/v1/datasources/{id}", Role::Admin, update)
+        .at(
+            Method::DELETE,
+            "/api/v1/datasources/{id}",
+            Role::Admin,
+            delete,
+        )
+        .at(
+            Method::POST,
+            "/api/v1/datasources/{id}/test",
+            Role::Admin,
+            test,
+        )
+        .at(
+            Method::GET,
+            "/api/v1/datasources/{id}/query",
+            Role::Viewer,
+            query,
+        )
+        .at(
+            Method::GET,
+            "/api/v1/datasources/{id}/query_range",
+            Role::Viewer,
+            query_range,
+        )
+        .at(
+            Method::GET,
+            "/api/v1/datasources/{id}/labels",
+            Role::Viewer,
+            labels,
+        )
+        .at(
+            Method::GET,
+            "/api/v1/datasources/{id}/label/{name}/values",
+            Role::Viewer,
+            label_values,
+        )
+        .at(
+            Method::GET,
+            "/api/v1/datasources/{id}/series",
+            Role::Viewer,
+            series,
+        )
+        .at(
+            Method::GET,
+            "/api/v1/datasources/{id}/metadata",
+            Role::Viewer,
+            metadata,
+        )
+}
+
+async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let views: Vec<_> = store::list(&state.db)
+        .await?
+        .iter()
+        .map(store::SourceRow::view)
+        .collect();
+    Ok(Json(views).into_response())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<store::SourceBody>,
+) -> Result<Response, ApiError> {
+    let view = store::save(
+        &state.db,
+        &state.metrics,
+        &state.secrets,
+        state.config.allow_link_local_sources,
+        &actor,
+        None,
+        body,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    Ok(Json(store::get(&state.db, id).await?.view()).into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<store::SourceBody>,
+) -> Result<Response, ApiError> {
+    let view = store::save(
+        &state.db,
+        &state.metrics,
+        &state.secrets,
+        state.config.allow_link_local_sources,
+        &actor,
+        Some(id),
+        body,
+    )
+    .await?;
+    Ok(Json(view).into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    store::delete(&state.db, &state.metrics, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn source(state: &AppState, id: i64) -> Result<std::sync::Arc<dyn MetricsSource>, ApiError> {
+    let row = store::get(&state.db, id).await?;
+    store::client(
+        &row,
+        &state.secrets,
+        state.config.source_max_bytes,
+        state.config.allow_link_local_sources,
+    )
+}
+
+/// A source failure in Prometheus's error shape, with the status a proxy would use.
+fn source_error(err: SourceError) -> Response {
+    let (status, kind) = match &err {
+        SourceError::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+        SourceError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+        SourceError::TooLarge(_) => (StatusCode::BAD_GATEWAY, "too_large"),
+        _ => (StatusCode::BAD_GATEWAY, "unavailable"),
+    };
+    (
+        status,
+        Json(json!({ "status": "error", "errorType": kind, "error": err.to_string() })),
+    )
+        .into_response()
+}
+
+fn success(data: Value) -> Response {
+    Json(json!({ "status": "success", "data": data })).into_response()
+}
+
+async fn test(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let src = source(&state, id).await?;
+    let started = Instant::now();
+    let result = src
+        .query(&InstantQuery {
+            query: "1+1".into(),
+            ..Default::default()
+        })
+        .await;
+    let ms = started.elapsed().as_millis() as u64;
+    Ok(Json(match result {
+        Ok(data) if data["result"][1] == "2" => json!({ "ok": true, "message": "the source answered a query", "elapsed_ms": ms }),
+        Ok(data) => json!({ "ok": false, "message": format!("unexpected answer to 1+1: {data}"), "elapsed_ms": ms }),
+        Err(e) => json!({ "ok": false, "message": e.to_string(), "elapsed_ms": ms }),
+    })
+    .into_response())
+}
+
+/// Parses a query string into pairs (repeated keys such as `match[]` kept).
+fn params(raw: Option<String>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn param(p: &[(String, String)], key: &str) -> Option<String> {
+    p.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+fn required(p: &[(String, String)], key: &'static str) -> Result<String, ApiError> {
+    param(p, key)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::invalid(key, format!("`{key}` is required")))
+}
+
+async fn query(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(raw);
+    let q = InstantQuery {
+        query: required(&p, "query")?,
+        time: param(&p, "time"),
+        timeout: param(&p, "timeout"),
+    };
+    let src = source(&state, id).await?;
+    Ok(match src.query(&q).await {
+        Ok(data) => success(data),
+        Err(e) => source_error(e),
+    })
+}
+
+fn seconds(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().or_else(|| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp_millis() as f64 / 1000.0)
+    })
+}
+
+/// Applies M4 to every series of a matrix; returns (points before, points after).
+fn downsample(data: &mut Value, start: f64, end: f64, width: usize) -> (usize, usize) {
+    let (mut before, mut after) = (0, 0);
+    for series in data["result"].as_array_mut().into_iter().flatten() {
+        let Some(values) = series["values"].as_array() else {
+            continue;
+        };
+        let points: Vec<(f64, f64)> = values
+            .iter()
+            .map(|v| {
+                (
+                    v[0].as_f64().unwrap_or(0.0),
+                    v[1].as_str()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        let keep = m4::m4_indices(&points, start, end, width);
+        before += values.len();
+        after += keep.len();
+        let kept: Vec<Value> = keep.into_iter().map(|i| values[i].clone()).collect();
+        series["values"] = Value::Array(kept);
+    }
+    (before, after)
+}
+
+async fn query_range(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(raw);
+    let width = match param(&p, "width") {
+        Some(w) => Some(
+            w.parse::<usize>()
+                .ok()
+                .filter(|w| (1..=10_000).contains(w))
+                .ok_or_else(|| {
+                    ApiError::invalid("width", "must be a whole number of pixels from 1 to 10000")
+                })?,
+        ),
+        None => None,
+    };
+    let q = RangeQuery {
+        query: required(&p, "query")?,
+        start: required(&p, "start")?,
+        end: required(&p, "end")?,
+        step: required(&p, "step")?,
+        timeout: param(&p, "timeout"),
+        width,
+    };
+    let src = source(&state, id).await?;
+    Ok(match src.query_range(&q).await {
+        Ok(mut data) => {
+            let mut body = json!({ "status": "success" });
+            if let (Some(w), Some(s), Some(e)) = (width, seconds(&q.start), seconds(&q.end)) {
+                let (before, after) = downsample(&mut data, s, e, w);
+                body["downsampling"] =
+                    json!({ "method": "m4", "width": w, "points_in": before, "points_out": after });
+            }
+            body["data"] = data;
+            Json(body).into_response()
+        }
+        Err(e) => source_error(e),
+    })
+}
+
+async fn labels(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    Ok(match source(&state, id).await?.label_names().await {
+        Ok(d) => success(d),
+        Err(e) => source_error(e),
+    })
+}
+
+async fn label_values(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(i64, String)>,
+) -> Result<Response, ApiError> {
+    if !is_label_name(&name) && name != "__name__" {
+        return Err(ApiError::invalid(
+            "name",
+            format!("`{name}` is not a label name"),
+        ));
+    }
+    Ok(match source(&state, id).await?.label_values(&name).await {
+        Ok(d) => success(d),
+        Err(e) => source_error(e),
+    })
+}
+
+async fn series(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(raw);
+    let matchers: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| k == "match[]")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if matchers.is_empty() {
+        return Err(ApiError::invalid(
+            "match[]",
+            "at least one `match[]` selector is required",
+        ));
+    }
+    let (start, end) = (param(&p, "start"), param(&p, "end"));
+    Ok(
+        match source(&state, id)
+            .await?
+            .series(&matchers, start.as_deref(), end.as_deref())
+            .await
+        {
+            Ok(d) => success(d),
+            Err(e) => source_error(e),
+        },
+    )
+}
+
+async fn metadata(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    Ok(match source(&state, id).await?.metadata().await {
+        Ok(d) => success(d),
+        Err(e) => source_error(e),
+    })
+}

@@ -1,0 +1,65 @@
+//! Backing stores. Each family sits behind one trait — [`MetricsSource`] for stores that
+//! speak the Prometheus HTTP API (Prometheus, VictoriaMetrics, Thanos, Mimir) — with one
+//! implementation per store type. Only this module speaks to external stores.
+
+pub mod m4;
+pub mod outbound;
+pub mod prometheus;
+pub mod secrets;
+pub mod store;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+/// Why a source could not answer, mapped to the HTTP status the portal returns.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The store refused the query (bad PromQL, bad parameters): its message is passed on.
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("the source did not answer within {0} ms")]
+    Timeout(u64),
+    #[error("the source could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the source answered with an error: {0}")]
+    Upstream(String),
+    #[error("the source answered something that is not the Prometheus API: {0}")]
+    Garbage(String),
+    #[error("the answer is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+/// Parameters of an instant query, as Prometheus takes them.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct InstantQuery {
+    pub query: String,
+    pub time: Option<String>,
+    pub timeout: Option<String>,
+}
+
+/// Parameters of a range query; `width` (pixels) asks for M4 downsampling.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct RangeQuery {
+    pub query: String,
+    pub start: String,
+    pub end: String,
+    pub step: String,
+    pub timeout: Option<String>,
+    pub width: Option<usize>,
+}
+
+/// A store that speaks the Prometheus HTTP API. Every method answers the `data` member of
+/// Prometheus's JSON envelope.
+pub trait MetricsSource: Send + Sync {
+    fn query<'a>(&'a self, q: &'a InstantQuery) -> BoxFuture<'a, Result<Value, SourceError>>;
+    fn query_range<'a>(&'a self, q: &'a RangeQuery) -> BoxFuture<'a, Result<Value, SourceError>>;
+    fn series<'a>(
+        &'a self,
+        matchers: &'a [String],
+        start: Option<&'a str>,
+        end: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Value, SourceError>>;
+    fn label_names<'a>(&'a self) -> BoxFuture<'a, Result<Value, SourceError>>;
+    fn label_values<'a>(&'a self, label: &'a str) -> BoxFuture<'a, Result<Value, SourceError>>;
+    fn metadata<'a>(&'a self) -> BoxFuture<'a, Result<Value, SourceError>>;
+}

@@ -1,0 +1,354 @@
+//! Data sources in SQLite, managed by admins. The API view never carries the secret, only
+//! whether one is set.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::SqlitePool;
+
+use super::prometheus::{Auth, PrometheusClient};
+use super::secrets::SecretBox;
+use super::{outbound, MetricsSource};
+use crate::audit;
+use crate::http::errors::ApiError;
+use crate::identity::{now, parse_name, Actor};
+use crate::metrics::Metrics;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SourceRow {
+    pub id: i64,
+    pub name: String,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    pub auth_type: String,
+    pub username: String,
+    pub secret: Option<String>,
+    pub timeout_ms: i64,
+    pub is_default: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceView {
+    pub id: i64,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    pub auth: serde_json::Value,
+    pub timeout_ms: i64,
+    pub default: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl SourceRow {
+    pub fn view(&self) -> SourceView {
+        let mut auth = json!({ "type": self.auth_type });
+        if self.auth_type == "basic" {
+            auth["username"] = json!(self.username);
+        }
+        if self.auth_type != "none" {
+            auth["has_secret"] = json!(self.secret.is_some());
+        }
+        SourceView {
+            id: self.id,
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            url: self.url.clone(),
+            auth,
+            timeout_ms: self.timeout_ms,
+            default: self.is_default,
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthBody {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceBody {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    #[serde(default)]
+    pub auth: Option<AuthBody>,
+    #[serde(default)]
+    pub timeout_ms: Option<i64>,
+    #[serde(default)]
+    pub default: Option<bool>,
+}
+
+const SELECT: &str = "SELECT id, name, type, url, auth_type, username, secret, timeout_ms, is_default, created_at, updated_at FROM datasources";
+
+pub async fn list(db: &SqlitePool) -> Result<Vec<SourceRow>, ApiError> {
+    Ok(sqlx::query_as(&format!("{SELECT} ORDER BY name"))
+        .fetch_all(db)
+        .await?)
+}
+
+pub async fn get(db: &SqlitePool, id: i64) -> Result<SourceRow, ApiError> {
+    let row: Option<SourceRow> = sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.ok_or_else(|| ApiError::not_found("data source"))
+}
+
+/// A body that passed validation, its secret already sealed.
+struct Validated {
+    name: String,
+    kind: String,
+    url: String,
+    auth_type: String,
+    username: String,
+    secret: Option<String>,
+    timeout: i64,
+}
+
+/// Validates a body; `existing` keeps the stored secret when the body sends none.
+fn validated(
+    body: &SourceBody,
+    existing: Option<&SourceRow>,
+    secrets: &SecretBox,
+    allow_link_local: bool,
+) -> Result<Validated, ApiError> {
+    let name = parse_name("name", &body.name, false)?;
+    if body.kind != "prometheus" {
+        return Err(ApiError::invalid("type", format!("`{}` is not a supported type; use prometheus (Prometheus, VictoriaMetrics, Thanos, Mimir)", body.kind)));
+    }
+    let url = outbound::check_url(&body.url, allow_link_local)
+        .map_err(|m| ApiError::invalid("url", m))?;
+    let timeout = body.timeout_ms.unwrap_or(30_000);
+    if !(100..=300_000).contains(&timeout) {
+        return Err(ApiError::invalid(
+            "timeout_ms",
+            "must be between 100 and 300000",
+        ));
+    }
+    let auth = body.auth.as_ref();
+    let kind = auth.map(|a| a.kind.as_str()).unwrap_or("none");
+    let keep = existing
+        .filter(|e| e.auth_type == kind)
+        .and_then(|e| e.secret.clone());
+    let (username, secret) = match kind {
+        "none" => (String::new(), None),
+        "basic" => {
+            let a = auth.expect("basic comes from a body");
+            let user = a
+                .username
+                .clone()
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| ApiError::invalid("auth.username", "basic auth needs a username"))?;
+            let secret = a.password.as_deref().map(|p| secrets.seal(p)).or(keep);
+            if secret.is_none() {
+                return Err(ApiError::invalid(
+                    "auth.password",
+                    "basic auth needs a password",
+                ));
+            }
+            (user, secret)
+        }
+        "bearer" => {
+            let a = auth.expect("bearer comes from a body");
+            let secret = a
+                .token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(|t| secrets.seal(t))
+                .or(keep);
+            if secret.is_none() {
+                return Err(ApiError::invalid("auth.token", "bearer auth needs a token"));
+            }
+            (String::new(), secret)
+        }
+        other => {
+            return Err(ApiError::invalid(
+                "auth.type",
+                format!("`{other}` is not an auth type; use none, basic or bearer"),
+            ))
+        }
+    };
+    Ok(Validated {
+        name,
+        kind: body.kind.clone(),
+        url: url.to_string(),
+        auth_type: kind.to_owned(),
+        username,
+        secret,
+        timeout,
+    })
+}
+
+pub async fn save(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    secrets: &SecretBox,
+    allow_link_local: bool,
+    actor: &Actor,
+    id: Option<i64>,
+    body: SourceBody,
+) -> Result<SourceView, ApiError> {
+    let existing = match id {
+        Some(id) => Some(get(db, id).await?),
+        None => None,
+    };
+    let Validated {
+        name,
+        kind,
+        url,
+        auth_type,
+        username,
+        secret,
+        timeout,
+    } = validated(&body, existing.as_ref(), secrets, allow_link_local)?;
+    let make_default = body.default.unwrap_or(false);
+    let at = now();
+    let mut tx = db.begin().await?;
+    if make_default {
+        sqlx::query("UPDATE datasources SET is_default = 0")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let conflict = |e: sqlx::Error| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            ApiError::conflict("name", "a data source with this name exists")
+        }
+        _ => ApiError::from(e),
+    };
+    let new_id: i64 = match id {
+        None => sqlx::query_scalar(
+            "INSERT INTO datasources (name, type, url, auth_type, username, secret, timeout_ms, is_default, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&name)
+        .bind(&kind)
+        .bind(&url)
+        .bind(&auth_type)
+        .bind(&username)
+        .bind(&secret)
+        .bind(timeout)
+        .bind(make_default)
+        .bind(&at)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(conflict)?,
+        Some(id) => {
+            sqlx::query(
+                "UPDATE datasources SET name = ?, type = ?, url = ?, auth_type = ?, username = ?, secret = ?, timeout_ms = ?, \
+                 is_default = CASE WHEN ? THEN 1 ELSE is_default END, updated_at = ? WHERE id = ?",
+            )
+            .bind(&name)
+            .bind(&kind)
+            .bind(&url)
+            .bind(&auth_type)
+            .bind(&username)
+            .bind(&secret)
+            .bind(timeout)
+            .bind(make_default)
+            .bind(&at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict)?;
+            id
+        }
+    };
+    let row: SourceRow = sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+        .bind(new_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let view = row.view();
+    let rec = audit::record(
+        &mut tx,
+        actor,
+        if id.is_some() {
+            "datasource.update"
+        } else {
+            "datasource.create"
+        },
+        "datasource",
+        new_id,
+        existing.map(|e| serde_json::to_value(e.view()).unwrap_or_default()),
+        Some(serde_json::to_value(&view).unwrap_or_default()),
+    )
+    .await?;
+    tx.commit().await?;
+    audit::publish(metrics, rec);
+    Ok(view)
+}
+
+pub async fn delete(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    actor: &Actor,
+    id: i64,
+) -> Result<(), ApiError> {
+    let existing = get(db, id).await?;
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM datasources WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let rec = audit::record(
+        &mut tx,
+        actor,
+        "datasource.delete",
+        "datasource",
+        id,
+        serde_json::to_value(existing.view()).ok(),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    audit::publish(metrics, rec);
+    Ok(())
+}
+
+/// The client for a stored source (decrypting its secret in memory only).
+pub fn client(
+    row: &SourceRow,
+    secrets: &SecretBox,
+    max_bytes: usize,
+    allow_link_local: bool,
+) -> Result<Arc<dyn MetricsSource>, ApiError> {
+    let url =
+        outbound::check_url(&row.url, allow_link_local).map_err(|m| ApiError::invalid("url", m))?;
+    let secret = row
+        .secret
+        .as_deref()
+        .map(|s| secrets.open(s))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    let auth = match (row.auth_type.as_str(), secret) {
+        ("basic", Some(password)) => Auth::Basic {
+            username: row.username.clone(),
+            password,
+        },
+        ("bearer", Some(token)) => Auth::Bearer(token),
+        _ => Auth::None,
+    };
+    Ok(Arc::new(PrometheusClient::new(
+        url,
+        auth,
+        Duration::from_millis(row.timeout_ms as u64),
+        max_bytes,
+        allow_link_local,
+    )))
+}

@@ -1,0 +1,83 @@
+//! A real VictoriaMetrics (Debian's `victoria-metrics` package) on a free port with a
+//! scratch data directory, loaded through its `/api/v1/import/prometheus` endpoint.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::{eventually, free_port};
+
+pub struct VictoriaMetrics {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl VictoriaMetrics {
+    pub async fn start() -> VictoriaMetrics {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let child = Command::new("victoria-metrics")
+            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+            .arg(format!("-storageDataPath={}", dir.path().display()))
+            .arg("-retentionPeriod=1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning victoria-metrics (apt-get install victoria-metrics; make test does)");
+        let vm = VictoriaMetrics {
+            child,
+            port,
+            _dir: dir,
+        };
+        let health = format!("http://127.0.0.1:{port}/health");
+        eventually(
+            Duration::from_secs(30),
+            "VictoriaMetrics to be ready",
+            || {
+                let health = health.clone();
+                async move {
+                    reqwest::get(&health)
+                        .await
+                        .ok()?
+                        .status()
+                        .is_success()
+                        .then_some(())
+                }
+            },
+        )
+        .await;
+        vm
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Imports Prometheus text lines with millisecond timestamps and makes them searchable.
+    pub async fn import(&self, lines: &str) {
+        let client = reqwest::Client::new();
+        let resp = client
+            .post(format!("{}/api/v1/import/prometheus", self.url()))
+            .body(lines.to_owned())
+            .send()
+            .await
+            .expect("import");
+        assert!(
+            resp.status().is_success(),
+            "import refused: {}",
+            resp.status()
+        );
+        client
+            .get(format!("{}/internal/force_flush", self.url()))
+            .send()
+            .await
+            .expect("flush");
+    }
+}
+
+impl Drop for VictoriaMetrics {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
