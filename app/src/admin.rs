@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::api_client::{call, ApiFailure};
 use crate::dto::{AuditEntry, Role, TeamView, UserView};
+use crate::form::{encode, field_error, form_error};
 use crate::session;
 
 /// Loads `path` into `target` whenever `reload` changes (browser only: effects never run
@@ -27,32 +28,6 @@ fn load_into<T>(
             target.set(Some(call::<T>("GET", &path, None::<&()>).await));
         });
     });
-}
-
-/// The message for one field of the last failure, rendered beside that field.
-fn field_error(failure: RwSignal<Option<ApiFailure>>, field: &'static str) -> impl IntoView {
-    move || {
-        failure.get().and_then(|f| f.for_field(field)).map(|m| {
-            view! {
-                <span class="field-error" data-field=field>
-                    {m}
-                </span>
-            }
-        })
-    }
-}
-
-/// A failure that names no field, shown above the form.
-fn form_error(failure: RwSignal<Option<ApiFailure>>) -> impl IntoView {
-    move || {
-        failure.get().filter(|f| f.field.is_none()).map(|f| {
-            view! {
-                <p class="form-error" role="alert">
-                    {f.message}
-                </p>
-            }
-        })
-    }
 }
 
 fn input_value(ev: &leptos::ev::Event) -> String {
@@ -474,7 +449,7 @@ pub fn Audit() -> impl IntoView {
             ("object_type", object_type.get()),
         ] {
             if !v.trim().is_empty() {
-                q.push(format!("{k}={}", js_encode(v.trim())));
+                q.push(format!("{k}={}", encode(v.trim())));
             }
         }
         format!("/api/v1/audit?{}", q.join("&"))
@@ -547,16 +522,4 @@ pub fn Audit() -> impl IntoView {
             </tbody>
         </table>
     }
-}
-
-/// Percent-encodes a query value.
-fn js_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

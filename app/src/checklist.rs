@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::api_client::{call, ApiFailure};
 use crate::dto::{Role, TeamView, UserView};
+use crate::form::field_error;
 use crate::session;
 
 const STATES: [(&str, &str); 4] = [
@@ -209,14 +210,7 @@ fn ItemRow(
         .filter_map(Value::as_str)
         .collect::<Vec<_>>()
         .join(" ");
-    let field_error = move |field: &'static str| {
-        move || {
-            failure
-                .get()
-                .and_then(|f| f.for_field(field))
-                .map(|m| view! { <span class="field-error" data-field=field>{m}</span> })
-        }
-    };
+
     view! {
         <li class="checklist-item" data-item=id data-state=state.clone() class:hidden=move || !shown.get()>
             <div class="item-head">
@@ -256,7 +250,7 @@ fn ItemRow(
                     <label>"Why does this not apply?"</label>
                     <input class="reason-input" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev)) />
                     <button type="button" class="primary reason-save" on:click=move |_| send(json!({ "state": "not_applicable", "reason": reason.get_untracked() }))>"Mark not applicable"</button>
-                    {field_error("reason")}
+                    {field_error(failure, "reason")}
                 </div>
             })}
             {(state == "not_applicable").then(|| view! { <p class="muted">"Not applicable: " {item["reason"].as_str().unwrap_or("").to_owned()}</p> })}
@@ -276,7 +270,7 @@ fn ItemRow(
                         send(json!({ "due_date": if v.is_empty() { None } else { Some(v) } }));
                     } />
                 </label>
-                {field_error("due_date")}
+                {field_error(failure, "due_date")}
                 <details class="item-more">
                     <summary>"Note, links, history"</summary>
                     <div class="note-view" inner_html=note_html></div>
@@ -288,8 +282,8 @@ fn ItemRow(
                                 let v = event_target_value(&ev);
                                 send(json!({ "evidence_links": v.split_whitespace().collect::<Vec<_>>() }));
                             } />
-                        {field_error("evidence_links")}
-                        {field_error("note")}
+                        {field_error(failure, "evidence_links")}
+                        {field_error(failure, "note")}
                     })}
                     <ul class="links">{links.iter().filter_map(Value::as_str).map(|l| view! { <li><a href=l.to_owned() rel="noopener noreferrer">{l.to_owned()}</a></li> }).collect_view()}</ul>
                     <button type="button" class="link show-history" on:click=move |_| {

@@ -5,6 +5,7 @@ mod admin;
 mod api_client;
 mod checklist;
 pub mod dto;
+mod form;
 mod login;
 mod nav;
 mod pages;

@@ -7,19 +7,8 @@ use serde_json::json;
 
 use crate::api_client::{call, ApiFailure};
 use crate::dto::{CreatedToken, Role, TokenView};
+use crate::form::field_error;
 use crate::session;
-
-fn field_error(failure: RwSignal<Option<ApiFailure>>, field: &'static str) -> impl IntoView {
-    move || {
-        failure.get().and_then(|f| f.for_field(field)).map(|m| {
-            view! {
-                <span class="field-error" data-field=field>
-                    {m}
-                </span>
-            }
-        })
-    }
-}
 
 #[component]
 pub fn Profile() -> impl IntoView {

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api_client::{call, ApiFailure};
 use crate::dto::Role;
+use crate::form::encode;
 use crate::session;
 
 /// One rule as the editor holds it (labels as ordered rows).
@@ -297,17 +298,6 @@ fn ImportRules() -> impl IntoView {
 /// POSTs a raw YAML body.
 async fn raw_post(path: &str, body: String) -> Result<Value, ApiFailure> {
     crate::api_client::call_raw("POST", path, "application/yaml", body).await
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 // ---- editor --------------------------------------------------------------------------------

@@ -59,6 +59,17 @@ pub async fn record(
     })
 }
 
+/// Commits `tx` (the change and its record together), then publishes the record.
+pub async fn commit(
+    tx: Transaction<'_, Sqlite>,
+    metrics: &Metrics,
+    recorded: Recorded,
+) -> Result<(), sqlx::Error> {
+    tx.commit().await?;
+    publish(metrics, recorded);
+    Ok(())
+}
+
 /// After the commit: the audit file line and the action counter.
 pub fn publish(metrics: &Metrics, recorded: Recorded) {
     metrics

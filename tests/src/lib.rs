@@ -45,3 +45,16 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Waits up to 30 s until `url` answers 2xx (a service started by a test is ready).
+pub async fn wait_until_ok(url: &str, what: &str) {
+    eventually(Duration::from_secs(30), what, || async {
+        reqwest::get(url)
+            .await
+            .ok()?
+            .status()
+            .is_success()
+            .then_some(())
+    })
+    .await;
+}

@@ -1,11 +1,10 @@
 //! A real Prometheus (Debian's `prometheus` package) on a free port with a scratch TSDB.
 
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{eventually, free_port};
+use crate::{free_port, wait_until_ok};
 
 pub struct Prometheus {
     child: Child,
@@ -17,42 +16,12 @@ impl Prometheus {
     /// Starts Prometheus scraping `target` (host:port) every second.
     pub async fn scraping(target: &str) -> Prometheus {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: keiko\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
-        let port = free_port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawning prometheus (apt-get install prometheus; make test does)");
-        let prom = Prometheus {
-            child,
-            port,
-            _dir: dir,
-        };
-        let ready = format!("http://127.0.0.1:{port}/-/ready");
-        eventually(Duration::from_secs(30), "Prometheus to be ready", || {
-            let ready = ready.clone();
-            async move {
-                let r = reqwest::get(&ready).await.ok()?;
-                r.status().is_success().then_some(())
-            }
-        })
-        .await;
-        prom
+        let tsdb = dir.path().join("data");
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: keiko\n    static_configs:\n      - targets: ['{target}']\n"
+        );
+        Prometheus::spawn(dir, &config, &tsdb).await
     }
 
     /// Starts Prometheus on a TSDB made by `promtool tsdb create-blocks-from openmetrics`
@@ -73,36 +42,29 @@ impl Prometheus {
             "promtool: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(&config, "global:\n  scrape_interval: 1m\n").unwrap();
+        Prometheus::spawn(dir, "global:\n  scrape_interval: 1m\n", &tsdb).await
+    }
+
+    /// Runs `prometheus` with `config` on `tsdb` (inside `dir`) and waits until it is ready.
+    async fn spawn(dir: tempfile::TempDir, config: &str, tsdb: &std::path::Path) -> Prometheus {
+        let config_file = dir.path().join("prometheus.yml");
+        std::fs::write(&config_file, config).unwrap();
         let port = free_port();
         let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--config.file={}", config_file.display()))
             .arg(format!("--storage.tsdb.path={}", tsdb.display()))
             .arg("--storage.tsdb.retention.time=30d")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("spawning prometheus");
+            .expect("spawning prometheus (apt-get install prometheus; make test does)");
         let prom = Prometheus {
             child,
             port,
             _dir: dir,
         };
-        let ready = format!("http://127.0.0.1:{port}/-/ready");
-        eventually(Duration::from_secs(30), "Prometheus to be ready", || {
-            let ready = ready.clone();
-            async move {
-                reqwest::get(&ready)
-                    .await
-                    .ok()?
-                    .status()
-                    .is_success()
-                    .then_some(())
-            }
-        })
-        .await;
+        wait_until_ok(&format!("{}/-/ready", prom.url()), "Prometheus to be ready").await;
         prom
     }
 

@@ -2,9 +2,8 @@
 //! scratch data directory, loaded through its `/api/v1/import/prometheus` endpoint.
 
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use crate::{eventually, free_port};
+use crate::{free_port, wait_until_ok};
 
 pub struct VictoriaMetrics {
     child: Child,
@@ -29,21 +28,9 @@ impl VictoriaMetrics {
             port,
             _dir: dir,
         };
-        let health = format!("http://127.0.0.1:{port}/health");
-        eventually(
-            Duration::from_secs(30),
+        wait_until_ok(
+            &format!("{}/health", vm.url()),
             "VictoriaMetrics to be ready",
-            || {
-                let health = health.clone();
-                async move {
-                    reqwest::get(&health)
-                        .await
-                        .ok()?
-                        .status()
-                        .is_success()
-                        .then_some(())
-                }
-            },
         )
         .await;
         vm

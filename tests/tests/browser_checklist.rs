@@ -158,3 +158,57 @@ async fn the_language_chosen_on_the_profile_renders_the_checklist_in_english() {
         "System metrics (CPU, memory, disk, network) collected"
     );
 }
+
+#[tokio::test]
+async fn the_overview_shows_every_team_and_the_filters_narrow_the_list() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    let (_, sre) = admin.post("/api/v1/teams", json!({"name": "SRE"})).await;
+    admin.post("/api/v1/teams", json!({"name": "Agents"})).await;
+    let sre = sre["id"].as_i64().unwrap();
+    admin
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/teams/{sre}/checklist/items/1"),
+            Some(json!({"state": "done", "owner_id": 1})),
+        )
+        .await;
+
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    browser.goto(&portal.url("/checklist?view=overview")).await;
+    browser.wait_hydrated().await;
+    let sre_row = browser
+        .wait_text("#team-matrix tr[data-team='SRE']", |t| !t.is_empty())
+        .await;
+    let agents_row = browser
+        .wait_text("#team-matrix tr[data-team='Agents']", |t| !t.is_empty())
+        .await;
+    let attention = browser.wait_text("#attention", |t| !t.is_empty()).await;
+
+    browser
+        .goto(&portal.url(&format!("/checklist?team={sre}")))
+        .await;
+    browser.wait_hydrated().await;
+    browser.find("li[data-item='1']").await;
+    browser
+        .execute(
+            "const s = document.getElementById('state-filter'); s.value = 'done'; s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await;
+    let visible = browser
+        .execute(
+            "return [...document.querySelectorAll('li.checklist-item')].filter(li => !li.classList.contains('hidden')).map(li => li.dataset.item);",
+            vec![],
+        )
+        .await;
+    browser.close().await;
+
+    assert!(sre_row.contains("1 / 19"), "{sre_row}");
+    assert!(agents_row.contains("0 / 19"), "{agents_row}");
+    assert!(attention.contains("no owner"), "{attention}");
+    assert_eq!(visible, json!(["1"]));
+}

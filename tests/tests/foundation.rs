@@ -353,3 +353,68 @@ async fn a_bad_configuration_is_refused_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("KEIKO_LISTEN"));
 }
+
+#[tokio::test]
+async fn a_config_file_is_read_and_the_environment_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_file = dir.path().join("from-file");
+    let from_env = dir.path().join("from-env");
+    let config = dir.path().join("keiko.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\nlog_format = \"json\"\n",
+            from_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = |env: Option<&std::path::Path>| {
+        let mut cmd = std::process::Command::new(e2e::portal::binary());
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("migrate")
+            .env_remove("KEIKO_DATA_DIR");
+        if let Some(d) = env {
+            cmd.env("KEIKO_DATA_DIR", d);
+        }
+        cmd.output().unwrap()
+    };
+    assert!(run(None).status.success());
+    assert!(
+        from_file.join("keiko.db").exists(),
+        "data_dir from the file"
+    );
+    assert!(run(Some(&from_env)).status.success());
+    assert!(
+        from_env.join("keiko.db").exists(),
+        "KEIKO_DATA_DIR overrides the file"
+    );
+
+    std::fs::write(&config, "lissen = \"127.0.0.1:1\"\n").unwrap();
+    let out = run(None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
+}
+
+#[tokio::test]
+async fn pretty_logs_are_for_humans() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(e2e::portal::binary())
+        .arg("migrate")
+        .env("KEIKO_DATA_DIR", dir.path())
+        .env("KEIKO_LOG_FORMAT", "pretty")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Database migrated"))
+        .expect("the migrate line");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(line).is_err(),
+        "not JSON: {line}"
+    );
+    assert!(line.contains("INFO"), "{line}");
+}

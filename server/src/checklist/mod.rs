@@ -171,6 +171,30 @@ pub async fn team_checklist(
         .await?
         .ok_or_else(|| ApiError::not_found("team"))?;
     let template = template_by_id(db, template_id).await?;
+    let evidence = evaluate_evidence(db).await?;
+    render(db, team.id, &team.name, &template, &evidence, lang).await
+}
+
+/// Runs every evidence check once, keyed by check name.
+async fn evaluate_evidence(
+    db: &SqlitePool,
+) -> Result<HashMap<String, evidence::Evidence>, ApiError> {
+    Ok(evidence::evaluate_all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.check.clone(), e))
+        .collect())
+}
+
+/// One team's checklist for a loaded template, with evidence already evaluated.
+async fn render(
+    db: &SqlitePool,
+    team_id: i64,
+    team_name: &str,
+    template: &Template,
+    evidence: &HashMap<String, evidence::Evidence>,
+    lang: Lang,
+) -> Result<Value, ApiError> {
     let states: Vec<StateRow> = sqlx::query_as(
         "SELECT s.item_id, s.state, s.reason, s.owner_id, u.login AS owner_login, s.due_date, s.note, \
          s.evidence_links, s.updated_at, s.updated_by FROM team_item_states s \
@@ -180,11 +204,6 @@ pub async fn team_checklist(
     .fetch_all(db)
     .await?;
     let by_item: HashMap<i64, &StateRow> = states.iter().map(|s| (s.item_id, s)).collect();
-    let evidence: HashMap<String, evidence::Evidence> = evidence::evaluate_all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.check.clone(), e))
-        .collect();
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let (mut done_all, mut applicable_all) = (0, 0);
     let mut sections = Vec::new();
@@ -239,7 +258,7 @@ pub async fn team_checklist(
         }));
     }
     Ok(json!({
-        "team": { "id": team.id, "name": team.name },
+        "team": { "id": team_id, "name": team_name },
         "template": { "id": template.id, "name": template.name, "version": template.version },
         "language": lang,
         "progress": progress(done_all, applicable_all),
@@ -459,8 +478,7 @@ pub async fn patch_item(
         Some(a),
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     after["id"] = json!(item_id);
     Ok(after)
 }
@@ -494,10 +512,13 @@ pub async fn item_history(
 /// Teams × sections with progress, plus what needs attention (overdue or without owner).
 pub async fn overview(db: &SqlitePool, template_id: i64, lang: Lang) -> Result<Value, ApiError> {
     let teams = crate::identity::teams::list(db).await?;
+    // Template and evidence are the same for every team: load and evaluate them once.
+    let template = template_by_id(db, template_id).await?;
+    let evidence = evaluate_evidence(db).await?;
     let mut rows = Vec::new();
     let mut attention = Vec::new();
     for team in teams {
-        let list = team_checklist(db, team.id, template_id, lang).await?;
+        let list = render(db, team.id, &team.name, &template, &evidence, lang).await?;
         for section in list["sections"].as_array().into_iter().flatten() {
             for item in section["items"].as_array().into_iter().flatten() {
                 let open = item["state"] != "done" && item["state"] != "not_applicable";
@@ -872,7 +893,6 @@ pub async fn save_template(
         Some(snapshot),
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     template_by_id(db, template_id).await
 }

@@ -94,8 +94,7 @@ pub async fn create(
         Some(serde_json::to_value(&team).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(team)
 }
 
@@ -124,8 +123,7 @@ pub async fn delete(
         None,
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(())
 }
 
@@ -179,7 +177,6 @@ pub async fn set_member(
         Some(serde_json::to_value(&after).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(after)
 }

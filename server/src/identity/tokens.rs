@@ -121,8 +121,7 @@ pub async fn create(
         Some(serde_json::to_value(&info).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(CreatedToken {
         info,
         token: secret,
@@ -181,8 +180,7 @@ pub async fn revoke(
         Some(serde_json::to_value(&after).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(())
 }
 

@@ -151,8 +151,7 @@ pub async fn create(
         Some(serde_json::to_value(&created).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(created)
 }
 
@@ -288,8 +287,7 @@ pub async fn update(
         Some(serde_json::to_value(&after).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(after)
 }
 
@@ -325,8 +323,7 @@ pub async fn delete(
         None,
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(())
 }
 

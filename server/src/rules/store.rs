@@ -216,8 +216,7 @@ pub async fn save(
     };
     match write_in(&mut tx, actor, group, expected, message, action).await {
         Ok((_, rec)) => {
-            tx.commit().await?;
-            audit::publish(metrics, rec);
+            audit::commit(tx, metrics, rec).await?;
         }
         Err(e) if e.code == "version_conflict" => {
             drop(tx);
@@ -260,8 +259,7 @@ pub async fn delete(
         None,
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(())
 }
 

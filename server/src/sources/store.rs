@@ -289,8 +289,7 @@ pub async fn save(
         Some(serde_json::to_value(&view).unwrap_or_default()),
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(view)
 }
 
@@ -316,8 +315,7 @@ pub async fn delete(
         None,
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(metrics, rec);
+    audit::commit(tx, metrics, rec).await?;
     Ok(())
 }
 

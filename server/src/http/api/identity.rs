@@ -139,24 +139,25 @@ async fn start_session(
         correlation_id: correlation.0.clone(),
         client_addr: addr,
     };
-    if let Ok(mut tx) = state.db.begin().await {
-        if let Ok(rec) = audit::record(
-            &mut tx,
-            &actor,
-            "session.login",
-            "session",
-            user.id,
-            None,
-            None,
-        )
-        .await
-        {
-            if tx.commit().await.is_ok() {
-                audit::publish(&state.metrics, rec);
-            }
-        }
+    if let Err(err) = record_login(state, &actor, user.id).await {
+        tracing::warn!(error = %err, error_type = "DatabaseError", "Recording a sign-in in the audit log failed");
     }
     Ok((user, session))
+}
+
+async fn record_login(state: &AppState, actor: &Actor, user_id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    let rec = audit::record(
+        &mut tx,
+        actor,
+        "session.login",
+        "session",
+        user_id,
+        None,
+        None,
+    )
+    .await?;
+    audit::commit(tx, &state.metrics, rec).await
 }
 
 async fn sign_in_json(
@@ -233,8 +234,7 @@ async fn end_session(
         Some(json!({ "ended": ended })),
     )
     .await?;
-    tx.commit().await?;
-    audit::publish(&state.metrics, rec);
+    audit::commit(tx, &state.metrics, rec).await?;
     Ok(ended)
 }
 

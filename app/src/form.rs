@@ -1,0 +1,44 @@
+//! Small pieces every form page shares: field messages beside their field, the message of a
+//! failure that names no field, and percent-encoding for query strings and path segments.
+
+use leptos::prelude::*;
+
+use crate::api_client::ApiFailure;
+
+/// The message for one field of the last failure, rendered beside that field.
+pub fn field_error(failure: RwSignal<Option<ApiFailure>>, field: &'static str) -> impl IntoView {
+    move || {
+        failure.get().and_then(|f| f.for_field(field)).map(|m| {
+            view! {
+                <span class="field-error" data-field=field>
+                    {m}
+                </span>
+            }
+        })
+    }
+}
+
+/// A failure that names no field, shown above the form.
+pub fn form_error(failure: RwSignal<Option<ApiFailure>>) -> impl IntoView {
+    move || {
+        failure.get().filter(|f| f.field.is_none()).map(|f| {
+            view! {
+                <p class="form-error" role="alert">
+                    {f.message}
+                </p>
+            }
+        })
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
