@@ -3,6 +3,7 @@
 
 mod admin;
 mod api_client;
+pub mod chart_model;
 mod checklist;
 pub mod dto;
 mod form;
@@ -13,6 +14,7 @@ mod profile;
 mod rules;
 pub mod session;
 mod theme;
+pub mod units;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

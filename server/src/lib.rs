@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod audit;
+pub mod charts;
 pub mod checklist;
 pub mod config;
 pub mod db;

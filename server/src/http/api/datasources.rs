@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use app::chart_model::ChartRequest;
 use app::dto::Role;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode};
@@ -12,8 +13,10 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::Api;
+use crate::charts;
 use crate::http::errors::{ApiError, ApiJson};
 use crate::identity::Actor;
+use crate::rules::promql::PromQl;
 use crate::rules::validate::is_label_name;
 use crate::sources::{m4, store, InstantQuery, MetricsSource, RangeQuery, SourceError};
 use crate::state::AppState;
@@ -71,6 +74,104 @@ pub(super) fn routes(api: Api) -> Api {
             Role::Viewer,
             metadata,
         )
+        .at(
+            Method::GET,
+            "/api/v1/datasources/{id}/chart",
+            Role::Viewer,
+            chart,
+        )
+        .at(
+            Method::GET,
+            "/api/v1/datasources/{id}/table",
+            Role::Viewer,
+            table,
+        )
+        .at(
+            Method::GET,
+            "/api/v1/promql/validate",
+            Role::Viewer,
+            validate,
+        )
+}
+
+/// Now, in Unix seconds.
+pub(crate) fn now_seconds() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+/// Reads a chart request from query parameters.
+pub(crate) fn chart_request(p: &[(String, String)]) -> Result<ChartRequest, ApiError> {
+    let number = |key: &'static str| -> Result<Option<f64>, ApiError> {
+        match param(p, key).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<f64>()
+                .map(Some)
+                .map_err(|_| ApiError::invalid(key, format!("`{v}` is not a number"))),
+        }
+    };
+    Ok(ChartRequest {
+        query: required(p, "query")?,
+        from: param(p, "from").unwrap_or_else(|| "now-1h".into()),
+        to: param(p, "to").unwrap_or_else(|| "now".into()),
+        step: number("step")?,
+        width: number("width")?.unwrap_or(800.0) as u32,
+        height: number("height")?.unwrap_or(300.0) as u32,
+        unit: param(p, "unit").unwrap_or_default(),
+        legend: param(p, "legend").unwrap_or_default(),
+        focus: number("focus")?.map(|f| f as usize),
+        raw: param(p, "raw").is_some_and(|v| v == "true" || v == "1"),
+    })
+}
+
+/// A range query drawn as an SVG line chart, with the points drawn and the inspector's
+/// figures (`GET /api/v1/datasources/{id}/chart?query=…&from=now-1h&to=now&width=800`).
+async fn chart(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let req = chart_request(&params(raw))?;
+    let src = source(&state, id).await?;
+    let view = charts::chart(src.as_ref(), &req, now_seconds()).await?;
+    Ok(Json(view).into_response())
+}
+
+/// An instant query as table rows (`?query=…&time=now`).
+async fn table(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = params(raw);
+    let src = source(&state, id).await?;
+    let view = charts::table(
+        src.as_ref(),
+        &required(&p, "query")?,
+        &param(&p, "time").unwrap_or_default(),
+        &param(&p, "legend").unwrap_or_default(),
+        &param(&p, "unit").unwrap_or_default(),
+        now_seconds(),
+    )
+    .await?;
+    Ok(Json(view).into_response())
+}
+
+/// Checks PromQL as the editor types: `{"valid": true}` or the error with its position.
+async fn validate(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let p = params(raw);
+    let query = param(&p, "query").unwrap_or_default();
+    Ok(Json(match PromQl::parse(&query) {
+        Ok(_) => json!({ "valid": true }),
+        Err(e) => json!({
+            "valid": false,
+            "message": e.message,
+            "offset": e.offset,
+            "line": e.line,
+            "column": e.column,
+        }),
+    })
+    .into_response())
 }
 
 async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {

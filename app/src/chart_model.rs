@@ -1,0 +1,197 @@
+//! What a chart is on the wire: the request the Explore page and dashboard panels send, and
+//! the server-rendered SVG with what the browser needs to make it interactive (plot area,
+//! the drawn points for tooltips, the inspector's figures).
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::Unit;
+
+/// Most series one chart draws; more are cut with a notice saying how many were left out.
+pub const MAX_SERIES: usize = 50;
+
+/// A range query to chart. Times are Unix seconds, RFC 3339, or relative (`now`, `now-6h`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChartRequest {
+    pub query: String,
+    pub from: String,
+    pub to: String,
+    /// Seconds; empty means "from the chart's pixel width".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<f64>,
+    pub width: u32,
+    pub height: u32,
+    /// A unit id (`s`, `bytes`, `percent` …); empty guesses from the metric name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unit: String,
+    /// Legend format such as `{{method}} {{endpoint}}`; empty uses the series' labels.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub legend: String,
+    /// Draw only this series (index into the answer), as a click on a legend entry asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focus: Option<usize>,
+    /// Draw every point instead of M4's (for comparison; the picture is the same).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub raw: bool,
+}
+
+impl ChartRequest {
+    /// The query string for `GET /api/v1/datasources/{id}/chart`.
+    pub fn to_query_string(&self) -> String {
+        let mut pairs = vec![
+            ("query", self.query.clone()),
+            ("from", self.from.clone()),
+            ("to", self.to.clone()),
+            ("width", self.width.to_string()),
+            ("height", self.height.to_string()),
+        ];
+        if let Some(step) = self.step {
+            pairs.push(("step", step.to_string()));
+        }
+        if !self.unit.is_empty() {
+            pairs.push(("unit", self.unit.clone()));
+        }
+        if !self.legend.is_empty() {
+            pairs.push(("legend", self.legend.clone()));
+        }
+        if let Some(focus) = self.focus {
+            pairs.push(("focus", focus.to_string()));
+        }
+        if self.raw {
+            pairs.push(("raw", "true".into()));
+        }
+        encode_pairs(&pairs)
+    }
+}
+
+/// `key=value&…` with both sides percent-encoded.
+pub fn encode_pairs(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes everything but unreserved characters.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Where the data is drawn inside the SVG, and the value ranges at its edges.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlotArea {
+    pub svg_width: u32,
+    pub svg_height: u32,
+    pub left: i32,
+    pub top: i32,
+    pub right: i32,
+    pub bottom: i32,
+    /// Unix seconds at the left and right edges.
+    pub x_min: f64,
+    pub x_max: f64,
+    pub y_min: f64,
+    pub y_max: f64,
+    pub unit: Unit,
+}
+
+impl PlotArea {
+    /// The time at horizontal pixel `px` of the SVG (clamped to the plot area).
+    pub fn time_at(&self, px: f64) -> f64 {
+        let width = f64::from((self.right - self.left).max(1));
+        let ratio = ((px - f64::from(self.left)) / width).clamp(0.0, 1.0);
+        self.x_min + ratio * (self.x_max - self.x_min)
+    }
+}
+
+/// One drawn series: its legend name, labels, colour and the points drawn (after M4).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesView {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub color: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// What the query inspector shows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inspector {
+    pub query: String,
+    pub start: f64,
+    pub end: f64,
+    pub step: f64,
+    pub elapsed_ms: f64,
+    pub series: usize,
+    pub points_returned: usize,
+    pub points_drawn: usize,
+    pub downsampling: String,
+}
+
+/// A rendered chart.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChartView {
+    pub svg: String,
+    pub plot: PlotArea,
+    pub series: Vec<SeriesView>,
+    /// Series in the answer; more than drawn when the cap cut some.
+    pub total_series: usize,
+    pub notice: Option<String>,
+    pub inspector: Inspector,
+}
+
+/// One row of an instant query's table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TableRow {
+    pub series: String,
+    pub value: String,
+    pub raw: f64,
+}
+
+/// An instant query's answer as a table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TableView {
+    pub rows: Vec<TableRow>,
+    pub inspector: Inspector,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_are_encoded() {
+        let r = ChartRequest {
+            query: "rate(x{a=\"b c\"}[5m])".into(),
+            from: "now-1h".into(),
+            to: "now".into(),
+            width: 800,
+            height: 300,
+            ..Default::default()
+        };
+        assert_eq!(
+            r.to_query_string(),
+            "query=rate%28x%7Ba%3D%22b%20c%22%7D%5B5m%5D%29&from=now-1h&to=now&width=800&height=300"
+        );
+    }
+
+    #[test]
+    fn pixels_map_to_times() {
+        let p = PlotArea {
+            left: 100,
+            right: 300,
+            x_min: 1000.0,
+            x_max: 2000.0,
+            ..Default::default()
+        };
+        assert_eq!(p.time_at(200.0), 1500.0);
+        assert_eq!(p.time_at(0.0), 1000.0);
+        assert_eq!(p.time_at(900.0), 2000.0);
+    }
+}

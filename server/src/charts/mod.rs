@@ -1,0 +1,253 @@
+//! Charts: a range query against a metrics source, drawn to SVG on the server. The Explore
+//! page and dashboard panels both come through [`chart`]; instant queries become tables.
+
+pub mod series;
+pub mod svg;
+pub mod time;
+
+use std::time::Instant;
+
+use app::chart_model::{
+    ChartRequest, ChartView, Inspector, SeriesView, TableRow, TableView, MAX_SERIES,
+};
+use app::units::Unit;
+use axum::http::StatusCode;
+
+use crate::http::errors::ApiError;
+use crate::rules::promql::PromQl;
+use crate::sources::{InstantQuery, MetricsSource, RangeQuery, SourceError};
+
+/// Prometheus refuses range queries of more than 11,000 points per series.
+const MAX_POINTS: f64 = 11_000.0;
+
+/// A source failure as the portal's error body, with the status a proxy would use.
+pub fn source_failure(err: SourceError) -> ApiError {
+    let (status, code) = match &err {
+        SourceError::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad_query"),
+        SourceError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "source_timeout"),
+        _ => (StatusCode::BAD_GATEWAY, "source_unavailable"),
+    };
+    let mut e = ApiError::new(status, code, err.to_string());
+    if matches!(err, SourceError::BadQuery(_)) {
+        e.field = Some("query".into());
+    }
+    e
+}
+
+fn check_query(query: &str) -> Result<(), ApiError> {
+    PromQl::parse(query).map(|_| ()).map_err(|e| {
+        ApiError::invalid(
+            "query",
+            format!("line {}, column {}: {}", e.line, e.column, e.message),
+        )
+    })
+}
+
+/// A validated chart request with times resolved.
+struct Plan {
+    start: f64,
+    end: f64,
+    step: f64,
+    unit: Unit,
+}
+
+fn plan(req: &ChartRequest, now: f64) -> Result<Plan, ApiError> {
+    check_query(&req.query)?;
+    let start = time::resolve(&req.from, now).map_err(|m| ApiError::invalid("from", m))?;
+    let end = time::resolve(&req.to, now).map_err(|m| ApiError::invalid("to", m))?;
+    if end <= start {
+        return Err(ApiError::invalid("to", "must be later than `from`"));
+    }
+    if !(100..=4000).contains(&req.width) {
+        return Err(ApiError::invalid("width", "must be 100 to 4000 pixels"));
+    }
+    if !(80..=2000).contains(&req.height) {
+        return Err(ApiError::invalid("height", "must be 80 to 2000 pixels"));
+    }
+    let unit = if req.unit.is_empty() {
+        Unit::guess(&req.query)
+    } else {
+        Unit::parse(&req.unit).ok_or_else(|| {
+            ApiError::invalid(
+                "unit",
+                format!("`{}` is not a unit; use s, ms, bytes, percent, percentunit, short, reqps or none", req.unit),
+            )
+        })?
+    };
+    let step = match req.step {
+        Some(s) if !(s.is_finite() && s > 0.0) => {
+            return Err(ApiError::invalid(
+                "step",
+                "must be a positive number of seconds",
+            ))
+        }
+        Some(s) => s,
+        // Plot-area width is about the chart width less the axis: one point per column.
+        None => time::step_for(end - start, req.width.saturating_sub(80)),
+    };
+    if (end - start) / step > MAX_POINTS {
+        return Err(ApiError::invalid(
+            "step",
+            format!(
+                "{step} s over this range is more than {MAX_POINTS} points per series; use at least {} s",
+                ((end - start) / MAX_POINTS).ceil()
+            ),
+        ));
+    }
+    Ok(Plan {
+        start,
+        end,
+        step,
+        unit,
+    })
+}
+
+/// Runs `req` against `source` and draws it.
+pub async fn chart(
+    source: &dyn MetricsSource,
+    req: &ChartRequest,
+    now: f64,
+) -> Result<ChartView, ApiError> {
+    let plan = plan(req, now)?;
+    let started = Instant::now();
+    let data = source
+        .query_range(&RangeQuery {
+            query: req.query.clone(),
+            start: plan.start.to_string(),
+            end: plan.end.to_string(),
+            step: plan.step.to_string(),
+            timeout: None,
+            width: None,
+        })
+        .await
+        .map_err(source_failure)?;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let all = series::from_matrix(&data).map_err(|m| source_failure(SourceError::Garbage(m)))?;
+    let total = all.len();
+    let shown: Vec<series::Series> = all.into_iter().take(MAX_SERIES).collect();
+    if let Some(f) = req.focus {
+        if f >= shown.len() {
+            return Err(ApiError::invalid(
+                "focus",
+                format!("there are {} series; `focus` counts from 0", shown.len()),
+            ));
+        }
+    }
+    let points_returned = shown.iter().map(|s| s.points.len()).sum();
+    let options = svg::Options {
+        width: req.width,
+        height: req.height,
+        start: plan.start,
+        end: plan.end,
+        gap: plan.step * 2.5,
+        unit: plan.unit,
+        raw: req.raw,
+    };
+    let focus = req.focus;
+    let legend = req.legend.clone();
+    // Drawing is CPU work: keep it off the threads that serve other requests.
+    let (rendered, shown) = tokio::task::spawn_blocking(move || {
+        let picked: Vec<Option<&series::Series>> = shown
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (focus.is_none() || focus == Some(i)).then_some(s))
+            .collect();
+        let rendered = svg::render(&picked, &options);
+        (rendered, shown)
+    })
+    .await
+    .map_err(|e| ApiError::internal(anyhow::anyhow!("chart rendering failed: {e}")))?;
+    let rendered =
+        rendered.map_err(|e| ApiError::internal(anyhow::anyhow!("chart rendering failed: {e}")))?;
+    let points_drawn = rendered.drawn.iter().map(Vec::len).sum();
+    let series = shown
+        .iter()
+        .zip(rendered.drawn)
+        .enumerate()
+        .map(|(i, (s, drawn))| SeriesView {
+            name: s.legend(&legend),
+            labels: s.labels.clone(),
+            color: svg::color_hex(i),
+            points: drawn,
+        })
+        .collect();
+    Ok(ChartView {
+        svg: rendered.svg,
+        plot: rendered.plot,
+        series,
+        total_series: total,
+        notice: (total > MAX_SERIES).then(|| {
+            format!(
+                "Showing the first {MAX_SERIES} of {total} series. Narrow the query (add label matchers or aggregate with sum by (…)) to see the rest."
+            )
+        }),
+        inspector: Inspector {
+            query: req.query.clone(),
+            start: plan.start,
+            end: plan.end,
+            step: plan.step,
+            elapsed_ms,
+            series: total,
+            points_returned,
+            points_drawn,
+            downsampling: if req.raw { "none" } else { "m4" }.into(),
+        },
+    })
+}
+
+/// Runs an instant query and lists its samples.
+pub async fn table(
+    source: &dyn MetricsSource,
+    query: &str,
+    at: &str,
+    legend: &str,
+    unit: &str,
+    now: f64,
+) -> Result<TableView, ApiError> {
+    check_query(query)?;
+    let at = if at.is_empty() { "now" } else { at };
+    let time = time::resolve(at, now).map_err(|m| ApiError::invalid("time", m))?;
+    let unit = if unit.is_empty() {
+        Unit::guess(query)
+    } else {
+        Unit::parse(unit)
+            .ok_or_else(|| ApiError::invalid("unit", format!("`{unit}` is not a unit")))?
+    };
+    let started = Instant::now();
+    let data = source
+        .query(&InstantQuery {
+            query: query.to_owned(),
+            time: Some(time.to_string()),
+            timeout: None,
+        })
+        .await
+        .map_err(source_failure)?;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let samples =
+        series::from_vector(&data).map_err(|m| source_failure(SourceError::Garbage(m)))?;
+    let rows: Vec<TableRow> = samples
+        .iter()
+        .filter_map(|s| {
+            let (_, v) = *s.points.first()?;
+            Some(TableRow {
+                series: s.legend(legend),
+                value: unit.format(v),
+                raw: v,
+            })
+        })
+        .collect();
+    Ok(TableView {
+        inspector: Inspector {
+            query: query.to_owned(),
+            start: time,
+            end: time,
+            step: 0.0,
+            elapsed_ms,
+            series: rows.len(),
+            points_returned: rows.len(),
+            points_drawn: rows.len(),
+            downsampling: "none".into(),
+        },
+        rows,
+    })
+}
