@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// An API error as the pages show it: the field (if any) and the message.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ApiFailure {
     pub status: u16,
     pub code: String,

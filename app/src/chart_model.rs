@@ -67,22 +67,9 @@ impl ChartRequest {
 pub fn encode_pairs(pairs: &[(&str, String)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", crate::form::encode(k), crate::form::encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Percent-encodes everything but unreserved characters.
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Where the data is drawn inside the SVG, and the value ranges at its edges.
@@ -194,4 +181,34 @@ mod tests {
         assert_eq!(p.time_at(0.0), 1000.0);
         assert_eq!(p.time_at(900.0), 2000.0);
     }
+}
+
+/// How the server renders charts during server-side rendering: the page asks this (put in
+/// the Leptos context by the server) instead of calling its own HTTP API.
+#[cfg(feature = "ssr")]
+pub mod backend {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+
+    use super::{ChartRequest, ChartView, TableView};
+    use crate::api_client::ApiFailure;
+    use crate::dto::{SessionUser, SourceOption};
+
+    pub type Answer<T> = Pin<Box<dyn Future<Output = Result<T, ApiFailure>> + Send>>;
+
+    pub trait ChartBackend: Send + Sync {
+        fn sources(&self, user: SessionUser) -> Answer<Vec<SourceOption>>;
+        fn chart(&self, user: SessionUser, source: i64, req: ChartRequest) -> Answer<ChartView>;
+        fn table(
+            &self,
+            user: SessionUser,
+            source: i64,
+            query: String,
+            time: String,
+        ) -> Answer<TableView>;
+    }
+
+    #[derive(Clone)]
+    pub struct Backend(pub Arc<dyn ChartBackend>);
 }

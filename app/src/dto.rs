@@ -127,6 +127,18 @@ pub struct AuditEntry {
     pub client_addr: String,
 }
 
+/// A metrics data source as pickers list it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceOption {
+    pub id: i64,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    #[serde(default)]
+    pub default: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,14 +3,19 @@
 
 mod admin;
 mod api_client;
+mod chart;
 pub mod chart_model;
 mod checklist;
+mod datasources;
 pub mod dto;
+mod explore;
+mod fetch;
 mod form;
 mod login;
 mod nav;
 mod pages;
 mod profile;
+mod promql_complete;
 mod rules;
 pub mod session;
 mod theme;
@@ -20,9 +25,10 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
+pub use api_client::ApiFailure;
 pub use theme::Theme;
 
 /// The HTML document around the app. Runs only on the server.
@@ -70,13 +76,13 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::Home />
                         <Route path=path!("/dashboards") view=pages::Dashboards />
-                        <Route path=path!("/explore/metrics") view=pages::ExploreMetrics />
+                        <Route path=path!("/explore/metrics") view=explore::ExploreMetrics ssr=SsrMode::Async />
                         <Route path=path!("/explore/logs") view=pages::ExploreLogs />
                         <Route path=path!("/explore/traces") view=pages::ExploreTraces />
                         <Route path=path!("/alerting/rules") view=rules::RulesList />
                         <Route path=path!("/alerting/rules/edit") view=rules::RuleEditor />
                         <Route path=path!("/checklist") view=checklist::Checklist />
-                        <Route path=path!("/settings/datasources") view=pages::DataSources />
+                        <Route path=path!("/settings/datasources") view=datasources::DataSources />
                         <Route path=path!("/settings/users") view=admin::Users />
                         <Route path=path!("/settings/teams") view=admin::Teams />
                         <Route path=path!("/settings/audit") view=admin::Audit />

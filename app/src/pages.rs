@@ -59,16 +59,6 @@ pub fn Dashboards() -> impl IntoView {
 }
 
 #[component]
-pub fn ExploreMetrics() -> impl IntoView {
-    view! {
-        <ComingLater
-            title="Explore metrics"
-            what="PromQL queries against Prometheus-compatible sources, charted on the server."
-        />
-    }
-}
-
-#[component]
 pub fn ExploreLogs() -> impl IntoView {
     view! {
         <ComingLater
@@ -84,16 +74,6 @@ pub fn ExploreTraces() -> impl IntoView {
         <ComingLater
             title="Explore traces"
             what="Find traces by service and span attributes such as agent.id and task.type."
-        />
-    }
-}
-
-#[component]
-pub fn DataSources() -> impl IntoView {
-    view! {
-        <ComingLater
-            title="Data sources"
-            what="Connect Prometheus, VictoriaMetrics, Thanos and Mimir, and later log and trace stores."
         />
     }
 }

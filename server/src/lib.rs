@@ -9,6 +9,7 @@ pub mod charts;
 pub mod checklist;
 pub mod config;
 pub mod db;
+pub mod history;
 pub mod http;
 pub mod identity;
 pub mod metrics;

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod portal;
 pub mod prometheus;
+pub mod svg;
 pub mod victoria;
 pub mod webdriver;
 

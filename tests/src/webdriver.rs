@@ -169,6 +169,49 @@ impl Browser {
         .await;
     }
 
+    /// Presses the mouse at `from_x` pixels right of the element's centre, moves to `to_x`
+    /// and releases, with real pointer input (WebDriver Actions).
+    pub async fn drag(&self, el: &Element, from_x: i64, to_x: i64) {
+        let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": el.0 });
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{
+                "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
+                "actions": [
+                    { "type": "pointerMove", "duration": 0, "origin": origin, "x": from_x, "y": 0 },
+                    { "type": "pointerDown", "button": 0 },
+                    { "type": "pointerMove", "duration": 100, "origin": origin, "x": (from_x + to_x) / 2, "y": 0 },
+                    { "type": "pointerMove", "duration": 100, "origin": origin, "x": to_x, "y": 0 },
+                    { "type": "pointerUp", "button": 0 }
+                ]
+            }]})),
+        )
+        .await;
+    }
+
+    /// Moves the mouse to `x` pixels right of the element's centre.
+    pub async fn hover(&self, el: &Element, x: i64) {
+        let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": el.0 });
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{
+                "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
+                "actions": [{ "type": "pointerMove", "duration": 50, "origin": origin, "x": x, "y": 0 }]
+            }]})),
+        )
+        .await;
+    }
+
+    /// Saves a PNG of the viewport (for looking at a failure).
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        if let Some(b64) = data.as_str() {
+            let _ = std::fs::write(path, base64_decode(b64));
+        }
+    }
+
     /// Types into an input (appends to what it holds).
     pub async fn type_text(&self, el: &Element, text: &str) {
         self.call(
@@ -320,4 +363,29 @@ impl Drop for Browser {
     fn drop(&mut self) {
         kill_group(&mut self.driver);
     }
+}
+
+/// Standard base64 (WebDriver screenshots), without a dependency for one use.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let digits: Vec<u32> = text.bytes().filter_map(value).collect();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let mut n = 0u32;
+        for (i, d) in chunk.iter().enumerate() {
+            n |= d << (18 - 6 * i);
+        }
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    }
+    out
 }

@@ -133,6 +133,7 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("PUT", "/api/v1/datasources/{id}") => Some(Admin),
         ("DELETE", "/api/v1/datasources/{id}") => Some(Admin),
         ("POST", "/api/v1/datasources/{id}/test") => Some(Admin),
+        ("POST", "/api/v1/query-history") => Some(Viewer),
         _ => return None,
     })
 }
@@ -287,6 +288,7 @@ async fn prepare(
             format!("/api/v1/datasources/{}/test", world.fresh_source().await),
             None,
         ),
+        ("POST", "/api/v1/query-history") => (path.into(), Some(json!({"query": "up"}))),
         _ => panic!("no request recipe for {method} {path}"),
     }
 }

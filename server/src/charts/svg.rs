@@ -88,14 +88,17 @@ pub fn render(series: &[Option<&Series>], opts: &Options) -> Result<Rendered, St
             .x_label_style(label_font.pos(Pos::new(HPos::Center, VPos::Top)))
             .draw()
             .map_err(|e| e.to_string())?;
-        let (xs, ys) = chart.plotting_area().get_pixel_range();
+        // The plot area as plotters maps values onto it (its corners), so the browser's
+        // pixel-to-time mapping agrees with the drawing exactly.
+        let (left, bottom) = chart.backend_coord(&(x_min, y_min));
+        let (right, top) = chart.backend_coord(&(x_max, y_max));
         plot = PlotArea {
             svg_width: opts.width,
             svg_height: opts.height,
-            left: xs.start,
-            right: xs.end,
-            top: ys.start,
-            bottom: ys.end,
+            left,
+            right,
+            top,
+            bottom,
             x_min,
             x_max,
             y_min,

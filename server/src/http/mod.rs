@@ -2,6 +2,7 @@
 
 mod api;
 pub mod auth;
+mod chart_backend;
 pub mod errors;
 mod health;
 pub mod observe;
@@ -32,6 +33,7 @@ pub fn app(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let pkg_dir = state.config.site_root.join("pkg");
     let routes = generate_route_list(app::App);
+    let charts = chart_backend::backend(state.clone());
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -41,7 +43,12 @@ pub fn app(state: AppState) -> Router {
         .route("/login", axum::routing::post(api::sign_in_form))
         .route("/logout", axum::routing::post(api::sign_out_form))
         .merge(api::router())
-        .leptos_routes(&state, routes, move || app::shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || leptos::prelude::provide_context(charts.clone()),
+            move || app::shell(options.clone()),
+        )
         .fallback(errors::fallback)
         // Each `layer` wraps everything above it: the first listed runs innermost, the
         // last runs first on the way in and last on the way out.

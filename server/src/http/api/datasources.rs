@@ -95,7 +95,7 @@ pub(super) fn routes(api: Api) -> Api {
 }
 
 /// Now, in Unix seconds.
-pub(crate) fn now_seconds() -> f64 {
+pub fn now_seconds() -> f64 {
     chrono::Utc::now().timestamp_millis() as f64 / 1000.0
 }
 
@@ -233,7 +233,10 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn source(state: &AppState, id: i64) -> Result<std::sync::Arc<dyn MetricsSource>, ApiError> {
+pub async fn source(
+    state: &AppState,
+    id: i64,
+) -> Result<std::sync::Arc<dyn MetricsSource>, ApiError> {
     let row = store::get(&state.db, id).await?;
     store::client(
         &row,

@@ -5,9 +5,11 @@
 
 mod checklist;
 mod datasources;
+mod history;
 mod identity;
 mod rules;
 
+pub use datasources::{now_seconds, source as source_client};
 pub use identity::{sign_in_form, sign_out_form};
 
 use app::dto::Role;
@@ -90,8 +92,8 @@ fn method_name(m: &Method) -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    let mut api = datasources::routes(checklist::routes(rules::routes(identity::routes(
-        Api::new(),
+    let mut api = history::routes(datasources::routes(checklist::routes(rules::routes(
+        identity::routes(Api::new()),
     ))));
     api.routes.push(RouteInfo {
         method: "GET",

@@ -1,0 +1,868 @@
+//! Explore → Metrics: a PromQL editor with completion and validation as you type, range
+//! (chart) or instant (table) runs, a time picker, auto-refresh, a query inspector and the
+//! user's query history. Everything that defines the view lives in the URL, so a link (or
+//! a reload) reproduces it; the chart is drawn on the server and arrives in the first HTML.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api_client::call;
+use crate::chart::{utc, Chart};
+use crate::chart_model::{encode_pairs, ChartRequest, ChartView, Inspector, TableView};
+use crate::dto::SourceOption;
+use crate::fetch::Fetcher;
+use crate::promql_complete::{self as complete, Context};
+
+/// Relative ranges offered by the time picker.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("5m", "Last 5 minutes"),
+    ("15m", "Last 15 minutes"),
+    ("30m", "Last 30 minutes"),
+    ("1h", "Last 1 hour"),
+    ("3h", "Last 3 hours"),
+    ("6h", "Last 6 hours"),
+    ("12h", "Last 12 hours"),
+    ("24h", "Last 24 hours"),
+    ("2d", "Last 2 days"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+];
+
+/// Auto-refresh choices (seconds; 0 is off).
+pub const REFRESH: &[(&str, u32)] = &[
+    ("off", 0),
+    ("5s", 5),
+    ("10s", 10),
+    ("30s", 30),
+    ("1m", 60),
+    ("5m", 300),
+];
+
+const CHART_HEIGHT: u32 = 320;
+const DEFAULT_WIDTH: u32 = 1000;
+
+/// The view as the URL holds it.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ExploreState {
+    pub source: Option<i64>,
+    pub query: String,
+    pub instant: bool,
+    pub from: String,
+    pub to: String,
+    pub refresh: String,
+    pub step: Option<f64>,
+    pub focus: Option<usize>,
+    pub unit: String,
+}
+
+impl ExploreState {
+    pub fn from_params(p: &ParamsMap) -> ExploreState {
+        let get = |k: &str| p.get(k).filter(|v| !v.is_empty());
+        ExploreState {
+            source: get("ds").and_then(|v| v.parse().ok()),
+            query: get("q").unwrap_or_default(),
+            instant: get("mode").as_deref() == Some("instant"),
+            from: get("from").unwrap_or_else(|| "now-1h".into()),
+            to: get("to").unwrap_or_else(|| "now".into()),
+            refresh: get("refresh").unwrap_or_else(|| "off".into()),
+            step: get("step").and_then(|v| v.parse().ok()),
+            focus: get("focus").and_then(|v| v.parse().ok()),
+            unit: get("unit").unwrap_or_default(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        let mut pairs = Vec::new();
+        if let Some(ds) = self.source {
+            pairs.push(("ds", ds.to_string()));
+        }
+        pairs.push(("q", self.query.clone()));
+        pairs.push((
+            "mode",
+            if self.instant { "instant" } else { "range" }.into(),
+        ));
+        pairs.push(("from", self.from.clone()));
+        pairs.push(("to", self.to.clone()));
+        if self.refresh != "off" && !self.refresh.is_empty() {
+            pairs.push(("refresh", self.refresh.clone()));
+        }
+        if let Some(step) = self.step {
+            pairs.push(("step", step.to_string()));
+        }
+        if let Some(focus) = self.focus {
+            pairs.push(("focus", focus.to_string()));
+        }
+        if !self.unit.is_empty() {
+            pairs.push(("unit", self.unit.clone()));
+        }
+        format!("/explore/metrics?{}", encode_pairs(&pairs))
+    }
+
+    fn preset(&self) -> String {
+        match self.from.strip_prefix("now-") {
+            Some(p) if self.to == "now" && PRESETS.iter().any(|(k, _)| *k == p) => p.to_owned(),
+            _ => "custom".into(),
+        }
+    }
+}
+
+/// `2026-11-25T10:00` (a `datetime-local` value, read as UTC) → RFC 3339.
+fn local_input_to_rfc3339(v: &str) -> Option<String> {
+    let v = v.trim();
+    if v.len() < 16 {
+        return None;
+    }
+    Some(if v.len() == 16 {
+        format!("{v}:00Z")
+    } else {
+        format!("{v}Z")
+    })
+}
+
+/// A time from the URL as a `datetime-local` value (UTC), when it is absolute.
+fn to_local_input(t: &str) -> String {
+    if t.starts_with("now") {
+        return String::new();
+    }
+    let secs = t
+        .parse::<f64>()
+        .map(|n| if n > 1e11 { n / 1000.0 } else { n });
+    match secs {
+        Ok(s) => utc(s).replace(' ', "T")[..16].to_owned(),
+        Err(_) => t.trim_end_matches('Z').chars().take(16).collect(),
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct HistoryEntry {
+    query: String,
+    created_at: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct Validation {
+    valid: bool,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    line: usize,
+    #[serde(default)]
+    column: usize,
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+enum Outcome {
+    Chart(ChartView),
+    Table(TableView),
+}
+
+#[component]
+pub fn ExploreMetrics() -> impl IntoView {
+    let params = use_query_map();
+    let state = Memo::new(move |_| ExploreState::from_params(&params.read()));
+    let navigate = use_navigate();
+    let go = Callback::new(move |s: ExploreState| navigate(&s.url(), Default::default()));
+
+    let fetcher = Fetcher::new();
+    let sources = {
+        let f = fetcher.clone();
+        Resource::new(|| (), move |_| f.clone().sources())
+    };
+    // The source in use: the URL's, else the default one, else the first.
+    let source = Memo::new(move |_| {
+        let chosen = state.read().source;
+        sources.get().and_then(|r| r.ok()).and_then(|list| {
+            chosen
+                .filter(|id| list.iter().any(|s| s.id == *id))
+                .or_else(|| list.iter().find(|s| s.default).map(|s| s.id))
+                .or_else(|| list.first().map(|s| s.id))
+        })
+    });
+    let width = RwSignal::new(DEFAULT_WIDTH);
+    let result = {
+        let f = fetcher.clone();
+        Resource::new(
+            move || (state.get(), source.get(), width.get()),
+            move |(st, src, w)| {
+                let f = f.clone();
+                async move {
+                    let src = src?;
+                    if st.query.trim().is_empty() {
+                        return None;
+                    }
+                    Some(if st.instant {
+                        f.table(src, st.query.clone(), st.to.clone())
+                            .await
+                            .map(Outcome::Table)
+                    } else {
+                        let req = ChartRequest {
+                            query: st.query.clone(),
+                            from: st.from.clone(),
+                            to: st.to.clone(),
+                            step: st.step,
+                            width: w,
+                            height: CHART_HEIGHT,
+                            unit: st.unit.clone(),
+                            legend: String::new(),
+                            focus: st.focus,
+                            raw: false,
+                        };
+                        f.chart(src, req).await.map(Outcome::Chart)
+                    })
+                }
+            },
+        )
+    };
+
+    // Auto-refresh: re-run while a relative range is shown.
+    Effect::new(move |previous: Option<Option<IntervalHandle>>| {
+        if let Some(Some(h)) = previous {
+            h.clear();
+        }
+        let st = state.get();
+        let secs = REFRESH
+            .iter()
+            .find(|(k, _)| *k == st.refresh)
+            .map_or(0, |(_, s)| *s);
+        (secs > 0).then(|| {
+            set_interval_with_handle(
+                move || result.refetch(),
+                std::time::Duration::from_secs(u64::from(secs)),
+            )
+            .ok()
+        })?
+    });
+
+    // The chart is drawn for the width it really has (the server assumed DEFAULT_WIDTH).
+    let results_ref = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if let Some(el) = results_ref.get() {
+            let w = el.client_width();
+            if w > 200 && (w - DEFAULT_WIDTH as i32).abs() > 40 {
+                width.set(w as u32);
+            }
+        }
+    });
+
+    let draft = RwSignal::new(state.get_untracked().query);
+    Effect::new(move |_| draft.set(state.get().query));
+    let history = RwSignal::new(Vec::<HistoryEntry>::new());
+    let load_history = move || {
+        if let Some(src) = source.get_untracked() {
+            spawn_local(async move {
+                let path = format!("/api/v1/query-history?datasource_id={src}&limit=20");
+                if let Ok(list) = call::<Vec<HistoryEntry>>("GET", &path, None::<&()>).await {
+                    history.set(list);
+                }
+            });
+        }
+    };
+    Effect::new(move |_| {
+        source.track();
+        load_history();
+    });
+
+    let run = Callback::new(move |_: ()| {
+        let mut st = state.get_untracked();
+        st.query = draft.get_untracked().trim().to_owned();
+        st.source = source.get_untracked();
+        if st.query.is_empty() {
+            return;
+        }
+        if st.query != state.get_untracked().query {
+            st.focus = None;
+        }
+        let (query, src) = (st.query.clone(), st.source);
+        let same = st == state.get_untracked();
+        go.run(st);
+        if same {
+            result.refetch();
+        }
+        spawn_local(async move {
+            let body = json!({ "query": query, "datasource_id": src });
+            let _ = call::<serde_json::Value>("POST", "/api/v1/query-history", Some(&body)).await;
+            load_history();
+        });
+    });
+
+    let on_zoom = Callback::new(move |(t1, t2): (f64, f64)| {
+        let mut st = state.get_untracked();
+        st.from = format!("{}", (t1 * 1000.0).round() as i64);
+        st.to = format!("{}", (t2 * 1000.0).round() as i64);
+        st.step = None;
+        go.run(st);
+    });
+    let on_focus = Callback::new(move |focus: Option<usize>| {
+        let mut st = state.get_untracked();
+        st.focus = focus;
+        go.run(st);
+    });
+
+    view! {
+        <Title text="Explore metrics" />
+        <h1>"Explore metrics"</h1>
+        <Transition fallback=|| view! { <p>"Loading data sources…"</p> }>
+            {move || {
+                sources
+                    .get()
+                    .map(|r| match r {
+                        Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! {
+                            <div class="notice" role="status">
+                                "No metrics data source yet. An admin adds one under "
+                                <a href="/settings/datasources">"Settings → Data sources"</a> "."
+                            </div>
+                        }
+                            .into_any(),
+                        Ok(list) => view! {
+                            <Toolbar list=list state=state source=source go=go run=run />
+                        }
+                            .into_any(),
+                    })
+            }}
+        </Transition>
+        <Editor draft=draft source=source run=run />
+        <div class="explore-body">
+            <section class="results" node_ref=results_ref aria-live="polite">
+                <Transition fallback=|| view! { <p class="loading">"Running…"</p> }>
+                    {move || {
+                        result
+                            .get()
+                            .map(|r| match r {
+                                None => view! {
+                                    <p class="hint">"Write a PromQL query and press Run (or Shift+Enter)."</p>
+                                }
+                                    .into_any(),
+                                Some(Err(e)) => view! {
+                                    <div class="panel-error" role="alert" data-testid="query-error">
+                                        <strong>"The query failed: "</strong>
+                                        {e.to_string()}
+                                    </div>
+                                }
+                                    .into_any(),
+                                Some(Ok(Outcome::Chart(c))) => {
+                                    let inspector = c.inspector.clone();
+                                    let focus = state.get_untracked().focus;
+                                    view! {
+                                        <Chart view=c focus=focus on_zoom=on_zoom on_focus=on_focus />
+                                        <InspectorView info=inspector />
+                                    }
+                                        .into_any()
+                                }
+                                Some(Ok(Outcome::Table(t))) => {
+                                    let inspector = t.inspector.clone();
+                                    view! {
+                                        <ResultTable table=t />
+                                        <InspectorView info=inspector />
+                                    }
+                                        .into_any()
+                                }
+                            })
+                    }}
+                </Transition>
+            </section>
+            <aside class="history" aria-label="Query history">
+                <h2>"History"</h2>
+                <ul class="history-list">
+                    {move || {
+                        history
+                            .get()
+                            .into_iter()
+                            .map(|h| {
+                                let q = h.query.clone();
+                                view! {
+                                    <li>
+                                        <button
+                                            type="button"
+                                            class="history-entry"
+                                            title=h.created_at.clone()
+                                            on:click=move |_| {
+                                                draft.set(q.clone());
+                                                run.run(());
+                                            }
+                                        >
+                                            <code>{h.query.clone()}</code>
+                                        </button>
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </aside>
+        </div>
+    }
+}
+
+/// Data source, mode, time range and refresh.
+#[component]
+fn Toolbar(
+    list: Vec<SourceOption>,
+    state: Memo<ExploreState>,
+    source: Memo<Option<i64>>,
+    go: Callback<ExploreState>,
+    run: Callback<()>,
+) -> impl IntoView {
+    let from_input = RwSignal::new(to_local_input(&state.get_untracked().from));
+    let to_input = RwSignal::new(to_local_input(&state.get_untracked().to));
+    let range_error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let st = state.get();
+        from_input.set(to_local_input(&st.from));
+        to_input.set(to_local_input(&st.to));
+    });
+    let apply_absolute = move |_| match (
+        local_input_to_rfc3339(&from_input.get_untracked()),
+        local_input_to_rfc3339(&to_input.get_untracked()),
+    ) {
+        (Some(f), Some(t)) if f < t => {
+            range_error.set(None);
+            let mut st = state.get_untracked();
+            st.from = f;
+            st.to = t;
+            st.step = None;
+            go.run(st);
+        }
+        (Some(_), Some(_)) => range_error.set(Some("“From” must be before “To”.".into())),
+        _ => range_error.set(Some("Enter both times (UTC).".into())),
+    };
+    let sources = list
+        .into_iter()
+        .map(|s| {
+            let selected = move || source.get() == Some(s.id);
+            view! { <option value=s.id.to_string() selected=selected>{s.name.clone()}</option> }
+        })
+        .collect_view();
+    let presets = PRESETS
+        .iter()
+        .map(|(k, label)| view! { <option value=*k selected=move || state.read().preset() == *k>{*label}</option> })
+        .collect_view();
+    let refreshes = REFRESH
+        .iter()
+        .map(|(k, _)| view! { <option value=*k selected=move || state.read().refresh == *k>{*k}</option> })
+        .collect_view();
+    view! {
+        <div class="toolbar explore-toolbar">
+            <label>
+                "Source "
+                <select id="source-select" on:change=move |ev| {
+                    let mut st = state.get_untracked();
+                    st.source = event_target_value(&ev).parse().ok();
+                    go.run(st);
+                }>{sources}</select>
+            </label>
+            <fieldset class="mode">
+                <legend class="visually-hidden">"Query type"</legend>
+                <label>
+                    <input type="radio" name="mode" id="mode-range" checked=move || !state.read().instant
+                        on:change=move |_| { let mut st = state.get_untracked(); st.instant = false; go.run(st); } />
+                    " Range"
+                </label>
+                <label>
+                    <input type="radio" name="mode" id="mode-instant" checked=move || state.read().instant
+                        on:change=move |_| { let mut st = state.get_untracked(); st.instant = true; go.run(st); } />
+                    " Instant"
+                </label>
+            </fieldset>
+            <label>
+                "Time "
+                <select id="time-preset" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    if v != "custom" {
+                        let mut st = state.get_untracked();
+                        st.from = format!("now-{v}");
+                        st.to = "now".into();
+                        st.step = None;
+                        go.run(st);
+                    }
+                }>
+                    {presets}
+                    <option value="custom" selected=move || state.read().preset() == "custom">"Absolute range"</option>
+                </select>
+            </label>
+            <details class="absolute-range">
+                <summary>"From / to (UTC)"</summary>
+                <label>"From " <input type="datetime-local" id="time-from" prop:value=move || from_input.get()
+                    on:input=move |ev| from_input.set(event_target_value(&ev)) /></label>
+                <label>"To " <input type="datetime-local" id="time-to" prop:value=move || to_input.get()
+                    on:input=move |ev| to_input.set(event_target_value(&ev)) /></label>
+                <button type="button" id="apply-range" on:click=apply_absolute>"Apply"</button>
+                {move || range_error.get().map(|m| view! { <span class="field-error" data-field="time">{m}</span> })}
+            </details>
+            <label>
+                "Refresh "
+                <select id="refresh-select" on:change=move |ev| {
+                    let mut st = state.get_untracked();
+                    st.refresh = event_target_value(&ev);
+                    go.run(st);
+                }>{refreshes}</select>
+            </label>
+            <span class="range-label" id="range-label">{move || describe_range(&state.read())}</span>
+            <button type="button" class="primary" id="run-query" on:click=move |_| run.run(())>"Run"</button>
+        </div>
+    }
+}
+
+fn describe_range(st: &ExploreState) -> String {
+    if let Some((_, label)) = PRESETS.iter().find(|(k, _)| *k == st.preset()) {
+        return (*label).to_owned();
+    }
+    let show = |t: &str| {
+        t.parse::<f64>()
+            .map(|n| utc(if n > 1e11 { n / 1000.0 } else { n }))
+            .unwrap_or_else(|_| t.to_owned())
+    };
+    format!("{} → {} UTC", show(&st.from), show(&st.to))
+}
+
+/// The PromQL editor: completion of metric names, label names and values from the source,
+/// and validation as you type.
+#[component]
+fn Editor(draft: RwSignal<String>, source: Memo<Option<i64>>, run: Callback<()>) -> impl IntoView {
+    let metric_names = RwSignal::new(Vec::<String>::new());
+    let label_names = RwSignal::new(Vec::<String>::new());
+    let label_values = RwSignal::new(std::collections::HashMap::<String, Vec<String>>::new());
+    let suggestions = RwSignal::new(Vec::<String>::new());
+    let context = RwSignal::new(Context::Nothing);
+    let cursor = RwSignal::new(0usize);
+    let selected = RwSignal::new(0usize);
+    let problem = RwSignal::new(None::<String>);
+    let checks = RwSignal::new(0u64);
+    let textarea = NodeRef::<leptos::html::Textarea>::new();
+
+    Effect::new(move |_| {
+        let Some(src) = source.get() else { return };
+        spawn_local(async move {
+            let names = format!("/api/v1/datasources/{src}/label/__name__/values");
+            if let Ok(v) = call::<PromList>("GET", &names, None::<&()>).await {
+                metric_names.set(v.data);
+            }
+            let labels = format!("/api/v1/datasources/{src}/labels");
+            if let Ok(v) = call::<PromList>("GET", &labels, None::<&()>).await {
+                label_names.set(v.data.into_iter().filter(|l| l != "__name__").collect());
+            }
+            label_values.set(Default::default());
+        });
+    });
+
+    let refresh_suggestions = move || {
+        let text = draft.get_untracked();
+        let at = cursor.get_untracked().min(text.len());
+        let ctx = if text.is_char_boundary(at) {
+            complete::context(&text[..at])
+        } else {
+            Context::Nothing
+        };
+        let list = match &ctx {
+            Context::Metric { prefix } => {
+                complete::filter(&metric_names.get_untracked(), prefix, 12)
+            }
+            Context::LabelName { prefix, .. } => {
+                complete::filter(&label_names.get_untracked(), prefix, 12)
+            }
+            Context::LabelValue { label, prefix, .. } => {
+                let known = label_values.with_untracked(|m| m.get(label).cloned());
+                match known {
+                    Some(values) => complete::filter(&values, prefix, 12),
+                    None => {
+                        if let Some(src) = source.get_untracked() {
+                            let label = label.clone();
+                            spawn_local(async move {
+                                let path = format!(
+                                    "/api/v1/datasources/{src}/label/{}/values",
+                                    crate::form::encode(&label)
+                                );
+                                if let Ok(v) = call::<PromList>("GET", &path, None::<&()>).await {
+                                    label_values.update(|m| {
+                                        m.insert(label, v.data);
+                                    });
+                                }
+                            });
+                        }
+                        Vec::new()
+                    }
+                }
+            }
+            Context::Nothing => Vec::new(),
+        };
+        context.set(ctx);
+        selected.set(0);
+        suggestions.set(list);
+    };
+    // New label values arriving complete the list the user is looking at.
+    Effect::new(move |_| {
+        label_values.track();
+        if matches!(context.get_untracked(), Context::LabelValue { .. }) {
+            refresh_suggestions();
+        }
+    });
+
+    let validate =
+        move |text: String| {
+            checks.update(|n| *n += 1);
+            let ticket = checks.get_untracked();
+            if text.trim().is_empty() {
+                problem.set(None);
+                return;
+            }
+            spawn_local(async move {
+                let path = format!(
+                    "/api/v1/promql/validate?query={}",
+                    crate::form::encode(&text)
+                );
+                if let Ok(v) = call::<Validation>("GET", &path, None::<&()>).await {
+                    if checks.get_untracked() == ticket {
+                        problem.set((!v.valid).then(|| {
+                            format!("Line {}, column {}: {}", v.line, v.column, v.message)
+                        }));
+                    }
+                }
+            });
+        };
+
+    let pick = move |choice: String| {
+        let text = draft.get_untracked();
+        let (new_text, new_cursor) = complete::apply(
+            &text,
+            cursor.get_untracked(),
+            &context.get_untracked(),
+            &choice,
+        );
+        draft.set(new_text.clone());
+        cursor.set(new_cursor);
+        suggestions.set(Vec::new());
+        validate(new_text);
+        if let Some(el) = textarea.get_untracked() {
+            el.set_value(&draft.get_untracked());
+            let _ = el.focus();
+            let at = new_cursor as u32;
+            let _ = el.set_selection_range(at, at);
+        }
+    };
+
+    let on_input = move |ev: leptos::ev::Event| {
+        let el: leptos::web_sys::HtmlTextAreaElement = event_target(&ev);
+        let text = el.value();
+        let at = el
+            .selection_start()
+            .ok()
+            .flatten()
+            .unwrap_or(text.len() as u32) as usize;
+        // selectionStart counts UTF-16 units; map to a byte offset.
+        let byte_at = text
+            .char_indices()
+            .scan(0usize, |units, (i, c)| {
+                let here = *units;
+                *units += c.len_utf16();
+                Some((i, here))
+            })
+            .find(|(_, units)| *units >= at)
+            .map_or(text.len(), |(i, _)| i);
+        draft.set(text.clone());
+        cursor.set(byte_at);
+        refresh_suggestions();
+        validate(text);
+    };
+
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let open = !suggestions.read_untracked().is_empty();
+        match ev.key().as_str() {
+            "ArrowDown" if open => {
+                ev.prevent_default();
+                let n = suggestions.read_untracked().len();
+                selected.update(|s| *s = (*s + 1) % n);
+            }
+            "ArrowUp" if open => {
+                ev.prevent_default();
+                let n = suggestions.read_untracked().len();
+                selected.update(|s| *s = (*s + n - 1) % n);
+            }
+            "Enter" | "Tab" if open && !ev.shift_key() => {
+                ev.prevent_default();
+                let choice = suggestions
+                    .read_untracked()
+                    .get(selected.get_untracked())
+                    .cloned();
+                if let Some(c) = choice {
+                    pick(c);
+                }
+            }
+            "Escape" if open => suggestions.set(Vec::new()),
+            "Enter" if ev.shift_key() || ev.ctrl_key() => {
+                ev.prevent_default();
+                suggestions.set(Vec::new());
+                run.run(());
+            }
+            _ => {}
+        }
+    };
+
+    view! {
+        <div class="promql-editor">
+            <label for="promql-input" class="visually-hidden">"PromQL query"</label>
+            <textarea
+                id="promql-input"
+                node_ref=textarea
+                rows="3"
+                spellcheck="false"
+                autocomplete="off"
+                placeholder="PromQL, e.g. rate(keiko_http_requests_total[5m])"
+                aria-autocomplete="list"
+                aria-controls="promql-suggestions"
+                aria-invalid=move || if problem.read().is_some() { "true" } else { "false" }
+                prop:value=move || draft.get()
+                on:input=on_input
+                on:keydown=on_keydown
+                on:blur=move |_| {
+                    // Let a click on a suggestion land first.
+                    set_timeout(move || suggestions.set(Vec::new()), std::time::Duration::from_millis(200));
+                }
+            >
+                {draft.get_untracked()}
+            </textarea>
+            <ul id="promql-suggestions" class="suggestions" role="listbox" hidden=move || suggestions.read().is_empty()>
+                {move || {
+                    suggestions
+                        .get()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, s)| {
+                            let chosen = s.clone();
+                            view! {
+                                <li
+                                    role="option"
+                                    class="suggestion"
+                                    aria-selected=move || if selected.get() == i { "true" } else { "false" }
+                                    on:mousedown=move |ev| {
+                                        ev.prevent_default();
+                                        pick(chosen.clone());
+                                    }
+                                >
+                                    {s}
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+            {move || problem.get().map(|m| view! { <p class="field-error" data-field="query" id="query-problem">{m}</p> })}
+        </div>
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct PromList {
+    data: Vec<String>,
+}
+
+#[component]
+fn ResultTable(table: TableView) -> impl IntoView {
+    view! {
+        <table class="grid result-table">
+            <thead>
+                <tr>
+                    <th>"Series"</th>
+                    <th class="num">"Value"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {table
+                    .rows
+                    .into_iter()
+                    .map(|r| view! { <tr><td><code>{r.series}</code></td><td class="num">{r.value}</td></tr> })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn InspectorView(info: Inspector) -> impl IntoView {
+    let range = if info.step > 0.0 {
+        format!("{} → {} UTC", utc(info.start), utc(info.end))
+    } else {
+        format!("at {} UTC", utc(info.end))
+    };
+    view! {
+        <details class="inspector" id="query-inspector">
+            <summary>"Query inspector"</summary>
+            <dl>
+                <dt>"Query sent"</dt>
+                <dd><code>{info.query}</code></dd>
+                <dt>"Range"</dt>
+                <dd>{range}</dd>
+                <dt>"Step"</dt>
+                <dd data-testid="inspector-step">{format!("{} s", info.step)}</dd>
+                <dt>"Time taken"</dt>
+                <dd>{format!("{:.1} ms", info.elapsed_ms)}</dd>
+                <dt>"Series returned"</dt>
+                <dd data-testid="inspector-series">{info.series}</dd>
+                <dt>"Points returned"</dt>
+                <dd>{info.points_returned}</dd>
+                <dt>"Points drawn"</dt>
+                <dd>{format!("{} ({})", info.points_drawn, info.downsampling)}</dd>
+            </dl>
+        </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_round_trips_the_view() {
+        let st = ExploreState {
+            source: Some(3),
+            query: "sum(rate(keiko_http_requests_total{method=\"POST\"}[5m]))".into(),
+            instant: false,
+            from: "now-6h".into(),
+            to: "now".into(),
+            refresh: "30s".into(),
+            step: Some(15.0),
+            focus: Some(1),
+            unit: "reqps".into(),
+        };
+        let url = st.url();
+        let query = url.split_once('?').unwrap().1;
+        let mut map = ParamsMap::new();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap();
+            map.insert(k.to_string(), percent_decode(v));
+        }
+        assert_eq!(ExploreState::from_params(&map), st);
+        assert_eq!(st.preset(), "6h");
+    }
+
+    fn percent_decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn absolute_inputs_become_rfc3339() {
+        assert_eq!(
+            local_input_to_rfc3339("2026-11-25T10:00").as_deref(),
+            Some("2026-11-25T10:00:00Z")
+        );
+        assert_eq!(to_local_input("1700000000000"), "2023-11-14T22:13");
+        assert_eq!(to_local_input("now-1h"), "");
+    }
+}

@@ -1,0 +1,82 @@
+//! Data for pages that render charts on the server: during server rendering the chart
+//! backend (provided by the server in the Leptos context) answers directly; in the browser
+//! the same requests go to `/api/v1`. Both paths end in the same server functions.
+
+use crate::api_client::{call, ApiFailure};
+use crate::chart_model::{ChartRequest, ChartView, TableView};
+use crate::dto::SourceOption;
+
+#[derive(Clone)]
+pub struct Fetcher {
+    #[cfg(feature = "ssr")]
+    inner: Option<(
+        crate::chart_model::backend::Backend,
+        crate::dto::SessionUser,
+    )>,
+}
+
+impl Fetcher {
+    /// Call inside a component (it reads the context).
+    pub fn new() -> Fetcher {
+        Fetcher {
+            #[cfg(feature = "ssr")]
+            inner: leptos::prelude::use_context::<crate::chart_model::backend::Backend>()
+                .zip(crate::session::load()),
+        }
+    }
+
+    pub async fn sources(self) -> Result<Vec<SourceOption>, ApiFailure> {
+        #[cfg(feature = "ssr")]
+        if let Some((backend, user)) = self.inner {
+            return backend.0.sources(user).await;
+        }
+        in_browser(call("GET", "/api/v1/datasources", None::<&()>)).await
+    }
+
+    pub async fn chart(self, source: i64, req: ChartRequest) -> Result<ChartView, ApiFailure> {
+        #[cfg(feature = "ssr")]
+        if let Some((backend, user)) = self.inner {
+            return backend.0.chart(user, source, req).await;
+        }
+        let path = format!(
+            "/api/v1/datasources/{source}/chart?{}",
+            req.to_query_string()
+        );
+        in_browser(call("GET", &path, None::<&()>)).await
+    }
+
+    pub async fn table(
+        self,
+        source: i64,
+        query: String,
+        time: String,
+    ) -> Result<TableView, ApiFailure> {
+        #[cfg(feature = "ssr")]
+        if let Some((backend, user)) = self.inner {
+            return backend.0.table(user, source, query, time).await;
+        }
+        let path = format!(
+            "/api/v1/datasources/{source}/table?{}",
+            crate::chart_model::encode_pairs(&[("query", query), ("time", time)])
+        );
+        in_browser(call("GET", &path, None::<&()>)).await
+    }
+}
+
+/// Browser futures (fetch) are not `Send`, which resources ask for; the browser runs one
+/// thread, so wrapping them is sound there.
+#[cfg(feature = "hydrate")]
+fn in_browser<F: std::future::Future>(f: F) -> send_wrapper::SendWrapper<F> {
+    send_wrapper::SendWrapper::new(f)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn in_browser<F: std::future::Future>(f: F) -> F {
+    f
+}
+
+impl Default for Fetcher {
+    fn default() -> Self {
+        Fetcher::new()
+    }
+}

@@ -1,0 +1,91 @@
+//! The chart backend the pages use during server rendering: the same functions as the
+//! `/api/v1/datasources/{id}/chart` and `/table` routes, called directly (no HTTP hop), so
+//! the first HTML response already holds the SVG.
+
+use std::sync::Arc;
+
+use app::chart_model::backend::{Answer, Backend, ChartBackend};
+use app::chart_model::ChartRequest;
+use app::dto::{SessionUser, SourceOption};
+use app::ApiFailure;
+
+use crate::charts;
+use crate::http::errors::ApiError;
+use crate::sources::store;
+use crate::state::AppState;
+
+struct ServerCharts(AppState);
+
+pub fn backend(state: AppState) -> Backend {
+    Backend(Arc::new(ServerCharts(state)))
+}
+
+fn failure(e: ApiError) -> ApiFailure {
+    ApiFailure {
+        status: e.status.as_u16(),
+        code: e.code.to_owned(),
+        message: e.message,
+        field: e.field,
+    }
+}
+
+impl ChartBackend for ServerCharts {
+    fn sources(&self, _user: SessionUser) -> Answer<Vec<SourceOption>> {
+        let db = self.0.db.clone();
+        Box::pin(async move {
+            let rows = store::list(&db).await.map_err(failure)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| SourceOption {
+                    id: r.id,
+                    name: r.name,
+                    kind: r.kind,
+                    url: r.url,
+                    default: r.is_default,
+                })
+                .collect())
+        })
+    }
+
+    fn chart(
+        &self,
+        _user: SessionUser,
+        source: i64,
+        req: ChartRequest,
+    ) -> Answer<app::chart_model::ChartView> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            let src = crate::http::api::source_client(&state, source)
+                .await
+                .map_err(failure)?;
+            charts::chart(src.as_ref(), &req, crate::http::api::now_seconds())
+                .await
+                .map_err(failure)
+        })
+    }
+
+    fn table(
+        &self,
+        _user: SessionUser,
+        source: i64,
+        query: String,
+        time: String,
+    ) -> Answer<app::chart_model::TableView> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            let src = crate::http::api::source_client(&state, source)
+                .await
+                .map_err(failure)?;
+            charts::table(
+                src.as_ref(),
+                &query,
+                &time,
+                "",
+                "",
+                crate::http::api::now_seconds(),
+            )
+            .await
+            .map_err(failure)
+        })
+    }
+}

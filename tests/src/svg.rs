@@ -1,0 +1,49 @@
+//! Reading the portal's SVG charts back: the series polylines and, per pixel column, the
+//! extremes they touch. Written independently of the server's code so tests check it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The points of every series line (a `<polyline>` not drawn in the axis colour).
+pub fn series_polylines(svg: &str) -> Vec<Vec<(i64, i64)>> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter(|el| {
+            let tag = el.split('>').next().unwrap_or("");
+            !tag.contains("currentColor")
+        })
+        .map(|el| {
+            let points = el
+                .split("points=\"")
+                .nth(1)
+                .and_then(|p| p.split('"').next())
+                .unwrap_or("");
+            points
+                .split_whitespace()
+                .map(|p| {
+                    let (x, y) = p.split_once(',').expect("x,y");
+                    (x.parse().expect("x"), y.parse().expect("y"))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// What a line chart lights up: per pixel column the lowest and highest y of the line
+/// vertices there, and every line piece that goes from one column to another.
+pub type Picture = (BTreeMap<i64, (i64, i64)>, BTreeSet<(i64, i64, i64, i64)>);
+
+pub fn picture(svg: &str) -> Picture {
+    let mut columns = BTreeMap::<i64, (i64, i64)>::new();
+    let mut crossings = BTreeSet::new();
+    for line in series_polylines(svg) {
+        for (i, &(x, y)) in line.iter().enumerate() {
+            let e = columns.entry(x).or_insert((y, y));
+            e.0 = e.0.min(y);
+            e.1 = e.1.max(y);
+            if i > 0 && line[i - 1].0 != x {
+                crossings.insert((line[i - 1].0, line[i - 1].1, x, y));
+            }
+        }
+    }
+    (columns, crossings)
+}
