@@ -174,25 +174,25 @@ pub fn ExploreMetrics() -> impl IntoView {
         let f = fetcher.clone();
         Resource::new(|| (), move |_| f.clone().sources())
     };
-    // The source in use: the URL's, else the default one, else the first.
     let source = Memo::new(move |_| {
         let chosen = state.read().source;
-        sources.get().and_then(|r| r.ok()).and_then(|list| {
-            chosen
-                .filter(|id| list.iter().any(|s| s.id == *id))
-                .or_else(|| list.iter().find(|s| s.default).map(|s| s.id))
-                .or_else(|| list.first().map(|s| s.id))
-        })
+        sources
+            .get()
+            .and_then(|r| r.ok())
+            .and_then(|list| pick_source(chosen, &list))
     });
     let width = RwSignal::new(DEFAULT_WIDTH);
     let result = {
         let f = fetcher.clone();
         Resource::new(
-            move || (state.get(), source.get(), width.get()),
-            move |(st, src, w)| {
+            move || (state.get(), width.get()),
+            move |(st, w)| {
                 let f = f.clone();
                 async move {
-                    let src = src?;
+                    // Awaited here (not read from `source`) so server rendering waits for
+                    // both answers before it sends the page.
+                    let list = sources.await.ok()?;
+                    let src = pick_source(st.source, &list)?;
                     if st.query.trim().is_empty() {
                         return None;
                     }
@@ -507,6 +507,14 @@ fn Toolbar(
             <button type="button" class="primary" id="run-query" on:click=move |_| run.run(())>"Run"</button>
         </div>
     }
+}
+
+/// The source in use: the URL's, else the default one, else the first.
+fn pick_source(chosen: Option<i64>, list: &[SourceOption]) -> Option<i64> {
+    chosen
+        .filter(|id| list.iter().any(|s| s.id == *id))
+        .or_else(|| list.iter().find(|s| s.default).map(|s| s.id))
+        .or_else(|| list.first().map(|s| s.id))
 }
 
 fn describe_range(st: &ExploreState) -> String {

@@ -149,7 +149,7 @@ async fn the_drawn_points_are_the_values_and_the_first_html_holds_the_chart() {
         .unwrap();
     assert!(
         html.contains("class=\"chart-svg\""),
-        "SVG in the first HTML"
+        "SVG in the first HTML: {html}"
     );
     let drawn = series_polylines(&html);
     assert_eq!(drawn.len(), 1, "the one GET series is drawn server-side");
