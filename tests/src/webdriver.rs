@@ -20,7 +20,7 @@ pub struct Browser {
 }
 
 #[derive(Clone, Debug)]
-pub struct Element(String);
+pub struct Element(pub String);
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium session with a fresh profile.
@@ -207,9 +207,8 @@ impl Browser {
     /// Saves a PNG of the viewport (for looking at a failure).
     pub async fn screenshot(&self, path: &std::path::Path) {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        if let Some(b64) = data.as_str() {
-            let _ = std::fs::write(path, base64_decode(b64));
-        }
+        let b64 = data.as_str().expect("a base64 PNG");
+        std::fs::write(path, base64_decode(b64)).expect("writing the screenshot");
     }
 
     /// Types into an input (appends to what it holds).
