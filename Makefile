@@ -44,6 +44,12 @@ test: setup-test site
 	# The tests run with loopback only: nothing they start can reach another host.
 	scripts/isolated.sh cargo test --workspace --exclude frontend --offline -- --test-threads=2
 
+# Benchmarks (figures in docs/BENCHMARKS.md): chart rendering, and the release portal
+# against Prometheus on the same data.
+bench: setup-test build
+	cargo bench -p server --bench chart_render
+	KEIKO_BIN=$(CURDIR)/target/release/keiko-portal cargo bench -p e2e --bench portal_vs_prometheus
+
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings

@@ -68,14 +68,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "Site assets missing: pages render but will not hydrate; run `make site`"
         );
     }
-    checklist::evidence::spawn_schedule(db.clone(), std::time::Duration::from_secs(300));
     let state = AppState {
         leptos_options: leptos_options(&config),
         config: Arc::new(config.clone()),
         db: db.clone(),
         metrics: Metrics::new(),
         secrets: sources::secrets::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?,
+        source_clients: Default::default(),
     };
+    checklist::evidence::spawn_schedule(
+        db.clone(),
+        state.source_access(),
+        std::time::Duration::from_secs(300),
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;

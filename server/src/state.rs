@@ -17,6 +17,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Encrypts and decrypts data-source secrets.
     pub secrets: crate::sources::secrets::SecretBox,
+    /// Source clients kept warm between requests.
+    pub source_clients: crate::sources::store::ClientCache,
 }
 
 impl AppState {
@@ -24,6 +26,14 @@ impl AppState {
         crate::identity::users::Lockout {
             threshold: i64::from(self.config.lockout_threshold),
             duration: chrono::Duration::seconds(self.config.lockout_secs as i64),
+        }
+    }
+
+    pub fn source_access(&self) -> crate::sources::store::Access {
+        crate::sources::store::Access {
+            secrets: self.secrets.clone(),
+            max_bytes: self.config.source_max_bytes,
+            allow_link_local: self.config.allow_link_local_sources,
         }
     }
 

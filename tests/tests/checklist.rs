@@ -412,3 +412,74 @@ async fn exports_overview_and_template_edits() {
         "sections[0].items[0].evidence_check"
     );
 }
+
+#[tokio::test]
+async fn metrics_evidence_comes_from_a_real_prometheus_scraping_the_portal() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    let id = team(&admin, "Platform").await;
+    let url = format!("/api/v1/teams/{id}/checklist?lang=en");
+
+    let (_, list) = admin.get(&url).await;
+    let custom = item(&list, "Custom metrics");
+    assert_eq!(custom["evidence"]["check"], "custom_metrics");
+    assert_eq!(custom["evidence"]["status"], "unverifiable");
+    assert!(custom["evidence"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no metrics data source"));
+
+    // A source nobody answers at: failing, with the reason.
+    let dead = format!("http://127.0.0.1:{}", e2e::free_port());
+    let (s, src) = admin
+        .post(
+            "/api/v1/datasources",
+            json!({"name": "dead", "type": "prometheus", "url": dead, "timeout_ms": 500}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (_, list) = admin.get(&url).await;
+    let custom = item(&list, "Custom metrics");
+    assert_eq!(custom["evidence"]["status"], "failing");
+    assert!(
+        custom["evidence"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("dead: the source could not be reached"),
+        "{custom}"
+    );
+    let gone = format!("/api/v1/datasources/{}", src["id"]);
+    assert_eq!(admin.send(Method::DELETE, &gone, None).await.0, 204);
+
+    // Prometheus scraping the portal's own /metrics: keiko_* and process_* series exist.
+    let prom = e2e::prometheus::Prometheus::scraping(&portal.url("").replace("http://", "")).await;
+    e2e::eventually(
+        std::time::Duration::from_secs(20),
+        "a scrape of the portal",
+        || async { (!prom.query("keiko_requests_total").await.is_empty()).then_some(()) },
+    )
+    .await;
+    let (s, _) = admin
+        .post(
+            "/api/v1/datasources",
+            json!({"name": "Prometheus", "type": "prometheus", "url": prom.url()}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (_, list) = admin.get(&url).await;
+    for (title, check) in [
+        ("Custom metrics", "custom_metrics"),
+        ("System metrics", "system_metrics"),
+    ] {
+        let e = &item(&list, title)["evidence"];
+        assert_eq!(e["check"], check);
+        assert_eq!(e["status"], "verified", "{e}");
+        assert!(
+            e["detail"]
+                .as_str()
+                .unwrap()
+                .contains("in data source “Prometheus”"),
+            "{e}"
+        );
+    }
+}

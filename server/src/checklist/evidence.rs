@@ -7,6 +7,8 @@ use sqlx::SqlitePool;
 
 use crate::http::errors::ApiError;
 use crate::identity::now;
+use crate::sources::store::Access;
+use crate::sources::InstantQuery;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -61,7 +63,59 @@ pub const CHECKS: &[(&str, &str)] = &[
     ),
 ];
 
-async fn run_check(db: &SqlitePool, check: &str) -> Result<(Status, String), ApiError> {
+/// Whether any metrics source holds series matching `selector` (a PromQL instant query
+/// whose result counts them).
+async fn metrics_check(
+    db: &SqlitePool,
+    access: &Access,
+    query: &str,
+    what: &str,
+) -> Result<(Status, String), ApiError> {
+    let sources = access.all(db).await?;
+    if sources.is_empty() {
+        return Ok((
+            Status::Unverifiable,
+            "cannot verify yet — no metrics data source is configured".into(),
+        ));
+    }
+    let mut problems = Vec::new();
+    for (row, client) in sources {
+        let client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(format!("{}: {e}", row.name));
+                continue;
+            }
+        };
+        let q = InstantQuery {
+            query: query.to_owned(),
+            ..Default::default()
+        };
+        match client.query(&q).await {
+            Ok(data) => {
+                let n = data["result"][0]["value"][1]
+                    .as_str()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                if n > 0.0 {
+                    return Ok((
+                        Status::Verified,
+                        format!("{n} {what} series in data source “{}”", row.name),
+                    ));
+                }
+                problems.push(format!("{}: no {what} series", row.name));
+            }
+            Err(e) => problems.push(format!("{}: {e}", row.name)),
+        }
+    }
+    Ok((Status::Failing, problems.join("; ")))
+}
+
+async fn run_check(
+    db: &SqlitePool,
+    access: &Access,
+    check: &str,
+) -> Result<(Status, String), ApiError> {
     Ok(match check {
         "alert_rules_defined" => {
             let n = crate::rules::store::alert_rule_count(db).await?;
@@ -71,10 +125,18 @@ async fn run_check(db: &SqlitePool, check: &str) -> Result<(Status, String), Api
                 (Status::Failing, "no alerting rule is defined".into())
             }
         }
-        "custom_metrics" | "system_metrics" => (
-            Status::Unverifiable,
-            "cannot verify yet — no metrics source".into(),
-        ),
+        "custom_metrics" => {
+            metrics_check(db, access, "count({__name__=~\"keiko_.+\"})", "keiko_*").await?
+        }
+        "system_metrics" => {
+            metrics_check(
+                db,
+                access,
+                "count(process_cpu_seconds_total or node_cpu_seconds_total)",
+                "process/node",
+            )
+            .await?
+        }
         "overview_dashboard" => (
             Status::Unverifiable,
             "cannot verify yet — no dashboards".into(),
@@ -96,10 +158,10 @@ async fn run_check(db: &SqlitePool, check: &str) -> Result<(Status, String), Api
 }
 
 /// Runs every check and stores the results; returns them.
-pub async fn evaluate_all(db: &SqlitePool) -> Result<Vec<Evidence>, ApiError> {
+pub async fn evaluate_all(db: &SqlitePool, access: &Access) -> Result<Vec<Evidence>, ApiError> {
     let mut out = Vec::new();
     for (check, _) in CHECKS {
-        let (status, detail) = run_check(db, check).await?;
+        let (status, detail) = run_check(db, access, check).await?;
         let at = now();
         let previous: Option<(String, Option<String>)> = sqlx::query_as(
             "SELECT status, failing_since FROM evidence_results WHERE check_name = ?",
@@ -136,12 +198,12 @@ pub async fn evaluate_all(db: &SqlitePool) -> Result<Vec<Evidence>, ApiError> {
 }
 
 /// Re-evaluates every `interval` until the process ends.
-pub fn spawn_schedule(db: SqlitePool, interval: std::time::Duration) {
+pub fn spawn_schedule(db: SqlitePool, access: Access, interval: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         loop {
             tick.tick().await;
-            if let Err(err) = evaluate_all(&db).await {
+            if let Err(err) = evaluate_all(&db, &access).await {
                 tracing::warn!(error = %err, error_type = "EvidenceError", "Evaluating checklist evidence failed");
             }
         }

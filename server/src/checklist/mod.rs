@@ -15,6 +15,7 @@ use crate::audit;
 use crate::http::errors::ApiError;
 use crate::identity::{now, Actor};
 use crate::metrics::Metrics;
+use crate::sources::store::Access;
 
 pub const STATES: [&str; 4] = ["open", "in_progress", "done", "not_applicable"];
 
@@ -163,6 +164,7 @@ fn item_state_json(row: Option<&StateRow>) -> Value {
 /// The team's checklist for `template_id`, rendered in `lang`, with progress and evidence.
 pub async fn team_checklist(
     db: &SqlitePool,
+    access: &Access,
     team_id: i64,
     template_id: i64,
     lang: Lang,
@@ -171,15 +173,16 @@ pub async fn team_checklist(
         .await?
         .ok_or_else(|| ApiError::not_found("team"))?;
     let template = template_by_id(db, template_id).await?;
-    let evidence = evaluate_evidence(db).await?;
+    let evidence = evaluate_evidence(db, access).await?;
     render(db, team.id, &team.name, &template, &evidence, lang).await
 }
 
 /// Runs every evidence check once, keyed by check name.
 async fn evaluate_evidence(
     db: &SqlitePool,
+    access: &Access,
 ) -> Result<HashMap<String, evidence::Evidence>, ApiError> {
-    Ok(evidence::evaluate_all(db)
+    Ok(evidence::evaluate_all(db, access)
         .await?
         .into_iter()
         .map(|e| (e.check.clone(), e))
@@ -510,11 +513,16 @@ pub async fn item_history(
 }
 
 /// Teams × sections with progress, plus what needs attention (overdue or without owner).
-pub async fn overview(db: &SqlitePool, template_id: i64, lang: Lang) -> Result<Value, ApiError> {
+pub async fn overview(
+    db: &SqlitePool,
+    access: &Access,
+    template_id: i64,
+    lang: Lang,
+) -> Result<Value, ApiError> {
     let teams = crate::identity::teams::list(db).await?;
     // Template and evidence are the same for every team: load and evaluate them once.
     let template = template_by_id(db, template_id).await?;
-    let evidence = evaluate_evidence(db).await?;
+    let evidence = evaluate_evidence(db, access).await?;
     let mut rows = Vec::new();
     let mut attention = Vec::new();
     for team in teams {

@@ -350,3 +350,59 @@ pub fn client(
         allow_link_local,
     )))
 }
+
+/// What reaching stored sources needs: the secret box and the outbound limits.
+#[derive(Clone)]
+pub struct Access {
+    pub secrets: SecretBox,
+    pub max_bytes: usize,
+    pub allow_link_local: bool,
+}
+
+impl Access {
+    /// Every stored source with its client (sources whose client cannot be made, e.g. a
+    /// URL that the outbound rules now refuse, come with the reason instead).
+    pub async fn all(
+        &self,
+        db: &SqlitePool,
+    ) -> Result<Vec<(SourceRow, Result<Arc<dyn MetricsSource>, String>)>, ApiError> {
+        Ok(list(db)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let c = client(&row, &self.secrets, self.max_bytes, self.allow_link_local)
+                    .map_err(|e| e.message.clone());
+                (row, c)
+            })
+            .collect())
+    }
+}
+
+/// Clients of stored sources, keyed by id and the row's `updated_at`, so requests share a
+/// connection pool instead of building a client (and a connection) each time.
+#[derive(Clone, Default)]
+pub struct ClientCache {
+    clients:
+        Arc<std::sync::Mutex<std::collections::HashMap<i64, (String, Arc<dyn MetricsSource>)>>>,
+}
+
+impl ClientCache {
+    pub fn get_or_build(
+        &self,
+        row: &SourceRow,
+        build: impl FnOnce() -> Result<Arc<dyn MetricsSource>, ApiError>,
+    ) -> Result<Arc<dyn MetricsSource>, ApiError> {
+        if let Ok(map) = self.clients.lock() {
+            if let Some((stamp, client)) = map.get(&row.id) {
+                if *stamp == row.updated_at {
+                    return Ok(client.clone());
+                }
+            }
+        }
+        let client = build()?;
+        if let Ok(mut map) = self.clients.lock() {
+            map.insert(row.id, (row.updated_at.clone(), client.clone()));
+        }
+        Ok(client)
+    }
+}

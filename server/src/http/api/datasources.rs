@@ -233,17 +233,21 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// The client of source `id`, reused while the source is unchanged (its connection pool
+/// stays warm); an edit (new `updated_at`) builds a new one.
 pub async fn source(
     state: &AppState,
     id: i64,
 ) -> Result<std::sync::Arc<dyn MetricsSource>, ApiError> {
     let row = store::get(&state.db, id).await?;
-    store::client(
-        &row,
-        &state.secrets,
-        state.config.source_max_bytes,
-        state.config.allow_link_local_sources,
-    )
+    state.source_clients.get_or_build(&row, || {
+        store::client(
+            &row,
+            &state.secrets,
+            state.config.source_max_bytes,
+            state.config.allow_link_local_sources,
+        )
+    })
 }
 
 /// A source failure in Prometheus's error shape, with the status a proxy would use.

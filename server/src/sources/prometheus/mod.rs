@@ -63,6 +63,30 @@ impl PrometheusClient {
 
     /// GETs `path` with `params` and returns the envelope's `data`.
     async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, SourceError> {
+        let (status, body) = self.fetch(path, params).await?;
+        classify(status, &body)
+    }
+
+    /// GETs `path` and returns the whole envelope as the store sent it, when it is a success
+    /// (so a proxy can pass it on without parsing and writing it again).
+    async fn get_raw(&self, path: &str, params: &[(&str, &str)]) -> Result<Vec<u8>, SourceError> {
+        let (status, body) = self.fetch(path, params).await?;
+        if status.is_success() && body.starts_with(br#"{"status":"success""#) {
+            return Ok(body);
+        }
+        let data = classify(status, &body)?;
+        Ok(
+            serde_json::to_vec(&serde_json::json!({ "status": "success", "data": data }))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// GETs `path` with `params`: the status and the body, read up to the size cap.
+    async fn fetch(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<(StatusCode, Vec<u8>), SourceError> {
         let mut req = self.http.get(self.url(path)).query(params);
         req = match &self.auth {
             Auth::None => req,
@@ -78,25 +102,7 @@ impl PrometheusClient {
             }
             body.extend_from_slice(&chunk);
         }
-        let parsed: Result<Value, _> = serde_json::from_slice(&body);
-        match (status, parsed) {
-            (s, Ok(v)) if s.is_success() && v["status"] == "success" => Ok(v["data"].clone()),
-            // Prometheus answers 400/422 with its own error for bad queries.
-            (StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY, Ok(v))
-                if v["status"] == "error" =>
-            {
-                Err(SourceError::BadQuery(
-                    v["error"].as_str().unwrap_or("bad query").to_owned(),
-                ))
-            }
-            (s, Ok(v)) if v["status"] == "error" => Err(SourceError::Upstream(format!(
-                "{s}: {}",
-                v["error"].as_str().unwrap_or("unknown error")
-            ))),
-            (s, _) if !s.is_success() => Err(SourceError::Upstream(format!("HTTP {s}"))),
-            (_, Ok(_)) => Err(SourceError::Garbage("no `status: success` envelope".into())),
-            (_, Err(e)) => Err(SourceError::Garbage(format!("invalid JSON ({e})"))),
-        }
+        Ok((status, body))
     }
 
     fn transport_error(&self, e: reqwest::Error) -> SourceError {
@@ -112,6 +118,29 @@ impl PrometheusClient {
             }
             SourceError::Unreachable(text)
         }
+    }
+}
+
+/// The envelope's `data` for a success; the store's error (or what is wrong) otherwise.
+fn classify(status: StatusCode, body: &[u8]) -> Result<Value, SourceError> {
+    let parsed: Result<Value, _> = serde_json::from_slice(body);
+    match (status, parsed) {
+        (s, Ok(v)) if s.is_success() && v["status"] == "success" => Ok(v["data"].clone()),
+        // Prometheus answers 400/422 with its own error for bad queries.
+        (StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY, Ok(v))
+            if v["status"] == "error" =>
+        {
+            Err(SourceError::BadQuery(
+                v["error"].as_str().unwrap_or("bad query").to_owned(),
+            ))
+        }
+        (s, Ok(v)) if v["status"] == "error" => Err(SourceError::Upstream(format!(
+            "{s}: {}",
+            v["error"].as_str().unwrap_or("unknown error")
+        ))),
+        (s, _) if !s.is_success() => Err(SourceError::Upstream(format!("HTTP {s}"))),
+        (_, Ok(_)) => Err(SourceError::Garbage("no `status: success` envelope".into())),
+        (_, Err(e)) => Err(SourceError::Garbage(format!("invalid JSON ({e})"))),
     }
 }
 
@@ -141,6 +170,24 @@ impl MetricsSource for PrometheusClient {
                 params.push(("timeout", t));
             }
             self.get("api/v1/query_range", &params).await
+        })
+    }
+
+    fn query_range_raw<'a>(
+        &'a self,
+        q: &'a RangeQuery,
+    ) -> BoxFuture<'a, Result<Vec<u8>, SourceError>> {
+        Box::pin(async move {
+            let mut params = vec![
+                ("query", q.query.as_str()),
+                ("start", q.start.as_str()),
+                ("end", q.end.as_str()),
+                ("step", q.step.as_str()),
+            ];
+            if let Some(t) = &q.timeout {
+                params.push(("timeout", t));
+            }
+            self.get_raw("api/v1/query_range", &params).await
         })
     }
 
