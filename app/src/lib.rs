@@ -6,6 +6,7 @@ mod api_client;
 mod chart;
 pub mod chart_model;
 mod checklist;
+pub mod dashboard_model;
 mod datasources;
 pub mod dto;
 mod explore;

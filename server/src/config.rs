@@ -62,6 +62,8 @@ pub struct Config {
     pub allow_link_local_sources: bool,
     /// Largest answer read from a data source, in bytes.
     pub source_max_bytes: usize,
+    /// Dashboards as code: `<dir>/dashboards/*.json` (native or Grafana) load at start.
+    pub provisioning_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -82,6 +84,7 @@ impl Default for Config {
             secret_key: None,
             allow_link_local_sources: false,
             source_max_bytes: 64 * 1024 * 1024,
+            provisioning_dir: None,
         }
     }
 }
@@ -153,6 +156,9 @@ impl Config {
         }
         if let Some(v) = var("KEIKO_ALLOW_LINK_LOCAL_SOURCES") {
             self.allow_link_local_sources = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = var("KEIKO_PROVISIONING_DIR") {
+            self.provisioning_dir = (!v.is_empty()).then(|| PathBuf::from(v));
         }
         if let Some(v) = var("KEIKO_SOURCE_MAX_BYTES") {
             self.source_max_bytes = parse_number("KEIKO_SOURCE_MAX_BYTES", &v)?;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod charts;
 pub mod checklist;
 pub mod config;
+pub mod dashboards;
 pub mod db;
 pub mod history;
 pub mod http;
@@ -76,6 +77,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         secrets: sources::secrets::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?,
         source_clients: Default::default(),
     };
+    dashboards::provision(&db, &state.metrics, config.provisioning_dir.as_deref()).await;
     checklist::evidence::spawn_schedule(
         db.clone(),
         state.source_access(),

@@ -91,6 +91,18 @@ impl World {
         body["id"].as_i64().unwrap()
     }
 
+    async fn fresh_dashboard(&self) -> String {
+        let (s, body) = self
+            .admin
+            .post(
+                "/api/v1/dashboards",
+                json!({"dashboard": {"title": self.unique("board")}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        body["uid"].as_str().unwrap().to_owned()
+    }
+
     async fn token_of(&self, client: &Client) -> i64 {
         let (s, body) = client
             .post(
@@ -134,6 +146,15 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("DELETE", "/api/v1/datasources/{id}") => Some(Admin),
         ("POST", "/api/v1/datasources/{id}/test") => Some(Admin),
         ("POST", "/api/v1/query-history") => Some(Viewer),
+        ("POST", "/api/v1/dashboards") => Some(Editor),
+        ("POST", "/api/v1/dashboards/import") => Some(Editor),
+        ("PUT", "/api/v1/dashboards/{uid}") => Some(Editor),
+        ("DELETE", "/api/v1/dashboards/{uid}") => Some(Editor),
+        ("POST", "/api/v1/dashboards/{uid}/restore/{version}") => Some(Editor),
+        ("POST", "/api/v1/dashboards/{uid}/duplicate") => Some(Editor),
+        ("POST", "/api/v1/dashboards/{uid}/star") => Some(Viewer),
+        ("DELETE", "/api/v1/dashboards/{uid}/star") => Some(Viewer),
+        ("POST", "/api/v1/dashboards/{uid}/unlink") => Some(Editor),
         _ => return None,
     })
 }
@@ -289,6 +310,52 @@ async fn prepare(
             None,
         ),
         ("POST", "/api/v1/query-history") => (path.into(), Some(json!({"query": "up"}))),
+        ("POST", "/api/v1/dashboards") => (
+            path.into(),
+            Some(json!({"dashboard": {"title": world.unique("Board")}})),
+        ),
+        ("POST", "/api/v1/dashboards/import") => (
+            path.into(),
+            Some(json!({"dashboard": {"title": world.unique("Imported"), "panels": []}})),
+        ),
+        ("PUT", "/api/v1/dashboards/{uid}") => {
+            let uid = world.fresh_dashboard().await;
+            (
+                format!("/api/v1/dashboards/{uid}"),
+                Some(json!({"dashboard": {"title": "Renamed"}, "version": 1})),
+            )
+        }
+        ("DELETE", "/api/v1/dashboards/{uid}") => (
+            format!("/api/v1/dashboards/{}", world.fresh_dashboard().await),
+            None,
+        ),
+        ("POST", "/api/v1/dashboards/{uid}/restore/{version}") => (
+            format!(
+                "/api/v1/dashboards/{}/restore/1",
+                world.fresh_dashboard().await
+            ),
+            None,
+        ),
+        ("POST", "/api/v1/dashboards/{uid}/duplicate") => (
+            format!(
+                "/api/v1/dashboards/{}/duplicate",
+                world.fresh_dashboard().await
+            ),
+            None,
+        ),
+        ("POST", "/api/v1/dashboards/{uid}/star") | ("DELETE", "/api/v1/dashboards/{uid}/star") => {
+            (
+                format!("/api/v1/dashboards/{}/star", world.fresh_dashboard().await),
+                None,
+            )
+        }
+        ("POST", "/api/v1/dashboards/{uid}/unlink") => (
+            format!(
+                "/api/v1/dashboards/{}/unlink",
+                world.fresh_dashboard().await
+            ),
+            None,
+        ),
         _ => panic!("no request recipe for {method} {path}"),
     }
 }

@@ -51,8 +51,10 @@ struct Plan {
     unit: Unit,
 }
 
-fn plan(req: &ChartRequest, now: f64) -> Result<Plan, ApiError> {
-    check_query(&req.query)?;
+fn plan(req: &ChartRequest, queries: &[&str], now: f64) -> Result<Plan, ApiError> {
+    for q in queries {
+        check_query(q)?;
+    }
     let start = time::resolve(&req.from, now).map_err(|m| ApiError::invalid("from", m))?;
     let end = time::resolve(&req.to, now).map_err(|m| ApiError::invalid("to", m))?;
     if end <= start {
@@ -108,23 +110,48 @@ pub async fn chart(
     req: &ChartRequest,
     now: f64,
 ) -> Result<ChartView, ApiError> {
-    let plan = plan(req, now)?;
+    chart_many(source, &[(req.query.clone(), req.legend.clone())], req, now).await
+}
+
+/// The step a chart request will use (for `$__interval` before the queries run).
+pub fn step_of(req: &ChartRequest, now: f64) -> Option<f64> {
+    plan(req, &[], now).ok().map(|p| p.step)
+}
+
+/// Runs several `(query, legend format)` targets (run concurrently) into one chart; the
+/// request's own `query` and `legend` are not used.
+pub async fn chart_many(
+    source: &dyn MetricsSource,
+    targets: &[(String, String)],
+    req: &ChartRequest,
+    now: f64,
+) -> Result<ChartView, ApiError> {
+    let queries: Vec<&str> = targets.iter().map(|(q, _)| q.as_str()).collect();
+    let plan = plan(req, &queries, now)?;
     let started = Instant::now();
-    let data = source
-        .query_range(&RangeQuery {
-            query: req.query.clone(),
+    let runs = targets.iter().map(|(query, _)| {
+        let q = RangeQuery {
+            query: query.clone(),
             start: plan.start.to_string(),
             end: plan.end.to_string(),
             step: plan.step.to_string(),
             timeout: None,
             width: None,
-        })
-        .await
-        .map_err(source_failure)?;
+        };
+        async move { source.query_range(&q).await }
+    });
+    let answers = futures::future::join_all(runs).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let all = series::from_matrix(&data).map_err(|m| source_failure(SourceError::Garbage(m)))?;
+    let mut all = Vec::new();
+    for (answer, (_, legend)) in answers.into_iter().zip(targets) {
+        let data = answer.map_err(source_failure)?;
+        let found =
+            series::from_matrix(&data).map_err(|m| source_failure(SourceError::Garbage(m)))?;
+        all.extend(found.into_iter().map(|s| (s, legend.clone())));
+    }
     let total = all.len();
-    let shown: Vec<series::Series> = all.into_iter().take(MAX_SERIES).collect();
+    let (shown, legends): (Vec<series::Series>, Vec<String>) =
+        all.into_iter().take(MAX_SERIES).unzip();
     if let Some(f) = req.focus {
         if f >= shown.len() {
             return Err(ApiError::invalid(
@@ -144,7 +171,6 @@ pub async fn chart(
         raw: req.raw,
     };
     let focus = req.focus;
-    let legend = req.legend.clone();
     // Drawing is CPU work: keep it off the threads that serve other requests.
     let (rendered, shown) = tokio::task::spawn_blocking(move || {
         let picked: Vec<Option<&series::Series>> = shown
@@ -163,9 +189,10 @@ pub async fn chart(
     let series = shown
         .iter()
         .zip(rendered.drawn)
+        .zip(&legends)
         .enumerate()
-        .map(|(i, (s, drawn))| SeriesView {
-            name: s.legend(&legend),
+        .map(|(i, ((s, drawn), legend))| SeriesView {
+            name: s.legend(legend),
             labels: s.labels.clone(),
             color: svg::color_hex(i),
             points: drawn,
@@ -182,7 +209,7 @@ pub async fn chart(
             )
         }),
         inspector: Inspector {
-            query: req.query.clone(),
+            query: queries.join("\n"),
             start: plan.start,
             end: plan.end,
             step: plan.step,

@@ -137,10 +137,28 @@ async fn run_check(
             )
             .await?
         }
-        "overview_dashboard" => (
-            Status::Unverifiable,
-            "cannot verify yet — no dashboards".into(),
-        ),
+        "overview_dashboard" => {
+            let tagged: Vec<String> = crate::dashboards::store::list(
+                db,
+                0,
+                &crate::dashboards::store::Filter {
+                    tag: Some("overview".into()),
+                    ..Default::default()
+                },
+            )
+            .await?
+            .into_iter()
+            .map(|d| d.title)
+            .collect();
+            if tagged.is_empty() {
+                (Status::Failing, "no dashboard is tagged `overview`".into())
+            } else {
+                (
+                    Status::Verified,
+                    format!("tagged `overview`: {}", tagged.join(", ")),
+                )
+            }
+        }
         "correlation_id_logs" => (
             Status::Unverifiable,
             "cannot verify yet — no log source".into(),

@@ -29,6 +29,10 @@ pub enum SourceError {
     TooLarge(usize),
 }
 
+/// A response body passed through from a store, chunk by chunk.
+pub type RawBody =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send>>;
+
 /// Parameters of an instant query, as Prometheus takes them.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct InstantQuery {
@@ -53,17 +57,20 @@ pub struct RangeQuery {
 pub trait MetricsSource: Send + Sync {
     fn query<'a>(&'a self, q: &'a InstantQuery) -> BoxFuture<'a, Result<Value, SourceError>>;
     fn query_range<'a>(&'a self, q: &'a RangeQuery) -> BoxFuture<'a, Result<Value, SourceError>>;
-    /// The whole success envelope of a range query as bytes, for passing on unchanged.
+    /// The success envelope of a range query as the store sends it, streamed on as it
+    /// arrives (a proxy adds no store-and-forward delay); errors are classified first.
     fn query_range_raw<'a>(
         &'a self,
         q: &'a RangeQuery,
-    ) -> BoxFuture<'a, Result<Vec<u8>, SourceError>> {
+    ) -> BoxFuture<'a, Result<RawBody, SourceError>> {
         Box::pin(async move {
             let data = self.query_range(q).await?;
-            Ok(
+            let bytes =
                 serde_json::to_vec(&serde_json::json!({ "status": "success", "data": data }))
-                    .unwrap_or_default(),
-            )
+                    .unwrap_or_default();
+            Ok(Box::pin(futures::stream::once(async move {
+                Ok(bytes::Bytes::from(bytes))
+            })) as RawBody)
         })
     }
     fn series<'a>(

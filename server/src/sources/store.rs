@@ -406,3 +406,12 @@ impl ClientCache {
         Ok(client)
     }
 }
+
+/// The default source's id: the one marked default, else the first by name.
+pub async fn default_id(db: &SqlitePool) -> Result<Option<i64>, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM datasources ORDER BY is_default DESC, name COLLATE NOCASE LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await?)
+}

@@ -383,6 +383,18 @@ async fn query_range(
         width,
     };
     let src = source(&state, id).await?;
+    if width.is_none() {
+        // Nothing to change: the store's bytes stream out as they come (no parse, no
+        // rewrite, no store-and-forward).
+        return Ok(match src.query_range_raw(&q).await {
+            Ok(stream) => (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                axum::body::Body::from_stream(stream),
+            )
+                .into_response(),
+            Err(e) => source_error(e),
+        });
+    }
     Ok(match src.query_range(&q).await {
         Ok(mut data) => {
             let mut body = json!({ "status": "success" });

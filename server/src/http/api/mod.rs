@@ -4,11 +4,13 @@
 //! with its own table).
 
 mod checklist;
+mod dashboards;
 mod datasources;
 mod history;
 mod identity;
 mod rules;
 
+pub use dashboards::{dashboard_request, render_view};
 pub use datasources::{now_seconds, source as source_client};
 pub use identity::{sign_in_form, sign_out_form};
 
@@ -92,8 +94,8 @@ fn method_name(m: &Method) -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    let mut api = history::routes(datasources::routes(checklist::routes(rules::routes(
-        identity::routes(Api::new()),
+    let mut api = dashboards::routes(history::routes(datasources::routes(checklist::routes(
+        rules::routes(identity::routes(Api::new())),
     ))));
     api.routes.push(RouteInfo {
         method: "GET",

@@ -67,18 +67,76 @@ impl PrometheusClient {
         classify(status, &body)
     }
 
-    /// GETs `path` and returns the whole envelope as the store sent it, when it is a success
-    /// (so a proxy can pass it on without parsing and writing it again).
-    async fn get_raw(&self, path: &str, params: &[(&str, &str)]) -> Result<Vec<u8>, SourceError> {
-        let (status, body) = self.fetch(path, params).await?;
-        if status.is_success() && body.starts_with(br#"{"status":"success""#) {
-            return Ok(body);
+    /// GETs `path` and streams a success envelope on as it arrives: the status and the
+    /// first chunk are checked, the rest flows through under the size cap.
+    async fn get_stream(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<super::RawBody, SourceError> {
+        let mut resp = self.send(path, params).await?;
+        let status = resp.status();
+        let first = resp.chunk().await.map_err(|e| self.transport_error(e))?;
+        let looks_right = first
+            .as_ref()
+            .is_some_and(|c| c.starts_with(br#"{"status":"success""#));
+        if !(status.is_success() && looks_right) {
+            // Read it all and say what is wrong (or re-wrap an unusual success).
+            let mut body = first.map(|c| c.to_vec()).unwrap_or_default();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(e))? {
+                if body.len() + chunk.len() > self.max_bytes {
+                    return Err(SourceError::TooLarge(self.max_bytes));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let data = classify(status, &body)?;
+            let bytes =
+                serde_json::to_vec(&serde_json::json!({ "status": "success", "data": data }))
+                    .unwrap_or_default();
+            return Ok(Box::pin(futures::stream::once(async move {
+                Ok(bytes::Bytes::from(bytes))
+            })));
         }
-        let data = classify(status, &body)?;
-        Ok(
-            serde_json::to_vec(&serde_json::json!({ "status": "success", "data": data }))
-                .unwrap_or_default(),
-        )
+        let max = self.max_bytes;
+        let state = (resp, first, 0usize);
+        Ok(Box::pin(futures::stream::unfold(
+            Some(state),
+            move |state| async move {
+                let (mut resp, pending, seen) = state?;
+                let chunk = match pending {
+                    Some(c) => Ok(Some(c)),
+                    None => resp.chunk().await,
+                };
+                match chunk {
+                    Ok(Some(c)) if seen + c.len() > max => Some((
+                        Err(std::io::Error::other(format!(
+                            "the answer is larger than {max} bytes"
+                        ))),
+                        None,
+                    )),
+                    Ok(Some(c)) => {
+                        let seen = seen + c.len();
+                        Some((Ok(c), Some((resp, None, seen))))
+                    }
+                    Ok(None) => None,
+                    Err(e) => Some((Err(std::io::Error::other(e)), None)),
+                }
+            },
+        )))
+    }
+
+    async fn send(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<reqwest::Response, SourceError> {
+        let mut req = self.http.get(self.url(path)).query(params);
+        req = match &self.auth {
+            Auth::None => req,
+            Auth::Basic { username, password } => req.basic_auth(username, Some(password)),
+            Auth::Bearer(token) => req.bearer_auth(token),
+        };
+        req.send().await.map_err(|e| self.transport_error(e))
     }
 
     /// GETs `path` with `params`: the status and the body, read up to the size cap.
@@ -87,13 +145,7 @@ impl PrometheusClient {
         path: &str,
         params: &[(&str, &str)],
     ) -> Result<(StatusCode, Vec<u8>), SourceError> {
-        let mut req = self.http.get(self.url(path)).query(params);
-        req = match &self.auth {
-            Auth::None => req,
-            Auth::Basic { username, password } => req.basic_auth(username, Some(password)),
-            Auth::Bearer(token) => req.bearer_auth(token),
-        };
-        let mut resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let mut resp = self.send(path, params).await?;
         let status = resp.status();
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(e))? {
@@ -176,7 +228,7 @@ impl MetricsSource for PrometheusClient {
     fn query_range_raw<'a>(
         &'a self,
         q: &'a RangeQuery,
-    ) -> BoxFuture<'a, Result<Vec<u8>, SourceError>> {
+    ) -> BoxFuture<'a, Result<super::RawBody, SourceError>> {
         Box::pin(async move {
             let mut params = vec![
                 ("query", q.query.as_str()),
@@ -187,7 +239,7 @@ impl MetricsSource for PrometheusClient {
             if let Some(t) = &q.timeout {
                 params.push(("timeout", t));
             }
-            self.get_raw("api/v1/query_range", &params).await
+            self.get_stream("api/v1/query_range", &params).await
         })
     }
 

@@ -1,0 +1,529 @@
+//! A dashboard drawn for one request: variables resolved (options from the source, the
+//! selection from the URL), `$var` and `$__interval`-style placeholders filled in, and
+//! every panel queried in parallel — a failing panel carries its own error.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use app::chart_model::{ChartRequest, TableView};
+use app::dashboard_model::{
+    DashboardRequest, GridPos, PanelBody, PanelView, StatValue, VariableView,
+};
+use app::units::Unit;
+
+use super::model::{css_color, Dashboard, Panel, PanelKind, Reducer, Threshold, VariableKind};
+use crate::charts;
+use crate::http::errors::ApiError;
+use crate::sources::MetricsSource;
+
+/// Assumed scrape interval for `$__rate_interval` (Grafana's default of 15 s).
+const SCRAPE_SECS: f64 = 15.0;
+const ROW_PX: u32 = 30;
+
+/// Finds a source by id (`None`: the default one).
+pub type Resolve = dyn Fn(Option<i64>) -> futures::future::BoxFuture<'static, Result<Arc<dyn MetricsSource>, ApiError>>
+    + Send
+    + Sync;
+
+/// The value of "All" when the variable has no options to list: any value (`.*`).
+const ANY: &str = "\u{0}any";
+
+/// Escapes regex metacharacters, as Grafana does for Prometheus variables.
+pub fn regex_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Fills `$name`, `${name}` and `[[name]]` with the selection (several values become
+/// `(a|b)`), and the built-ins `$__interval`, `$__rate_interval`, `$__range`.
+pub fn interpolate(
+    expr: &str,
+    values: &HashMap<String, Vec<String>>,
+    step: f64,
+    range: f64,
+) -> String {
+    let mut builtins = vec![
+        (
+            "__rate_interval",
+            format!("{}s", (step + SCRAPE_SECS).max(4.0 * SCRAPE_SECS).ceil()),
+        ),
+        ("__interval", format!("{}s", step.ceil().max(1.0))),
+        ("__range", format!("{}s", range.round().max(1.0))),
+    ];
+    for (name, vals) in values {
+        let text = match vals.len() {
+            0 => String::new(),
+            1 if vals[0] == ANY => ".*".to_owned(),
+            1 => regex_escape(&vals[0]),
+            _ => format!(
+                "({})",
+                vals.iter()
+                    .map(|v| regex_escape(v))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            ),
+        };
+        builtins.push((name.as_str(), text));
+    }
+    // Longest names first so `$endpoint_name` is not taken for `$endpoint`.
+    builtins.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    let mut out = expr.to_owned();
+    for (name, text) in &builtins {
+        out = out.replace(&format!("${{{name}}}"), text);
+        out = out.replace(&format!("[[{name}]]"), text);
+    }
+    // `$name` only where the name ends (not a prefix of a longer identifier).
+    for (name, text) in &builtins {
+        let pat = format!("${name}");
+        let mut result = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(&pat) {
+            let after = &rest[i + pat.len()..];
+            let ends = !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+            result.push_str(&rest[..i]);
+            result.push_str(if ends { text } else { &pat });
+            rest = after;
+        }
+        result.push_str(rest);
+        out = result;
+    }
+    out
+}
+
+/// `label_values(metric, label)` or `label_values(label)`.
+fn parse_label_values(q: &str) -> Option<(Option<String>, String)> {
+    let inner = q.trim().strip_prefix("label_values(")?.strip_suffix(')')?;
+    match inner.rsplit_once(',') {
+        Some((metric, label)) => Some((Some(metric.trim().to_owned()), label.trim().to_owned())),
+        None => Some((None, inner.trim().to_owned())),
+    }
+}
+
+async fn options_of(
+    v: &super::model::Variable,
+    resolve: &Resolve,
+    values: &HashMap<String, Vec<String>>,
+) -> Result<Vec<String>, String> {
+    match v.kind {
+        VariableKind::Custom | VariableKind::Interval => Ok(v
+            .query
+            .split(',')
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect()),
+        VariableKind::Text => Ok(vec![v.query.clone()]),
+        VariableKind::Query => {
+            let q = interpolate(&v.query, values, 60.0, 3600.0);
+            let (metric, label) = parse_label_values(&q)
+                .ok_or_else(|| format!("`{}` is not label_values(…)", v.query))?;
+            let source = resolve(v.datasource).await.map_err(|e| e.message)?;
+            let data = match &metric {
+                Some(m) => source.series(std::slice::from_ref(m), None, None).await,
+                None => source.label_values(&label).await,
+            }
+            .map_err(|e| e.to_string())?;
+            let mut out: Vec<String> = match metric {
+                Some(_) => data
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s[label.as_str()].as_str().map(str::to_owned))
+                    .collect(),
+                None => data
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect(),
+            };
+            out.sort();
+            out.dedup();
+            Ok(out)
+        }
+    }
+}
+
+fn reduce(points: &[(f64, f64)], r: Reducer) -> Option<f64> {
+    let vals: Vec<f64> = points
+        .iter()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite())
+        .collect();
+    if vals.is_empty() {
+        return None;
+    }
+    Some(match r {
+        Reducer::Last => *vals.last()?,
+        Reducer::Mean => vals.iter().sum::<f64>() / vals.len() as f64,
+        Reducer::Max => vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+        Reducer::Min => vals.iter().cloned().fold(f64::INFINITY, f64::min),
+    })
+}
+
+/// The colour of the highest threshold step at or below `v`.
+pub fn threshold_color(steps: &[Threshold], v: f64) -> String {
+    let mut color = None;
+    for t in steps {
+        match t.value {
+            None => color = Some(&t.color),
+            Some(limit) if v >= limit => color = Some(&t.color),
+            _ => {}
+        }
+    }
+    color.map_or_else(|| "currentColor".into(), |c| css_color(c))
+}
+
+/// A 100 × 30 polyline of the points (for stat sparklines).
+fn sparkline(points: &[(f64, f64)]) -> String {
+    let finite: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.1.is_finite()).collect();
+    if finite.len() < 2 {
+        return String::new();
+    }
+    let (t0, t1) = (finite[0].0, finite[finite.len() - 1].0);
+    let lo = finite.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let hi = finite.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    let span_t = (t1 - t0).max(1e-9);
+    let span_v = if hi > lo { hi - lo } else { 1.0 };
+    let step = (finite.len() / 100).max(1);
+    finite
+        .iter()
+        .step_by(step)
+        .map(|(t, v)| {
+            format!(
+                "{:.1},{:.1}",
+                (t - t0) / span_t * 100.0,
+                29.0 - (v - lo) / span_v * 28.0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+struct Ctx<'a> {
+    resolve: &'a Resolve,
+    values: HashMap<String, Vec<String>>,
+    from: String,
+    to: String,
+    now: f64,
+    page_width: u32,
+}
+
+fn chart_request(ctx: &Ctx<'_>, p: &Panel, width: u32, height: u32) -> ChartRequest {
+    ChartRequest {
+        query: String::new(),
+        from: ctx.from.clone(),
+        to: ctx.to.clone(),
+        step: None,
+        width: width.clamp(100, 4000),
+        height: height.clamp(80, 2000),
+        unit: p.unit.clone(),
+        legend: String::new(),
+        focus: None,
+        raw: false,
+    }
+}
+
+async fn panel_body(
+    ctx: &Ctx<'_>,
+    p: &Panel,
+    width: u32,
+    height: u32,
+) -> Result<PanelBody, ApiError> {
+    let req = chart_request(ctx, p, width, height);
+    let start =
+        charts::time::resolve(&ctx.from, ctx.now).map_err(|m| ApiError::invalid("from", m))?;
+    let end = charts::time::resolve(&ctx.to, ctx.now).map_err(|m| ApiError::invalid("to", m))?;
+    let step = charts::step_of(&req, ctx.now).unwrap_or(60.0);
+    let targets: Vec<(String, String)> = p
+        .targets
+        .iter()
+        .map(|t| {
+            (
+                interpolate(&t.expr, &ctx.values, step, end - start),
+                t.legend.clone(),
+            )
+        })
+        .collect();
+    match p.kind {
+        PanelKind::Text => Ok(PanelBody::Text {
+            html: crate::checklist::markdown::render(&p.text),
+        }),
+        PanelKind::Row => Ok(PanelBody::Row {
+            collapsed: p.collapsed,
+        }),
+        PanelKind::Unsupported => Ok(PanelBody::Unsupported {
+            original: p.text.clone(),
+        }),
+        PanelKind::Timeseries => {
+            let source = (ctx.resolve)(p.datasource).await?;
+            let chart = charts::chart_many(source.as_ref(), &targets, &req, ctx.now).await?;
+            Ok(PanelBody::Chart { chart })
+        }
+        PanelKind::Table => {
+            let source = (ctx.resolve)(p.datasource).await?;
+            let mut table = TableView::default();
+            for (q, legend) in &targets {
+                let t =
+                    charts::table(source.as_ref(), q, &ctx.to, legend, &p.unit, ctx.now).await?;
+                table.rows.extend(t.rows);
+                table.inspector = t.inspector;
+            }
+            Ok(PanelBody::Table { table })
+        }
+        PanelKind::Stat | PanelKind::Gauge => {
+            let source = (ctx.resolve)(p.datasource).await?;
+            // About 100 points: enough for a sparkline and a faithful reduction.
+            let mut small = req.clone();
+            small.width = 180;
+            let chart = charts::chart_many(source.as_ref(), &targets, &small, ctx.now).await?;
+            let unit = if p.unit.is_empty() {
+                chart.plot.unit
+            } else {
+                Unit::parse(&p.unit).unwrap_or_default()
+            };
+            let values: Vec<StatValue> = chart
+                .series
+                .iter()
+                .take(12)
+                .map(|s| {
+                    let v = reduce(&s.points, p.reducer);
+                    StatValue {
+                        name: s.name.clone(),
+                        value: v.map_or_else(|| "No data".into(), |v| unit.format(v)),
+                        raw: v.unwrap_or(f64::NAN),
+                        color: v.map_or_else(
+                            || "currentColor".into(),
+                            |v| threshold_color(&p.thresholds, v),
+                        ),
+                        sparkline: if p.kind == PanelKind::Stat {
+                            sparkline(&s.points)
+                        } else {
+                            String::new()
+                        },
+                    }
+                })
+                .collect();
+            if p.kind == PanelKind::Gauge {
+                Ok(PanelBody::Gauge {
+                    values,
+                    min: p.min.unwrap_or(0.0),
+                    max: p.max.unwrap_or(100.0),
+                })
+            } else {
+                Ok(PanelBody::Stat { values })
+            }
+        }
+    }
+}
+
+/// Renders `doc` for `req` (time range and variable values from the URL).
+pub async fn render(
+    doc: &Dashboard,
+    req: &DashboardRequest,
+    resolve: &Resolve,
+    now: f64,
+) -> Result<(Vec<VariableView>, Vec<PanelView>, String, String), ApiError> {
+    let from = req.from.clone().unwrap_or_else(|| doc.time.from.clone());
+    let to = req.to.clone().unwrap_or_else(|| doc.time.to.clone());
+    let start = charts::time::resolve(&from, now).map_err(|m| ApiError::invalid("from", m))?;
+    let end = charts::time::resolve(&to, now).map_err(|m| ApiError::invalid("to", m))?;
+    if end <= start {
+        return Err(ApiError::invalid("to", "must be later than `from`"));
+    }
+    let asked: HashMap<&str, &Vec<String>> =
+        req.vars.iter().map(|(k, v)| (k.as_str(), v)).collect();
+
+    // Variables in order: each may use the ones before it (chained variables).
+    let mut values: HashMap<String, Vec<String>> = HashMap::new();
+    let mut views = Vec::new();
+    for v in &doc.variables {
+        let (options, error) = match options_of(v, resolve, &values).await {
+            Ok(o) => (o, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let wanted: Vec<String> = asked
+            .get(v.name.as_str())
+            .map(|w| (*w).clone())
+            .unwrap_or_else(|| v.current.clone());
+        let all = wanted.iter().any(|w| w == "$__all") && v.include_all;
+        let mut current: Vec<String> = if all {
+            vec!["$__all".into()]
+        } else if v.kind == VariableKind::Text {
+            wanted.into_iter().take(1).collect()
+        } else {
+            wanted.into_iter().filter(|w| options.contains(w)).collect()
+        };
+        if !v.multi && current.len() > 1 {
+            current.truncate(1);
+        }
+        if current.is_empty() {
+            if v.kind == VariableKind::Text {
+                current = vec![v.query.clone()];
+            } else if v.include_all {
+                current = vec!["$__all".into()];
+            } else if let Some(first) = options.first() {
+                current = vec![first.clone()];
+            }
+        }
+        let effective = if current.first().map(String::as_str) == Some("$__all") {
+            if options.is_empty() {
+                vec![ANY.to_owned()]
+            } else {
+                options.clone()
+            }
+        } else {
+            current.clone()
+        };
+        values.insert(v.name.clone(), effective);
+        views.push(VariableView {
+            name: v.name.clone(),
+            label: if v.label.is_empty() {
+                v.name.clone()
+            } else {
+                v.label.clone()
+            },
+            kind: format!("{:?}", v.kind).to_lowercase(),
+            multi: v.multi,
+            include_all: v.include_all,
+            options,
+            current,
+            error,
+        });
+    }
+    let ctx = Ctx {
+        resolve,
+        values,
+        from: from.clone(),
+        to: to.clone(),
+        now,
+        page_width: req.width.clamp(320, 4000),
+    };
+    // Rows fold away the panels below them (until the next row) when collapsed.
+    let mut hidden = std::collections::HashSet::new();
+    let mut sorted: Vec<&Panel> = doc.panels.iter().collect();
+    sorted.sort_by_key(|p| (p.grid.y, p.grid.x));
+    let mut folding = false;
+    for p in &sorted {
+        if p.kind == PanelKind::Row {
+            folding = p.collapsed;
+        } else if folding {
+            hidden.insert(p.id);
+        }
+    }
+    let shown: Vec<&Panel> = sorted
+        .into_iter()
+        .filter(|p| !hidden.contains(&p.id))
+        .filter(|p| req.panel.is_none_or(|only| only == p.id))
+        .collect();
+    let jobs = shown.iter().map(|p| {
+        let ctx = &ctx;
+        async move {
+            let (width, height) = if req.panel.is_some() {
+                (ctx.page_width, 520)
+            } else {
+                (
+                    (ctx.page_width * p.grid.w / 24).saturating_sub(24),
+                    (p.grid.h * ROW_PX).saturating_sub(44),
+                )
+            };
+            let body = match panel_body(ctx, p, width, height).await {
+                Ok(b) => b,
+                Err(e) => PanelBody::Error {
+                    message: match &e.field {
+                        Some(f) if f == "query" => format!("query: {}", e.message),
+                        _ => e.message.clone(),
+                    },
+                },
+            };
+            let start = charts::time::resolve(&ctx.from, ctx.now).unwrap_or(0.0);
+            let end = charts::time::resolve(&ctx.to, ctx.now).unwrap_or(0.0);
+            PanelView {
+                id: p.id,
+                title: p.title.clone(),
+                grid: GridPos {
+                    x: p.grid.x,
+                    y: p.grid.y,
+                    w: p.grid.w,
+                    h: p.grid.h,
+                },
+                query: p
+                    .targets
+                    .first()
+                    .map(|t| interpolate(&t.expr, &ctx.values, 60.0, end - start)),
+                datasource: p.datasource,
+                body,
+            }
+        }
+    });
+    let panels = futures::future::join_all(jobs).await;
+    Ok((views, panels, from, to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_fill_in_escaped_and_builtins_follow_the_step() {
+        let mut v = HashMap::new();
+        v.insert(
+            "endpoint".to_owned(),
+            vec!["/api/chat".to_owned(), "/a.b".to_owned()],
+        );
+        v.insert("method".to_owned(), vec!["GET".to_owned()]);
+        let e = interpolate(
+            "rate(x{endpoint=~\"$endpoint\", method=\"${method}\", m2=\"[[method]]\"}[$__rate_interval]) $endpointless",
+            &v,
+            30.0,
+            3600.0,
+        );
+        assert_eq!(
+            e,
+            "rate(x{endpoint=~\"(/api/chat|/a\\\\.b)\", method=\"GET\", m2=\"GET\"}[60s]) $endpointless"
+        );
+        assert_eq!(
+            interpolate("[$__interval] $__range", &v, 7.2, 86400.0),
+            "[8s] 86400s"
+        );
+    }
+
+    #[test]
+    fn thresholds_pick_the_highest_step_reached() {
+        let steps = vec![
+            Threshold {
+                value: None,
+                color: "green".into(),
+            },
+            Threshold {
+                value: Some(80.0),
+                color: "orange".into(),
+            },
+            Threshold {
+                value: Some(90.0),
+                color: "red".into(),
+            },
+        ];
+        assert_eq!(threshold_color(&steps, 50.0), "#56A64B");
+        assert_eq!(threshold_color(&steps, 85.0), "#FF9830");
+        assert_eq!(threshold_color(&steps, 95.0), "#E02F44");
+    }
+
+    #[test]
+    fn label_values_queries_parse() {
+        assert_eq!(
+            parse_label_values("label_values(up, job)"),
+            Some((Some("up".into()), "job".into()))
+        );
+        assert_eq!(
+            parse_label_values("label_values(job)"),
+            Some((None, "job".into()))
+        );
+        assert_eq!(parse_label_values("query_result(up)"), None);
+    }
+}
