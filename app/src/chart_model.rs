@@ -207,6 +207,11 @@ pub mod backend {
             query: String,
             time: String,
         ) -> Answer<TableView>;
+        fn dashboard(
+            &self,
+            user: SessionUser,
+            req: crate::dashboard_model::DashboardRequest,
+        ) -> Answer<crate::dashboard_model::DashboardView>;
     }
 
     #[derive(Clone)]

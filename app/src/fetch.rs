@@ -45,6 +45,22 @@ impl Fetcher {
         in_browser(call("GET", &path, None::<&()>)).await
     }
 
+    pub async fn dashboard(
+        self,
+        req: crate::dashboard_model::DashboardRequest,
+    ) -> Result<crate::dashboard_model::DashboardView, ApiFailure> {
+        #[cfg(feature = "ssr")]
+        if let Some((backend, user)) = self.inner {
+            return backend.0.dashboard(user, req).await;
+        }
+        let path = format!(
+            "/api/v1/dashboards/{}/render?{}",
+            crate::form::encode(&req.uid),
+            req.to_query_string()
+        );
+        in_browser(call("GET", &path, None::<&()>)).await
+    }
+
     pub async fn table(
         self,
         source: i64,

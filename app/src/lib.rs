@@ -7,6 +7,7 @@ mod chart;
 pub mod chart_model;
 mod checklist;
 pub mod dashboard_model;
+mod dashboards;
 mod datasources;
 pub mod dto;
 mod explore;
@@ -76,7 +77,8 @@ pub fn App() -> impl IntoView {
                 <main class="content" id="main">
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::Home />
-                        <Route path=path!("/dashboards") view=pages::Dashboards />
+                        <Route path=path!("/dashboards") view=dashboards::DashboardList />
+                        <Route path=path!("/d/:uid") view=dashboards::DashboardPage ssr=SsrMode::Async />
                         <Route path=path!("/explore/metrics") view=explore::ExploreMetrics ssr=SsrMode::Async />
                         <Route path=path!("/explore/logs") view=pages::ExploreLogs />
                         <Route path=path!("/explore/traces") view=pages::ExploreTraces />

@@ -31,6 +31,7 @@ pub fn Home() -> impl IntoView {
                  on their page with what is still to come."
             </p>
         </section>
+        <crate::dashboards::RecentDashboards />
     }
 }
 
@@ -45,16 +46,6 @@ fn ComingLater(title: &'static str, what: &'static str) -> impl IntoView {
             " "
             {what}
         </div>
-    }
-}
-
-#[component]
-pub fn Dashboards() -> impl IntoView {
-    view! {
-        <ComingLater
-            title="Dashboards"
-            what="Native dashboards with Grafana JSON import, starting with the Keiko overview."
-        />
     }
 }
 

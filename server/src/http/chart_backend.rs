@@ -64,6 +64,19 @@ impl ChartBackend for ServerCharts {
         })
     }
 
+    fn dashboard(
+        &self,
+        user: SessionUser,
+        req: app::dashboard_model::DashboardRequest,
+    ) -> Answer<app::dashboard_model::DashboardView> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            crate::http::api::render_view(&state, user.id, &req)
+                .await
+                .map_err(failure)
+        })
+    }
+
     fn table(
         &self,
         _user: SessionUser,

@@ -384,7 +384,7 @@ async fn recent(State(state): State<AppState>, actor: Actor) -> Result<Response,
 }
 
 /// Reads `from`, `to`, `width`, `panel` and `var-NAME` (repeatable) from a query string.
-pub fn dashboard_request(uid: &str, raw: Option<String>) -> Result<DashboardRequest, ApiError> {
+fn dashboard_request(uid: &str, raw: Option<String>) -> Result<DashboardRequest, ApiError> {
     let pairs: Vec<(String, String)> =
         url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
             .into_owned()

@@ -10,7 +10,7 @@ mod history;
 mod identity;
 mod rules;
 
-pub use dashboards::{dashboard_request, render_view};
+pub use dashboards::render_view;
 pub use datasources::{now_seconds, source as source_client};
 pub use identity::{sign_in_form, sign_out_form};
 

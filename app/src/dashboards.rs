@@ -1,0 +1,1111 @@
+//! Dashboards: the list (search, tags, folders, stars, import with its report, new), the
+//! view at `/d/{uid}` (every panel drawn on the server and in the first HTML; time picker,
+//! variables, refresh, zoom, full-screen panel, "explore this query"), and the editor
+//! (add, move and resize panels with buttons or the keyboard, edit queries with a live
+//! preview, save with a message, versions with restore, duplicate, delete, unlink).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::params::ParamsMap;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api_client::{call, ApiFailure};
+use crate::chart::Chart;
+use crate::chart_model::{encode_pairs, ChartRequest};
+use crate::dashboard_model::{
+    DashboardRequest, DashboardView, PanelBody, PanelView, StatValue, VariableView,
+};
+use crate::dto::Role;
+use crate::explore::PRESETS;
+use crate::fetch::Fetcher;
+use crate::form::{encode, field_error, form_error};
+use crate::session;
+
+const PAGE_WIDTH: u32 = 1200;
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+struct Summary {
+    uid: String,
+    title: String,
+    folder: String,
+    tags: Vec<String>,
+    starred: bool,
+    provisioned_from: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+struct Recent {
+    uid: String,
+    title: String,
+}
+
+/// The signed-in user's recently viewed dashboards (the home page shows them).
+#[component]
+pub fn RecentDashboards() -> impl IntoView {
+    let recent = RwSignal::new(Vec::<Recent>::new());
+    Effect::new(move |_| {
+        spawn_local(async move {
+            if let Ok(r) =
+                call::<Vec<Recent>>("GET", "/api/v1/dashboards/recent", None::<&()>).await
+            {
+                recent.set(r);
+            }
+        });
+    });
+    move || {
+        let r = recent.get();
+        (!r.is_empty()).then(|| view! {
+            <section class="recent" aria-label="Recently viewed">
+                <h2>"Recently viewed dashboards"</h2>
+                <ul class="inline-list" id="recent-dashboards">
+                    {r.into_iter().map(|d| view! { <li><a href=format!("/d/{}", d.uid)>{d.title}</a></li> }).collect_view()}
+                </ul>
+            </section>
+        })
+    }
+}
+
+/// `/dashboards`.
+#[component]
+pub fn DashboardList() -> impl IntoView {
+    let can_edit = session::has_role(Role::Editor);
+    let search = RwSignal::new(String::new());
+    let tag = RwSignal::new(String::new());
+    let starred_only = RwSignal::new(false);
+    let reload = RwSignal::new(0u32);
+    let list = RwSignal::new(None::<Result<Vec<Summary>, ApiFailure>>);
+    Effect::new(move |_| {
+        reload.track();
+        let path = format!(
+            "/api/v1/dashboards?{}",
+            encode_pairs(&[
+                ("query", search.get()),
+                ("tag", tag.get()),
+                ("starred", starred_only.get().to_string()),
+            ])
+        );
+        spawn_local(async move {
+            list.set(Some(call("GET", &path, None::<&()>).await));
+        });
+    });
+    let toggle_star = move |uid: String, on: bool| {
+        spawn_local(async move {
+            let method = if on { "POST" } else { "DELETE" };
+            let path = format!("/api/v1/dashboards/{}/star", encode(&uid));
+            if call::<Value>(method, &path, None::<&()>).await.is_ok() {
+                reload.update(|n| *n += 1);
+            }
+        });
+    };
+    let rows = move || {
+        match list.get() {
+        None => view! { <tr><td colspan="4">"Loading…"</td></tr> }.into_any(),
+        Some(Err(e)) => view! { <tr><td colspan="4" class="form-error">{e.message}</td></tr> }.into_any(),
+        Some(Ok(items)) if items.is_empty() => view! { <tr><td colspan="4">"No dashboards match."</td></tr> }.into_any(),
+        Some(Ok(items)) => items
+            .into_iter()
+            .map(|d| {
+                let uid = d.uid.clone();
+                let on = !d.starred;
+                let tags = d
+                    .tags
+                    .iter()
+                    .map(|t| {
+                        let t2 = t.clone();
+                        view! { <button type="button" class="tag" on:click=move |_| tag.set(t2.clone())>{t.clone()}</button> }
+                    })
+                    .collect_view();
+                view! {
+                    <tr data-uid=d.uid.clone()>
+                        <td>
+                            <button type="button" class="star" aria-pressed=if d.starred { "true" } else { "false" }
+                                title=if d.starred { "Unstar" } else { "Star" }
+                                on:click=move |_| toggle_star(uid.clone(), on)>
+                                {if d.starred { "★" } else { "☆" }}
+                            </button>
+                        </td>
+                        <td><a href=format!("/d/{}", d.uid)>{d.title.clone()}</a>
+                            {d.provisioned_from.as_ref().map(|_| view! { <span class="badge">"provisioned"</span> })}
+                        </td>
+                        <td>{d.folder.clone()}</td>
+                        <td>{tags}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+            .into_any(),
+    }
+    };
+    view! {
+        <Title text="Dashboards" />
+        <h1>"Dashboards"</h1>
+        <RecentDashboards />
+        <div class="toolbar">
+            <input type="search" id="dashboard-search" placeholder="Search by title" prop:value=move || search.get()
+                on:input=move |ev| search.set(event_target_value(&ev)) />
+            <label><input type="checkbox" id="starred-only" on:change=move |ev| starred_only.set(event_target_checked(&ev)) /> " Starred"</label>
+            {move || (!tag.get().is_empty()).then(|| view! {
+                <button type="button" class="tag active" on:click=move |_| tag.set(String::new())>{format!("tag: {} ✕", tag.get())}</button>
+            })}
+        </div>
+        <table class="grid" id="dashboards-table">
+            <thead><tr><th></th><th>"Title"</th><th>"Folder"</th><th>"Tags"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        {can_edit.then(|| view! { <NewDashboard /> <ImportDashboard /> })}
+    }
+}
+
+#[component]
+fn NewDashboard() -> impl IntoView {
+    let title = RwSignal::new(String::new());
+    let failure = RwSignal::new(None::<ApiFailure>);
+    let navigate = use_navigate();
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = json!({ "dashboard": { "title": title.get_untracked() }, "message": "created" });
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match call::<Value>("POST", "/api/v1/dashboards", Some(&body)).await {
+                Ok(v) => navigate(
+                    &format!("/d/{}?edit=1", v["uid"].as_str().unwrap_or("")),
+                    Default::default(),
+                ),
+                Err(e) => failure.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <form class="card inline-form" id="new-dashboard" on:submit=create>
+            <h2>"New dashboard"</h2>
+            <div class="field">
+                <label for="new-title">"Title"</label>
+                <input id="new-title" prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev)) />
+                {field_error(failure, "title")}
+            </div>
+            <button type="submit" class="primary">"Create"</button>
+            {form_error(failure)}
+        </form>
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+struct ReportEntry {
+    kind: String,
+    title: String,
+    source_type: String,
+    outcome: String,
+    notes: Vec<String>,
+}
+
+#[component]
+fn ImportDashboard() -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let failure = RwSignal::new(None::<ApiFailure>);
+    let report = RwSignal::new(None::<(String, Vec<ReportEntry>)>);
+    let import = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        report.set(None);
+        let parsed: Result<Value, _> = serde_json::from_str(&text.get_untracked());
+        let body = match parsed {
+            Ok(v) => v,
+            Err(e) => {
+                failure.set(Some(ApiFailure {
+                    status: 400,
+                    code: "invalid".into(),
+                    message: format!("not JSON: {e}"),
+                    field: Some("dashboard".into()),
+                }));
+                return;
+            }
+        };
+        spawn_local(async move {
+            match call::<Value>("POST", "/api/v1/dashboards/import", Some(&body)).await {
+                Ok(v) => {
+                    failure.set(None);
+                    let entries: Vec<ReportEntry> =
+                        serde_json::from_value(v["report"].clone()).unwrap_or_default();
+                    report.set(Some((v["uid"].as_str().unwrap_or("").to_owned(), entries)));
+                }
+                Err(e) => failure.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <form class="card" id="import-dashboard" on:submit=import>
+            <h2>"Import"</h2>
+            <p class="muted">"Paste Grafana dashboard JSON (any schema version, with or without the {\"dashboard\": …} wrapper) or a Keiko dashboard. The report lists what changed and what could not be converted."</p>
+            <textarea id="import-json" rows="8" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            {field_error(failure, "dashboard")}
+            {move || failure.get().and_then(|f| f.field.filter(|x| x != "dashboard").map(|x| view! { <p class="field-error" data-field=x.clone()>{format!("{x}: {}", f.message)}</p> }))}
+            {form_error(failure)}
+            <button type="submit" class="primary" id="import-button">"Import"</button>
+            {move || report.get().map(|(uid, entries)| view! {
+                <div class="import-report" id="import-report" role="status">
+                    <p>"Imported. " <a href=format!("/d/{uid}") id="open-imported">"Open the dashboard"</a></p>
+                    <table class="grid">
+                        <thead><tr><th>"What"</th><th>"Grafana type"</th><th>"Outcome"</th><th>"Notes"</th></tr></thead>
+                        <tbody>
+                            {entries.into_iter().map(|e| {
+                                let class = format!("outcome-{}", e.outcome);
+                                view! {
+                                    <tr class=class>
+                                        <td>{format!("{}: {}", e.kind, e.title)}</td>
+                                        <td>{e.source_type}</td>
+                                        <td>{e.outcome.replace('_', " ")}</td>
+                                        <td>{e.notes.join("; ")}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            })}
+        </form>
+    }
+}
+
+/// The query-string pairs of the current URL, with `changes` applied (`None` removes).
+fn url_with(uid: &str, current: &ParamsMap, changes: &[(&str, Option<String>)]) -> String {
+    let mut pairs: Vec<(String, String)> = current
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_owned()))
+        .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k))
+        .collect();
+    for (k, v) in changes {
+        if let Some(v) = v {
+            pairs.push(((*k).to_owned(), v.clone()));
+        }
+    }
+    let refs: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let qs = encode_pairs(&refs);
+    if qs.is_empty() {
+        format!("/d/{uid}")
+    } else {
+        format!("/d/{uid}?{qs}")
+    }
+}
+
+fn request_of(uid: String, q: &ParamsMap, width: u32) -> DashboardRequest {
+    let mut vars: Vec<(String, Vec<String>)> = Vec::new();
+    for (k, v) in q {
+        if let Some(name) = k.strip_prefix("var-") {
+            match vars.iter_mut().find(|(n, _)| n == name) {
+                Some((_, vals)) => vals.push(v.to_owned()),
+                None => vars.push((name.to_owned(), vec![v.to_owned()])),
+            }
+        }
+    }
+    DashboardRequest {
+        uid,
+        from: q.get("from").filter(|v| !v.is_empty()),
+        to: q.get("to").filter(|v| !v.is_empty()),
+        vars,
+        width,
+        panel: q.get("panel").and_then(|p| p.parse().ok()),
+    }
+}
+
+/// `/d/{uid}`.
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let uid = Memo::new(move |_| params.read().get("uid").unwrap_or_default());
+    let request = Memo::new(move |_| request_of(uid.get(), &query.read(), PAGE_WIDTH));
+    let editing = Memo::new(move |_| query.read().get("edit").is_some());
+    let fetcher = Fetcher::new();
+    let view = Resource::new(
+        move || request.get(),
+        move |r| {
+            let f = fetcher.clone();
+            async move { f.dashboard(r).await }
+        },
+    );
+    let navigate = use_navigate();
+    let go = Callback::new(move |url: String| navigate(&url, Default::default()));
+    let refresh = Callback::new(move |_: ()| view.refetch());
+    view! {
+        <Transition fallback=|| view! { <p>"Loading the dashboard…"</p> }>
+            {move || view.get().map(|r| match r {
+                Err(e) => view! {
+                    <Title text="Dashboard" />
+                    <h1>"Dashboard"</h1>
+                    <p class="form-error" role="alert">{e.to_string()}</p>
+                }.into_any(),
+                Ok(d) => view! { <Board d=d query=query go=go editing=editing refresh=refresh /> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Board(
+    d: DashboardView,
+    query: Memo<ParamsMap>,
+    go: Callback<String>,
+    editing: Memo<bool>,
+    refresh: Callback<()>,
+) -> impl IntoView {
+    let uid = StoredValue::new(d.uid.clone());
+    let can_edit = session::has_role(Role::Editor);
+    let change = move |changes: Vec<(&'static str, Option<String>)>| {
+        go.run(url_with(&uid.get_value(), &query.get_untracked(), &changes));
+    };
+    let starred = RwSignal::new(d.starred);
+    let star = move |_| {
+        let on = !starred.get_untracked();
+        spawn_local(async move {
+            let path = format!("/api/v1/dashboards/{}/star", encode(&uid.get_value()));
+            if call::<Value>(if on { "POST" } else { "DELETE" }, &path, None::<&()>)
+                .await
+                .is_ok()
+            {
+                starred.set(on);
+            }
+        });
+    };
+    // Auto-refresh from the URL (`refresh=30s`), else the dashboard's own setting.
+    let refresh_choice = Memo::new({
+        let default = d.refresh.clone();
+        move |_| {
+            query
+                .read()
+                .get("refresh")
+                .unwrap_or_else(|| default.clone())
+        }
+    });
+    Effect::new(move |prev: Option<Option<IntervalHandle>>| {
+        if let Some(Some(h)) = prev {
+            h.clear();
+        }
+        let secs = parse_secs(&refresh_choice.get());
+        (secs > 0).then(|| {
+            set_interval_with_handle(
+                move || refresh.run(()),
+                std::time::Duration::from_secs(secs),
+            )
+            .ok()
+        })?
+    });
+    let preset = {
+        let (from, to) = (d.from.clone(), d.to.clone());
+        match from.strip_prefix("now-") {
+            Some(p) if to == "now" && PRESETS.iter().any(|(k, _)| *k == p) => p.to_owned(),
+            _ => "custom".into(),
+        }
+    };
+    let presets = PRESETS
+        .iter()
+        .map(|(k, label)| view! { <option value=*k selected=preset == *k>{*label}</option> })
+        .collect_view();
+    let variables = d
+        .variables
+        .clone()
+        .into_iter()
+        .map(|v| view! { <VariablePicker v=v change=Callback::new(move |(name, vals): (String, Vec<String>)| {
+            let key: &'static str = Box::leak(format!("var-{name}").into_boxed_str());
+            let mut pairs: Vec<(&'static str, Option<String>)> = vec![(key, None)];
+            go.run(url_with(&uid.get_value(), &query.get_untracked(), &pairs));
+            let mut q = query.get_untracked();
+            q.remove(key);
+            for v in vals { q.insert(key.to_string(), v); }
+            pairs.clear();
+            go.run(url_with(&uid.get_value(), &q, &pairs));
+        }) /> })
+        .collect_view();
+    let full_screen = query.get_untracked().get("panel").is_some();
+    let title = d.title.clone();
+    let provisioned = d.provisioned_from.clone();
+    let panels = d.panels.clone();
+    let d_for_editor = d.clone();
+    view! {
+        <Title text=title.clone() />
+        <div class="board-head">
+            <h1 id="dashboard-title">{title.clone()}</h1>
+            <button type="button" class="star" id="star-dashboard" aria-pressed=move || if starred.get() { "true" } else { "false" } on:click=star>
+                {move || if starred.get() { "★ Starred" } else { "☆ Star" }}
+            </button>
+            {can_edit.then(|| view! {
+                <button type="button" id="edit-dashboard" on:click=move |_| change(vec![("edit", if editing.get_untracked() { None } else { Some("1".into()) })])>
+                    {move || if editing.get() { "Close editor" } else { "Edit" }}
+                </button>
+            })}
+            <a class="button" href=format!("/api/v1/dashboards/{}/export", d.uid) download>"Export JSON"</a>
+        </div>
+        {provisioned.map(|file| view! {
+            <p class="notice" role="status">{format!("Provisioned from {file}. You may edit it here; the file replaces it on the next start unless you unlink it in the editor.")}</p>
+        })}
+        <div class="toolbar board-toolbar">
+            <label>"Time "
+                <select id="board-time" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    if v != "custom" { change(vec![("from", Some(format!("now-{v}"))), ("to", Some("now".into()))]); }
+                }>
+                    {presets}
+                    <option value="custom" selected=preset == "custom">"Zoomed / absolute"</option>
+                </select>
+            </label>
+            <label>"Refresh "
+                <select id="board-refresh" on:change=move |ev| change(vec![("refresh", Some(event_target_value(&ev)))])>
+                    {["", "10s", "30s", "1m", "5m"].map(|r| view! {
+                        <option value=r selected=move || refresh_choice.get() == r>{if r.is_empty() { "off" } else { r }}</option>
+                    })}
+                </select>
+            </label>
+            <button type="button" id="board-reload" on:click=move |_| refresh.run(())>"↻ Refresh"</button>
+            {variables}
+            {full_screen.then(|| view! { <button type="button" id="exit-full" on:click=move |_| change(vec![("panel", None)])>"Back to the dashboard"</button> })}
+        </div>
+        <Show when=move || editing.get()>
+            <Editor d=d_for_editor.clone() refresh=refresh />
+        </Show>
+        <div class="board-grid" class:full-screen=full_screen>
+            {panels.into_iter().map(|p| view! { <PanelBox p=p full=full_screen change=Callback::new(move |c: Vec<(&'static str, Option<String>)>| change(c)) /> }).collect_view()}
+        </div>
+    }
+}
+
+fn parse_secs(r: &str) -> u64 {
+    let r = r.trim();
+    let (num, mult) = if let Some(n) = r.strip_suffix('s') {
+        (n, 1)
+    } else if let Some(n) = r.strip_suffix('m') {
+        (n, 60)
+    } else if let Some(n) = r.strip_suffix('h') {
+        (n, 3600)
+    } else {
+        return 0;
+    };
+    num.parse::<u64>().map(|n| n * mult).unwrap_or(0)
+}
+
+#[component]
+fn VariablePicker(v: VariableView, change: Callback<(String, Vec<String>)>) -> impl IntoView {
+    let name = v.name.clone();
+    let id = format!("var-{}", v.name);
+    let current = v.current.clone();
+    let all = current.first().map(String::as_str) == Some("$__all");
+    let mut options: Vec<(String, String)> = Vec::new();
+    if v.include_all {
+        options.push(("$__all".into(), "All".into()));
+    }
+    options.extend(v.options.iter().map(|o| (o.clone(), o.clone())));
+    let error = v.error.clone();
+    if v.kind == "text" {
+        let value = current.first().cloned().unwrap_or_default();
+        return view! {
+            <label>{v.label.clone()} " "
+                <input id=id value=value on:change=move |ev| change.run((name.clone(), vec![event_target_value(&ev)])) />
+            </label>
+        }
+        .into_any();
+    }
+    let opts = options
+        .into_iter()
+        .map(|(value, label)| {
+            let selected = current.contains(&value) || (all && value == "$__all");
+            view! { <option value=value selected=selected>{label}</option> }
+        })
+        .collect_view();
+    view! {
+        <label class="variable">{v.label.clone()} " "
+            <select id=id multiple=v.multi on:change=move |ev| {
+                let el: leptos::web_sys::HtmlSelectElement = event_target(&ev);
+                let chosen = el.selected_options();
+                let mut vals = Vec::new();
+                for i in 0..chosen.length() {
+                    if let Some(o) = chosen.item(i) {
+                        if let Some(v) = o.get_attribute("value") { vals.push(v); }
+                    }
+                }
+                change.run((name.clone(), vals));
+            }>{opts}</select>
+            {error.map(|e| view! { <span class="field-error">{e}</span> })}
+        </label>
+    }
+    .into_any()
+}
+
+#[component]
+fn PanelBox(
+    p: PanelView,
+    full: bool,
+    change: Callback<Vec<(&'static str, Option<String>)>>,
+) -> impl IntoView {
+    let g = p.grid.clone();
+    let style = if full {
+        String::new()
+    } else {
+        format!(
+            "grid-column:{} / span {};grid-row:{} / span {}",
+            g.x + 1,
+            g.w,
+            g.y + 1,
+            g.h
+        )
+    };
+    let id = p.id;
+    let explore = p.query.clone().map(|q| {
+        let mut pairs = vec![("q", q)];
+        if let Some(ds) = p.datasource {
+            pairs.push(("ds", ds.to_string()));
+        }
+        format!("/explore/metrics?{}", encode_pairs(&pairs))
+    });
+    if let PanelBody::Row { collapsed } = p.body {
+        return view! {
+            <div class="panel-row" style=style data-panel=id.to_string()>
+                <h2>{p.title.clone()} {collapsed.then_some(" (collapsed)")}</h2>
+            </div>
+        }
+        .into_any();
+    }
+    let body = match p.body.clone() {
+        PanelBody::Chart { chart } => view! {
+            <Chart view=chart focus=None
+                on_zoom=Callback::new(move |(t1, t2): (f64, f64)| change.run(vec![
+                    ("from", Some(format!("{}", (t1 * 1000.0).round() as i64))),
+                    ("to", Some(format!("{}", (t2 * 1000.0).round() as i64))),
+                ]))
+                on_focus=Callback::new(|_| {}) />
+        }.into_any(),
+        PanelBody::Stat { values } => view! { <div class="stat-values">{values.into_iter().map(stat_view).collect_view()}</div> }.into_any(),
+        PanelBody::Gauge { values, min, max } => view! {
+            <div class="stat-values">{values.into_iter().map(|v| gauge_view(v, min, max)).collect_view()}</div>
+        }.into_any(),
+        PanelBody::Table { table } => view! {
+            <table class="grid panel-table">
+                <thead><tr><th>"Series"</th><th class="num">"Value"</th></tr></thead>
+                <tbody>{table.rows.into_iter().map(|r| view! { <tr><td>{r.series}</td><td class="num">{r.value}</td></tr> }).collect_view()}</tbody>
+            </table>
+        }.into_any(),
+        // Rendered by the server from Markdown with raw HTML escaped: safe to insert.
+        PanelBody::Text { html } => view! { <div class="panel-text" inner_html=html></div> }.into_any(),
+        PanelBody::Unsupported { original } => view! {
+            <p class="notice">{format!("Panel type “{original}” was not converted on import.")}</p>
+        }.into_any(),
+        PanelBody::Error { message } => view! { <div class="panel-error" role="alert">{message}</div> }.into_any(),
+        PanelBody::Row { .. } => ().into_any(),
+    };
+    view! {
+        <section class="panel" style=style data-panel=id.to_string() aria-label=p.title.clone()>
+            <header class="panel-head">
+                <h3>{p.title.clone()}</h3>
+                <span class="panel-actions">
+                    {(!full).then(|| view! {
+                        <button type="button" class="panel-full" title="View" on:click=move |_| change.run(vec![("panel", Some(id.to_string()))])>"⤢"</button>
+                    })}
+                    {explore.map(|href| view! { <a class="panel-explore" href=href title="Explore this query">"Explore"</a> })}
+                </span>
+            </header>
+            <div class="panel-body">{body}</div>
+        </section>
+    }
+    .into_any()
+}
+
+fn stat_view(v: StatValue) -> impl IntoView {
+    let style = format!("color:{}", v.color);
+    view! {
+        <div class="stat">
+            <div class="stat-value" style=style data-raw=v.raw.to_string()>{v.value}</div>
+            <div class="stat-name">{v.name}</div>
+            {(!v.sparkline.is_empty()).then(|| view! {
+                <svg class="sparkline" viewBox="0 0 100 30" preserveAspectRatio="none" aria-hidden="true">
+                    <polyline points=v.sparkline fill="none" stroke="currentColor" stroke-width="1.5" />
+                </svg>
+            })}
+        </div>
+    }
+}
+
+/// A 180° gauge: the arc filled to the value's share of [min, max], in its colour.
+fn gauge_view(v: StatValue, min: f64, max: f64) -> impl IntoView {
+    let share = if max > min && v.raw.is_finite() {
+        ((v.raw - min) / (max - min)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let angle = std::f64::consts::PI * (1.0 - share);
+    let (x, y) = (50.0 + 40.0 * angle.cos(), 50.0 - 40.0 * angle.sin());
+    let arc = format!("M10,50 A40,40 0 0,1 {x:.2},{y:.2}");
+    let color = v.color.clone();
+    view! {
+        <div class="stat gauge">
+            <svg viewBox="0 0 100 56" class="gauge-svg" role="img" aria-label=format!("{} of {}", v.value, max)>
+                <path d="M10,50 A40,40 0 0,1 90,50" fill="none" stroke="currentColor" stroke-opacity="0.15" stroke-width="8" />
+                <path d=arc fill="none" stroke=color stroke-width="8" />
+            </svg>
+            <div class="stat-value" style=format!("color:{}", v.color) data-raw=v.raw.to_string()>{v.value}</div>
+            <div class="stat-name">{v.name}</div>
+        </div>
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct VersionInfo {
+    version: i64,
+    message: String,
+    author: String,
+    created_at: String,
+}
+
+/// The editor: works on the stored document (loaded fresh), saves with the version it
+/// started from.
+#[component]
+fn Editor(d: DashboardView, refresh: Callback<()>) -> impl IntoView {
+    let uid = d.uid.clone();
+    let doc = RwSignal::new(None::<Value>);
+    let version = RwSignal::new(0i64);
+    let failure = RwSignal::new(None::<ApiFailure>);
+    let saved = RwSignal::new(None::<String>);
+    let message = RwSignal::new(String::new());
+    let selected = RwSignal::new(None::<usize>);
+    let versions = RwSignal::new(Vec::<VersionInfo>::new());
+    let provisioned = RwSignal::new(d.provisioned_from.clone());
+    let navigate = use_navigate();
+    let load = {
+        let uid = uid.clone();
+        move || {
+            let uid = uid.clone();
+            spawn_local(async move {
+                if let Ok(v) = call::<Value>(
+                    "GET",
+                    &format!("/api/v1/dashboards/{}", encode(&uid)),
+                    None::<&()>,
+                )
+                .await
+                {
+                    version.set(v["version"].as_i64().unwrap_or(0));
+                    provisioned.set(v["provisioned_from"].as_str().map(str::to_owned));
+                    doc.set(Some(v["dashboard"].clone()));
+                }
+                if let Ok(list) = call::<Vec<VersionInfo>>(
+                    "GET",
+                    &format!("/api/v1/dashboards/{}/versions", encode(&uid)),
+                    None::<&()>,
+                )
+                .await
+                {
+                    versions.set(list);
+                }
+            });
+        }
+    };
+    let load = StoredValue::new(load);
+    Effect::new(move |_| load.with_value(|l| l()));
+
+    let save = {
+        let uid = uid.clone();
+        move |_| {
+            let Some(d) = doc.get_untracked() else { return };
+            let body = json!({ "dashboard": d, "version": version.get_untracked(), "message": message.get_untracked() });
+            let uid = uid.clone();
+            spawn_local(async move {
+                match call::<Value>(
+                    "PUT",
+                    &format!("/api/v1/dashboards/{}", encode(&uid)),
+                    Some(&body),
+                )
+                .await
+                {
+                    Ok(v) => {
+                        failure.set(None);
+                        version.set(v["version"].as_i64().unwrap_or(0));
+                        saved.set(Some(match v["warning"].as_str() {
+                            Some(w) => format!("Saved as version {}. {w}", v["version"]),
+                            None => format!("Saved as version {}.", v["version"]),
+                        }));
+                        message.set(String::new());
+                        load.with_value(|l| l());
+                        refresh.run(());
+                    }
+                    Err(e) => {
+                        saved.set(None);
+                        failure.set(Some(e));
+                    }
+                }
+            });
+        }
+    };
+    let edit_panel = move |i: usize, f: &dyn Fn(&mut Value)| {
+        doc.update(|d| {
+            if let Some(p) = d.as_mut().and_then(|d| d["panels"].get_mut(i)) {
+                f(p);
+            }
+        });
+    };
+    let add_panel = move |_| {
+        doc.update(|d| {
+            if let Some(d) = d.as_mut() {
+                let panels = d["panels"].as_array().cloned().unwrap_or_default();
+                let id = panels.iter().filter_map(|p| p["id"].as_u64()).max().unwrap_or(0) + 1;
+                let y = panels
+                    .iter()
+                    .map(|p| p["grid"]["y"].as_u64().unwrap_or(0) + p["grid"]["h"].as_u64().unwrap_or(0))
+                    .max()
+                    .unwrap_or(0);
+                let mut list = panels;
+                list.push(json!({"id": id, "type": "timeseries", "title": format!("Panel {id}"),
+                    "grid": {"x": 0, "y": y, "w": 12, "h": 8}, "targets": [{"expr": "up", "legend": ""}]}));
+                selected.set(Some(list.len() - 1));
+                d["panels"] = Value::Array(list);
+            }
+        });
+    };
+    let panel_list = move || {
+        let Some(d) = doc.get() else {
+            return view! { <p>"Loading…"</p> }.into_any();
+        };
+        d["panels"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let label = format!(
+                    "{} ({}) at {},{} size {}×{}",
+                    p["title"].as_str().unwrap_or(""),
+                    p["type"].as_str().unwrap_or(""),
+                    p["grid"]["x"], p["grid"]["y"], p["grid"]["w"], p["grid"]["h"]
+                );
+                view! {
+                    <li>
+                        <button type="button" class="select-panel" aria-pressed=move || if selected.get() == Some(i) { "true" } else { "false" }
+                            on:click=move |_| selected.set(Some(i))>{label}</button>
+                    </li>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let restore = {
+        let uid = uid.clone();
+        move |v: i64| {
+            let uid = uid.clone();
+            let confirmed = window()
+                .confirm_with_message(&format!("Restore version {v}? It becomes a new version."))
+                .unwrap_or(false);
+            if !confirmed {
+                return;
+            }
+            spawn_local(async move {
+                let body = json!({ "version": version.get_untracked() });
+                match call::<Value>(
+                    "POST",
+                    &format!("/api/v1/dashboards/{}/restore/{v}", encode(&uid)),
+                    Some(&body),
+                )
+                .await
+                {
+                    Ok(_) => {
+                        failure.set(None);
+                        saved.set(Some(format!("Restored version {v}.")));
+                        load.with_value(|l| l());
+                        refresh.run(());
+                    }
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        }
+    };
+    let duplicate = {
+        let uid = uid.clone();
+        let navigate = navigate.clone();
+        move |_| {
+            let uid = uid.clone();
+            let navigate = navigate.clone();
+            spawn_local(async move {
+                if let Ok(v) = call::<Value>(
+                    "POST",
+                    &format!("/api/v1/dashboards/{}/duplicate", encode(&uid)),
+                    None::<&()>,
+                )
+                .await
+                {
+                    navigate(
+                        &format!("/d/{}?edit=1", v["uid"].as_str().unwrap_or("")),
+                        Default::default(),
+                    );
+                }
+            });
+        }
+    };
+    let delete = {
+        let uid = uid.clone();
+        let navigate = navigate.clone();
+        move |_| {
+            if !window()
+                .confirm_with_message("Delete this dashboard? Its versions go with it.")
+                .unwrap_or(false)
+            {
+                return;
+            }
+            let uid = uid.clone();
+            let navigate = navigate.clone();
+            spawn_local(async move {
+                match call::<Value>(
+                    "DELETE",
+                    &format!("/api/v1/dashboards/{}", encode(&uid)),
+                    None::<&()>,
+                )
+                .await
+                {
+                    Ok(_) => navigate("/dashboards", Default::default()),
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        }
+    };
+    let unlink = {
+        let uid = uid.clone();
+        move |_| {
+            let uid = uid.clone();
+            spawn_local(async move {
+                if call::<Value>(
+                    "POST",
+                    &format!("/api/v1/dashboards/{}/unlink", encode(&uid)),
+                    None::<&()>,
+                )
+                .await
+                .is_ok()
+                {
+                    provisioned.set(None);
+                }
+            });
+        }
+    };
+    view! {
+        <section class="card editor" id="dashboard-editor" aria-label="Dashboard editor">
+            <h2>"Edit"</h2>
+            {form_error(failure)}
+            {move || failure.get().and_then(|f| f.field.clone().map(|field| view! {
+                <p class="field-error" data-field=field.clone()>{format!("{field}: {}", f.message)}</p>
+            }))}
+            <div class="editor-cols">
+                <div>
+                    <label for="dash-title">"Title"</label>
+                    <input id="dash-title" prop:value=move || doc.get().map(|d| d["title"].as_str().unwrap_or("").to_owned()).unwrap_or_default()
+                        on:input=move |ev| { let v = event_target_value(&ev); doc.update(|d| if let Some(d) = d.as_mut() { d["title"] = json!(v); }); } />
+                    <h3>"Panels"</h3>
+                    <ul class="panel-list">{panel_list}</ul>
+                    <button type="button" id="add-panel" on:click=add_panel>"Add panel"</button>
+                </div>
+                <div>
+                    {move || selected.get().and_then(|i| doc.get().and_then(|d| d["panels"].get(i).cloned()).map(|p| view! {
+                        <PanelEditor index=i panel=p edit=Callback::new(move |(i, v): (usize, Value)| edit_panel(i, &|p| *p = v.clone()))
+                            remove=Callback::new(move |i: usize| { doc.update(|d| if let Some(arr) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) { if i < arr.len() { arr.remove(i); } }); selected.set(None); }) />
+                    }))}
+                </div>
+            </div>
+            <div class="save-bar">
+                <input id="save-message" placeholder="What changed (optional)" prop:value=move || message.get() on:input=move |ev| message.set(event_target_value(&ev)) />
+                <button type="button" class="primary" id="save-dashboard" on:click=save>"Save"</button>
+                <button type="button" id="duplicate-dashboard" on:click=duplicate>"Duplicate"</button>
+                <button type="button" class="danger" id="delete-dashboard" on:click=delete>"Delete"</button>
+                {move || provisioned.get().map(|_| view! { <button type="button" id="unlink-dashboard" on:click=unlink.clone()>"Unlink from its file"</button> })}
+                {move || saved.get().map(|m| view! { <span class="saved" role="status" id="save-status">{m}</span> })}
+            </div>
+            <details class="versions" id="dashboard-versions">
+                <summary>"Versions"</summary>
+                <ul>
+                    {move || versions.get().into_iter().map(|v| {
+                        let restore = restore.clone();
+                        let n = v.version;
+                        view! {
+                            <li data-version=n.to_string()>
+                                {format!("v{} · {} · {} · {}", v.version, v.created_at, v.author, v.message)}
+                                " "
+                                <button type="button" class="restore-version" on:click=move |_| restore(n)>"Restore"</button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </details>
+        </section>
+    }
+}
+
+/// One panel's settings: type, title, query (with a live preview), legend, unit, and its
+/// place on the grid — arrow buttons (or the arrow keys while the grid box has focus) move
+/// it, the size buttons resize it.
+#[component]
+fn PanelEditor(
+    index: usize,
+    panel: Value,
+    edit: Callback<(usize, Value)>,
+    remove: Callback<usize>,
+) -> impl IntoView {
+    let p = RwSignal::new(panel);
+    let commit = move || edit.run((index, p.get_untracked()));
+    let set = move |path: &'static [&'static str], v: Value| {
+        p.update(|p| {
+            let mut at = p;
+            for (k, key) in path.iter().enumerate() {
+                if k + 1 == path.len() {
+                    at[*key] = v.clone();
+                } else {
+                    at = &mut at[*key];
+                }
+            }
+        });
+        commit();
+    };
+    let nudge = move |dx: i64, dy: i64, dw: i64, dh: i64| {
+        p.update(|p| {
+            let g = &mut p["grid"];
+            let get = |g: &Value, k: &str| g[k].as_i64().unwrap_or(0);
+            let w = (get(g, "w") + dw).clamp(1, 24);
+            let x = (get(g, "x") + dx).clamp(0, 24 - w);
+            let y = (get(g, "y") + dy).max(0);
+            let h = (get(g, "h") + dh).clamp(1, 100);
+            *g = json!({"x": x, "y": y, "w": w, "h": h});
+        });
+        commit();
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let (dx, dy) = match ev.key().as_str() {
+            "ArrowLeft" => (-1, 0),
+            "ArrowRight" => (1, 0),
+            "ArrowUp" => (0, -1),
+            "ArrowDown" => (0, 1),
+            _ => return,
+        };
+        ev.prevent_default();
+        if ev.shift_key() {
+            nudge(0, 0, dx, dy);
+        } else {
+            nudge(dx, dy, 0, 0);
+        }
+    };
+    let preview_at = RwSignal::new(0u32);
+    let fetcher = Fetcher::new();
+    let preview = Resource::new(
+        move || preview_at.get(),
+        move |n| {
+            let f = fetcher.clone();
+            let p = p.get_untracked();
+            async move {
+                if n == 0 {
+                    return None;
+                }
+                let expr = p["targets"][0]["expr"].as_str().unwrap_or("").to_owned();
+                let sources = f.clone().sources().await.ok()?;
+                let ds = p["datasource"].as_i64().or_else(|| {
+                    sources
+                        .iter()
+                        .find(|s| s.default)
+                        .or(sources.first())
+                        .map(|s| s.id)
+                })?;
+                let req = ChartRequest {
+                    query: expr,
+                    from: "now-1h".into(),
+                    to: "now".into(),
+                    width: 600,
+                    height: 220,
+                    unit: p["unit"].as_str().unwrap_or("").to_owned(),
+                    legend: p["targets"][0]["legend"].as_str().unwrap_or("").to_owned(),
+                    ..Default::default()
+                };
+                Some(f.chart(ds, req).await)
+            }
+        },
+    );
+    let text_field = move |id: &'static str, label: &'static str, path: &'static [&'static str]| {
+        let value = move || {
+            let v = p.get();
+            let mut at = &v;
+            for k in path {
+                at = &at[*k];
+            }
+            at.as_str().unwrap_or("").to_owned()
+        };
+        view! {
+            <label for=id>{label}</label>
+            <input id=id prop:value=value on:change=move |ev| set(path, json!(event_target_value(&ev))) />
+        }
+    };
+    view! {
+        <div class="panel-editor" id="panel-editor">
+            <h3>{move || format!("Panel {}", p.get()["id"])}</h3>
+            <div class="form-grid">
+                {text_field("panel-title", "Title", &["title"])}
+                <label for="panel-type">"Type"</label>
+                <select id="panel-type" on:change=move |ev| set(&["type"], json!(event_target_value(&ev)))>
+                    {["timeseries", "stat", "gauge", "table", "text", "row"].map(|k| view! {
+                        <option value=k selected=move || p.get()["type"] == k>{k}</option>
+                    })}
+                </select>
+                <label for="panel-query">"Query (PromQL)"</label>
+                <textarea id="panel-query" rows="3" prop:value=move || p.get()["targets"][0]["expr"].as_str().unwrap_or("").to_owned()
+                    on:change=move |ev| { let v = event_target_value(&ev); p.update(|p| { if p["targets"].as_array().is_none_or(|t| t.is_empty()) { p["targets"] = json!([{"expr": "", "legend": ""}]); } p["targets"][0]["expr"] = json!(v); }); commit(); }></textarea>
+                <label for="panel-legend">"Legend"</label>
+                <input id="panel-legend" prop:value=move || p.get()["targets"][0]["legend"].as_str().unwrap_or("").to_owned()
+                    on:change=move |ev| { let v = event_target_value(&ev); p.update(|p| { if p["targets"][0].is_object() { p["targets"][0]["legend"] = json!(v); } }); commit(); } />
+                {text_field("panel-unit", "Unit", &["unit"])}
+                <label for="panel-text">"Text (Markdown)"</label>
+                <textarea id="panel-text" rows="2" prop:value=move || p.get()["text"].as_str().unwrap_or("").to_owned()
+                    on:change=move |ev| set(&["text"], json!(event_target_value(&ev)))></textarea>
+            </div>
+            <div class="grid-controls" tabindex="0" id="grid-controls" on:keydown=on_key
+                aria-label="Position: arrow keys move, Shift+arrow keys resize">
+                <span id="grid-position">{move || { let g = p.get()["grid"].clone(); format!("x {} · y {} · w {} · h {}", g["x"], g["y"], g["w"], g["h"]) }}</span>
+                <button type="button" id="move-left" on:click=move |_| nudge(-1, 0, 0, 0)>"←"</button>
+                <button type="button" id="move-right" on:click=move |_| nudge(1, 0, 0, 0)>"→"</button>
+                <button type="button" id="move-up" on:click=move |_| nudge(0, -1, 0, 0)>"↑"</button>
+                <button type="button" id="move-down" on:click=move |_| nudge(0, 1, 0, 0)>"↓"</button>
+                <button type="button" id="wider" on:click=move |_| nudge(0, 0, 1, 0)>"Wider"</button>
+                <button type="button" id="narrower" on:click=move |_| nudge(0, 0, -1, 0)>"Narrower"</button>
+                <button type="button" id="taller" on:click=move |_| nudge(0, 0, 0, 1)>"Taller"</button>
+                <button type="button" id="shorter" on:click=move |_| nudge(0, 0, 0, -1)>"Shorter"</button>
+            </div>
+            <button type="button" id="preview-panel" on:click=move |_| preview_at.update(|n| *n += 1)>"Preview query"</button>
+            <button type="button" class="danger" id="remove-panel" on:click=move |_| remove.run(index)>"Remove panel"</button>
+            <Transition fallback=|| ()>
+                {move || preview.get().flatten().map(|r| match r {
+                    Ok(c) => view! { <Chart view=c focus=None on_zoom=Callback::new(|_| {}) on_focus=Callback::new(|_| {}) /> }.into_any(),
+                    Err(e) => view! { <div class="panel-error" role="alert">{e.to_string()}</div> }.into_any(),
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_other_state_and_repeat_variables() {
+        let mut q = ParamsMap::new();
+        q.insert("from", "now-6h".into());
+        q.insert("var-endpoint", "/a".into());
+        q.insert("var-endpoint", "/b".into());
+        let url = url_with(
+            "ops",
+            &q,
+            &[("from", Some("1000".into())), ("to", Some("2000".into()))],
+        );
+        assert_eq!(
+            url,
+            "/d/ops?var-endpoint=%2Fa&var-endpoint=%2Fb&from=1000&to=2000"
+        );
+        let r = request_of("ops".into(), &q, 1200);
+        assert_eq!(
+            r.vars,
+            vec![(
+                "endpoint".to_owned(),
+                vec!["/a".to_owned(), "/b".to_owned()]
+            )]
+        );
+        assert_eq!(parse_secs("30s"), 30);
+        assert_eq!(parse_secs("5m"), 300);
+        assert_eq!(parse_secs(""), 0);
+    }
+}
