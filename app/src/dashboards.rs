@@ -339,6 +339,10 @@ pub fn DashboardPage() -> impl IntoView {
                 Ok(d) => view! { <Board d=d query=query go=go editing=editing refresh=refresh /> }.into_any(),
             })}
         </Transition>
+        // Outside the transition: re-rendering the board after a save keeps the editor's state.
+        <Show when=move || editing.get()>
+            {move || view! { <Editor uid=uid.get_untracked() refresh=refresh /> }}
+        </Show>
     }
 }
 
@@ -421,7 +425,6 @@ fn Board(
     let title = d.title.clone();
     let provisioned = d.provisioned_from.clone();
     let panels = d.panels.clone();
-    let d_for_editor = d.clone();
     view! {
         <Title text=title.clone() />
         <div class="board-head">
@@ -460,9 +463,6 @@ fn Board(
             {variables}
             {full_screen.then(|| view! { <button type="button" id="exit-full" on:click=move |_| change(vec![("panel", None)])>"Back to the dashboard"</button> })}
         </div>
-        <Show when=move || editing.get()>
-            <Editor d=d_for_editor.clone() refresh=refresh />
-        </Show>
         <div class="board-grid" class:full-screen=full_screen>
             {panels.into_iter().map(|p| view! { <PanelBox p=p full=full_screen change=Callback::new(move |c: Vec<(&'static str, Option<String>)>| change(c)) /> }).collect_view()}
         </div>
@@ -657,8 +657,7 @@ struct VersionInfo {
 /// The editor: works on the stored document (loaded fresh), saves with the version it
 /// started from.
 #[component]
-fn Editor(d: DashboardView, refresh: Callback<()>) -> impl IntoView {
-    let uid = d.uid.clone();
+fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
     let doc = RwSignal::new(None::<Value>);
     let version = RwSignal::new(0i64);
     let failure = RwSignal::new(None::<ApiFailure>);
@@ -666,7 +665,7 @@ fn Editor(d: DashboardView, refresh: Callback<()>) -> impl IntoView {
     let message = RwSignal::new(String::new());
     let selected = RwSignal::new(None::<usize>);
     let versions = RwSignal::new(Vec::<VersionInfo>::new());
-    let provisioned = RwSignal::new(d.provisioned_from.clone());
+    let provisioned = RwSignal::new(None::<String>);
     let navigate = use_navigate();
     let load = {
         let uid = uid.clone();

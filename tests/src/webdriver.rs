@@ -266,8 +266,14 @@ impl Browser {
             Duration::from_secs(10),
             &format!("text of `{css}`"),
             || async {
-                let el = self.try_find(css).await?;
-                let text = self.text(&el).await;
+                // Read by selector each time: a re-rendered element never goes stale here.
+                let v = self
+                    .execute(
+                        "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
+                        vec![json!(css)],
+                    )
+                    .await;
+                let text = v.as_str()?.to_owned();
                 pred(&text).then_some(text)
             },
         )
