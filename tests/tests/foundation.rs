@@ -37,6 +37,9 @@ async fn every_page_is_rendered_on_the_server_with_navigation() {
     ];
     let built = [
         "/",
+        "/dashboards",
+        "/explore/metrics",
+        "/settings/datasources",
         "/alerting/rules",
         "/checklist",
         "/settings/users",

@@ -239,15 +239,16 @@ fn time_label(t: f64, span: f64) -> String {
     }
 }
 
+/// Per pixel column the lowest and highest y, and the line pieces between columns.
+pub type Picture = (
+    std::collections::BTreeMap<i64, (i64, i64)>,
+    std::collections::BTreeSet<(i64, i64, i64, i64)>,
+);
+
 /// Per pixel column, the lowest and highest y a chart's polylines touch, and every line
 /// piece that crosses from one column to another: two SVGs with equal maps draw the same
 /// pixels. Used to check that M4 changes nothing visible.
-pub fn pixel_columns(
-    svg: &str,
-) -> (
-    std::collections::BTreeMap<i64, (i64, i64)>,
-    std::collections::BTreeSet<(i64, i64, i64, i64)>,
-) {
+pub fn pixel_columns(svg: &str) -> Picture {
     let mut columns = std::collections::BTreeMap::<i64, (i64, i64)>::new();
     let mut crossings = std::collections::BTreeSet::new();
     for line in polylines(svg) {

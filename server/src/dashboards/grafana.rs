@@ -267,19 +267,19 @@ fn thresholds_of(p: &Value, notes: &mut Vec<String>) -> Vec<Threshold> {
     if let Some(steps) = steps {
         return steps
             .iter()
-            .filter_map(|st| {
+            .map(|st| {
                 let color = s(&st["color"]);
                 if !super::model::is_color(&color) {
                     notes.push(format!("threshold colour `{color}` replaced by red"));
                 }
-                Some(Threshold {
+                Threshold {
                     value: st["value"].as_f64(),
                     color: if super::model::is_color(&color) {
                         color
                     } else {
                         "red".into()
                     },
-                })
+                }
             })
             .collect();
     }

@@ -121,9 +121,11 @@ async fn provision_one(
                 &actor,
                 &uid,
                 doc,
-                existing.version,
-                &format!("provisioned from {origin}"),
-                "dashboard.provision",
+                store::Save {
+                    expected: existing.version,
+                    message: &format!("provisioned from {origin}"),
+                    action: "dashboard.provision",
+                },
             )
             .await?;
             Ok("updated".into())

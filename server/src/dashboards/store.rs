@@ -53,19 +53,22 @@ fn parse_doc(text: &str) -> Result<Dashboard, ApiError> {
         .map_err(|e| ApiError::internal(anyhow::anyhow!("stored dashboard unreadable: {e}")))
 }
 
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    uid: String,
+    title: String,
+    folder: String,
+    tags: String,
+    version: i64,
+    provisioned_from: Option<String>,
+    updated_at: String,
+    starred: bool,
+}
+
 pub async fn list(db: &SqlitePool, user_id: i64, f: &Filter) -> Result<Vec<Summary>, ApiError> {
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        String,
-        i64,
-        Option<String>,
-        String,
-        bool,
-    )> = sqlx::query_as(
+    let rows: Vec<ListRow> = sqlx::query_as(
         "SELECT d.uid, d.title, d.folder, d.tags, d.version, d.provisioned_from, d.updated_at, \
-             EXISTS (SELECT 1 FROM dashboard_stars s WHERE s.uid = d.uid AND s.user_id = ?) \
+             EXISTS (SELECT 1 FROM dashboard_stars s WHERE s.uid = d.uid AND s.user_id = ?) AS starred \
              FROM dashboards d ORDER BY d.title COLLATE NOCASE",
     )
     .bind(user_id)
@@ -78,18 +81,16 @@ pub async fn list(db: &SqlitePool, user_id: i64, f: &Filter) -> Result<Vec<Summa
         .unwrap_or_default();
     Ok(rows
         .into_iter()
-        .map(
-            |(uid, title, folder, tags, version, provisioned_from, updated_at, starred)| Summary {
-                uid,
-                title,
-                folder,
-                tags: serde_json::from_str(&tags).unwrap_or_default(),
-                version,
-                starred,
-                provisioned_from,
-                updated_at,
-            },
-        )
+        .map(|r| Summary {
+            uid: r.uid,
+            title: r.title,
+            folder: r.folder,
+            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+            version: r.version,
+            starred: r.starred,
+            provisioned_from: r.provisioned_from,
+            updated_at: r.updated_at,
+        })
         .filter(|s| q.is_empty() || s.title.to_lowercase().contains(&q))
         .filter(|s| {
             f.tag
@@ -214,16 +215,26 @@ async fn insert_version(
 }
 
 /// Saves `doc` as the next version if the stored one is still `expected`.
+/// What a save is: the version it started from, its message and its audit action.
+pub struct Save<'a> {
+    pub expected: i64,
+    pub message: &'a str,
+    pub action: &'a str,
+}
+
 pub async fn update(
     db: &SqlitePool,
     metrics: &Metrics,
     actor: &Actor,
     uid: &str,
     mut doc: Dashboard,
-    expected: i64,
-    message: &str,
-    action: &str,
+    save: Save<'_>,
 ) -> Result<Stored, ApiError> {
+    let Save {
+        expected,
+        message,
+        action,
+    } = save;
     doc.uid = uid.to_owned();
     doc.validate()?;
     let mut tx = db.begin().await?;

@@ -382,9 +382,11 @@ impl Access {
 /// connection pool instead of building a client (and a connection) each time.
 #[derive(Clone, Default)]
 pub struct ClientCache {
-    clients:
-        Arc<std::sync::Mutex<std::collections::HashMap<i64, (String, Arc<dyn MetricsSource>)>>>,
+    clients: Arc<std::sync::Mutex<CachedClients>>,
 }
+
+/// Client per source id, with the `updated_at` it was built for.
+type CachedClients = std::collections::HashMap<i64, (String, Arc<dyn MetricsSource>)>;
 
 impl ClientCache {
     pub fn get_or_build(

@@ -245,9 +245,11 @@ async fn update(
         &actor,
         &uid,
         doc,
-        version,
-        &body.message,
-        "dashboard.update",
+        store::Save {
+            expected: version,
+            message: &body.message,
+            action: "dashboard.update",
+        },
     )
     .await?;
     let mut out = stored_json(&s);
@@ -313,9 +315,11 @@ async fn restore(
         &actor,
         &uid,
         old,
-        expected,
-        &format!("restored version {version}"),
-        "dashboard.restore",
+        store::Save {
+            expected,
+            message: &format!("restored version {version}"),
+            action: "dashboard.restore",
+        },
     )
     .await?;
     Ok(Json(stored_json(&s)).into_response())
