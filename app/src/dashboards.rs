@@ -665,6 +665,8 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
     let message = RwSignal::new(String::new());
     let selected = RwSignal::new(None::<usize>);
     let versions = RwSignal::new(Vec::<VersionInfo>::new());
+    // The diff shown: (version, its lines against the current document).
+    let diff = RwSignal::new(None::<(i64, Vec<(&'static str, String)>)>);
     let provisioned = RwSignal::new(None::<String>);
     let navigate = use_navigate();
     let load = {
@@ -813,6 +815,20 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
             });
         }
     };
+    let show_diff = {
+        let uid = uid.clone();
+        move |v: i64| {
+            let uid = uid.clone();
+            spawn_local(async move {
+                let path = format!("/api/v1/dashboards/{}/versions/{v}", encode(&uid));
+                if let Ok(old) = call::<Value>("GET", &path, None::<&()>).await {
+                    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+                    let current = doc.get_untracked().map(|d| pretty(&d)).unwrap_or_default();
+                    diff.set(Some((v, crate::rules::line_diff(&pretty(&old), &current))));
+                }
+            });
+        }
+    };
     let duplicate = {
         let uid = uid.clone();
         let navigate = navigate.clone();
@@ -915,16 +931,27 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                 <ul>
                     {move || versions.get().into_iter().map(|v| {
                         let restore = restore.clone();
+                        let show_diff = show_diff.clone();
                         let n = v.version;
                         view! {
                             <li data-version=n.to_string()>
                                 {format!("v{} · {} · {} · {}", v.version, v.created_at, v.author, v.message)}
+                                " "
+                                <button type="button" class="diff-version" on:click=move |_| show_diff(n)>"Diff"</button>
                                 " "
                                 <button type="button" class="restore-version" on:click=move |_| restore(n)>"Restore"</button>
                             </li>
                         }
                     }).collect_view()}
                 </ul>
+                {move || diff.get().map(|(v, lines)| view! {
+                    <div class="diff" id="version-diff">
+                        <p>{format!("Version {v} (−) against the editor's document (+)")}</p>
+                        <pre>{lines.into_iter().filter(|(tag, _)| *tag != "same").map(|(tag, line)| view! {
+                            <div class=format!("diff-{tag}")>{format!("{} {line}", if tag == "del" { "-" } else { "+" })}</div>
+                        }).collect_view()}</pre>
+                    </div>
+                })}
             </details>
         </section>
     }
@@ -1048,6 +1075,9 @@ fn PanelEditor(
                 <input id="panel-legend" prop:value=move || p.get()["targets"][0]["legend"].as_str().unwrap_or("").to_owned()
                     on:change=move |ev| { let v = event_target_value(&ev); p.update(|p| { if p["targets"][0].is_object() { p["targets"][0]["legend"] = json!(v); } }); commit(); } />
                 {text_field("panel-unit", "Unit", &["unit"])}
+                <label for="panel-collapsed">"Row collapsed"</label>
+                <input id="panel-collapsed" type="checkbox" prop:checked=move || p.get()["collapsed"].as_bool().unwrap_or(false)
+                    on:change=move |ev| set(&["collapsed"], json!(event_target_checked(&ev))) />
                 <label for="panel-text">"Text (Markdown)"</label>
                 <textarea id="panel-text" rows="2" prop:value=move || p.get()["text"].as_str().unwrap_or("").to_owned()
                     on:change=move |ev| set(&["text"], json!(event_target_value(&ev)))></textarea>

@@ -321,7 +321,7 @@ pub fn ExploreMetrics() -> impl IntoView {
                         }
                             .into_any(),
                         Ok(list) => view! {
-                            <Toolbar list=list state=state source=source go=go run=run />
+                            <Toolbar list=list state=state go=go run=run />
                         }
                             .into_any(),
                     })
@@ -405,7 +405,6 @@ pub fn ExploreMetrics() -> impl IntoView {
 fn Toolbar(
     list: Vec<SourceOption>,
     state: Memo<ExploreState>,
-    source: Memo<Option<i64>>,
     go: Callback<ExploreState>,
     run: Callback<()>,
 ) -> impl IntoView {
@@ -432,10 +431,14 @@ fn Toolbar(
         (Some(_), Some(_)) => range_error.set(Some("“From” must be before “To”.".into())),
         _ => range_error.set(Some("Enter both times (UTC).".into())),
     };
+    // Chosen from this list (not the page's `source` memo, which reads the resource
+    // outside this transition).
+    let options = list.clone();
+    let active = Memo::new(move |_| pick_source(state.read().source, &options));
     let sources = list
         .into_iter()
         .map(|s| {
-            let selected = move || source.get() == Some(s.id);
+            let selected = move || active.get() == Some(s.id);
             view! { <option value=s.id.to_string() selected=selected>{s.name.clone()}</option> }
         })
         .collect_view();

@@ -886,7 +886,7 @@ fn HistoryTab(
 }
 
 /// A line diff (longest common subsequence): `("same"|"del"|"add", line)`.
-fn line_diff(old: &str, new: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn line_diff(old: &str, new: &str) -> Vec<(&'static str, String)> {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
     let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];

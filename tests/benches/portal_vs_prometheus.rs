@@ -50,6 +50,59 @@ async fn main() {
             ));
         }
     }
+    // The seed dashboard's metrics over the last 24 h (for its render time).
+    om.push_str("# TYPE keiko_requests counter\n# TYPE keiko_errors counter\n# TYPE keiko_agent_tasks_active gauge\n# TYPE keiko_mcp_server_health gauge\n");
+    let mut seed_lines = Vec::new();
+    for (i, t) in (end - 86_400..=end).step_by(60).enumerate() {
+        let i = i as u64;
+        for (m, e) in [
+            ("GET", "/api/chat"),
+            ("POST", "/api/chat"),
+            ("POST", "/api/agents"),
+            ("GET", "/health"),
+        ] {
+            seed_lines.push((
+                t,
+                format!(
+                    "keiko_requests_total{{method=\"{m}\",endpoint=\"{e}\"}} {} {t}",
+                    i * 7
+                ),
+            ));
+        }
+        for e in ["ValidationError", "TimeoutError"] {
+            seed_lines.push((
+                t,
+                format!("keiko_errors_total{{error_type=\"{e}\"}} {} {t}", i / 3),
+            ));
+        }
+        for a in ["planner", "coder", "reviewer"] {
+            seed_lines.push((
+                t,
+                format!(
+                    "keiko_agent_tasks_active{{agent_id=\"{a}\",task_type=\"chat\"}} {} {t}",
+                    i % 5
+                ),
+            ));
+        }
+        for s in ["filesystem", "search"] {
+            seed_lines.push((
+                t,
+                format!("keiko_mcp_server_health{{server_name=\"{s}\"}} 1 {t}"),
+            ));
+        }
+    }
+    // OpenMetrics wants each family's samples together.
+    for family in [
+        "keiko_requests_total",
+        "keiko_errors_total",
+        "keiko_agent_tasks_active",
+        "keiko_mcp_server_health",
+    ] {
+        for (_, line) in seed_lines.iter().filter(|(_, l)| l.starts_with(family)) {
+            om.push_str(line);
+            om.push('\n');
+        }
+    }
     om.push_str("# EOF\n");
     let prom = Prometheus::with_data(&om).await;
     let portal = Portal::start().await;
@@ -103,6 +156,23 @@ async fn main() {
         pm / dm
     );
     println!("  portal chart (SVG)  : median {cm:.2} ms, p90 {c90:.2} ms");
+
+    // The shipped "Keiko Overview" (the seed's JSON) over 24 h, drawn by the server.
+    let render = admin.request(
+        reqwest::Method::GET,
+        "/api/v1/dashboards/keiko-overview/render?from=now-24h&to=now&width=1200",
+    );
+    let (_, bytes) = timed(&render).await;
+    for _ in 0..5 {
+        timed(&render).await;
+    }
+    let mut r = Vec::new();
+    for _ in 0..50 {
+        r.push(timed(&render).await.0);
+    }
+    let (rm, r90) = stats(r);
+    println!("seed dashboard (4 panels) over 24 h, server render incl. queries:");
+    println!("  median {rm:.2} ms, p90 {r90:.2} ms, answer {bytes} bytes");
 
     let week = format!("query=keiko_agent_task_duration_seconds&start={start}&end={end}&step=60");
     let full = admin.request(

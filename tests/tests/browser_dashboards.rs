@@ -190,6 +190,20 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
     browser
         .click(
             &browser
+                .find("#dashboard-versions li[data-version='1'] .diff-version")
+                .await,
+        )
+        .await;
+    let diff = browser
+        .wait_text("#version-diff", |t| t.contains("Panel 1"))
+        .await;
+    assert!(
+        diff.contains("+ ") && diff.contains("keiko_agent_tasks_active"),
+        "{diff}"
+    );
+    browser
+        .click(
+            &browser
                 .find("#dashboard-versions li[data-version='1'] .restore-version")
                 .await,
         )

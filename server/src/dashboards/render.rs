@@ -28,14 +28,22 @@ pub type Resolve = dyn Fn(Option<i64>) -> futures::future::BoxFuture<'static, Re
 /// The value of "All" when the variable has no options to list: any value (`.*`).
 const ANY: &str = "\u{0}any";
 
-/// Escapes regex metacharacters, as Grafana does for Prometheus variables.
+/// Escapes regex metacharacters for use inside a PromQL string, as Grafana does for
+/// Prometheus variables: the regex needs `\.`, and the PromQL string literal needs that
+/// backslash doubled, so `a.b` becomes `a\\.b` in the query text.
 pub fn regex_escape(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
+        match c {
+            // A literal backslash: `\\` in the regex, each doubled in the string.
+            '\\' => out.push_str(r"\\\\"),
+            '"' => out.push_str("\\\""),
+            c if ".+*?()|[]{}^$".contains(c) => {
+                out.push_str(r"\\");
+                out.push(c);
+            }
+            c => out.push(c),
         }
-        out.push(c);
     }
     out
 }
@@ -491,6 +499,8 @@ mod tests {
             interpolate("[$__interval] $__range", &v, 7.2, 86400.0),
             "[8s] 86400s"
         );
+        // A backslash and a quote survive the regex and the PromQL string.
+        assert_eq!(regex_escape(r#"a\b"c"#), r#"a\\\\b\"c"#);
     }
 
     #[test]
