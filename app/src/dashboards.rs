@@ -664,6 +664,7 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
     let saved = RwSignal::new(None::<String>);
     let message = RwSignal::new(String::new());
     let selected = RwSignal::new(None::<usize>);
+    let vars_problem = RwSignal::new(None::<String>);
     let versions = RwSignal::new(Vec::<VersionInfo>::new());
     // The diff shown: (version, its lines against the current document).
     let diff = RwSignal::new(None::<(i64, Vec<(&'static str, String)>)>);
@@ -907,6 +908,20 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                     <label for="dash-title">"Title"</label>
                     <input id="dash-title" prop:value=move || doc.get().map(|d| d["title"].as_str().unwrap_or("").to_owned()).unwrap_or_default()
                         on:input=move |ev| { let v = event_target_value(&ev); doc.update(|d| if let Some(d) = d.as_mut() { d["title"] = json!(v); }); } />
+                    <label for="dash-variables">"Variables (JSON list)"</label>
+                    <textarea id="dash-variables" rows="4"
+                        prop:value=move || doc.get().map(|d| serde_json::to_string_pretty(&d["variables"]).unwrap_or_default()).unwrap_or_default()
+                        on:change=move |ev| {
+                            match serde_json::from_str::<Value>(&event_target_value(&ev)) {
+                                Ok(v) if v.is_array() => {
+                                    vars_problem.set(None);
+                                    doc.update(|d| if let Some(d) = d.as_mut() { d["variables"] = v; });
+                                }
+                                Ok(_) => vars_problem.set(Some("must be a JSON list of variables".into())),
+                                Err(e) => vars_problem.set(Some(format!("not JSON: {e}"))),
+                            }
+                        }></textarea>
+                    {move || vars_problem.get().map(|m| view! { <p class="field-error" data-field="variables">{m}</p> })}
                     <h3>"Panels"</h3>
                     <ul class="panel-list">{panel_list}</ul>
                     <button type="button" id="add-panel" on:click=add_panel>"Add panel"</button>

@@ -218,6 +218,16 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
     assert_eq!(now["version"], 4);
     assert_eq!(now["dashboard"]["panels"], json!([]));
 
+    // Variables are edited as JSON: a typo is named beside the field and not applied.
+    let vars = browser.find("#dash-variables").await;
+    browser.clear(&vars).await;
+    browser.type_text(&vars, "[{\"name\": ").await;
+    browser.click(&browser.find("#dash-title").await).await;
+    let problem = browser
+        .wait_text(".field-error[data-field=variables]", |t| !t.is_empty())
+        .await;
+    assert!(problem.contains("not JSON"), "{problem}");
+
     // Someone else saves meanwhile: this editor's save is refused and says why.
     let mut other = now["dashboard"].clone();
     other["title"] = json!("Changed elsewhere");
