@@ -19,7 +19,7 @@ use crate::dashboard_model::{
     DashboardRequest, DashboardView, PanelBody, PanelView, StatValue, VariableView,
 };
 use crate::dto::Role;
-use crate::explore::PRESETS;
+use crate::explore::{preset_of, zoom_times, PRESETS};
 use crate::fetch::Fetcher;
 use crate::form::{encode, field_error, form_error};
 use crate::session;
@@ -395,13 +395,7 @@ fn Board(
             .ok()
         })?
     });
-    let preset = {
-        let (from, to) = (d.from.clone(), d.to.clone());
-        match from.strip_prefix("now-") {
-            Some(p) if to == "now" && PRESETS.iter().any(|(k, _)| *k == p) => p.to_owned(),
-            _ => "custom".into(),
-        }
-    };
+    let preset = preset_of(&d.from, &d.to);
     let presets = PRESETS
         .iter()
         .map(|(k, label)| view! { <option value=*k selected=preset == *k>{*label}</option> })
@@ -411,14 +405,12 @@ fn Board(
         .clone()
         .into_iter()
         .map(|v| view! { <VariablePicker v=v change=Callback::new(move |(name, vals): (String, Vec<String>)| {
-            let key: &'static str = Box::leak(format!("var-{name}").into_boxed_str());
-            let mut pairs: Vec<(&'static str, Option<String>)> = vec![(key, None)];
-            go.run(url_with(&uid.get_value(), &query.get_untracked(), &pairs));
+            // `var-NAME` repeats once per selected value.
+            let key = format!("var-{name}");
             let mut q = query.get_untracked();
-            q.remove(key);
-            for v in vals { q.insert(key.to_string(), v); }
-            pairs.clear();
-            go.run(url_with(&uid.get_value(), &q, &pairs));
+            q.remove(&key);
+            for v in vals { q.insert(key.clone(), v); }
+            go.run(url_with(&uid.get_value(), &q, &[]));
         }) /> })
         .collect_view();
     let full_screen = query.get_untracked().get("panel").is_some();
@@ -567,10 +559,10 @@ fn PanelBox(
     let body = match p.body.clone() {
         PanelBody::Chart { chart } => view! {
             <Chart view=chart focus=None
-                on_zoom=Callback::new(move |(t1, t2): (f64, f64)| change.run(vec![
-                    ("from", Some(format!("{}", (t1 * 1000.0).round() as i64))),
-                    ("to", Some(format!("{}", (t2 * 1000.0).round() as i64))),
-                ]))
+                on_zoom=Callback::new(move |range: (f64, f64)| {
+                    let (from, to) = zoom_times(range);
+                    change.run(vec![("from", Some(from)), ("to", Some(to))]);
+                })
                 on_focus=Callback::new(|_| {}) />
         }.into_any(),
         PanelBody::Stat { values } => view! { <div class="stat-values">{values.into_iter().map(stat_view).collect_view()}</div> }.into_any(),

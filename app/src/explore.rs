@@ -104,11 +104,22 @@ impl ExploreState {
     }
 
     fn preset(&self) -> String {
-        match self.from.strip_prefix("now-") {
-            Some(p) if self.to == "now" && PRESETS.iter().any(|(k, _)| *k == p) => p.to_owned(),
-            _ => "custom".into(),
-        }
+        preset_of(&self.from, &self.to)
     }
+}
+
+/// The time picker's preset for a range (`1h` for `now-1h`…`now`), or `custom`.
+pub fn preset_of(from: &str, to: &str) -> String {
+    match from.strip_prefix("now-") {
+        Some(p) if to == "now" && PRESETS.iter().any(|(k, _)| *k == p) => p.to_owned(),
+        _ => "custom".into(),
+    }
+}
+
+/// A zoom selection (Unix seconds) as URL times (Unix milliseconds, as Grafana writes them).
+pub fn zoom_times((t1, t2): (f64, f64)) -> (String, String) {
+    let ms = |t: f64| format!("{}", (t * 1000.0).round() as i64);
+    (ms(t1), ms(t2))
 }
 
 /// `2026-11-25T10:00` (a `datetime-local` value, read as UTC) → RFC 3339.
@@ -293,8 +304,7 @@ pub fn ExploreMetrics() -> impl IntoView {
 
     let on_zoom = Callback::new(move |(t1, t2): (f64, f64)| {
         let mut st = state.get_untracked();
-        st.from = format!("{}", (t1 * 1000.0).round() as i64);
-        st.to = format!("{}", (t2 * 1000.0).round() as i64);
+        (st.from, st.to) = zoom_times((t1, t2));
         st.step = None;
         go.run(st);
     });

@@ -47,3 +47,42 @@ pub fn picture(svg: &str) -> Picture {
     }
     (columns, crossings)
 }
+
+/// A chart's plot area as the portal reports it (`plot` of a chart answer): where a value
+/// should be drawn. Drawn points are rounded to whole pixels, so they sit less than 1 px
+/// from [`Plot::pixel`].
+pub struct Plot {
+    pub left: f64,
+    pub right: f64,
+    pub top: f64,
+    pub bottom: f64,
+    pub x0: f64,
+    pub x1: f64,
+    pub y0: f64,
+    pub y1: f64,
+}
+
+impl Plot {
+    pub fn of(chart: &serde_json::Value) -> Plot {
+        let p = &chart["plot"];
+        let f = |k: &str| p[k].as_f64().unwrap_or_else(|| panic!("plot.{k} in {p}"));
+        Plot {
+            left: f("left"),
+            right: f("right"),
+            top: f("top"),
+            bottom: f("bottom"),
+            x0: f("x_min"),
+            x1: f("x_max"),
+            y0: f("y_min"),
+            y1: f("y_max"),
+        }
+    }
+
+    /// The SVG pixel of `(t, v)`.
+    pub fn pixel(&self, t: f64, v: f64) -> (f64, f64) {
+        (
+            self.left + (self.right - self.left) * (t - self.x0) / (self.x1 - self.x0),
+            self.bottom + (self.top - self.bottom) * (v - self.y0) / (self.y1 - self.y0),
+        )
+    }
+}

@@ -277,6 +277,27 @@ async fn the_seed_imports_in_the_ui_with_its_report_and_the_shipped_boards_rende
                 && t.contains("Portal self-monitoring")
         })
         .await;
+    // Search narrows the list; a star is kept for this user.
+    browser
+        .type_text(&browser.find("#dashboard-search").await, "self")
+        .await;
+    browser
+        .wait_text("#dashboards-table", |t| {
+            t.contains("Portal self-monitoring") && !t.contains("Keiko Personal Assistant")
+        })
+        .await;
+    browser
+        .click(&browser.find("tr[data-uid=portal-self] .star").await)
+        .await;
+    browser
+        .wait_text("tr[data-uid=portal-self] .star", |t| t.contains('★'))
+        .await;
+    let (_, starred) = portal.admin().get("/api/v1/dashboards?starred=true").await;
+    assert_eq!(starred[0]["uid"], "portal-self");
+    browser
+        .clear(&browser.find("#dashboard-search").await)
+        .await;
+
     let seed =
         std::fs::read_to_string(e2e::workspace_root().join("dashboards/keiko-overview.json"))
             .unwrap();
@@ -305,6 +326,17 @@ async fn the_seed_imports_in_the_ui_with_its_report_and_the_shipped_boards_rende
             t == "Keiko Personal Assistant - Overview"
         })
         .await;
+    // "Explore this query" opens the panel's query in Explore.
+    let href = browser
+        .execute(
+            "return document.querySelector('.panel .panel-explore').getAttribute('href');",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        href,
+        "/explore/metrics?q=rate%28keiko_requests_total%5B5m%5D%29"
+    );
     // Four panels; with no keiko_* data in this Prometheus they say so instead of failing.
     let panels = browser
         .execute(

@@ -249,6 +249,63 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
     })
     .await;
     assert!(browser.current_url().await.contains("mode=instant"));
+
+    // The time picker: a preset, then an absolute range (UTC), then auto-refresh — each in
+    // the URL.
+    let choose = |css: &'static str, value: &'static str| {
+        let browser = &browser;
+        async move {
+            let el = browser.find(css).await;
+            browser
+                .execute(
+                    "const s = arguments[0]; s.value = arguments[1]; s.dispatchEvent(new Event('change', {bubbles: true}));",
+                    vec![json!({"element-6066-11e4-a52e-4f735466cecf": el.0}), json!(value)],
+                )
+                .await;
+        }
+    };
+    choose("#time-preset", "6h").await;
+    eventually(Duration::from_secs(10), "the 6 h preset", || async {
+        let url = browser.current_url().await;
+        (url.contains("from=now-6h") && url.contains("to=now")).then_some(())
+    })
+    .await;
+    browser
+        .wait_text("#range-label", |t| t == "Last 6 hours")
+        .await;
+    browser
+        .click(&browser.find(".absolute-range summary").await)
+        .await;
+    for (css, value) in [
+        ("#time-from", "2026-01-02T03:04"),
+        ("#time-to", "2026-01-02T05:06"),
+    ] {
+        let el = browser.find(css).await;
+        browser
+            .execute(
+                "const i = arguments[0]; i.value = arguments[1]; i.dispatchEvent(new Event('input', {bubbles: true}));",
+                vec![json!({"element-6066-11e4-a52e-4f735466cecf": el.0}), json!(value)],
+            )
+            .await;
+    }
+    browser.click(&browser.find("#apply-range").await).await;
+    eventually(Duration::from_secs(10), "the absolute range", || async {
+        let url = browser.current_url().await;
+        (url.contains("from=2026-01-02T03%3A04%3A00Z")
+            && url.contains("to=2026-01-02T05%3A06%3A00Z"))
+        .then_some(())
+    })
+    .await;
+    choose("#refresh-select", "30s").await;
+    eventually(Duration::from_secs(10), "refresh in the URL", || async {
+        browser
+            .current_url()
+            .await
+            .contains("refresh=30s")
+            .then_some(())
+    })
+    .await;
+
     assert!(
         browser.console_errors().await.is_empty(),
         "{:?}",

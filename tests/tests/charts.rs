@@ -6,7 +6,7 @@
 use e2e::api::Client;
 use e2e::portal::Portal;
 use e2e::prometheus::Prometheus;
-use e2e::svg::{picture, series_polylines};
+use e2e::svg::{picture, series_polylines, Plot};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -38,12 +38,6 @@ fn enc(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Where value `v` of range `[lo, hi]` falls on the pixel range `[a, b]` (drawn points are
-/// rounded to whole pixels, so they sit less than 1 px from this).
-fn pixel(v: f64, lo: f64, hi: f64, a: i64, b: i64) -> f64 {
-    a as f64 + (b - a) as f64 * (v - lo) / (hi - lo)
 }
 
 #[tokio::test]
@@ -86,23 +80,8 @@ async fn the_drawn_points_are_the_values_and_the_first_html_holds_the_chart() {
     assert_eq!(chart["inspector"]["points_returned"], 480);
     assert_eq!(chart["total_series"], 2);
 
-    let plot = &chart["plot"];
-    let (left, right) = (
-        plot["left"].as_i64().unwrap(),
-        plot["right"].as_i64().unwrap(),
-    );
-    let (top, bottom) = (
-        plot["top"].as_i64().unwrap(),
-        plot["bottom"].as_i64().unwrap(),
-    );
-    let (x0, x1) = (
-        plot["x_min"].as_f64().unwrap(),
-        plot["x_max"].as_f64().unwrap(),
-    );
-    let (y0, y1) = (
-        plot["y_min"].as_f64().unwrap(),
-        plot["y_max"].as_f64().unwrap(),
-    );
+    let plot = Plot::of(&chart);
+    let (x0, x1, y0, y1) = (plot.x0, plot.x1, plot.y0, plot.y1);
     assert_eq!((x0, x1), (start as f64, end as f64));
     assert!(
         y0 <= 0.0 && y1 >= 478.0,
@@ -116,8 +95,7 @@ async fn the_drawn_points_are_the_values_and_the_first_html_holds_the_chart() {
         assert_eq!(line.len(), 240);
         for (i, &(x, y)) in line.iter().enumerate() {
             let t = (start + 15 * i as i64) as f64;
-            let want_x = pixel(t, x0, x1, left, right);
-            let want_y = pixel(factor * i as f64, y0, y1, bottom, top);
+            let (want_x, want_y) = plot.pixel(t, factor * i as f64);
             assert!(
                 (x as f64 - want_x).abs() < 1.0,
                 "x of point {i}: {x} vs {want_x}"

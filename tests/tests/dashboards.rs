@@ -7,7 +7,7 @@
 use e2e::api::Client;
 use e2e::portal::Portal;
 use e2e::prometheus::Prometheus;
-use e2e::svg::series_polylines;
+use e2e::svg::{series_polylines, Plot};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -355,23 +355,7 @@ async fn a_dashboard_renders_known_values_and_a_failing_panel_keeps_its_error() 
         ts["query"],
         "keiko_agent_tasks_active{agent_id=~\"(coder|planner)\"}"
     );
-    let plot = &chart["plot"];
-    let (left, right) = (
-        plot["left"].as_f64().unwrap(),
-        plot["right"].as_f64().unwrap(),
-    );
-    let (top, bottom) = (
-        plot["top"].as_f64().unwrap(),
-        plot["bottom"].as_f64().unwrap(),
-    );
-    let (x0, x1) = (
-        plot["x_min"].as_f64().unwrap(),
-        plot["x_max"].as_f64().unwrap(),
-    );
-    let (y0, y1) = (
-        plot["y_min"].as_f64().unwrap(),
-        plot["y_max"].as_f64().unwrap(),
-    );
+    let plot = Plot::of(chart);
     let lines = series_polylines(chart["svg"].as_str().unwrap());
     assert_eq!(lines.len(), 2);
     for (line, s) in lines.iter().zip(chart["series"].as_array().unwrap()) {
@@ -387,8 +371,7 @@ async fn a_dashboard_renders_known_values_and_a_failing_panel_keeps_its_error() 
             // The value at t is the last sample at or before t.
             let i = ((t - start as f64) / 15.0).floor() as i64;
             assert_eq!(v, factor * (i % 10) as f64, "the value at {t}");
-            let want_x = left + (right - left) * (t - x0) / (x1 - x0);
-            let want_y = bottom + (top - bottom) * (v - y0) / (y1 - y0);
+            let (want_x, want_y) = plot.pixel(t, v);
             assert!((x as f64 - want_x).abs() < 1.0 && (y as f64 - want_y).abs() < 1.0);
         }
     }

@@ -136,7 +136,6 @@ pub async fn chart_many(
             end: plan.end.to_string(),
             step: plan.step.to_string(),
             timeout: None,
-            width: None,
         };
         async move { source.query_range(&q).await }
     });

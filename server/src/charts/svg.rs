@@ -116,8 +116,11 @@ pub fn render(series: &[Option<&Series>], opts: &Options) -> Result<Rendered, St
                 let points: Vec<(f64, f64)> = if opts.raw {
                     segment.to_vec()
                 } else {
-                    let column = |t: f64| chart.backend_coord(&(t, y_min)).0;
-                    m4_by_column(segment, column)
+                    let column = |t: f64| i64::from(chart.backend_coord(&(t, y_min)).0);
+                    crate::sources::m4::m4_by(segment, column)
+                        .into_iter()
+                        .map(|i| segment[i])
+                        .collect()
                 };
                 chart
                     .draw_series(LineSeries::new(
@@ -193,38 +196,6 @@ fn segments(points: &[(f64, f64)], gap: f64) -> Vec<&[(f64, f64)]> {
     out
 }
 
-/// M4 (Jugel et al., VLDB 2014) with the chart's own pixel mapping: per column the first,
-/// minimum, maximum and last point, in time order.
-pub fn m4_by_column(points: &[(f64, f64)], column: impl Fn(f64) -> i32) -> Vec<(f64, f64)> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < points.len() {
-        let col = column(points[i].0);
-        let first = i;
-        let (mut lo, mut hi, mut last) = (i, i, i);
-        while i < points.len() && column(points[i].0) == col {
-            if points[i].1 < points[lo].1 {
-                lo = i;
-            }
-            if points[i].1 > points[hi].1 {
-                hi = i;
-            }
-            last = i;
-            i += 1;
-        }
-        let mut keep = [first, lo, hi, last];
-        keep.sort_unstable();
-        let mut previous = None;
-        for k in keep {
-            if previous != Some(k) {
-                out.push(points[k]);
-                previous = Some(k);
-            }
-        }
-    }
-    out
-}
-
 /// A time-axis label: clock time for spans up to two days, else date and time (UTC).
 fn time_label(t: f64, span: f64) -> String {
     let Some(at) = chrono::DateTime::from_timestamp(t.floor() as i64, 0) else {
@@ -239,57 +210,57 @@ fn time_label(t: f64, span: f64) -> String {
     }
 }
 
-/// Per pixel column the lowest and highest y, and the line pieces between columns.
-pub type Picture = (
-    std::collections::BTreeMap<i64, (i64, i64)>,
-    std::collections::BTreeSet<(i64, i64, i64, i64)>,
-);
-
-/// Per pixel column, the lowest and highest y a chart's polylines touch, and every line
-/// piece that crosses from one column to another: two SVGs with equal maps draw the same
-/// pixels. Used to check that M4 changes nothing visible.
-pub fn pixel_columns(svg: &str) -> Picture {
-    let mut columns = std::collections::BTreeMap::<i64, (i64, i64)>::new();
-    let mut crossings = std::collections::BTreeSet::new();
-    for line in polylines(svg) {
-        for (i, &(x, y)) in line.iter().enumerate() {
-            let e = columns.entry(x).or_insert((y, y));
-            e.0 = e.0.min(y);
-            e.1 = e.1.max(y);
-            if i > 0 {
-                let (px, py) = line[i - 1];
-                if px != x {
-                    crossings.insert((px, py, x, y));
-                }
-            }
-        }
-    }
-    (columns, crossings)
-}
-
-/// The points of every series line (`<polyline>` not drawn in the axis colour) in an SVG.
-pub fn polylines(svg: &str) -> Vec<Vec<(i64, i64)>> {
-    svg.split("<polyline")
-        .skip(1)
-        .filter(|el| !el.split('>').next().unwrap_or("").contains("currentColor"))
-        .filter_map(|el| {
-            let points = el.split("points=\"").nth(1)?.split('"').next()?;
-            Some(
-                points
-                    .split_whitespace()
-                    .filter_map(|p| {
-                        let (x, y) = p.split_once(',')?;
-                        Some((x.parse::<f64>().ok()? as i64, y.parse::<f64>().ok()? as i64))
-                    })
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Per pixel column the lowest and highest y, and the line pieces between columns.
+    pub type Picture = (
+        std::collections::BTreeMap<i64, (i64, i64)>,
+        std::collections::BTreeSet<(i64, i64, i64, i64)>,
+    );
+
+    /// Per pixel column, the lowest and highest y a chart's polylines touch, and every line
+    /// piece that crosses from one column to another: two SVGs with equal maps draw the same
+    /// pixels. Used to check that M4 changes nothing visible.
+    pub fn pixel_columns(svg: &str) -> Picture {
+        let mut columns = std::collections::BTreeMap::<i64, (i64, i64)>::new();
+        let mut crossings = std::collections::BTreeSet::new();
+        for line in polylines(svg) {
+            for (i, &(x, y)) in line.iter().enumerate() {
+                let e = columns.entry(x).or_insert((y, y));
+                e.0 = e.0.min(y);
+                e.1 = e.1.max(y);
+                if i > 0 {
+                    let (px, py) = line[i - 1];
+                    if px != x {
+                        crossings.insert((px, py, x, y));
+                    }
+                }
+            }
+        }
+        (columns, crossings)
+    }
+
+    /// The points of every series line (`<polyline>` not drawn in the axis colour) in an SVG.
+    pub fn polylines(svg: &str) -> Vec<Vec<(i64, i64)>> {
+        svg.split("<polyline")
+            .skip(1)
+            .filter(|el| !el.split('>').next().unwrap_or("").contains("currentColor"))
+            .filter_map(|el| {
+                let points = el.split("points=\"").nth(1)?.split('"').next()?;
+                Some(
+                    points
+                        .split_whitespace()
+                        .filter_map(|p| {
+                            let (x, y) = p.split_once(',')?;
+                            Some((x.parse::<f64>().ok()? as i64, y.parse::<f64>().ok()? as i64))
+                        })
+                        .collect(),
+                )
+            })
+            .collect()
+    }
 
     fn noisy(n: usize) -> Series {
         // A deterministic, spiky signal: M4 must keep every spike's pixel.

@@ -15,7 +15,6 @@ use crate::audit;
 use crate::http::errors::ApiError;
 use crate::identity::{now, Actor};
 use crate::metrics::Metrics;
-use crate::sources::store::Access;
 
 pub const STATES: [&str; 4] = ["open", "in_progress", "done", "not_applicable"];
 
@@ -164,7 +163,6 @@ fn item_state_json(row: Option<&StateRow>) -> Value {
 /// The team's checklist for `template_id`, rendered in `lang`, with progress and evidence.
 pub async fn team_checklist(
     db: &SqlitePool,
-    access: &Access,
     team_id: i64,
     template_id: i64,
     lang: Lang,
@@ -173,20 +171,42 @@ pub async fn team_checklist(
         .await?
         .ok_or_else(|| ApiError::not_found("team"))?;
     let template = template_by_id(db, template_id).await?;
-    let evidence = evaluate_evidence(db, access).await?;
+    let evidence = evaluate_evidence(db).await?;
     render(db, team.id, &team.name, &template, &evidence, lang).await
 }
 
 /// Runs every evidence check once, keyed by check name.
 async fn evaluate_evidence(
     db: &SqlitePool,
-    access: &Access,
 ) -> Result<HashMap<String, evidence::Evidence>, ApiError> {
-    Ok(evidence::evaluate_all(db, access)
+    Ok(evidence::on_read(db)
         .await?
         .into_iter()
         .map(|e| (e.check.clone(), e))
         .collect())
+}
+
+/// Marks removed (at `at`) every row `select` lists for the template that is not in `kept`.
+async fn mark_removed(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    select: &str,
+    update: &str,
+    template_id: i64,
+    kept: &[i64],
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    let existing: Vec<i64> = sqlx::query_scalar(select)
+        .bind(template_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    for id in existing.into_iter().filter(|id| !kept.contains(id)) {
+        sqlx::query(update)
+            .bind(at)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// One team's checklist for a loaded template, with evidence already evaluated.
@@ -513,16 +533,11 @@ pub async fn item_history(
 }
 
 /// Teams × sections with progress, plus what needs attention (overdue or without owner).
-pub async fn overview(
-    db: &SqlitePool,
-    access: &Access,
-    template_id: i64,
-    lang: Lang,
-) -> Result<Value, ApiError> {
+pub async fn overview(db: &SqlitePool, template_id: i64, lang: Lang) -> Result<Value, ApiError> {
     let teams = crate::identity::teams::list(db).await?;
     // Template and evidence are the same for every team: load and evaluate them once.
     let template = template_by_id(db, template_id).await?;
-    let evidence = evaluate_evidence(db, access).await?;
+    let evidence = evaluate_evidence(db).await?;
     let mut rows = Vec::new();
     let mut attention = Vec::new();
     for team in teams {
@@ -845,38 +860,24 @@ pub async fn save_template(
         }
     }
     // Whatever the body left out is marked removed, never deleted.
-    let existing_sections: Vec<i64> = sqlx::query_scalar(
+    mark_removed(
+        &mut tx,
         "SELECT id FROM checklist_sections WHERE template_id = ? AND removed_at IS NULL",
+        "UPDATE checklist_sections SET removed_at = ? WHERE id = ?",
+        template_id,
+        &kept_sections,
+        &at,
     )
-    .bind(template_id)
-    .fetch_all(&mut *tx)
     .await?;
-    for sid in existing_sections
-        .into_iter()
-        .filter(|s| !kept_sections.contains(s))
-    {
-        sqlx::query("UPDATE checklist_sections SET removed_at = ? WHERE id = ?")
-            .bind(&at)
-            .bind(sid)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let existing_items: Vec<i64> = sqlx::query_scalar(
+    mark_removed(
+        &mut tx,
         "SELECT i.id FROM checklist_items i JOIN checklist_sections s ON s.id = i.section_id WHERE s.template_id = ? AND i.removed_at IS NULL",
+        "UPDATE checklist_items SET removed_at = ? WHERE id = ?",
+        template_id,
+        &kept_items,
+        &at,
     )
-    .bind(template_id)
-    .fetch_all(&mut *tx)
     .await?;
-    for iid in existing_items
-        .into_iter()
-        .filter(|i| !kept_items.contains(i))
-    {
-        sqlx::query("UPDATE checklist_items SET removed_at = ? WHERE id = ?")
-            .bind(&at)
-            .bind(iid)
-            .execute(&mut *tx)
-            .await?;
-    }
     let snapshot = json!({ "name": body.name, "sections": body.sections });
     sqlx::query("INSERT INTO checklist_template_versions (template_id, version, snapshot, author, at) VALUES (?, ?, ?, ?, ?)")
         .bind(template_id)

@@ -315,8 +315,7 @@ fn thresholds_of(p: &Value, notes: &mut Vec<String>) -> Vec<Threshold> {
     Vec::new()
 }
 
-fn targets_of(ctx: &Ctx, p: &Value, notes: &mut Vec<String>) -> Vec<Target> {
-    let _ = ctx;
+fn targets_of(p: &Value, notes: &mut Vec<String>) -> Vec<Target> {
     let mut out = Vec::new();
     for t in p["targets"].as_array().into_iter().flatten() {
         let ref_id = s(&t["refId"]);
@@ -389,6 +388,25 @@ fn grid_of(
     }
 }
 
+/// A panel the import could not convert: a notice in its place, naming the original type.
+fn placeholder(id: u32, title: String, grid: Grid, original: String) -> Panel {
+    Panel {
+        id,
+        kind: PanelKind::Unsupported,
+        title,
+        grid,
+        datasource: None,
+        targets: Vec::new(),
+        unit: String::new(),
+        min: None,
+        max: None,
+        thresholds: Vec::new(),
+        reducer: Reducer::Last,
+        text: original,
+        collapsed: false,
+    }
+}
+
 fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out: &mut Vec<Panel>) {
     let source_type = s(&p["type"]);
     let title = s(&p["title"]);
@@ -457,30 +475,16 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
                 }
             )],
         });
-        out.push(Panel {
-            id,
-            kind: PanelKind::Unsupported,
-            title,
-            grid,
-            datasource: None,
-            targets: Vec::new(),
-            unit: String::new(),
-            min: None,
-            max: None,
-            thresholds: Vec::new(),
-            reducer: Reducer::Last,
-            text: source_type,
-            collapsed: false,
-        });
+        out.push(placeholder(id, title, grid, source_type));
         return;
     };
     let (unit, mut unit_notes) = unit_of(p);
     notes.append(&mut unit_notes);
     let thresholds = thresholds_of(p, &mut notes);
-    let mut targets = if matches!(kind, PanelKind::Text | PanelKind::Row) {
+    let targets = if matches!(kind, PanelKind::Text | PanelKind::Row) {
         Vec::new()
     } else {
-        targets_of(ctx, p, &mut notes)
+        targets_of(p, &mut notes)
     };
     let reducer = {
         let calc = p["options"]["reduceOptions"]["calcs"][0]
@@ -548,25 +552,8 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
                 notes
             },
         });
-        out.push(Panel {
-            id,
-            kind: PanelKind::Unsupported,
-            title,
-            grid,
-            datasource: None,
-            targets: Vec::new(),
-            unit: String::new(),
-            min: None,
-            max: None,
-            thresholds: Vec::new(),
-            reducer: Reducer::Last,
-            text: source_type,
-            collapsed: false,
-        });
+        out.push(placeholder(id, title, grid, source_type));
         return;
-    }
-    if kind == PanelKind::Table {
-        targets.truncate(targets.len().max(1));
     }
     ctx.report.push(ReportEntry {
         kind: "panel",

@@ -218,6 +218,8 @@ struct Ctx<'a> {
     values: HashMap<String, Vec<String>>,
     from: String,
     to: String,
+    /// `to - from` in seconds, resolved once for every panel.
+    range: f64,
     now: f64,
     page_width: u32,
 }
@@ -228,7 +230,13 @@ fn chart_request(ctx: &Ctx<'_>, p: &Panel, width: u32, height: u32) -> ChartRequ
         from: ctx.from.clone(),
         to: ctx.to.clone(),
         step: None,
-        width: width.clamp(100, 4000),
+        // Stats and gauges reduce about 100 points (enough for a sparkline and a faithful
+        // reduction) whatever their size.
+        width: if matches!(p.kind, PanelKind::Stat | PanelKind::Gauge) {
+            180
+        } else {
+            width.clamp(100, 4000)
+        },
         height: height.clamp(80, 2000),
         unit: p.unit.clone(),
         legend: String::new(),
@@ -237,27 +245,26 @@ fn chart_request(ctx: &Ctx<'_>, p: &Panel, width: u32, height: u32) -> ChartRequ
     }
 }
 
-async fn panel_body(
-    ctx: &Ctx<'_>,
-    p: &Panel,
-    width: u32,
-    height: u32,
-) -> Result<PanelBody, ApiError> {
-    let req = chart_request(ctx, p, width, height);
-    let start =
-        charts::time::resolve(&ctx.from, ctx.now).map_err(|m| ApiError::invalid("from", m))?;
-    let end = charts::time::resolve(&ctx.to, ctx.now).map_err(|m| ApiError::invalid("to", m))?;
-    let step = charts::step_of(&req, ctx.now).unwrap_or(60.0);
-    let targets: Vec<(String, String)> = p
-        .targets
+/// The panel's `(query, legend)` pairs with variables and built-ins filled in for `req`.
+fn targets_for(ctx: &Ctx<'_>, p: &Panel, req: &ChartRequest) -> Vec<(String, String)> {
+    let step = charts::step_of(req, ctx.now).unwrap_or(60.0);
+    p.targets
         .iter()
         .map(|t| {
             (
-                interpolate(&t.expr, &ctx.values, step, end - start),
+                interpolate(&t.expr, &ctx.values, step, ctx.range),
                 t.legend.clone(),
             )
         })
-        .collect();
+        .collect()
+}
+
+async fn panel_body(
+    ctx: &Ctx<'_>,
+    p: &Panel,
+    req: &ChartRequest,
+    targets: &[(String, String)],
+) -> Result<PanelBody, ApiError> {
     match p.kind {
         PanelKind::Text => Ok(PanelBody::Text {
             html: crate::checklist::markdown::render(&p.text),
@@ -270,13 +277,13 @@ async fn panel_body(
         }),
         PanelKind::Timeseries => {
             let source = (ctx.resolve)(p.datasource).await?;
-            let chart = charts::chart_many(source.as_ref(), &targets, &req, ctx.now).await?;
+            let chart = charts::chart_many(source.as_ref(), targets, req, ctx.now).await?;
             Ok(PanelBody::Chart { chart })
         }
         PanelKind::Table => {
             let source = (ctx.resolve)(p.datasource).await?;
             let mut table = TableView::default();
-            for (q, legend) in &targets {
+            for (q, legend) in targets {
                 let t =
                     charts::table(source.as_ref(), q, &ctx.to, legend, &p.unit, ctx.now).await?;
                 table.rows.extend(t.rows);
@@ -286,10 +293,7 @@ async fn panel_body(
         }
         PanelKind::Stat | PanelKind::Gauge => {
             let source = (ctx.resolve)(p.datasource).await?;
-            // About 100 points: enough for a sparkline and a faithful reduction.
-            let mut small = req.clone();
-            small.width = 180;
-            let chart = charts::chart_many(source.as_ref(), &targets, &small, ctx.now).await?;
+            let chart = charts::chart_many(source.as_ref(), targets, req, ctx.now).await?;
             let unit = if p.unit.is_empty() {
                 chart.plot.unit
             } else {
@@ -409,6 +413,7 @@ pub async fn render(
         values,
         from: from.clone(),
         to: to.clone(),
+        range: end - start,
         now,
         page_width: req.width.clamp(320, 4000),
     };
@@ -440,7 +445,9 @@ pub async fn render(
                     (p.grid.h * ROW_PX).saturating_sub(44),
                 )
             };
-            let body = match panel_body(ctx, p, width, height).await {
+            let req = chart_request(ctx, p, width, height);
+            let targets = targets_for(ctx, p, &req);
+            let body = match panel_body(ctx, p, &req, &targets).await {
                 Ok(b) => b,
                 Err(e) => PanelBody::Error {
                     message: match &e.field {
@@ -449,8 +456,6 @@ pub async fn render(
                     },
                 },
             };
-            let start = charts::time::resolve(&ctx.from, ctx.now).unwrap_or(0.0);
-            let end = charts::time::resolve(&ctx.to, ctx.now).unwrap_or(0.0);
             PanelView {
                 id: p.id,
                 title: p.title.clone(),
@@ -460,10 +465,8 @@ pub async fn render(
                     w: p.grid.w,
                     h: p.grid.h,
                 },
-                query: p
-                    .targets
-                    .first()
-                    .map(|t| interpolate(&t.expr, &ctx.values, 60.0, end - start)),
+                // What this panel ran, for "explore this query".
+                query: targets.into_iter().next().map(|(q, _)| q),
                 datasource: p.datasource,
                 body,
             }

@@ -296,19 +296,43 @@ pub async fn delete(
     uid: &str,
 ) -> Result<(), ApiError> {
     let old = get(db, uid).await?;
+    let before = summary_json(&old.dashboard, old.version);
+    let sql = "DELETE FROM dashboards WHERE uid = ?";
+    audited(
+        db,
+        metrics,
+        actor,
+        uid,
+        sql,
+        "dashboard.delete",
+        before,
+        None,
+    )
+    .await
+}
+
+/// Runs one statement on dashboard `uid` and records it, in one transaction.
+#[allow(clippy::too_many_arguments)]
+async fn audited(
+    db: &SqlitePool,
+    metrics: &Metrics,
+    actor: &Actor,
+    uid: &str,
+    sql: &str,
+    action: &str,
+    before: Value,
+    after: Option<Value>,
+) -> Result<(), ApiError> {
     let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM dashboards WHERE uid = ?")
-        .bind(uid)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(sql).bind(uid).execute(&mut *tx).await?;
     let rec = audit::record(
         &mut tx,
         actor,
-        "dashboard.delete",
+        action,
         "dashboard",
         uid,
-        Some(summary_json(&old.dashboard, old.version)),
-        None,
+        Some(before),
+        after,
     )
     .await?;
     audit::commit(tx, metrics, rec).await?;
@@ -343,23 +367,32 @@ pub async fn unlink(
     uid: &str,
 ) -> Result<(), ApiError> {
     let old = get(db, uid).await?;
-    let mut tx = db.begin().await?;
-    sqlx::query("UPDATE dashboards SET provisioned_from = NULL WHERE uid = ?")
-        .bind(uid)
-        .execute(&mut *tx)
-        .await?;
-    let rec = audit::record(
-        &mut tx,
+    let before = json!({ "provisioned_from": old.provisioned_from });
+    let after = Some(json!({ "provisioned_from": null }));
+    let sql = "UPDATE dashboards SET provisioned_from = NULL WHERE uid = ?";
+    audited(
+        db,
+        metrics,
         actor,
-        "dashboard.unlink",
-        "dashboard",
         uid,
-        Some(json!({ "provisioned_from": old.provisioned_from })),
-        Some(json!({ "provisioned_from": null })),
+        sql,
+        "dashboard.unlink",
+        before,
+        after,
     )
-    .await?;
-    audit::commit(tx, metrics, rec).await?;
-    Ok(())
+    .await
+}
+
+/// Whether `user_id` starred `uid` (one row, not the whole list).
+pub async fn is_starred(db: &SqlitePool, user_id: i64, uid: &str) -> Result<bool, ApiError> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT 1 FROM dashboard_stars WHERE user_id = ? AND uid = ?")
+            .bind(user_id)
+            .bind(uid)
+            .fetch_optional(db)
+            .await?
+            .is_some(),
+    )
 }
 
 pub async fn set_star(db: &SqlitePool, user_id: i64, uid: &str, on: bool) -> Result<(), ApiError> {

@@ -10,18 +10,24 @@ pub fn m4_indices(points: &[(f64, f64)], start: f64, end: f64, width: usize) -> 
         return (0..points.len()).collect();
     }
     let span = end - start;
-    let column = |t: f64| {
+    m4_by(points, |t| {
         (((t - start) / span) * width as f64)
             .floor()
-            .clamp(0.0, width as f64 - 1.0) as usize
-    };
-    let mut keep = Vec::with_capacity(4 * width);
+            .clamp(0.0, width as f64 - 1.0) as i64
+    })
+}
+
+/// M4 with the caller's pixel mapping: `column` gives a point's pixel column (a chart
+/// passes its own coordinate mapping, so the kept points light exactly the same pixels).
+/// Returns the indices kept — per run of equal columns the first, minimum, maximum and
+/// last point — in time order.
+pub fn m4_by(points: &[(f64, f64)], column: impl Fn(f64) -> i64) -> Vec<usize> {
+    let mut keep = Vec::new();
     let mut i = 0;
     while i < points.len() {
         let col = column(points[i].0);
         let first = i;
-        let (mut min_i, mut max_i) = (i, i);
-        let mut last = i;
+        let (mut min_i, mut max_i, mut last) = (i, i, i);
         while i < points.len() && column(points[i].0) == col {
             let v = points[i].1;
             if v < points[min_i].1 || points[min_i].1.is_nan() {

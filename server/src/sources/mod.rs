@@ -33,6 +33,15 @@ pub enum SourceError {
 pub type RawBody =
     std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send>>;
 
+/// `data` in Prometheus's success envelope, as a one-chunk body.
+pub fn envelope_stream(data: Value) -> RawBody {
+    let bytes = serde_json::to_vec(&serde_json::json!({ "status": "success", "data": data }))
+        .unwrap_or_default();
+    Box::pin(futures::stream::once(async move {
+        Ok(bytes::Bytes::from(bytes))
+    }))
+}
+
 /// Parameters of an instant query, as Prometheus takes them.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct InstantQuery {
@@ -41,7 +50,7 @@ pub struct InstantQuery {
     pub timeout: Option<String>,
 }
 
-/// Parameters of a range query; `width` (pixels) asks for M4 downsampling.
+/// Parameters of a range query, as Prometheus takes them.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct RangeQuery {
     pub query: String,
@@ -49,7 +58,6 @@ pub struct RangeQuery {
     pub end: String,
     pub step: String,
     pub timeout: Option<String>,
-    pub width: Option<usize>,
 }
 
 /// A store that speaks the Prometheus HTTP API. Every method answers the `data` member of
@@ -63,15 +71,7 @@ pub trait MetricsSource: Send + Sync {
         &'a self,
         q: &'a RangeQuery,
     ) -> BoxFuture<'a, Result<RawBody, SourceError>> {
-        Box::pin(async move {
-            let data = self.query_range(q).await?;
-            let bytes =
-                serde_json::to_vec(&serde_json::json!({ "status": "success", "data": data }))
-                    .unwrap_or_default();
-            Ok(Box::pin(futures::stream::once(async move {
-                Ok(bytes::Bytes::from(bytes))
-            })) as RawBody)
-        })
+        Box::pin(async move { Ok(envelope_stream(self.query_range(q).await?)) })
     }
     fn series<'a>(
         &'a self,

@@ -389,6 +389,13 @@ pub struct ClientCache {
 type CachedClients = std::collections::HashMap<i64, (String, Arc<dyn MetricsSource>)>;
 
 impl ClientCache {
+    /// Drops the client of a deleted source.
+    pub fn forget(&self, id: i64) {
+        if let Ok(mut map) = self.clients.lock() {
+            map.remove(&id);
+        }
+    }
+
     pub fn get_or_build(
         &self,
         row: &SourceRow,

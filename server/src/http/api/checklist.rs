@@ -128,14 +128,7 @@ async fn team_checklist(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let lang = lang_of(&principal, q.lang);
-    let list = checklist::team_checklist(
-        &state.db,
-        &state.source_access(),
-        team_id,
-        q.template.unwrap_or(1),
-        lang,
-    )
-    .await?;
+    let list = checklist::team_checklist(&state.db, team_id, q.template.unwrap_or(1), lang).await?;
     let file = |ext: &str| {
         let name: String = list["team"]["name"]
             .as_str()
@@ -208,16 +201,7 @@ async fn overview(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let lang = lang_of(&principal, q.lang);
-    Ok(Json(
-        checklist::overview(
-            &state.db,
-            &state.source_access(),
-            q.template.unwrap_or(1),
-            lang,
-        )
-        .await?,
-    )
-    .into_response())
+    Ok(Json(checklist::overview(&state.db, q.template.unwrap_or(1), lang).await?).into_response())
 }
 
 async fn run_evidence(State(state): State<AppState>) -> Result<Response, ApiError> {

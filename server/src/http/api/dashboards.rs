@@ -194,17 +194,7 @@ async fn get(
 ) -> Result<Response, ApiError> {
     let s = store::get(&state.db, &uid).await?;
     let mut body = stored_json(&s);
-    let starred = store::list(
-        &state.db,
-        actor.user_id,
-        &store::Filter {
-            starred: true,
-            ..Default::default()
-        },
-    )
-    .await?
-    .iter()
-    .any(|d| d.uid == uid);
+    let starred = store::is_starred(&state.db, actor.user_id, &uid).await?;
     body["starred"] = json!(starred);
     Ok(Json(body).into_response())
 }
@@ -453,17 +443,7 @@ pub async fn render_view(
     if req.panel.is_none() {
         store::record_view(&state.db, user_id, &req.uid).await?;
     }
-    let starred = store::list(
-        &state.db,
-        user_id,
-        &store::Filter {
-            starred: true,
-            ..Default::default()
-        },
-    )
-    .await?
-    .iter()
-    .any(|d| d.uid == req.uid);
+    let starred = store::is_starred(&state.db, user_id, &req.uid).await?;
     let doc = stored.dashboard;
     Ok(DashboardView {
         uid: doc.uid,

@@ -230,6 +230,7 @@ async fn delete(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     store::delete(&state.db, &state.metrics, &actor, id).await?;
+    state.source_clients.forget(id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -380,7 +381,6 @@ async fn query_range(
         end: required(&p, "end")?,
         step: required(&p, "step")?,
         timeout: param(&p, "timeout"),
-        width,
     };
     let src = source(&state, id).await?;
     if width.is_none() {

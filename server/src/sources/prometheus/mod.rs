@@ -82,20 +82,9 @@ impl PrometheusClient {
             .is_some_and(|c| c.starts_with(br#"{"status":"success""#));
         if !(status.is_success() && looks_right) {
             // Read it all and say what is wrong (or re-wrap an unusual success).
-            let mut body = first.map(|c| c.to_vec()).unwrap_or_default();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(e))? {
-                if body.len() + chunk.len() > self.max_bytes {
-                    return Err(SourceError::TooLarge(self.max_bytes));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            let data = classify(status, &body)?;
-            let bytes =
-                serde_json::to_vec(&serde_json::json!({ "status": "success", "data": data }))
-                    .unwrap_or_default();
-            return Ok(Box::pin(futures::stream::once(async move {
-                Ok(bytes::Bytes::from(bytes))
-            })));
+            let start = first.map(|c| c.to_vec()).unwrap_or_default();
+            let body = self.read_rest(resp, start).await?;
+            return Ok(super::envelope_stream(classify(status, &body)?));
         }
         let max = self.max_bytes;
         let state = (resp, first, 0usize);
@@ -145,16 +134,24 @@ impl PrometheusClient {
         path: &str,
         params: &[(&str, &str)],
     ) -> Result<(StatusCode, Vec<u8>), SourceError> {
-        let mut resp = self.send(path, params).await?;
+        let resp = self.send(path, params).await?;
         let status = resp.status();
-        let mut body = Vec::new();
+        Ok((status, self.read_rest(resp, Vec::new()).await?))
+    }
+
+    /// Reads the rest of `resp` after `body`, refusing more than the size cap.
+    async fn read_rest(
+        &self,
+        mut resp: reqwest::Response,
+        mut body: Vec<u8>,
+    ) -> Result<Vec<u8>, SourceError> {
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(e))? {
             if body.len() + chunk.len() > self.max_bytes {
                 return Err(SourceError::TooLarge(self.max_bytes));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok((status, body))
+        Ok(body)
     }
 
     fn transport_error(&self, e: reqwest::Error) -> SourceError {
