@@ -104,6 +104,9 @@ pub struct DashboardRequest {
     pub width: u32,
     /// Render only this panel (full-screen view), at the page width.
     pub panel: Option<u32>,
+    /// Rows folded or unfolded in this view (ids whose saved `collapsed` is flipped): a
+    /// viewer's fold is in the URL, not in the stored dashboard.
+    pub toggle: Vec<u32>,
 }
 
 impl DashboardRequest {
@@ -124,6 +127,9 @@ impl DashboardRequest {
         pairs.push(("width", self.width.to_string()));
         if let Some(p) = self.panel {
             pairs.push(("panel", p.to_string()));
+        }
+        for id in &self.toggle {
+            pairs.push(("toggle", id.to_string()));
         }
         crate::chart_model::encode_pairs(&pairs)
     }

@@ -16,12 +16,13 @@ use crate::api_client::{call, ApiFailure};
 use crate::chart::Chart;
 use crate::chart_model::{encode_pairs, ChartRequest};
 use crate::dashboard_model::{
-    DashboardRequest, DashboardView, PanelBody, PanelView, StatValue, VariableView,
+    DashboardRequest, DashboardView, GridPos, PanelBody, PanelView, StatValue, VariableView,
 };
 use crate::dto::Role;
 use crate::explore::{preset_of, zoom_times, PRESETS};
 use crate::fetch::Fetcher;
 use crate::form::{encode, field_error, form_error};
+use crate::grid_layout::{dragged, settle, DragMode, COLUMNS};
 use crate::session;
 
 const PAGE_WIDTH: u32 = 1200;
@@ -289,6 +290,23 @@ fn url_with(uid: &str, current: &ParamsMap, changes: &[(&str, Option<String>)]) 
     }
 }
 
+/// The URL with row `id`'s fold flipped: `toggle` lists the rows this view shows the other
+/// way round from the saved dashboard.
+fn toggle_url(uid: &str, current: &ParamsMap, id: u32) -> String {
+    let id = id.to_string();
+    let mut pairs: Vec<(String, String)> = current
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_owned()))
+        .collect();
+    let before = pairs.len();
+    pairs.retain(|(k, v)| !(k == "toggle" && *v == id));
+    if pairs.len() == before {
+        pairs.push(("toggle".into(), id));
+    }
+    let refs: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    format!("/d/{uid}?{}", encode_pairs(&refs))
+}
+
 fn request_of(uid: String, q: &ParamsMap, width: u32) -> DashboardRequest {
     let mut vars: Vec<(String, Vec<String>)> = Vec::new();
     for (k, v) in q {
@@ -306,6 +324,12 @@ fn request_of(uid: String, q: &ParamsMap, width: u32) -> DashboardRequest {
         vars,
         width,
         panel: q.get("panel").and_then(|p| p.parse().ok()),
+        toggle: q
+            .get_all("toggle")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|t| t.parse().ok())
+            .collect(),
     }
 }
 
@@ -341,7 +365,8 @@ pub fn DashboardPage() -> impl IntoView {
         </Transition>
         // Outside the transition: re-rendering the board after a save keeps the editor's state.
         <Show when=move || editing.get()>
-            {move || view! { <Editor uid=uid.get_untracked() refresh=refresh /> }}
+            // Keyed on the uid: after "Duplicate" the editor must edit the copy.
+            {move || view! { <Editor uid=uid.get() refresh=refresh /> }}
         </Show>
     }
 }
@@ -456,7 +481,10 @@ fn Board(
             {full_screen.then(|| view! { <button type="button" id="exit-full" on:click=move |_| change(vec![("panel", None)])>"Back to the dashboard"</button> })}
         </div>
         <div class="board-grid" class:full-screen=full_screen>
-            {panels.into_iter().map(|p| view! { <PanelBox p=p full=full_screen change=Callback::new(move |c: Vec<(&'static str, Option<String>)>| change(c)) /> }).collect_view()}
+            {panels.into_iter().map(|p| {
+                let fold = toggle_url(&uid.get_value(), &query.get_untracked(), p.id);
+                view! { <PanelBox p=p full=full_screen fold=fold change=Callback::new(move |c: Vec<(&'static str, Option<String>)>| change(c)) /> }
+            }).collect_view()}
         </div>
     }
 }
@@ -526,6 +554,8 @@ fn VariablePicker(v: VariableView, change: Callback<(String, Vec<String>)>) -> i
 fn PanelBox(
     p: PanelView,
     full: bool,
+    /// For a row: the URL that folds or unfolds it.
+    fold: String,
     change: Callback<Vec<(&'static str, Option<String>)>>,
 ) -> impl IntoView {
     let g = p.grid.clone();
@@ -551,7 +581,11 @@ fn PanelBox(
     if let PanelBody::Row { collapsed } = p.body {
         return view! {
             <div class="panel-row" style=style data-panel=id.to_string()>
-                <h2>{p.title.clone()} {collapsed.then_some(" (collapsed)")}</h2>
+                <h2>
+                    <a class="row-fold" href=fold aria-expanded=if collapsed { "false" } else { "true" }>
+                        {if collapsed { "▸ " } else { "▾ " }}{p.title.clone()}
+                    </a>
+                </h2>
             </div>
         }
         .into_any();
@@ -917,6 +951,7 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                     <h3>"Panels"</h3>
                     <ul class="panel-list">{panel_list}</ul>
                     <button type="button" id="add-panel" on:click=add_panel>"Add panel"</button>
+                    <LayoutMap doc=doc selected=selected />
                 </div>
                 <div>
                     {move || selected.get().and_then(|i| doc.get().and_then(|d| d["panels"].get(i).cloned()).map(|p| view! {
@@ -1018,6 +1053,10 @@ fn PanelEditor(
     };
     let preview_at = RwSignal::new(0u32);
     let fetcher = Fetcher::new();
+    let sources = Resource::new(|| (), {
+        let f = fetcher.clone();
+        move |_| f.clone().sources()
+    });
     let preview = Resource::new(
         move || preview_at.get(),
         move |n| {
@@ -1075,6 +1114,19 @@ fn PanelEditor(
                         <option value=k selected=move || p.get()["type"] == k>{k}</option>
                     })}
                 </select>
+                <label for="panel-source">"Data source"</label>
+                <select id="panel-source" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    set(&["datasource"], v.parse::<i64>().map(|id| json!(id)).unwrap_or(Value::Null));
+                }>
+                    <option value="" selected=move || p.get()["datasource"].is_null()>"Default source"</option>
+                    <Transition fallback=|| ()>
+                        {move || sources.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|s| {
+                            let id = s.id;
+                            view! { <option value=id.to_string() selected=move || p.get()["datasource"].as_i64() == Some(id)>{s.name}</option> }
+                        }).collect_view()}
+                    </Transition>
+                </select>
                 <label for="panel-query">"Query (PromQL)"</label>
                 <textarea id="panel-query" rows="3" prop:value=move || p.get()["targets"][0]["expr"].as_str().unwrap_or("").to_owned()
                     on:change=move |ev| { let v = event_target_value(&ev); p.update(|p| { if p["targets"].as_array().is_none_or(|t| t.is_empty()) { p["targets"] = json!([{"expr": "", "legend": ""}]); } p["targets"][0]["expr"] = json!(v); }); commit(); }></textarea>
@@ -1109,6 +1161,128 @@ fn PanelEditor(
                     Err(e) => view! { <div class="panel-error" role="alert">{e.to_string()}</div> }.into_any(),
                 })}
             </Transition>
+        </div>
+    }
+}
+
+/// Grid rows on the layout map, in pixels.
+const MAP_ROW_PX: f64 = 8.0;
+
+/// The panels as boxes on the 24-column grid: drag a box to move its panel, drag its corner
+/// to resize it (whole cells). Dropping pushes the panels it covers down. The arrow keys in
+/// the panel editor do the same without a mouse.
+#[component]
+fn LayoutMap(doc: RwSignal<Option<Value>>, selected: RwSignal<Option<usize>>) -> impl IntoView {
+    let map = NodeRef::<leptos::html::Div>::new();
+    // The drag under way: panel, mode, pointer start, grid at the start.
+    let drag = StoredValue::new(None::<(usize, DragMode, i32, i32, GridPos)>);
+    let grid_of =
+        |p: &Value| serde_json::from_value::<GridPos>(p["grid"].clone()).unwrap_or_default();
+    let start = move |ev: leptos::ev::PointerEvent, i: usize, mode: DragMode| {
+        ev.prevent_default();
+        ev.stop_propagation();
+        let Some(g) =
+            doc.with_untracked(|d| d.as_ref().and_then(|d| d["panels"].get(i).map(grid_of)))
+        else {
+            return;
+        };
+        selected.set(Some(i));
+        drag.set_value(Some((i, mode, ev.client_x(), ev.client_y(), g)));
+    };
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        let Some((i, mode, x0, y0, g)) = drag.get_value() else {
+            return;
+        };
+        let width = map
+            .get_untracked()
+            .map(|m| m.client_width())
+            .unwrap_or(0)
+            .max(1);
+        let col = f64::from(width) / f64::from(COLUMNS);
+        let dx = (f64::from(ev.client_x() - x0) / col).round() as i64;
+        let dy = (f64::from(ev.client_y() - y0) / MAP_ROW_PX).round() as i64;
+        let next = dragged(&g, mode, dx, dy);
+        let changed = doc.with_untracked(|d| {
+            d.as_ref().and_then(|d| d["panels"].get(i).map(grid_of)) != Some(next.clone())
+        });
+        if changed {
+            doc.update(|d| {
+                if let Some(p) = d.as_mut().and_then(|d| d["panels"].get_mut(i)) {
+                    p["grid"] = json!(next);
+                }
+            });
+        }
+    };
+    let end = move |_| {
+        let Some((i, ..)) = drag.get_value() else {
+            return;
+        };
+        drag.set_value(None);
+        doc.update(|d| {
+            let Some(panels) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) else {
+                return;
+            };
+            let mut grids: Vec<GridPos> = panels.iter().map(grid_of).collect();
+            settle(&mut grids, i);
+            for (p, g) in panels.iter_mut().zip(grids) {
+                p["grid"] = json!(g);
+            }
+        });
+    };
+    let boxes = move || {
+        doc.get()
+            .map(|d| d["panels"].as_array().cloned().unwrap_or_default())
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let g = grid_of(&p);
+                let cols = f64::from(COLUMNS);
+                let style = format!(
+                    "left:{:.4}%;width:{:.4}%;top:{}px;height:{}px",
+                    f64::from(g.x) / cols * 100.0,
+                    f64::from(g.w) / cols * 100.0,
+                    f64::from(g.y) * MAP_ROW_PX,
+                    f64::from(g.h) * MAP_ROW_PX,
+                );
+                let title = p["title"].as_str().unwrap_or("").to_owned();
+                let hint = format!("{title}: drag to move, drag the corner to resize");
+                view! {
+                    <div class="layout-box" class:row-box=p["type"] == "row" style=style data-index=i.to_string()
+                        class:selected=move || selected.get() == Some(i)
+                        title=hint
+                        on:pointerdown=move |ev| start(ev, i, DragMode::Move)>
+                        <span>{title}</span>
+                        <span class="layout-resize" aria-hidden="true" on:pointerdown=move |ev| start(ev, i, DragMode::Resize)></span>
+                    </div>
+                }
+            })
+            .collect_view()
+    };
+    let height = move || {
+        let bottom = doc.with(|d| {
+            d.as_ref()
+                .and_then(|d| {
+                    d["panels"].as_array().map(|ps| {
+                        ps.iter()
+                            .map(|p| {
+                                let g = grid_of(p);
+                                g.y + g.h
+                            })
+                            .max()
+                            .unwrap_or(0)
+                    })
+                })
+                .unwrap_or(0)
+        });
+        // Room below the last panel to drag into.
+        format!("height:{}px", f64::from(bottom + 8) * MAP_ROW_PX)
+    };
+    view! {
+        <h3>"Layout"</h3>
+        <div class="layout-map" id="layout-map" node_ref=map style=height
+            on:pointermove=on_move on:pointerup=end on:pointerleave=end>
+            {boxes}
         </div>
     }
 }

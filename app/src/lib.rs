@@ -13,6 +13,7 @@ pub mod dto;
 mod explore;
 mod fetch;
 mod form;
+mod grid_layout;
 mod login;
 mod nav;
 mod pages;
@@ -66,6 +67,11 @@ pub fn App() -> impl IntoView {
     Effect::new(|_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
+        }
+        // For real-user and benchmark timing: when the page became interactive.
+        #[cfg(feature = "hydrate")]
+        if let Some(p) = window().performance() {
+            let _ = p.mark("keiko-hydrated");
         }
     });
     view! {

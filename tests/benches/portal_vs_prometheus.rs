@@ -5,10 +5,7 @@
 
 use std::time::Instant;
 
-use e2e::api::{Client, ADMIN_PASSWORD};
-use e2e::portal::Portal;
 use e2e::prometheus::Prometheus;
-use serde_json::json;
 
 const SERIES: usize = 10;
 
@@ -37,86 +34,12 @@ async fn main() {
     println!("loading 7 days x {SERIES} series at 60 s into Prometheus (promtool)…");
     let end = (now() - 600) / 60 * 60;
     let start = end - 7 * 86_400 + 60;
-    let mut om = String::from("# TYPE keiko_agent_task_duration_seconds gauge\n");
-    let mut x: u64 = 3;
-    for t in (start..=end).step_by(60) {
-        for k in 0..SERIES {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let v = ((x >> 33) % 10_000) as f64 / 1000.0;
-            om.push_str(&format!(
-                "keiko_agent_task_duration_seconds{{agent_type=\"agent-{k}\"}} {v} {t}\n"
-            ));
-        }
-    }
+    let mut om = e2e::seed_data::durations(start, end, SERIES);
     // The seed dashboard's metrics over the last 24 h (for its render time).
-    om.push_str("# TYPE keiko_requests counter\n# TYPE keiko_errors counter\n# TYPE keiko_agent_tasks_active gauge\n# TYPE keiko_mcp_server_health gauge\n");
-    let mut seed_lines = Vec::new();
-    for (i, t) in (end - 86_400..=end).step_by(60).enumerate() {
-        let i = i as u64;
-        for (m, e) in [
-            ("GET", "/api/chat"),
-            ("POST", "/api/chat"),
-            ("POST", "/api/agents"),
-            ("GET", "/health"),
-        ] {
-            seed_lines.push((
-                t,
-                format!(
-                    "keiko_requests_total{{method=\"{m}\",endpoint=\"{e}\"}} {} {t}",
-                    i * 7
-                ),
-            ));
-        }
-        for e in ["ValidationError", "TimeoutError"] {
-            seed_lines.push((
-                t,
-                format!("keiko_errors_total{{error_type=\"{e}\"}} {} {t}", i / 3),
-            ));
-        }
-        for a in ["planner", "coder", "reviewer"] {
-            seed_lines.push((
-                t,
-                format!(
-                    "keiko_agent_tasks_active{{agent_id=\"{a}\",task_type=\"chat\"}} {} {t}",
-                    i % 5
-                ),
-            ));
-        }
-        for s in ["filesystem", "search"] {
-            seed_lines.push((
-                t,
-                format!("keiko_mcp_server_health{{server_name=\"{s}\"}} 1 {t}"),
-            ));
-        }
-    }
-    // OpenMetrics wants each family's samples together.
-    for family in [
-        "keiko_requests_total",
-        "keiko_errors_total",
-        "keiko_agent_tasks_active",
-        "keiko_mcp_server_health",
-    ] {
-        for (_, line) in seed_lines.iter().filter(|(_, l)| l.starts_with(family)) {
-            om.push_str(line);
-            om.push('\n');
-        }
-    }
+    om.push_str(&e2e::seed_data::seed_day(end));
     om.push_str("# EOF\n");
     let prom = Prometheus::with_data(&om).await;
-    let portal = Portal::start().await;
-    let admin = Client::sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
-        .await
-        .expect("sign in");
-    let (s, src) = admin
-        .post(
-            "/api/v1/datasources",
-            json!({"name": "Prometheus", "type": "prometheus", "url": prom.url()}),
-        )
-        .await;
-    assert_eq!(s, 201, "{src}");
-    let id = src["id"].as_i64().unwrap();
+    let (_portal, admin, id) = e2e::portal::with_prometheus(&prom.url()).await;
 
     let http = reqwest::Client::new();
     let day = format!(

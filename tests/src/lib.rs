@@ -5,6 +5,7 @@
 pub mod api;
 pub mod portal;
 pub mod prometheus;
+pub mod seed_data;
 pub mod svg;
 pub mod victoria;
 pub mod webdriver;

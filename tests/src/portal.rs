@@ -169,3 +169,21 @@ impl Drop for Portal {
         }
     }
 }
+
+/// A portal with `prometheus_url` as its (default) metrics source, for the benchmarks:
+/// the portal, a signed-in admin client and the source's id.
+pub async fn with_prometheus(prometheus_url: &str) -> (Portal, crate::api::Client, i64) {
+    let portal = Portal::start().await;
+    let admin = crate::api::Client::sign_in(&portal.url(""), "admin", crate::api::ADMIN_PASSWORD)
+        .await
+        .expect("sign in");
+    let (s, src) = admin
+        .post(
+            "/api/v1/datasources",
+            serde_json::json!({"name": "Prometheus", "type": "prometheus", "url": prometheus_url, "default": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{src}");
+    let id = src["id"].as_i64().expect("the source's id");
+    (portal, admin, id)
+}

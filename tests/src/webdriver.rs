@@ -169,38 +169,64 @@ impl Browser {
         .await;
     }
 
-    /// Presses the mouse at `from_x` pixels right of the element's centre, moves to `to_x`
-    /// and releases, with real pointer input (WebDriver Actions).
-    pub async fn drag(&self, el: &Element, from_x: i64, to_x: i64) {
-        let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": el.0 });
+    /// Runs one sequence of mouse actions (WebDriver Actions: real pointer input).
+    async fn mouse(&self, actions: Vec<Value>) {
         self.call(
             reqwest::Method::POST,
             "/actions",
             Some(json!({ "actions": [{
                 "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
-                "actions": [
-                    { "type": "pointerMove", "duration": 0, "origin": origin, "x": from_x, "y": 0 },
-                    { "type": "pointerDown", "button": 0 },
-                    { "type": "pointerMove", "duration": 100, "origin": origin, "x": (from_x + to_x) / 2, "y": 0 },
-                    { "type": "pointerMove", "duration": 100, "origin": origin, "x": to_x, "y": 0 },
-                    { "type": "pointerUp", "button": 0 }
-                ]
+                "actions": actions
             }]})),
         )
+        .await;
+    }
+
+    /// Presses the mouse at `from_x` pixels right of the element's centre, moves to `to_x`
+    /// and releases.
+    pub async fn drag(&self, el: &Element, from_x: i64, to_x: i64) {
+        let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": el.0 });
+        let at = |x: i64, ms: u64| json!({ "type": "pointerMove", "duration": ms, "origin": origin, "x": x, "y": 0 });
+        self.mouse(vec![
+            at(from_x, 0),
+            json!({ "type": "pointerDown", "button": 0 }),
+            at((from_x + to_x) / 2, 100),
+            at(to_x, 100),
+            json!({ "type": "pointerUp", "button": 0 }),
+        ])
+        .await;
+    }
+
+    /// Presses the mouse on the element's centre, moves it by (`dx`, `dy`) pixels in four
+    /// steps and releases: a drag in two dimensions (origin "pointer", so the moves do not
+    /// follow the element as it is dragged).
+    pub async fn drag_by(&self, el: &Element, dx: i64, dy: i64) {
+        let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": el.0 });
+        // Actions do not scroll: bring the element into view first.
+        self.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![origin.clone()],
+        )
+        .await;
+        let step = |n: i64| json!({ "type": "pointerMove", "duration": 60, "origin": "pointer", "x": n * dx / 4 - (n - 1) * dx / 4, "y": n * dy / 4 - (n - 1) * dy / 4 });
+        self.mouse(vec![
+            json!({ "type": "pointerMove", "duration": 0, "origin": origin, "x": 0, "y": 0 }),
+            json!({ "type": "pointerDown", "button": 0 }),
+            step(1),
+            step(2),
+            step(3),
+            step(4),
+            json!({ "type": "pointerUp", "button": 0 }),
+        ])
         .await;
     }
 
     /// Moves the mouse to `x` pixels right of the element's centre.
     pub async fn hover(&self, el: &Element, x: i64) {
         let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": el.0 });
-        self.call(
-            reqwest::Method::POST,
-            "/actions",
-            Some(json!({ "actions": [{
-                "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
-                "actions": [{ "type": "pointerMove", "duration": 50, "origin": origin, "x": x, "y": 0 }]
-            }]})),
-        )
+        self.mouse(vec![
+            json!({ "type": "pointerMove", "duration": 50, "origin": origin, "x": x, "y": 0 }),
+        ])
         .await;
     }
 

@@ -1,6 +1,8 @@
 //! Dashboards in headless Chromium against a real Prometheus: create one, add and place a
 //! panel, save; change a variable; zoom by dragging; restore a version; a stale save is
-//! refused with a message; import the seed's JSON and read the report.
+//! refused with a message; import the seed's JSON and read the report; drag panels on the
+//! layout map, fold rows, pick a panel's source; auto-refresh; a provisioned dashboard's
+//! warning, unlink, duplicate and delete.
 
 use std::time::Duration;
 
@@ -13,6 +15,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn setup() -> (Prometheus, Portal, Browser) {
+    setup_with(&[]).await
+}
+
+async fn setup_with(env: &[(&str, &str)]) -> (Prometheus, Portal, Browser) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -30,7 +36,7 @@ async fn setup() -> (Prometheus, Portal, Browser) {
     }
     om.push_str("# EOF\n");
     let prom = Prometheus::with_data(&om).await;
-    let portal = Portal::start().await;
+    let portal = Portal::start_with(env).await;
     let (s, _) = portal
         .admin()
         .post(
@@ -359,5 +365,252 @@ async fn the_seed_imports_in_the_ui_with_its_report_and_the_shipped_boards_rende
         (n == json!(1) && browser.current_url().await.contains("panel=")).then_some(())
     })
     .await;
+    browser.close().await;
+}
+
+/// The number of dashboard renders the page has fetched since it loaded.
+async fn renders(browser: &Browser) -> i64 {
+    browser
+        .execute(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('/render?')).length;",
+            vec![],
+        )
+        .await
+        .as_i64()
+        .unwrap_or(-1)
+}
+
+async fn grid_of(portal: &Portal, uid: &str, id: u64) -> (u64, u64, u64, u64) {
+    let (_, d) = portal
+        .admin()
+        .get(&format!("/api/v1/dashboards/{uid}"))
+        .await;
+    let p = d["dashboard"]["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap()
+        .clone();
+    let g = &p["grid"];
+    let n = |k: &str| g[k].as_u64().unwrap();
+    (n("x"), n("y"), n("w"), n("h"))
+}
+
+#[tokio::test]
+async fn layout_drag_row_fold_source_choice_refresh_and_a_provisioned_boards_lifecycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let boards = dir.path().join("dashboards");
+    std::fs::create_dir_all(&boards).unwrap();
+    let q = "keiko_agent_tasks_active{agent_id=\"planner\"}";
+    std::fs::write(
+        boards.join("agents.json"),
+        json!({"format": "keiko-dashboard/1", "uid": "agents", "title": "Agents", "panels": [
+            {"id": 1, "type": "row", "title": "Now", "grid": {"x": 0, "y": 0, "w": 24, "h": 1}},
+            {"id": 2, "type": "gauge", "title": "Planner gauge", "grid": {"x": 0, "y": 1, "w": 8, "h": 6},
+             "min": 0, "max": 10, "targets": [{"expr": q}]},
+            {"id": 3, "type": "table", "title": "Planner table", "grid": {"x": 8, "y": 1, "w": 8, "h": 6},
+             "targets": [{"expr": q, "legend": "planner"}]},
+            {"id": 4, "type": "stat", "title": "Planner stat", "grid": {"x": 16, "y": 1, "w": 8, "h": 6},
+             "targets": [{"expr": q}]},
+            {"id": 5, "type": "row", "title": "History", "grid": {"x": 0, "y": 7, "w": 24, "h": 1}},
+            {"id": 6, "type": "timeseries", "title": "Tasks", "grid": {"x": 0, "y": 8, "w": 12, "h": 8},
+             "targets": [{"expr": "keiko_agent_tasks_active", "legend": "{{agent_id}}"}]}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let (prom, portal, browser) =
+        setup_with(&[("KEIKO_PROVISIONING_DIR", dir.path().to_str().unwrap())]).await;
+    let (s, second) = portal
+        .admin()
+        .post(
+            "/api/v1/datasources",
+            json!({"name": "Second", "type": "prometheus", "url": prom.url()}),
+        )
+        .await;
+    assert_eq!(s, 201, "{second}");
+    let second_id = second["id"].as_i64().unwrap();
+
+    // The provisioned board says where it comes from; gauge, table and stat show the data.
+    browser.goto(&portal.url("/d/agents")).await;
+    browser.wait_hydrated().await;
+    let notice = browser
+        .wait_text(".board-head + .notice", |t| !t.is_empty())
+        .await;
+    assert!(
+        notice.contains("agents.json") && notice.contains("unlink"),
+        "{notice}"
+    );
+    browser.find("[data-panel='2'] .gauge-svg").await;
+    let table = browser
+        .wait_text("[data-panel='3'] .panel-table", |t| t.contains("planner"))
+        .await;
+    let stat = browser
+        .wait_text("[data-panel='4'] .stat-value", |t| !t.is_empty())
+        .await;
+    assert!(
+        table.contains(&stat),
+        "the table and the stat show the same last value: {table} / {stat}"
+    );
+
+    // Fold the "Now" row: its three panels go, the URL keeps it; unfold brings them back.
+    let count = || async {
+        browser
+            .execute(
+                "return document.querySelectorAll('.board-grid .panel').length;",
+                vec![],
+            )
+            .await
+    };
+    assert_eq!(count().await, json!(4));
+    browser
+        .click(&browser.find("[data-panel='1'] .row-fold").await)
+        .await;
+    eventually(Duration::from_secs(10), "the row folded", || async {
+        (count().await == json!(1) && browser.current_url().await.contains("toggle=1"))
+            .then_some(())
+    })
+    .await;
+    browser.goto(&browser.current_url().await).await;
+    browser.wait_hydrated().await;
+    assert_eq!(count().await, json!(1), "a reload keeps the fold");
+    let expanded = browser
+        .execute("return document.querySelector('[data-panel=\"1\"] .row-fold').getAttribute('aria-expanded');", vec![])
+        .await;
+    assert_eq!(expanded, "false");
+    browser
+        .click(&browser.find("[data-panel='1'] .row-fold").await)
+        .await;
+    eventually(Duration::from_secs(10), "the row unfolded", || async {
+        (count().await == json!(4) && !browser.current_url().await.contains("toggle="))
+            .then_some(())
+    })
+    .await;
+
+    // Auto-refresh every 10 s re-runs the panels without a reload.
+    let before = renders(&browser).await;
+    let refresh = browser.find("#board-refresh").await;
+    browser
+        .execute(
+            "const s = arguments[0]; s.value = '10s'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!({"element-6066-11e4-a52e-4f735466cecf": refresh.0})],
+        )
+        .await;
+    eventually(Duration::from_secs(30), "two refreshes", || async {
+        let url = browser.current_url().await;
+        (url.contains("refresh=10s") && renders(&browser).await >= before + 2).then_some(())
+    })
+    .await;
+
+    // The editor: drag the time series on the layout map, resize it by its corner.
+    browser.goto(&portal.url("/d/agents?edit=1")).await;
+    browser.wait_hydrated().await;
+    let col = browser
+        .execute(
+            "return document.getElementById('layout-map').clientWidth / 24;",
+            vec![],
+        )
+        .await
+        .as_f64()
+        .unwrap();
+    let ts = browser.find(".layout-box[data-index='5']").await;
+    // Six columns right, one row (8 px) up: onto the "History" row, which moves down.
+    browser.drag_by(&ts, (col * 6.0).round() as i64, -8).await;
+    browser
+        .wait_text("#grid-position", |t| t.contains("x 6 · y 7 · w 12 · h 8"))
+        .await;
+    let handle = browser
+        .find(".layout-box[data-index='5'] .layout-resize")
+        .await;
+    browser
+        .drag_by(&handle, (col * 4.0).round() as i64, 16)
+        .await;
+    browser
+        .wait_text("#grid-position", |t| t.contains("x 6 · y 7 · w 16 · h 10"))
+        .await;
+    // The panel's data source: the second one.
+    let source = browser.find("#panel-source").await;
+    browser
+        .wait_text("#panel-source", |t| t.contains("Second"))
+        .await;
+    browser
+        .execute(
+            "const s = arguments[0]; s.value = arguments[1]; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!({"element-6066-11e4-a52e-4f735466cecf": source.0}), json!(second_id.to_string())],
+        )
+        .await;
+    browser.click(&browser.find("#save-dashboard").await).await;
+    let status = browser
+        .wait_text("#save-status", |t| t.contains("version 2"))
+        .await;
+    assert!(
+        status.contains("replaces it"),
+        "editing a provisioned board warns: {status}"
+    );
+    assert_eq!(grid_of(&portal, "agents", 6).await, (6, 7, 16, 10));
+    assert_eq!(
+        grid_of(&portal, "agents", 5).await,
+        (0, 17, 24, 1),
+        "the row it covered moved below"
+    );
+    let (_, stored) = portal.admin().get("/api/v1/dashboards/agents").await;
+    assert_eq!(stored["dashboard"]["panels"][5]["datasource"], second_id);
+
+    // Unlink from the file: the button goes and the API says so.
+    browser
+        .click(&browser.find("#unlink-dashboard").await)
+        .await;
+    eventually(Duration::from_secs(10), "unlinked", || async {
+        browser
+            .try_find("#unlink-dashboard")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let (_, stored) = portal.admin().get("/api/v1/dashboards/agents").await;
+    assert_eq!(stored["provisioned_from"], Value::Null);
+
+    // Duplicate opens the copy in the editor; deleting the copy (confirmed) leaves the list.
+    browser
+        .click(&browser.find("#duplicate-dashboard").await)
+        .await;
+    let copy = eventually(Duration::from_secs(10), "the copy", || async {
+        let u = browser.current_url().await;
+        let uid = u.split("/d/").nth(1)?.split('?').next()?.to_owned();
+        (uid != "agents" && u.contains("edit=1")).then_some(uid)
+    })
+    .await;
+    let (s, dup) = portal
+        .admin()
+        .get(&format!("/api/v1/dashboards/{copy}"))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(dup["dashboard"]["panels"].as_array().unwrap().len(), 6);
+    browser.wait_hydrated().await;
+    browser
+        .execute("window.confirm = () => true;", vec![])
+        .await;
+    browser
+        .click(&browser.find("#delete-dashboard").await)
+        .await;
+    eventually(Duration::from_secs(10), "back on the list", || async {
+        browser
+            .current_url()
+            .await
+            .ends_with("/dashboards")
+            .then_some(())
+    })
+    .await;
+    let (s, _) = portal
+        .admin()
+        .get(&format!("/api/v1/dashboards/{copy}"))
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = portal.admin().get("/api/v1/dashboards/agents").await;
+    assert_eq!(s, 200, "the original stays");
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "{errors:?}");
     browser.close().await;
 }

@@ -222,6 +222,14 @@ struct Ctx<'a> {
     range: f64,
     now: f64,
     page_width: u32,
+    /// Rows whose saved fold this view flips.
+    toggle: &'a [u32],
+}
+
+impl Ctx<'_> {
+    fn collapsed(&self, row: &Panel) -> bool {
+        row.collapsed != self.toggle.contains(&row.id)
+    }
 }
 
 fn chart_request(ctx: &Ctx<'_>, p: &Panel, width: u32, height: u32) -> ChartRequest {
@@ -270,7 +278,7 @@ async fn panel_body(
             html: crate::checklist::markdown::render(&p.text),
         }),
         PanelKind::Row => Ok(PanelBody::Row {
-            collapsed: p.collapsed,
+            collapsed: ctx.collapsed(p),
         }),
         PanelKind::Unsupported => Ok(PanelBody::Unsupported {
             original: p.text.clone(),
@@ -416,15 +424,17 @@ pub async fn render(
         range: end - start,
         now,
         page_width: req.width.clamp(320, 4000),
+        toggle: &req.toggle,
     };
-    // Rows fold away the panels below them (until the next row) when collapsed.
+    // Rows fold away the panels below them (until the next row) when collapsed; the view
+    // may flip a row's saved state (`toggle`).
     let mut hidden = std::collections::HashSet::new();
     let mut sorted: Vec<&Panel> = doc.panels.iter().collect();
     sorted.sort_by_key(|p| (p.grid.y, p.grid.x));
     let mut folding = false;
     for p in &sorted {
         if p.kind == PanelKind::Row {
-            folding = p.collapsed;
+            folding = ctx.collapsed(p);
         } else if folding {
             hidden.insert(p.id);
         }

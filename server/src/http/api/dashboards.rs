@@ -377,7 +377,8 @@ async fn recent(State(state): State<AppState>, actor: Actor) -> Result<Response,
     Ok(Json(store::recent(&state.db, actor.user_id).await?).into_response())
 }
 
-/// Reads `from`, `to`, `width`, `panel` and `var-NAME` (repeatable) from a query string.
+/// Reads `from`, `to`, `width`, `panel`, `toggle` (repeatable) and `var-NAME` (repeatable)
+/// from a query string.
 fn dashboard_request(uid: &str, raw: Option<String>) -> Result<DashboardRequest, ApiError> {
     let pairs: Vec<(String, String)> =
         url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
@@ -405,6 +406,10 @@ fn dashboard_request(uid: &str, raw: Option<String>) -> Result<DashboardRequest,
                         .map_err(|_| ApiError::invalid("panel", "must be a panel id"))?,
                 );
             }
+            "toggle" => req.toggle.push(
+                v.parse()
+                    .map_err(|_| ApiError::invalid("toggle", "must be a row panel id"))?,
+            ),
             other => {
                 if let Some(name) = other.strip_prefix("var-") {
                     match req.vars.iter_mut().find(|(n, _)| n == name) {
