@@ -129,19 +129,54 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
     assert_eq!(panel["grid"]["w"], 13);
     assert_eq!(panel["targets"][0]["legend"], "{{agent_id}}");
 
-    // Add a variable through the API (the editor has no variable form yet) and use it.
-    let mut doc = stored["dashboard"].clone();
-    doc["time"] = json!({"from": "now-1h", "to": "now"});
-    doc["variables"] = json!([{"name": "agent", "type": "query", "query": "label_values(keiko_agent_tasks_active, agent_id)", "multi": true, "include_all": true, "current": ["$__all"]}]);
-    let (s, _) = portal
-        .admin()
-        .send(
-            Method::PUT,
-            &format!("/api/v1/dashboards/{uid}"),
-            Some(json!({"dashboard": doc, "version": 2, "message": "variable"})),
+    // Add a variable with the form: a bad name is refused beside the field and nothing is
+    // saved; the corrected one is.
+    browser.click(&browser.find("#add-variable").await).await;
+    let name = browser.find("#var-0-name").await;
+    browser.type_text(&name, "1agent").await;
+    let query = browser.find("#var-0-query").await;
+    browser.click(&query).await;
+    browser
+        .type_text(&query, "label_values(keiko_agent_tasks_active, agent_id)")
+        .await;
+    browser.click(&browser.find("#var-0-multi").await).await;
+    browser.click(&browser.find("#var-0-all").await).await;
+    browser.click(&browser.find("#save-dashboard").await).await;
+    let problem = browser
+        .wait_text(
+            "#variables-form .field-error[data-field='variables[0].name']",
+            |t| !t.is_empty(),
         )
         .await;
-    assert_eq!(s, 200);
+    assert!(problem.contains("letter"), "{problem}");
+    // The refused save is the only console entry (a failed request).
+    let errors = browser.console_errors().await;
+    assert!(
+        errors.iter().all(|e| e.contains("status of 400")),
+        "{errors:?}"
+    );
+    let (_, unchanged) = portal
+        .admin()
+        .get(&format!("/api/v1/dashboards/{uid}"))
+        .await;
+    assert_eq!(unchanged["version"], 2);
+    let name = browser.find("#var-0-name").await;
+    browser.clear(&name).await;
+    browser.type_text(&name, "agent").await;
+    browser.click(&browser.find("#var-0-label").await).await;
+    browser.click(&browser.find("#save-dashboard").await).await;
+    browser
+        .wait_text("#save-status", |t| t.contains("version 3"))
+        .await;
+    let (_, stored) = portal
+        .admin()
+        .get(&format!("/api/v1/dashboards/{uid}"))
+        .await;
+    let var = &stored["dashboard"]["variables"][0];
+    assert_eq!(var["name"], "agent");
+    assert_eq!(var["type"], "query");
+    assert_eq!(var["multi"], true);
+    assert_eq!(var["include_all"], true);
     browser.goto(&portal.url(&format!("/d/{uid}"))).await;
     browser.wait_hydrated().await;
     let id = panel["id"].to_string();
@@ -167,7 +202,20 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
     )
     .await;
 
-    // Drag to zoom: the URL gets an absolute range; a reload keeps it.
+    // The last hour (the data spans 50 minutes), then drag to zoom: the URL gets an
+    // absolute range; a reload keeps it.
+    let time = browser.find("#board-time").await;
+    browser
+        .execute(
+            "const s = arguments[0]; s.value = '1h'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!({"element-6066-11e4-a52e-4f735466cecf": time.0})],
+        )
+        .await;
+    eventually(Duration::from_secs(10), "the last hour", || async {
+        let url = browser.current_url().await;
+        (url.contains("from=now-1h") && lines(&browser, &id).await == 1).then_some(())
+    })
+    .await;
     let overlay = browser
         .find(&format!(
             "[data-panel=\"{id}\"] [data-testid=chart-overlay]"
@@ -224,7 +272,10 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
     assert_eq!(now["version"], 4);
     assert_eq!(now["dashboard"]["panels"], json!([]));
 
-    // Variables are edited as JSON: a typo is named beside the field and not applied.
+    // Variables may also be edited as JSON: a typo is named beside the field, not applied.
+    browser
+        .click(&browser.find(".variables-json summary").await)
+        .await;
     let vars = browser.find("#dash-variables").await;
     browser.clear(&vars).await;
     browser.type_text(&vars, "[{\"name\": ").await;
