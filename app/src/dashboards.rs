@@ -760,13 +760,6 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
             });
         }
     };
-    let edit_panel = move |i: usize, f: &dyn Fn(&mut Value)| {
-        doc.update(|d| {
-            if let Some(p) = d.as_mut().and_then(|d| d["panels"].get_mut(i)) {
-                f(p);
-            }
-        });
-    };
     let add_panel = move |_| {
         doc.update(|d| {
             if let Some(d) = d.as_mut() {
@@ -958,10 +951,10 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                     <LayoutMap doc=doc selected=selected />
                 </div>
                 <div>
-                    {move || selected.get().and_then(|i| doc.get().and_then(|d| d["panels"].get(i).cloned()).map(|p| view! {
-                        <PanelEditor index=i panel=p edit=Callback::new(move |(i, v): (usize, Value)| edit_panel(i, &|p| *p = v.clone()))
+                    {move || selected.get().map(|i| view! {
+                        <PanelEditor index=i doc=doc
                             remove=Callback::new(move |i: usize| { doc.update(|d| if let Some(arr) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) { if i < arr.len() { arr.remove(i); } }); selected.set(None); }) />
-                    }))}
+                    })}
                 </div>
             </div>
             <div class="save-bar">
@@ -1009,14 +1002,22 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
 #[component]
 fn PanelEditor(
     index: usize,
-    panel: Value,
-    edit: Callback<(usize, Value)>,
+    doc: RwSignal<Option<Value>>,
     remove: Callback<usize>,
 ) -> impl IntoView {
-    let p = RwSignal::new(panel);
-    let commit = move || edit.run((index, p.get_untracked()));
+    let p = Memo::new(move |_| {
+        doc.with(|d| d.as_ref().and_then(|d| d["panels"].get(index).cloned()))
+            .unwrap_or(Value::Null)
+    });
+    let edit = move |f: &dyn Fn(&mut Value)| {
+        doc.update(|d| {
+            if let Some(p) = d.as_mut().and_then(|d| d["panels"].get_mut(index)) {
+                f(p);
+            }
+        });
+    };
     let set = move |path: &'static [&'static str], v: Value| {
-        p.update(|p| {
+        edit(&|p| {
             let mut at = p;
             for (k, key) in path.iter().enumerate() {
                 if k + 1 == path.len() {
@@ -1026,19 +1027,24 @@ fn PanelEditor(
                 }
             }
         });
-        commit();
     };
+    // Keyboard and button moves follow the same rules as dragging on the layout map.
     let nudge = move |dx: i64, dy: i64, dw: i64, dh: i64| {
-        p.update(|p| {
-            let g = &mut p["grid"];
-            let get = |g: &Value, k: &str| g[k].as_i64().unwrap_or(0);
-            let w = (get(g, "w") + dw).clamp(1, 24);
-            let x = (get(g, "x") + dx).clamp(0, 24 - w);
-            let y = (get(g, "y") + dy).max(0);
-            let h = (get(g, "h") + dh).clamp(1, 100);
-            *g = json!({"x": x, "y": y, "w": w, "h": h});
+        doc.update(|d| {
+            let Some(panels) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) else {
+                return;
+            };
+            let mut grids: Vec<GridPos> = panels.iter().map(grid_of).collect();
+            let Some(start) = grids.get(index).cloned() else {
+                return;
+            };
+            let moved = dragged(&start, DragMode::Move, dx, dy);
+            grids[index] = dragged(&moved, DragMode::Resize, dw, dh);
+            settle(&mut grids, index);
+            for (p, g) in panels.iter_mut().zip(grids) {
+                p["grid"] = json!(g);
+            }
         });
-        commit();
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         let (dx, dy) = match ev.key().as_str() {
@@ -1133,10 +1139,10 @@ fn PanelEditor(
                 </select>
                 <label for="panel-query">"Query (PromQL)"</label>
                 <textarea id="panel-query" rows="3" prop:value=move || p.get()["targets"][0]["expr"].as_str().unwrap_or("").to_owned()
-                    on:change=move |ev| { let v = event_target_value(&ev); p.update(|p| { if p["targets"].as_array().is_none_or(|t| t.is_empty()) { p["targets"] = json!([{"expr": "", "legend": ""}]); } p["targets"][0]["expr"] = json!(v); }); commit(); }></textarea>
+                    on:change=move |ev| { let v = event_target_value(&ev); edit(&|p| { if p["targets"].as_array().is_none_or(|t| t.is_empty()) { p["targets"] = json!([{"expr": "", "legend": ""}]); } p["targets"][0]["expr"] = json!(v); }); }></textarea>
                 <label for="panel-legend">"Legend"</label>
                 <input id="panel-legend" prop:value=move || p.get()["targets"][0]["legend"].as_str().unwrap_or("").to_owned()
-                    on:change=move |ev| { let v = event_target_value(&ev); p.update(|p| { if p["targets"][0].is_object() { p["targets"][0]["legend"] = json!(v); } }); commit(); } />
+                    on:change=move |ev| { let v = event_target_value(&ev); edit(&|p| { if p["targets"][0].is_object() { p["targets"][0]["legend"] = json!(v); } }); } />
                 {text_field("panel-unit", "Unit", &["unit"])}
                 <label for="panel-collapsed">"Row collapsed"</label>
                 <input id="panel-collapsed" type="checkbox" prop:checked=move || p.get()["collapsed"].as_bool().unwrap_or(false)
@@ -1282,6 +1288,11 @@ fn VariablesForm(
     }
 }
 
+/// A panel's place on the grid, from the editor's document.
+fn grid_of(p: &Value) -> GridPos {
+    serde_json::from_value(p["grid"].clone()).unwrap_or_default()
+}
+
 /// Grid rows on the layout map, in pixels.
 const MAP_ROW_PX: f64 = 8.0;
 
@@ -1293,8 +1304,6 @@ fn LayoutMap(doc: RwSignal<Option<Value>>, selected: RwSignal<Option<usize>>) ->
     let map = NodeRef::<leptos::html::Div>::new();
     // The drag under way: panel, mode, pointer start, grid at the start.
     let drag = StoredValue::new(None::<(usize, DragMode, i32, i32, GridPos)>);
-    let grid_of =
-        |p: &Value| serde_json::from_value::<GridPos>(p["grid"].clone()).unwrap_or_default();
     let start = move |ev: leptos::ev::PointerEvent, i: usize, mode: DragMode| {
         ev.prevent_default();
         ev.stop_propagation();
