@@ -19,7 +19,7 @@ use crate::dashboard_model::{
     DashboardRequest, DashboardView, GridPos, PanelBody, PanelView, StatValue, VariableView,
 };
 use crate::dto::Role;
-use crate::explore::{preset_of, zoom_times, PRESETS};
+use crate::explore::{preset_of, zoom_times, Editor as QueryEditor, PRESETS};
 use crate::fetch::Fetcher;
 use crate::form::{encode, field_error, form_error};
 use crate::grid_layout::{dragged, settle, DragMode, COLUMNS};
@@ -407,18 +407,18 @@ fn Board(
                 .unwrap_or_else(|| default.clone())
         }
     });
-    Effect::new(move |prev: Option<Option<IntervalHandle>>| {
-        if let Some(Some(h)) = prev {
-            h.clear();
-        }
+    Effect::new(move |_| {
         let secs = parse_secs(&refresh_choice.get());
-        (secs > 0).then(|| {
-            set_interval_with_handle(
+        // Cleared when the setting changes and when the page goes away (a page that
+        // re-renders must not leave its timer running).
+        if secs > 0 {
+            if let Ok(h) = set_interval_with_handle(
                 move || refresh.run(()),
                 std::time::Duration::from_secs(secs),
-            )
-            .ok()
-        })?
+            ) {
+                on_cleanup(move || h.clear());
+            }
+        }
     });
     let preset = preset_of(&d.from, &d.to);
     let presets = PRESETS
@@ -996,7 +996,8 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
     }
 }
 
-/// One panel's settings: type, title, query (with a live preview), legend, unit, and its
+/// One panel's settings: type, title, source, queries (each in the Explore editor, with a
+/// live preview), legends, unit, and its
 /// place on the grid — arrow buttons (or the arrow keys while the grid box has focus) move
 /// it, the size buttons resize it.
 #[component]
@@ -1061,12 +1062,25 @@ fn PanelEditor(
             nudge(dx, dy, 0, 0);
         }
     };
-    let preview_at = RwSignal::new(0u32);
+    // 1: the preview is drawn as soon as the panel is picked.
+    let preview_at = RwSignal::new(1u32);
     let fetcher = Fetcher::new();
     let sources = Resource::new(|| (), {
         let f = fetcher.clone();
         move |_| f.clone().sources()
     });
+    // The panel's source, else the default one: completion and preview ask it.
+    let source = Signal::derive(move || {
+        p.with(|p| p["datasource"].as_i64()).or_else(|| {
+            sources.get().and_then(Result::ok).and_then(|list| {
+                list.iter()
+                    .find(|s| s.default)
+                    .or(list.first())
+                    .map(|s| s.id)
+            })
+        })
+    });
+    // Every query of the panel drawn over the last hour, one chart each.
     let preview = Resource::new(
         move || preview_at.get(),
         move |n| {
@@ -1074,31 +1088,109 @@ fn PanelEditor(
             let p = p.get_untracked();
             async move {
                 if n == 0 {
-                    return None;
+                    return Vec::new();
                 }
-                let expr = p["targets"][0]["expr"].as_str().unwrap_or("").to_owned();
-                let sources = f.clone().sources().await.ok()?;
-                let ds = p["datasource"].as_i64().or_else(|| {
+                let sources = f.clone().sources().await.unwrap_or_default();
+                let Some(ds) = p["datasource"].as_i64().or_else(|| {
                     sources
                         .iter()
                         .find(|s| s.default)
                         .or(sources.first())
                         .map(|s| s.id)
-                })?;
-                let req = ChartRequest {
-                    query: expr,
-                    from: "now-1h".into(),
-                    to: "now".into(),
-                    width: 600,
-                    height: 220,
-                    unit: p["unit"].as_str().unwrap_or("").to_owned(),
-                    legend: p["targets"][0]["legend"].as_str().unwrap_or("").to_owned(),
-                    ..Default::default()
+                }) else {
+                    return Vec::new();
                 };
-                Some(f.chart(ds, req).await)
+                let mut charts = Vec::new();
+                for (k, t) in p["targets"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
+                    let req = ChartRequest {
+                        query: t["expr"].as_str().unwrap_or("").to_owned(),
+                        from: "now-1h".into(),
+                        to: "now".into(),
+                        width: 600,
+                        height: 200,
+                        unit: p["unit"].as_str().unwrap_or("").to_owned(),
+                        legend: t["legend"].as_str().unwrap_or("").to_owned(),
+                        ..Default::default()
+                    };
+                    charts.push((query_letter(k), f.clone().chart(ds, req).await));
+                }
+                charts
             }
         },
     );
+    // A preview follows the queries as they are edited, once typing pauses.
+    let typed = StoredValue::new(0u64);
+    Effect::new(move |first: Option<()>| {
+        p.with(|p| p["targets"].to_string());
+        typed.update_value(|n| *n += 1);
+        let ticket = typed.get_value();
+        if first.is_some() {
+            set_timeout(
+                move || {
+                    // The editor may be gone by now (another panel picked, page left).
+                    if typed.try_get_value() == Some(ticket) {
+                        preview_at.try_update(|n| *n += 1);
+                    }
+                },
+                std::time::Duration::from_millis(600),
+            );
+        }
+    });
+    let target_count = Memo::new(move |_| p.with(|p| p["targets"].as_array().map_or(0, Vec::len)));
+    let add_query = move |_| {
+        edit(&|p| {
+            if !p["targets"].is_array() {
+                p["targets"] = json!([]);
+            }
+            if let Some(list) = p["targets"].as_array_mut() {
+                list.push(json!({"expr": "", "legend": ""}));
+            }
+        })
+    };
+    let query_row = move |k: usize| {
+        let draft = RwSignal::new(
+            p.with_untracked(|p| p["targets"][k]["expr"].as_str().unwrap_or("").to_owned()),
+        );
+        Effect::new(move |_| {
+            let v = draft.get();
+            if p.with_untracked(|p| p["targets"][k]["expr"].as_str() != Some(v.as_str())) {
+                edit(&|p| {
+                    if p["targets"][k].is_object() {
+                        p["targets"][k]["expr"] = json!(v.clone());
+                    }
+                });
+            }
+        });
+        // And back: removing an earlier query shifts this row onto the next one's text.
+        Effect::new(move |_| {
+            let stored = p.with(|p| p["targets"][k]["expr"].as_str().map(str::to_owned));
+            if let Some(stored) = stored {
+                if draft.with_untracked(|d| *d != stored) {
+                    draft.set(stored);
+                }
+            }
+        });
+        let legend_id = format!("panel-legend-{k}");
+        view! {
+            <div class="panel-target" data-query=k.to_string()>
+                <h4>{format!("Query {}", query_letter(k))}</h4>
+                <QueryEditor id=format!("panel-query-{k}") draft=draft source=source run=Callback::new(move |_| preview_at.update(|n| *n += 1)) />
+                <label for=legend_id.clone()>"Legend"</label>
+                <input id=legend_id prop:value=move || p.with(|p| p["targets"][k]["legend"].as_str().unwrap_or("").to_owned())
+                    placeholder="{{label}} …"
+                    on:change=move |ev| { let v = event_target_value(&ev); edit(&|p| { if p["targets"][k].is_object() { p["targets"][k]["legend"] = json!(v); } }); } />
+                <button type="button" class="remove-query" on:click=move |_| edit(&|p| {
+                    if let Some(list) = p["targets"].as_array_mut() { if k < list.len() { list.remove(k); } }
+                })>"Remove query"</button>
+            </div>
+        }
+    };
     let text_field = move |id: &'static str, label: &'static str, path: &'static [&'static str]| {
         let value = move || {
             let v = p.get();
@@ -1137,12 +1229,6 @@ fn PanelEditor(
                         }).collect_view()}
                     </Transition>
                 </select>
-                <label for="panel-query">"Query (PromQL)"</label>
-                <textarea id="panel-query" rows="3" prop:value=move || p.get()["targets"][0]["expr"].as_str().unwrap_or("").to_owned()
-                    on:change=move |ev| { let v = event_target_value(&ev); edit(&|p| { if p["targets"].as_array().is_none_or(|t| t.is_empty()) { p["targets"] = json!([{"expr": "", "legend": ""}]); } p["targets"][0]["expr"] = json!(v); }); }></textarea>
-                <label for="panel-legend">"Legend"</label>
-                <input id="panel-legend" prop:value=move || p.get()["targets"][0]["legend"].as_str().unwrap_or("").to_owned()
-                    on:change=move |ev| { let v = event_target_value(&ev); edit(&|p| { if p["targets"][0].is_object() { p["targets"][0]["legend"] = json!(v); } }); } />
                 {text_field("panel-unit", "Unit", &["unit"])}
                 <label for="panel-collapsed">"Row collapsed"</label>
                 <input id="panel-collapsed" type="checkbox" prop:checked=move || p.get()["collapsed"].as_bool().unwrap_or(false)
@@ -1150,6 +1236,10 @@ fn PanelEditor(
                 <label for="panel-text">"Text (Markdown)"</label>
                 <textarea id="panel-text" rows="2" prop:value=move || p.get()["text"].as_str().unwrap_or("").to_owned()
                     on:change=move |ev| set(&["text"], json!(event_target_value(&ev)))></textarea>
+            </div>
+            <div class="panel-targets">
+                <For each=move || 0..target_count.get() key=|k| *k children=query_row />
+                <button type="button" id="add-query" on:click=add_query>"Add query"</button>
             </div>
             <div class="grid-controls" tabindex="0" id="grid-controls" on:keydown=on_key
                 aria-label="Position: arrow keys move, Shift+arrow keys resize">
@@ -1166,10 +1256,14 @@ fn PanelEditor(
             <button type="button" id="preview-panel" on:click=move |_| preview_at.update(|n| *n += 1)>"Preview query"</button>
             <button type="button" class="danger" id="remove-panel" on:click=move |_| remove.run(index)>"Remove panel"</button>
             <Transition fallback=|| ()>
-                {move || preview.get().flatten().map(|r| match r {
-                    Ok(c) => view! { <Chart view=c focus=None on_zoom=Callback::new(|_| {}) on_focus=Callback::new(|_| {}) /> }.into_any(),
-                    Err(e) => view! { <div class="panel-error" role="alert">{e.to_string()}</div> }.into_any(),
-                })}
+                {move || preview.get().map(|charts| charts.into_iter().map(|(letter, r)| view! {
+                    <div class="preview-chart" data-query=letter>
+                        {match r {
+                            Ok(c) => view! { <Chart view=c focus=None on_zoom=Callback::new(|_| {}) on_focus=Callback::new(|_| {}) /> }.into_any(),
+                            Err(e) => view! { <div class="panel-error" role="alert">{format!("{letter}: {e}")}</div> }.into_any(),
+                        }}
+                    </div>
+                }).collect_view())}
             </Transition>
         </div>
     }
@@ -1288,6 +1382,13 @@ fn VariablesForm(
     }
 }
 
+/// Queries are named A, B, C… as in Grafana.
+fn query_letter(k: usize) -> String {
+    char::from_u32(u32::from(b'A') + (k % 26) as u32)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
 /// A panel's place on the grid, from the editor's document.
 fn grid_of(p: &Value) -> GridPos {
     serde_json::from_value(p["grid"].clone()).unwrap_or_default()
@@ -1312,7 +1413,6 @@ fn LayoutMap(doc: RwSignal<Option<Value>>, selected: RwSignal<Option<usize>>) ->
         else {
             return;
         };
-        selected.set(Some(i));
         drag.set_value(Some((i, mode, ev.client_x(), ev.client_y(), g)));
     };
     let on_move = move |ev: leptos::ev::PointerEvent| {
@@ -1344,6 +1444,9 @@ fn LayoutMap(doc: RwSignal<Option<Value>>, selected: RwSignal<Option<usize>>) ->
             return;
         };
         drag.set_value(None);
+        // Picked when the drag ends, not when it starts: opening the panel editor changes
+        // the page's height, which must not move the map under a pointer mid-drag.
+        selected.set(Some(i));
         doc.update(|d| {
             let Some(panels) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) else {
                 return;

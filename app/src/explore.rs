@@ -232,22 +232,22 @@ pub fn ExploreMetrics() -> impl IntoView {
     };
 
     // Auto-refresh: re-run while a relative range is shown.
-    Effect::new(move |previous: Option<Option<IntervalHandle>>| {
-        if let Some(Some(h)) = previous {
-            h.clear();
-        }
+    Effect::new(move |_| {
         let st = state.get();
         let secs = REFRESH
             .iter()
             .find(|(k, _)| *k == st.refresh)
             .map_or(0, |(_, s)| *s);
-        (secs > 0).then(|| {
-            set_interval_with_handle(
+        // Cleared when the setting changes and when the page goes away (a page that
+        // re-renders must not leave its timer running).
+        if secs > 0 {
+            if let Ok(h) = set_interval_with_handle(
                 move || result.refetch(),
                 std::time::Duration::from_secs(u64::from(secs)),
-            )
-            .ok()
-        })?
+            ) {
+                on_cleanup(move || h.clear());
+            }
+        }
     });
 
     // The chart is drawn for the width it really has (the server assumed DEFAULT_WIDTH).
@@ -337,7 +337,7 @@ pub fn ExploreMetrics() -> impl IntoView {
                     })
             }}
         </Transition>
-        <Editor draft=draft source=source run=run />
+        <Editor id="promql-input" draft=draft source=source run=run />
         <div class="explore-body">
             <section class="results" node_ref=results_ref aria-live="polite">
                 <Transition fallback=|| view! { <p class="loading">"Running…"</p> }>
@@ -545,7 +545,17 @@ fn describe_range(st: &ExploreState) -> String {
 /// The PromQL editor: completion of metric names, label names and values from the source,
 /// and validation as you type.
 #[component]
-fn Editor(draft: RwSignal<String>, source: Memo<Option<i64>>, run: Callback<()>) -> impl IntoView {
+pub fn Editor(
+    /// The textarea's id; the suggestion list and the problem line are `{id}-suggestions`
+    /// and `{id}-problem`.
+    #[prop(into)]
+    id: String,
+    draft: RwSignal<String>,
+    #[prop(into)] source: Signal<Option<i64>>,
+    run: Callback<()>,
+) -> impl IntoView {
+    let list_id = format!("{id}-suggestions");
+    let problem_id = format!("{id}-problem");
     let metric_names = RwSignal::new(Vec::<String>::new());
     let label_names = RwSignal::new(Vec::<String>::new());
     let label_values = RwSignal::new(std::collections::HashMap::<String, Vec<String>>::new());
@@ -726,28 +736,28 @@ fn Editor(draft: RwSignal<String>, source: Memo<Option<i64>>, run: Callback<()>)
 
     view! {
         <div class="promql-editor">
-            <label for="promql-input" class="visually-hidden">"PromQL query"</label>
+            <label for=id.clone() class="visually-hidden">"PromQL query"</label>
             <textarea
-                id="promql-input"
+                id=id.clone()
                 node_ref=textarea
                 rows="3"
                 spellcheck="false"
                 autocomplete="off"
                 placeholder="PromQL, e.g. rate(keiko_http_requests_total[5m])"
                 aria-autocomplete="list"
-                aria-controls="promql-suggestions"
+                aria-controls=list_id.clone()
                 aria-invalid=move || if problem.read().is_some() { "true" } else { "false" }
                 prop:value=move || draft.get()
                 on:input=on_input
                 on:keydown=on_keydown
                 on:blur=move |_| {
                     // Let a click on a suggestion land first.
-                    set_timeout(move || suggestions.set(Vec::new()), std::time::Duration::from_millis(200));
+                    set_timeout(move || { suggestions.try_set(Vec::new()); }, std::time::Duration::from_millis(200));
                 }
             >
                 {draft.get_untracked()}
             </textarea>
-            <ul id="promql-suggestions" class="suggestions" role="listbox" hidden=move || suggestions.read().is_empty()>
+            <ul id=list_id class="suggestions" role="listbox" hidden=move || suggestions.read().is_empty()>
                 {move || {
                     suggestions
                         .get()
@@ -772,7 +782,7 @@ fn Editor(draft: RwSignal<String>, source: Memo<Option<i64>>, run: Callback<()>)
                         .collect_view()
                 }}
             </ul>
-            {move || problem.get().map(|m| view! { <p class="field-error" data-field="query" id="query-problem">{m}</p> })}
+            {move || problem.get().map(|m| view! { <p class="field-error" data-field="query" id=problem_id.clone()>{m}</p> })}
         </div>
     }
 }

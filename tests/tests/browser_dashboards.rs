@@ -91,14 +91,14 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
 
     // Add a panel, write its query, move it right with the keyboard, make it wider.
     browser.click(&browser.find("#add-panel").await).await;
-    let q = browser.find("#panel-query").await;
+    let q = browser.find("#panel-query-0").await;
     browser.clear(&q).await;
     browser
         .type_text(&q, "keiko_agent_tasks_active{agent_id=~\"$agent\"}")
         .await;
-    browser.click(&browser.find("#panel-legend").await).await; // change event on the query
+    browser.click(&browser.find("#panel-legend-0").await).await; // change event on the query
     browser
-        .type_text(&browser.find("#panel-legend").await, "{{agent_id}}")
+        .type_text(&browser.find("#panel-legend-0").await, "{{agent_id}}")
         .await;
     browser.click(&browser.find("#panel-title").await).await;
     let grid = browser.find("#grid-controls").await;
@@ -113,6 +113,40 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
     // Preview the query before saving.
     browser.click(&browser.find("#preview-panel").await).await;
     browser.find("#panel-editor .chart-svg").await;
+    // A second query (the Explore editor, with its validation) joins the live preview,
+    // one chart per query; removing it leaves one.
+    let previews = || async {
+        browser
+            .execute(
+                "return document.querySelectorAll('#panel-editor .preview-chart .chart-svg').length;",
+                vec![],
+            )
+            .await
+    };
+    browser.click(&browser.find("#add-query").await).await;
+    let second = browser.find("#panel-query-1").await;
+    browser
+        .type_text(&second, "sum(keiko_agent_tasks_active")
+        .await;
+    browser
+        .wait_text("#panel-query-1-problem", |t| t.contains("Line 1"))
+        .await;
+    browser.type_text(&second, ")").await;
+    eventually(Duration::from_secs(10), "two previews", || async {
+        (previews().await == json!(2)).then_some(())
+    })
+    .await;
+    browser
+        .click(
+            &browser
+                .find(".panel-target[data-query='1'] .remove-query")
+                .await,
+        )
+        .await;
+    eventually(Duration::from_secs(10), "one preview", || async {
+        (previews().await == json!(1)).then_some(())
+    })
+    .await;
     browser
         .type_text(&browser.find("#save-message").await, "first panel")
         .await;
@@ -553,6 +587,11 @@ async fn layout_drag_row_fold_source_choice_refresh_and_a_provisioned_boards_lif
         (url.contains("refresh=10s") && renders(&browser).await >= before + 2).then_some(())
     })
     .await;
+    // One timer, not one more per refresh: over the next 12 s at most two more renders.
+    let counted = renders(&browser).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let more = renders(&browser).await - counted;
+    assert!((1..=2).contains(&more), "{more} renders in 12 s at a 10 s refresh");
 
     // The editor: drag the time series on the layout map, resize it by its corner.
     browser.goto(&portal.url("/d/agents?edit=1")).await;

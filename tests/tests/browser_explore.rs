@@ -68,7 +68,7 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
     // Type part of a metric name; pick the completion.
     let editor = browser.find("#promql-input").await;
     browser.type_text(&editor, "keiko_http_req").await;
-    let option = browser.find("#promql-suggestions .suggestion").await;
+    let option = browser.find("#promql-input-suggestions .suggestion").await;
     assert_eq!(browser.text(&option).await, "keiko_http_requests_total");
     browser.click(&option).await;
     let value = browser
@@ -80,12 +80,14 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
     assert_eq!(value, "keiko_http_requests_total");
     // Then a label name and a label value, completed the same way.
     browser.type_text(&editor, "{meth").await;
-    let option = browser.find("#promql-suggestions .suggestion").await;
+    let option = browser.find("#promql-input-suggestions .suggestion").await;
     assert_eq!(browser.text(&option).await, "method");
     browser.click(&option).await;
     browser.type_text(&editor, "=\"P").await;
     let option = eventually(Duration::from_secs(10), "the POST value", || async {
-        let el = browser.try_find("#promql-suggestions .suggestion").await?;
+        let el = browser
+            .try_find("#promql-input-suggestions .suggestion")
+            .await?;
         (browser.text(&el).await == "POST").then_some(el)
     })
     .await;
@@ -102,7 +104,7 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
     // A mistake is flagged as you type, then cleared.
     browser.type_text(&editor, " +").await;
     let problem = browser
-        .wait_text("#query-problem", |t| t.contains("Line 1"))
+        .wait_text("#promql-input-problem", |t| t.contains("Line 1"))
         .await;
     assert!(problem.contains("column"), "{problem}");
     for _ in 0..2 {
@@ -116,7 +118,7 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
     }
     eventually(Duration::from_secs(10), "the problem to clear", || async {
         browser
-            .try_find("#query-problem")
+            .try_find("#promql-input-problem")
             .await
             .is_none()
             .then_some(())
