@@ -591,7 +591,10 @@ async fn layout_drag_row_fold_source_choice_refresh_and_a_provisioned_boards_lif
     let counted = renders(&browser).await;
     tokio::time::sleep(Duration::from_secs(12)).await;
     let more = renders(&browser).await - counted;
-    assert!((1..=2).contains(&more), "{more} renders in 12 s at a 10 s refresh");
+    assert!(
+        (1..=2).contains(&more),
+        "{more} renders in 12 s at a 10 s refresh"
+    );
 
     // The editor: drag the time series on the layout map, resize it by its corner.
     browser.goto(&portal.url("/d/agents?edit=1")).await;
