@@ -5,6 +5,7 @@
 #   make build  target/release/keiko-portal and the site assets under target/site
 #   make site   only the browser bundle (WASM + JS + CSS) under target/site/pkg
 #   make lint   cargo fmt --check and clippy (host crates and the wasm crate)
+#   make bench  benchmarks against Prometheus and in headless Chromium (docs/BENCHMARKS.md)
 
 SHELL := /bin/bash
 # Must match LEPTOS_OUTPUT_NAME in .cargo/config.toml.

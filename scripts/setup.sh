@@ -29,10 +29,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
-if [ "$mode" = test ]; then
-  # Debian starts its packaged Prometheus as a service; the tests start their own.
-  systemctl disable --now prometheus prometheus-node-exporter victoria-metrics >/dev/null 2>&1 || true
+  # Debian starts the stores it installs as services; the tests start their own. Only the
+  # services of packages installed just now are stopped: a store the host already ran stays.
+  for pkg in "${need_apt[@]}"; do
+    case "$pkg" in
+      prometheus) systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true ;;
+      victoria-metrics) systemctl disable --now victoria-metrics >/dev/null 2>&1 || true ;;
+    esac
+  done
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

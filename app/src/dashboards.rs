@@ -19,7 +19,7 @@ use crate::dashboard_model::{
     DashboardRequest, DashboardView, GridPos, PanelBody, PanelView, StatValue, VariableView,
 };
 use crate::dto::Role;
-use crate::explore::{preset_of, zoom_times, Editor as QueryEditor, PRESETS};
+use crate::explore::{pick_source, preset_of, zoom_times, Editor as QueryEditor, PRESETS};
 use crate::fetch::Fetcher;
 use crate::form::{encode, field_error, form_error};
 use crate::grid_layout::{dragged, settle, DragMode, COLUMNS};
@@ -749,8 +749,9 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                             None => format!("Saved as version {}.", v["version"]),
                         }));
                         message.set(String::new());
-                        load.with_value(|l| l());
-                        refresh.run(());
+                        // The editor may have been closed while the request ran.
+                        load.try_with_value(|l| l());
+                        refresh.try_run(());
                     }
                     Err(e) => {
                         saved.set(None);
@@ -798,7 +799,7 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                 view! {
                     <li>
                         <button type="button" class="select-panel" aria-pressed=move || if selected.get() == Some(i) { "true" } else { "false" }
-                            on:click=move |_| selected.set(Some(i))>{label}</button>
+                            on:click=move |_| if selected.get_untracked() != Some(i) { selected.set(Some(i)) }>{label}</button>
                     </li>
                 }
             })
@@ -827,8 +828,9 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                     Ok(_) => {
                         failure.set(None);
                         saved.set(Some(format!("Restored version {v}.")));
-                        load.with_value(|l| l());
-                        refresh.run(());
+                        // The editor may have been closed while the request ran.
+                        load.try_with_value(|l| l());
+                        refresh.try_run(());
                     }
                     Err(e) => failure.set(Some(e)),
                 }
@@ -843,7 +845,11 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                 let path = format!("/api/v1/dashboards/{}/versions/{v}", encode(&uid));
                 if let Ok(old) = call::<Value>("GET", &path, None::<&()>).await {
                     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
-                    let current = doc.get_untracked().map(|d| pretty(&d)).unwrap_or_default();
+                    let current = doc
+                        .try_get_untracked()
+                        .flatten()
+                        .map(|d| pretty(&d))
+                        .unwrap_or_default();
                     diff.set(Some((v, crate::rules::line_diff(&pretty(&old), &current))));
                 }
             });
@@ -919,7 +925,8 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
         <section class="card editor" id="dashboard-editor" aria-label="Dashboard editor">
             <h2>"Edit"</h2>
             {form_error(failure)}
-            {move || failure.get().and_then(|f| f.field.clone().map(|field| view! {
+            // Fields the variables form shows beside themselves are not repeated here.
+            {move || failure.get().and_then(|f| f.field.clone().filter(|field| !field.starts_with("variables[")).map(|field| view! {
                 <p class="field-error" data-field=field.clone()>{format!("{field}: {}", f.message)}</p>
             }))}
             <div class="editor-cols">
@@ -1070,15 +1077,9 @@ fn PanelEditor(
         move |_| f.clone().sources()
     });
     // The panel's source, else the default one: completion and preview ask it.
-    let source = Signal::derive(move || {
-        p.with(|p| p["datasource"].as_i64()).or_else(|| {
-            sources.get().and_then(Result::ok).and_then(|list| {
-                list.iter()
-                    .find(|s| s.default)
-                    .or(list.first())
-                    .map(|s| s.id)
-            })
-        })
+    let source = Memo::new(move |_| {
+        let list = sources.get().and_then(Result::ok).unwrap_or_default();
+        pick_source(p.with(|p| p["datasource"].as_i64()), &list)
     });
     // Every query of the panel drawn over the last hour, one chart each.
     let preview = Resource::new(
@@ -1090,14 +1091,8 @@ fn PanelEditor(
                 if n == 0 {
                     return Vec::new();
                 }
-                let sources = f.clone().sources().await.unwrap_or_default();
-                let Some(ds) = p["datasource"].as_i64().or_else(|| {
-                    sources
-                        .iter()
-                        .find(|s| s.default)
-                        .or(sources.first())
-                        .map(|s| s.id)
-                }) else {
+                let list = sources.await.unwrap_or_default();
+                let Some(ds) = pick_source(p["datasource"].as_i64(), &list) else {
                     return Vec::new();
                 };
                 let mut charts = Vec::new();
@@ -1446,7 +1441,10 @@ fn LayoutMap(doc: RwSignal<Option<Value>>, selected: RwSignal<Option<usize>>) ->
         drag.set_value(None);
         // Picked when the drag ends, not when it starts: opening the panel editor changes
         // the page's height, which must not move the map under a pointer mid-drag.
-        selected.set(Some(i));
+        // Only a different panel rebuilds the panel editor.
+        if selected.get_untracked() != Some(i) {
+            selected.set(Some(i));
+        }
         doc.update(|d| {
             let Some(panels) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) else {
                 return;

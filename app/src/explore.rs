@@ -262,14 +262,17 @@ pub fn ExploreMetrics() -> impl IntoView {
     });
 
     let draft = RwSignal::new(state.get_untracked().query);
-    Effect::new(move |_| draft.set(state.get().query));
+    // Only a new query in the URL replaces the draft (a time or mode change keeps what the
+    // user is typing).
+    let url_query = Memo::new(move |_| state.read().query.clone());
+    Effect::new(move |_| draft.set(url_query.get()));
     let history = RwSignal::new(Vec::<HistoryEntry>::new());
     let load_history = move || {
         if let Some(src) = source.get_untracked() {
             spawn_local(async move {
                 let path = format!("/api/v1/query-history?datasource_id={src}&limit=20");
                 if let Ok(list) = call::<Vec<HistoryEntry>>("GET", &path, None::<&()>).await {
-                    history.set(list);
+                    history.try_set(list);
                 }
             });
         }
@@ -523,7 +526,7 @@ fn Toolbar(
 }
 
 /// The source in use: the URL's, else the default one, else the first.
-fn pick_source(chosen: Option<i64>, list: &[SourceOption]) -> Option<i64> {
+pub(crate) fn pick_source(chosen: Option<i64>, list: &[SourceOption]) -> Option<i64> {
     chosen
         .filter(|id| list.iter().any(|s| s.id == *id))
         .or_else(|| list.iter().find(|s| s.default).map(|s| s.id))
@@ -648,7 +651,7 @@ pub fn Editor(
                     crate::form::encode(&text)
                 );
                 if let Ok(v) = call::<Validation>("GET", &path, None::<&()>).await {
-                    if checks.get_untracked() == ticket {
+                    if checks.try_get_untracked() == Some(ticket) {
                         problem.set((!v.valid).then(|| {
                             format!("Line {}, column {}: {}", v.line, v.column, v.message)
                         }));

@@ -77,6 +77,17 @@ impl Client {
         self.send(Method::GET, path, None).await
     }
 
+    /// A page's HTML as the server renders it (no script runs).
+    pub async fn html(&self, path: &str) -> String {
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("page request")
+            .text()
+            .await
+            .expect("page body")
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(Method::POST, path, Some(body)).await
     }

@@ -1,4 +1,4 @@
-//! Known data for benchmarks: the seed dashboard's metrics over a day, in OpenMetrics text
+//! Known data for tests and benchmarks: the seed dashboard's metrics over a day, in OpenMetrics text
 //! for `promtool tsdb create-blocks-from openmetrics` (via [`crate::prometheus::Prometheus`]).
 
 /// The families the seed's "Keiko Overview" panels query (`keiko_requests_total`,
@@ -65,5 +65,23 @@ pub fn durations(start: i64, end: i64, series: usize) -> String {
             ));
         }
     }
+    om
+}
+
+/// `keiko_agent_tasks_active{agent_id, task_type="chat"}` for a planner and a coder, one
+/// sample every 15 s from `start`: the planner holds `i % modulus` at sample `i`, the coder
+/// twice that. Complete OpenMetrics (with `# EOF`).
+pub fn agent_tasks(start: i64, samples: i64, modulus: i64) -> String {
+    let mut om = String::from("# TYPE keiko_agent_tasks_active gauge\n");
+    for i in 0..samples {
+        let t = start + 15 * i;
+        for (agent, factor) in [("planner", 1), ("coder", 2)] {
+            om.push_str(&format!(
+                "keiko_agent_tasks_active{{agent_id=\"{agent}\",task_type=\"chat\"}} {} {t}\n",
+                factor * (i % modulus)
+            ));
+        }
+    }
+    om.push_str("# EOF\n");
     om
 }

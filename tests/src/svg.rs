@@ -86,3 +86,13 @@ impl Plot {
         )
     }
 }
+
+/// The names of a chart answer's series, in drawing order.
+pub fn series_names(chart: &serde_json::Value) -> Vec<&str> {
+    chart["series"]
+        .as_array()
+        .expect("a chart answer has series")
+        .iter()
+        .map(|s| s["name"].as_str().expect("a series name"))
+        .collect()
+}

@@ -24,17 +24,7 @@ async fn setup_with(env: &[(&str, &str)]) -> (Prometheus, Portal, Browser) {
         .unwrap()
         .as_secs() as i64;
     let start = (now - 50 * 60) / 15 * 15;
-    let mut om = String::from("# TYPE keiko_agent_tasks_active gauge\n");
-    for i in 0..190 {
-        let t = start + 15 * i;
-        for (agent, f) in [("planner", 1), ("coder", 2)] {
-            om.push_str(&format!(
-                "keiko_agent_tasks_active{{agent_id=\"{agent}\",task_type=\"chat\"}} {} {t}\n",
-                f * (i % 7)
-            ));
-        }
-    }
-    om.push_str("# EOF\n");
+    let om = e2e::seed_data::agent_tasks(start, 190, 7);
     let prom = Prometheus::with_data(&om).await;
     let portal = Portal::start_with(env).await;
     let (s, _) = portal
@@ -186,7 +176,7 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
     // The refused save is the only console entry (a failed request).
     let errors = browser.console_errors().await;
     assert!(
-        errors.iter().all(|e| e.contains("status of 400")),
+        !errors.is_empty() && errors.iter().all(|e| e.contains("status of 400")),
         "{errors:?}"
     );
     let (_, unchanged) = portal
@@ -538,6 +528,12 @@ async fn layout_drag_row_fold_source_choice_refresh_and_a_provisioned_boards_lif
         table.contains(&stat),
         "the table and the stat show the same last value: {table} / {stat}"
     );
+    // The last sample (i = 189) holds 189 % 7 = 0 for the planner: all three show it.
+    assert_eq!(stat, "0");
+    let gauge = browser
+        .text(&browser.find("[data-panel='2'] .stat-value").await)
+        .await;
+    assert_eq!(gauge, "0");
 
     // Fold the "Now" row: its three panels go, the URL keeps it; unfold brings them back.
     let count = || async {

@@ -7,7 +7,6 @@ use e2e::api::Client;
 use e2e::portal::Portal;
 use e2e::prometheus::Prometheus;
 use e2e::svg::{picture, series_polylines, Plot};
-use reqwest::Method;
 use serde_json::{json, Value};
 
 fn now() -> i64 {
@@ -69,12 +68,7 @@ async fn the_drawn_points_are_the_values_and_the_first_html_holds_the_chart() {
     );
     let (s, chart) = admin.get(&path).await;
     assert_eq!(s, 200, "{chart}");
-    let names: Vec<&str> = chart["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names = e2e::svg::series_names(&chart);
     assert_eq!(names, ["POST /api/agents", "GET /api/chat"]);
     assert_eq!(chart["inspector"]["step"], 15.0);
     assert_eq!(chart["inspector"]["points_returned"], 480);
@@ -117,14 +111,7 @@ async fn the_drawn_points_are_the_values_and_the_first_html_holds_the_chart() {
         "/explore/metrics?ds={id}&q={}&from={start}&to={end}",
         enc("keiko_http_requests_total{method=\"GET\"}")
     );
-    let html = admin
-        .request(Method::GET, &page)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = admin.html(&page).await;
     assert!(
         html.contains("class=\"chart-svg\""),
         "SVG in the first HTML: {html}"
@@ -267,14 +254,7 @@ async fn bad_chart_requests_name_their_field_and_dead_sources_say_so() {
     assert_eq!(s, 404);
 
     // The page shows the failure in place of the chart; the portal stays healthy.
-    let html = admin
-        .request(Method::GET, &format!("/explore/metrics?ds={id}&q=up"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = admin.html(&format!("/explore/metrics?ds={id}&q=up")).await;
     assert!(
         html.contains("panel-error") && html.contains("could not be reached"),
         "{html}"

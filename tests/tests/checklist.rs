@@ -491,4 +491,23 @@ async fn metrics_evidence_comes_from_a_real_prometheus_scraping_the_portal() {
             "{e}"
         );
     }
+
+    // The shipped "Portal self-monitoring" dashboard shows the portal from the same data:
+    // no panel fails, and the memory gauge holds the process's resident memory.
+    let (s, board) = admin.get("/api/v1/dashboards/portal-self/render").await;
+    assert_eq!(s, 200, "{board}");
+    for p in board["panels"].as_array().unwrap() {
+        assert_ne!(p["body"]["kind"], "error", "{p}");
+    }
+    let gauge = board["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == "Resident memory")
+        .unwrap();
+    assert_eq!(gauge["body"]["kind"], "gauge", "{gauge}");
+    assert!(
+        gauge["body"]["values"][0]["raw"].as_f64().unwrap() > 1e6,
+        "{gauge}"
+    );
 }

@@ -282,17 +282,7 @@ async fn a_dashboard_renders_known_values_and_a_failing_panel_keeps_its_error() 
         .unwrap()
         .as_secs() as i64;
     let start = (now - 50 * 60) / 15 * 15;
-    let mut om = String::from("# TYPE keiko_agent_tasks_active gauge\n");
-    for i in 0..160 {
-        let t = start + 15 * i;
-        for (agent, factor) in [("planner", 1), ("coder", 2)] {
-            om.push_str(&format!(
-                "keiko_agent_tasks_active{{agent_id=\"{agent}\",task_type=\"chat\"}} {} {t}\n",
-                factor * (i % 10)
-            ));
-        }
-    }
-    om.push_str("# EOF\n");
+    let om = e2e::seed_data::agent_tasks(start, 160, 10);
     let prom = Prometheus::with_data(&om).await;
     let portal = Portal::start().await;
     let admin = portal.admin();
@@ -344,12 +334,7 @@ async fn a_dashboard_renders_known_values_and_a_failing_panel_keeps_its_error() 
     let ts = panel(1);
     assert_eq!(ts["body"]["kind"], "chart", "{ts}");
     let chart = &ts["body"]["chart"];
-    let names: Vec<&str> = chart["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names = e2e::svg::series_names(chart);
     assert_eq!(names, ["coder - chat", "planner - chat"]);
     assert_eq!(
         ts["query"],
@@ -397,6 +382,14 @@ async fn a_dashboard_renders_known_values_and_a_failing_panel_keeps_its_error() 
         html.contains("<strong>bold</strong>") && html.contains("&lt;script&gt;"),
         "{html}"
     );
+
+    // The page itself, as the server sends it (no script runs): the charts, the text
+    // panel and the broken panel's error are all in the first HTML.
+    let page = admin
+        .html(&format!("/d/render-test?from={start}&to={end}"))
+        .await;
+    assert!(page.contains("class=\"chart-svg\""), "{page}");
+    assert!(page.contains("<strong>bold</strong>") && page.contains("panel-error"));
 
     // The broken panel carries its own error; the others rendered.
     let broken = panel(5);

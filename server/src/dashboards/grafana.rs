@@ -32,6 +32,39 @@ pub struct ReportEntry {
     pub notes: Vec<String>,
 }
 
+impl ReportEntry {
+    /// Converted, or converted with changes when there are notes.
+    fn converted(kind: &'static str, title: &str, source_type: &str, notes: Vec<String>) -> Self {
+        let outcome = if notes.is_empty() {
+            Outcome::Converted
+        } else {
+            Outcome::ConvertedWithChanges
+        };
+        ReportEntry {
+            kind,
+            title: title.to_owned(),
+            source_type: source_type.to_owned(),
+            outcome,
+            notes,
+        }
+    }
+
+    fn not_supported(
+        kind: &'static str,
+        title: &str,
+        source_type: &str,
+        notes: Vec<String>,
+    ) -> Self {
+        ReportEntry {
+            kind,
+            title: title.to_owned(),
+            source_type: source_type.to_owned(),
+            outcome: Outcome::NotSupported,
+            notes,
+        }
+    }
+}
+
 pub struct Converted {
     pub dashboard: Dashboard,
     pub report: Vec<ReportEntry>,
@@ -461,12 +494,11 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
     let grid = grid_of(p, bottom, auto_slot, &mut notes, is_row);
     let id = ctx.id(p["id"].as_u64());
     let Some(kind) = kind else {
-        ctx.report.push(ReportEntry {
-            kind: "panel",
-            title: title.clone(),
-            source_type: source_type.clone(),
-            outcome: Outcome::NotSupported,
-            notes: vec![format!(
+        ctx.report.push(ReportEntry::not_supported(
+            "panel",
+            &title,
+            &source_type,
+            vec![format!(
                 "panel type `{}` is not supported; a notice keeps its place",
                 if source_type.is_empty() {
                     "(none)"
@@ -474,7 +506,7 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
                     &source_type
                 }
             )],
-        });
+        ));
         out.push(placeholder(id, title, grid, source_type));
         return;
     };
@@ -542,30 +574,16 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
         PanelKind::Timeseries | PanelKind::Stat | PanelKind::Gauge | PanelKind::Table
     );
     if needs_query && targets.is_empty() {
-        ctx.report.push(ReportEntry {
-            kind: "panel",
-            title: title.clone(),
-            source_type: source_type.clone(),
-            outcome: Outcome::NotSupported,
-            notes: {
+        ctx.report
+            .push(ReportEntry::not_supported("panel", &title, &source_type, {
                 notes.push("no PromQL query to show".into());
                 notes
-            },
-        });
+            }));
         out.push(placeholder(id, title, grid, source_type));
         return;
     }
-    ctx.report.push(ReportEntry {
-        kind: "panel",
-        title: title.clone(),
-        source_type,
-        outcome: if notes.is_empty() {
-            Outcome::Converted
-        } else {
-            Outcome::ConvertedWithChanges
-        },
-        notes,
-    });
+    ctx.report
+        .push(ReportEntry::converted("panel", &title, &source_type, notes));
     out.push(Panel {
         id,
         kind,
@@ -605,31 +623,29 @@ fn convert_variables(ctx: &mut Ctx, list: &Value) -> Vec<Variable> {
             _ => None,
         };
         let Some(kind) = kind else {
-            ctx.report.push(ReportEntry {
-                kind: "variable",
-                title: name,
-                source_type: source_type.clone(),
-                outcome: Outcome::NotSupported,
-                notes: vec![match source_type.as_str() {
+            ctx.report.push(ReportEntry::not_supported(
+                "variable",
+                &name,
+                &source_type,
+                vec![match source_type.as_str() {
                     "datasource" => {
                         "data-source variables are not supported; the default source is used".into()
                     }
                     "adhoc" => "ad-hoc filters are not supported".into(),
                     other => format!("variable type `{other}` is not supported"),
                 }],
-            });
+            ));
             continue;
         };
         if kind == VariableKind::Query && !query.trim_start().starts_with("label_values(") {
-            ctx.report.push(ReportEntry {
-                kind: "variable",
-                title: name,
-                source_type,
-                outcome: Outcome::NotSupported,
-                notes: vec![format!(
+            ctx.report.push(ReportEntry::not_supported(
+                "variable",
+                &name,
+                &source_type,
+                vec![format!(
                     "only label_values(…) queries are supported, not `{query}`"
                 )],
-            });
+            ));
             continue;
         }
         let current: Vec<String> = match &v["current"]["value"] {
@@ -646,17 +662,12 @@ fn convert_variables(ctx: &mut Ctx, list: &Value) -> Vec<Variable> {
             }
         })
         .collect();
-        ctx.report.push(ReportEntry {
-            kind: "variable",
-            title: name.clone(),
-            source_type,
-            outcome: if notes.is_empty() {
-                Outcome::Converted
-            } else {
-                Outcome::ConvertedWithChanges
-            },
+        ctx.report.push(ReportEntry::converted(
+            "variable",
+            &name,
+            &source_type,
             notes,
-        });
+        ));
         out.push(Variable {
             name,
             kind,

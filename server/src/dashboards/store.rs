@@ -237,28 +237,16 @@ pub async fn update(
     } = save;
     doc.uid = uid.to_owned();
     doc.validate()?;
-    let mut tx = db.begin().await?;
-    let row: Option<(i64, String, Option<String>)> =
-        sqlx::query_as("SELECT version, doc, provisioned_from FROM dashboards WHERE uid = ?")
-            .bind(uid)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (current, old_text, provisioned_from) =
-        row.ok_or_else(|| ApiError::not_found("dashboard"))?;
-    if current != expected {
-        let mut e = ApiError::conflict(
-            "version",
-            format!("the dashboard changed since you opened it (now version {current}); reload and apply your changes again"),
-        );
-        e.details = Some(json!({ "current": current }));
-        return Err(e);
-    }
-    let old = parse_doc(&old_text)?;
-    let version = current + 1;
+    let version = expected + 1;
     let at = now();
     let text = serde_json::to_string(&doc).map_err(|e| ApiError::internal(e.into()))?;
-    sqlx::query(
-        "UPDATE dashboards SET title = ?, folder = ?, tags = ?, doc = ?, version = ?, updated_at = ? WHERE uid = ?",
+    let mut tx = db.begin().await?;
+    // The write comes first and names the version it replaces: it takes SQLite's write lock
+    // at once (a read first would let two concurrent saves both pass a version check), and
+    // a stale save changes no row.
+    let written = sqlx::query(
+        "UPDATE dashboards SET title = ?, folder = ?, tags = ?, doc = ?, version = ?, updated_at = ? \
+         WHERE uid = ? AND version = ?",
     )
     .bind(doc.title.trim())
     .bind(&doc.folder)
@@ -267,8 +255,36 @@ pub async fn update(
     .bind(version)
     .bind(&at)
     .bind(uid)
+    .bind(expected)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if written == 0 {
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM dashboards WHERE uid = ?")
+                .bind(uid)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let current = current.ok_or_else(|| ApiError::not_found("dashboard"))?;
+        let mut e = ApiError::conflict(
+            "version",
+            format!("the dashboard changed since you opened it (now version {current}); reload and apply your changes again"),
+        );
+        e.details = Some(json!({ "current": current }));
+        return Err(e);
+    }
+    let provisioned_from: Option<String> =
+        sqlx::query_scalar("SELECT provisioned_from FROM dashboards WHERE uid = ?")
+            .bind(uid)
+            .fetch_one(&mut *tx)
+            .await?;
+    let old_text: String =
+        sqlx::query_scalar("SELECT doc FROM dashboard_versions WHERE uid = ? AND version = ?")
+            .bind(uid)
+            .bind(expected)
+            .fetch_one(&mut *tx)
+            .await?;
+    let old = parse_doc(&old_text)?;
     insert_version(&mut tx, uid, version, &text, message, &actor.login, &at).await?;
     let rec = audit::record(
         &mut tx,
@@ -276,7 +292,7 @@ pub async fn update(
         action,
         "dashboard",
         uid,
-        Some(summary_json(&old, current)),
+        Some(summary_json(&old, expected)),
         Some(summary_json(&doc, version)),
     )
     .await?;

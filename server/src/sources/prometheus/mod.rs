@@ -75,6 +75,15 @@ impl PrometheusClient {
         params: &[(&str, &str)],
     ) -> Result<super::RawBody, SourceError> {
         let mut resp = self.send(path, params).await?;
+        // A declared length over the cap fails cleanly now; an undeclared one that grows
+        // past it mid-stream can only end the (already started) answer with an error, which
+        // the client sees as a broken body rather than a 502.
+        if resp
+            .content_length()
+            .is_some_and(|n| n > self.max_bytes as u64)
+        {
+            return Err(SourceError::TooLarge(self.max_bytes));
+        }
         let status = resp.status();
         let first = resp.chunk().await.map_err(|e| self.transport_error(e))?;
         let looks_right = first
@@ -174,7 +183,7 @@ impl PrometheusClient {
 fn classify(status: StatusCode, body: &[u8]) -> Result<Value, SourceError> {
     let parsed: Result<Value, _> = serde_json::from_slice(body);
     match (status, parsed) {
-        (s, Ok(v)) if s.is_success() && v["status"] == "success" => Ok(v["data"].clone()),
+        (s, Ok(mut v)) if s.is_success() && v["status"] == "success" => Ok(v["data"].take()),
         // Prometheus answers 400/422 with its own error for bad queries.
         (StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY, Ok(v))
             if v["status"] == "error" =>
@@ -209,15 +218,7 @@ impl MetricsSource for PrometheusClient {
 
     fn query_range<'a>(&'a self, q: &'a RangeQuery) -> BoxFuture<'a, Result<Value, SourceError>> {
         Box::pin(async move {
-            let mut params = vec![
-                ("query", q.query.as_str()),
-                ("start", q.start.as_str()),
-                ("end", q.end.as_str()),
-                ("step", q.step.as_str()),
-            ];
-            if let Some(t) = &q.timeout {
-                params.push(("timeout", t));
-            }
+            let params = range_params(q);
             self.get("api/v1/query_range", &params).await
         })
     }
@@ -227,15 +228,7 @@ impl MetricsSource for PrometheusClient {
         q: &'a RangeQuery,
     ) -> BoxFuture<'a, Result<super::RawBody, SourceError>> {
         Box::pin(async move {
-            let mut params = vec![
-                ("query", q.query.as_str()),
-                ("start", q.start.as_str()),
-                ("end", q.end.as_str()),
-                ("step", q.step.as_str()),
-            ];
-            if let Some(t) = &q.timeout {
-                params.push(("timeout", t));
-            }
+            let params = range_params(q);
             self.get_stream("api/v1/query_range", &params).await
         })
     }
@@ -270,4 +263,18 @@ impl MetricsSource for PrometheusClient {
     fn metadata<'a>(&'a self) -> BoxFuture<'a, Result<Value, SourceError>> {
         Box::pin(self.get("api/v1/metadata", &[]))
     }
+}
+
+/// The query string of `/api/v1/query_range`.
+fn range_params(q: &RangeQuery) -> Vec<(&'static str, &str)> {
+    let mut params = vec![
+        ("query", q.query.as_str()),
+        ("start", q.start.as_str()),
+        ("end", q.end.as_str()),
+        ("step", q.step.as_str()),
+    ];
+    if let Some(t) = &q.timeout {
+        params.push(("timeout", t.as_str()));
+    }
+    params
 }
