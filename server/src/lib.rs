@@ -8,6 +8,7 @@ pub mod audit;
 pub mod charts;
 pub mod checklist;
 pub mod config;
+pub mod cpu;
 pub mod dashboards;
 pub mod db;
 pub mod history;

@@ -34,13 +34,20 @@ pub fn source_failure(err: SourceError) -> ApiError {
     e
 }
 
-fn check_query(query: &str) -> Result<(), ApiError> {
-    PromQl::parse(query).map(|_| ()).map_err(|e| {
-        ApiError::invalid(
-            "query",
-            format!("line {}, column {}: {}", e.line, e.column, e.message),
-        )
+/// Parses every query on the CPU pool (a bad one costs parses of its prefixes).
+async fn check_queries(queries: &[&str]) -> Result<(), ApiError> {
+    let owned: Vec<String> = queries.iter().map(|q| (*q).to_owned()).collect();
+    crate::cpu::run(move || {
+        owned.iter().try_for_each(|q| {
+            PromQl::parse(q).map(|_| ()).map_err(|e| {
+                ApiError::invalid(
+                    "query",
+                    format!("line {}, column {}: {}", e.line, e.column, e.message),
+                )
+            })
+        })
     })
+    .await?
 }
 
 /// A validated chart request with times resolved.
@@ -51,10 +58,7 @@ struct Plan {
     unit: Unit,
 }
 
-fn plan(req: &ChartRequest, queries: &[&str], now: f64) -> Result<Plan, ApiError> {
-    for q in queries {
-        check_query(q)?;
-    }
+fn plan(req: &ChartRequest, now: f64) -> Result<Plan, ApiError> {
     let start = time::resolve(&req.from, now).map_err(|m| ApiError::invalid("from", m))?;
     let end = time::resolve(&req.to, now).map_err(|m| ApiError::invalid("to", m))?;
     if end <= start {
@@ -115,7 +119,7 @@ pub async fn chart(
 
 /// The step a chart request will use (for `$__interval` before the queries run).
 pub fn step_of(req: &ChartRequest, now: f64) -> Option<f64> {
-    plan(req, &[], now).ok().map(|p| p.step)
+    plan(req, now).ok().map(|p| p.step)
 }
 
 /// Runs several `(query, legend format)` targets (run concurrently) into one chart; the
@@ -127,7 +131,8 @@ pub async fn chart_many(
     now: f64,
 ) -> Result<ChartView, ApiError> {
     let queries: Vec<&str> = targets.iter().map(|(q, _)| q.as_str()).collect();
-    let plan = plan(req, &queries, now)?;
+    check_queries(&queries).await?;
+    let plan = plan(req, now)?;
     let started = Instant::now();
     let runs = targets.iter().map(|(query, _)| {
         let q = RangeQuery {
@@ -171,7 +176,7 @@ pub async fn chart_many(
     };
     let focus = req.focus;
     // Drawing is CPU work: keep it off the threads that serve other requests.
-    let (rendered, shown) = tokio::task::spawn_blocking(move || {
+    let (rendered, shown) = crate::cpu::run(move || {
         let picked: Vec<Option<&series::Series>> = shown
             .iter()
             .enumerate()
@@ -180,8 +185,7 @@ pub async fn chart_many(
         let rendered = svg::render(&picked, &options);
         (rendered, shown)
     })
-    .await
-    .map_err(|e| ApiError::internal(anyhow::anyhow!("chart rendering failed: {e}")))?;
+    .await?;
     let rendered =
         rendered.map_err(|e| ApiError::internal(anyhow::anyhow!("chart rendering failed: {e}")))?;
     let points_drawn = rendered.drawn.iter().map(Vec::len).sum();
@@ -230,7 +234,7 @@ pub async fn table(
     unit: &str,
     now: f64,
 ) -> Result<TableView, ApiError> {
-    check_query(query)?;
+    check_queries(&[query]).await?;
     let at = if at.is_empty() { "now" } else { at };
     let time = time::resolve(at, now).map_err(|m| ApiError::invalid("time", m))?;
     let unit = if unit.is_empty() {

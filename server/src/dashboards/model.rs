@@ -9,6 +9,14 @@ use crate::http::errors::ApiError;
 pub const FORMAT: &str = "keiko-dashboard/1";
 pub const GRID_COLUMNS: u32 = 24;
 const MAX_PANELS: usize = 200;
+const MAX_TARGETS: usize = 26;
+const MAX_VARIABLES: usize = 50;
+const MAX_TAGS: usize = 50;
+const MAX_THRESHOLDS: usize = 20;
+/// Markdown of a text panel, and a dashboard's description.
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// Values a variable remembers as selected.
+const MAX_CURRENT: usize = 100;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,6 +209,21 @@ impl Dashboard {
         if title.is_empty() || title.chars().count() > 200 {
             return Err(bad("title".into(), "must be 1 to 200 characters"));
         }
+        if self.description.len() > MAX_TEXT_BYTES {
+            return Err(bad(
+                "description".into(),
+                format!("must be at most {MAX_TEXT_BYTES} bytes"),
+            ));
+        }
+        if self.tags.len() > MAX_TAGS {
+            return Err(bad("tags".into(), format!("at most {MAX_TAGS} tags")));
+        }
+        if self.variables.len() > MAX_VARIABLES {
+            return Err(bad(
+                "variables".into(),
+                format!("at most {MAX_VARIABLES} variables"),
+            ));
+        }
         if self.folder.chars().count() > 100 {
             return Err(bad("folder".into(), "must be at most 100 characters"));
         }
@@ -230,6 +253,21 @@ impl Dashboard {
                     format!("`{}` is defined twice", v.name),
                 ));
             }
+            if v.label.chars().count() > 200 {
+                return Err(bad(
+                    format!("variables[{i}].label"),
+                    "must be at most 200 characters",
+                ));
+            }
+            if v.current.len() > MAX_CURRENT || v.current.iter().any(|c| c.len() > 1024) {
+                return Err(bad(
+                    format!("variables[{i}].current"),
+                    format!("at most {MAX_CURRENT} values of at most 1024 bytes"),
+                ));
+            }
+            // The query is PromQL inside `label_values(…)`, or a list: the same limits.
+            crate::rules::promql::check_limits(&v.query)
+                .map_err(|e| bad(format!("variables[{i}].query"), e.message))?;
             if v.kind == VariableKind::Query && v.query.trim().is_empty() {
                 return Err(bad(
                     format!("variables[{i}].query"),
@@ -268,10 +306,39 @@ impl Dashboard {
                 p.kind,
                 PanelKind::Timeseries | PanelKind::Stat | PanelKind::Gauge | PanelKind::Table
             );
+            if p.targets.len() > MAX_TARGETS {
+                return Err(bad(
+                    at("targets"),
+                    format!("at most {MAX_TARGETS} queries per panel"),
+                ));
+            }
             for (k, t) in p.targets.iter().enumerate() {
                 if t.expr.trim().is_empty() {
                     return Err(bad(at(&format!("targets[{k}].expr")), "must not be empty"));
                 }
+                // Variables (`$job`) may keep an expression from parsing until it is
+                // rendered, but its size and nesting are checked now: a stored expression
+                // must never be one that the parser cannot survive.
+                crate::rules::promql::check_limits(&t.expr)
+                    .map_err(|e| bad(at(&format!("targets[{k}].expr")), e.message))?;
+                if t.legend.chars().count() > 500 {
+                    return Err(bad(
+                        at(&format!("targets[{k}].legend")),
+                        "must be at most 500 characters",
+                    ));
+                }
+            }
+            if p.text.len() > MAX_TEXT_BYTES {
+                return Err(bad(
+                    at("text"),
+                    format!("must be at most {MAX_TEXT_BYTES} bytes"),
+                ));
+            }
+            if p.thresholds.len() > MAX_THRESHOLDS {
+                return Err(bad(
+                    at("thresholds"),
+                    format!("at most {MAX_THRESHOLDS} thresholds"),
+                ));
             }
             if needs_query && p.targets.is_empty() {
                 return Err(bad(at("targets"), "this panel type needs a query"));
@@ -328,6 +395,17 @@ pub fn css_color(c: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panel_expression_too_deep_for_the_parser_is_refused_on_save() {
+        let deep = format!("{}up{}", "(".repeat(5_000), ")".repeat(5_000));
+        let d = doc(
+            json!([{"id": 1, "type": "timeseries", "grid": {"x": 0, "y": 0, "w": 12, "h": 8}, "targets": [{"expr": deep}]}]),
+        );
+        let err = d.validate().unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("panels[0].targets[0].expr"));
+        assert!(err.message.contains("nest deeper"), "{}", err.message);
+    }
     use serde_json::json;
 
     fn doc(panels: serde_json::Value) -> Dashboard {

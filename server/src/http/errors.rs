@@ -25,6 +25,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Extra members of the error object (e.g. `errors` for rule files, `current` on 409).
     pub details: Option<serde_json::Value>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
     source: Option<anyhow::Error>,
 }
 
@@ -36,6 +38,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             details: None,
+            retry_after: None,
             source: None,
         }
     }
@@ -78,6 +81,14 @@ impl ApiError {
             "internal error; it was logged with this request's correlation ID",
         );
         e.source = Some(err);
+        e
+    }
+}
+
+impl From<crate::cpu::Busy> for ApiError {
+    fn from(busy: crate::cpu::Busy) -> ApiError {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", busy.to_string());
+        e.retry_after = Some(1);
         e
     }
 }
@@ -125,7 +136,13 @@ impl IntoResponse for ApiError {
                 body[k] = v;
             }
         }
-        (self.status, Json(json!({ "error": body }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": body }))).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        response
     }
 }
 

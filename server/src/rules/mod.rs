@@ -248,7 +248,10 @@ pub async fn import(
     text: &str,
     dry_run: bool,
 ) -> Result<ImportReport, ApiError> {
-    let groups = parse_file(text).map_err(invalid)?;
+    let owned = text.to_owned();
+    let groups = crate::cpu::run(move || parse_file(&owned))
+        .await?
+        .map_err(invalid)?;
     let mut report = Vec::new();
     let mut writes = Vec::new();
     for group in &groups {

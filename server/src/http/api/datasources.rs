@@ -161,7 +161,8 @@ async fn table(
 async fn validate(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let p = params(raw);
     let query = param(&p, "query").unwrap_or_default();
-    Ok(Json(match PromQl::parse(&query) {
+    let parsed = crate::cpu::run(move || PromQl::parse(&query).map(|_| ())).await?;
+    Ok(Json(match parsed {
         Ok(_) => json!({ "valid": true }),
         Err(e) => json!({
             "valid": false,

@@ -16,7 +16,7 @@ use crate::identity::Actor;
 use crate::rules::duration::PromDuration;
 use crate::rules::model::{GroupSpec, RuleSpec};
 use crate::rules::promql::PromQl;
-use crate::rules::validate::validate_group;
+use crate::rules::validate::{validate_group, ValidGroup};
 use crate::rules::{self, lint, store};
 use crate::state::AppState;
 
@@ -111,6 +111,11 @@ impl GroupBody {
             self.message.unwrap_or_default(),
         )
     }
+}
+
+/// Validates a group on the CPU pool.
+async fn checked(spec: GroupSpec) -> Result<ValidGroup, ApiError> {
+    crate::cpu::run(move || validate_group(&spec).map_err(rules::invalid)).await?
 }
 
 fn group_view(stored: &store::StoredGroup) -> Value {
@@ -270,6 +275,11 @@ struct ValidateBody {
 
 /// Live validation for the editor: never writes, always 200 with `errors` and `warnings`.
 async fn validate(ApiJson(body): ApiJson<ValidateBody>) -> Result<Response, ApiError> {
+    let answer = crate::cpu::run(move || validation_report(body)).await??;
+    Ok(Json(answer).into_response())
+}
+
+fn validation_report(body: ValidateBody) -> Result<Value, ApiError> {
     // For a group: the YAML that export would write for it.
     let mut yaml = None;
     if let Some(expr) = body.expr {
@@ -279,10 +289,7 @@ async fn validate(ApiJson(body): ApiJson<ValidateBody>) -> Result<Response, ApiE
                 json!({ "field": "expr", "message": e.message, "expr_line": e.line, "expr_column": e.column, "offset": e.offset }),
             ],
         };
-        return Ok(
-            Json(json!({ "valid": errors.is_empty(), "errors": errors, "warnings": [] }))
-                .into_response(),
-        );
+        return Ok(json!({ "valid": errors.is_empty(), "errors": errors, "warnings": [] }));
     }
     let groups = match (body.group, body.yaml) {
         (Some(g), None) => {
@@ -297,7 +304,7 @@ async fn validate(ApiJson(body): ApiJson<ValidateBody>) -> Result<Response, ApiE
             ))
         }
     };
-    Ok(Json(match groups {
+    Ok(match groups {
         Ok(groups) => {
             let warnings: Vec<_> = groups.iter().flat_map(lint::lint).collect();
             let specs: Vec<&GroupSpec> = groups.iter().map(|g| &g.spec).collect();
@@ -305,15 +312,12 @@ async fn validate(ApiJson(body): ApiJson<ValidateBody>) -> Result<Response, ApiE
         }
         Err(errors) => json!({ "valid": false, "errors": errors, "warnings": [], "yaml": yaml }),
     })
-    .into_response())
 }
 
 async fn list_groups(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let groups: Vec<Value> = store::list(&state.db)
-        .await?
-        .iter()
-        .map(group_view)
-        .collect();
+    let stored = store::list(&state.db).await?;
+    let groups: Vec<Value> =
+        crate::cpu::run(move || stored.iter().map(group_view).collect()).await?;
     Ok(Json(groups).into_response())
 }
 
@@ -323,7 +327,7 @@ async fn create_group(
     ApiJson(body): ApiJson<GroupBody>,
 ) -> Result<Response, ApiError> {
     let (spec, _, message) = body.split();
-    let valid = validate_group(&spec).map_err(rules::invalid)?;
+    let valid = checked(spec).await?;
     let stored = store::save(&state.db, &state.metrics, &actor, &valid, None, &message).await?;
     Ok((StatusCode::CREATED, Json(group_view(&stored))).into_response())
 }
@@ -357,7 +361,7 @@ async fn update_group(
             "the name in the body differs from the URL; create a new group to rename",
         ));
     }
-    let valid = validate_group(&spec).map_err(rules::invalid)?;
+    let valid = checked(spec).await?;
     let stored = store::save(
         &state.db,
         &state.metrics,
@@ -432,7 +436,7 @@ async fn restore(
     let spec = store::version(&state.db, &name, version)
         .await?
         .ok_or_else(|| ApiError::not_found("version"))?;
-    let valid = validate_group(&spec).map_err(rules::invalid)?;
+    let valid = checked(spec).await?;
     let current = store::get(&state.db, &name).await?;
     let expected = match (&current, body.version) {
         (Some(_), Some(v)) => Some(v),
