@@ -11,6 +11,7 @@ pub fn Login() -> impl IntoView {
     let q = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
     let error = move || match q("error").as_str() {
         "invalid" => Some("Wrong login or password.".to_owned()),
+        "busy" => Some("The portal is busy signing others in; try again in a moment.".to_owned()),
         "locked" => Some(format!(
             "Too many failed attempts: this login is locked for {} more seconds.",
             q("retry")

@@ -184,7 +184,7 @@ mod tests {
             correlation_id: "c-1".into(),
             client_addr: "127.0.0.1".into(),
         };
-        let mut tx = db.begin().await.unwrap();
+        let mut tx = crate::db::begin_write(&db).await.unwrap();
         record(
             &mut tx,
             &actor,

@@ -1,9 +1,11 @@
-//! CPU-heavy work on user input (parsing and checking PromQL, rule files, dashboards) runs
-//! here, off the async workers, so a request that costs seconds never stalls `/healthz` or
-//! shutdown. At most [`RUNNING`] jobs run at once and at most [`WAITING`] wait; a caller
-//! that goes away (its future dropped, e.g. the client disconnected) leaves the queue
-//! before its job starts. How long a started job runs is bounded by the size limits of its
-//! input (see `rules::promql::check_limits`), not by cancelling it.
+//! CPU-heavy work on user input runs on bounded pools, off the async workers, so a request
+//! that costs seconds never stalls `/healthz` or shutdown: [`CHECKS`] for parsing and
+//! checking PromQL, rule files and dashboards and for drawing charts, [`HASHING`] for
+//! password hashing (argon2id: 19 MiB and tens of milliseconds each). A pool runs a fixed
+//! number of jobs at once and lets a fixed number wait; more are refused at once with
+//! [`Busy`], and a caller that goes away (its future dropped, e.g. the client disconnected)
+//! leaves the queue before its job starts. How long a started job runs is bounded by the
+//! size limits of its input (see `rules::promql::check_limits`), not by cancelling it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::LazyLock;
@@ -11,74 +13,96 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-/// Jobs running at once: one per core, leaving the async workers their share.
-pub static RUNNING: LazyLock<usize> = LazyLock::new(|| {
+fn cores() -> usize {
     std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(2)
-        .max(1)
-});
-/// Jobs that may wait for a slot; more are refused at once.
-pub const WAITING: usize = 64;
+}
+
+/// Parsing, validation, rendering: one job per core.
+pub static CHECKS: LazyLock<Pool> = LazyLock::new(|| Pool::new(cores().max(1), 64));
+/// Password hashing: half the cores, so sign-ins never take every core from the rest.
+pub static HASHING: LazyLock<Pool> = LazyLock::new(|| Pool::new((cores() / 2).max(1), 16));
+
 /// The longest a job waits for a slot before it is refused.
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
 
-static SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(*RUNNING));
-static QUEUED: AtomicUsize = AtomicUsize::new(0);
-
-/// The pool is full: the caller should answer 503 and ask the client to retry.
+/// A pool is full: the caller should answer 503 and ask the client to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy;
 
 impl std::fmt::Display for Busy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the server is busy checking other requests; retry in a second")
+        f.write_str("the server is busy with other requests; retry in a second")
     }
 }
 
 impl std::error::Error for Busy {}
 
+pub struct Pool {
+    slots: Semaphore,
+    queued: AtomicUsize,
+    max_waiting: usize,
+}
+
 /// Counts a waiting job while it waits, and forgets it when the wait ends either way.
-struct InQueue;
+struct InQueue<'a>(&'a AtomicUsize);
 
-impl InQueue {
-    fn enter() -> Option<InQueue> {
-        let before = QUEUED.fetch_add(1, Ordering::AcqRel);
-        if before >= WAITING {
-            QUEUED.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        Some(InQueue)
-    }
-}
-
-impl Drop for InQueue {
+impl Drop for InQueue<'_> {
     fn drop(&mut self) {
-        QUEUED.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-/// Runs `job` on a blocking thread once a slot is free.
+impl Pool {
+    pub fn new(running: usize, max_waiting: usize) -> Pool {
+        Pool {
+            slots: Semaphore::new(running),
+            queued: AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    /// Jobs waiting for a slot now.
+    pub fn waiting(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Runs `job` on a blocking thread once a slot is free.
+    pub async fn run<T, F>(&self, job: F) -> Result<T, Busy>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(Busy);
+        }
+        let queued = InQueue(&self.queued);
+        let permit = tokio::time::timeout(MAX_WAIT, self.slots.acquire())
+            .await
+            .map_err(|_| Busy)?
+            .map_err(|_| Busy)?;
+        drop(queued);
+        let result = tokio::task::spawn_blocking(job).await;
+        drop(permit);
+        match result {
+            Ok(value) => Ok(value),
+            // A panic in the job: let the caller's panic layer turn it into a 500.
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            // Cancelled only when the runtime shuts down.
+            Err(_) => Err(Busy),
+        }
+    }
+}
+
+/// Runs `job` on the [`CHECKS`] pool.
 pub async fn run<T, F>(job: F) -> Result<T, Busy>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let queued = InQueue::enter().ok_or(Busy)?;
-    let permit = tokio::time::timeout(MAX_WAIT, SLOTS.acquire())
-        .await
-        .map_err(|_| Busy)?
-        .map_err(|_| Busy)?;
-    drop(queued);
-    let result = tokio::task::spawn_blocking(job).await;
-    drop(permit);
-    match result {
-        Ok(value) => Ok(value),
-        // A panic in the job: let the caller's panic layer turn it into a 500.
-        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-        // Cancelled only when the runtime shuts down.
-        Err(_) => Err(Busy),
-    }
+    CHECKS.run(job).await
 }
 
 #[cfg(test)]
@@ -91,16 +115,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_dropped_caller_leaves_the_queue() {
-        let waiting = (0..WAITING * 2)
-            .map(|_| tokio::spawn(run(|| std::thread::sleep(Duration::from_millis(20)))))
-            .collect::<Vec<_>>();
+    async fn a_full_queue_refuses_and_dropped_callers_leave_it() {
+        let pool: &'static Pool = Box::leak(Box::new(Pool::new(1, 4)));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = std::sync::Mutex::new(wait);
+        // One job holds the only slot until released.
+        let busy = tokio::spawn(pool.run(move || {
+            let _ = wait.lock().unwrap().recv();
+        }));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let waiting: Vec<_> = (0..4).map(|_| tokio::spawn(pool.run(|| 1))).collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(pool.waiting(), 4);
+        assert_eq!(pool.run(|| 1).await, Err(Busy));
         for w in waiting {
             w.abort();
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        // Every aborted caller left: a new job gets a place.
-        assert_eq!(run(|| 1).await, Ok(1));
-        assert!(QUEUED.load(Ordering::Acquire) < WAITING);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(pool.waiting(), 0);
+        release.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        assert_eq!(pool.run(|| 2).await, Ok(2));
     }
 }

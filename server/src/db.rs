@@ -39,6 +39,16 @@ pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
     Ok(pool)
 }
 
+/// Starts a transaction that will write. `BEGIN IMMEDIATE` takes SQLite's write lock at
+/// once, waiting up to the busy timeout for it: a deferred transaction that reads first and
+/// writes later fails at once with "database is locked" when another writer got there in
+/// between, and no busy timeout helps it.
+pub async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
 /// Ready means: the pool answers, and the file on disk still opens as this portal's migrated
 /// database (a fresh connection, so a deleted or overwritten file is noticed).
 #[tracing::instrument(name = "db.check_ready", skip_all)]

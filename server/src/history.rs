@@ -32,7 +32,7 @@ pub async fn record(
     if query.len() > MAX_QUERY_BYTES {
         return Err(ApiError::invalid("query", "is longer than 16 KiB"));
     }
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     if let Some(id) = datasource_id {
         let known: Option<i64> = sqlx::query_scalar("SELECT id FROM datasources WHERE id = ?")
             .bind(id)

@@ -77,7 +77,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         metrics: Metrics::new(),
         secrets: sources::secrets::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?,
         source_clients: Default::default(),
+        sign_in_guard: Default::default(),
+        token_uses: Default::default(),
     };
+    state
+        .token_uses
+        .spawn(db.clone(), std::time::Duration::from_secs(5));
     dashboards::provision(&db, &state.metrics, config.provisioning_dir.as_deref()).await;
     checklist::evidence::spawn_schedule(
         db.clone(),
@@ -91,11 +96,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%address, data_dir = %config.data_dir.display(), "Listening");
     axum::serve(
         listener,
-        http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        http::app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving HTTP")?;
+    if let Err(err) = state.token_uses.flush(&db).await {
+        tracing::warn!(error = %err, error_type = "DatabaseError", "Recording API token use failed");
+    }
     db.close().await;
     tracing::info!("Stopped");
     Ok(())

@@ -19,13 +19,17 @@ pub struct AppState {
     pub secrets: crate::sources::secrets::SecretBox,
     /// Source clients kept warm between requests.
     pub source_clients: crate::sources::store::ClientCache,
+    /// Sign-in lockout per login and address; verified Basic credentials.
+    pub sign_in_guard: Arc<crate::identity::guard::SignInGuard>,
+    /// `last_used_at` of API tokens, written in batches off the request path.
+    pub token_uses: crate::identity::tokens::UseRecorder,
 }
 
 impl AppState {
-    pub fn lockout(&self) -> crate::identity::users::Lockout {
-        crate::identity::users::Lockout {
-            threshold: i64::from(self.config.lockout_threshold),
-            duration: chrono::Duration::seconds(self.config.lockout_secs as i64),
+    pub fn lockout(&self) -> crate::identity::guard::Policy {
+        crate::identity::guard::Policy {
+            threshold: self.config.lockout_threshold,
+            duration: std::time::Duration::from_secs(self.config.lockout_secs),
         }
     }
 

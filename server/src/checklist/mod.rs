@@ -434,7 +434,7 @@ pub async fn patch_item(
     }
 
     let at = now();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query(
         "INSERT INTO team_item_states (team_id, item_id, state, reason, owner_id, due_date, note, evidence_links, updated_at, updated_by) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (team_id, item_id) DO UPDATE SET state = excluded.state, \
@@ -744,7 +744,7 @@ pub async fn save_template(
 ) -> Result<Template, ApiError> {
     check_template(&body)?;
     let at = now();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let (template_id, version, before) = match id {
         None => {
             let new_id: i64 = sqlx::query_scalar(

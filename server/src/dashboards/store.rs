@@ -142,7 +142,7 @@ pub async fn create(
     doc.validate()?;
     let at = now();
     let text = serde_json::to_string(&doc).map_err(|e| ApiError::internal(e.into()))?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let taken: Option<String> = sqlx::query_scalar("SELECT uid FROM dashboards WHERE uid = ?")
         .bind(&doc.uid)
         .fetch_optional(&mut *tx)
@@ -240,7 +240,7 @@ pub async fn update(
     let version = expected + 1;
     let at = now();
     let text = serde_json::to_string(&doc).map_err(|e| ApiError::internal(e.into()))?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     // The write comes first and names the version it replaces: it takes SQLite's write lock
     // at once (a read first would let two concurrent saves both pass a version check), and
     // a stale save changes no row.
@@ -339,7 +339,7 @@ async fn audited(
     before: Value,
     after: Option<Value>,
 ) -> Result<(), ApiError> {
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query(sql).bind(uid).execute(&mut *tx).await?;
     let rec = audit::record(
         &mut tx,

@@ -106,9 +106,10 @@ fn unauthorized(message: &str) -> Response {
     resp
 }
 
-fn sign_in_failure(err: SignInError) -> Response {
+pub fn sign_in_failure(err: SignInError) -> Response {
     match err {
         SignInError::Invalid => unauthorized("invalid login or password"),
+        SignInError::Busy => ApiError::from(crate::cpu::Busy).into_response(),
         SignInError::Locked { retry_after_secs } => {
             let mut resp = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -175,7 +176,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             {
                 metrics_scrape = true;
             } else {
-                match tokens::authenticate(&state.db, secret).await {
+                match tokens::authenticate(&state.db, &state.token_uses, secret).await {
                     Ok(Some(used)) => {
                         principal = Some(Principal::new(
                             &used.user,
@@ -200,13 +201,20 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             let Some((login, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
                 return unauthorized("malformed Basic credentials");
             };
+            let addr = client_addr(req.extensions());
+            let attempt = users::Attempt {
+                login,
+                password,
+                source: "basic_auth",
+                client_addr: &addr,
+                remember: true,
+            };
             match users::sign_in(
                 &state.db,
                 &state.metrics,
+                &state.sign_in_guard,
                 state.lockout(),
-                login,
-                password,
-                "basic_auth",
+                attempt,
             )
             .await
             {

@@ -101,7 +101,10 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> ApiError {
-        ApiError::internal(err)
+        match err.downcast_ref::<crate::cpu::Busy>() {
+            Some(busy) => ApiError::from(*busy),
+            None => ApiError::internal(err),
+        }
     }
 }
 

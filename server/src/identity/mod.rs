@@ -1,6 +1,7 @@
 //! Who may do what: users, roles, teams, sessions, API tokens. Every change goes through
 //! these modules, inside one transaction together with its audit record.
 
+pub mod guard;
 pub mod password;
 pub mod sessions;
 pub mod teams;

@@ -1,5 +1,7 @@
 //! Password hashing with argon2id (the crate's defaults: m=19 MiB, t=2, p=1, as OWASP
-//! recommends), off the async threads, plus random secrets and their digests.
+//! recommends) on the bounded `cpu::HASHING` pool, plus random secrets and their digests.
+//! The pool bounds memory and CPU: a flood of sign-ins waits or is refused ([`Busy`]), it
+//! never runs fifty 19 MiB hashes at once.
 
 use std::sync::OnceLock;
 
@@ -8,9 +10,13 @@ use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use sha2::{Digest, Sha256};
 
+pub use crate::cpu::Busy;
+
 pub async fn hash(password: &str) -> anyhow::Result<String> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+    crate::cpu::HASHING
+        .run(move || hash_blocking(&password))
+        .await?
 }
 
 fn hash_blocking(password: &str) -> anyhow::Result<String> {
@@ -23,28 +29,28 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
 
 /// Checks `password` against `stored`. With no stored hash (unknown login) it still spends
 /// the same work on a dummy hash, so timing does not reveal which logins exist.
-pub async fn verify(password: &str, stored: Option<String>) -> bool {
+pub async fn verify(password: &str, stored: Option<String>) -> Result<bool, Busy> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let dummy;
-        let phc = match &stored {
-            Some(s) => s.as_str(),
-            None => {
-                dummy = dummy_hash();
-                dummy
-            }
-        };
-        let ok = PasswordHash::new(phc)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        ok && stored.is_some()
-    })
-    .await
-    .unwrap_or(false)
+    crate::cpu::HASHING
+        .run(move || {
+            let dummy;
+            let phc = match &stored {
+                Some(s) => s.as_str(),
+                None => {
+                    dummy = dummy_hash();
+                    dummy
+                }
+            };
+            let ok = PasswordHash::new(phc)
+                .map(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false);
+            ok && stored.is_some()
+        })
+        .await
 }
 
 fn dummy_hash() -> &'static str {
@@ -83,9 +89,12 @@ mod tests {
     async fn a_hash_verifies_its_password_only() {
         let h = hash("correct horse battery").await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify("correct horse battery", Some(h.clone())).await);
-        assert!(!verify("wrong horse battery!", Some(h)).await);
-        assert!(!verify("anything at all here", None).await);
+        assert_eq!(
+            verify("correct horse battery", Some(h.clone())).await,
+            Ok(true)
+        );
+        assert_eq!(verify("wrong horse battery!", Some(h)).await, Ok(false));
+        assert_eq!(verify("anything at all here", None).await, Ok(false));
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub async fn create(
 ) -> Result<TeamView, ApiError> {
     actor.require(Role::Admin)?;
     let name = parse_name("name", &req.name, false)?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let created_at = now();
     let id: i64 =
         sqlx::query_scalar("INSERT INTO teams (name, created_at) VALUES (?, ?) RETURNING id")
@@ -108,7 +108,7 @@ pub async fn delete(
     let before = get(db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("team"))?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query("DELETE FROM teams WHERE id = ?")
         .bind(id)
         .execute(&mut *tx)
@@ -153,7 +153,7 @@ pub async fn set_member(
         });
         after.members.sort_by(|a, b| a.login.cmp(&b.login));
     }
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     if member {
         sqlx::query("INSERT OR IGNORE INTO team_members (team_id, user_id) VALUES (?, ?)")
     } else {

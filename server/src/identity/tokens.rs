@@ -89,7 +89,7 @@ pub async fn create(
     };
     let secret = format!("{PREFIX}{}", random_hex(20));
     let created_at = now();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO api_tokens (user_id, name, token_hash, role, created_at, expires_at) \
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -162,7 +162,7 @@ pub async fn revoke(
         .fetch_one(db)
         .await?;
     let before = before.view();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?")
         .bind(now())
         .bind(id)
@@ -192,7 +192,69 @@ pub struct TokenUse {
     pub role: Role,
 }
 
-pub async fn authenticate(db: &SqlitePool, secret: &str) -> Result<Option<TokenUse>, sqlx::Error> {
+/// When each API token was last used, kept in memory and written in one transaction every
+/// few seconds (see [`UseRecorder::spawn`]): recording it on every request cost an fsync
+/// per request. At most one entry per token, so memory is bounded by the token table.
+#[derive(Clone, Default)]
+pub struct UseRecorder {
+    pending: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, String>>>,
+}
+
+impl UseRecorder {
+    pub fn record(&self, id: i64, at: String) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, at);
+    }
+
+    /// Writes what was recorded since the last flush.
+    pub async fn flush(&self, db: &SqlitePool) -> Result<(), sqlx::Error> {
+        let batch: Vec<(i64, String)> = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = crate::db::begin_write(db).await?;
+        for (id, at) in &batch {
+            sqlx::query(
+                "UPDATE api_tokens SET last_used_at = ? WHERE id = ? \
+                 AND (last_used_at IS NULL OR last_used_at < ?)",
+            )
+            .bind(at)
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Flushes every `every` until the process ends.
+    pub fn spawn(&self, db: SqlitePool, every: std::time::Duration) {
+        let recorder = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(err) = recorder.flush(&db).await {
+                    tracing::warn!(error = %err, error_type = "DatabaseError", "Recording API token use failed");
+                }
+            }
+        });
+    }
+}
+
+pub async fn authenticate(
+    db: &SqlitePool,
+    uses: &UseRecorder,
+    secret: &str,
+) -> Result<Option<TokenUse>, sqlx::Error> {
     if !secret.starts_with(PREFIX) {
         return Ok(None);
     }
@@ -214,11 +276,7 @@ pub async fn authenticate(db: &SqlitePool, secret: &str) -> Result<Option<TokenU
     else {
         return Ok(None);
     };
-    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
-        .bind(&at)
-        .bind(id)
-        .execute(db)
-        .await?;
+    uses.record(id, at);
     let role = Role::parse(&role).unwrap_or(Role::Viewer).min(user.role());
     Ok(Some(TokenUse { id, user, role }))
 }

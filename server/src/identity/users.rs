@@ -1,11 +1,11 @@
 //! Users: storage, the admin operations on them, and password sign-in with lockout.
 
+use super::guard::{Policy, SignInGuard};
 use app::dto::{Role, TeamRef, UserView};
-use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use sqlx::SqlitePool;
 
-use super::{now, parse_name, parse_role, password, timestamp, Actor, Login, Password};
+use super::{now, parse_name, parse_role, password, Actor, Login, Password};
 use crate::audit;
 use crate::http::errors::ApiError;
 use crate::metrics::Metrics;
@@ -111,7 +111,7 @@ pub async fn create(
         return Err(ApiError::conflict("login", "a user with this login exists"));
     }
     let hash = password::hash(password.expose()).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let at = now();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (login, name, role, password_hash, created_at, updated_at) \
@@ -212,7 +212,7 @@ pub async fn update(
                         "is required to change your own password",
                     )
                 })?;
-                if !password::verify(current, Some(row.password_hash.clone())).await {
+                if !password::verify(current, Some(row.password_hash.clone())).await? {
                     return Err(ApiError::invalid(
                         "current_password",
                         "is not your current password",
@@ -236,7 +236,7 @@ pub async fn update(
         ));
     }
 
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query(
         "UPDATE users SET name = coalesce(?, name), role = coalesce(?, role), \
          disabled = coalesce(?, disabled), password_hash = coalesce(?, password_hash), \
@@ -308,7 +308,7 @@ pub async fn delete(
         return Err(ApiError::conflict("id", "this is the last enabled admin"));
     }
     let before = view(db, &row).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query("DELETE FROM users WHERE id = ?")
         .bind(id)
         .execute(&mut *tx)
@@ -332,80 +332,82 @@ pub async fn delete(
 pub enum SignInError {
     /// Unknown login, wrong password or disabled user: one answer for all three.
     Invalid,
-    /// Too many failures; try again after this many seconds.
-    Locked { retry_after_secs: i64 },
+    /// Too many failures for this login from this address; try again after this many seconds.
+    Locked { retry_after_secs: u64 },
+    /// Every hashing slot and queue place is taken; try again shortly.
+    Busy,
 }
 
-/// Lockout policy: after `threshold` consecutive failures the login is locked for `duration`.
-#[derive(Clone, Copy, Debug)]
-pub struct Lockout {
-    pub threshold: i64,
-    pub duration: Duration,
+/// One password sign-in: who, with what, from where, and whether a success may be
+/// remembered (HTTP Basic, which sends the password with every request).
+pub struct Attempt<'a> {
+    pub login: &'a str,
+    pub password: &'a str,
+    /// Label for `keiko_security_events_total{source}`.
+    pub source: &'a str,
+    pub client_addr: &'a str,
+    pub remember: bool,
 }
 
 /// Checks a login and password. Every failure is counted in
 /// `keiko_security_events_total{event_type="login_failed"}`; the failure that reaches the
-/// threshold locks the login and counts `account_locked`.
+/// threshold locks the login for this client address and counts `account_locked`.
 pub async fn sign_in(
     db: &SqlitePool,
     metrics: &Metrics,
-    lockout: Lockout,
-    login: &str,
-    password_attempt: &str,
-    source: &str,
+    guard: &SignInGuard,
+    policy: Policy,
+    attempt: Attempt<'_>,
 ) -> Result<UserRow, SignInError> {
+    let Attempt {
+        login,
+        password: password_attempt,
+        source,
+        client_addr,
+        remember,
+    } = attempt;
+    if let Some(retry_after_secs) = guard.locked(login, client_addr) {
+        metrics.security_event("login_locked_out", "warning", source);
+        return Err(SignInError::Locked { retry_after_secs });
+    }
     let row = by_login(db, login).await.ok().flatten();
-    let now_t = Utc::now();
-    if let Some(until) = row
-        .as_ref()
-        .and_then(|r| r.locked_until.as_deref())
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-    {
-        let left = until.with_timezone(&Utc) - now_t;
-        if left > Duration::zero() {
-            metrics.security_event("login_locked_out", "warning", source);
-            return Err(SignInError::Locked {
-                retry_after_secs: left.num_seconds().max(1),
-            });
+    if remember {
+        if let (Some(row), Some((id, hash))) = (&row, guard.remembered(login, password_attempt)) {
+            if row.id == id && row.password_hash == hash && !row.disabled {
+                return Ok(row.clone());
+            }
         }
     }
     let ok = password::verify(
         password_attempt,
         row.as_ref().map(|r| r.password_hash.clone()),
     )
-    .await;
+    .await
+    .map_err(|_| SignInError::Busy)?;
     match row {
         Some(row) if ok && !row.disabled => {
-            if row.failed_logins > 0 || row.locked_until.is_some() {
-                let _ = sqlx::query(
-                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?",
-                )
-                .bind(row.id)
-                .execute(db)
-                .await;
+            guard.succeeded(login, client_addr);
+            if remember {
+                guard.remember(login, password_attempt, row.id, &row.password_hash);
             }
             Ok(row)
         }
-        Some(row) => {
+        row => {
             metrics.security_event("login_failed", "warning", source);
-            let failures = row.failed_logins + 1;
-            let locked_until =
-                (failures >= lockout.threshold).then(|| timestamp(now_t + lockout.duration));
-            if locked_until.is_some() {
+            if guard.failed(login, client_addr, policy) {
                 metrics.security_event("account_locked", "critical", source);
-                tracing::warn!(login = %row.login, failures, "Login locked after repeated failures");
+                match &row {
+                    Some(row) => tracing::warn!(
+                        login = %row.login,
+                        client_addr,
+                        "Login locked for this address after repeated failures"
+                    ),
+                    None => tracing::warn!(
+                        client_addr,
+                        "Unknown login locked for this address after repeated failures"
+                    ),
+                }
             }
-            let _ =
-                sqlx::query("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?")
-                    .bind(if locked_until.is_some() { 0 } else { failures })
-                    .bind(locked_until)
-                    .bind(row.id)
-                    .execute(db)
-                    .await;
-            Err(SignInError::Invalid)
-        }
-        None => {
-            metrics.security_event("login_failed", "warning", source);
             Err(SignInError::Invalid)
         }
     }
@@ -440,7 +442,7 @@ pub async fn bootstrap_admin(
     };
     let hash = password::hash(&secret).await?;
     let at = now();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (login, name, role, password_hash, created_at, updated_at) \
          VALUES ('admin', 'Administrator', 'Admin', ?, ?, ?) RETURNING id",

@@ -277,7 +277,7 @@ pub async fn import(
         });
     }
     if !dry_run && !writes.is_empty() {
-        let mut tx = db.begin().await?;
+        let mut tx = crate::db::begin_write(db).await?;
         let mut recorded = Vec::new();
         for (group, expected) in writes {
             let action = if expected.is_some() {

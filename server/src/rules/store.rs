@@ -208,7 +208,7 @@ pub async fn save(
     expected: Option<i64>,
     message: &str,
 ) -> Result<StoredGroup, ApiError> {
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     let action = if expected.is_some() {
         "rule_group.update"
     } else {
@@ -242,7 +242,7 @@ pub async fn delete(
     if expected.is_some_and(|v| v != current.version) {
         return Err(conflict(Some(current)));
     }
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query("DELETE FROM rule_groups WHERE name = ?")
         .bind(name)
         .execute(&mut *tx)

@@ -219,7 +219,7 @@ pub async fn save(
     } = validated(&body, existing.as_ref(), secrets, allow_link_local)?;
     let make_default = body.default.unwrap_or(false);
     let at = now();
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     if make_default {
         sqlx::query("UPDATE datasources SET is_default = 0")
             .execute(&mut *tx)
@@ -300,7 +300,7 @@ pub async fn delete(
     id: i64,
 ) -> Result<(), ApiError> {
     let existing = get(db, id).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query("DELETE FROM datasources WHERE id = ?")
         .bind(id)
         .execute(&mut *tx)

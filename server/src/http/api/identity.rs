@@ -112,13 +112,19 @@ async fn start_session(
     password: &str,
     source: &str,
 ) -> Result<(UserRow, sessions::NewSession), SignInError> {
-    let user = users::sign_in(
-        &state.db,
-        &state.metrics,
-        state.lockout(),
+    let attempt = users::Attempt {
         login,
         password,
         source,
+        client_addr: &extensions.1,
+        remember: false,
+    };
+    let user = users::sign_in(
+        &state.db,
+        &state.metrics,
+        &state.sign_in_guard,
+        state.lockout(),
+        attempt,
     )
     .await?;
     let ua = headers
@@ -146,7 +152,7 @@ async fn start_session(
 }
 
 async fn record_login(state: &AppState, actor: &Actor, user_id: i64) -> Result<(), sqlx::Error> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::begin_write(&state.db).await?;
     let rec = audit::record(
         &mut tx,
         actor,
@@ -190,18 +196,7 @@ async fn sign_in_json(
             }});
             ([(header::SET_COOKIE, cookie)], Json(body)).into_response()
         }
-        Err(SignInError::Invalid) => {
-            ApiError::unauthorized("invalid login or password").into_response()
-        }
-        Err(SignInError::Locked { retry_after_secs }) => (
-            [(header::RETRY_AFTER, retry_after_secs.to_string())],
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "locked_out",
-                format!("too many failed sign-ins; try again in {retry_after_secs} s"),
-            ),
-        )
-            .into_response(),
+        Err(err) => crate::http::auth::sign_in_failure(err),
     }
 }
 
@@ -219,7 +214,7 @@ async fn end_session(
     } else {
         0
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::db::begin_write(&state.db).await?;
     let rec = audit::record(
         &mut tx,
         actor,
@@ -312,6 +307,7 @@ pub async fn sign_in_form(
         Err(err) => {
             let code = match err {
                 SignInError::Invalid => "invalid".to_owned(),
+                SignInError::Busy => "busy".to_owned(),
                 SignInError::Locked { retry_after_secs } => {
                     format!("locked&retry={retry_after_secs}")
                 }
