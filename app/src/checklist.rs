@@ -275,7 +275,7 @@ fn ItemRow(
                     <summary>"Note, links, history"</summary>
                     <div class="note-view" inner_html=note_html></div>
                     {can_edit.then(|| view! {
-                        <textarea class="note-input" rows="3" placeholder="Markdown note" on:change=move |ev| send(json!({ "note": event_target_value(&ev) }))>{note.clone()}</textarea>
+                        <textarea class="note-input" rows="3" placeholder="Markdown note" on:change=move |ev| send(json!({ "note": event_target_value(&ev) }))>{crate::form::raw_text(note.clone())}</textarea>
                         <input class="links-input" placeholder="https://… evidence links, space separated"
                             value=links_text.clone()
                             on:change=move |ev| {

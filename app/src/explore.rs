@@ -758,7 +758,7 @@ pub fn Editor(
                     set_timeout(move || { suggestions.try_set(Vec::new()); }, std::time::Duration::from_millis(200));
                 }
             >
-                {draft.get_untracked()}
+                {crate::form::raw_text(draft.get_untracked())}
             </textarea>
             <ul id=list_id class="suggestions" role="listbox" hidden=move || suggestions.read().is_empty()>
                 {move || {

@@ -42,3 +42,31 @@ pub fn encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Text for the inside of a `<textarea>` (or `<title>`) rendered on the server. Leptos writes
+/// the children of those elements unescaped (they are raw text to it, like `<script>`), so a
+/// value holding `</textarea>` would end the element and inject markup. In the browser the
+/// text is set as a DOM text node and needs nothing.
+pub fn raw_text(s: String) -> String {
+    if cfg!(feature = "ssr") {
+        escape_html(&s)
+    } else {
+        s
+    }
+}
+
+/// `&`, `<`, `>`, `"` and `'` as character references.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -76,7 +76,7 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Stylesheet id="keiko" href="/pkg/keiko.css" />
-        <Title formatter=|page: String| format!("{page} · Keiko") />
+        <Title formatter=|page: String| form::raw_text(format!("{page} · Keiko")) />
         <Router>
             <div class="frame">
                 {session::current().is_some().then(|| view! { <nav::Sidebar /> })}

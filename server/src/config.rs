@@ -47,8 +47,12 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// A session lasts this many seconds after sign-in.
     pub session_ttl_secs: u64,
-    /// Mark the session cookie `Secure` (set when the portal is served over TLS).
+    /// Mark the session cookie `Secure` (set when the portal is served over TLS). Implied
+    /// by an `https://` [`Config::public_url`].
     pub secure_cookies: bool,
+    /// The address users reach the portal at, as Grafana's `root_url` (e.g.
+    /// `https://keiko.example.org/`), when a proxy in front terminates TLS.
+    pub public_url: Option<String>,
     /// Consecutive failed sign-ins that lock a login.
     pub lockout_threshold: u32,
     /// How long a locked login stays locked, in seconds.
@@ -78,6 +82,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             session_ttl_secs: 24 * 3600,
             secure_cookies: false,
+            public_url: None,
             lockout_threshold: 5,
             lockout_secs: 300,
             metrics_token: None,
@@ -142,6 +147,9 @@ impl Config {
         if let Some(v) = var("KEIKO_SECURE_COOKIES") {
             self.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
         }
+        if let Some(v) = var("KEIKO_PUBLIC_URL") {
+            self.public_url = (!v.is_empty()).then_some(v);
+        }
         if let Some(v) = var("KEIKO_LOCKOUT_THRESHOLD") {
             self.lockout_threshold = parse_number("KEIKO_LOCKOUT_THRESHOLD", &v)?;
         }
@@ -179,7 +187,24 @@ impl Config {
         if self.lockout_threshold == 0 {
             bail!("lockout_threshold must be at least 1");
         }
+        if let Some(u) = &self.public_url {
+            let parsed = url::Url::parse(u)
+                .with_context(|| format!("public_url must be an absolute URL, not `{u}`"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                bail!("public_url must be an http(s) URL with a host, not `{u}`");
+            }
+        }
         Ok(())
+    }
+
+    /// Whether the session cookie carries `Secure`: set by hand, or implied by a public URL
+    /// on https.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies
+            || self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
     }
 
     pub fn database_path(&self) -> PathBuf {
@@ -194,6 +219,23 @@ impl Config {
 fn parse_number<T: std::str::FromStr>(name: &str, v: &str) -> anyhow::Result<T> {
     v.parse()
         .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not `{v}`"))
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::*;
+
+    #[test]
+    fn an_https_public_url_makes_cookies_secure_and_a_bad_one_is_refused() {
+        let mut c = Config::default();
+        assert!(!c.cookies_secure());
+        c.apply_env(|k| (k == "KEIKO_PUBLIC_URL").then(|| "https://keiko.example/".into()))
+            .unwrap();
+        c.validate().unwrap();
+        assert!(c.cookies_secure());
+        c.public_url = Some("keiko.example".into());
+        assert!(c.validate().is_err());
+    }
 }
 
 #[cfg(test)]

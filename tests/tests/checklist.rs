@@ -237,7 +237,11 @@ async fn the_alert_rule_evidence_follows_the_rules_and_flags_a_done_item() {
     patch(&admin, id, 12, json!({"state": "done"})).await;
     assert_eq!(
         admin
-            .send(Method::DELETE, "/api/v1/rule-groups/keiko.rules", None)
+            .send(
+                Method::DELETE,
+                "/api/v1/rule-groups/keiko.rules?version=1",
+                None
+            )
             .await
             .0,
         204

@@ -259,7 +259,10 @@ async fn prepare(
             (format!("/api/v1/rule-groups/{name}"), Some(body))
         }
         ("DELETE", "/api/v1/rule-groups/{name}") => (
-            format!("/api/v1/rule-groups/{}", world.fresh_rule_group().await),
+            format!(
+                "/api/v1/rule-groups/{}?version=1",
+                world.fresh_rule_group().await
+            ),
             None,
         ),
         ("POST", "/api/v1/rule-groups/{name}/restore/{version}") => (

@@ -37,10 +37,15 @@ pub fn render(text: &str) -> String {
 
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
     let lower = url.trim().to_ascii_lowercase();
+    // `//host/…` is another host to a browser: written out as the external link it is.
+    if lower.starts_with("//") && !lower.starts_with("///") {
+        return CowStr::Boxed(format!("https:{}", url.trim()).into_boxed_str());
+    }
     if lower.starts_with("http://")
         || lower.starts_with("https://")
         || lower.starts_with("mailto:")
-        || lower.starts_with('/')
+        // A path on this portal; `//host` and `/\host` are other hosts to a browser.
+        || (lower.starts_with('/') && !lower.starts_with("//") && !lower.starts_with("/\\"))
     {
         url
     } else {
@@ -61,5 +66,9 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(render("[x](javascript:alert(1))").contains("href=\"#\""));
+        assert!(render("[x](//evil.example/a)").contains("href=\"https://evil.example/a\""));
+        assert!(render("[x](///evil.example/a)").contains("href=\"#\""));
+        assert!(render("[x](/\\evil.example/a)").contains("href=\"#\""));
+        assert!(render("[x](/d/abc)").contains("href=\"/d/abc\""));
     }
 }

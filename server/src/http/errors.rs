@@ -149,7 +149,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `Json<T>` whose rejections are API errors naming the field serde complained about.
+/// `Json<T>` whose rejections are API errors naming the field as a path (`rules[0].expr`,
+/// `name`), never the offending value: `{"name": 42}` is refused for `name`.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
@@ -160,23 +161,68 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                // serde names the field between backticks: "missing field `login`".
-                let field = text
-                    .split('`')
-                    .nth(1)
-                    .filter(|f| !f.contains(' '))
-                    .unwrap_or("body")
-                    .to_owned();
-                let mut err = ApiError::new(rejection.status(), "invalid", text);
-                err.field = Some(field);
-                Err(err)
-            }
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+        if !is_json {
+            let mut err = ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid",
+                "send the body as JSON with `Content-Type: application/json`",
+            );
+            err.field = Some("content-type".into());
+            return Err(err);
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| {
+                let mut err = ApiError::new(rejection.status(), "invalid", rejection.body_text());
+                err.field = Some("body".into());
+                err
+            })?;
+        parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// Parses a JSON body into `T`; an error names the field by its path. Syntax errors are
+/// 400 (field `body`), values of the wrong shape 422.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // serde names a missing or unknown member between backticks.
+        let named = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|p| message.strip_prefix(p))
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), named) {
+            (".", Some(name)) => name.to_owned(),
+            // An unknown member is already the last step of the path.
+            (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
+                path.to_owned()
+            }
+            (parent, Some(name)) => format!("{parent}.{name}"),
+            (".", None) => "body".to_owned(),
+            (path, None) => path.to_owned(),
+        };
+        let (status, field) = match inner.classify() {
+            serde_json::error::Category::Data => (StatusCode::UNPROCESSABLE_ENTITY, field),
+            // Not JSON, cut short, or nested past serde_json's 128 levels: the body as such.
+            _ => (StatusCode::BAD_REQUEST, "body".to_owned()),
+        };
+        let mut err = ApiError::new(status, "invalid", message);
+        err.field = Some(field);
+        err
+    })?;
+    de.end()
+        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    Ok(value)
 }
 
 fn is_api(path: &str) -> bool {
@@ -217,7 +263,30 @@ pub async fn uniform_errors(req: Request, next: Next) -> Response {
             s if s.is_server_error() => "internal",
             _ => "bad_request",
         };
-        return ApiError::new(status, code, reason).into_response();
+        // A plain-text refusal of an extractor (query string, path) names what it could not
+        // read; keep that and the field, never internal detail of a 5xx.
+        let text = if status.is_client_error() {
+            axum::body::to_bytes(response.into_body(), 8 * 1024)
+                .await
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let field = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => Some("body".to_owned()),
+            s if s.is_client_error() => extractor_field(&text),
+            _ => None,
+        };
+        let message = if text.trim().is_empty() {
+            reason
+        } else {
+            text.chars().take(300).collect()
+        };
+        let mut err = ApiError::new(status, code, message);
+        err.field = field;
+        return err.into_response();
     }
     // Bodies a layer wrote (empty or plain text) become a page; JSON and HTML bodies a
     // handler chose stay as they are (e.g. /readyz answers JSON on 503).
@@ -225,6 +294,30 @@ pub async fn uniform_errors(req: Request, next: Next) -> Response {
         return (status, error_page(status)).into_response();
     }
     response
+}
+
+/// The field an axum extractor's refusal is about: `version` in "Failed to deserialize query
+/// string: version: invalid digit", `id` in "Cannot parse `id` with value …".
+fn extractor_field(text: &str) -> Option<String> {
+    if let Some(rest) = text.split("Failed to deserialize query string").nth(1) {
+        let named = rest
+            .trim_start_matches(':')
+            .trim()
+            .split(": ")
+            .next()
+            .filter(|f| !f.is_empty() && !f.contains(' ') && rest.contains(": "));
+        return Some(named.unwrap_or("query").to_owned());
+    }
+    if let Some(rest) = text.split("Cannot parse `").nth(1) {
+        if rest.contains("` with value") {
+            return rest.split('`').next().map(str::to_owned);
+        }
+        return Some("path".to_owned());
+    }
+    if text.contains("path argument") || text.contains("Invalid URL") {
+        return Some("path".to_owned());
+    }
+    None
 }
 
 fn error_page(status: StatusCode) -> Html<String> {
@@ -251,4 +344,77 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .unwrap_or("unknown panic");
     tracing::error!(error = detail, error_type = "Panic", "Handler panicked");
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        #[serde(default)]
+        rules: Vec<Rule>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Rule {
+        expr: String,
+    }
+
+    fn field_of(text: &str) -> (u16, String) {
+        let err = parse_json::<Body>(text.as_bytes()).unwrap_err();
+        (err.status.as_u16(), err.field.unwrap())
+    }
+
+    #[test]
+    fn extractor_refusals_name_their_field() {
+        assert_eq!(
+            extractor_field(
+                "Failed to deserialize query string: version: invalid digit found in string"
+            )
+            .as_deref(),
+            Some("version")
+        );
+        assert_eq!(
+            extractor_field("Invalid URL: Cannot parse `id` with value `abc` to a `i64`")
+                .as_deref(),
+            Some("id")
+        );
+        assert_eq!(
+            extractor_field("Invalid URL: Cannot parse `abc` to a `i64`").as_deref(),
+            Some("path")
+        );
+        assert_eq!(extractor_field("Method Not Allowed"), None);
+    }
+
+    #[test]
+    fn errors_name_the_field_by_path_not_the_value() {
+        assert_eq!(field_of(r#"{"name": 42}"#), (422, "name".into()));
+        assert_eq!(field_of(r#"{}"#), (422, "name".into()));
+        assert_eq!(
+            field_of(r#"{"name": "a", "colour": 1}"#),
+            (422, "colour".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name": "a", "rules": [{"expr": 1}]}"#),
+            (422, "rules[0].expr".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name": "a", "rules": [{}]}"#),
+            (422, "rules[0].expr".into())
+        );
+        assert_eq!(field_of(r#"{"name": "a""#), (400, "body".into()));
+        assert_eq!(field_of(r#"{"name": "a"} x"#), (400, "body".into()));
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let err = parse_json::<serde_json::Value>(deep.as_bytes()).unwrap_err();
+        assert_eq!(
+            (err.status.as_u16(), err.field.as_deref()),
+            (400, Some("body"))
+        );
+        assert!(err.message.contains("recursion limit"), "{}", err.message);
+    }
 }

@@ -229,20 +229,30 @@ pub async fn save(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("saved group vanished")))
 }
 
+/// Deletes a group at the version the caller saw; checked and written in one writing
+/// transaction, so a concurrent save makes this a 409, never a lost update.
 pub async fn delete(
     db: &SqlitePool,
     metrics: &Metrics,
     actor: &Actor,
     name: &str,
-    expected: Option<i64>,
+    expected: i64,
 ) -> Result<(), ApiError> {
-    let current = get(db, name)
-        .await?
+    let mut tx = crate::db::begin_write(db).await?;
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT spec, version, updated_at, updated_by FROM rule_groups WHERE name = ?",
+    )
+    .bind(name)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let current = row
+        .map(Row::into_stored)
+        .transpose()?
         .ok_or_else(|| ApiError::not_found("rule group"))?;
-    if expected.is_some_and(|v| v != current.version) {
+    if expected != current.version {
+        drop(tx);
         return Err(conflict(Some(current)));
     }
-    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query("DELETE FROM rule_groups WHERE name = ?")
         .bind(name)
         .execute(&mut *tx)

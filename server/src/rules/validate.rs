@@ -55,10 +55,38 @@ pub fn is_label_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Longest group name, in characters.
+pub const MAX_GROUP_NAME: usize = 200;
+/// Most rules in one group.
+pub const MAX_RULES: usize = 1000;
+
+/// Why a group name cannot be used: empty, too long, control characters (NUL among them),
+/// a path separator or a dot-only name (names end up in URLs and file names on export).
+pub fn group_name_problem(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        return Some("a group needs a name".into());
+    }
+    if name.chars().count() > MAX_GROUP_NAME {
+        return Some(format!("must be at most {MAX_GROUP_NAME} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Some("must not contain control characters".into());
+    }
+    if name.contains(['/', '\\']) || name.trim_matches('.').is_empty() {
+        return Some("must not contain `/` or `\\` nor be only dots".into());
+    }
+    if name.trim() != name {
+        return Some("must not start or end with spaces".into());
+    }
+    None
+}
+
 pub fn validate_group(spec: &GroupSpec) -> Result<ValidGroup, Vec<RuleIssue>> {
     let mut issues = Vec::new();
+    // An issue repeats the group's name: a short prefix of a name refused for its length.
+    let shown: String = spec.name.chars().take(MAX_GROUP_NAME).collect();
     let group_issue = |field: &str, message: String| RuleIssue {
-        group: spec.name.clone(),
+        group: shown.clone(),
         rule_index: None,
         rule: None,
         field: field.into(),
@@ -67,8 +95,15 @@ pub fn validate_group(spec: &GroupSpec) -> Result<ValidGroup, Vec<RuleIssue>> {
         expr_column: None,
         line: None,
     };
-    if spec.name.trim().is_empty() {
-        issues.push(group_issue("name", "a group needs a name".into()));
+    if let Some(problem) = group_name_problem(&spec.name) {
+        issues.push(group_issue("name", problem));
+    }
+    if spec.rules.len() > MAX_RULES {
+        issues.push(group_issue(
+            "rules",
+            format!("at most {MAX_RULES} rules in a group"),
+        ));
+        return Err(issues);
     }
     let interval = match spec.interval.as_deref().map(PromDuration::parse) {
         Some(Ok(d)) => Some(d),
@@ -220,6 +255,21 @@ mod tests {
         let file: RuleFile = serde_norway::from_str(SEED_RULES).unwrap();
         let valid = validate_group(&file.groups[0]).unwrap();
         assert_eq!(valid.exprs.len(), 4);
+    }
+
+    #[test]
+    fn group_names_are_checked_like_other_names() {
+        for bad in ["", " g", "a/b", "..", "x\0y", "tab\there", &"n".repeat(201)] {
+            assert!(group_name_problem(bad).is_some(), "{bad:?}");
+        }
+        for good in [
+            "keiko-alerts",
+            "EmbeddedExporter",
+            "Gruppe für Agenten",
+            "v1.2",
+        ] {
+            assert_eq!(group_name_problem(good), None, "{good:?}");
+        }
     }
 
     #[test]

@@ -279,7 +279,7 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &str) -> Result
     if body.trim().is_empty() {
         Ok(T::default())
     } else {
-        serde_json::from_str(body).map_err(|e| ApiError::invalid("body", e.to_string()))
+        crate::http::errors::parse_json(body.as_bytes())
     }
 }
 

@@ -91,7 +91,7 @@ struct SignIn {
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.config.secure_cookies {
+    let secure = if state.config.cookies_secure() {
         "; Secure"
     } else {
         ""

@@ -386,7 +386,13 @@ async fn delete_group(
     Path(name): Path<String>,
     Query(q): Query<VersionQuery>,
 ) -> Result<Response, ApiError> {
-    store::delete(&state.db, &state.metrics, &actor, &name, q.version).await?;
+    let version = q.version.ok_or_else(|| {
+        ApiError::invalid(
+            "version",
+            "send the version you saw (`?version=N`), as for PUT",
+        )
+    })?;
+    store::delete(&state.db, &state.metrics, &actor, &name, version).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -431,7 +437,7 @@ async fn restore(
     let body: RestoreBody = if body.trim().is_empty() {
         RestoreBody::default()
     } else {
-        serde_json::from_str(&body).map_err(|e| ApiError::invalid("body", e.to_string()))?
+        crate::http::errors::parse_json(body.as_bytes())?
     };
     let spec = store::version(&state.db, &name, version)
         .await?
