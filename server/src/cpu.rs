@@ -21,8 +21,10 @@ fn cores() -> usize {
 
 /// Parsing, validation, rendering: one job per core.
 pub static CHECKS: LazyLock<Pool> = LazyLock::new(|| Pool::new(cores().max(1), 64));
-/// Password hashing: half the cores, so sign-ins never take every core from the rest.
-pub static HASHING: LazyLock<Pool> = LazyLock::new(|| Pool::new((cores() / 2).max(1), 16));
+/// Password hashing: half the cores, on threads of their own at a lower priority (nice 10),
+/// so a flood of sign-ins never takes a core from the threads that serve everything else.
+pub static HASHING: LazyLock<Pool> =
+    LazyLock::new(|| Pool::dedicated("keiko-hashing", (cores() / 2).max(1), 16, 10));
 
 /// The longest a job waits for a slot before it is refused.
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
@@ -39,10 +41,14 @@ impl std::fmt::Display for Busy {
 
 impl std::error::Error for Busy {}
 
+type Job = Box<dyn FnOnce() + Send>;
+
 pub struct Pool {
     slots: Semaphore,
     queued: AtomicUsize,
     max_waiting: usize,
+    /// Threads of the pool's own; `None`: tokio's blocking threads.
+    threads: Option<std::sync::Mutex<std::sync::mpsc::Sender<Job>>>,
 }
 
 /// Counts a waiting job while it waits, and forgets it when the wait ends either way.
@@ -60,6 +66,37 @@ impl Pool {
             slots: Semaphore::new(running),
             queued: AtomicUsize::new(0),
             max_waiting,
+            threads: None,
+        }
+    }
+
+    /// A pool with `running` threads of its own, each at `nice` (Linux: a per-thread value).
+    pub fn dedicated(name: &str, running: usize, max_waiting: usize, nice: i32) -> Pool {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..running {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || {
+                    lower_priority(nice);
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(err) = spawned {
+                tracing::error!(error = %err, "Starting a worker thread failed");
+            }
+        }
+        Pool {
+            slots: Semaphore::new(running),
+            queued: AtomicUsize::new(0),
+            max_waiting,
+            threads: Some(std::sync::Mutex::new(tx)),
         }
     }
 
@@ -84,6 +121,27 @@ impl Pool {
             .map_err(|_| Busy)?
             .map_err(|_| Busy)?;
         drop(queued);
+        if let Some(threads) = &self.threads {
+            let (done, answer) = tokio::sync::oneshot::channel();
+            let wrapped: Job = Box::new(move || {
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                let _ = done.send(out);
+            });
+            let sent = threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .send(wrapped);
+            if sent.is_err() {
+                return Err(Busy);
+            }
+            let out = answer.await;
+            drop(permit);
+            return match out {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(_) => Err(Busy),
+            };
+        }
         let result = tokio::task::spawn_blocking(job).await;
         drop(permit);
         match result {
@@ -94,6 +152,18 @@ impl Pool {
             Err(_) => Err(Busy),
         }
     }
+}
+
+/// Lowers the calling thread's scheduling priority (Linux applies `setpriority` with
+/// `who = 0` to the calling thread). Best effort: a failure leaves the default priority.
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 /// Runs `job` on the [`CHECKS`] pool.
@@ -112,6 +182,16 @@ mod tests {
     #[tokio::test]
     async fn a_job_runs_and_returns_its_value() {
         assert_eq!(run(|| 6 * 7).await, Ok(42));
+    }
+
+    #[tokio::test]
+    async fn a_dedicated_pool_runs_jobs_on_its_own_threads() {
+        let pool: &'static Pool = Box::leak(Box::new(Pool::dedicated("test-pool", 1, 4, 5)));
+        let name = pool
+            .run(|| std::thread::current().name().map(str::to_owned))
+            .await
+            .unwrap();
+        assert_eq!(name.as_deref(), Some("test-pool-0"));
     }
 
     #[tokio::test]

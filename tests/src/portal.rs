@@ -32,7 +32,11 @@ impl Portal {
 
     /// Starts the portal with extra environment variables and waits until it listens.
     pub async fn start_with(env: &[(&str, &str)]) -> Portal {
-        let data_dir = tempfile::tempdir().expect("temp data dir");
+        Portal::start_in(tempfile::tempdir().expect("temp data dir"), env).await
+    }
+
+    /// Starts the portal on an existing data directory (e.g. one a stopped portal left).
+    pub async fn start_in(data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> Portal {
         let bin = binary();
         assert!(
             bin.exists(),
@@ -113,6 +117,19 @@ impl Portal {
             .await;
         assert_eq!(status, 201, "creating {login}: {body}");
         self.client(crate::api::Auth::Basic(login.into(), password))
+    }
+
+    /// The process id, e.g. to read its memory from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("portal running").id()
+    }
+
+    /// Stops the process (SIGTERM) and hands back its data directory for a restart.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let status = self.terminate();
+        assert!(status.success(), "the portal stopped with {status}");
+        let empty = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.data_dir, empty)
     }
 
     pub fn data_path(&self) -> &Path {

@@ -511,6 +511,20 @@ pub async fn item_history(
     team_id: i64,
     item_id: i64,
 ) -> Result<Vec<Value>, ApiError> {
+    let team: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE id = ?")
+        .bind(team_id)
+        .fetch_optional(db)
+        .await?;
+    team.ok_or_else(|| ApiError::not_found("team"))?;
+    // An item removed from its template keeps its history: it exists while either does.
+    let item: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM checklist_items WHERE id = ?1 \
+         UNION SELECT item_id FROM team_item_history WHERE item_id = ?1 LIMIT 1",
+    )
+    .bind(item_id)
+    .fetch_optional(db)
+    .await?;
+    item.ok_or_else(|| ApiError::not_found("checklist item"))?;
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT at, actor, before, after FROM team_item_history WHERE team_id = ? AND item_id = ? ORDER BY id DESC",
     )

@@ -111,13 +111,37 @@ fn s(v: &Value) -> String {
 
 /// Converts Grafana JSON. Fails only when there is no dashboard at all.
 pub fn convert(input: &Value) -> Result<Converted, String> {
-    let dash = if input.get("dashboard").is_some_and(Value::is_object) {
-        &input["dashboard"]
-    } else {
-        input
+    let dash = match input.get("dashboard") {
+        Some(d) if d.is_object() => d,
+        Some(_) => return Err("`dashboard` must be the Grafana dashboard object".into()),
+        None => input,
     };
     if !dash.is_object() {
         return Err("expected a Grafana dashboard object".into());
+    }
+    // Members Grafana always writes with these types; another type is not a dashboard.
+    for (key, ok) in [
+        ("panels", dash.get("panels").is_none_or(Value::is_array)),
+        ("rows", dash.get("rows").is_none_or(Value::is_array)),
+        ("title", dash.get("title").is_none_or(Value::is_string)),
+        (
+            "uid",
+            dash.get("uid").is_none_or(|u| u.is_string() || u.is_null()),
+        ),
+        (
+            "schemaVersion",
+            dash.get("schemaVersion").is_none_or(Value::is_number),
+        ),
+        (
+            "templating",
+            dash.get("templating").is_none_or(Value::is_object),
+        ),
+    ] {
+        if !ok {
+            return Err(format!(
+                "`{key}` has the wrong type for a Grafana dashboard"
+            ));
+        }
     }
     let inputs: Vec<String> = input["__inputs"]
         .as_array()

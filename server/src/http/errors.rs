@@ -266,7 +266,7 @@ pub async fn uniform_errors(req: Request, next: Next) -> Response {
         // A plain-text refusal of an extractor (query string, path) names what it could not
         // read; keep that and the field, never internal detail of a 5xx.
         let text = if status.is_client_error() {
-            axum::body::to_bytes(response.into_body(), 8 * 1024)
+            axum::body::to_bytes(response.into_body(), 256 * 1024)
                 .await
                 .ok()
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -316,6 +316,10 @@ fn extractor_field(text: &str) -> Option<String> {
     }
     if text.contains("path argument") || text.contains("Invalid URL") {
         return Some("path".to_owned());
+    }
+    // "Request body didn't contain valid UTF-8", "Failed to buffer the request body", …
+    if text.contains("UTF-8") || text.to_ascii_lowercase().contains("body") {
+        return Some("body".to_owned());
     }
     None
 }

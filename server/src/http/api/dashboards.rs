@@ -134,8 +134,15 @@ struct SaveBody {
 }
 
 fn native(v: Value) -> Result<Dashboard, ApiError> {
-    let doc: Dashboard = serde_json::from_value(v)
-        .map_err(|e| ApiError::invalid("dashboard", format!("not a Keiko dashboard: {e}")))?;
+    let doc: Dashboard = serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "dashboard".to_owned()
+        } else {
+            format!("dashboard.{path}")
+        };
+        ApiError::invalid(field, format!("not a Keiko dashboard: {}", e.into_inner()))
+    })?;
     doc.validate()?;
     Ok(doc)
 }
