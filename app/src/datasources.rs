@@ -20,6 +20,7 @@ struct SourceDetail {
     auth: Value,
     timeout_ms: i64,
     default: bool,
+    version: i64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -33,6 +34,8 @@ struct TestResult {
 #[derive(Clone, Copy)]
 struct Fields {
     editing: RwSignal<Option<i64>>,
+    /// The version of the source being edited (sent back for optimistic locking).
+    version: RwSignal<Option<i64>>,
     name: RwSignal<String>,
     url: RwSignal<String>,
     auth: RwSignal<String>,
@@ -46,6 +49,7 @@ impl Fields {
     fn new() -> Fields {
         Fields {
             editing: RwSignal::new(None),
+            version: RwSignal::new(None),
             name: RwSignal::new(String::new()),
             url: RwSignal::new(String::new()),
             auth: RwSignal::new("none".into()),
@@ -58,6 +62,7 @@ impl Fields {
 
     fn load(&self, s: Option<&SourceDetail>) {
         self.editing.set(s.map(|s| s.id));
+        self.version.set(s.map(|s| s.version));
         self.name.set(s.map(|s| s.name.clone()).unwrap_or_default());
         self.url.set(s.map(|s| s.url.clone()).unwrap_or_default());
         self.auth.set(
@@ -96,6 +101,7 @@ impl Fields {
             "auth": auth,
             "timeout_ms": timeout.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(timeout)),
             "default": self.default.get_untracked(),
+            "version": self.version.get_untracked(),
         })
     }
 }
@@ -231,6 +237,9 @@ fn SourceForm(fields: Fields, reload: RwSignal<u32>) -> impl IntoView {
             match result {
                 Ok(v) => {
                     failure.set(None);
+                    if fields.editing.get_untracked().is_some() {
+                        fields.version.set(v["version"].as_i64());
+                    }
                     saved.set(Some(format!(
                         "Saved “{}”.",
                         v["name"].as_str().unwrap_or("")

@@ -299,10 +299,9 @@ async fn prepare(
         ("POST", "/api/v1/datasources") => (path.into(), Some(source(&world.unique("src")))),
         ("PUT", "/api/v1/datasources/{id}") => {
             let id = world.fresh_source().await;
-            (
-                format!("/api/v1/datasources/{id}"),
-                Some(source(&world.unique("renamed"))),
-            )
+            let mut body = source(&world.unique("renamed"));
+            body["version"] = json!(1);
+            (format!("/api/v1/datasources/{id}"), Some(body))
         }
         ("DELETE", "/api/v1/datasources/{id}") => (
             format!("/api/v1/datasources/{}", world.fresh_source().await),

@@ -290,7 +290,7 @@ async fn sources_are_validated_secrets_stay_secret_and_metadata_addresses_are_re
     let id = created["id"].as_i64().unwrap();
     // An update without a token keeps the stored one.
     let (s, updated) = admin
-        .send(Method::PUT, &format!("/api/v1/datasources/{id}"), Some(json!({"name": "mimir", "type": "prometheus", "url": "http://127.0.0.1:9009/prometheus", "auth": {"type": "bearer"}})))
+        .send(Method::PUT, &format!("/api/v1/datasources/{id}"), Some(json!({"name": "mimir", "type": "prometheus", "url": "http://127.0.0.1:9009/prometheus", "auth": {"type": "bearer"}, "version": 1})))
         .await;
     assert_eq!(s, 200, "{updated}");
     assert_eq!(updated["auth"]["has_secret"], true);

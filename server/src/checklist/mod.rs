@@ -334,6 +334,11 @@ pub async fn patch_item(
     if exists.is_none() {
         return Err(ApiError::not_found("checklist item"));
     }
+    // The item's state is read, merged with the patch and written under one write lock, so
+    // concurrent patches of different fields never lose one another. Inside the transaction
+    // every read goes through it (see `save_template`).
+    let at = now();
+    let mut tx = crate::db::begin_write(db).await?;
     let current: Option<StateRow> = sqlx::query_as(
         "SELECT s.item_id, s.state, s.reason, s.owner_id, u.login AS owner_login, s.due_date, s.note, \
          s.evidence_links, s.updated_at, s.updated_by FROM team_item_states s \
@@ -341,7 +346,7 @@ pub async fn patch_item(
     )
     .bind(team_id)
     .bind(item_id)
-    .fetch_optional(db)
+    .fetch_optional(&mut *tx)
     .await?;
     let before = item_state_json(current.as_ref());
     let mut state = current
@@ -386,7 +391,11 @@ pub async fn patch_item(
     }
     if let Some(o) = patch.owner_id {
         if let Some(id) = o {
-            if crate::identity::users::by_id(db, id).await?.is_none() {
+            let login: Option<String> = sqlx::query_scalar("SELECT login FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if login.is_none() {
                 return Err(ApiError::invalid(
                     "owner_id",
                     format!("there is no user {id}"),
@@ -433,8 +442,6 @@ pub async fn patch_item(
         links = l;
     }
 
-    let at = now();
-    let mut tx = crate::db::begin_write(db).await?;
     sqlx::query(
         "INSERT INTO team_item_states (team_id, item_id, state, reason, owner_id, due_date, note, evidence_links, updated_at, updated_by) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (team_id, item_id) DO UPDATE SET state = excluded.state, \
@@ -453,10 +460,13 @@ pub async fn patch_item(
     .bind(&actor.login)
     .execute(&mut *tx)
     .await?;
-    let owner_login = match owner {
-        Some(id) => crate::identity::users::by_id(db, id)
-            .await?
-            .map(|u| u.login),
+    let owner_login: Option<String> = match owner {
+        Some(id) => {
+            sqlx::query_scalar("SELECT login FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+        }
         None => None,
     };
     let after_row = StateRow {
@@ -758,9 +768,16 @@ pub async fn save_template(
 ) -> Result<Template, ApiError> {
     check_template(&body)?;
     let at = now();
+    // Read what is replaced before taking the write lock: inside the transaction every read
+    // goes through it (another pool connection would wait for a connection while holding
+    // SQLite's write lock, and every other writer waits for that lock).
+    let current = match id {
+        Some(id) => Some(template_by_id(db, id).await?),
+        None => None,
+    };
     let mut tx = crate::db::begin_write(db).await?;
-    let (template_id, version, before) = match id {
-        None => {
+    let (template_id, version, before) = match (id, current) {
+        (None, _) => {
             let new_id: i64 = sqlx::query_scalar(
                 "INSERT INTO checklist_templates (name, version, created_at, updated_at) VALUES (?, 1, ?, ?) RETURNING id",
             )
@@ -775,12 +792,19 @@ pub async fn save_template(
             })?;
             (new_id, 1, None)
         }
-        Some(id) => {
-            let current = template_by_id(db, id).await?;
+        (Some(_), None) => return Err(ApiError::not_found("checklist template")),
+        (Some(id), Some(current)) => {
             let expected = body
                 .version
                 .ok_or_else(|| ApiError::invalid("version", "send the version you edited"))?;
-            if expected != current.version {
+            let now_at: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM checklist_templates WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if Some(expected) != now_at || expected != current.version {
+                drop(tx);
+                let current = template_by_id(db, id).await?;
                 let mut err = ApiError::new(
                     axum::http::StatusCode::CONFLICT,
                     "version_conflict",

@@ -30,6 +30,7 @@ pub struct SourceRow {
     pub is_default: bool,
     pub created_at: String,
     pub updated_at: String,
+    pub version: i64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -44,6 +45,7 @@ pub struct SourceView {
     pub default: bool,
     pub created_at: String,
     pub updated_at: String,
+    pub version: i64,
 }
 
 impl SourceRow {
@@ -65,6 +67,7 @@ impl SourceRow {
             default: self.is_default,
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
+            version: self.version,
         }
     }
 }
@@ -92,9 +95,12 @@ pub struct SourceBody {
     pub timeout_ms: Option<i64>,
     #[serde(default)]
     pub default: Option<bool>,
+    /// The version being edited (updates only; optimistic locking).
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
-const SELECT: &str = "SELECT id, name, type, url, auth_type, username, secret, timeout_ms, is_default, created_at, updated_at FROM datasources";
+const SELECT: &str = "SELECT id, name, type, url, auth_type, username, secret, timeout_ms, is_default, created_at, updated_at, version FROM datasources";
 
 pub async fn list(db: &SqlitePool) -> Result<Vec<SourceRow>, ApiError> {
     Ok(sqlx::query_as(&format!("{SELECT} ORDER BY name"))
@@ -208,6 +214,15 @@ pub async fn save(
         Some(id) => Some(get(db, id).await?),
         None => None,
     };
+    let expected = match id {
+        Some(_) => Some(body.version.ok_or_else(|| {
+            ApiError::invalid(
+                "version",
+                "send the version you edited (optimistic locking)",
+            )
+        })?),
+        None => None,
+    };
     let Validated {
         name,
         kind,
@@ -250,9 +265,10 @@ pub async fn save(
         .await
         .map_err(conflict)?,
         Some(id) => {
-            sqlx::query(
+            let updated = sqlx::query(
                 "UPDATE datasources SET name = ?, type = ?, url = ?, auth_type = ?, username = ?, secret = ?, timeout_ms = ?, \
-                 is_default = CASE WHEN ? THEN 1 ELSE is_default END, updated_at = ? WHERE id = ?",
+                 is_default = CASE WHEN ? THEN 1 ELSE is_default END, updated_at = ?, version = version + 1 \
+                 WHERE id = ? AND version = ?",
             )
             .bind(&name)
             .bind(&kind)
@@ -264,9 +280,20 @@ pub async fn save(
             .bind(make_default)
             .bind(&at)
             .bind(id)
+            .bind(expected)
             .execute(&mut *tx)
             .await
             .map_err(conflict)?;
+            if updated.rows_affected() == 0 {
+                drop(tx);
+                let mut err = ApiError::conflict(
+                    "version",
+                    "the data source was changed since you loaded it; reload and edit again",
+                );
+                err.code = "version_conflict";
+                err.details = Some(json!({ "current": get(db, id).await?.view() }));
+                return Err(err);
+            }
             id
         }
     };
