@@ -11,6 +11,8 @@ pub mod config;
 pub mod cpu;
 pub mod dashboards;
 pub mod db;
+#[cfg(test)]
+mod fuzz;
 pub mod history;
 pub mod http;
 pub mod identity;
