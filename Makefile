@@ -51,6 +51,7 @@ bench: setup-test build
 	cargo bench -p server --bench chart_render
 	KEIKO_BIN=$(CURDIR)/target/release/keiko-portal cargo bench -p e2e --bench portal_vs_prometheus
 	KEIKO_BIN=$(CURDIR)/target/release/keiko-portal cargo bench -p e2e --bench dashboard_page
+	scripts/bench_auth.sh
 
 lint: setup
 	cargo fmt --all -- --check

@@ -29,8 +29,10 @@ pub fn utc(t: f64) -> String {
     )
 }
 
-/// The point of `series` nearest to time `t`.
-fn nearest(series: &SeriesView, t: f64) -> Option<(f64, f64)> {
+/// The point of `series` nearest to time `t`, if one is within `tolerance` seconds: before
+/// the first sample, after the last and inside a gap there is no value to show (the
+/// nearest one would be shown as if it were there).
+fn nearest(series: &SeriesView, t: f64, tolerance: f64) -> Option<(f64, f64)> {
     let pts = &series.points;
     if pts.is_empty() {
         return None;
@@ -42,6 +44,7 @@ fn nearest(series: &SeriesView, t: f64) -> Option<(f64, f64)> {
         .flatten()
         .map(|k| pts[k])
         .min_by(|a, b| (a.0 - t).abs().total_cmp(&(b.0 - t).abs()))
+        .filter(|p| (p.0 - t).abs() <= tolerance)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -76,6 +79,10 @@ pub fn Chart(
     let svg_width = plot.svg_width;
     let pct = move |x: f64| x / f64::from(svg_width.max(1)) * 100.0;
     let plot_for_move = plot.clone();
+    // A sample stands for its step (half on each side), and for at least one pixel when the
+    // drawing has fewer points than steps (M4); farther away there is no data.
+    let pixel_seconds = (view.inspector.end - view.inspector.start) / (right - left).max(1.0);
+    let tolerance = (view.inspector.step / 2.0).max(pixel_seconds);
     let on_move = move |ev: MouseEvent| {
         let x = svg_x(&ev, svg_width);
         if let Some((start, _)) = drag.get_untracked() {
@@ -90,7 +97,8 @@ pub fn Chart(
         let rows = series.with_value(|all| {
             all.iter()
                 .filter_map(|s| {
-                    nearest(s, t).map(|(_, v)| (s.color.clone(), s.name.clone(), unit.format(v)))
+                    nearest(s, t, tolerance)
+                        .map(|(_, v)| (s.color.clone(), s.name.clone(), unit.format(v)))
                 })
                 .collect::<Vec<_>>()
         });
@@ -142,6 +150,7 @@ pub fn Chart(
                 <div class="chart-crosshair" style=crosshair></div>
                 <div class="chart-tooltip" role="tooltip" style=style>
                     <div class="tooltip-time">{h.time}</div>
+                    {h.rows.is_empty().then(|| view! { <div class="tooltip-empty">"No data"</div> })}
                     {h
                         .rows
                         .into_iter()
@@ -236,8 +245,21 @@ mod tests {
             points: vec![(0.0, 1.0), (10.0, 2.0), (20.0, 3.0)],
             ..Default::default()
         };
-        assert_eq!(nearest(&s, 12.0), Some((10.0, 2.0)));
-        assert_eq!(nearest(&s, 16.0), Some((20.0, 3.0)));
-        assert_eq!(nearest(&s, 99.0), Some((20.0, 3.0)));
+        assert_eq!(nearest(&s, 12.0, 5.0), Some((10.0, 2.0)));
+        assert_eq!(nearest(&s, 16.0, 5.0), Some((20.0, 3.0)));
+        // After the last sample, before the first: nothing, not the nearest value.
+        assert_eq!(nearest(&s, 99.0, 5.0), None);
+        assert_eq!(nearest(&s, -6.0, 5.0), None);
+    }
+
+    #[test]
+    fn shows_nothing_inside_a_gap() {
+        let s = SeriesView {
+            points: vec![(0.0, 1.0), (10.0, 2.0), (100.0, 3.0), (110.0, 4.0)],
+            ..Default::default()
+        };
+        assert_eq!(nearest(&s, 55.0, 5.0), None);
+        assert_eq!(nearest(&s, 14.0, 5.0), Some((10.0, 2.0)));
+        assert_eq!(nearest(&s, 97.0, 5.0), Some((100.0, 3.0)));
     }
 }

@@ -442,6 +442,8 @@ fn Board(
     let title = d.title.clone();
     let provisioned = d.provisioned_from.clone();
     let panels = d.panels.clone();
+    // Explore links carry the dashboard's time range.
+    let range = (d.from.clone(), d.to.clone());
     view! {
         <Title text=title.clone() />
         <div class="board-head">
@@ -483,7 +485,7 @@ fn Board(
         <div class="board-grid" class:full-screen=full_screen>
             {panels.into_iter().map(|p| {
                 let fold = toggle_url(&uid.get_value(), &query.get_untracked(), p.id);
-                view! { <PanelBox p=p full=full_screen fold=fold change=Callback::new(move |c: Vec<(&'static str, Option<String>)>| change(c)) /> }
+                view! { <PanelBox p=p full=full_screen fold=fold range=range.clone() change=Callback::new(move |c: Vec<(&'static str, Option<String>)>| change(c)) /> }
             }).collect_view()}
         </div>
     }
@@ -556,6 +558,8 @@ fn PanelBox(
     full: bool,
     /// For a row: the URL that folds or unfolds it.
     fold: String,
+    /// The dashboard's time range (from, to), for the Explore link.
+    range: (String, String),
     change: Callback<Vec<(&'static str, Option<String>)>>,
 ) -> impl IntoView {
     let g = p.grid.clone();
@@ -572,7 +576,7 @@ fn PanelBox(
     };
     let id = p.id;
     let explore = p.query.clone().map(|q| {
-        let mut pairs = vec![("q", q)];
+        let mut pairs = vec![("q", q), ("from", range.0.clone()), ("to", range.1.clone())];
         if let Some(ds) = p.datasource {
             pairs.push(("ds", ds.to_string()));
         }
@@ -590,7 +594,11 @@ fn PanelBox(
         }
         .into_any();
     }
+    let no_data = || view! { <div class="panel-nodata" role="status">"No data"</div> }.into_any();
     let body = match p.body.clone() {
+        PanelBody::Chart { chart } if chart.series.is_empty() => no_data(),
+        PanelBody::Stat { values } | PanelBody::Gauge { values, .. } if values.is_empty() => no_data(),
+        PanelBody::Table { table } if table.rows.is_empty() => no_data(),
         PanelBody::Chart { chart } => view! {
             <Chart view=chart focus=None
                 on_zoom=Callback::new(move |range: (f64, f64)| {

@@ -359,6 +359,14 @@ pub fn ExploreMetrics() -> impl IntoView {
                                     </div>
                                 }
                                     .into_any(),
+                                Some(Ok(Outcome::Chart(c))) if c.series.is_empty() => {
+                                    let inspector = c.inspector.clone();
+                                    view! { <EmptyResult /> <InspectorView info=inspector /> }.into_any()
+                                }
+                                Some(Ok(Outcome::Table(t))) if t.rows.is_empty() => {
+                                    let inspector = t.inspector.clone();
+                                    view! { <EmptyResult /> <InspectorView info=inspector /> }.into_any()
+                                }
                                 Some(Ok(Outcome::Chart(c))) => {
                                     let inspector = c.inspector.clone();
                                     let focus = state.get_untracked().focus;
@@ -793,6 +801,18 @@ pub fn Editor(
 #[derive(Clone, Debug, Deserialize)]
 struct PromList {
     data: Vec<String>,
+}
+
+/// A query that ran and found nothing says so (an empty chart looks like a broken one).
+#[component]
+fn EmptyResult() -> impl IntoView {
+    view! {
+        <div class="empty-result" role="status" data-testid="empty-result">
+            <strong>"No data. "</strong>
+            "The query ran and returned no series in this time range: check the metric and \
+             label names, or widen the range."
+        </div>
+    }
 }
 
 #[component]

@@ -78,7 +78,8 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="keiko" href="/pkg/keiko.css" />
         <Title formatter=|page: String| form::raw_text(format!("{page} · Keiko")) />
         <Router>
-            <div class="frame">
+            // Without a session there is no sidebar: the page (sign-in) gets the whole width.
+            <div class="frame" class:frame-bare=session::current().is_none()>
                 {session::current().is_some().then(|| view! { <nav::Sidebar /> })}
                 <main class="content" id="main">
                     <Routes fallback=pages::NotFound>

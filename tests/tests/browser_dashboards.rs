@@ -407,7 +407,7 @@ async fn the_seed_imports_in_the_ui_with_its_report_and_the_shipped_boards_rende
             t == "Keiko Personal Assistant - Overview"
         })
         .await;
-    // "Explore this query" opens the panel's query in Explore.
+    // "Explore this query" opens the panel's query in Explore, over the dashboard's range.
     let href = browser
         .execute(
             "return document.querySelector('.panel .panel-explore').getAttribute('href');",
@@ -416,7 +416,7 @@ async fn the_seed_imports_in_the_ui_with_its_report_and_the_shipped_boards_rende
         .await;
     assert_eq!(
         href,
-        "/explore/metrics?q=rate%28keiko_requests_total%5B5m%5D%29"
+        "/explore/metrics?q=rate%28keiko_requests_total%5B5m%5D%29&from=now-6h&to=now"
     );
     // Four panels; with no keiko_* data in this Prometheus they say so instead of failing.
     let panels = browser
@@ -702,4 +702,73 @@ async fn layout_drag_row_fold_source_choice_refresh_and_a_provisioned_boards_lif
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "{errors:?}");
     browser.close().await;
+}
+
+/// Grafana keeps a collapsed row's panels inside the row with stale places (y = 732);
+/// imported, expanding the row shows them under it, above the next row, and "No data"
+/// where a query answers nothing.
+#[tokio::test]
+async fn an_imported_collapsed_row_expands_with_its_own_panels_under_it() {
+    let (_prom, portal, browser) = setup().await;
+    let grafana = json!({"title": "Rows", "uid": "rows", "schemaVersion": 39, "panels": [
+        {"id": 1, "type": "row", "title": "Collapsed", "collapsed": true, "gridPos": {"x": 0, "y": 0, "w": 24, "h": 1},
+         "panels": [
+            {"id": 2, "type": "timeseries", "title": "Planner", "gridPos": {"x": 0, "y": 732, "w": 12, "h": 8},
+             "targets": [{"expr": "keiko_agent_tasks_active", "refId": "A"}]},
+            {"id": 3, "type": "stat", "title": "Nothing", "gridPos": {"x": 12, "y": 732, "w": 12, "h": 8},
+             "targets": [{"expr": "no_such_metric", "refId": "A"}]}
+         ]},
+        {"id": 4, "type": "row", "title": "Open", "collapsed": false, "gridPos": {"x": 0, "y": 1, "w": 24, "h": 1}, "panels": []},
+        {"id": 5, "type": "timeseries", "title": "Below", "gridPos": {"x": 0, "y": 2, "w": 24, "h": 8},
+         "targets": [{"expr": "keiko_agent_tasks_active", "refId": "A"}]}
+    ]});
+    let (s, r) = portal
+        .admin()
+        .post("/api/v1/dashboards/import", grafana)
+        .await;
+    assert_eq!(s, 201, "{r}");
+    browser.goto(&portal.url("/d/rows")).await;
+    browser.wait_hydrated().await;
+    let panels = || async {
+        browser
+            .execute(
+                "return [...document.querySelectorAll('.board-grid .panel')].map(p => p.getAttribute('aria-label'));",
+                vec![],
+            )
+            .await
+    };
+    assert_eq!(
+        panels().await,
+        json!(["Below"]),
+        "the collapsed row hides its panels"
+    );
+    browser
+        .click(&browser.find("[data-panel='1'] .row-fold").await)
+        .await;
+    eventually(Duration::from_secs(10), "the row's own panels", || async {
+        (panels().await == json!(["Planner", "Nothing", "Below"])).then_some(())
+    })
+    .await;
+    let top = |panel: u32| {
+        let browser = &browser;
+        async move {
+            browser
+                .execute(
+                    &format!("return document.querySelector('[data-panel=\"{panel}\"]').getBoundingClientRect().top;"),
+                    vec![],
+                )
+                .await
+                .as_f64()
+                .unwrap()
+        }
+    };
+    let (row, planner, open, below) = (top(1).await, top(2).await, top(4).await, top(5).await);
+    assert!(
+        row < planner && planner < open && open < below,
+        "{row} {planner} {open} {below}"
+    );
+    assert_eq!(top(3).await, planner, "side by side, as they were");
+    browser
+        .wait_text("[data-panel='3'] .panel-nodata", |t| t == "No data")
+        .await;
 }

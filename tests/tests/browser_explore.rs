@@ -158,6 +158,47 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
         .wait_text(".chart-tooltip", |t| t.contains("GET"))
         .await;
     assert!(tip.contains("POST") && tip.contains(":"), "{tip}");
+    // The values are those at that time: GET counts three times as fast as POST.
+    let rows = browser
+        .execute(
+            "return [...document.querySelectorAll('.chart-tooltip .tooltip-row')].map(r => [r.querySelector('.tooltip-name').textContent, r.querySelector('.tooltip-value').textContent]);",
+            vec![],
+        )
+        .await;
+    let value_of = |method: &str| -> f64 {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[0].as_str().unwrap().contains(method))
+            .and_then(|r| r[1].as_str())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {method} value in {rows}"))
+    };
+    let (get, post) = (value_of("GET"), value_of("POST"));
+    assert!(post > 0.0 && get == 3.0 * post, "GET {get}, POST {post}");
+    // Before the first sample (the data starts 45 minutes ago in this hour): no values.
+    let width = browser
+        .execute(
+            "return document.querySelector('[data-testid=chart-overlay]').clientWidth;",
+            vec![],
+        )
+        .await
+        .as_i64()
+        .unwrap();
+    browser
+        .hover(&overlay, -(width / 2) + width * 15 / 100)
+        .await;
+    browser
+        .wait_text(".chart-tooltip", |t| t.contains("No data"))
+        .await;
+    let shown = browser
+        .execute(
+            "return document.querySelectorAll('.chart-tooltip .tooltip-row').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(shown, 0, "a value was shown where there is no data");
+    browser.hover(&overlay, 60).await;
 
     let legend = browser.find(".legend li:nth-child(2) .legend-entry").await;
     let isolated_name = browser.text(&legend).await;

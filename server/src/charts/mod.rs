@@ -147,14 +147,18 @@ pub async fn chart_many(
     let answers = futures::future::join_all(runs).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut all = Vec::new();
-    for (answer, (_, legend)) in answers.into_iter().zip(targets) {
+    for (answer, (query, legend)) in answers.into_iter().zip(targets) {
         let data = answer.map_err(source_failure)?;
         let found =
             series::from_matrix(&data).map_err(|m| source_failure(SourceError::Garbage(m)))?;
-        all.extend(found.into_iter().map(|s| (s, legend.clone())));
+        all.extend(
+            found
+                .into_iter()
+                .map(|s| (s, (legend.clone(), query.clone()))),
+        );
     }
     let total = all.len();
-    let (shown, legends): (Vec<series::Series>, Vec<String>) =
+    let (shown, legends): (Vec<series::Series>, Vec<(String, String)>) =
         all.into_iter().take(MAX_SERIES).unzip();
     if let Some(f) = req.focus {
         if f >= shown.len() {
@@ -194,8 +198,8 @@ pub async fn chart_many(
         .zip(rendered.drawn)
         .zip(&legends)
         .enumerate()
-        .map(|(i, ((s, drawn), legend))| SeriesView {
-            name: s.legend(legend),
+        .map(|(i, ((s, drawn), (legend, query)))| SeriesView {
+            name: s.display_name(legend, query),
             labels: s.labels.clone(),
             color: svg::color_hex(i),
             points: drawn,
@@ -260,7 +264,7 @@ pub async fn table(
         .filter_map(|s| {
             let (_, v) = *s.points.first()?;
             Some(TableRow {
-                series: s.legend(legend),
+                series: s.display_name(legend, query),
                 value: unit.format(v),
                 raw: v,
             })

@@ -38,6 +38,18 @@ impl Series {
         out
     }
 
+    /// The name shown for the series: its legend, or — when that is empty, or the series
+    /// has no labels at all (`sum(…)`, a scalar) — the query itself, as Grafana shows it;
+    /// never `{}`.
+    pub fn display_name(&self, format: &str, query: &str) -> String {
+        let name = self.legend(format);
+        if name.trim().is_empty() || name == "{}" {
+            query.trim().to_owned()
+        } else {
+            name
+        }
+    }
+
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels
             .iter()
@@ -135,6 +147,16 @@ pub fn from_vector(data: &Value) -> Result<Vec<Series>, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_series_without_labels_is_named_by_its_query() {
+        let s = Series {
+            labels: vec![],
+            points: vec![],
+        };
+        assert_eq!(s.display_name("", "sum(rate(x[5m]))"), "sum(rate(x[5m]))");
+        assert_eq!(s.display_name("{{job}}", "sum(x)"), "sum(x)");
+    }
 
     #[test]
     fn legends_fill_placeholders_like_grafana() {

@@ -79,6 +79,83 @@ pub fn is_grafana(v: &Value) -> bool {
             || v.get("schemaVersion").is_some())
 }
 
+/// Grafana keeps a collapsed row's panels inside the row, with the `gridPos` they had when
+/// the row was last open (often far below, e.g. y = 732), and the rows after it directly
+/// below it. The native model keeps every panel at the top level, a row owning the panels
+/// below it up to the next row: each collapsed row's panels are laid out right under it (in
+/// their own order and relative places), and everything below is pushed down by their
+/// height, as Grafana does when the row is expanded.
+fn unfold_collapsed_rows(panels: &[Value]) -> Vec<Value> {
+    let y_of = |p: &Value| p["gridPos"]["y"].as_u64();
+    let h_of = |p: &Value| p["gridPos"]["h"].as_u64().unwrap_or(8);
+    let mut order: Vec<&Value> = panels.iter().collect();
+    // Panels without a place keep their order after the placed ones (laid out later).
+    order.sort_by_key(|p| {
+        (
+            y_of(p).is_none(),
+            y_of(p).unwrap_or(0),
+            p["gridPos"]["x"].as_u64().unwrap_or(0),
+        )
+    });
+    let mut shift = 0u64;
+    let mut out = Vec::with_capacity(panels.len());
+    for p in order {
+        let mut top = p.clone();
+        let Some(y) = y_of(p) else {
+            out.push(top);
+            continue;
+        };
+        let row_y = y + shift;
+        top["gridPos"]["y"] = Value::from(row_y);
+        let nested: Vec<Value> = p["panels"].as_array().cloned().unwrap_or_default();
+        if s(&p["type"]) != "row" || nested.is_empty() {
+            out.push(top);
+            continue;
+        }
+        if let Some(m) = top.as_object_mut() {
+            m.remove("panels");
+        }
+        out.push(top);
+        let placed: Vec<&Value> = nested.iter().filter(|n| y_of(n).is_some()).collect();
+        let first = placed.iter().filter_map(|n| y_of(n)).min().unwrap_or(0);
+        let end = placed
+            .iter()
+            .filter_map(|n| Some(y_of(n)? + h_of(n)))
+            .max()
+            .unwrap_or(first);
+        let mut inner: Vec<Value> = nested.clone();
+        inner.sort_by_key(|n| {
+            (
+                y_of(n).unwrap_or(u64::MAX),
+                n["gridPos"]["x"].as_u64().unwrap_or(0),
+            )
+        });
+        // Unplaced panels of the row go under its placed ones, 12 × 8, two per line.
+        let mut extra = 0u64;
+        for (k, mut n) in inner.into_iter().enumerate() {
+            match y_of(&n) {
+                Some(ny) => n["gridPos"]["y"] = Value::from(row_y + 1 + (ny - first)),
+                None => {
+                    n["gridPos"] = serde_json::json!({
+                        "x": (k as u64 % 2) * 12, "y": row_y + 1 + (end - first) + extra, "w": 12, "h": 8
+                    });
+                    if k % 2 == 1 {
+                        extra += 8;
+                    }
+                }
+            }
+            out.push(n);
+        }
+        let extra = if extra == 0 && placed.len() < nested.len() {
+            8
+        } else {
+            extra
+        };
+        shift += (end - first) + extra;
+    }
+    out
+}
+
 struct Ctx {
     report: Vec<ReportEntry>,
     next_id: u32,
@@ -214,7 +291,7 @@ pub fn convert(input: &Value) -> Result<Converted, String> {
         dashboard_notes.push("`rows` layout converted to the 24-column grid".into());
     }
     if let Some(panels) = dash["panels"].as_array() {
-        raw_panels.extend(panels.iter().cloned());
+        raw_panels.extend(unfold_collapsed_rows(panels));
     }
 
     // Panels without gridPos (as in the seed) are laid out two per line, 12 × 8 each.
@@ -704,4 +781,50 @@ fn convert_variables(ctx: &mut Ctx, list: &Value) -> Vec<Variable> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_collapsed_rows_panels_are_laid_out_under_it_and_push_the_rest_down() {
+        // As Grafana saves it: rows at y 0, 1, 2; the first row's panels kept inside it with
+        // the places they had when it was last open (y = 732 and 740).
+        let grafana = json!({"title": "Rows", "schemaVersion": 39, "panels": [
+            {"id": 1, "type": "row", "title": "Collapsed", "collapsed": true, "gridPos": {"x": 0, "y": 0, "w": 24, "h": 1},
+             "panels": [
+                {"id": 2, "type": "timeseries", "title": "A", "gridPos": {"x": 0, "y": 732, "w": 12, "h": 8}, "targets": [{"expr": "up"}]},
+                {"id": 3, "type": "timeseries", "title": "B", "gridPos": {"x": 12, "y": 732, "w": 12, "h": 8}, "targets": [{"expr": "up"}]},
+                {"id": 4, "type": "stat", "title": "C", "gridPos": {"x": 0, "y": 740, "w": 6, "h": 4}, "targets": [{"expr": "up"}]}
+             ]},
+            {"id": 5, "type": "row", "title": "Open", "collapsed": false, "gridPos": {"x": 0, "y": 1, "w": 24, "h": 1}, "panels": []},
+            {"id": 6, "type": "timeseries", "title": "D", "gridPos": {"x": 0, "y": 2, "w": 24, "h": 8}, "targets": [{"expr": "up"}]}
+        ]});
+        let c = convert(&grafana).unwrap();
+        let at = |title: &str| {
+            let p = c
+                .dashboard
+                .panels
+                .iter()
+                .find(|p| p.title == title)
+                .unwrap();
+            (p.grid.x, p.grid.y, p.grid.w, p.grid.h)
+        };
+        assert_eq!(at("Collapsed"), (0, 0, 24, 1));
+        assert_eq!(at("A"), (0, 1, 12, 8));
+        assert_eq!(at("B"), (12, 1, 12, 8));
+        assert_eq!(at("C"), (0, 9, 6, 4));
+        // The next row starts below the collapsed row's panels, and its panel below it.
+        assert_eq!(at("Open"), (0, 13, 24, 1));
+        assert_eq!(at("D"), (0, 14, 24, 8));
+        let collapsed = c
+            .dashboard
+            .panels
+            .iter()
+            .find(|p| p.title == "Collapsed")
+            .unwrap();
+        assert!(collapsed.collapsed);
+    }
 }

@@ -42,6 +42,19 @@ pub fn app(state: AppState) -> Router {
         .nest_service("/pkg", ServeDir::new(pkg_dir))
         .route("/login", axum::routing::post(api::sign_in_form))
         .route("/logout", axum::routing::post(api::sign_out_form))
+        // A section's own address lands on its first page, as Grafana's do.
+        .route(
+            "/settings",
+            get(|| async { axum::response::Redirect::to("/settings/datasources") }),
+        )
+        .route(
+            "/explore",
+            get(|| async { axum::response::Redirect::to("/explore/metrics") }),
+        )
+        .route(
+            "/alerting",
+            get(|| async { axum::response::Redirect::to("/alerting/rules") }),
+        )
         .merge(api::router())
         .leptos_routes_with_context(
             &state,
