@@ -26,7 +26,7 @@ pub struct ApiError {
     /// Extra members of the error object (e.g. `errors` for rule files, `current` on 409).
     pub details: Option<serde_json::Value>,
     /// Seconds for a `Retry-After` header (429, 503).
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u16>,
     source: Option<anyhow::Error>,
 }
 
