@@ -151,6 +151,35 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Deep nesting in every text format a user can send: an answer, never a stack overflow.
+#[test]
+fn deep_nesting_in_every_format_is_answered() {
+    for depth in [1_000, 20_000] {
+        let yaml_flow = format!("groups: {}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(rules::parse_file(&yaml_flow).is_err());
+        let yaml_block: String = (0..depth.min(5_000))
+            .map(|i| format!("{}- \n", " ".repeat(i)))
+            .collect();
+        assert!(rules::parse_file(&yaml_block).is_err());
+        let json = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(serde_json::from_str::<Value>(&json).is_err());
+        let template = format!("{}x{}", "{{if 1}}".repeat(depth), "{{end}}".repeat(depth));
+        assert!(template::check(&template).is_err());
+        let parens = format!("{{{{ {}1{} }}}}", "(".repeat(depth), ")".repeat(depth));
+        assert!(template::check(&parens).is_err());
+        for md in [
+            format!("{}x", "> ".repeat(depth)),
+            format!("{}x", "- ".repeat(depth)),
+            format!("{}x{}", "[".repeat(depth), "](/a)".repeat(depth)),
+            format!("{}x{}", "*".repeat(depth), "*".repeat(depth)),
+            format!("{}x{}", "<a>".repeat(depth), "</a>".repeat(depth)),
+        ] {
+            let html = markdown::render(&md);
+            assert!(!html.contains("<a>"));
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(config())]
 

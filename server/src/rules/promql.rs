@@ -102,9 +102,24 @@ pub fn check_limits(text: &str) -> Result<(), PromQlError> {
 /// The offset of the first bracket that opens level `MAX_NESTING + 1` (outside strings).
 fn too_deep_at(text: &str) -> Option<usize> {
     let mut depth = 0usize;
+    for (i, c) in brackets(text) {
+        if matches!(c, '(' | '[' | '{') {
+            depth += 1;
+            if depth > MAX_NESTING {
+                return Some(i);
+            }
+        } else {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    None
+}
+
+/// The brackets of `text` outside string literals, with their byte offsets.
+fn brackets(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    for (i, c) in text.char_indices() {
+    text.char_indices().filter(move |&(_, c)| {
         if let Some(q) = quote {
             if escaped {
                 escaped = false;
@@ -113,21 +128,14 @@ fn too_deep_at(text: &str) -> Option<usize> {
             } else if c == q {
                 quote = None;
             }
-            continue;
+            return false;
         }
-        match c {
-            '"' | '\'' | '`' => quote = Some(c),
-            '(' | '[' | '{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(i);
-                }
-            }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
+        if matches!(c, '"' | '\'' | '`') {
+            quote = Some(c);
+            return false;
         }
-    }
-    None
+        matches!(c, '(' | '[' | '{' | ')' | ']' | '}')
+    })
 }
 
 /// Line and column (1-based, in characters) of a byte offset.
@@ -271,28 +279,14 @@ fn viable_prefix(prefix: &str) -> bool {
 /// The closing characters for the brackets open at the end of `text` (outside strings).
 fn open_brackets(text: &str) -> Vec<char> {
     let mut stack = Vec::new();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in text.chars() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' && q != '`' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
+    for (_, c) in brackets(text) {
         match c {
-            '"' | '\'' | '`' => quote = Some(c),
             '(' => stack.push(')'),
             '[' => stack.push(']'),
             '{' => stack.push('}'),
-            ')' | ']' | '}' => {
+            _ => {
                 stack.pop();
             }
-            _ => {}
         }
     }
     stack
