@@ -376,12 +376,17 @@ pub fn RuleEditor() -> impl IntoView {
     });
 
     let navigate = use_navigate();
+    let change_message = RwSignal::new(String::new());
     let save = move || {
         let mut body = draft.with_untracked(GroupDraft::to_json);
         let current = version.get_untracked();
         let name = saved_name.get_untracked();
         if let Some(v) = current {
             body["version"] = json!(v);
+        }
+        let note = change_message.get_untracked();
+        if !note.trim().is_empty() {
+            body["message"] = json!(note.trim());
         }
         let navigate = navigate.clone();
         status.set("Saving…".into());
@@ -401,6 +406,7 @@ pub fn RuleEditor() -> impl IntoView {
                 Ok(g) => {
                     failure.set(None);
                     conflict.set(None);
+                    change_message.set(String::new());
                     version.set(g["version"].as_i64());
                     status.set(format!("Saved version {}", g["version"]));
                     if name.is_none() {
@@ -428,6 +434,34 @@ pub fn RuleEditor() -> impl IntoView {
                 }
                 Err(e) => {
                     status.set(String::new());
+                    // The server's refusal goes beside the rule and field it names (the
+                    // same place live validation uses), and the page scrolls to it.
+                    if let Some(field) = e.field.clone() {
+                        issues.update(|v| {
+                            let entry = json!({ "field": field, "message": e.message });
+                            match v["errors"].as_array_mut() {
+                                Some(errors) => errors.insert(0, entry),
+                                None => v["errors"] = json!([entry]),
+                            }
+                        });
+                        set_timeout(
+                            move || {
+                                let target = document()
+                                    .query_selector(&format!(
+                                        ".field-error[data-field=\"{field}\"]"
+                                    ))
+                                    .ok()
+                                    .flatten()
+                                    .or_else(|| {
+                                        document().query_selector(".field-error").ok().flatten()
+                                    });
+                                if let Some(el) = target {
+                                    el.scroll_into_view();
+                                }
+                            },
+                            std::time::Duration::from_millis(50),
+                        );
+                    }
                     failure.set(Some(e));
                 }
             }
@@ -488,7 +522,11 @@ pub fn RuleEditor() -> impl IntoView {
                 <button type="button" role="tab" id="tab-yaml" class:active=move || tab.get() == Tab::Yaml on:click=move |_| tab.set(Tab::Yaml)>"YAML"</button>
                 <button type="button" role="tab" id="tab-history" class:active=move || tab.get() == Tab::History on:click=move |_| tab.set(Tab::History)>"History"</button>
             </div>
-            {move || failure.get().filter(|f| f.status != 400).map(|f| view! { <p class="form-error" id="save-error" role="alert">{f.message}</p> })}
+            {move || failure.get().map(|f| view! {
+                <p class="form-error" id="save-error" role="alert">
+                    {if f.status == 400 || f.status == 422 { format!("Not saved: {}", f.message) } else { f.message }}
+                </p>
+            })}
             {move || conflict.get().map(|theirs| {
                 let their_yaml = theirs["yaml"].as_str().unwrap_or("").to_owned();
                 let their_version = theirs["version"].as_i64();
@@ -536,6 +574,11 @@ pub fn RuleEditor() -> impl IntoView {
             {move || (tab.get() == Tab::History).then(|| saved_name.get().map(|n| view! { <HistoryTab name=n current=yaml version load /> }))}
             <div class="save-bar">
                 {can_edit.then(|| view! {
+                    <label class="save-message">"Change note "
+                        <input type="text" id="save-message" maxlength="500" placeholder="What changed and why (optional)"
+                            prop:value=move || change_message.get()
+                            on:input=move |ev| change_message.set(event_target_value(&ev)) />
+                    </label>
                     <button type="button" class="primary" id="save-group" on:click={let s = save_button.clone(); move |_| s()}>"Save (Ctrl+S)"</button>
                     {move || saved_name.get().is_some().then(|| view! { <button type="button" class="danger" id="delete-group" on:click=delete_group>"Delete group"</button> })}
                 })}

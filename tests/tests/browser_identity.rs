@@ -11,6 +11,25 @@ async fn a_wrong_password_shows_a_message_then_signing_in_and_out_works() {
     // An anonymous visit lands on the login page, remembering where it wanted to go.
     browser.goto(&portal.url("/settings/teams")).await;
     let landed = browser.current_url().await;
+    // The sign-in card has the page to itself: centred, its title on one line.
+    let layout = browser
+        .execute(
+            "const c = document.querySelector('.login-card').getBoundingClientRect(); \
+             const h = document.querySelector('.login-card h1'); \
+             const line = parseFloat(getComputedStyle(h).lineHeight) || 40; \
+             return [c.left + c.width / 2, window.innerWidth / 2, h.getBoundingClientRect().height, line, c.width];",
+            vec![],
+        )
+        .await;
+    let v: Vec<f64> = layout
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!((v[0] - v[1]).abs() < 2.0, "the card is centred: {layout}");
+    assert!(v[2] < v[3] * 1.5, "\"Sign in\" stays on one line: {layout}");
+    assert!(v[4] >= 300.0, "the card is not squeezed: {layout}");
 
     let field = browser.find("#login").await;
     browser.type_text(&field, "admin").await;

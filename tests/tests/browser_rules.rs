@@ -104,6 +104,56 @@ async fn a_promql_typo_is_marked_in_place_then_fixed_saved_and_listed() {
     assert!(errors.iter().all(|e| e.contains("400")), "{errors:?}");
 }
 
+/// A save the server refuses says why, beside the field it names, and changes nothing; a
+/// change note goes into the group's history.
+#[tokio::test]
+async fn a_refused_save_shows_the_reason_beside_the_field_and_a_note_is_kept() {
+    let portal = Portal::start().await;
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    browser.goto(&portal.url("/alerting/rules/edit")).await;
+    browser.wait_hydrated().await;
+    let name = browser.find("#group-name").await;
+    browser.type_text(&name, "team/rules").await;
+    browser
+        .type_text(&browser.find(".rule-card .rule-name").await, "Down")
+        .await;
+    browser
+        .type_text(&browser.find(".rule-card .rule-expr").await, "up == 0")
+        .await;
+    browser.click(&browser.find("#save-group").await).await;
+    let said = browser
+        .wait_text("#save-error", |t| t.starts_with("Not saved"))
+        .await;
+    assert!(said.contains("must not contain"), "{said}");
+    let beside = browser
+        .wait_text(".field-error[data-field='name']", |t| !t.is_empty())
+        .await;
+    assert!(beside.contains("must not contain `/`"), "{beside}");
+    let (_, groups) = portal.admin().get("/api/v1/rule-groups").await;
+    assert_eq!(groups, json!([]), "nothing was stored");
+
+    browser.clear(&name).await;
+    browser.type_text(&name, "team.rules").await;
+    browser
+        .type_text(
+            &browser.find("#save-message").await,
+            "first cut of the team's alerts",
+        )
+        .await;
+    browser.click(&browser.find("#save-group").await).await;
+    browser
+        .wait_text("#save-status", |t| t.starts_with("Saved"))
+        .await;
+    let (_, history) = portal
+        .admin()
+        .get("/api/v1/rule-groups/team.rules/history")
+        .await;
+    assert_eq!(history[0]["message"], "first cut of the team's alerts");
+}
+
 #[tokio::test]
 async fn saving_a_group_edited_in_two_tabs_shows_the_conflict() {
     let portal = Portal::start().await;

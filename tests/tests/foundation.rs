@@ -103,6 +103,23 @@ async fn unknown_pages_get_a_404_page_and_unknown_api_routes_a_json_404() {
     assert_eq!(body["error"]["code"], "not_found");
 }
 
+/// A section's own address lands on its first page (Grafana users type `/explore`).
+#[tokio::test]
+async fn section_addresses_land_on_their_first_page() {
+    let portal = Portal::start().await;
+    for (path, target) in [
+        ("/settings", "/settings/datasources"),
+        ("/explore", "/explore/metrics"),
+        ("/alerting", "/alerting/rules"),
+    ] {
+        let resp = get_page(&portal, path).await;
+        assert!(resp.status().is_redirection(), "{path}: {}", resp.status());
+        assert_eq!(resp.headers()["location"], target, "{path}");
+        let page = get_page(&portal, target).await;
+        assert_eq!(page.status(), 200, "{target}");
+    }
+}
+
 #[tokio::test]
 async fn metrics_expose_the_seed_families_with_route_templates_and_buckets() {
     let portal = Portal::start().await;
