@@ -139,6 +139,9 @@ pub struct TableRow {
     pub series: String,
     pub value: String,
     pub raw: f64,
+    /// The series' labels (`__name__` included), for a column per label.
+    #[serde(default)]
+    pub labels: Vec<(String, String)>,
 }
 
 /// An instant query's answer as a table.

@@ -292,6 +292,44 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
     })
     .await;
     assert!(browser.current_url().await.contains("mode=instant"));
+    // A column per label, sortable by a click on its header (again to reverse).
+    let heads = browser
+        .execute(
+            "return [...document.querySelectorAll('.result-table thead th')].map(t => t.textContent.replace(/[▲▼]/g, '').trim());",
+            vec![],
+        )
+        .await;
+    assert_eq!(heads, json!(["Metric", "endpoint", "method", "Value"]));
+    let first_method = || async {
+        browser
+            .execute(
+                "return document.querySelector('.result-table tbody tr td[data-column=method]').textContent;",
+                vec![],
+            )
+            .await
+    };
+    browser
+        .click(
+            &browser
+                .find(".result-table button[data-column=method]")
+                .await,
+        )
+        .await;
+    eventually(Duration::from_secs(5), "sorted by method", || async {
+        (first_method().await == json!("GET")).then_some(())
+    })
+    .await;
+    browser
+        .click(
+            &browser
+                .find(".result-table button[data-column=method]")
+                .await,
+        )
+        .await;
+    eventually(Duration::from_secs(5), "sorted the other way", || async {
+        (first_method().await == json!("POST")).then_some(())
+    })
+    .await;
 
     // The time picker: a preset, then an absolute range (UTC), then auto-refresh — each in
     // the URL.

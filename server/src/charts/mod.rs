@@ -267,6 +267,7 @@ pub async fn table(
                 series: s.display_name(legend, query),
                 value: unit.format(v),
                 raw: v,
+                labels: s.labels.clone(),
             })
         })
         .collect();
