@@ -570,6 +570,8 @@ pub fn Editor(
     let metric_names = RwSignal::new(Vec::<String>::new());
     let label_names = RwSignal::new(Vec::<String>::new());
     let label_values = RwSignal::new(std::collections::HashMap::<String, Vec<String>>::new());
+    // The label names each metric's series carry (asked once per metric).
+    let metric_labels = RwSignal::new(std::collections::HashMap::<String, Vec<String>>::new());
     let suggestions = RwSignal::new(Vec::<String>::new());
     let context = RwSignal::new(Context::Nothing);
     let cursor = RwSignal::new(0usize);
@@ -590,6 +592,7 @@ pub fn Editor(
                 label_names.set(v.data.into_iter().filter(|l| l != "__name__").collect());
             }
             label_values.set(Default::default());
+            metric_labels.set(Default::default());
         });
     });
 
@@ -604,6 +607,49 @@ pub fn Editor(
         let list = match &ctx {
             Context::Metric { prefix } => {
                 complete::filter(&metric_names.get_untracked(), prefix, 12)
+            }
+            Context::LabelName { metric, prefix } if !metric.is_empty() => {
+                let known = metric_labels.with_untracked(|m| m.get(metric).cloned());
+                match known {
+                    // That metric's own labels first, then every other label name.
+                    Some(own) => {
+                        let mut list = complete::filter(&own, prefix, 12);
+                        let rest: Vec<String> = label_names
+                            .get_untracked()
+                            .into_iter()
+                            .filter(|l| !own.contains(l))
+                            .collect();
+                        let room = 12usize.saturating_sub(list.len());
+                        list.extend(complete::filter(&rest, prefix, room));
+                        list
+                    }
+                    None => {
+                        if let Some(src) = source.get_untracked() {
+                            let metric = metric.clone();
+                            spawn_local(async move {
+                                let since = (leptos::web_sys::js_sys::Date::now() / 1000.0
+                                    - 3600.0)
+                                    .floor();
+                                let path = format!(
+                                    "/api/v1/datasources/{src}/series?match[]={}&start={since}",
+                                    crate::form::encode(&metric)
+                                );
+                                if let Ok(v) = call::<SeriesList>("GET", &path, None::<&()>).await {
+                                    let names: std::collections::BTreeSet<String> = v
+                                        .data
+                                        .iter()
+                                        .flat_map(|s| s.keys().cloned())
+                                        .filter(|k| k != "__name__")
+                                        .collect();
+                                    metric_labels.update(|m| {
+                                        m.insert(metric, names.into_iter().collect());
+                                    });
+                                }
+                            });
+                        }
+                        complete::filter(&label_names.get_untracked(), prefix, 12)
+                    }
+                }
             }
             Context::LabelName { prefix, .. } => {
                 complete::filter(&label_names.get_untracked(), prefix, 12)
@@ -637,6 +683,18 @@ pub fn Editor(
         selected.set(0);
         suggestions.set(list);
     };
+    // Names fetched after a keystroke (a metric's labels, a label's values) show at once.
+    Effect::new(move |prev: Option<()>| {
+        metric_labels.track();
+        label_values.track();
+        let naming_labels = matches!(
+            context.get_untracked(),
+            Context::LabelName { .. } | Context::LabelValue { .. }
+        );
+        if prev.is_some() && naming_labels {
+            refresh_suggestions();
+        }
+    });
     // New label values arriving complete the list the user is looking at.
     Effect::new(move |_| {
         label_values.track();
@@ -801,6 +859,11 @@ pub fn Editor(
 #[derive(Clone, Debug, Deserialize)]
 struct PromList {
     data: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct SeriesList {
+    data: Vec<std::collections::HashMap<String, String>>,
 }
 
 /// A query that ran and found nothing says so (an empty chart looks like a broken one).

@@ -30,6 +30,14 @@ fn data() -> (String, i64) {
             "keiko_http_requests_total{{method=\"POST\",endpoint=\"/api/agents\"}} {i} {t}\n"
         ));
     }
+    // Another metric with a label that sorts before every label of the one above.
+    om.push_str("# TYPE keiko_mcp_server_health gauge\n");
+    for i in 0..160 {
+        let t = start + 15 * i;
+        om.push_str(&format!(
+            "keiko_mcp_server_health{{cluster=\"eu\",server=\"tools\"}} 1 {t}\n"
+        ));
+    }
     om.push_str("# EOF\n");
     (om, start)
 }
@@ -100,6 +108,30 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
         )
         .await;
     assert_eq!(value, "keiko_http_requests_total{method=\"POST\"}");
+
+    // Inside `metric{`, that metric's own labels come first (`cluster` of another metric
+    // would sort before them).
+    browser
+        .execute(
+            "const e = document.querySelector('#promql-input'); e.focus(); e.setSelectionRange(e.value.length, e.value.length);",
+            vec![],
+        )
+        .await;
+    browser.type_text(&editor, "\u{E003}").await; // Backspace: `…"POST"` + `}` typed again
+    browser.type_text(&editor, ",").await;
+    let offered = eventually(Duration::from_secs(10), "the metric's labels first", || async {
+        let v = browser
+            .execute(
+                "return [...document.querySelectorAll('#promql-input-suggestions .suggestion')].map(s => s.textContent);",
+                vec![],
+            )
+            .await;
+        (v[0] == "endpoint" && v.as_array().is_some_and(|a| a.iter().any(|x| x == "cluster")))
+            .then_some(v)
+    })
+    .await;
+    assert_eq!(offered[1], "method", "{offered}");
+    browser.type_text(&editor, "\u{E003}}").await; // back to the selector as it was
 
     // A mistake is flagged as you type, then cleared.
     browser.type_text(&editor, " +").await;
