@@ -623,3 +623,51 @@ async fn lockout_counts_unknown_logins_and_holds_per_address() {
     let (s, _) = portal.admin().get("/api/v1/users/me").await;
     assert_eq!(s, 429);
 }
+
+/// Values that reach HTML are escaped: a dashboard title in `<title>`, Explore's query in
+/// its editor box, a Markdown link to another host.
+#[tokio::test]
+async fn markup_in_titles_and_queries_stays_text() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    let title = "</title><meta http-equiv=\"refresh\" content=\"0;url=https://evil.example/\">";
+    let (s, d) = admin
+        .post(
+            "/api/v1/dashboards",
+            json!({"dashboard": {"uid": "markup", "title": title, "panels": [
+                {"id": 1, "type": "text", "title": "</h3><b id=\"injected\">x</b>", "grid": {"x": 0, "y": 0, "w": 12, "h": 4},
+                 "text": "[elsewhere](//evil.example/x) <script>alert(1)</script>"}
+            ]}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{}", short(&d));
+    let page = admin.html("/d/markup").await;
+    assert!(
+        !page.contains("<meta http-equiv"),
+        "the title broke out of <title>"
+    );
+    assert!(
+        page.contains("&lt;/title&gt;&lt;meta http-equiv"),
+        "the title is shown as text"
+    );
+    assert!(
+        !page.contains("<b id=\"injected\">"),
+        "a panel title broke out"
+    );
+    assert!(!page.contains("<script>alert(1)</script>"));
+    assert!(
+        page.contains("href=\"https://evil.example/x\""),
+        "//host is an external link"
+    );
+
+    let q = "%3C%2Ftextarea%3E%3Cb%20id%3Dboom%3Ex%3C%2Fb%3E";
+    let page = admin.html(&format!("/explore/metrics?q={q}")).await;
+    assert!(
+        !page.contains("<b id=boom>"),
+        "the query broke out of the editor"
+    );
+    assert!(
+        page.contains("&lt;/textarea&gt;&lt;b id=boom&gt;"),
+        "the query is shown as text"
+    );
+}
