@@ -206,7 +206,8 @@ struct ReportEntry {
 fn ImportDashboard() -> impl IntoView {
     let text = RwSignal::new(String::new());
     let failure = RwSignal::new(None::<ApiFailure>);
-    let report = RwSignal::new(None::<(String, Vec<ReportEntry>)>);
+    let report = RwSignal::new(None::<(String, Vec<ReportEntry>, Value)>);
+    let overwrite = RwSignal::new(false);
     let import = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         report.set(None);
@@ -223,13 +224,22 @@ fn ImportDashboard() -> impl IntoView {
                 return;
             }
         };
+        let path = if overwrite.get_untracked() {
+            "/api/v1/dashboards/import?overwrite=true"
+        } else {
+            "/api/v1/dashboards/import"
+        };
         spawn_local(async move {
-            match call::<Value>("POST", "/api/v1/dashboards/import", Some(&body)).await {
+            match call::<Value>("POST", path, Some(&body)).await {
                 Ok(v) => {
                     failure.set(None);
                     let entries: Vec<ReportEntry> =
                         serde_json::from_value(v["report"].clone()).unwrap_or_default();
-                    report.set(Some((v["uid"].as_str().unwrap_or("").to_owned(), entries)));
+                    report.set(Some((
+                        v["uid"].as_str().unwrap_or("").to_owned(),
+                        entries,
+                        v,
+                    )));
                 }
                 Err(e) => failure.set(Some(e)),
             }
@@ -240,13 +250,43 @@ fn ImportDashboard() -> impl IntoView {
             <h2>"Import"</h2>
             <p class="muted">"Paste Grafana dashboard JSON (any schema version, with or without the {\"dashboard\": …} wrapper) or a Keiko dashboard. The report lists what changed and what could not be converted."</p>
             <textarea id="import-json" rows="8" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            <div class="import-options">
+                <label for="import-file">"Or choose a file: "</label>
+                <input id="import-file" type="file" accept=".json,application/json"
+                    on:change=move |ev| {
+                        #[cfg(feature = "hydrate")]
+                        {
+                            let input: web_sys::HtmlInputElement = event_target(&ev);
+                            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                                spawn_local(async move {
+                                    let read = wasm_bindgen_futures::JsFuture::from(file.text()).await;
+                                    text.set(read.ok().and_then(|v| v.as_string()).unwrap_or_default());
+                                });
+                            }
+                        }
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = ev;
+                    } />
+                <label>
+                    <input type="checkbox" id="import-overwrite" prop:checked=move || overwrite.get()
+                        on:change=move |ev| overwrite.set(event_target_checked(&ev)) />
+                    " Replace a dashboard with the same uid (its versions stay in the history)"
+                </label>
+            </div>
             {field_error(failure, "dashboard")}
             {move || failure.get().and_then(|f| f.field.filter(|x| x != "dashboard").map(|x| view! { <p class="field-error" data-field=x.clone()>{format!("{x}: {}", f.message)}</p> }))}
             {form_error(failure)}
             <button type="submit" class="primary" id="import-button">"Import"</button>
-            {move || report.get().map(|(uid, entries)| view! {
+            {move || report.get().map(|(uid, entries, answer)| view! {
                 <div class="import-report" id="import-report" role="status">
-                    <p>"Imported. " <a href=format!("/d/{uid}") id="open-imported">"Open the dashboard"</a></p>
+                    <p id="import-summary">
+                        {if answer["overwritten"] == true { "Imported over the existing dashboard: " } else { "Imported: " }}
+                        {format!(
+                            "{} converted, {} changed, {} dropped. ",
+                            answer["summary"]["converted"], answer["summary"]["changed"], answer["summary"]["dropped"]
+                        )}
+                        <a href=format!("/d/{uid}") id="open-imported">"Open the dashboard"</a>
+                    </p>
                     <table class="grid">
                         <thead><tr><th>"What"</th><th>"Grafana type"</th><th>"Outcome"</th><th>"Notes"</th></tr></thead>
                         <tbody>

@@ -772,3 +772,95 @@ async fn an_imported_collapsed_row_expands_with_its_own_panels_under_it() {
         .wait_text("[data-panel='3'] .panel-nodata", |t| t == "No data")
         .await;
 }
+
+/// Import from a file, then import a newer file over it on purpose: the summary line says
+/// what happened, and the earlier version stays in the history.
+#[tokio::test]
+async fn a_dashboard_file_is_imported_then_replaced_on_purpose() {
+    let (_prom, portal, browser) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |title: &str| {
+        let path = dir.path().join(format!("{}.json", title.replace(' ', "-")));
+        let doc = json!({"uid": "uploaded", "title": title, "schemaVersion": 39, "panels": [
+            {"id": 1, "type": "stat", "title": "Tasks", "gridPos": {"x": 0, "y": 0, "w": 6, "h": 4},
+             "targets": [{"expr": "sum(keiko_agent_tasks_active)", "refId": "A"}]},
+            {"id": 2, "type": "piechart", "title": "Pie", "gridPos": {"x": 6, "y": 0, "w": 6, "h": 4}}
+        ]});
+        std::fs::write(&path, doc.to_string()).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    browser.goto(&portal.url("/dashboards")).await;
+    browser.wait_hydrated().await;
+    let input = browser.find("#import-file").await;
+    browser.type_text(&input, &file("Uploaded one")).await;
+    eventually(
+        Duration::from_secs(10),
+        "the file's text in the box",
+        || async {
+            let v = browser
+                .execute(
+                    "return document.querySelector('#import-json').value;",
+                    vec![],
+                )
+                .await;
+            v.as_str()
+                .is_some_and(|t| t.contains("Uploaded one"))
+                .then_some(())
+        },
+    )
+    .await;
+    browser.click(&browser.find("#import-button").await).await;
+    let summary = browser
+        .wait_text("#import-summary", |t| t.starts_with("Imported"))
+        .await;
+    // The dashboard and the stat panel convert; the pie chart has no native kind.
+    assert!(
+        summary.contains("2 converted") && summary.contains("1 dropped"),
+        "{summary}"
+    );
+
+    // The same uid again, without and then with "replace".
+    browser.type_text(&input, &file("Uploaded two")).await;
+    eventually(
+        Duration::from_secs(10),
+        "the second file's text",
+        || async {
+            let v = browser
+                .execute(
+                    "return document.querySelector('#import-json').value;",
+                    vec![],
+                )
+                .await;
+            v.as_str()
+                .is_some_and(|t| t.contains("Uploaded two"))
+                .then_some(())
+        },
+    )
+    .await;
+    browser.click(&browser.find("#import-button").await).await;
+    browser
+        .wait_text(
+            "#import-dashboard .field-error, #import-dashboard .form-error",
+            |t| t.contains("exists"),
+        )
+        .await;
+    browser
+        .click(&browser.find("#import-overwrite").await)
+        .await;
+    browser.click(&browser.find("#import-button").await).await;
+    let summary = browser
+        .wait_text("#import-summary", |t| t.starts_with("Imported over"))
+        .await;
+    assert!(summary.contains("2 converted"), "{summary}");
+    let (_, now) = portal.admin().get("/api/v1/dashboards/uploaded").await;
+    assert_eq!(now["dashboard"]["title"], "Uploaded two");
+    let (_, versions) = portal
+        .admin()
+        .get("/api/v1/dashboards/uploaded/versions")
+        .await;
+    assert_eq!(
+        versions.as_array().unwrap().len(),
+        2,
+        "the first import stays in the history"
+    );
+}

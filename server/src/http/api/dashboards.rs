@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::Api;
-use crate::dashboards::{self, model::Dashboard, store};
+use crate::dashboards::{self, grafana, model::Dashboard, store};
 use crate::http::errors::{ApiError, ApiJson};
 use crate::identity::Actor;
 use crate::state::AppState;
@@ -170,26 +170,63 @@ async fn create(
 #[derive(Deserialize)]
 struct ImportParams {
     dry_run: Option<bool>,
+    /// Replace the dashboard with the same uid (its earlier versions stay in the history).
+    overwrite: Option<bool>,
+}
+
+/// Counts of the report's outcomes: what a user reads first.
+fn summary(report: &[grafana::ReportEntry]) -> Value {
+    let count = |o: grafana::Outcome| report.iter().filter(|e| e.outcome == o).count();
+    json!({
+        "converted": count(grafana::Outcome::Converted),
+        "changed": count(grafana::Outcome::ConvertedWithChanges),
+        "dropped": count(grafana::Outcome::NotSupported),
+    })
 }
 
 /// Grafana JSON (the `{"dashboard": …}` wrapper or bare, any schema version) or native JSON.
+/// With `overwrite=true` a dashboard of the same uid is replaced by a new version.
 async fn import(
     State(state): State<AppState>,
     actor: Actor,
     Query(p): Query<ImportParams>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    let (doc, report) = dashboards::from_json(&body)?;
+    let (doc, report) = crate::cpu::run(move || dashboards::from_json(&body)).await??;
+    let summary = summary(&report);
     if p.dry_run.unwrap_or(false) {
-        return Ok(Json(
-            json!({ "uid": doc.uid, "dry_run": true, "dashboard": doc, "report": report }),
-        )
+        return Ok(Json(json!({
+            "uid": doc.uid, "dry_run": true, "dashboard": doc, "report": report, "summary": summary,
+        }))
         .into_response());
+    }
+    if p.overwrite.unwrap_or(false) && !doc.uid.is_empty() {
+        if let Ok(current) = store::get(&state.db, &doc.uid).await {
+            let uid = doc.uid.clone();
+            let s = store::update(
+                &state.db,
+                &state.metrics,
+                &actor,
+                &uid,
+                doc,
+                store::Save {
+                    expected: current.version,
+                    message: "imported over the previous version",
+                    action: "dashboard.import",
+                },
+            )
+            .await?;
+            return Ok(Json(json!({
+                "uid": s.dashboard.uid, "version": s.version, "report": report,
+                "summary": summary, "overwritten": true,
+            }))
+            .into_response());
+        }
     }
     let s = store::create(&state.db, &state.metrics, &actor, doc, "imported", None).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "uid": s.dashboard.uid, "version": s.version, "report": report })),
+        Json(json!({ "uid": s.dashboard.uid, "version": s.version, "report": report, "summary": summary })),
     )
         .into_response())
 }
