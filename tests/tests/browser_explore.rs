@@ -184,11 +184,29 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
     .await;
 
     // Hover: the tooltip names both series with their values.
-    let overlay = browser.find("[data-testid=chart-overlay]").await;
-    browser.hover(&overlay, 60).await;
-    let tip = browser
-        .wait_text(".chart-tooltip", |t| t.contains("GET"))
-        .await;
+    // Hovering again on each try: under load a single pointer move can land before the
+    // chart's handlers are attached (the chart re-renders when its answer arrives).
+    let hover_until = |x: i64, want: &'static str| {
+        let browser = &browser;
+        async move {
+            eventually(Duration::from_secs(15), want, || async {
+                let overlay = browser.try_find("[data-testid=chart-overlay]").await?;
+                browser.hover(&overlay, x).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let text = browser
+                    .execute(
+                        "const e = document.querySelector('.chart-tooltip'); return e ? e.innerText : '';",
+                        vec![],
+                    )
+                    .await;
+                text.as_str()
+                    .filter(|t| t.contains(want))
+                    .map(str::to_owned)
+            })
+            .await
+        }
+    };
+    let tip = hover_until(60, "GET").await;
     assert!(tip.contains("POST") && tip.contains(":"), "{tip}");
     // The values are those at that time: GET counts three times as fast as POST.
     let rows = browser
@@ -217,12 +235,7 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
         .await
         .as_i64()
         .unwrap();
-    browser
-        .hover(&overlay, -(width / 2) + width * 15 / 100)
-        .await;
-    browser
-        .wait_text(".chart-tooltip", |t| t.contains("No data"))
-        .await;
+    hover_until(-(width / 2) + width * 15 / 100, "No data").await;
     let shown = browser
         .execute(
             "return document.querySelectorAll('.chart-tooltip .tooltip-row').length;",
@@ -230,7 +243,7 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
         )
         .await;
     assert_eq!(shown, 0, "a value was shown where there is no data");
-    browser.hover(&overlay, 60).await;
+    hover_until(60, "GET").await;
 
     let legend = browser.find(".legend li:nth-child(2) .legend-entry").await;
     let isolated_name = browser.text(&legend).await;
