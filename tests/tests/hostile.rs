@@ -180,6 +180,15 @@ async fn raw(
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
     let oversized = body.len() > 2 * 1024 * 1024;
+    // An oversized body goes on a connection of its own: the server answers 413 and closes
+    // it, and a pooled connection closed that way would fail the next request.
+    let own;
+    let client = if oversized {
+        own = Client::new(&client.base, client.auth.clone());
+        &own
+    } else {
+        client
+    };
     let resp = match client
         .request(method, path)
         .header("content-type", content_type)
