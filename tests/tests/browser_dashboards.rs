@@ -792,24 +792,30 @@ async fn a_dashboard_file_is_imported_then_replaced_on_purpose() {
     browser.goto(&portal.url("/dashboards")).await;
     browser.wait_hydrated().await;
     let input = browser.find("#import-file").await;
-    browser.type_text(&input, &file("Uploaded one")).await;
-    eventually(
-        Duration::from_secs(10),
-        "the file's text in the box",
-        || async {
-            let v = browser
-                .execute(
-                    "return document.querySelector('#import-json').value;",
-                    vec![],
-                )
-                .await;
-            v.as_str()
-                .is_some_and(|t| t.contains("Uploaded one"))
-                .then_some(())
-        },
-    )
-    .await;
-    browser.click(&browser.find("#import-button").await).await;
+    // Choosing a file puts its text in the box; then import.
+    let choose_and_import = |title: &'static str| {
+        let (browser, input) = (&browser, &input);
+        let path = file(title);
+        async move {
+            browser.type_text(input, &path).await;
+            eventually(
+                Duration::from_secs(10),
+                "the file's text in the box",
+                || async {
+                    let v = browser
+                        .execute(
+                            "return document.querySelector('#import-json').value;",
+                            vec![],
+                        )
+                        .await;
+                    v.as_str().is_some_and(|t| t.contains(title)).then_some(())
+                },
+            )
+            .await;
+            browser.click(&browser.find("#import-button").await).await;
+        }
+    };
+    choose_and_import("Uploaded one").await;
     let summary = browser
         .wait_text("#import-summary", |t| t.starts_with("Imported"))
         .await;
@@ -820,24 +826,7 @@ async fn a_dashboard_file_is_imported_then_replaced_on_purpose() {
     );
 
     // The same uid again, without and then with "replace".
-    browser.type_text(&input, &file("Uploaded two")).await;
-    eventually(
-        Duration::from_secs(10),
-        "the second file's text",
-        || async {
-            let v = browser
-                .execute(
-                    "return document.querySelector('#import-json').value;",
-                    vec![],
-                )
-                .await;
-            v.as_str()
-                .is_some_and(|t| t.contains("Uploaded two"))
-                .then_some(())
-        },
-    )
-    .await;
-    browser.click(&browser.find("#import-button").await).await;
+    choose_and_import("Uploaded two").await;
     browser
         .wait_text(
             "#import-dashboard .field-error, #import-dashboard .form-error",
