@@ -370,7 +370,18 @@ pub fn ExploreMetrics() -> impl IntoView {
                                 Some(Ok(Outcome::Chart(c))) => {
                                     let inspector = c.inspector.clone();
                                     let focus = state.get_untracked().focus;
+                                    // Twice the range around its middle (not past now); the
+                                    // browser's Back returns to the range before.
+                                    let (start, end) = (inspector.start, inspector.end);
+                                    let zoom_out = move |_| {
+                                        let half = (end - start) / 2.0;
+                                        let now = leptos::web_sys::js_sys::Date::now() / 1000.0;
+                                        on_zoom.run((start - half, (end + half).min(now.max(end))));
+                                    };
                                     view! {
+                                        <div class="chart-tools">
+                                            <button type="button" id="zoom-out" title="Twice the time range" on:click=zoom_out>"Zoom out"</button>
+                                        </div>
                                         <Chart view=c focus=focus on_zoom=on_zoom on_focus=on_focus />
                                         <InspectorView info=inspector />
                                     }

@@ -222,6 +222,12 @@ impl Browser {
     }
 
     /// Moves the mouse to `x` pixels right of the element's centre.
+    /// The browser's Back button.
+    pub async fn back(&self) {
+        self.call(reqwest::Method::POST, "/back", Some(json!({})))
+            .await;
+    }
+
     pub async fn hover(&self, el: &Element, x: i64) {
         let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": el.0 });
         self.mouse(vec![

@@ -324,6 +324,35 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
         .await;
     assert_eq!(inspected, again, "same range after reload");
 
+    // Zoom out: twice the range around its middle; Back returns to the zoomed range.
+    browser.click(&browser.find("#zoom-out").await).await;
+    let wider = eventually(
+        Duration::from_secs(10),
+        "a wider range in the URL",
+        || async {
+            let url = browser.current_url().await;
+            (url != zoomed && !url.contains("from=now")).then_some(url)
+        },
+    )
+    .await;
+    let (wfrom, wto) = (param(&wider, "from"), param(&wider, "to"));
+    let (span, wspan) = (to - from, wto - wfrom);
+    assert!(
+        wfrom < from && wto >= to,
+        "{wfrom}..{wto} around {from}..{to}"
+    );
+    assert!(
+        wspan >= span * 3 / 2 && wspan <= span * 2 + 2,
+        "about twice as wide: {span} → {wspan}"
+    );
+    browser.back().await;
+    eventually(
+        Duration::from_secs(10),
+        "back to the zoomed range",
+        || async { (browser.current_url().await == zoomed).then_some(()) },
+    )
+    .await;
+
     // Instant mode: a table of the latest values.
     browser.click(&browser.find("#mode-instant").await).await;
     eventually(Duration::from_secs(10), "the table", || async {
