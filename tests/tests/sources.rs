@@ -152,21 +152,29 @@ async fn a_real_victoriametrics_answers_exact_values_through_the_portal() {
     check_known_data(&admin, id, start).await;
 }
 
-/// A local server that accepts connections and answers each with `answer` after `delay`.
-fn fake_source(answer: &'static str, delay: Duration) -> String {
+/// A local server that accepts connections and answers each with `answer` after `delay`;
+/// the counter tells how many requests it has read.
+fn fake_source(
+    answer: &'static str,
+    delay: Duration,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = received.clone();
     std::thread::spawn(move || {
         for mut stream in listener.incoming().map_while(Result::ok) {
+            let counter = counter.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 let _ = stream.read(&mut buf);
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 std::thread::sleep(delay);
                 let _ = stream.write_all(answer.as_bytes());
             });
         }
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), received)
 }
 
 #[tokio::test]
@@ -179,16 +187,13 @@ async fn a_dead_slow_or_garbage_source_gives_a_clear_error_and_the_portal_stays_
         &format!("http://127.0.0.1:{}", e2e::free_port()),
     )
     .await;
-    let slow = add_source(
-        &admin,
-        "slow",
-        &fake_source(
-            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}",
-            Duration::from_secs(10),
-        ),
-    )
-    .await;
-    let garbage = add_source(&admin, "garbage", &fake_source("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 15\r\nconnection: close\r\n\r\n<html>hi</html>", Duration::ZERO)).await;
+    let (slow_url, slow_received) = fake_source(
+        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}",
+        Duration::from_secs(10),
+    );
+    let slow = add_source(&admin, "slow", &slow_url).await;
+    let (garbage_url, _) = fake_source("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 15\r\nconnection: close\r\n\r\n<html>hi</html>", Duration::ZERO);
+    let garbage = add_source(&admin, "garbage", &garbage_url).await;
 
     let (s, body) = admin
         .get(&format!("/api/v1/datasources/{dead}/query?query=up"))
@@ -206,9 +211,14 @@ async fn a_dead_slow_or_garbage_source_gives_a_clear_error_and_the_portal_stays_
     let started = std::time::Instant::now();
     let slow_path = format!("/api/v1/datasources/{slow}/query?query=up");
     let slow_call = admin.get(&slow_path);
-    // While the slow source hangs, the portal answers other requests at once.
+    // While the slow source hangs (it has the portal's request), the portal answers other
+    // requests at once.
     let health = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let asked = slow_received.load(std::sync::atomic::Ordering::SeqCst);
+        e2e::eventually(Duration::from_secs(5), "the slow source asked", || async {
+            (slow_received.load(std::sync::atomic::Ordering::SeqCst) > asked).then_some(())
+        })
+        .await;
         let t = std::time::Instant::now();
         let s = reqwest::get(portal.url("/healthz")).await.unwrap().status();
         (s, t.elapsed())
