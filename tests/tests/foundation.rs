@@ -103,6 +103,25 @@ async fn unknown_pages_get_a_404_page_and_unknown_api_routes_a_json_404() {
     assert_eq!(body["error"]["code"], "not_found");
 }
 
+/// The bundle is revalidated, not refetched: `no-cache` with `Last-Modified`, 304 while
+/// unchanged.
+#[tokio::test]
+async fn bundle_files_carry_cache_headers_and_answer_304_when_unchanged() {
+    let portal = Portal::start().await;
+    let http = reqwest::Client::new();
+    let first = http.get(portal.url("/pkg/keiko.css")).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    let modified = first.headers()["last-modified"].clone();
+    let again = http
+        .get(portal.url("/pkg/keiko.css"))
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+}
+
 /// A section's own address lands on its first page (Grafana users type `/explore`).
 #[tokio::test]
 async fn section_addresses_land_on_their_first_page() {

@@ -39,7 +39,20 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .nest_service("/pkg", ServeDir::new(pkg_dir))
+        // The bundle's names carry no content hash: browsers revalidate each time (a
+        // `Last-Modified` check, answered 304 while unchanged) instead of running a stale
+        // bundle after an upgrade.
+        .nest_service(
+            "/pkg",
+            tower::ServiceBuilder::new()
+                .layer(
+                    tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                        axum::http::header::CACHE_CONTROL,
+                        axum::http::HeaderValue::from_static("no-cache"),
+                    ),
+                )
+                .service(ServeDir::new(pkg_dir)),
+        )
         .route("/login", axum::routing::post(api::sign_in_form))
         .route("/logout", axum::routing::post(api::sign_out_form))
         // A section's own address lands on its first page, as Grafana's do.
