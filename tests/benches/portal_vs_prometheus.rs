@@ -86,6 +86,24 @@ async fn main() {
         "/api/v1/dashboards/keiko-overview/render?from=now-24h&to=now&width=1200",
     );
     let (_, bytes) = timed(&render).await;
+    // A panel that failed renders fast and would flatter the figure: every panel must draw.
+    let view: serde_json::Value = render
+        .try_clone()
+        .unwrap()
+        .send()
+        .await
+        .expect("render")
+        .json()
+        .await
+        .expect("render JSON");
+    let failed: Vec<String> = view["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .filter(|p| p["body"]["kind"] == "error" || p["body"]["kind"] == "unsupported")
+        .map(|p| format!("{}: {}", p["title"], p["body"]))
+        .collect();
+    assert!(failed.is_empty(), "panels failed: {failed:?}");
     for _ in 0..5 {
         timed(&render).await;
     }
