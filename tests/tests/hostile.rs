@@ -4,7 +4,7 @@
 //! leave the process alive with `/healthz` answering.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::api::{Auth, Client};
 use e2e::portal::Portal;
@@ -515,89 +515,6 @@ db.commit()
     let (s, _) = admin.get("/api/v1/users").await;
     assert_eq!(s, 200);
     assert_alive(&portal).await;
-}
-
-fn resident_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or(0)
-}
-
-/// Fifty anonymous clients with made-up Basic logins for ten seconds: hashing is bounded,
-/// so memory stays flat and `/healthz` keeps answering at once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flood_of_made_up_basic_logins_neither_swells_nor_stalls_the_portal() {
-    let portal = Portal::start().await;
-    let pid = portal.pid();
-    let base = portal.url("");
-    let until = Instant::now() + Duration::from_secs(10);
-    let mut flood = Vec::new();
-    for i in 0..50 {
-        let base = base.clone();
-        flood.push(tokio::spawn(async move {
-            let mut answers: BTreeMap<u16, u32> = BTreeMap::new();
-            let mut n = 0u64;
-            let client = reqwest::Client::new();
-            while Instant::now() < until {
-                n += 1;
-                let resp = client
-                    .get(format!("{base}/api/v1/users/me"))
-                    .basic_auth(format!("intruder{i}x{n}"), Some(format!("guess-{n}-{i}")))
-                    .timeout(Duration::from_secs(20))
-                    .send()
-                    .await;
-                if let Ok(resp) = resp {
-                    *answers.entry(resp.status().as_u16()).or_default() += 1;
-                }
-            }
-            answers
-        }));
-    }
-    let health = reqwest::Client::new();
-    let mut worst = Duration::ZERO;
-    let mut peak = 0u64;
-    while Instant::now() < until {
-        let started = Instant::now();
-        let resp = health
-            .get(format!("{base}/healthz"))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .expect("/healthz answers during the flood");
-        assert_eq!(resp.status(), 200);
-        worst = worst.max(started.elapsed());
-        peak = peak.max(resident_bytes(pid));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut answers: BTreeMap<u16, u32> = BTreeMap::new();
-    for f in flood {
-        for (k, v) in f.await.unwrap() {
-            *answers.entry(k).or_default() += v;
-        }
-    }
-    // Only refusals: 401 for hashed attempts, 503 for those the full pool turned away.
-    assert!(
-        answers.keys().all(|s| *s == 401 || *s == 503),
-        "{answers:?}"
-    );
-    assert!(answers.get(&401).copied().unwrap_or(0) > 0, "{answers:?}");
-    assert!(peak > 0, "read the portal's memory");
-    assert!(
-        peak < 300 * 1024 * 1024,
-        "resident memory peaked at {} MB",
-        peak / 1024 / 1024
-    );
-    assert!(
-        worst < Duration::from_millis(100),
-        "/healthz took {worst:?} at worst"
-    );
-    // A real sign-in still works at once afterwards.
-    let (s, me) = portal.admin().get("/api/v1/users/me").await;
-    assert_eq!(s, 200, "{me}");
 }
 
 /// Locks are per login and address: the admin locked out from one address is not locked
