@@ -86,72 +86,69 @@ pub fn is_grafana(v: &Value) -> bool {
 /// their own order and relative places), and everything below is pushed down by their
 /// height, as Grafana does when the row is expanded.
 fn unfold_collapsed_rows(panels: &[Value]) -> Vec<Value> {
-    let y_of = |p: &Value| p["gridPos"]["y"].as_u64();
-    let h_of = |p: &Value| p["gridPos"]["h"].as_u64().unwrap_or(8);
-    let mut order: Vec<&Value> = panels.iter().collect();
-    // Panels without a place keep their order after the placed ones (laid out later).
-    order.sort_by_key(|p| {
+    // Places from an import are clamped: no real layout is taller than 200 panels × 100 rows,
+    // and the arithmetic below must not overflow on a hostile `y`.
+    const MAX_Y: u64 = 20_000;
+    let y_of = |p: &Value| p["gridPos"]["y"].as_u64().map(|y| y.min(MAX_Y));
+    let h_of = |p: &Value| p["gridPos"]["h"].as_u64().unwrap_or(8).min(100);
+    // Placed panels by place; panels without one keep their order after them.
+    let by_place = |p: &&Value| {
         (
             y_of(p).is_none(),
             y_of(p).unwrap_or(0),
             p["gridPos"]["x"].as_u64().unwrap_or(0),
         )
-    });
+    };
+    let mut order: Vec<&Value> = panels.iter().collect();
+    order.sort_by_key(by_place);
     let mut shift = 0u64;
     let mut out = Vec::with_capacity(panels.len());
     for p in order {
-        let mut top = p.clone();
-        let Some(y) = y_of(p) else {
-            out.push(top);
-            continue;
+        let mut nested: Vec<&Value> = match (s(&p["type"]).as_str(), p["panels"].as_array()) {
+            ("row", Some(inner)) => inner.iter().collect(),
+            _ => Vec::new(),
         };
-        let row_y = y + shift;
-        top["gridPos"]["y"] = Value::from(row_y);
-        let nested: Vec<Value> = p["panels"].as_array().cloned().unwrap_or_default();
-        if s(&p["type"]) != "row" || nested.is_empty() {
-            out.push(top);
-            continue;
+        let mut top = p.clone();
+        if !nested.is_empty() {
+            if let Some(m) = top.as_object_mut() {
+                m.remove("panels");
+            }
         }
-        if let Some(m) = top.as_object_mut() {
-            m.remove("panels");
+        let row_y = y_of(p).map(|y| y + shift);
+        if let Some(y) = row_y {
+            top["gridPos"]["y"] = Value::from(y);
         }
         out.push(top);
-        let placed: Vec<&Value> = nested.iter().filter(|n| y_of(n).is_some()).collect();
-        let first = placed.iter().filter_map(|n| y_of(n)).min().unwrap_or(0);
-        let end = placed
+        let Some(row_y) = row_y else {
+            // A row without a place: its panels follow it and are placed with it later.
+            out.extend(nested.into_iter().cloned());
+            continue;
+        };
+        let first = nested.iter().filter_map(|n| y_of(n)).min().unwrap_or(0);
+        let placed_height = nested
             .iter()
-            .filter_map(|n| Some(y_of(n)? + h_of(n)))
+            .filter_map(|n| Some(y_of(n)? + h_of(n) - first))
             .max()
-            .unwrap_or(first);
-        let mut inner: Vec<Value> = nested.clone();
-        inner.sort_by_key(|n| {
-            (
-                y_of(n).unwrap_or(u64::MAX),
-                n["gridPos"]["x"].as_u64().unwrap_or(0),
-            )
-        });
-        // Unplaced panels of the row go under its placed ones, 12 × 8, two per line.
-        let mut extra = 0u64;
-        for (k, mut n) in inner.into_iter().enumerate() {
+            .unwrap_or(0);
+        nested.sort_by_key(by_place);
+        // Panels of the row without a place go under its placed ones, 12 × 8, two a line.
+        let mut unplaced = 0u64;
+        for n in nested {
+            let mut n = n.clone();
             match y_of(&n) {
                 Some(ny) => n["gridPos"]["y"] = Value::from(row_y + 1 + (ny - first)),
                 None => {
                     n["gridPos"] = serde_json::json!({
-                        "x": (k as u64 % 2) * 12, "y": row_y + 1 + (end - first) + extra, "w": 12, "h": 8
+                        "x": (unplaced % 2) * 12,
+                        "y": row_y + 1 + placed_height + (unplaced / 2) * 8,
+                        "w": 12, "h": 8
                     });
-                    if k % 2 == 1 {
-                        extra += 8;
-                    }
+                    unplaced += 1;
                 }
             }
             out.push(n);
         }
-        let extra = if extra == 0 && placed.len() < nested.len() {
-            8
-        } else {
-            extra
-        };
-        shift += (end - first) + extra;
+        shift += placed_height + unplaced.div_ceil(2) * 8;
     }
     out
 }
@@ -301,17 +298,19 @@ pub fn convert(input: &Value) -> Result<Converted, String> {
         .iter()
         .filter_map(|p| {
             let g = &p["gridPos"];
-            Some(g["y"].as_u64()? + g["h"].as_u64().unwrap_or(8))
+            // `grid_of` keeps a height of at most 100 rows.
+            Some(
+                g["y"]
+                    .as_u64()?
+                    .saturating_add(g["h"].as_u64().unwrap_or(8).min(100)),
+            )
         })
         .max()
-        .unwrap_or(0) as u32;
+        .unwrap_or(0)
+        .min(u64::from(u32::MAX)) as u32;
+    // A collapsed row's own panels are already beside it (`unfold_collapsed_rows`).
     for p in &raw_panels {
-        let nested: Vec<Value> = p["panels"].as_array().cloned().unwrap_or_default();
         convert_panel(&mut ctx, p, bottom, &mut auto_slot, &mut panels);
-        // A collapsed row carries its panels inside it.
-        for n in &nested {
-            convert_panel(&mut ctx, n, bottom, &mut auto_slot, &mut panels);
-        }
     }
 
     let variables = convert_variables(&mut ctx, &dash["templating"]["list"]);
@@ -506,14 +505,14 @@ fn grid_of(
             if row {
                 Grid {
                     x: 0,
-                    y: bottom + (slot.div_ceil(2)) * 8,
+                    y: bottom.saturating_add(slot.div_ceil(2) * 8),
                     w: 24,
                     h: 1,
                 }
             } else {
                 Grid {
                     x: (slot % 2) * 12,
-                    y: bottom + (slot / 2) * 8,
+                    y: bottom.saturating_add((slot / 2) * 8),
                     w: 12,
                     h: 8,
                 }
@@ -826,5 +825,41 @@ mod tests {
             .find(|p| p.title == "Collapsed")
             .unwrap();
         assert!(collapsed.collapsed);
+    }
+
+    #[test]
+    fn hostile_places_and_unplaced_row_panels_are_laid_out_without_overflow() {
+        let grafana = json!({"title": "Odd", "panels": [
+            {"id": 1, "type": "row", "title": "R", "collapsed": true, "gridPos": {"x": 0, "y": u64::MAX, "w": 24, "h": u64::MAX},
+             "panels": [
+                {"id": 2, "type": "stat", "title": "Placed", "gridPos": {"x": 0, "y": u64::MAX, "w": 6, "h": u64::MAX}, "targets": [{"expr": "up"}]},
+                {"id": 3, "type": "stat", "title": "Loose 1", "targets": [{"expr": "up"}]},
+                {"id": 4, "type": "stat", "title": "Loose 2", "targets": [{"expr": "up"}]}
+             ]},
+            {"id": 5, "type": "row", "title": "No place", "collapsed": true,
+             "panels": [{"id": 6, "type": "stat", "title": "Inside", "targets": [{"expr": "up"}]}]}
+        ]});
+        let c = convert(&grafana).unwrap();
+        let titles: Vec<&str> = c
+            .dashboard
+            .panels
+            .iter()
+            .map(|p| p.title.as_str())
+            .collect();
+        for t in ["R", "Placed", "Loose 1", "Loose 2", "No place", "Inside"] {
+            assert!(titles.contains(&t), "{t} is kept: {titles:?}");
+        }
+        let grid = |t: &str| {
+            c.dashboard
+                .panels
+                .iter()
+                .find(|p| p.title == t)
+                .unwrap()
+                .grid
+                .clone()
+        };
+        let (placed, one, two) = (grid("Placed"), grid("Loose 1"), grid("Loose 2"));
+        assert_eq!((one.y, two.y), (placed.y + placed.h, placed.y + placed.h));
+        assert_eq!((one.x, two.x), (0, 12));
     }
 }
