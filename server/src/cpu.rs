@@ -4,11 +4,13 @@
 //! password hashing (argon2id: 19 MiB and tens of milliseconds each). A pool runs a fixed
 //! number of jobs at once and lets a fixed number wait; more are refused at once with
 //! [`Busy`], and a caller that goes away (its future dropped, e.g. the client disconnected)
-//! leaves the queue before its job starts. How long a started job runs is bounded by the
-//! size limits of its input (see `rules::promql::check_limits`), not by cancelling it.
+//! leaves the queue before its job starts. A started job keeps its slot until it ends, even
+//! when its caller has gone: callers that leave can never start more jobs than slots. How
+//! long a started job runs is bounded by the size limits of its input (see
+//! `rules::promql::check_limits`), not by cancelling it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -44,7 +46,7 @@ impl std::error::Error for Busy {}
 type Job = Box<dyn FnOnce() + Send>;
 
 pub struct Pool {
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     queued: AtomicUsize,
     max_waiting: usize,
     /// Threads of the pool's own; `None`: tokio's blocking threads.
@@ -63,7 +65,7 @@ impl Drop for InQueue<'_> {
 impl Pool {
     pub fn new(running: usize, max_waiting: usize) -> Pool {
         Pool {
-            slots: Semaphore::new(running),
+            slots: Arc::new(Semaphore::new(running)),
             queued: AtomicUsize::new(0),
             max_waiting,
             threads: None,
@@ -93,7 +95,7 @@ impl Pool {
             }
         }
         Pool {
-            slots: Semaphore::new(running),
+            slots: Arc::new(Semaphore::new(running)),
             queued: AtomicUsize::new(0),
             max_waiting,
             threads: Some(std::sync::Mutex::new(tx)),
@@ -116,11 +118,17 @@ impl Pool {
             return Err(Busy);
         }
         let queued = InQueue(&self.queued);
-        let permit = tokio::time::timeout(MAX_WAIT, self.slots.acquire())
+        let permit = tokio::time::timeout(MAX_WAIT, self.slots.clone().acquire_owned())
             .await
             .map_err(|_| Busy)?
             .map_err(|_| Busy)?;
         drop(queued);
+        // The slot travels with the job and is given back when the job ends.
+        let job = move || {
+            let out = job();
+            drop(permit);
+            out
+        };
         if let Some(threads) = &self.threads {
             let (done, answer) = tokio::sync::oneshot::channel();
             let wrapped: Job = Box::new(move || {
@@ -134,17 +142,13 @@ impl Pool {
             if sent.is_err() {
                 return Err(Busy);
             }
-            let out = answer.await;
-            drop(permit);
-            return match out {
+            return match answer.await {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(panic)) => std::panic::resume_unwind(panic),
                 Err(_) => Err(Busy),
             };
         }
-        let result = tokio::task::spawn_blocking(job).await;
-        drop(permit);
-        match result {
+        match tokio::task::spawn_blocking(job).await {
             Ok(value) => Ok(value),
             // A panic in the job: let the caller's panic layer turn it into a 500.
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
@@ -192,6 +196,23 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(name.as_deref(), Some("test-pool-0"));
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_leaves_does_not_free_its_running_jobs_slot() {
+        let pool: &'static Pool = Box::leak(Box::new(Pool::new(1, 4)));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = std::sync::Mutex::new(wait);
+        let running = tokio::spawn(pool.run(move || {
+            let _ = wait.lock().unwrap().recv();
+        }));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The caller goes away; its job still runs and still holds the only slot.
+        running.abort();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(pool.slots.available_permits(), 0);
+        release.send(()).unwrap();
+        assert_eq!(pool.run(|| 3).await, Ok(3));
     }
 
     #[tokio::test]
