@@ -133,6 +133,7 @@ struct SaveBody {
     message: String,
 }
 
+/// The native document in `v`, validated (every expression lexed: run it on the CPU pool).
 fn native(v: Value) -> Result<Dashboard, ApiError> {
     let doc: Dashboard = serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
@@ -162,7 +163,8 @@ async fn create(
     actor: Actor,
     ApiJson(body): ApiJson<SaveBody>,
 ) -> Result<Response, ApiError> {
-    let doc = native(body.dashboard)?;
+    let dashboard = body.dashboard;
+    let doc = crate::cpu::run(move || native(dashboard)).await??;
     let s = store::create(&state.db, &state.metrics, &actor, doc, &body.message, None).await?;
     Ok((StatusCode::CREATED, Json(stored_json(&s))).into_response())
 }
@@ -200,28 +202,36 @@ async fn import(
         }))
         .into_response());
     }
-    if p.overwrite.unwrap_or(false) && !doc.uid.is_empty() {
-        if let Ok(current) = store::get(&state.db, &doc.uid).await {
-            let uid = doc.uid.clone();
-            let s = store::update(
-                &state.db,
-                &state.metrics,
-                &actor,
-                &uid,
-                doc,
-                store::Save {
-                    expected: current.version,
-                    message: "imported over the previous version",
-                    action: "dashboard.import",
-                },
-            )
-            .await?;
-            return Ok(Json(json!({
-                "uid": s.dashboard.uid, "version": s.version, "report": report,
-                "summary": summary, "overwritten": true,
-            }))
-            .into_response());
+    let existing = if p.overwrite.unwrap_or(false) && !doc.uid.is_empty() {
+        match store::get(&state.db, &doc.uid).await {
+            Ok(current) => Some(current),
+            // Nothing to replace: the import creates it.
+            Err(e) if e.status == StatusCode::NOT_FOUND => None,
+            Err(e) => return Err(e),
         }
+    } else {
+        None
+    };
+    if let Some(current) = existing {
+        let uid = doc.uid.clone();
+        let s = store::update(
+            &state.db,
+            &state.metrics,
+            &actor,
+            &uid,
+            doc,
+            store::Save {
+                expected: current.version,
+                message: "imported over the previous version",
+                action: "dashboard.import",
+            },
+        )
+        .await?;
+        return Ok(Json(json!({
+            "uid": s.dashboard.uid, "version": s.version, "report": report,
+            "summary": summary, "overwritten": true,
+        }))
+        .into_response());
     }
     let s = store::create(&state.db, &state.metrics, &actor, doc, "imported", None).await?;
     Ok((
@@ -272,7 +282,8 @@ async fn update(
     let version = body
         .version
         .ok_or_else(|| ApiError::invalid("version", "send the version you edited"))?;
-    let doc = native(body.dashboard)?;
+    let dashboard = body.dashboard;
+    let doc = crate::cpu::run(move || native(dashboard)).await??;
     let s = store::update(
         &state.db,
         &state.metrics,

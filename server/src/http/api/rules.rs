@@ -118,13 +118,26 @@ async fn checked(spec: GroupSpec) -> Result<ValidGroup, ApiError> {
     crate::cpu::run(move || validate_group(&spec).map_err(rules::invalid)).await?
 }
 
-fn group_view(stored: &store::StoredGroup) -> Value {
+/// A group as the API shows it, with the lint warnings of its validated form (`None`: a
+/// stored group that no longer validates, e.g. written by an older version).
+fn group_view(stored: &store::StoredGroup, valid: Option<&ValidGroup>) -> Value {
     let mut v = serde_json::to_value(stored).unwrap_or_default();
-    if let Ok(valid) = validate_group(&stored.spec) {
-        v["warnings"] = json!(lint::lint(&valid));
+    if let Some(valid) = valid {
+        v["warnings"] = json!(lint::lint(valid));
     }
     v["yaml"] = json!(rules::export_yaml(vec![stored.spec.clone()]).unwrap_or_default());
     v
+}
+
+/// Groups read back from the store: validated again (for their warnings) on the CPU pool.
+async fn stored_views(stored: Vec<store::StoredGroup>) -> Result<Vec<Value>, ApiError> {
+    Ok(crate::cpu::run(move || {
+        stored
+            .iter()
+            .map(|g| group_view(g, validate_group(&g.spec).ok().as_ref()))
+            .collect()
+    })
+    .await?)
 }
 
 fn seconds(d: Option<&str>) -> f64 {
@@ -315,9 +328,7 @@ fn validation_report(body: ValidateBody) -> Result<Value, ApiError> {
 }
 
 async fn list_groups(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let stored = store::list(&state.db).await?;
-    let groups: Vec<Value> =
-        crate::cpu::run(move || stored.iter().map(group_view).collect()).await?;
+    let groups = stored_views(store::list(&state.db).await?).await?;
     Ok(Json(groups).into_response())
 }
 
@@ -329,7 +340,7 @@ async fn create_group(
     let (spec, _, message) = body.split();
     let valid = checked(spec).await?;
     let stored = store::save(&state.db, &state.metrics, &actor, &valid, None, &message).await?;
-    Ok((StatusCode::CREATED, Json(group_view(&stored))).into_response())
+    Ok((StatusCode::CREATED, Json(group_view(&stored, Some(&valid)))).into_response())
 }
 
 async fn get_group(
@@ -339,7 +350,8 @@ async fn get_group(
     let stored = store::get(&state.db, &name)
         .await?
         .ok_or_else(|| ApiError::not_found("rule group"))?;
-    Ok(Json(group_view(&stored)).into_response())
+    let view = stored_views(vec![stored]).await?.pop().unwrap_or_default();
+    Ok(Json(view).into_response())
 }
 
 async fn update_group(
@@ -371,7 +383,7 @@ async fn update_group(
         &message,
     )
     .await?;
-    Ok(Json(group_view(&stored)).into_response())
+    Ok(Json(group_view(&stored, Some(&valid))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -461,5 +473,5 @@ async fn restore(
         &message,
     )
     .await?;
-    Ok(Json(group_view(&stored)).into_response())
+    Ok(Json(group_view(&stored, Some(&valid))).into_response())
 }
