@@ -638,22 +638,17 @@ pub fn Editor(
                         if let Some(src) = source.get_untracked() {
                             let metric = metric.clone();
                             spawn_local(async move {
-                                let since = (leptos::web_sys::js_sys::Date::now() / 1000.0
-                                    - 3600.0)
-                                    .floor();
+                                // Only the label names of that metric's series: a short
+                                // answer however many series it has.
                                 let path = format!(
-                                    "/api/v1/datasources/{src}/series?match[]={}&start={since}",
+                                    "/api/v1/datasources/{src}/labels?match[]={}",
                                     crate::form::encode(&metric)
                                 );
-                                if let Ok(v) = call::<SeriesList>("GET", &path, None::<&()>).await {
-                                    let names: std::collections::BTreeSet<String> = v
-                                        .data
-                                        .iter()
-                                        .flat_map(|s| s.keys().cloned())
-                                        .filter(|k| k != "__name__")
-                                        .collect();
+                                if let Ok(v) = call::<PromList>("GET", &path, None::<&()>).await {
+                                    let names: Vec<String> =
+                                        v.data.into_iter().filter(|k| k != "__name__").collect();
                                     metric_labels.update(|m| {
-                                        m.insert(metric, names.into_iter().collect());
+                                        m.insert(metric, names);
                                     });
                                 }
                             });
@@ -870,11 +865,6 @@ pub fn Editor(
 #[derive(Clone, Debug, Deserialize)]
 struct PromList {
     data: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct SeriesList {
-    data: Vec<std::collections::HashMap<String, String>>,
 }
 
 /// A query that ran and found nothing says so (an empty chart looks like a broken one).

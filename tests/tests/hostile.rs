@@ -305,6 +305,8 @@ async fn hostile_paths_and_query_strings_are_refused_with_a_field() {
         format!("?from={long}&to=now&width=99999999&height=-1"),
         "?query=up&start=NaN&end=Inf&step=0".to_owned(),
         "?match[]=%00&lang=%00&dry_run=maybe".to_owned(),
+        format!("?match[]={deep}"),
+        "?match[]=up&".repeat(30),
     ];
     for (method, path) in routes(&admin).await {
         if method != "GET" {
@@ -417,6 +419,16 @@ async fn nested_promql_is_refused_everywhere_it_can_be_written() {
         .await;
     assert_eq!(s, 400, "{}", short(&e));
     assert_eq!(e["error"]["field"], "query");
+    for route in ["labels", "series"] {
+        let (s, e) = viewer
+            .get(&format!(
+                "/api/v1/datasources/{}/{route}?match[]={encoded}",
+                w.source
+            ))
+            .await;
+        assert_eq!(s, 400, "{route}: {}", short(&e));
+        assert_eq!(e["error"]["field"], "match[]", "{route}");
+    }
 
     // A long wrong expression gets its error's place (once cost minutes of one core).
     let long = format!(

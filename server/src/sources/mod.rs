@@ -79,7 +79,11 @@ pub trait MetricsSource: Send + Sync {
         start: Option<&'a str>,
         end: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Value, SourceError>>;
-    fn label_names<'a>(&'a self) -> BoxFuture<'a, Result<Value, SourceError>>;
+    /// Label names; with `matchers`, only those of the series they select.
+    fn label_names<'a>(
+        &'a self,
+        matchers: &'a [String],
+    ) -> BoxFuture<'a, Result<Value, SourceError>>;
     fn label_values<'a>(&'a self, label: &'a str) -> BoxFuture<'a, Result<Value, SourceError>>;
     fn metadata<'a>(&'a self) -> BoxFuture<'a, Result<Value, SourceError>>;
 }

@@ -411,11 +411,37 @@ async fn query_range(
     })
 }
 
-async fn labels(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    Ok(match source(&state, id).await?.label_names().await {
-        Ok(d) => success(d),
-        Err(e) => source_error(e),
-    })
+/// `match[]` selectors of a request (at most 20, each within the PromQL limits).
+fn matchers_of(p: &[(String, String)]) -> Result<Vec<String>, ApiError> {
+    let matchers: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| k == "match[]")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if matchers.len() > 20 {
+        return Err(ApiError::invalid("match[]", "at most 20 selectors"));
+    }
+    for m in &matchers {
+        crate::rules::promql::check_limits(m)
+            .map_err(|e| ApiError::invalid("match[]", e.message))?;
+    }
+    Ok(matchers)
+}
+
+/// Label names, or with `match[]` those of the selected series (what completion inside
+/// `metric{…}` offers first).
+async fn labels(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let matchers = matchers_of(&params(raw))?;
+    Ok(
+        match source(&state, id).await?.label_names(&matchers).await {
+            Ok(d) => success(d),
+            Err(e) => source_error(e),
+        },
+    )
 }
 
 async fn label_values(
@@ -440,11 +466,7 @@ async fn series(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = params(raw);
-    let matchers: Vec<String> = p
-        .iter()
-        .filter(|(k, _)| k == "match[]")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let matchers = matchers_of(&p)?;
     if matchers.is_empty() {
         return Err(ApiError::invalid(
             "match[]",

@@ -252,8 +252,15 @@ impl MetricsSource for PrometheusClient {
         })
     }
 
-    fn label_names<'a>(&'a self) -> BoxFuture<'a, Result<Value, SourceError>> {
-        Box::pin(self.get("api/v1/labels", &[]))
+    fn label_names<'a>(
+        &'a self,
+        matchers: &'a [String],
+    ) -> BoxFuture<'a, Result<Value, SourceError>> {
+        Box::pin(async move {
+            let params: Vec<(&str, &str)> =
+                matchers.iter().map(|m| ("match[]", m.as_str())).collect();
+            self.get("api/v1/labels", &params).await
+        })
     }
 
     fn label_values<'a>(&'a self, label: &'a str) -> BoxFuture<'a, Result<Value, SourceError>> {
