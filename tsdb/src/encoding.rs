@@ -38,10 +38,6 @@ impl Enc {
         self.uvarint(b.len() as u64);
         self.buf.extend_from_slice(b);
     }
-
-    pub(crate) fn len(&self) -> usize {
-        self.buf.len()
-    }
 }
 
 /// Reads values written by [`Enc`]; every read fails cleanly (`None`) past the end.

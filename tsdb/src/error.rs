@@ -88,6 +88,21 @@ impl Rejection {
     /// How many refusals a rejection spells out.
     pub const MAX_DETAILS: usize = 10;
 
+    /// Gathers refusals (in batch order) into a rejection.
+    pub(crate) fn from_refusals(refusals: Vec<Refusal>) -> Rejection {
+        let mut by_reason: Vec<(RefuseReason, u64)> = Vec::new();
+        for r in &refusals {
+            match by_reason.iter_mut().find(|(reason, _)| *reason == r.reason) {
+                Some((_, n)) => *n += 1,
+                None => by_reason.push((r.reason, 1)),
+            }
+        }
+        by_reason.sort();
+        let mut details = refusals;
+        details.truncate(Rejection::MAX_DETAILS);
+        Rejection { by_reason, details }
+    }
+
     /// Number of refused samples.
     pub fn refused(&self) -> u64 {
         self.by_reason.iter().map(|(_, n)| n).sum()

@@ -1,7 +1,6 @@
 //! File-system helpers: durable renames and directory syncs.
 
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::Path;
 
 use crate::error::Error;
@@ -11,18 +10,6 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(Error::io(format!("sync directory {}", dir.display())))
-}
-
-/// Writes `bytes` to `path` durably: a temporary file, fsync, rename, directory fsync.
-pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension("tmp");
-    let ctx = || format!("write {}", path.display());
-    let mut f = File::create(&tmp).map_err(Error::io(ctx()))?;
-    f.write_all(bytes).map_err(Error::io(ctx()))?;
-    f.sync_all().map_err(Error::io(ctx()))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(Error::io(ctx()))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// Total size of the regular files under `dir` (recursively); 0 if it does not exist.

@@ -324,7 +324,7 @@ impl Head {
         if refusals.is_empty() {
             Ok(out)
         } else {
-            Err(rejection(refusals))
+            Err(Rejection::from_refusals(refusals))
         }
     }
 
@@ -449,11 +449,6 @@ impl Head {
         live
     }
 
-    /// Label names of the head (all series; callers filter by matchers via `series_labels`).
-    pub(crate) fn all_label_names(&self) -> Vec<String> {
-        self.read().postings.names().map(str::to_owned).collect()
-    }
-
     /// `(mint, maxt)` of the head's samples, `None` when empty.
     pub(crate) fn time_range(&self) -> Option<(i64, i64)> {
         let h = self.read();
@@ -469,21 +464,6 @@ impl Head {
         let h = self.read();
         (h.series.len(), h.chunks)
     }
-}
-
-/// Gathers refusals into a rejection: counts per reason and the first few messages.
-pub(crate) fn rejection(refusals: Vec<Refusal>) -> Rejection {
-    let mut by_reason: Vec<(RefuseReason, u64)> = Vec::new();
-    for r in &refusals {
-        match by_reason.iter_mut().find(|(reason, _)| *reason == r.reason) {
-            Some((_, n)) => *n += 1,
-            None => by_reason.push((r.reason, 1)),
-        }
-    }
-    by_reason.sort();
-    let mut details = refusals;
-    details.truncate(Rejection::MAX_DETAILS);
-    Rejection { by_reason, details }
 }
 
 #[cfg(test)]
@@ -620,7 +600,6 @@ mod tests {
         assert_eq!(head.truncate(720 * 15_000), 2);
         assert_eq!(head.counts(), (0, 0));
         assert!(head.select(&[], i64::MIN, i64::MAX).is_empty());
-        assert!(head.all_label_names().is_empty());
     }
 
     #[test]

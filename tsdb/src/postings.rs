@@ -139,6 +139,19 @@ impl MemPostings {
         }
     }
 
+    /// Sets the (sorted) list of `name="value"`, as read from a block index.
+    pub(crate) fn insert_list(&mut self, name: &str, value: &str, ids: Vec<u64>) {
+        self.by_label
+            .entry(name.to_owned())
+            .or_default()
+            .insert(value.to_owned(), ids);
+    }
+
+    /// Sets the (sorted) list of every series, as read from a block index.
+    pub(crate) fn set_all(&mut self, all: Vec<u64>) {
+        self.all = all;
+    }
+
     /// Removes the given series (whose label sets are given alongside).
     pub(crate) fn remove(&mut self, gone: &[(u64, &Labels)]) {
         if gone.is_empty() {
@@ -162,11 +175,6 @@ impl MemPostings {
                 }
             }
         }
-    }
-
-    /// Label names in use, sorted.
-    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
-        self.by_label.keys().map(String::as_str)
     }
 }
 
@@ -272,7 +280,6 @@ mod tests {
         let (mut p, sets) = index();
         p.remove(&[(3, &sets[3])]);
         assert_eq!(p.values_of("code"), Vec::<&str>::new());
-        assert!(!p.names().any(|n| n == "code"));
         assert_eq!(p.postings("job", "api"), vec![0]);
         assert_eq!(p.all_postings(), vec![0, 1, 2]);
     }
