@@ -1,0 +1,337 @@
+//! Binary operators: arithmetic, comparisons (filtering or `bool`), `atan2`, the set
+//! operators `and`/`or`/`unless`, and vector matching (`on`, `ignoring`, `group_left`,
+//! `group_right`) with Prometheus's errors for ambiguous matches.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
+
+use crate::error::QueryError;
+use crate::eval::{Ctx, Evaluator, VSample, Val};
+use crate::value::{Labels, METRIC_NAME};
+
+/// Whether `op` is one of the comparison operators.
+fn is_comparison(op: &str) -> bool {
+    matches!(op, "==" | "!=" | ">" | "<" | ">=" | "<=")
+}
+
+/// Applies `op` to two floats: the value and whether the sample is kept (comparisons keep
+/// the left value when true).
+pub(crate) fn apply(op: &str, l: f64, r: f64) -> (f64, bool) {
+    match op {
+        "+" => (l + r, true),
+        "-" => (l - r, true),
+        "*" => (l * r, true),
+        "/" => (l / r, true),
+        "%" => (l % r, true),
+        "^" => (l.powf(r), true),
+        "atan2" => (l.atan2(r), true),
+        "==" => (l, l == r),
+        "!=" => (l, l != r),
+        ">" => (l, l > r),
+        "<" => (l, l < r),
+        ">=" => (l, l >= r),
+        "<=" => (l, l <= r),
+        _ => (f64::NAN, false),
+    }
+}
+
+/// Evaluates a binary expression at every step.
+pub(crate) fn eval_binary(
+    ev: &mut Evaluator,
+    b: &BinaryExpr,
+    ctx: &Ctx,
+) -> Result<Val, QueryError> {
+    let op = b.op.to_string();
+    let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
+    let lhs = ev.eval(&b.lhs, ctx)?;
+    let rhs = ev.eval(&b.rhs, ctx)?;
+    Ok(match (lhs, rhs) {
+        (Val::Scalar(l), Val::Scalar(r)) => Val::Scalar(
+            l.into_iter()
+                .zip(r)
+                .map(|(a, b)| {
+                    let (v, keep) = apply(&op, a, b);
+                    if is_comparison(&op) {
+                        if keep {
+                            1.0
+                        } else {
+                            0.0
+                        }
+                    } else {
+                        v
+                    }
+                })
+                .collect(),
+        ),
+        (Val::Vector(l), Val::Scalar(r)) => Val::Vector(
+            l.into_iter()
+                .zip(r)
+                .map(|(step, s)| vector_scalar(&op, step, s, false, return_bool))
+                .collect(),
+        ),
+        (Val::Scalar(l), Val::Vector(r)) => Val::Vector(
+            r.into_iter()
+                .zip(l)
+                .map(|(step, s)| vector_scalar(&op, step, s, true, return_bool))
+                .collect(),
+        ),
+        (Val::Vector(l), Val::Vector(r)) => {
+            let card = b.modifier.as_ref().map(|m| m.card.clone());
+            let matching = b.modifier.as_ref().and_then(|m| m.matching.clone());
+            let m = Matching::new(matching.as_ref(), card);
+            let mut out = Vec::with_capacity(l.len());
+            for (ls, rs) in l.into_iter().zip(r) {
+                ev.check()?;
+                out.push(match op.as_str() {
+                    "and" => and(&m, ls, &rs),
+                    "or" => or(&m, ls, rs),
+                    "unless" => unless(&m, ls, &rs),
+                    _ => vector_vector(&op, &m, ls, rs, return_bool)?,
+                });
+            }
+            Val::Vector(out)
+        }
+        _ => {
+            return Err(QueryError::bad_data(format!(
+                "invalid operands for binary operator {op}"
+            )))
+        }
+    })
+}
+
+fn vector_scalar(
+    op: &str,
+    step: Vec<VSample>,
+    s: f64,
+    swap: bool,
+    return_bool: bool,
+) -> Vec<VSample> {
+    let comparison = is_comparison(op);
+    step.into_iter()
+        .filter_map(|mut x| {
+            let (l, r) = if swap { (s, x.v) } else { (x.v, s) };
+            let (mut v, keep) = apply(op, l, r);
+            if comparison && swap {
+                v = r;
+            }
+            if return_bool {
+                x.v = if keep { 1.0 } else { 0.0 };
+                x.drop_name = true;
+                return Some(x);
+            }
+            if !keep {
+                return None;
+            }
+            x.v = v;
+            if !comparison {
+                x.drop_name = true;
+            }
+            Some(x)
+        })
+        .collect()
+}
+
+/// How two vectors are matched.
+struct Matching {
+    /// `on(...)` rather than `ignoring(...)`.
+    on: bool,
+    /// The labels named by `on`/`ignoring`, sorted.
+    names: Vec<String>,
+    card: VectorMatchCardinality,
+}
+
+impl Matching {
+    fn new(m: Option<&LabelModifier>, card: Option<VectorMatchCardinality>) -> Matching {
+        let (on, mut names) = match m {
+            Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
+            Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
+            None => (false, Vec::new()),
+        };
+        names.sort();
+        Matching {
+            on,
+            names,
+            card: card.unwrap_or(VectorMatchCardinality::OneToOne),
+        }
+    }
+
+    /// The key samples are matched by.
+    fn signature(&self, l: &Labels) -> String {
+        let mut key = String::new();
+        for (n, v) in l.iter() {
+            let named = self.names.iter().any(|x| x == n);
+            let keep = if self.on {
+                named
+            } else {
+                !named && n != METRIC_NAME
+            };
+            if keep {
+                key.push_str(n);
+                key.push('\u{ff}');
+                key.push_str(v);
+                key.push('\u{ff}');
+            }
+        }
+        key
+    }
+
+    /// The labels the signature is made of (for error messages).
+    fn matched_labels(&self, l: &Labels) -> Labels {
+        let mut out = l.clone();
+        out.retain(|n| {
+            let named = self.names.iter().any(|x| x == n);
+            if self.on {
+                named
+            } else {
+                !named && n != METRIC_NAME
+            }
+        });
+        out
+    }
+}
+
+fn and(m: &Matching, l: Vec<VSample>, r: &[VSample]) -> Vec<VSample> {
+    let sigs: HashSet<String> = r.iter().map(|s| m.signature(&s.labels)).collect();
+    l.into_iter()
+        .filter(|s| sigs.contains(&m.signature(&s.labels)))
+        .collect()
+}
+
+fn or(m: &Matching, mut l: Vec<VSample>, r: Vec<VSample>) -> Vec<VSample> {
+    let sigs: HashSet<String> = l.iter().map(|s| m.signature(&s.labels)).collect();
+    l.extend(
+        r.into_iter()
+            .filter(|s| !sigs.contains(&m.signature(&s.labels))),
+    );
+    l
+}
+
+fn unless(m: &Matching, l: Vec<VSample>, r: &[VSample]) -> Vec<VSample> {
+    let sigs: HashSet<String> = r.iter().map(|s| m.signature(&s.labels)).collect();
+    l.into_iter()
+        .filter(|s| !sigs.contains(&m.signature(&s.labels)))
+        .collect()
+}
+
+fn vector_vector(
+    op: &str,
+    m: &Matching,
+    lhs: Vec<VSample>,
+    rhs: Vec<VSample>,
+    return_bool: bool,
+) -> Result<Vec<VSample>, QueryError> {
+    if lhs.is_empty() || rhs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (include, swapped) = match &m.card {
+        VectorMatchCardinality::ManyToOne(l) => (l.labels.clone(), false),
+        VectorMatchCardinality::OneToMany(l) => (l.labels.clone(), true),
+        _ => (Vec::new(), false),
+    };
+    let one_to_one = matches!(m.card, VectorMatchCardinality::OneToOne);
+    let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
+    let mut one_by_sig: HashMap<String, &VSample> = HashMap::new();
+    for s in &one {
+        let sig = m.signature(&s.labels);
+        if let Some(dup) = one_by_sig.get(&sig) {
+            let side = if swapped { "left" } else { "right" };
+            return Err(QueryError::execution(format!(
+                "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                m.matched_labels(&s.labels).to_braced_string(),
+                s.labels.to_braced_string(),
+                dup.labels.to_braced_string()
+            )));
+        }
+        one_by_sig.insert(sig, s);
+    }
+    let mut matched: HashMap<String, HashSet<Labels>> = HashMap::new();
+    let mut out = Vec::new();
+    for ls in &many {
+        let sig = m.signature(&ls.labels);
+        let Some(rs) = one_by_sig.get(&sig) else {
+            continue;
+        };
+        let (fl, fr) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
+        let (mut v, keep) = apply(op, fl, fr);
+        if return_bool {
+            v = if keep { 1.0 } else { 0.0 };
+        } else if !keep {
+            continue;
+        }
+        let labels = result_labels(op, m, &include, &ls.labels, &rs.labels);
+        let seen = matched.entry(sig);
+        match seen {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                if one_to_one {
+                    return Err(QueryError::execution(
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                    ));
+                }
+                if !e.get_mut().insert(labels.clone()) {
+                    return Err(QueryError::execution(
+                        "multiple matches for labels: grouping labels must ensure unique matches",
+                    ));
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(HashSet::from([labels.clone()]));
+            }
+        }
+        out.push(VSample {
+            labels: Rc::new(labels),
+            v,
+            drop_name: return_bool || ls.drop_name,
+        });
+    }
+    Ok(out)
+}
+
+/// The labels of a matched pair's result (Prometheus's `resultMetric`).
+fn result_labels(op: &str, m: &Matching, include: &[String], l: &Labels, r: &Labels) -> Labels {
+    let mut out = l.clone();
+    if !is_comparison(op) {
+        out.remove(METRIC_NAME);
+    }
+    if matches!(m.card, VectorMatchCardinality::OneToOne) {
+        if m.on {
+            out.retain(|n| m.names.iter().any(|x| x == n));
+        } else {
+            out.retain(|n| !m.names.iter().any(|x| x == n));
+        }
+    }
+    for name in include {
+        match r.get(name) {
+            Some(v) => {
+                let v = v.to_string();
+                out.set(name, &v)
+            }
+            None => out.remove(name),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_follows_prometheus() {
+        assert_eq!(apply("%", -7.0, 3.0).0, -1.0);
+        assert_eq!(apply(">", 1.0, 2.0), (1.0, false));
+        assert!(apply("/", 0.0, 0.0).0.is_nan());
+        assert_eq!(apply("^", 2.0, 10.0).0, 1024.0);
+    }
+
+    #[test]
+    fn signatures_ignore_the_name_unless_on_names_it() {
+        let l = Labels::new([("__name__", "a"), ("x", "1"), ("y", "2")]);
+        let r = Labels::new([("__name__", "b"), ("x", "1"), ("y", "2")]);
+        let m = Matching::new(None, None);
+        assert_eq!(m.signature(&l), m.signature(&r));
+        let on = Matching::new(Some(&LabelModifier::include(vec!["__name__"])), None);
+        assert_ne!(on.signature(&l), on.signature(&r));
+    }
+}

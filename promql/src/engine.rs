@@ -1,0 +1,311 @@
+//! The query engine: options, instant and range queries, and the shape of their results.
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use promql_parser::parser::value::ValueType;
+use promql_parser::parser::{self, Expr};
+
+use crate::error::QueryError;
+use crate::eval::{Annotations, Ctx, Evaluator, Val};
+use crate::storage::Queryable;
+use crate::value::{Labels, QueryResult, Sample, Series, Value};
+
+/// Limits and defaults of an [`Engine`].
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample (Prometheus: 5m).
+    pub lookback_delta_ms: i64,
+    /// The most samples a query may load and hold (Prometheus: 50,000,000).
+    pub max_samples: usize,
+    /// How long a query may run; `None` for no limit (Prometheus: 2m).
+    pub timeout: Option<Duration>,
+    /// The most points a range query may return per series (Prometheus's API: 11,000).
+    pub max_points_per_series: i64,
+    /// The step of a subquery written without one, `x[5m:]` (Prometheus: the global
+    /// evaluation interval, 1m by default).
+    pub default_subquery_step_ms: i64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta_ms: 5 * 60 * 1000,
+            max_samples: 50_000_000,
+            timeout: Some(Duration::from_secs(120)),
+            max_points_per_series: 11_000,
+            default_subquery_step_ms: 60 * 1000,
+        }
+    }
+}
+
+/// Evaluates PromQL against any [`Queryable`].
+#[derive(Clone, Debug, Default)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+/// Parses a query as Prometheus does, reporting a syntax error as `bad_data`.
+pub fn parse_query(query: &str) -> Result<Expr, QueryError> {
+    parser::parse(query).map_err(QueryError::bad_data)
+}
+
+impl Engine {
+    /// An engine with the given options.
+    pub fn new(opts: EngineOptions) -> Self {
+        Engine { opts }
+    }
+
+    /// The engine's options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Evaluates `query` at `t_ms`.
+    pub fn instant_query(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        t_ms: i64,
+    ) -> Result<QueryResult, QueryError> {
+        self.exec(storage, &parse_query(query)?, t_ms, t_ms, 0, None)
+    }
+
+    /// Evaluates `query` at `start_ms`, `start_ms + step_ms`, … up to `end_ms` included, as
+    /// Prometheus's `query_range` does (no alignment of `start_ms` to the step).
+    pub fn range_query(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult, QueryError> {
+        self.exec(
+            storage,
+            &parse_query(query)?,
+            start_ms,
+            end_ms,
+            step_ms,
+            None,
+        )
+    }
+
+    /// Evaluates a parsed expression over `[start_ms, end_ms]` every `step_ms` (`step_ms` 0 and
+    /// `start_ms == end_ms` for an instant query). If `cancel` becomes true the query stops
+    /// with a `canceled` error.
+    pub fn exec(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<QueryResult, QueryError> {
+        let instant = step_ms == 0 && start_ms == end_ms;
+        if !instant {
+            if step_ms <= 0 {
+                return Err(QueryError::bad_data(
+                    "zero or negative query resolution step widths are not accepted. Try a positive integer",
+                ));
+            }
+            if end_ms < start_ms {
+                return Err(QueryError::bad_data(
+                    "end timestamp must not be before start time",
+                ));
+            }
+            if (end_ms - start_ms) / step_ms >= self.opts.max_points_per_series {
+                return Err(QueryError::bad_data(
+                    "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+                ));
+            }
+            let t = expr.value_type();
+            if t != ValueType::Scalar && t != ValueType::Vector {
+                return Err(QueryError::bad_data(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    type_name(t)
+                )));
+            }
+        }
+        let deadline = self.opts.timeout.map(|d| Instant::now() + d);
+        let mut ev = Evaluator::new(
+            storage,
+            &self.opts,
+            start_ms,
+            end_ms,
+            if instant { 0 } else { step_ms },
+            deadline,
+            cancel,
+        );
+        let ctx = Ctx::new(start_ms, end_ms, if instant { 0 } else { step_ms });
+        let val = ev.eval(expr, &ctx)?;
+        let value = if instant {
+            instant_value(val, start_ms)?
+        } else {
+            range_value(val, &ctx)?
+        };
+        let Annotations { warnings, infos } = ev.annotations;
+        Ok(QueryResult {
+            value,
+            warnings: warnings.into_iter().collect(),
+            infos: infos.into_iter().collect(),
+        })
+    }
+}
+
+/// The name Prometheus gives a value type in messages.
+pub(crate) fn type_name(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Scalar => "scalar",
+        ValueType::Vector => "instant vector",
+        ValueType::Matrix => "range vector",
+        ValueType::String => "string",
+    }
+}
+
+const DUPLICATE_LABELSET: &str = "vector cannot contain metrics with the same labelset";
+
+/// The final labels of a sample or series: its own, without `__name__` if marked to drop it.
+fn final_labels(labels: &Labels, drop_name: bool) -> Labels {
+    if drop_name {
+        labels.without_name()
+    } else {
+        labels.clone()
+    }
+}
+
+fn instant_value(val: Val, t: i64) -> Result<Value, QueryError> {
+    Ok(match val {
+        Val::Scalar(v) => Value::Scalar { t, v: v[0] },
+        Val::Str(s) => Value::String { t, s },
+        Val::Vector(mut steps) => {
+            let out: Vec<Sample> = steps
+                .pop()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| Sample {
+                    labels: final_labels(&s.labels, s.drop_name),
+                    t,
+                    v: s.v,
+                })
+                .collect();
+            let mut seen: Vec<&Labels> = out.iter().map(|s| &s.labels).collect();
+            seen.sort();
+            if seen.windows(2).any(|w| w[0] == w[1]) {
+                return Err(QueryError::execution(DUPLICATE_LABELSET));
+            }
+            Value::Vector(out)
+        }
+        Val::Matrix(series) => {
+            let mut out: Vec<Series> = series
+                .into_iter()
+                .filter(|s| !s.samples.is_empty())
+                .map(|s| Series {
+                    labels: final_labels(&s.labels, s.drop_name),
+                    samples: s.samples,
+                })
+                .collect();
+            out.sort_by(|a, b| a.labels.cmp(&b.labels));
+            if out.windows(2).any(|w| w[0].labels == w[1].labels) {
+                return Err(QueryError::execution(DUPLICATE_LABELSET));
+            }
+            Value::Matrix(out)
+        }
+    })
+}
+
+fn range_value(val: Val, ctx: &Ctx) -> Result<Value, QueryError> {
+    Ok(match val {
+        Val::Scalar(v) => Value::Matrix(vec![Series {
+            labels: Labels::empty(),
+            samples: ctx.times().zip(v).collect(),
+        }]),
+        Val::Vector(steps) => {
+            let mut by_labels: std::collections::HashMap<Labels, (bool, Vec<(i64, f64)>)> =
+                std::collections::HashMap::new();
+            for (t, step) in ctx.times().zip(steps) {
+                for s in step {
+                    let e = by_labels
+                        .entry((*s.labels).clone())
+                        .or_insert_with(|| (s.drop_name, Vec::new()));
+                    if e.1.last().is_some_and(|p| p.0 == t) {
+                        return Err(QueryError::execution(DUPLICATE_LABELSET));
+                    }
+                    e.1.push((t, s.v));
+                }
+            }
+            let mut out: Vec<Series> = by_labels
+                .into_iter()
+                .map(|(l, (drop, samples))| Series {
+                    labels: final_labels(&l, drop),
+                    samples,
+                })
+                .collect();
+            out.sort_by(|a, b| a.labels.cmp(&b.labels));
+            if out.windows(2).any(|w| w[0].labels == w[1].labels) {
+                return Err(QueryError::execution(DUPLICATE_LABELSET));
+            }
+            Value::Matrix(out)
+        }
+        Val::Matrix(_) | Val::Str(_) => {
+            return Err(QueryError::bad_data(
+                "invalid expression type for range query, must be Scalar or instant Vector",
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemStorage;
+
+    fn store() -> MemStorage {
+        let mut s = MemStorage::new();
+        let l = Labels::new([("__name__", "up"), ("job", "a")]);
+        for i in 0..10 {
+            s.add_sample(&l, i * 60_000, i as f64);
+        }
+        s
+    }
+
+    #[test]
+    fn instant_and_range_queries() {
+        let e = Engine::default();
+        let s = store();
+        let r = e.instant_query(&s, "up * 2", 120_000).unwrap();
+        assert_eq!(
+            r.value,
+            Value::Vector(vec![Sample {
+                labels: Labels::new([("job", "a")]),
+                t: 120_000,
+                v: 4.0
+            }])
+        );
+        let r = e.range_query(&s, "up", 0, 120_000, 60_000).unwrap();
+        let Value::Matrix(m) = r.value else { panic!() };
+        assert_eq!(m[0].samples, vec![(0, 0.0), (60_000, 1.0), (120_000, 2.0)]);
+    }
+
+    #[test]
+    fn range_query_of_a_range_vector_is_bad_data() {
+        let e = Engine::default();
+        let err = e
+            .range_query(&store(), "up[5m]", 0, 60_000, 60_000)
+            .unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::BadData);
+    }
+
+    #[test]
+    fn too_many_samples_fails() {
+        let e = Engine::new(EngineOptions {
+            max_samples: 5,
+            ..Default::default()
+        });
+        let err = e
+            .instant_query(&store(), "count_over_time(up[1h])", 600_000)
+            .unwrap_err();
+        assert_eq!(err, QueryError::too_many_samples());
+    }
+}

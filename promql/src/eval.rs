@@ -1,0 +1,473 @@
+//! The evaluator: walks the syntax tree once for all steps of a query, reading selectors
+//! from storage, and hands operators, aggregations and functions to their modules.
+//!
+//! Every instant-vector expression evaluates to one vector per step ([`Val::Vector`]);
+//! range selectors and subqueries become a [`RangeInput`] from which functions take the
+//! window of each step. `__name__` is removed late, as Prometheus 3 does: a sample only
+//! carries [`VSample::drop_name`] until the result is assembled.
+
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use promql_parser::label::{MatchOp, Matcher};
+use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
+
+use crate::engine::EngineOptions;
+use crate::error::QueryError;
+use crate::storage::{LabelMatcher, Queryable};
+use crate::value::{is_stale_nan, Labels, METRIC_NAME};
+use crate::{aggregate, binary, functions};
+
+/// One sample of an instant vector during evaluation.
+#[derive(Clone, Debug)]
+pub(crate) struct VSample {
+    pub labels: Rc<Labels>,
+    pub v: f64,
+    /// Whether `__name__` goes when the result is assembled (Prometheus 3's delayed removal).
+    pub drop_name: bool,
+}
+
+/// One series of a range vector: its points in time order, stale markers removed.
+#[derive(Clone, Debug)]
+pub(crate) struct RangeSeries {
+    pub labels: Rc<Labels>,
+    pub samples: Vec<(i64, f64)>,
+    pub drop_name: bool,
+}
+
+/// A value during evaluation; scalars and vectors hold one entry per step.
+#[derive(Debug)]
+pub(crate) enum Val {
+    Scalar(Vec<f64>),
+    Vector(Vec<Vec<VSample>>),
+    /// A range vector; only the result of an instant query.
+    Matrix(Vec<RangeSeries>),
+    Str(String),
+}
+
+/// The steps an expression is evaluated at: `start`, `start + step`, … `end`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ctx {
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+}
+
+impl Ctx {
+    pub fn new(start: i64, end: i64, step: i64) -> Ctx {
+        Ctx { start, end, step }
+    }
+
+    /// How many steps there are.
+    pub fn len(&self) -> usize {
+        if self.step <= 0 || self.end < self.start {
+            1
+        } else {
+            ((self.end - self.start) / self.step + 1) as usize
+        }
+    }
+
+    /// The timestamps of the steps.
+    pub fn times(&self) -> impl Iterator<Item = i64> {
+        let (start, step) = (self.start, self.step);
+        (0..self.len() as i64).map(move |i| start + i * step)
+    }
+}
+
+/// The warnings and infos a query collects, without repeats.
+#[derive(Debug, Default)]
+pub(crate) struct Annotations {
+    pub warnings: BTreeSet<String>,
+    pub infos: BTreeSet<String>,
+}
+
+/// A range vector argument: every point it may need, and how a step maps to its window.
+#[derive(Debug)]
+pub(crate) struct RangeInput {
+    pub series: Vec<RangeSeries>,
+    pub range: i64,
+    at: Option<i64>,
+    offset: i64,
+}
+
+impl RangeInput {
+    /// The end of the window for a step at `t` (after `@` and `offset`).
+    pub fn eval_time(&self, t: i64) -> i64 {
+        self.at.unwrap_or(t) - self.offset
+    }
+
+    /// The points of series `i` in the window `(te - range, te]` of the step at `t`.
+    pub fn window(&self, i: usize, t: i64) -> &[(i64, f64)] {
+        let te = self.eval_time(t);
+        let s = &self.series[i].samples;
+        let from = s.partition_point(|p| p.0 <= te - self.range);
+        let to = s.partition_point(|p| p.0 <= te);
+        &s[from..to.max(from)]
+    }
+}
+
+/// The state of one query's evaluation.
+pub(crate) struct Evaluator<'a> {
+    storage: &'a dyn Queryable,
+    pub opts: &'a EngineOptions,
+    query_start: i64,
+    query_end: i64,
+    query_step: i64,
+    samples: usize,
+    deadline: Option<Instant>,
+    cancel: Option<&'a AtomicBool>,
+    pub annotations: Annotations,
+}
+
+/// Milliseconds since the epoch of an `@` time (which may be before 1970).
+fn system_time_ms(t: &SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+fn offset_ms(o: &Option<Offset>) -> i64 {
+    match o {
+        None => 0,
+        Some(Offset::Pos(d)) => d.as_millis() as i64,
+        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+    }
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(
+        storage: &'a dyn Queryable,
+        opts: &'a EngineOptions,
+        query_start: i64,
+        query_end: i64,
+        query_step: i64,
+        deadline: Option<Instant>,
+        cancel: Option<&'a AtomicBool>,
+    ) -> Self {
+        Evaluator {
+            storage,
+            opts,
+            query_start,
+            query_end,
+            query_step,
+            samples: 0,
+            deadline,
+            cancel,
+            annotations: Annotations::default(),
+        }
+    }
+
+    /// The query's start (ms), for `@ start()` and `start()`.
+    pub fn query_start(&self) -> i64 {
+        self.query_start
+    }
+
+    /// The query's end (ms).
+    pub fn query_end(&self) -> i64 {
+        self.query_end
+    }
+
+    /// The query's step (ms; 0 for an instant query).
+    pub fn query_step(&self) -> i64 {
+        self.query_step
+    }
+
+    /// Fails if the query was cancelled or ran out of time.
+    pub fn check(&self) -> Result<(), QueryError> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(QueryError::canceled("expression evaluation"));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() > d) {
+            return Err(QueryError::timeout("expression evaluation"));
+        }
+        Ok(())
+    }
+
+    /// Accounts for `n` more samples held, failing over the limit.
+    pub fn hold(&mut self, n: usize) -> Result<(), QueryError> {
+        self.samples += n;
+        if self.samples > self.opts.max_samples {
+            return Err(QueryError::too_many_samples());
+        }
+        Ok(())
+    }
+
+    pub fn warn(&mut self, msg: String) {
+        self.annotations
+            .warnings
+            .insert(format!("PromQL warning: {msg}"));
+    }
+
+    pub fn info(&mut self, msg: String) {
+        self.annotations.infos.insert(format!("PromQL info: {msg}"));
+    }
+
+    /// Evaluates `expr` at every step of `ctx`.
+    pub fn eval(&mut self, expr: &Expr, ctx: &Ctx) -> Result<Val, QueryError> {
+        self.check()?;
+        match expr {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; ctx.len()])),
+            Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr, ctx),
+            Expr::Unary(u) => Ok(match self.eval(&u.expr, ctx)? {
+                Val::Scalar(v) => Val::Scalar(v.into_iter().map(|x| -x).collect()),
+                Val::Vector(steps) => Val::Vector(
+                    steps
+                        .into_iter()
+                        .map(|step| {
+                            step.into_iter()
+                                .map(|s| VSample {
+                                    labels: s.labels,
+                                    v: -s.v,
+                                    drop_name: true,
+                                })
+                                .collect()
+                        })
+                        .collect(),
+                ),
+                _ => {
+                    return Err(QueryError::bad_data(
+                        "unary expression on a non-numeric value",
+                    ))
+                }
+            }),
+            Expr::Binary(b) => binary::eval_binary(self, b, ctx),
+            Expr::Aggregate(a) => aggregate::eval_aggregate(self, a, ctx),
+            Expr::Call(c) => functions::eval_call(self, c, ctx),
+            Expr::VectorSelector(vs) => self.eval_vector_selector(vs, ctx, false),
+            Expr::MatrixSelector(_) | Expr::Subquery(_) => {
+                let input = self.eval_range(expr, ctx)?;
+                let t = ctx.start;
+                let series = (0..input.series.len())
+                    .map(|i| RangeSeries {
+                        labels: input.series[i].labels.clone(),
+                        samples: input.window(i, t).to_vec(),
+                        drop_name: input.series[i].drop_name,
+                    })
+                    .collect();
+                Ok(Val::Matrix(series))
+            }
+            Expr::Extension(_) => Err(QueryError::bad_data(
+                "extension expressions are not supported",
+            )),
+        }
+    }
+
+    /// Evaluates an expression that must give an instant vector.
+    pub fn eval_vector(&mut self, expr: &Expr, ctx: &Ctx) -> Result<Vec<Vec<VSample>>, QueryError> {
+        match self.eval(expr, ctx)? {
+            Val::Vector(v) => Ok(v),
+            _ => Err(QueryError::bad_data("expected an instant vector")),
+        }
+    }
+
+    /// Evaluates an expression that must give a scalar.
+    pub fn eval_scalar(&mut self, expr: &Expr, ctx: &Ctx) -> Result<Vec<f64>, QueryError> {
+        match self.eval(expr, ctx)? {
+            Val::Scalar(v) => Ok(v),
+            _ => Err(QueryError::bad_data("expected a scalar")),
+        }
+    }
+
+    /// The time an `@` modifier pins evaluation to, if any.
+    fn resolve_at(&self, at: &Option<AtModifier>) -> Option<i64> {
+        match at {
+            None => None,
+            Some(AtModifier::Start) => Some(self.query_start),
+            Some(AtModifier::End) => Some(self.query_end),
+            Some(AtModifier::At(t)) => Some(system_time_ms(t)),
+        }
+    }
+
+    /// Reads the series a selector matches with samples in `[lo, hi]`.
+    fn select(
+        &mut self,
+        vs: &VectorSelector,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<crate::value::Series>, QueryError> {
+        let name: Option<Matcher> = vs
+            .name
+            .as_ref()
+            .map(|n| Matcher::new(MatchOp::Equal, METRIC_NAME, n));
+        let mut groups: Vec<Vec<LabelMatcher>> = Vec::new();
+        if vs.matchers.or_matchers.is_empty() {
+            groups.push(vs.matchers.matchers.clone());
+        } else {
+            groups.extend(vs.matchers.or_matchers.iter().cloned());
+        }
+        let mut out: Vec<crate::value::Series> = Vec::new();
+        for mut g in groups {
+            g.extend(name.clone());
+            for s in self.storage.select(&g, lo, hi)? {
+                if !out.iter().any(|o| o.labels == s.labels) {
+                    out.push(s);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        self.hold(out.iter().map(|s| s.samples.len()).sum())?;
+        self.check()?;
+        Ok(out)
+    }
+
+    /// An instant selector: at each step the latest sample within the lookback delta,
+    /// unless it is a stale marker. With `timestamps`, the value is the sample's time in
+    /// seconds (for `timestamp()`).
+    pub fn eval_vector_selector(
+        &mut self,
+        vs: &VectorSelector,
+        ctx: &Ctx,
+        timestamps: bool,
+    ) -> Result<Val, QueryError> {
+        let at = self.resolve_at(&vs.at);
+        let offset = offset_ms(&vs.offset);
+        let te = |t: i64| at.unwrap_or(t) - offset;
+        let lookback = self.opts.lookback_delta_ms;
+        let series = self.select(vs, te(ctx.start) - lookback, te(ctx.end))?;
+        let mut out: Vec<Vec<VSample>> = vec![Vec::new(); ctx.len()];
+        let mut held = 0;
+        for s in series {
+            let labels = Rc::new(s.labels);
+            for (i, t) in ctx.times().enumerate() {
+                let te = te(t);
+                let idx = s.samples.partition_point(|p| p.0 <= te);
+                if idx == 0 {
+                    continue;
+                }
+                let (ts, v) = s.samples[idx - 1];
+                if ts <= te - lookback || is_stale_nan(v) {
+                    continue;
+                }
+                let v = if timestamps { ts as f64 / 1000.0 } else { v };
+                out[i].push(VSample {
+                    labels: labels.clone(),
+                    v,
+                    drop_name: false,
+                });
+                held += 1;
+            }
+        }
+        self.hold(held)?;
+        Ok(Val::Vector(out))
+    }
+
+    /// Evaluates a range selector or subquery for all steps of `ctx`.
+    pub fn eval_range(&mut self, expr: &Expr, ctx: &Ctx) -> Result<RangeInput, QueryError> {
+        match expr {
+            Expr::Paren(p) => self.eval_range(&p.expr, ctx),
+            Expr::MatrixSelector(ms) => {
+                let at = self.resolve_at(&ms.vs.at);
+                let offset = offset_ms(&ms.vs.offset);
+                let range = ms.range.as_millis() as i64;
+                let mut input = RangeInput {
+                    series: Vec::new(),
+                    range,
+                    at,
+                    offset,
+                };
+                let (lo, hi) = (input.eval_time(ctx.start) - range, input.eval_time(ctx.end));
+                for s in self.select(&ms.vs, lo, hi)? {
+                    let samples: Vec<(i64, f64)> = s
+                        .samples
+                        .into_iter()
+                        .filter(|p| !is_stale_nan(p.1))
+                        .collect();
+                    input.series.push(RangeSeries {
+                        labels: Rc::new(s.labels),
+                        samples,
+                        drop_name: false,
+                    });
+                }
+                Ok(input)
+            }
+            Expr::Subquery(sq) => {
+                let at = self.resolve_at(&sq.at);
+                let offset = offset_ms(&sq.offset);
+                let range = sq.range.as_millis() as i64;
+                let step = match sq.step {
+                    Some(s) if !s.is_zero() => s.as_millis() as i64,
+                    _ => self.opts.default_subquery_step_ms,
+                };
+                let mut input = RangeInput {
+                    series: Vec::new(),
+                    range,
+                    at,
+                    offset,
+                };
+                let (first, last) = (input.eval_time(ctx.start), input.eval_time(ctx.end));
+                let lo = first - range;
+                let mut start = step * lo.div_euclid(step);
+                if start < lo {
+                    start += step;
+                }
+                if start > last {
+                    return Ok(input);
+                }
+                let inner = Ctx::new(start, last, step);
+                let times: Vec<i64> = inner.times().collect();
+                match self.eval(&sq.expr, &inner)? {
+                    Val::Scalar(v) => {
+                        input.series.push(RangeSeries {
+                            labels: Rc::new(Labels::empty()),
+                            samples: times.into_iter().zip(v).collect(),
+                            drop_name: false,
+                        });
+                    }
+                    Val::Vector(steps) => {
+                        let mut index: std::collections::HashMap<Rc<Labels>, usize> =
+                            std::collections::HashMap::new();
+                        for (t, step) in times.into_iter().zip(steps) {
+                            for s in step {
+                                let i = *index.entry(s.labels.clone()).or_insert_with(|| {
+                                    input.series.push(RangeSeries {
+                                        labels: s.labels.clone(),
+                                        samples: Vec::new(),
+                                        drop_name: s.drop_name,
+                                    });
+                                    input.series.len() - 1
+                                });
+                                input.series[i].samples.push((t, s.v));
+                            }
+                        }
+                        input.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+                    }
+                    _ => return Err(QueryError::bad_data("subquery of a non-numeric value")),
+                }
+                Ok(input)
+            }
+            _ => Err(QueryError::bad_data("expected a range vector")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_cover_start_to_end() {
+        let c = Ctx::new(0, 100, 30);
+        assert_eq!(c.times().collect::<Vec<_>>(), [0, 30, 60, 90]);
+        assert_eq!(Ctx::new(5, 5, 0).len(), 1);
+    }
+
+    #[test]
+    fn windows_are_left_open() {
+        let input = RangeInput {
+            series: vec![RangeSeries {
+                labels: Rc::new(Labels::empty()),
+                samples: vec![(0, 1.0), (10, 2.0), (20, 3.0)],
+                drop_name: false,
+            }],
+            range: 10,
+            at: None,
+            offset: 0,
+        };
+        assert_eq!(input.window(0, 20), &[(20, 3.0)]);
+        assert_eq!(input.window(0, 15), &[(10, 2.0)]);
+    }
+}

@@ -1,0 +1,356 @@
+//! Functions of a range vector: `rate`, `increase`, `delta` and their instant variants,
+//! `deriv`, `predict_linear`, `resets`, `changes`, every `*_over_time`, `absent_over_time`
+//! and `double_exponential_smoothing`.
+
+use std::rc::Rc;
+
+use super::FnCall;
+use crate::error::QueryError;
+use crate::eval::{Evaluator, VSample, Val};
+use crate::stats::{format_go_g, kahan_inc, quantile, KahanSum, Mean, Variance};
+
+/// The functions this module evaluates; `None` for any other name.
+pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, QueryError> {
+    let FnCall { name, args, ctx } = *call;
+    let matrix_pos = match name {
+        "quantile_over_time" => 1,
+        "rate"
+        | "irate"
+        | "increase"
+        | "delta"
+        | "idelta"
+        | "deriv"
+        | "predict_linear"
+        | "resets"
+        | "changes"
+        | "avg_over_time"
+        | "min_over_time"
+        | "max_over_time"
+        | "sum_over_time"
+        | "count_over_time"
+        | "stddev_over_time"
+        | "stdvar_over_time"
+        | "last_over_time"
+        | "first_over_time"
+        | "present_over_time"
+        | "mad_over_time"
+        | "ts_of_min_over_time"
+        | "ts_of_max_over_time"
+        | "ts_of_last_over_time"
+        | "ts_of_first_over_time"
+        | "absent_over_time"
+        | "double_exponential_smoothing"
+        | "holt_winters" => 0,
+        _ => return Ok(None),
+    };
+    // Scalar parameters, one value per step.
+    let mut params: Vec<Vec<f64>> = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if i != matrix_pos {
+            params.push(ev.eval_scalar(a, ctx)?);
+        }
+    }
+    let input = ev.eval_range(args[matrix_pos], ctx)?;
+    let keeps_name = matches!(name, "last_over_time" | "first_over_time");
+    if name == "quantile_over_time" {
+        for &q in &params[0] {
+            if !(0.0..=1.0).contains(&q) {
+                ev.warn(format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    format_go_g(q)
+                ));
+            }
+        }
+    }
+    if matches!(name, "double_exponential_smoothing" | "holt_winters") {
+        for (which, vals) in [("smoothing", &params[0]), ("trend", &params[1])] {
+            if let Some(v) = vals.iter().find(|v| !(**v > 0.0 && **v < 1.0)) {
+                let sym = if which == "smoothing" { "sf" } else { "tf" };
+                return Err(QueryError::execution(format!(
+                    "invalid {which} factor. Expected: 0 < {sym} < 1, got: {v:.6}"
+                )));
+            }
+        }
+    }
+    let mut out: Vec<Vec<VSample>> = Vec::with_capacity(ctx.len());
+    let mut absent_labels = None;
+    let mut non_counters: Vec<String> = Vec::new();
+    for (step, t) in ctx.times().enumerate() {
+        ev.check()?;
+        let p = |i: usize| params[i][step];
+        let te = input.eval_time(t);
+        let mut res = Vec::new();
+        let mut any = false;
+        for i in 0..input.series.len() {
+            let w = input.window(i, t);
+            if w.is_empty() {
+                continue;
+            }
+            any = true;
+            let series = &input.series[i];
+            let v = match name {
+                "rate" | "increase" | "delta" => {
+                    let counter = name != "delta";
+                    if counter && w.len() > 1 {
+                        if let Some(n) = series.labels.metric_name() {
+                            if !["_total", "_sum", "_count", "_bucket"]
+                                .iter()
+                                .any(|s| n.ends_with(s))
+                            {
+                                non_counters.push(n.to_string());
+                            }
+                        }
+                    }
+                    extrapolated_rate(w, te - input.range, te, counter, name == "rate")
+                }
+                "irate" | "idelta" => instant_value(w, name == "irate"),
+                "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].0).0),
+                "predict_linear" => (w.len() >= 2).then(|| {
+                    let (slope, intercept) = linear_regression(w, t);
+                    intercept + slope * p(0)
+                }),
+                "resets" => Some(w.windows(2).filter(|p| p[1].1 < p[0].1).count() as f64),
+                "changes" => Some(
+                    w.windows(2)
+                        .filter(|p| !(p[1].1 == p[0].1 || (p[1].1.is_nan() && p[0].1.is_nan())))
+                        .count() as f64,
+                ),
+                "double_exponential_smoothing" | "holt_winters" => smoothing(w, p(0), p(1)),
+                "absent_over_time" => None,
+                _ => Some(over_time(
+                    name,
+                    w,
+                    if name == "quantile_over_time" {
+                        p(0)
+                    } else {
+                        0.0
+                    },
+                )),
+            };
+            if let Some(v) = v {
+                res.push(VSample {
+                    labels: series.labels.clone(),
+                    v,
+                    drop_name: !keeps_name || series.drop_name,
+                });
+            }
+        }
+        if name == "absent_over_time" && !any {
+            let labels = absent_labels
+                .get_or_insert_with(|| Rc::new(super::absent_labels(args[0])))
+                .clone();
+            res.push(VSample {
+                labels,
+                v: 1.0,
+                drop_name: false,
+            });
+        }
+        out.push(res);
+    }
+    non_counters.sort();
+    non_counters.dedup();
+    for n in non_counters {
+        ev.info(format!(
+            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
+        ));
+    }
+    Ok(Some(Val::Vector(out)))
+}
+
+/// `rate`, `increase` and `delta`: the change over the window, extrapolated towards its
+/// edges as Prometheus does; `None` with fewer than two points.
+fn extrapolated_rate(
+    w: &[(i64, f64)],
+    range_start: i64,
+    range_end: i64,
+    counter: bool,
+    per_second: bool,
+) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let (first_t, first_v) = w[0];
+    let (last_t, last_v) = w[w.len() - 1];
+    let mut result = last_v - first_v;
+    if counter {
+        let mut prev = first_v;
+        for &(_, v) in &w[1..] {
+            if v < prev {
+                result += prev;
+            }
+            prev = v;
+        }
+    }
+    let mut to_start = (first_t - range_start) as f64 / 1000.0;
+    let mut to_end = (range_end - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let avg = sampled / (w.len() - 1) as f64;
+    let threshold = avg * 1.1;
+    if to_start >= threshold {
+        to_start = avg / 2.0;
+    }
+    if counter && result > 0.0 && first_v >= 0.0 {
+        let to_zero = sampled * (first_v / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if per_second {
+        factor /= (range_end - range_start) as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+/// `irate` and `idelta`: from the last two points.
+fn instant_value(w: &[(i64, f64)], rate: bool) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let (t0, v0) = w[w.len() - 2];
+    let (t1, v1) = w[w.len() - 1];
+    let mut v = v1;
+    if !rate || v1 >= v0 || v1.is_nan() || v0.is_nan() {
+        v = v1 - v0;
+    }
+    let interval = t1 - t0;
+    if interval == 0 {
+        return None;
+    }
+    if rate {
+        v /= interval as f64 / 1000.0;
+    }
+    Some(v)
+}
+
+/// Least-squares slope and intercept at `intercept_t`, with x in seconds.
+fn linear_regression(w: &[(i64, f64)], intercept_t: i64) -> (f64, f64) {
+    let (mut n, mut sx, mut cx, mut sy, mut cy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut sxy, mut cxy, mut sx2, mut cx2) = (0.0, 0.0, 0.0, 0.0);
+    let init = w[0].1;
+    let mut const_y = true;
+    for (i, &(t, v)) in w.iter().enumerate() {
+        if const_y && i > 0 && v != init {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (t - intercept_t) as f64 / 1000.0;
+        (sx, cx) = kahan_inc(x, sx, cx);
+        (sy, cy) = kahan_inc(v, sy, cy);
+        (sxy, cxy) = kahan_inc(x * v, sxy, cxy);
+        (sx2, cx2) = kahan_inc(x * x, sx2, cx2);
+    }
+    if const_y {
+        if init.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init);
+    }
+    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let cov = sxy - sx * sy / n;
+    let var = sx2 - sx * sx / n;
+    let slope = cov / var;
+    (slope, sy / n - slope * sx / n)
+}
+
+/// Double exponential smoothing (formerly `holt_winters`).
+fn smoothing(w: &[(i64, f64)], sf: f64, tf: f64) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let (mut s0, mut s1) = (0.0, w[0].1);
+    let mut b = w[1].1 - w[0].1;
+    for (i, &(_, v)) in w.iter().enumerate().skip(1) {
+        let x = sf * v;
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        let y = (1.0 - sf) * (s1 + b);
+        (s0, s1) = (s1, x + y);
+    }
+    Some(s1)
+}
+
+/// The `*_over_time` aggregations of a non-empty window.
+fn over_time(name: &str, w: &[(i64, f64)], q: f64) -> f64 {
+    let values = || w.iter().map(|p| p.1);
+    match name {
+        "avg_over_time" => {
+            let mut m = Mean::default();
+            values().for_each(|v| m.add(v));
+            m.value()
+        }
+        "sum_over_time" => {
+            let mut s = KahanSum::default();
+            values().for_each(|v| s.add(v));
+            s.value()
+        }
+        "count_over_time" => w.len() as f64,
+        "min_over_time" => values().fold(f64::NAN, |a, v| if v < a || a.is_nan() { v } else { a }),
+        "max_over_time" => values().fold(f64::NAN, |a, v| if v > a || a.is_nan() { v } else { a }),
+        "last_over_time" => w[w.len() - 1].1,
+        "first_over_time" => w[0].1,
+        "present_over_time" => 1.0,
+        "ts_of_last_over_time" => w[w.len() - 1].0 as f64 / 1000.0,
+        "ts_of_first_over_time" => w[0].0 as f64 / 1000.0,
+        "ts_of_min_over_time" | "ts_of_max_over_time" => {
+            let min = name == "ts_of_min_over_time";
+            let mut best = (w[0].0, f64::NAN);
+            for &(t, v) in w {
+                let better = if min { v <= best.1 } else { v >= best.1 };
+                if better || best.1.is_nan() {
+                    best = (t, v);
+                }
+            }
+            best.0 as f64 / 1000.0
+        }
+        "stddev_over_time" | "stdvar_over_time" => {
+            let mut var = Variance::default();
+            values().for_each(|v| var.add(v));
+            if name == "stddev_over_time" {
+                var.variance().sqrt()
+            } else {
+                var.variance()
+            }
+        }
+        "quantile_over_time" => quantile(q, &mut values().collect::<Vec<_>>()),
+        "mad_over_time" => {
+            let mut vals: Vec<f64> = values().collect();
+            let median = quantile(0.5, &mut vals);
+            let mut dev: Vec<f64> = vals.iter().map(|v| (v - median).abs()).collect();
+            quantile(0.5, &mut dev)
+        }
+        _ => f64::NAN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_extrapolates_to_window_edges() {
+        let w: Vec<(i64, f64)> = (1..=10).map(|i| (i * 30_000, i as f64 * 3.0)).collect();
+        // 300s window ending at 300s, first sample at 30s: extrapolated to zero at 0s.
+        let r = extrapolated_rate(&w, 0, 300_000, true, true).unwrap();
+        assert!((r - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn irate_uses_last_two_points() {
+        assert_eq!(
+            instant_value(&[(0, 1.0), (10_000, 5.0), (20_000, 7.0)], true),
+            Some(0.2)
+        );
+        assert_eq!(instant_value(&[(0, 5.0), (10_000, 1.0)], true), Some(0.1));
+    }
+
+    #[test]
+    fn regression_of_a_line() {
+        let w = [(0, 1.0), (1000, 3.0), (2000, 5.0)];
+        assert_eq!(linear_regression(&w, 0), (2.0, 1.0));
+    }
+}
