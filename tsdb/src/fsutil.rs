@@ -1,6 +1,7 @@
 //! File-system helpers: durable renames and directory syncs.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
 use crate::error::Error;
@@ -25,4 +26,34 @@ pub(crate) fn dir_size(dir: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+/// An exclusive advisory lock (`flock`) on `<dir>/lock`, held while the value lives, so
+/// that two `Db`s (in one process or two) never share a directory. The kernel drops it
+/// when the process dies, so a crash leaves nothing to clean up.
+#[derive(Debug)]
+pub(crate) struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    pub(crate) fn acquire(dir: &Path) -> Result<DirLock, Error> {
+        let path = dir.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io(format!("open {}", path.display())))?;
+        // SAFETY: flock on a file descriptor we own and keep open; no memory is shared.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(Error::io(format!(
+                "lock {} (is the database open elsewhere?)",
+                path.display()
+            ))(e));
+        }
+        Ok(DirLock { _file: file })
+    }
 }

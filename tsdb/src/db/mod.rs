@@ -10,6 +10,7 @@ use crate::block::{Block, BlockMeta, BlockWriter};
 use crate::chunk::{Sample, XorIter};
 use crate::compact;
 use crate::error::{Error, Refusal, RefuseReason, Rejection};
+use crate::fsutil::{sync_dir, DirLock};
 use crate::head::{block_start, Head, Pending};
 use crate::labels::Labels;
 use crate::limits::Limits;
@@ -141,6 +142,7 @@ pub struct Db {
     maintenance: Mutex<()>,
     counters: Counters,
     replay: ReplayReport,
+    _dir_lock: DirLock,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -158,6 +160,7 @@ impl Db {
         }
         let dir = dir.as_ref().to_owned();
         fs::create_dir_all(&dir).map_err(Error::io(format!("create {}", dir.display())))?;
+        let dir_lock = DirLock::acquire(&dir)?;
         let blocks = open_blocks(&dir)?;
         let min_valid = blocks
             .iter()
@@ -168,6 +171,9 @@ impl Db {
         let (wal, replay) = Wal::open(&dir.join("wal"), opts.wal_segment_bytes, &mut |b| {
             head.apply(&b);
         })?;
+        // Series whose samples were all before the newest block (a crash between a head
+        // cut and its WAL checkpoint) came back empty: drop them.
+        head.truncate(min_valid);
         Ok(Db {
             dir,
             opts,
@@ -177,6 +183,7 @@ impl Db {
             maintenance: Mutex::new(()),
             counters: Counters::default(),
             replay,
+            _dir_lock: dir_lock,
         })
     }
 
@@ -464,7 +471,7 @@ impl Db {
             fs::remove_dir_all(&b.dir)
                 .map_err(Error::io(format!("delete block {}", b.dir.display())))?;
         }
-        crate::fsutil::sync_dir(&self.dir)
+        sync_dir(&self.dir)
     }
 
     fn apply_retention(&self, now_ms: i64) -> Result<u64, Error> {

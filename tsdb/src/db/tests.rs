@@ -439,3 +439,15 @@ fn db_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Db>();
 }
+
+#[test]
+fn a_directory_is_opened_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Db::open(tmp.path(), opts()).unwrap();
+    let e = Db::open(tmp.path(), opts())
+        .err()
+        .expect("second open refused");
+    assert!(e.to_string().contains("open elsewhere"), "{e}");
+    drop(db);
+    Db::open(tmp.path(), opts()).unwrap();
+}
