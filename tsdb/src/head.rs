@@ -602,6 +602,44 @@ mod tests {
         assert!(head.select(&[], i64::MIN, i64::MAX).is_empty());
     }
 
+    proptest::proptest! {
+        /// Random batches against a model: a batch is applied whole or not at all, and the
+        /// head's content is exactly the model's.
+        #[test]
+        fn batches_match_a_model(batches in proptest::collection::vec(
+            proptest::collection::vec((0usize..3, 0i64..40, 0u8..3), 1..6), 1..30)
+        ) {
+            let head = Head::new(H2, 0);
+            let limits = Limits::default();
+            let mut model: std::collections::BTreeMap<usize, Vec<(i64, f64)>> = Default::default();
+            for batch in batches {
+                let mut next = model.clone();
+                let mut refused = Vec::new();
+                for &(s, t, v) in &batch {
+                    let list = next.entry(s).or_default();
+                    match list.last() {
+                        Some(&(lt, _)) if t < lt => refused.push(RefuseReason::OutOfOrder),
+                        Some(&(lt, lv)) if t == lt && lv != f64::from(v) => refused.push(RefuseReason::Duplicate),
+                        Some(&(lt, _)) if t == lt => {}
+                        _ => list.push((t, f64::from(v))),
+                    }
+                }
+                let pending = batch.iter().map(|&(s, t, v)| pending(&format!("s{s}"), t, f64::from(v))).collect();
+                match commit(&head, pending, &limits) {
+                    Ok(_) => {
+                        proptest::prop_assert!(refused.is_empty());
+                        next.retain(|_, l| !l.is_empty());
+                        model = next;
+                    }
+                    Err(r) => proptest::prop_assert_eq!(r.refused(), refused.len() as u64),
+                }
+            }
+            for (s, want) in model {
+                proptest::prop_assert_eq!(samples(&head, &format!("s{s}")), want);
+            }
+        }
+    }
+
     #[test]
     fn replay_aliases_relogged_series() {
         let head = Head::new(H2, 0);

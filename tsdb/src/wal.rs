@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 
 use crate::encoding::{Dec, Enc};
 use crate::error::Error;
-use crate::fsutil::{dir_size, sync_dir};
+use crate::fsutil::sync_dir;
 use crate::labels::Labels;
 
 const REC_BATCH: u8 = 1;
@@ -335,11 +335,6 @@ impl Wal {
         Ok(done)
     }
 
-    /// Bytes of all segments and the checkpoint.
-    pub(crate) fn size_bytes(&self) -> u64 {
-        dir_size(&self.dir)
-    }
-
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
@@ -559,7 +554,6 @@ mod tests {
             wal.log(&batch(i, 0)).unwrap();
         }
         assert!(list(&dir).unwrap().0.len() > 3);
-        assert!(wal.size_bytes() > 0);
         drop(wal);
         assert_eq!(replay(&dir).0.len(), 10);
     }

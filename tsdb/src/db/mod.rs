@@ -10,7 +10,7 @@ use crate::block::{Block, BlockMeta, BlockWriter};
 use crate::chunk::{Sample, XorIter};
 use crate::compact;
 use crate::error::{Error, Refusal, RefuseReason, Rejection};
-use crate::fsutil::{sync_dir, DirLock};
+use crate::fsutil::{dir_size, sync_dir, DirLock};
 use crate::head::{block_start, Head, Pending};
 use crate::labels::Labels;
 use crate::limits::Limits;
@@ -487,7 +487,7 @@ impl Db {
                 .filter(|b| !ids.contains(&b.meta.id))
                 .map(|b| (&b.meta, b.size_bytes))
                 .collect();
-            let wal_bytes = lock(&self.wal).size_bytes();
+            let wal_bytes = self.wal_bytes();
             ids.extend(retention::expired_by_size(&sized, wal_bytes, max));
         }
         if ids.is_empty() {
@@ -498,6 +498,11 @@ impl Db {
             .retention_deleted
             .fetch_add(ids.len() as u64, Ordering::Relaxed);
         Ok(ids.len() as u64)
+    }
+
+    /// Bytes of the WAL directory (read without the commit lock: a size, not a snapshot).
+    fn wal_bytes(&self) -> u64 {
+        dir_size(&self.dir.join("wal"))
     }
 
     /// Metadata of the blocks on disk, oldest first.
@@ -526,7 +531,7 @@ impl Db {
             head_chunks: head_chunks as u64,
             head_min_time: range.map(|r| r.0),
             head_max_time: range.map(|r| r.1),
-            wal_bytes: lock(&self.wal).size_bytes(),
+            wal_bytes: self.wal_bytes(),
             blocks: blocks.len() as u64,
             blocks_bytes: blocks.iter().map(|b| b.size_bytes).sum(),
             head_cuts: c.head_cuts.load(Ordering::Relaxed),
