@@ -8,7 +8,8 @@
 //! symbols := uvarint #symbols | (bytes)*                          sorted, unique strings
 //! series  := uvarint #series | series*                            sorted by label set
 //! series  := uvarint #labels | (uvarint name sym | uvarint value sym)*
-//!            | uvarint #chunks | (varint mint | uvarint maxt-mint | uvarint offset | uvarint len)*
+//!            | uvarint #chunks | (varint mint-prev maxt | uvarint maxt-mint
+//!              | varint offset-prev end | uvarint len)*       (prev: 0 for the first chunk)
 //! postings:= uvarint #names | (uvarint name sym | uvarint #values
 //!            | (uvarint value sym | uvarint #ids | uvarint id delta*)*)*
 //! ```
@@ -80,11 +81,16 @@ pub(crate) fn encode(series: &[IndexSeries]) -> Vec<u8> {
             postings.entry((n, v)).or_default().push(id as u64);
         }
         e.uvarint(s.chunks.len() as u64);
+        // Each chunk relative to the previous one: its start after the previous end, its
+        // offset after the previous chunk's bytes (usually 0).
+        let (mut prev_maxt, mut next_offset) = (0i64, 0u64);
         for c in &s.chunks {
-            e.varint(c.mint);
+            e.varint(c.mint.wrapping_sub(prev_maxt));
             e.uvarint(c.maxt.wrapping_sub(c.mint) as u64);
-            e.uvarint(c.offset);
+            e.varint(c.offset.wrapping_sub(next_offset) as i64);
             e.uvarint(u64::from(c.len));
+            prev_maxt = c.maxt;
+            next_offset = c.offset + u64::from(c.len);
         }
     }
     section(&mut out, &e.buf);
@@ -172,10 +178,11 @@ impl BlockIndex {
                 }
                 let nc = d.count()?;
                 let mut chunks = Vec::with_capacity(nc);
+                let (mut prev_maxt, mut next_offset) = (0i64, 0u64);
                 for _ in 0..nc {
-                    let mint = d.varint()?;
+                    let mint = prev_maxt.wrapping_add(d.varint()?);
                     let maxt = mint.wrapping_add(d.uvarint()? as i64);
-                    let offset = d.uvarint()?;
+                    let offset = next_offset.wrapping_add(d.varint()? as u64);
                     let len = u32::try_from(d.uvarint()?).ok()?;
                     chunks.push(ChunkMeta {
                         mint,
@@ -183,6 +190,8 @@ impl BlockIndex {
                         offset,
                         len,
                     });
+                    prev_maxt = maxt;
+                    next_offset = offset.checked_add(u64::from(len))?;
                 }
                 series.push(IndexSeries {
                     labels: Labels::from_sorted_unchecked(pairs),
