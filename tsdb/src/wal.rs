@@ -42,7 +42,7 @@ const REC_BATCH: u8 = 1;
 const HEADER_LEN: usize = 8;
 /// Larger records are taken as corruption (a batch is bounded by the batch-size limit).
 const MAX_RECORD_LEN: usize = 1 << 30;
-/// Samples per record when a checkpoint rewrites the log.
+/// Series or samples per record when a checkpoint rewrites the log.
 const CHECKPOINT_BATCH: usize = 10_000;
 
 /// One sample as logged: the series ref, time and value.
@@ -392,11 +392,20 @@ pub(crate) fn checkpoint(
     let mut out = WalBatch::default();
     for p in &sources {
         read_file(p, &mut |b| {
-            out.series
-                .extend(b.series.into_iter().filter(|(id, _)| keep(*id)));
+            for (id, labels) in b.series {
+                if keep(id) {
+                    out.series.push((id, labels));
+                    if out.series.len() >= CHECKPOINT_BATCH {
+                        emit(&out, &mut w);
+                        out.series.clear();
+                    }
+                }
+            }
         })?;
     }
-    emit(&out, &mut w);
+    if !out.series.is_empty() {
+        emit(&out, &mut w);
+    }
     // Pass 2: the samples still in the head.
     let mut out = WalBatch::default();
     for p in &sources {
