@@ -156,10 +156,12 @@ pub(crate) fn eval_aggregate(
                 for (labels, members) in groups {
                     let values: Vec<f64> = members.iter().map(|&m| step[m].v).collect();
                     let v = simple(&op, param, values)?;
+                    // Grouping by a to-be-dropped `__name__` keeps it only until the end.
+                    let drop_name = members.iter().any(|&m| step[m].drop_name);
                     res.push(VSample {
                         labels: Rc::new(labels),
                         v,
-                        drop_name: false,
+                        drop_name,
                     });
                 }
             }

@@ -255,12 +255,8 @@ fn vector_vector(
         };
         let (fl, fr) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
         let (mut v, keep) = apply(op, fl, fr);
-        if return_bool {
-            v = if keep { 1.0 } else { 0.0 };
-        } else if !keep {
-            continue;
-        }
         let labels = result_labels(op, m, &include, &ls.labels, &rs.labels);
+        // Ambiguous matches are errors even when a comparison filters the pair away.
         let seen = matched.entry(sig);
         match seen {
             std::collections::hash_map::Entry::Occupied(mut e) => {
@@ -278,6 +274,11 @@ fn vector_vector(
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(HashSet::from([labels.clone()]));
             }
+        }
+        if return_bool {
+            v = if keep { 1.0 } else { 0.0 };
+        } else if !keep {
+            continue;
         }
         out.push(VSample {
             labels: Rc::new(labels),

@@ -1,5 +1,7 @@
 //! The query engine: options, instant and range queries, and the shape of their results.
 
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -175,6 +177,36 @@ fn final_labels(labels: &Labels, drop_name: bool) -> Labels {
     }
 }
 
+/// Points `(t_ms, value)` in time order.
+type Points = Vec<(i64, f64)>;
+
+/// A series before names are dropped: its labels, whether to drop `__name__`, its points.
+type SeriesPart = (Labels, bool, Points);
+
+/// Series under their final labels (names dropped where marked), merged when dropping
+/// names made them equal; two points of one label set at one time are an error.
+fn merge_series(parts: Vec<SeriesPart>) -> Result<Vec<Series>, QueryError> {
+    let mut by_labels: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
+    for (labels, drop_name, samples) in parts {
+        by_labels
+            .entry(final_labels(&labels, drop_name))
+            .or_default()
+            .extend(samples);
+    }
+    let mut out: Vec<Series> = Vec::with_capacity(by_labels.len());
+    for (labels, mut samples) in by_labels {
+        samples.sort_by_key(|p| p.0);
+        if samples.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err(QueryError::execution(DUPLICATE_LABELSET));
+        }
+        if !samples.is_empty() {
+            out.push(Series { labels, samples });
+        }
+    }
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(out)
+}
+
 fn instant_value(val: Val, t: i64) -> Result<Value, QueryError> {
     Ok(match val {
         Val::Scalar(v) => Value::Scalar { t, v: v[0] },
@@ -197,21 +229,12 @@ fn instant_value(val: Val, t: i64) -> Result<Value, QueryError> {
             }
             Value::Vector(out)
         }
-        Val::Matrix(series) => {
-            let mut out: Vec<Series> = series
+        Val::Matrix(series) => Value::Matrix(merge_series(
+            series
                 .into_iter()
-                .filter(|s| !s.samples.is_empty())
-                .map(|s| Series {
-                    labels: final_labels(&s.labels, s.drop_name),
-                    samples: s.samples,
-                })
-                .collect();
-            out.sort_by(|a, b| a.labels.cmp(&b.labels));
-            if out.windows(2).any(|w| w[0].labels == w[1].labels) {
-                return Err(QueryError::execution(DUPLICATE_LABELSET));
-            }
-            Value::Matrix(out)
-        }
+                .map(|s| ((*s.labels).clone(), s.drop_name, s.samples))
+                .collect(),
+        )?),
     })
 }
 
@@ -222,31 +245,22 @@ fn range_value(val: Val, ctx: &Ctx) -> Result<Value, QueryError> {
             samples: ctx.times().zip(v).collect(),
         }]),
         Val::Vector(steps) => {
-            let mut by_labels: std::collections::HashMap<Labels, (bool, Vec<(i64, f64)>)> =
-                std::collections::HashMap::new();
+            // Points per (labels, name flag), in step order.
+            let mut parts: HashMap<(Rc<Labels>, bool), Points> = HashMap::new();
             for (t, step) in ctx.times().zip(steps) {
                 for s in step {
-                    let e = by_labels
-                        .entry((*s.labels).clone())
-                        .or_insert_with(|| (s.drop_name, Vec::new()));
-                    if e.1.last().is_some_and(|p| p.0 == t) {
-                        return Err(QueryError::execution(DUPLICATE_LABELSET));
-                    }
-                    e.1.push((t, s.v));
+                    parts
+                        .entry((s.labels, s.drop_name))
+                        .or_default()
+                        .push((t, s.v));
                 }
             }
-            let mut out: Vec<Series> = by_labels
-                .into_iter()
-                .map(|(l, (drop, samples))| Series {
-                    labels: final_labels(&l, drop),
-                    samples,
-                })
-                .collect();
-            out.sort_by(|a, b| a.labels.cmp(&b.labels));
-            if out.windows(2).any(|w| w[0].labels == w[1].labels) {
-                return Err(QueryError::execution(DUPLICATE_LABELSET));
-            }
-            Value::Matrix(out)
+            Value::Matrix(merge_series(
+                parts
+                    .into_iter()
+                    .map(|((l, d), samples)| ((*l).clone(), d, samples))
+                    .collect(),
+            )?)
         }
         Val::Matrix(_) | Val::Str(_) => {
             return Err(QueryError::bad_data(

@@ -176,6 +176,17 @@ fn parse_le(s: &str) -> Option<f64> {
     }
 }
 
+/// The label value `histogram_quantiles` gives a quantile: Go's shortest form, with `.0`
+/// added to whole numbers (`0.0`, `0.25`, `1.0`).
+fn quantile_label(q: f64) -> String {
+    let s = format_go_float(q);
+    if s.contains(['.', 'N', 'I', 'e']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
 /// Groups a step's bucket samples into histograms keyed by their labels without `le`.
 fn histograms(ev: &mut Evaluator, step: &[VSample]) -> Vec<(Rc<Labels>, Vec<Bucket>)> {
     let mut index: HashMap<Labels, usize> = HashMap::new();
@@ -251,7 +262,7 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                                     None => labels.clone(),
                                     Some(l) => {
                                         let mut x = (*labels).clone();
-                                        x.set(l, &format_go_float(p[i]));
+                                        x.set(l, &quantile_label(p[i]));
                                         Rc::new(x)
                                     }
                                 };

@@ -319,6 +319,9 @@ fn over_time(name: &str, w: &[(i64, f64)], q: f64) -> f64 {
         "quantile_over_time" => quantile(q, &mut values().collect::<Vec<_>>()),
         "mad_over_time" => {
             let mut vals: Vec<f64> = values().collect();
+            if vals.iter().any(|v| v.is_nan()) {
+                return f64::NAN;
+            }
             let median = quantile(0.5, &mut vals);
             let mut dev: Vec<f64> = vals.iter().map(|v| (v - median).abs()).collect();
             quantile(0.5, &mut dev)

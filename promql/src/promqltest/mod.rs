@@ -145,9 +145,6 @@ pub fn parse_number(s: &str) -> Option<f64> {
         "nan" => return Some(f64::NAN),
         _ => {}
     }
-    if let Some(hex) = body.strip_prefix("0x") {
-        return i64::from_str_radix(hex, 16).ok().map(|v| sign * v as f64);
-    }
     if body.is_empty() || !body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
         return None;
     }
@@ -408,13 +405,13 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>, String> {
         if l.is_empty() {
             continue;
         }
-        // The lines of this command's block.
+        let (word, rest) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+        // The lines of a load's or an eval's block, up to an empty line or comment.
         let mut block: Vec<&str> = Vec::new();
-        while i < lines.len() && !lines[i].is_empty() {
+        while word != "clear" && i < lines.len() && !lines[i].is_empty() {
             block.push(lines[i]);
             i += 1;
         }
-        let (word, rest) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
         match word {
             "clear" => cmds.push(Command::Clear),
             "load" | "load_with_nhcb" => {

@@ -9,7 +9,7 @@ use promql_parser::util::{walk_expr, ExprVisitor};
 use super::{Command, EvalCase, EvalTime, MessageMatch, Point, SeriesLine};
 use crate::engine::Engine;
 use crate::storage::{matches_all, MemStorage};
-use crate::value::{stale_nan, Labels, QueryResult, Series, Value, METRIC_NAME};
+use crate::value::{stale_nan, Labels, QueryResult, Sample, Series, Value, METRIC_NAME};
 
 /// What became of one `eval`.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,6 +120,27 @@ impl ExprVisitor for HistogramReader<'_> {
     }
 }
 
+/// Finds calls of `start()`, `end()`, `step()` or `range()`, whose value depends on the
+/// query's range (such a query gives other values when re-run in range mode).
+struct QueryRangeReader(bool);
+
+impl ExprVisitor for QueryRangeReader {
+    type Error = ();
+
+    fn pre_visit(&mut self, e: &Expr) -> Result<bool, ()> {
+        if let Expr::Call(c) = e {
+            self.0 |= matches!(c.func.name, "start" | "end" | "step" | "range");
+        }
+        Ok(!self.0)
+    }
+}
+
+fn reads_query_range(e: &Expr) -> bool {
+    let mut r = QueryRangeReader(false);
+    let _ = walk_expr(&mut r, e);
+    r.0
+}
+
 /// Whether the query reads any series holding native histograms.
 fn reads_histograms(e: &Expr, hist: &[Labels]) -> bool {
     let mut r = HistogramReader { hist, found: false };
@@ -180,9 +201,59 @@ fn judge(engine: &Engine, store: &MemStorage, hist: &[Labels], case: &EvalCase) 
     if let Err(e) = check_annotations(case, &res) {
         return CaseOutcome::Failed(e);
     }
-    match compare(case, &res.value) {
-        Ok(()) => CaseOutcome::Passed,
-        Err(e) => CaseOutcome::Failed(e),
+    if let Err(e) = compare(case, &res.value) {
+        return CaseOutcome::Failed(e);
+    }
+    match case.time {
+        EvalTime::Instant { at_ms } => {
+            match range_mode_check(engine, store, &expr, case, at_ms, &res.value) {
+                Ok(()) => CaseOutcome::Passed,
+                Err(e) => CaseOutcome::Failed(format!("in range mode: {e}")),
+            }
+        }
+        EvalTime::Range { .. } => CaseOutcome::Passed,
+    }
+}
+
+/// As Prometheus's harness does, evaluates an instant query again as a range query from
+/// one minute before to one minute after, and compares the middle step with the expectation.
+fn range_mode_check(
+    engine: &Engine,
+    store: &MemStorage,
+    expr: &Expr,
+    case: &EvalCase,
+    at: i64,
+    instant: &Value,
+) -> Result<(), String> {
+    if case.ordered
+        || !matches!(instant, Value::Vector(_) | Value::Scalar { .. })
+        || reads_query_range(expr)
+    {
+        return Ok(());
+    }
+    let res = engine
+        .exec(store, expr, at - 60_000, at + 60_000, 60_000, None)
+        .map_err(|e| e.message)?;
+    let Value::Matrix(series) = res.value else {
+        return Err("not a matrix".into());
+    };
+    let vec: Vec<Sample> = series
+        .iter()
+        .filter_map(|s| {
+            let p = s.samples.iter().find(|p| p.0 == at)?;
+            Some(Sample {
+                labels: s.labels.clone(),
+                t: at,
+                v: p.1,
+            })
+        })
+        .collect();
+    match instant {
+        Value::Scalar { .. } => match vec.first() {
+            Some(s) => compare(case, &Value::Scalar { t: at, v: s.v }),
+            None => Err("no scalar at the middle step".into()),
+        },
+        _ => compare(case, &Value::Vector(vec)),
     }
 }
 
