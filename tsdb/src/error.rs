@@ -14,6 +14,9 @@ pub enum RefuseReason {
     Duplicate,
     /// Before the head's minimum valid time (that range is, or is about to be, a block).
     TooOld,
+    /// Later than the system clock plus [`crate::Limits::max_future_ms`] (one such sample
+    /// would move the head's writable window and make current samples `too_old`).
+    TooFarInFuture,
     /// Would create a series past [`crate::Limits::max_series_per_metric`].
     SeriesPerMetric,
     /// Would create a series past [`crate::Limits::max_series`].
@@ -30,10 +33,11 @@ pub enum RefuseReason {
 
 impl RefuseReason {
     /// Every reason, in counter order.
-    pub const ALL: [RefuseReason; 9] = [
+    pub const ALL: [RefuseReason; 10] = [
         RefuseReason::OutOfOrder,
         RefuseReason::Duplicate,
         RefuseReason::TooOld,
+        RefuseReason::TooFarInFuture,
         RefuseReason::SeriesPerMetric,
         RefuseReason::SeriesTotal,
         RefuseReason::LabelsPerSeries,
@@ -48,6 +52,7 @@ impl RefuseReason {
             RefuseReason::OutOfOrder => "out_of_order",
             RefuseReason::Duplicate => "duplicate",
             RefuseReason::TooOld => "too_old",
+            RefuseReason::TooFarInFuture => "too_far_in_future",
             RefuseReason::SeriesPerMetric => "series_per_metric_limit",
             RefuseReason::SeriesTotal => "series_limit",
             RefuseReason::LabelsPerSeries => "labels_per_series_limit",

@@ -140,6 +140,13 @@ impl MemSeries {
     }
 }
 
+/// The system clock in milliseconds since the epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Start of the block-range window holding `t`.
 pub(crate) fn block_start(t: i64, range: i64) -> i64 {
     t.div_euclid(range) * range
@@ -228,6 +235,7 @@ impl Head {
     ) -> Result<WalBatch, Rejection> {
         let h = self.read();
         let oldest = h.min_valid.max(h.maxt.saturating_sub(self.range / 2));
+        let newest = limits.max_future_ms.map(|f| now_ms().saturating_add(f));
         let mut out = WalBatch::default();
         let mut new_refs: HashMap<Labels, u64> = HashMap::new();
         let mut new_per_metric: HashMap<String, usize> = HashMap::new();
@@ -241,6 +249,18 @@ impl Head {
                     format!(
                         "sample of {} at {} is before the head's oldest writable time {oldest}",
                         p.labels, p.t
+                    ),
+                ));
+                continue;
+            }
+            if let Some(newest) = newest.filter(|&n| p.t > n) {
+                refusals.push(refuse(
+                    RefuseReason::TooFarInFuture,
+                    format!(
+                        "sample of {} at {} is after {newest}, the clock plus the limit max_future_ms={}",
+                        p.labels,
+                        p.t,
+                        limits.max_future_ms.unwrap_or_default()
                     ),
                 ));
                 continue;
@@ -543,6 +563,27 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(r.by_reason, vec![(RefuseReason::OutOfOrder, 1)]);
+    }
+
+    #[test]
+    fn far_future_samples_are_refused() {
+        let head = Head::new(H2, 0);
+        let l = Limits::default();
+        let now = now_ms();
+        commit(&head, vec![pending("a", now + 60_000, 1.0)], &l).unwrap();
+        let r = commit(&head, vec![pending("a", now + 3600 * 1000, 1.0)], &l).unwrap_err();
+        assert_eq!(r.by_reason, vec![(RefuseReason::TooFarInFuture, 1)]);
+        assert!(r.details[0].message.contains("max_future_ms=600000"));
+        let unbounded = Limits {
+            max_future_ms: None,
+            ..Limits::default()
+        };
+        commit(
+            &head,
+            vec![pending("a", now + 3600 * 1000, 1.0)],
+            &unbounded,
+        )
+        .unwrap();
     }
 
     #[test]

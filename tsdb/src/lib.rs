@@ -38,7 +38,7 @@
 //!   acknowledged batch; a record torn by a crash fails its checksum and is cut off with
 //!   everything after it (it was never acknowledged).
 //! * **All-or-nothing batches.** A batch is checked in full (limits, out-of-order,
-//!   duplicates, age) before anything is written; one refused sample refuses the batch,
+//!   duplicates, too old, too far past the clock) before anything is written; one refused sample refuses the batch,
 //!   with counts per [`RefuseReason`]. Re-sending an already stored sample (same time and
 //!   value bits) is accepted and not stored twice.
 //! * **Immutable blocks.** A block directory is written under a `.tmp` name, fsynced and

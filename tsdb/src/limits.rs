@@ -20,6 +20,9 @@ pub struct Limits {
     pub max_samples_per_batch: usize,
     /// Most samples one `select` may return.
     pub max_samples_per_query: usize,
+    /// Samples later than the system clock plus this are refused (`too_far_in_future`);
+    /// `None` accepts any time.
+    pub max_future_ms: Option<i64>,
 }
 
 impl Default for Limits {
@@ -32,6 +35,7 @@ impl Default for Limits {
             max_label_value_len: 4096,
             max_samples_per_batch: 100_000,
             max_samples_per_query: 50_000_000,
+            max_future_ms: Some(10 * 60 * 1000),
         }
     }
 }
