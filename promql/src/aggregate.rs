@@ -11,7 +11,7 @@ use promql_parser::parser::{AggregateExpr, LabelModifier};
 use crate::error::QueryError;
 use crate::eval::{Ctx, Evaluator, VSample, Val};
 use crate::stats::{format_go_float, format_go_g, quantile, KahanSum, Mean, Variance};
-use crate::value::{Labels, METRIC_NAME};
+use crate::value::{is_metadata_label, Labels};
 
 /// The labels of the group a sample falls in.
 fn group_labels(l: &Labels, modifier: &Option<LabelModifier>) -> Labels {
@@ -20,7 +20,7 @@ fn group_labels(l: &Labels, modifier: &Option<LabelModifier>) -> Labels {
         None => return Labels::empty(),
         Some(LabelModifier::Include(by)) => out.retain(|n| by.labels.iter().any(|b| b == n)),
         Some(LabelModifier::Exclude(without)) => {
-            out.retain(|n| n != METRIC_NAME && !without.labels.iter().any(|b| b == n))
+            out.retain(|n| !is_metadata_label(n) && !without.labels.iter().any(|b| b == n))
         }
     }
     out

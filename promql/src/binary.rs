@@ -9,7 +9,7 @@ use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 
 use crate::error::QueryError;
 use crate::eval::{Ctx, Evaluator, VSample, Val};
-use crate::value::{Labels, METRIC_NAME};
+use crate::value::{is_metadata_label, Labels, METRIC_NAME};
 
 /// Whether `op` is one of the comparison operators.
 fn is_comparison(op: &str) -> bool {
@@ -80,7 +80,10 @@ pub(crate) fn eval_binary(
         (Val::Vector(l), Val::Vector(r)) => {
             let card = b.modifier.as_ref().map(|m| m.card.clone());
             let matching = b.modifier.as_ref().and_then(|m| m.matching.clone());
-            let m = Matching::new(matching.as_ref(), card);
+            let mut m = Matching::new(matching.as_ref(), card);
+            if let Some(f) = b.modifier.as_ref().map(|m| &m.fill_values) {
+                (m.fill_many, m.fill_one) = (f.lhs, f.rhs);
+            }
             let mut out = Vec::with_capacity(l.len());
             for (ls, rs) in l.into_iter().zip(r) {
                 ev.check()?;
@@ -140,6 +143,11 @@ struct Matching {
     /// The labels named by `on`/`ignoring`, sorted.
     names: Vec<String>,
     card: VectorMatchCardinality,
+    /// `fill_left(v)` (or `fill`): the value of a missing sample on the "many" side (the
+    /// left one, or the right one with `group_right`).
+    fill_many: Option<f64>,
+    /// `fill_right(v)` (or `fill`): the value of a missing sample on the "one" side.
+    fill_one: Option<f64>,
 }
 
 impl Matching {
@@ -154,6 +162,8 @@ impl Matching {
             on,
             names,
             card: card.unwrap_or(VectorMatchCardinality::OneToOne),
+            fill_many: None,
+            fill_one: None,
         }
     }
 
@@ -222,7 +232,7 @@ fn vector_vector(
     rhs: Vec<VSample>,
     return_bool: bool,
 ) -> Result<Vec<VSample>, QueryError> {
-    if lhs.is_empty() || rhs.is_empty() {
+    if (lhs.is_empty() || rhs.is_empty()) && m.fill_many.is_none() && m.fill_one.is_none() {
         return Ok(Vec::new());
     }
     let (include, swapped) = match &m.card {
@@ -286,6 +296,49 @@ fn vector_vector(
             drop_name: return_bool || ls.drop_name,
         });
     }
+    // The experimental fill modifiers: a missing partner takes the fill value.
+    let result = |fl: f64, fr: f64| {
+        let (v, keep) = apply(op, fl, fr);
+        match (return_bool, keep) {
+            (true, _) => Some(if keep { 1.0 } else { 0.0 }),
+            (false, true) => Some(v),
+            (false, false) => None,
+        }
+    };
+    if let Some(f) = m.fill_one {
+        for ls in many
+            .iter()
+            .filter(|s| !one_by_sig.contains_key(&m.signature(&s.labels)))
+        {
+            let (fl, fr) = if swapped { (f, ls.v) } else { (ls.v, f) };
+            if let Some(v) = result(fl, fr) {
+                let labels = result_labels(op, m, &include, &ls.labels, &Labels::empty());
+                out.push(VSample {
+                    labels: Rc::new(labels),
+                    v,
+                    drop_name: return_bool || ls.drop_name,
+                });
+            }
+        }
+    }
+    if let Some(f) = m.fill_many {
+        let many_sigs: HashSet<String> = many.iter().map(|s| m.signature(&s.labels)).collect();
+        for rs in one
+            .iter()
+            .filter(|s| !many_sigs.contains(&m.signature(&s.labels)))
+        {
+            let (fl, fr) = if swapped { (rs.v, f) } else { (f, rs.v) };
+            if let Some(v) = result(fl, fr) {
+                let synthetic = m.matched_labels(&rs.labels);
+                let labels = result_labels(op, m, &include, &synthetic, &rs.labels);
+                out.push(VSample {
+                    labels: Rc::new(labels),
+                    v,
+                    drop_name: return_bool,
+                });
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -293,7 +346,7 @@ fn vector_vector(
 fn result_labels(op: &str, m: &Matching, include: &[String], l: &Labels, r: &Labels) -> Labels {
     let mut out = l.clone();
     if !is_comparison(op) {
-        out.remove(METRIC_NAME);
+        out.retain(|n| !is_metadata_label(n));
     }
     if matches!(m.card, VectorMatchCardinality::OneToOne) {
         if m.on {

@@ -19,6 +19,12 @@ pub fn is_stale_nan(v: f64) -> bool {
     v.to_bits() == STALE_NAN_BITS
 }
 
+/// Whether a label is the metric name or metadata travelling with it (`__type__`,
+/// `__unit__`): the labels Prometheus removes when an operation changes a metric's meaning.
+pub fn is_metadata_label(name: &str) -> bool {
+    matches!(name, "__name__" | "__type__" | "__unit__")
+}
+
 /// A set of labels, kept sorted by name with unique names; `__name__` is an ordinary label.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Labels(Vec<(String, String)>);
@@ -75,10 +81,11 @@ impl Labels {
         self.0.retain(|(n, _)| n != name);
     }
 
-    /// A copy without the metric name.
+    /// A copy without the metric name and the metadata labels that go with it
+    /// (`__type__`, `__unit__`), as Prometheus drops them.
     pub fn without_name(&self) -> Labels {
         let mut l = self.clone();
-        l.remove(METRIC_NAME);
+        l.retain(|n| !is_metadata_label(n));
         l
     }
 
