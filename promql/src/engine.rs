@@ -311,6 +311,81 @@ mod tests {
         assert_eq!(err.kind, crate::error::ErrorKind::BadData);
     }
 
+    fn vector(r: QueryResult) -> Vec<(String, f64)> {
+        let Value::Vector(v) = r.value else {
+            panic!("not a vector: {:?}", r.value)
+        };
+        v.into_iter().map(|s| (s.labels.to_string(), s.v)).collect()
+    }
+
+    #[test]
+    fn offset_and_at_modifiers() {
+        let (e, s) = (Engine::default(), store());
+        assert_eq!(
+            vector(e.instant_query(&s, "up offset 2m", 300_000).unwrap())[0].1,
+            3.0
+        );
+        assert_eq!(
+            vector(e.instant_query(&s, "up @ 120", 540_000).unwrap())[0].1,
+            2.0
+        );
+        assert_eq!(
+            vector(e.instant_query(&s, "up @ 240 offset 1m", 0).unwrap())[0].1,
+            3.0
+        );
+        let r = e.range_query(&s, "up @ end()", 0, 120_000, 60_000).unwrap();
+        let Value::Matrix(m) = r.value else { panic!() };
+        assert_eq!(m[0].samples, vec![(0, 2.0), (60_000, 2.0), (120_000, 2.0)]);
+    }
+
+    #[test]
+    fn stale_marker_ends_a_series_and_lookback_bounds_it() {
+        let mut s = store();
+        let l = Labels::new([("__name__", "up"), ("job", "a")]);
+        s.add_sample(&l, 600_000, crate::value::stale_nan());
+        let e = Engine::default();
+        assert!(vector(e.instant_query(&s, "up", 630_000).unwrap()).is_empty());
+        // Without the marker the last sample (9m) is visible for five minutes.
+        let s = store();
+        assert_eq!(vector(e.instant_query(&s, "up", 839_000).unwrap()).len(), 1);
+        assert!(vector(e.instant_query(&s, "up", 840_000).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn subqueries_and_range_functions() {
+        let (e, s) = (Engine::default(), store());
+        let r = e
+            .instant_query(&s, "max_over_time(up[5m:1m])", 540_000)
+            .unwrap();
+        assert_eq!(vector(r), vec![(r#"{job="a"}"#.to_string(), 9.0)]);
+        let r = e.instant_query(&s, "rate(up[5m])", 540_000).unwrap();
+        assert!((vector(r.clone())[0].1 - 1.0 / 60.0).abs() < 1e-12);
+        assert!(r.infos[0].starts_with("PromQL info: metric might not be a counter"));
+    }
+
+    #[test]
+    fn errors_carry_their_kind() {
+        let (e, s) = (Engine::default(), store());
+        assert_eq!(
+            e.instant_query(&s, "up{", 0).unwrap_err().kind,
+            crate::error::ErrorKind::BadData
+        );
+        let many = e.instant_query(&s, "up * on() group_left up", 0);
+        assert!(many.is_ok());
+        let cancel = AtomicBool::new(true);
+        let expr = parse_query("up").unwrap();
+        let err = e.exec(&s, &expr, 0, 0, 0, Some(&cancel)).unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::Canceled);
+        let e = Engine::new(EngineOptions {
+            timeout: Some(Duration::ZERO),
+            ..Default::default()
+        });
+        assert_eq!(
+            e.instant_query(&s, "up", 0).unwrap_err().kind,
+            crate::error::ErrorKind::Timeout
+        );
+    }
+
     #[test]
     fn too_many_samples_fails() {
         let e = Engine::new(EngineOptions {

@@ -67,6 +67,12 @@ impl QueryError {
         }
     }
 
+    /// The error for native histogram samples, which this engine does not evaluate. A
+    /// [`crate::Queryable`] whose series hold native histograms returns it from `select`.
+    pub fn native_histograms_unsupported() -> Self {
+        QueryError::execution("native histograms are not supported by this PromQL engine")
+    }
+
     /// Prometheus's error when a query would hold more samples than allowed.
     pub fn too_many_samples() -> Self {
         QueryError::execution(

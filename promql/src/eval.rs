@@ -180,7 +180,7 @@ impl<'a> Evaluator<'a> {
         if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(QueryError::canceled("expression evaluation"));
         }
-        if self.deadline.is_some_and(|d| Instant::now() > d) {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(QueryError::timeout("expression evaluation"));
         }
         Ok(())
@@ -331,6 +331,7 @@ impl<'a> Evaluator<'a> {
         let mut out: Vec<Vec<VSample>> = vec![Vec::new(); ctx.len()];
         let mut held = 0;
         for s in series {
+            self.check()?;
             let labels = Rc::new(s.labels);
             for (i, t) in ctx.times().enumerate() {
                 let te = te(t);
@@ -408,6 +409,11 @@ impl<'a> Evaluator<'a> {
                     return Ok(input);
                 }
                 let inner = Ctx::new(start, last, step);
+                // Every step of a subquery may hold samples: refuse absurd resolutions before
+                // allocating per-step results.
+                if (last - start) / step >= self.opts.max_samples as i64 {
+                    return Err(QueryError::too_many_samples());
+                }
                 let times: Vec<i64> = inner.times().collect();
                 match self.eval(&sq.expr, &inner)? {
                     Val::Scalar(v) => {

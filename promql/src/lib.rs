@@ -6,6 +6,29 @@
 //! markers, and the late removal of `__name__`. Native histograms are not supported.
 //!
 //! [`promqltest`] reads Prometheus's own test scripts, which the conformance test runs.
+//!
+//! ```
+//! use promql::{Engine, Labels, MemStorage, Value};
+//!
+//! let mut store = MemStorage::new();
+//! let up = Labels::new([("__name__", "up"), ("job", "api")]);
+//! for i in 0..10 {
+//!     store.add_sample(&up, i * 15_000, 1.0);
+//! }
+//! let engine = Engine::default();
+//! let res = engine.instant_query(&store, "sum by (job) (up)", 120_000).unwrap();
+//! let Value::Vector(v) = res.value else { unreachable!() };
+//! assert_eq!((v[0].labels.get("job"), v[0].v), (Some("api"), 1.0));
+//!
+//! // A range query: every step from start to end, as Prometheus's query_range.
+//! let res = engine.range_query(&store, "up", 0, 60_000, 15_000).unwrap();
+//! let Value::Matrix(m) = res.value else { unreachable!() };
+//! assert_eq!(m[0].samples.len(), 5);
+//!
+//! // Failures carry Prometheus's error kind for the HTTP API.
+//! let err = engine.instant_query(&store, "sum(", 0).unwrap_err();
+//! assert_eq!(err.kind.as_str(), "bad_data");
+//! ```
 
 mod aggregate;
 mod binary;

@@ -22,7 +22,9 @@ pub trait Queryable: Send + Sync {
     /// Every series matching all `matchers`, with its samples in `[start_ms, end_ms]`
     /// (both ends included) sorted by time. Series come with sorted labels, `__name__`
     /// included; a series with no sample in the range may be left out. Stale markers are
-    /// returned as samples (see [`crate::value::is_stale_nan`]).
+    /// returned as samples (see [`crate::value::is_stale_nan`]). This engine evaluates float
+    /// samples only: a store that finds native histogram samples among the selected ones
+    /// should fail with [`QueryError::native_histograms_unsupported`].
     fn select(
         &self,
         matchers: &[LabelMatcher],
