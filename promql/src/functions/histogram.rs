@@ -236,7 +236,10 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
             if name != "histogram_fraction" {
                 for q in params.iter().flatten() {
                     if !(0.0..=1.0).contains(q) {
-                        ev.warn(format!("quantile value should be between 0 and 1, got {}", format_go_g(*q)));
+                        ev.warn(format!(
+                            "quantile value should be between 0 and 1, got {}",
+                            format_go_g(*q)
+                        ));
                     }
                 }
             }
@@ -266,7 +269,11 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                                         Rc::new(x)
                                     }
                                 };
-                                res.push(VSample { labels, v, drop_name: true });
+                                res.push(VSample {
+                                    labels,
+                                    v,
+                                    drop_name: true,
+                                });
                             }
                         }
                     }
@@ -280,9 +287,9 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
             let v = ev.eval_vector(args[0], ctx)?;
             Val::Vector(v.into_iter().map(|_| Vec::new()).collect())
         }
-        "info" | "start_timestamp" => {
+        "start_timestamp" => {
             return Err(QueryError::bad_data(format!(
-                "function {name:?} is not supported (it needs native histograms or metadata this engine does not keep)"
+                "function {name:?} is not supported (this engine keeps no start timestamps)"
             )))
         }
         _ => return Ok(None),

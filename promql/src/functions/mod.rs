@@ -3,9 +3,11 @@
 //! - [`range`]: functions of a range vector (`rate`, `*_over_time`, …);
 //! - [`math`]: per-sample arithmetic, clamping, rounding and calendar functions;
 //! - [`labels`]: `label_replace`, `label_join`, sorting;
-//! - [`histogram`]: `histogram_quantile` and `histogram_fraction` over classic buckets.
+//! - [`histogram`]: `histogram_quantile` and `histogram_fraction` over classic buckets;
+//! - [`info`]: the experimental `info()`.
 
 mod histogram;
+mod info;
 mod labels;
 mod math;
 mod range;
@@ -36,7 +38,13 @@ pub(crate) fn eval_call(ev: &mut Evaluator, c: &Call, ctx: &Ctx) -> Result<Val, 
         args: &args,
         ctx,
     };
-    for family in [range::eval, math::eval, labels::eval, histogram::eval] {
+    for family in [
+        range::eval,
+        math::eval,
+        labels::eval,
+        histogram::eval,
+        info::eval,
+    ] {
         if let Some(v) = family(ev, &call)? {
             return Ok(v);
         }

@@ -152,7 +152,8 @@ fn message_matches(m: &MessageMatch, msg: &str) -> bool {
     match m {
         MessageMatch::Any => true,
         MessageMatch::Exact(x) => x == msg,
-        MessageMatch::Regex(r) => regex::Regex::new(&format!("^(?:{r})$"))
+        // Unanchored, as Go's regexp.MatchString.
+        MessageMatch::Regex(r) => regex::Regex::new(r)
             .map(|re| re.is_match(msg))
             .unwrap_or(false),
     }
