@@ -112,9 +112,11 @@ fn enrich(
                 continue;
             }
             match added.get(l) {
-                Some(prev) if *prev != v => return Err(QueryError::execution(format!(
+                Some(prev) if *prev != v => {
+                    return Err(QueryError::execution(format!(
                     "conflicting label: {l} has values {prev:?} and {v:?} in different info series"
-                ))),
+                )))
+                }
                 _ => {
                     added.insert(l, v);
                     out.set(l, v);

@@ -6,7 +6,8 @@
 //! `eval instant at <t> <query>` / `eval range from <t> to <t> step <d> <query>` followed by
 //! `expect …` lines and the expected series. The older `eval_fail`, `eval_ordered`,
 //! `eval_warn`, `eval_info` and `expected_fail_message|regexp` forms are read too.
-//! A line that is empty or a comment ends a command, as in Prometheus.
+//! A line that is empty or a comment ends a command, as in Prometheus. Lines of start
+//! timestamps (`metric{…}@st …`) are read and ignored: the engine keeps none.
 
 mod run;
 
@@ -321,12 +322,17 @@ fn expand_item(item: &str) -> Result<Vec<Option<Point>>, String> {
     Ok(out)
 }
 
-fn parse_series_line(line: &str) -> Result<SeriesLine, String> {
+/// Parses a series line; `None` for a line of start timestamps (`metric{…}@st …`), which
+/// this engine does not keep.
+fn parse_series_line(line: &str) -> Result<Option<SeriesLine>, String> {
     let (metric, values) = split_metric(line);
-    Ok(SeriesLine {
+    if values.starts_with("@st") || metric.ends_with("@st") {
+        return Ok(None);
+    }
+    Ok(Some(SeriesLine {
         labels: parse_labels(metric)?,
         values: parse_values(values)?,
-    })
+    }))
 }
 
 /// Parses `fail`, `warn msg: …`, `info regex: …` etc. after `expect `.
@@ -416,10 +422,10 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>, String> {
             "clear" => cmds.push(Command::Clear),
             "load" | "load_with_nhcb" => {
                 let step_ms = parse_duration_ms(rest.trim())?;
-                let series = block
-                    .iter()
-                    .map(|b| parse_series_line(b))
-                    .collect::<Result<_, _>>()?;
+                let mut series = Vec::new();
+                for b in &block {
+                    series.extend(parse_series_line(b)?);
+                }
                 cmds.push(Command::Load {
                     step_ms,
                     nhcb: word == "load_with_nhcb",
@@ -495,7 +501,7 @@ fn parse_eval_line(case: &mut EvalCase, b: &str) -> Result<(), String> {
     } else if let Some(v) = parse_number(b) {
         case.scalar = Some(v);
     } else {
-        case.series.push(parse_series_line(b)?);
+        case.series.extend(parse_series_line(b)?);
     }
     Ok(())
 }
