@@ -27,21 +27,34 @@ fn group_labels(l: &Labels, modifier: &Option<LabelModifier>) -> Labels {
 }
 
 /// Groups a step's samples, keeping groups in order of first appearance.
-fn group(step: &[VSample], modifier: &Option<LabelModifier>) -> Vec<(Labels, Vec<usize>)> {
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+/// `keys` remembers each series' group labels across steps (keyed by the address of its
+/// labels, whose `Rc` it holds so the address stays taken).
+fn group(
+    step: &[VSample],
+    modifier: &Option<LabelModifier>,
+    keys: &mut GroupKeys,
+) -> Vec<(Labels, Vec<usize>)> {
+    let mut index: HashMap<Rc<Labels>, usize> = HashMap::new();
     let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
     for (i, s) in step.iter().enumerate() {
-        let key = group_labels(&s.labels, modifier);
+        let key = keys
+            .entry(Rc::as_ptr(&s.labels))
+            .or_insert_with(|| (s.labels.clone(), Rc::new(group_labels(&s.labels, modifier))))
+            .1
+            .clone();
         match index.get(&key) {
             Some(&g) => groups[g].1.push(i),
             None => {
                 index.insert(key.clone(), groups.len());
-                groups.push((key, vec![i]));
+                groups.push(((*key).clone(), vec![i]));
             }
         }
     }
     groups
 }
+
+/// Group labels keyed by the address of the series labels they were computed from.
+type GroupKeys = HashMap<*const Labels, (Rc<Labels>, Rc<Labels>)>;
 
 /// Whether `label` may be used as a label name.
 pub(crate) fn valid_label_name(label: &str) -> bool {
@@ -78,10 +91,11 @@ pub(crate) fn eval_aggregate(
     }
     let input = ev.eval_vector(&a.expr, ctx)?;
     let mut out = Vec::with_capacity(input.len());
+    let mut keys = GroupKeys::new();
     for (i, step) in input.into_iter().enumerate() {
         ev.check()?;
         let param = params.get(i).copied().unwrap_or(f64::NAN);
-        let groups = group(&step, &a.modifier);
+        let groups = group(&step, &a.modifier, &mut keys);
         let mut res: Vec<VSample> = Vec::new();
         match op.as_str() {
             "topk" | "bottomk" | "limitk" => {
@@ -130,13 +144,17 @@ pub(crate) fn eval_aggregate(
             }
             "count_values" => {
                 let mut counts: Vec<(Labels, f64)> = Vec::new();
-                for (_, members) in &groups {
+                let mut index: HashMap<Labels, usize> = HashMap::new();
+                for (key, members) in &groups {
                     for &m in members {
-                        let mut l = group_labels(&step[m].labels, &a.modifier);
+                        let mut l = key.clone();
                         l.set(&label_param, &format_go_float(step[m].v));
-                        match counts.iter_mut().find(|(k, _)| *k == l) {
-                            Some(c) => c.1 += 1.0,
-                            None => counts.push((l, 1.0)),
+                        match index.get(&l) {
+                            Some(&c) => counts[c].1 += 1.0,
+                            None => {
+                                index.insert(l.clone(), counts.len());
+                                counts.push((l, 1.0));
+                            }
                         }
                     }
                 }

@@ -2,6 +2,7 @@
 //! operators `and`/`or`/`unless`, and vector matching (`on`, `ignoring`, `group_left`,
 //! `group_right`) with Prometheus's errors for ambiguous matches.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -148,6 +149,36 @@ struct Matching {
     fill_many: Option<f64>,
     /// `fill_right(v)` (or `fill`): the value of a missing sample on the "one" side.
     fill_one: Option<f64>,
+    /// Signatures by series (see [`Matching::signature`]).
+    cache: RefCell<SignatureCache>,
+    /// Result labels by pair of series (see [`Matching::result`]).
+    results: RefCell<ResultCache>,
+}
+
+/// Result labels of the pairs an operation matches.
+/// The result labels of one pair of series (holding both sides' `Rc`s so that their
+/// addresses, the key, are not reused).
+struct PairResult {
+    _sides: (Rc<Labels>, Rc<Labels>),
+    labels: Rc<Labels>,
+    id: usize,
+}
+
+#[derive(Default)]
+struct ResultCache {
+    /// Labels and their id per pair of series, keyed by the addresses of both sides' labels.
+    by_pair: HashMap<(*const Labels, *const Labels), PairResult>,
+    /// Result label sets interned as small ids (equal sets, equal ids).
+    ids: HashMap<Rc<Labels>, usize>,
+}
+
+/// Signatures of the series an operation sees.
+#[derive(Default)]
+struct SignatureCache {
+    /// The signature id of each series, keyed by the address of its labels.
+    by_series: HashMap<*const Labels, (Rc<Labels>, usize)>,
+    /// Signatures interned as small ids.
+    ids: HashMap<String, usize>,
 }
 
 impl Matching {
@@ -164,11 +195,29 @@ impl Matching {
             card: card.unwrap_or(VectorMatchCardinality::OneToOne),
             fill_many: None,
             fill_one: None,
+            cache: RefCell::default(),
+            results: RefCell::default(),
         }
     }
 
-    /// The key samples are matched by.
-    fn signature(&self, l: &Labels) -> String {
+    /// The key samples are matched by, computed once per series of the operation.
+    fn signature(&self, l: &Rc<Labels>) -> usize {
+        let mut cache = self.cache.borrow_mut();
+        let SignatureCache { by_series, ids } = &mut *cache;
+        // The cache holds the `Rc`, so the address cannot be reused while it is a key.
+        by_series
+            .entry(Rc::as_ptr(l))
+            .or_insert_with(|| {
+                let next = ids.len();
+                (
+                    l.clone(),
+                    *ids.entry(self.compute_signature(l)).or_insert(next),
+                )
+            })
+            .1
+    }
+
+    fn compute_signature(&self, l: &Labels) -> String {
         let mut key = String::new();
         for (n, v) in l.iter() {
             let named = self.names.iter().any(|x| x == n);
@@ -187,6 +236,31 @@ impl Matching {
         key
     }
 
+    /// The labels of the result of a matched pair, computed once per pair of series.
+    fn result(
+        &self,
+        op: &str,
+        include: &[String],
+        l: &Rc<Labels>,
+        r: &Rc<Labels>,
+    ) -> (Rc<Labels>, usize) {
+        let mut cache = self.results.borrow_mut();
+        let ResultCache { by_pair, ids } = &mut *cache;
+        let entry = by_pair
+            .entry((Rc::as_ptr(l), Rc::as_ptr(r)))
+            .or_insert_with(|| {
+                let labels = Rc::new(result_labels(op, self, include, l, r));
+                let next = ids.len();
+                let id = *ids.entry(labels.clone()).or_insert(next);
+                PairResult {
+                    _sides: (l.clone(), r.clone()),
+                    labels,
+                    id,
+                }
+            });
+        (entry.labels.clone(), entry.id)
+    }
+
     /// The labels the signature is made of (for error messages).
     fn matched_labels(&self, l: &Labels) -> Labels {
         let mut out = l.clone();
@@ -203,14 +277,14 @@ impl Matching {
 }
 
 fn and(m: &Matching, l: Vec<VSample>, r: &[VSample]) -> Vec<VSample> {
-    let sigs: HashSet<String> = r.iter().map(|s| m.signature(&s.labels)).collect();
+    let sigs: HashSet<usize> = r.iter().map(|s| m.signature(&s.labels)).collect();
     l.into_iter()
         .filter(|s| sigs.contains(&m.signature(&s.labels)))
         .collect()
 }
 
 fn or(m: &Matching, mut l: Vec<VSample>, r: Vec<VSample>) -> Vec<VSample> {
-    let sigs: HashSet<String> = l.iter().map(|s| m.signature(&s.labels)).collect();
+    let sigs: HashSet<usize> = l.iter().map(|s| m.signature(&s.labels)).collect();
     l.extend(
         r.into_iter()
             .filter(|s| !sigs.contains(&m.signature(&s.labels))),
@@ -219,7 +293,7 @@ fn or(m: &Matching, mut l: Vec<VSample>, r: Vec<VSample>) -> Vec<VSample> {
 }
 
 fn unless(m: &Matching, l: Vec<VSample>, r: &[VSample]) -> Vec<VSample> {
-    let sigs: HashSet<String> = r.iter().map(|s| m.signature(&s.labels)).collect();
+    let sigs: HashSet<usize> = r.iter().map(|s| m.signature(&s.labels)).collect();
     l.into_iter()
         .filter(|s| !sigs.contains(&m.signature(&s.labels)))
         .collect()
@@ -242,7 +316,7 @@ fn vector_vector(
     };
     let one_to_one = matches!(m.card, VectorMatchCardinality::OneToOne);
     let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
-    let mut one_by_sig: HashMap<String, &VSample> = HashMap::new();
+    let mut one_by_sig: HashMap<usize, &VSample> = HashMap::new();
     for s in &one {
         let sig = m.signature(&s.labels);
         if let Some(dup) = one_by_sig.get(&sig) {
@@ -256,7 +330,9 @@ fn vector_vector(
         }
         one_by_sig.insert(sig, s);
     }
-    let mut matched: HashMap<String, HashSet<Labels>> = HashMap::new();
+    // Match groups seen, and (match group, result labels) pairs seen.
+    let mut matched: HashSet<usize> = HashSet::new();
+    let mut results: HashSet<(usize, usize)> = HashSet::new();
     let mut out = Vec::new();
     for ls in &many {
         let sig = m.signature(&ls.labels);
@@ -265,25 +341,17 @@ fn vector_vector(
         };
         let (fl, fr) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
         let (mut v, keep) = apply(op, fl, fr);
-        let labels = result_labels(op, m, &include, &ls.labels, &rs.labels);
+        let (labels, id) = m.result(op, &include, &ls.labels, &rs.labels);
         // Ambiguous matches are errors even when a comparison filters the pair away.
-        let seen = matched.entry(sig);
-        match seen {
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                if one_to_one {
-                    return Err(QueryError::execution(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-                    ));
-                }
-                if !e.get_mut().insert(labels.clone()) {
-                    return Err(QueryError::execution(
-                        "multiple matches for labels: grouping labels must ensure unique matches",
-                    ));
-                }
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(HashSet::from([labels.clone()]));
-            }
+        if !matched.insert(sig) && one_to_one {
+            return Err(QueryError::execution(
+                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+            ));
+        }
+        if !results.insert((sig, id)) {
+            return Err(QueryError::execution(
+                "multiple matches for labels: grouping labels must ensure unique matches",
+            ));
         }
         if return_bool {
             v = if keep { 1.0 } else { 0.0 };
@@ -291,7 +359,7 @@ fn vector_vector(
             continue;
         }
         out.push(VSample {
-            labels: Rc::new(labels),
+            labels,
             v,
             drop_name: return_bool || ls.drop_name,
         });
@@ -322,7 +390,7 @@ fn vector_vector(
         }
     }
     if let Some(f) = m.fill_many {
-        let many_sigs: HashSet<String> = many.iter().map(|s| m.signature(&s.labels)).collect();
+        let many_sigs: HashSet<usize> = many.iter().map(|s| m.signature(&s.labels)).collect();
         for rs in one
             .iter()
             .filter(|s| !many_sigs.contains(&m.signature(&s.labels)))
@@ -381,8 +449,8 @@ mod tests {
 
     #[test]
     fn signatures_ignore_the_name_unless_on_names_it() {
-        let l = Labels::new([("__name__", "a"), ("x", "1"), ("y", "2")]);
-        let r = Labels::new([("__name__", "b"), ("x", "1"), ("y", "2")]);
+        let l = Rc::new(Labels::new([("__name__", "a"), ("x", "1"), ("y", "2")]));
+        let r = Rc::new(Labels::new([("__name__", "b"), ("x", "1"), ("y", "2")]));
         let m = Matching::new(None, None);
         assert_eq!(m.signature(&l), m.signature(&r));
         let on = Matching::new(Some(&LabelModifier::include(vec!["__name__"])), None);

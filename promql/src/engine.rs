@@ -245,20 +245,24 @@ fn range_value(val: Val, ctx: &Ctx) -> Result<Value, QueryError> {
             samples: ctx.times().zip(v).collect(),
         }]),
         Val::Vector(steps) => {
-            // Points per (labels, name flag), in step order.
-            let mut parts: HashMap<(Rc<Labels>, bool), Points> = HashMap::new();
+            // Points per series (by the address of its shared labels) and name flag, in step
+            // order; `parts` holds the `Rc`s, so addresses are not reused meanwhile.
+            let mut index: HashMap<(*const Labels, bool), usize> = HashMap::new();
+            let mut parts: Vec<(Rc<Labels>, bool, Points)> = Vec::new();
             for (t, step) in ctx.times().zip(steps) {
                 for s in step {
-                    parts
-                        .entry((s.labels, s.drop_name))
-                        .or_default()
-                        .push((t, s.v));
+                    let key = (Rc::as_ptr(&s.labels), s.drop_name);
+                    let i = *index.entry(key).or_insert_with(|| {
+                        parts.push((s.labels.clone(), s.drop_name, Vec::new()));
+                        parts.len() - 1
+                    });
+                    parts[i].2.push((t, s.v));
                 }
             }
             Value::Matrix(merge_series(
                 parts
                     .into_iter()
-                    .map(|((l, d), samples)| ((*l).clone(), d, samples))
+                    .map(|(l, d, samples)| ((*l).clone(), d, samples))
                     .collect(),
             )?)
         }

@@ -300,10 +300,13 @@ impl<'a> Evaluator<'a> {
             groups.extend(vs.matchers.or_matchers.iter().cloned());
         }
         let mut out: Vec<crate::value::Series> = Vec::new();
+        let several = groups.len() > 1;
+        let mut seen: std::collections::HashSet<Labels> = std::collections::HashSet::new();
         for mut g in groups {
             g.extend(name.clone());
             for s in self.storage.select(&g, lo, hi)? {
-                if !out.iter().any(|o| o.labels == s.labels) {
+                // `a or b` selectors may match a series twice.
+                if !several || seen.insert(s.labels.clone()) {
                     out.push(s);
                 }
             }
