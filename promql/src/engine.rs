@@ -391,6 +391,20 @@ mod tests {
     }
 
     #[test]
+    fn nesting_is_bounded() {
+        let (e, s) = (Engine::default(), store());
+        let ok = format!("{}up{}", "(".repeat(450), ")".repeat(450));
+        assert!(e.instant_query(&s, &ok, 0).is_ok());
+        let chain = format!("up{}", " + sum(up)".repeat(240));
+        assert!(e.instant_query(&s, &chain, 0).is_ok());
+        let deep = format!("{}up{}", "-(".repeat(600), ")".repeat(600));
+        assert_eq!(
+            e.instant_query(&s, &deep, 0).unwrap_err().kind,
+            crate::error::ErrorKind::BadData
+        );
+    }
+
+    #[test]
     fn too_many_samples_fails() {
         let e = Engine::new(EngineOptions {
             max_samples: 5,

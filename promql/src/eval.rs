@@ -108,6 +108,10 @@ impl RangeInput {
     }
 }
 
+/// How deeply expressions may nest: evaluation recurses once per level, and the bound keeps
+/// a hostile query from exhausting the stack (real queries stay far below it).
+pub(crate) const MAX_DEPTH: usize = 500;
+
 /// The state of one query's evaluation.
 pub(crate) struct Evaluator<'a> {
     storage: &'a dyn Queryable,
@@ -116,6 +120,8 @@ pub(crate) struct Evaluator<'a> {
     query_end: i64,
     query_step: i64,
     samples: usize,
+    /// How deep in the syntax tree evaluation is (bounded by [`MAX_DEPTH`]).
+    depth: usize,
     deadline: Option<Instant>,
     cancel: Option<&'a AtomicBool>,
     pub annotations: Annotations,
@@ -154,6 +160,7 @@ impl<'a> Evaluator<'a> {
             query_end,
             query_step,
             samples: 0,
+            depth: 0,
             deadline,
             cancel,
             annotations: Annotations::default(),
@@ -208,6 +215,18 @@ impl<'a> Evaluator<'a> {
     /// Evaluates `expr` at every step of `ctx`.
     pub fn eval(&mut self, expr: &Expr, ctx: &Ctx) -> Result<Val, QueryError> {
         self.check()?;
+        if self.depth >= MAX_DEPTH {
+            return Err(QueryError::bad_data(format!(
+                "expression nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        self.depth += 1;
+        let res = self.eval_node(expr, ctx);
+        self.depth -= 1;
+        res
+    }
+
+    fn eval_node(&mut self, expr: &Expr, ctx: &Ctx) -> Result<Val, QueryError> {
         match expr {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; ctx.len()])),
             Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
