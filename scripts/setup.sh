@@ -21,6 +21,7 @@ if [ "$mode" = test ]; then
   want_pkg chromium
   want_pkg chromium-driver
   want_pkg prometheus
+  want_pkg prometheus-node-exporter
   want_pkg victoria-metrics
 fi
 command -v npm >/dev/null || want_pkg npm
@@ -33,7 +34,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # services of packages installed just now are stopped: a store the host already ran stays.
   for pkg in "${need_apt[@]}"; do
     case "$pkg" in
-      prometheus) systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true ;;
+      prometheus) systemctl disable --now prometheus >/dev/null 2>&1 || true ;;
+      prometheus-node-exporter) systemctl disable --now prometheus-node-exporter >/dev/null 2>&1 || true ;;
       victoria-metrics) systemctl disable --now victoria-metrics >/dev/null 2>&1 || true ;;
     esac
   done

@@ -129,6 +129,50 @@ fn severity_of(rule: &Value) -> String {
     rule["labels"]["severity"].as_str().unwrap_or("").to_owned()
 }
 
+/// The API address of a group (`suffix`: `""`, `/history`, `/history/3`, `/restore/3`).
+fn group_url(namespace: &str, name: &str, suffix: &str) -> String {
+    format!(
+        "/api/v1/rule-groups/{}{suffix}?namespace={}",
+        encode(name),
+        encode(namespace)
+    )
+}
+
+/// The editor's address for a group.
+fn editor_href(namespace: &str, name: &str) -> String {
+    format!(
+        "/alerting/rules/edit?namespace={}&group={}",
+        encode(namespace),
+        encode(name)
+    )
+}
+
+/// A namespace named after an uploaded rule file: its name without `.yml`/`.yaml`, every
+/// character a namespace cannot hold replaced by `-`.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn namespace_of_file(file: &str) -> String {
+    let stem = file
+        .strip_suffix(".yml")
+        .or_else(|| file.strip_suffix(".yaml"))
+        .unwrap_or(file);
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect();
+    if clean.trim_matches('.').is_empty() {
+        "default".into()
+    } else {
+        clean
+    }
+}
+
 // ---- list ----------------------------------------------------------------------------------
 
 #[component]
@@ -192,39 +236,26 @@ pub fn RulesList() -> impl IntoView {
                     view! { <p>"No rule groups yet. Create one or import a Prometheus rule file."</p> }.into_any()
                 }
                 Some(Ok(list)) => {
-                    list.into_iter()
-                        .map(|g| {
-                            let name = g["name"].as_str().unwrap_or("").to_owned();
-                            let rules: Vec<Value> = g["rules"].as_array().cloned().unwrap_or_default();
-                            let href = format!("/alerting/rules/edit?group={}", encode(&name));
-                            let warnings = g["warnings"].as_array().map(|w| w.len()).unwrap_or(0);
+                    // Groups arrive ordered by namespace: one section per namespace.
+                    let mut sections: Vec<(String, Vec<Value>)> = Vec::new();
+                    for g in list {
+                        let ns = g["namespace"].as_str().unwrap_or("default").to_owned();
+                        match sections.last_mut() {
+                            Some((last, groups)) if *last == ns => groups.push(g),
+                            _ => sections.push((ns, vec![g])),
+                        }
+                    }
+                    sections
+                        .into_iter()
+                        .map(|(ns, groups)| {
+                            let export = format!("/api/v1/rules/export?namespace={}", encode(&ns));
                             view! {
-                                <section class="rule-group card" data-group=name.clone()>
-                                    <h2>
-                                        <a href=href>{name.clone()}</a>
-                                        <span class="muted">{format!(" · version {}", g["version"])}</span>
-                                        {(warnings > 0).then(|| view! { <span class="lint-badge">{format!("{warnings} warnings")}</span> })}
+                                <section class="rule-namespace" data-namespace=ns.clone()>
+                                    <h2 class="namespace-title">
+                                        <span class="muted">"Namespace "</span>{ns.clone()}
+                                        <a class="button small" href=export download=format!("{ns}.rules.yml")>"Export"</a>
                                     </h2>
-                                    <table class="grid">
-                                        <tbody>
-                                            {rules
-                                                .into_iter()
-                                                .map(|r| {
-                                                    let shown = matches(&r);
-                                                    let name = r.get("alert").or(r.get("record")).and_then(Value::as_str).unwrap_or("").to_owned();
-                                                    let key = name.clone();
-                                                    view! {
-                                                        <tr class="rule-row" data-rule=key class:hidden=!shown>
-                                                            <td>{if r.get("alert").is_some() { "alert" } else { "record" }}</td>
-                                                            <td><strong>{name}</strong></td>
-                                                            <td><code>{r["expr"].as_str().unwrap_or("").to_owned()}</code></td>
-                                                            <td>{severity_of(&r)}</td>
-                                                        </tr>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
+                                    {groups.into_iter().map(|g| group_card(&ns, g, matches)).collect_view()}
                                 </section>
                             }
                         })
@@ -236,16 +267,64 @@ pub fn RulesList() -> impl IntoView {
     }
 }
 
-/// Upload a Prometheus rule file: a dry run first, then import.
+/// One group of the list, its rules filtered by `matches`.
+fn group_card(
+    ns: &str,
+    g: Value,
+    matches: impl Fn(&Value) -> bool + Copy + 'static,
+) -> impl IntoView {
+    let name = g["name"].as_str().unwrap_or("").to_owned();
+    let rules: Vec<Value> = g["rules"].as_array().cloned().unwrap_or_default();
+    let href = editor_href(ns, &name);
+    let warnings = g["warnings"].as_array().map(|w| w.len()).unwrap_or(0);
+    view! {
+        <section class="rule-group card" data-group=name.clone() data-namespace=ns.to_owned()>
+            <h3>
+                <a href=href>{name.clone()}</a>
+                <span class="muted">{format!(" · {ns} · version {}", g["version"])}</span>
+                {(warnings > 0).then(|| view! { <span class="lint-badge">{format!("{warnings} warnings")}</span> })}
+            </h3>
+            <table class="grid">
+                <tbody>
+                    {rules
+                        .into_iter()
+                        .map(|r| {
+                            let shown = matches(&r);
+                            let name = r.get("alert").or(r.get("record")).and_then(Value::as_str).unwrap_or("").to_owned();
+                            let key = name.clone();
+                            view! {
+                                <tr class="rule-row" data-rule=key class:hidden=!shown>
+                                    <td>{if r.get("alert").is_some() { "alert" } else { "record" }}</td>
+                                    <td><strong>{name}</strong></td>
+                                    <td><code>{r["expr"].as_str().unwrap_or("").to_owned()}</code></td>
+                                    <td>{severity_of(&r)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// Upload a Prometheus rule file into a namespace (by default named after the file): a dry
+/// run first, saying which rules it adds, changes and removes, then the import.
 #[component]
 fn ImportRules() -> impl IntoView {
     let report = RwSignal::new(None::<Result<Value, ApiFailure>>);
     let pending = RwSignal::new(None::<String>);
+    let namespace = RwSignal::new(String::from("default"));
     let send = move |yaml: String, dry_run: bool| {
         spawn_local(async move {
-            let result = raw_post(&format!("/api/v1/rules/import?dry_run={dry_run}"), yaml).await;
+            let path = format!(
+                "/api/v1/rules/import?dry_run={dry_run}&namespace={}",
+                encode(&namespace.get_untracked())
+            );
+            let result = raw_post(&path, yaml).await;
+            let done = !dry_run && result.is_ok();
             report.set(Some(result));
-            if !dry_run {
+            if done {
                 pending.set(None);
                 let _ = window().location().reload();
             }
@@ -261,36 +340,77 @@ fn ImportRules() -> impl IntoView {
             on:change=move |ev| {
                 #[cfg(feature = "hydrate")]
                 {
-                    use wasm_bindgen::JsCast;
                     let input: web_sys::HtmlInputElement = event_target(&ev);
                     if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                        namespace.set(namespace_of_file(&file.name()));
                         spawn_local(async move {
                             let text = wasm_bindgen_futures::JsFuture::from(file.text()).await.ok().and_then(|v| v.as_string()).unwrap_or_default();
                             pending.set(Some(text.clone()));
                             send(text, true);
                         });
                     }
-                    let _ = input.dyn_ref::<web_sys::HtmlInputElement>();
                 }
                 #[cfg(not(feature = "hydrate"))]
                 let _ = ev;
             }
         />
+        {move || pending.get().is_some().then(|| view! {
+            <div class="field import-namespace">
+                <label for="import-namespace">"Into namespace"</label>
+                <input id="import-namespace" prop:value=move || namespace.get()
+                    on:change=move |ev| {
+                        namespace.set(event_target_value(&ev));
+                        if let Some(y) = pending.get_untracked() { send(y, true) }
+                    } />
+            </div>
+        })}
         {move || report.get().map(|r| match r {
-            Ok(v) => view! {
-                <div class="import-report card">
-                    <strong>{if v["dry_run"] == true { "Import preview" } else { "Imported" }}</strong>
-                    <ul>
-                        {v["groups"].as_array().cloned().unwrap_or_default().into_iter().map(|g| view! {
-                            <li>{format!("{}: {}", g["name"].as_str().unwrap_or(""), g["status"].as_str().unwrap_or(""))}</li>
-                        }).collect_view()}
-                    </ul>
-                    {(v["dry_run"] == true).then(|| view! {
-                        <button type="button" class="primary" on:click=move |_| { if let Some(y) = pending.get_untracked() { send(y, false) } }>"Import"</button>
-                    })}
+            Ok(v) => {
+                let dry_run = v["dry_run"] == true;
+                let counts = &v["rules"];
+                let summary = format!(
+                    "{} rules added, {} changed, {} removed, {} unchanged",
+                    counts["added"], counts["changed"], counts["removed"], counts["unchanged"]
+                );
+                let untouched: Vec<String> = v["not_in_file"].as_array().into_iter().flatten().filter_map(|n| n.as_str().map(str::to_owned)).collect();
+                view! {
+                    <div class="import-report card" id="rule-import-report">
+                        <strong>{if dry_run { "Import preview" } else { "Imported" }}</strong>
+                        <p id="rule-import-summary">{summary}</p>
+                        <ul>
+                            {v["groups"].as_array().cloned().unwrap_or_default().into_iter().map(|g| {
+                                let rules: Vec<Value> = g["rules"].as_array().cloned().unwrap_or_default();
+                                view! {
+                                    <li class="import-group" data-group=g["name"].as_str().unwrap_or("").to_owned()>
+                                        {format!("{}: {}", g["name"].as_str().unwrap_or(""), g["status"].as_str().unwrap_or(""))}
+                                        <ul>
+                                            {rules.into_iter().filter(|r| r["status"] != "unchanged").map(|r| {
+                                                let status = r["status"].as_str().unwrap_or("").to_owned();
+                                                view! {
+                                                    <li class=format!("import-rule rule-{status}") data-rule=r["name"].as_str().unwrap_or("").to_owned()>
+                                                        {format!("{} {} ({})", status, r["name"].as_str().unwrap_or(""), r["type"].as_str().unwrap_or(""))}
+                                                    </li>
+                                                }
+                                            }).collect_view()}
+                                        </ul>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        {(!untouched.is_empty()).then(|| view! {
+                            <p class="muted" id="rule-import-untouched">{format!("Not in the file, left as they are: {}", untouched.join(", "))}</p>
+                        })}
+                        {dry_run.then(|| view! {
+                            <button type="button" class="primary" id="rule-import-confirm" on:click=move |_| { if let Some(y) = pending.get_untracked() { send(y, false) } }>"Import"</button>
+                        })}
+                    </div>
+                }.into_any()
+            }
+            Err(e) => view! {
+                <div class="form-error card" id="rule-import-error">
+                    {e.field.clone().map(|f| format!("{f}: ")).unwrap_or_default()}{e.message.clone()}
                 </div>
             }.into_any(),
-            Err(e) => view! { <div class="form-error card">{e.to_string()}</div> }.into_any(),
         })}
     }
 }
@@ -314,6 +434,11 @@ pub fn RuleEditor() -> impl IntoView {
     let can_edit = session::has_role(Role::Editor);
     let query = use_query_map();
     let existing = query.with_untracked(|q| q.get("group"));
+    let namespace = RwSignal::new(
+        query
+            .with_untracked(|q| q.get("namespace"))
+            .unwrap_or_else(|| "default".into()),
+    );
     let draft = RwSignal::new(GroupDraft {
         rules: vec![RuleDraft {
             alert: true,
@@ -335,7 +460,7 @@ pub fn RuleEditor() -> impl IntoView {
         spawn_local(async move {
             match call::<Value>(
                 "GET",
-                &format!("/api/v1/rule-groups/{}", encode(&name)),
+                &group_url(&namespace.get_untracked(), &name, ""),
                 None::<&()>,
             )
             .await
@@ -384,6 +509,8 @@ pub fn RuleEditor() -> impl IntoView {
         if let Some(v) = current {
             body["version"] = json!(v);
         }
+        let ns = namespace.get_untracked();
+        body["namespace"] = json!(ns);
         let note = change_message.get_untracked();
         if !note.trim().is_empty() {
             body["message"] = json!(note.trim());
@@ -392,14 +519,7 @@ pub fn RuleEditor() -> impl IntoView {
         status.set("Saving…".into());
         spawn_local(async move {
             let result = match &name {
-                Some(n) => {
-                    call::<Value>(
-                        "PUT",
-                        &format!("/api/v1/rule-groups/{}", encode(n)),
-                        Some(&body),
-                    )
-                    .await
-                }
+                Some(n) => call::<Value>("PUT", &group_url(&ns, n, ""), Some(&body)).await,
                 None => call::<Value>("POST", "/api/v1/rule-groups", Some(&body)).await,
             };
             match result {
@@ -412,22 +532,15 @@ pub fn RuleEditor() -> impl IntoView {
                     if name.is_none() {
                         let n = g["name"].as_str().unwrap_or_default().to_owned();
                         saved_name.set(Some(n.clone()));
-                        navigate(
-                            &format!("/alerting/rules/edit?group={}", encode(&n)),
-                            Default::default(),
-                        );
+                        navigate(&editor_href(&ns, &n), Default::default());
                     }
                 }
                 Err(e) if e.status == 409 => {
                     status.set(String::new());
                     if let Some(n) = &name {
-                        let theirs = call::<Value>(
-                            "GET",
-                            &format!("/api/v1/rule-groups/{}", encode(n)),
-                            None::<&()>,
-                        )
-                        .await
-                        .ok();
+                        let theirs = call::<Value>("GET", &group_url(&ns, n, ""), None::<&()>)
+                            .await
+                            .ok();
                         conflict.set(theirs);
                     }
                     failure.set(Some(e));
@@ -490,7 +603,10 @@ pub fn RuleEditor() -> impl IntoView {
         spawn_local(async move {
             match call::<Value>(
                 "DELETE",
-                &format!("/api/v1/rule-groups/{}?version={v}", encode(&name)),
+                &format!(
+                    "{}&version={v}",
+                    group_url(&namespace.get_untracked(), &name, "")
+                ),
                 None::<&()>,
             )
             .await
@@ -545,6 +661,12 @@ pub fn RuleEditor() -> impl IntoView {
             <div class="group-fields" class:hidden=move || tab.get() != Tab::Form>
                 <div class="inline-form form">
                     <div class="field">
+                        <label for="group-namespace">"Namespace"</label>
+                        <input id="group-namespace" prop:value=move || namespace.get() readonly=move || saved_name.get().is_some()
+                            on:input=move |ev| namespace.set(event_target_value(&ev)) />
+                        {field_issue("namespace".into())}
+                    </div>
+                    <div class="field">
                         <label for="group-name">"Group name"</label>
                         <input id="group-name" prop:value=move || draft.with(|d| d.name.clone()) readonly=move || saved_name.get().is_some()
                             on:input=move |ev| draft.update(|d| d.name = event_target_value(&ev)) />
@@ -571,7 +693,7 @@ pub fn RuleEditor() -> impl IntoView {
                 <p class="muted">"Exactly what export writes for this group. Edit and apply; it is validated the same way."</p>
                 <YamlTab yaml draft />
             </div>
-            {move || (tab.get() == Tab::History).then(|| saved_name.get().map(|n| view! { <HistoryTab name=n current=yaml version load /> }))}
+            {move || (tab.get() == Tab::History).then(|| saved_name.get().map(|n| view! { <HistoryTab namespace=namespace.get_untracked() name=n current=yaml version load /> }))}
             <div class="save-bar">
                 {can_edit.then(|| view! {
                     <label class="save-message">"Change note "
@@ -833,6 +955,7 @@ fn YamlTab(yaml: RwSignal<String>, draft: RwSignal<GroupDraft>) -> impl IntoView
 
 #[component]
 fn HistoryTab(
+    namespace: String,
     name: String,
     current: RwSignal<String>,
     version: RwSignal<Option<i64>>,
@@ -841,33 +964,21 @@ fn HistoryTab(
     let versions = RwSignal::new(Vec::<Value>::new());
     let selected = RwSignal::new(None::<(i64, String)>);
     let failure = RwSignal::new(None::<String>);
-    let list_name = name.clone();
+    let list_url = group_url(&namespace, &name, "/history");
     Effect::new(move |_| {
         version.track();
-        let n = list_name.clone();
+        let url = list_url.clone();
         spawn_local(async move {
-            if let Ok(v) = call::<Vec<Value>>(
-                "GET",
-                &format!("/api/v1/rule-groups/{}/history", encode(&n)),
-                None::<&()>,
-            )
-            .await
-            {
+            if let Ok(v) = call::<Vec<Value>>("GET", &url, None::<&()>).await {
                 versions.set(v);
             }
         });
     });
-    let show_name = name.clone();
+    let (show_ns, show_name) = (namespace.clone(), name.clone());
     let show = move |v: i64| {
-        let n = show_name.clone();
+        let url = group_url(&show_ns, &show_name, &format!("/history/{v}"));
         spawn_local(async move {
-            if let Ok(body) = call::<Value>(
-                "GET",
-                &format!("/api/v1/rule-groups/{}/history/{v}", encode(&n)),
-                None::<&()>,
-            )
-            .await
-            {
+            if let Ok(body) = call::<Value>("GET", &url, None::<&()>).await {
                 selected.set(Some((v, body["yaml"].as_str().unwrap_or("").to_owned())));
             }
         });
@@ -875,15 +986,10 @@ fn HistoryTab(
     let restore_name = name.clone();
     let restore = move |v: i64| {
         let n = restore_name.clone();
+        let url = group_url(&namespace, &n, &format!("/restore/{v}"));
         let body = json!({ "version": version.get_untracked() });
         spawn_local(async move {
-            match call::<Value>(
-                "POST",
-                &format!("/api/v1/rule-groups/{}/restore/{v}", encode(&n)),
-                Some(&body),
-            )
-            .await
-            {
+            match call::<Value>("POST", &url, Some(&body)).await {
                 Ok(_) => {
                     selected.set(None);
                     load(n);
@@ -970,6 +1076,16 @@ mod tests {
             {"record": "job:up:sum", "expr": "sum by (job) (up)"}
         ]});
         assert_eq!(GroupDraft::from_json(&v).to_json(), v);
+    }
+
+    #[test]
+    fn an_uploaded_file_names_its_namespace() {
+        assert_eq!(namespace_of_file("mysql-exporter.yml"), "mysql-exporter");
+        assert_eq!(
+            namespace_of_file("node exporter (1).yaml"),
+            "node-exporter--1-"
+        );
+        assert_eq!(namespace_of_file("...yml"), "default");
     }
 
     #[test]

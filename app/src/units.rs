@@ -24,21 +24,62 @@ pub enum Unit {
     PerSecond,
     /// The number as it is.
     None,
+    /// Bytes with SI prefixes (kB, MB …): Grafana's `decbytes`.
+    DecBytes,
+    /// Bits with SI prefixes (b, kb, Mb …).
+    Bits,
+    /// Bits per second (bps, kbps, Mbps …).
+    BitsPerSecond,
+    /// Bytes per second with SI prefixes (B/s, kB/s, MB/s …): Grafana's `Bps`.
+    BytesPerSecond,
+    /// Packets per second.
+    PacketsPerSecond,
+    /// Events per second.
+    EventsPerSecond,
+    /// I/O operations per second.
+    Iops,
+    /// Minutes, written like seconds.
+    Minutes,
+    /// Hours, written like seconds.
+    Hours,
+    /// Nanoseconds, written like seconds.
+    Nanoseconds,
+    /// Microseconds, written like seconds.
+    Microseconds,
+    /// 0 is "No", anything else "Yes".
+    BoolYesNo,
+    /// 0 is "Off", anything else "On".
+    BoolOnOff,
 }
 
 impl Unit {
-    /// Reads a unit id: Grafana's (`s`, `ms`, `bytes`, `decbytes`, `percent`, `percentunit`,
-    /// `short`, `reqps`, `ops`, `none`) or the portal's long names.
+    /// Reads a unit id: Grafana's (`s`, `ms`, `bytes`, `decbytes`, `bits`, `bps`, `Bps`,
+    /// `pps`, `eps`, `iops`, `percent`, `percentunit`, `short`, `reqps`, `ops`, `none`,
+    /// `bool_yes_no` …) or the portal's long names. Unit ids are case-sensitive, as
+    /// Grafana's are (`bps` is bits, `Bps` bytes per second).
     pub fn parse(id: &str) -> Option<Unit> {
         Some(match id.trim() {
             "" | "short" | "auto" => Unit::Short,
-            "s" | "seconds" | "dtdurations" => Unit::Seconds,
+            "s" | "seconds" | "dtdurations" | "dtdhms" => Unit::Seconds,
             "ms" | "milliseconds" => Unit::Milliseconds,
-            "bytes" | "decbytes" | "bits" => Unit::Bytes,
+            "m" | "minutes" => Unit::Minutes,
+            "h" | "hours" => Unit::Hours,
+            "ns" | "nanoseconds" => Unit::Nanoseconds,
+            "µs" | "us" | "microseconds" => Unit::Microseconds,
+            "bytes" => Unit::Bytes,
+            "decbytes" => Unit::DecBytes,
+            "bits" => Unit::Bits,
+            "bps" => Unit::BitsPerSecond,
+            "Bps" | "binBps" => Unit::BytesPerSecond,
+            "pps" => Unit::PacketsPerSecond,
+            "eps" | "events" => Unit::EventsPerSecond,
+            "iops" => Unit::Iops,
             "percent" => Unit::Percent,
             "percentunit" => Unit::PercentUnit,
-            "reqps" | "ops" | "rps" | "persecond" | "wps" | "rds" => Unit::PerSecond,
+            "reqps" | "ops" | "rps" | "persecond" | "wps" | "rds" | "opm" => Unit::PerSecond,
             "none" => Unit::None,
+            "bool_yes_no" => Unit::BoolYesNo,
+            "bool_on_off" => Unit::BoolOnOff,
             _ => return None,
         })
     }
@@ -53,6 +94,19 @@ impl Unit {
             Unit::PercentUnit => "percentunit",
             Unit::PerSecond => "reqps",
             Unit::None => "none",
+            Unit::DecBytes => "decbytes",
+            Unit::Bits => "bits",
+            Unit::BitsPerSecond => "bps",
+            Unit::BytesPerSecond => "Bps",
+            Unit::PacketsPerSecond => "pps",
+            Unit::EventsPerSecond => "eps",
+            Unit::Iops => "iops",
+            Unit::Minutes => "m",
+            Unit::Hours => "h",
+            Unit::Nanoseconds => "ns",
+            Unit::Microseconds => "µs",
+            Unit::BoolYesNo => "bool_yes_no",
+            Unit::BoolOnOff => "bool_on_off",
         }
     }
 
@@ -92,6 +146,19 @@ impl Unit {
             Unit::Seconds => duration(v),
             Unit::Milliseconds => duration(v / 1000.0),
             Unit::Bytes => bytes(v),
+            Unit::DecBytes => si(v, "B"),
+            Unit::Bits => si(v, "b"),
+            Unit::BitsPerSecond => si(v, "bps"),
+            Unit::BytesPerSecond => si(v, "B/s"),
+            Unit::PacketsPerSecond => si(v, "p/s"),
+            Unit::EventsPerSecond => si(v, " events/s"),
+            Unit::Iops => si(v, "io/s"),
+            Unit::Minutes => duration(v * 60.0),
+            Unit::Hours => duration(v * 3600.0),
+            Unit::Nanoseconds => duration(v / 1e9),
+            Unit::Microseconds => duration(v / 1e6),
+            Unit::BoolYesNo => if v == 0.0 { "No" } else { "Yes" }.into(),
+            Unit::BoolOnOff => if v == 0.0 { "Off" } else { "On" }.into(),
         }
     }
 }
@@ -128,7 +195,11 @@ fn si(v: f64, suffix: &str) -> String {
             return format!("{} {prefix}{suffix}", digits(v / scale));
         }
     }
-    let spaced = if suffix.is_empty() { "" } else { " " };
+    let spaced = if suffix.is_empty() || suffix.starts_with(' ') {
+        ""
+    } else {
+        " "
+    };
     format!("{}{spaced}{suffix}", digits(v))
 }
 
@@ -180,6 +251,40 @@ mod tests {
         assert_eq!(Unit::Short.format(42.0), "42");
         assert_eq!(Unit::PerSecond.format(2500.0), "2.5 k/s");
         assert_eq!(Unit::Short.format(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn writes_the_units_grafana_users_rely_on() {
+        let f = |id: &str, v: f64| Unit::parse(id).unwrap().format(v);
+        assert_eq!(f("bps", 1_500_000.0), "1.5 Mbps");
+        assert_eq!(f("Bps", 2048.0), "2.05 kB/s");
+        assert_eq!(f("decbytes", 1500.0), "1.5 kB");
+        assert_eq!(f("bits", 8.0), "8 b");
+        assert_eq!(f("pps", 120.0), "120 p/s");
+        assert_eq!(f("eps", 3000.0), "3 k events/s");
+        assert_eq!(f("eps", 12.0), "12 events/s");
+        assert_eq!(f("iops", 250.0), "250 io/s");
+        assert_eq!(f("bool_yes_no", 0.0), "No");
+        assert_eq!(f("bool_yes_no", 1.0), "Yes");
+        assert_eq!(f("bool_on_off", 2.0), "On");
+        assert_eq!(f("m", 1.5), "1.5 min");
+        assert_eq!(f("ns", 2500.0), "2.5 µs");
+        // Each id reads back as itself.
+        for id in [
+            "bps",
+            "Bps",
+            "pps",
+            "eps",
+            "iops",
+            "decbytes",
+            "bits",
+            "bool_yes_no",
+            "m",
+            "h",
+            "ns",
+        ] {
+            assert_eq!(Unit::parse(id).unwrap().id(), id);
+        }
     }
 
     #[test]

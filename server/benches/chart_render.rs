@@ -38,6 +38,7 @@ fn measure(name: &str, data: &[Series], raw: bool, points: usize) {
         gap: 60.0,
         unit: Unit::Seconds,
         raw,
+        colors: Vec::new(),
     };
     let picked: Vec<Option<&Series>> = data.iter().map(Some).collect();
     let mut times = Vec::new();

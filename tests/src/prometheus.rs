@@ -13,14 +13,23 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    /// Starts Prometheus scraping `target` (host:port) every second.
+    /// Starts Prometheus scraping `target` (host:port) every second as job `keiko`.
     pub async fn scraping(target: &str) -> Prometheus {
+        Prometheus::scraping_jobs(&[("keiko", target)]).await
+    }
+
+    /// Starts Prometheus scraping each (job name, host:port) every second.
+    pub async fn scraping_jobs(jobs: &[(&str, &str)]) -> Prometheus {
         let dir = tempfile::tempdir().expect("temp dir");
         let tsdb = dir.path().join("data");
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: keiko\n    static_configs:\n      - targets: ['{target}']\n"
+        let mut config = String::from(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
         );
+        for (job, target) in jobs {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+            ));
+        }
         Prometheus::spawn(dir, &config, &tsdb).await
     }
 
@@ -93,6 +102,43 @@ impl Prometheus {
 }
 
 impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real node exporter (Debian's `prometheus-node-exporter`) on a free loopback port: the
+/// host's CPU, memory, disk and network series.
+pub struct NodeExporter {
+    child: Child,
+    pub port: u16,
+}
+
+impl NodeExporter {
+    pub async fn start() -> NodeExporter {
+        let port = free_port();
+        let child = Command::new("prometheus-node-exporter")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning prometheus-node-exporter (make test installs it)");
+        let exporter = NodeExporter { child, port };
+        wait_until_ok(
+            &format!("http://127.0.0.1:{port}/metrics"),
+            "the node exporter to answer",
+        )
+        .await;
+        exporter
+    }
+
+    pub fn target(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for NodeExporter {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

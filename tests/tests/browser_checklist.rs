@@ -13,6 +13,14 @@ async fn ticking_items_updates_progress_without_reload_and_shows_evidence() {
     let (_, team) = admin.post("/api/v1/teams", json!({"name": "SRE"})).await;
     let group = json!({"name": "keiko.rules", "rules": [{"alert": "MCPServerDown", "expr": "keiko_mcp_server_health == 0", "for": "30s", "labels": {"severity": "critical"}}]});
     assert_eq!(admin.post("/api/v1/rule-groups", group).await.0, 201);
+    let (s, _) = admin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/teams/{}/ownership", team["id"]),
+            Some(json!({"rule_namespaces": ["default"]})),
+        )
+        .await;
+    assert_eq!(s, 200);
 
     let browser = Browser::start().await;
     browser
@@ -108,34 +116,41 @@ async fn ticking_items_updates_progress_without_reload_and_shows_evidence() {
         badge.starts_with("evidence verified · 20") && badge.ends_with('Z'),
         "{badge}"
     );
-    assert_eq!(unverifiable, "cannot verify yet — no log source");
+    assert_eq!(
+        unverifiable,
+        "cannot verify yet — the portal has no log source"
+    );
     assert_eq!(marker, json!("same-page"), "the page reloaded");
     assert_eq!(pressed, json!("true"));
     assert!(errors.iter().all(|e| e.contains("400")), "{errors:?}");
 }
 
 #[tokio::test]
-async fn the_language_chosen_on_the_profile_renders_the_checklist_in_english() {
+async fn a_fresh_portal_has_a_default_team_whose_checklist_follows_the_ui_language() {
     let portal = Portal::start().await;
-    portal
-        .admin()
-        .post("/api/v1/teams", json!({"name": "SRE"}))
-        .await;
     let browser = Browser::start().await;
     browser
         .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
         .await;
+    // No team was made: the portal's own "Default" team, with admin in it, is there.
     browser.goto(&portal.url("/checklist")).await;
     browser.wait_hydrated().await;
-    let german = browser
+    let team = browser
+        .execute(
+            "const s = document.getElementById('team-select'); return s.options[s.selectedIndex].text;",
+            vec![],
+        )
+        .await;
+    let english = browser
         .wait_text("li[data-item='1'] .item-title", |t| !t.is_empty())
         .await;
 
+    // Choosing German on the profile renders the seed's own words.
     browser.goto(&portal.url("/profile")).await;
     browser.wait_hydrated().await;
     browser
         .execute(
-            "const s = document.getElementById('language'); s.value = 'en'; s.dispatchEvent(new Event('change'));",
+            "const s = document.getElementById('language'); s.value = 'de'; s.dispatchEvent(new Event('change'));",
             vec![],
         )
         .await;
@@ -144,19 +159,95 @@ async fn the_language_chosen_on_the_profile_renders_the_checklist_in_english() {
         .await;
     browser.goto(&portal.url("/checklist")).await;
     browser.wait_hydrated().await;
-    let english = browser
+    let german = browser
         .wait_text("li[data-item='1'] .item-title", |t| !t.is_empty())
         .await;
     browser.close().await;
 
-    assert_eq!(
-        german,
-        "System-Metriken (CPU, Memory, Disk, Network) erfasst"
-    );
+    assert_eq!(team, json!("Default"));
+    let (_, teams) = portal.admin().get("/api/v1/teams").await;
+    assert_eq!(teams[0]["members"][0]["login"], "admin", "{teams}");
     assert_eq!(
         english,
         "System metrics (CPU, memory, disk, network) collected"
     );
+    assert_eq!(
+        german,
+        "System-Metriken (CPU, Memory, Disk, Network) erfasst"
+    );
+}
+
+#[tokio::test]
+async fn what_a_team_owns_is_edited_on_its_page_and_scopes_its_evidence() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    let (_, team) = admin.post("/api/v1/teams", json!({"name": "SRE"})).await;
+    let group = json!({"namespace": "sre", "name": "keiko.rules", "rules": [{"alert": "MCPServerDown", "expr": "keiko_mcp_server_health == 0", "for": "30s", "labels": {"severity": "critical"}}]});
+    assert_eq!(admin.post("/api/v1/rule-groups", group).await.0, 201);
+
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    browser
+        .goto(&portal.url(&format!("/checklist?team={}", team["id"])))
+        .await;
+    browser.wait_hydrated().await;
+    let before = browser
+        .wait_text("li[data-item='12'] .evidence-detail", |t| !t.is_empty())
+        .await;
+    browser
+        .click(&browser.find("#team-ownership summary").await)
+        .await;
+    // A refused entry: the message stands beside the list it names; nothing is saved.
+    browser
+        .type_text(&browser.find("#own-services").await, "keiko|node")
+        .await;
+    browser.click(&browser.find("#own-save").await).await;
+    let refused = browser
+        .wait_text(
+            "#team-ownership .field-error[data-field='services[0]']",
+            |t| !t.is_empty(),
+        )
+        .await;
+    browser
+        .execute(
+            "document.getElementById('own-services').value = '';",
+            vec![],
+        )
+        .await;
+    browser
+        .type_text(&browser.find("#own-services").await, "keiko")
+        .await;
+    browser
+        .type_text(&browser.find("#own-namespaces").await, "sre")
+        .await;
+    browser.click(&browser.find("#own-save").await).await;
+    browser
+        .wait_text("#own-status", |t| t == "Saved and checked")
+        .await;
+    let after = browser
+        .wait_text("li[data-item='12'] .evidence-detail", |t| {
+            t.starts_with("alerting rules")
+        })
+        .await;
+    let badge = browser
+        .text(&browser.find("li[data-item='12'] .evidence-badge").await)
+        .await;
+    browser.close().await;
+
+    assert!(
+        before.starts_with("the team owns no rule namespace"),
+        "{before}"
+    );
+    assert!(refused.contains("is not allowed"), "{refused}");
+    assert_eq!(after, "alerting rules: 1 in namespace sre");
+    assert!(badge.starts_with("evidence verified"), "{badge}");
+    let (_, owned) = admin
+        .get(&format!("/api/v1/teams/{}/ownership", team["id"]))
+        .await;
+    assert_eq!(owned["services"], json!(["keiko"]));
+    assert_eq!(owned["rule_namespaces"], json!(["sre"]));
 }
 
 #[tokio::test]

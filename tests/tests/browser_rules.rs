@@ -279,3 +279,124 @@ async fn an_older_version_is_compared_and_restored() {
     assert_eq!(stored["version"], 3);
     assert_eq!(stored["rules"][0]["for"], "2m");
 }
+
+/// A group file of a public rule collection: every file names its group `EmbeddedExporter`.
+fn exporter_file(alerts: &[(&str, &str)]) -> String {
+    let mut yaml = String::from("groups:\n  - name: EmbeddedExporter\n    rules:\n");
+    for (alert, expr) in alerts {
+        yaml.push_str(&format!("      - alert: {alert}\n        expr: {expr}\n"));
+    }
+    yaml
+}
+
+#[tokio::test]
+async fn two_uploaded_files_with_one_group_name_land_in_their_own_namespaces() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    let dir = tempfile::tempdir().unwrap();
+    let mysql = dir.path().join("mysql-exporter.yml");
+    std::fs::write(&mysql, exporter_file(&[("MysqlDown", "mysql_up == 0")])).unwrap();
+    let redis = dir.path().join("redis-exporter.yml");
+    std::fs::write(&redis, exporter_file(&[("RedisDown", "redis_up == 0")])).unwrap();
+    let mysql_v2 = dir.path().join("v2").join("mysql-exporter.yml");
+    std::fs::create_dir_all(mysql_v2.parent().unwrap()).unwrap();
+    std::fs::write(
+        &mysql_v2,
+        exporter_file(&[("MysqlRestarted", "mysql_global_status_uptime < 60")]),
+    )
+    .unwrap();
+
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    let upload = |path: std::path::PathBuf| {
+        let (browser, portal) = (&browser, &portal);
+        async move {
+            browser.goto(&portal.url("/alerting/rules")).await;
+            browser.wait_hydrated().await;
+            let input = browser.find("#rule-file").await;
+            browser.type_text(&input, &path.to_string_lossy()).await;
+            let preview = browser
+                .wait_text("#rule-import-report", |t| t.contains("Import preview"))
+                .await;
+            let namespace = browser
+                .execute(
+                    "return document.getElementById('import-namespace').value;",
+                    vec![],
+                )
+                .await;
+            let summary = browser
+                .text(&browser.find("#rule-import-summary").await)
+                .await;
+            browser
+                .click(&browser.find("#rule-import-confirm").await)
+                .await;
+            eventually(Duration::from_secs(10), "the import to land", || async {
+                let (_, groups) = portal.admin().get("/api/v1/rule-groups").await;
+                groups
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|g| Some(g["namespace"].as_str().unwrap()) == namespace.as_str())
+                    .then_some(())
+            })
+            .await;
+            (preview, namespace, summary)
+        }
+    };
+    let (_, ns1, sum1) = upload(mysql).await;
+    let (preview2, ns2, sum2) = upload(redis).await;
+    // The list shows each namespace with its own group of the same name.
+    browser.goto(&portal.url("/alerting/rules")).await;
+    browser.wait_hydrated().await;
+    let sections = browser
+        .wait_text("#rule-groups", |t| t.contains("redis-exporter"))
+        .await;
+    let listed = browser
+        .execute(
+            "return [...document.querySelectorAll('.rule-group')].map(g => g.dataset.namespace + '/' + g.dataset.group);",
+            vec![],
+        )
+        .await;
+    // A new version of the first file: the preview names the rule it adds and the one it removes.
+    browser.goto(&portal.url("/alerting/rules")).await;
+    browser.wait_hydrated().await;
+    browser
+        .type_text(
+            &browser.find("#rule-file").await,
+            &mysql_v2.to_string_lossy(),
+        )
+        .await;
+    let preview3 = browser
+        .wait_text("#rule-import-report", |t| t.contains("Import preview"))
+        .await;
+    let added = browser
+        .text(&browser.find(".import-rule.rule-added").await)
+        .await;
+    let removed = browser
+        .text(&browser.find(".import-rule.rule-removed").await)
+        .await;
+    browser.close().await;
+
+    assert_eq!(ns1, json!("mysql-exporter"));
+    assert_eq!(ns2, json!("redis-exporter"));
+    assert_eq!(sum1, "1 rules added, 0 changed, 0 removed, 0 unchanged");
+    assert_eq!(sum2, "1 rules added, 0 changed, 0 removed, 0 unchanged");
+    assert!(preview2.contains("EmbeddedExporter: added"), "{preview2}");
+    assert!(sections.contains("mysql-exporter"), "{sections}");
+    assert_eq!(
+        listed,
+        json!([
+            "mysql-exporter/EmbeddedExporter",
+            "redis-exporter/EmbeddedExporter"
+        ])
+    );
+    assert!(preview3.contains("EmbeddedExporter: changed"), "{preview3}");
+    assert_eq!(added, "added MysqlRestarted (alerting)");
+    assert_eq!(removed, "removed MysqlDown (alerting)");
+    let (_, redis_group) = admin
+        .get("/api/v1/rule-groups/EmbeddedExporter?namespace=redis-exporter")
+        .await;
+    assert_eq!(redis_group["rules"][0]["alert"], "RedisDown");
+}

@@ -201,45 +201,78 @@ async fn state_changes_are_kept_with_history_and_not_applicable_needs_a_reason()
 }
 
 #[tokio::test]
-async fn the_alert_rule_evidence_follows_the_rules_and_flags_a_done_item() {
+async fn the_alert_rule_evidence_follows_the_teams_own_rules_and_flags_a_done_item() {
     let portal = Portal::start().await;
     let admin = portal.admin();
     let id = team(&admin, "Platform").await;
+    let other = team(&admin, "SRE").await;
     let url = format!("/api/v1/teams/{id}/checklist?lang=de");
 
     let (_, list) = admin.get(&url).await;
     let alerting = item(&list, "Alert-Regeln");
     assert_eq!(alerting["evidence"]["check"], "alert_rules_defined");
     assert_eq!(alerting["evidence"]["status"], "failing");
-    assert_eq!(
-        alerting["evidence"]["detail"],
-        "no alerting rule is defined"
+    assert!(
+        alerting["evidence"]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("the team owns no rule namespace"),
+        "{alerting}"
     );
     // Checks without data say so, and never pretend.
     let logs = item(&list, "Correlation-IDs");
     assert_eq!(logs["evidence"]["status"], "unverifiable");
     assert_eq!(
         logs["evidence"]["detail"],
-        "cannot verify yet — no log source"
+        "cannot verify yet — the portal has no log source"
     );
 
-    let group = json!({"name": "keiko.rules", "rules": [{"alert": "MCPServerDown", "expr": "keiko_mcp_server_health == 0", "for": "30s", "labels": {"severity": "critical"}}]});
-    assert_eq!(admin.post("/api/v1/rule-groups", group).await.0, 201);
+    // The team owns namespace `platform`; a rule elsewhere is not its evidence.
+    let (s, owned) = admin
+        .send(
+            Method::PUT,
+            &format!("/api/v1/teams/{id}/ownership"),
+            Some(json!({"rule_namespaces": ["platform"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{owned}");
+    let rule = |ns: &str| json!({"namespace": ns, "name": "keiko.rules", "rules": [{"alert": "MCPServerDown", "expr": "keiko_mcp_server_health == 0", "for": "30s", "labels": {"severity": "critical"}}]});
+    assert_eq!(
+        admin.post("/api/v1/rule-groups", rule("default")).await.0,
+        201
+    );
+    let (_, list) = admin.get(&url).await;
+    assert_eq!(item(&list, "Alert-Regeln")["evidence"]["status"], "failing");
+    assert_eq!(
+        admin.post("/api/v1/rule-groups", rule("platform")).await.0,
+        201
+    );
     let (_, list) = admin.get(&url).await;
     let alerting = item(&list, "Alert-Regeln");
     assert_eq!(alerting["evidence"]["status"], "verified");
-    assert_eq!(alerting["evidence"]["detail"], "1 alerting rule(s) defined");
+    assert_eq!(
+        alerting["evidence"]["detail"],
+        "alerting rules: 1 in namespace platform"
+    );
     assert!(alerting["evidence"]["checked_at"]
         .as_str()
         .unwrap()
         .ends_with('Z'));
+    // Another team that owns nothing gets no badge from Platform's rules.
+    let (_, theirs) = admin
+        .get(&format!("/api/v1/teams/{other}/checklist?lang=de"))
+        .await;
+    assert_eq!(
+        item(&theirs, "Alert-Regeln")["evidence"]["status"],
+        "failing"
+    );
 
     patch(&admin, id, 12, json!({"state": "done"})).await;
     assert_eq!(
         admin
             .send(
                 Method::DELETE,
-                "/api/v1/rule-groups/keiko.rules?version=1",
+                "/api/v1/rule-groups/keiko.rules?namespace=platform&version=1",
                 None
             )
             .await
@@ -249,6 +282,10 @@ async fn the_alert_rule_evidence_follows_the_rules_and_flags_a_done_item() {
     let (_, list) = admin.get(&url).await;
     let alerting = item(&list, "Alert-Regeln");
     assert_eq!(alerting["evidence"]["status"], "failing");
+    assert_eq!(
+        alerting["evidence"]["detail"],
+        "no alerting rule: 0 in namespace platform"
+    );
     let warning = alerting["warning"].as_str().unwrap();
     assert!(
         warning.starts_with("done, but evidence fails since 20"),
@@ -260,7 +297,48 @@ async fn the_alert_rule_evidence_follows_the_rules_and_flags_a_done_item() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|r| r["check"] == "alert_rules_defined" && r["status"] == "failing"));
+        .any(|r| r["check"] == "alert_rules_defined"
+            && r["team_id"] == id
+            && r["status"] == "failing"));
+}
+
+#[tokio::test]
+async fn ownership_is_validated_whole_and_viewers_cannot_change_it() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    let id = team(&admin, "Platform").await;
+    let url = format!("/api/v1/teams/{id}/ownership");
+    let put = |body: Value| {
+        let admin = admin.clone();
+        let url = url.clone();
+        async move { admin.send(Method::PUT, &url, Some(body)).await }
+    };
+    for (body, field) in [
+        (json!({"dashboards": ["no-such-board"]}), "dashboards[0]"),
+        (
+            json!({"rule_namespaces": ["ok", "a/b"]}),
+            "rule_namespaces[1]",
+        ),
+        (json!({"services": ["api", "a|b"]}), "services[1]"),
+        (json!({"services": ["api", "api"]}), "services[1]"),
+        (json!({"owners": []}), "owners"),
+    ] {
+        let (s, err) = put(body.clone()).await;
+        assert!(s == 400 || s == 422, "{body} → {s} {err}");
+        assert_eq!(err["error"]["field"], field, "{err}");
+    }
+    assert_eq!(
+        admin.get(&url).await.1,
+        json!({"dashboards": [], "rule_namespaces": [], "services": []})
+    );
+    let (s, _) = put(json!({"dashboards": ["keiko-overview"], "services": ["keiko"]})).await;
+    assert_eq!(s, 200);
+    let viewer = portal.user_with_role("vi", "Viewer").await;
+    let (s, _) = viewer
+        .send(Method::PUT, &url, Some(json!({"services": []})))
+        .await;
+    assert_eq!(s, 403, "a viewer");
+    assert_eq!(admin.get(&url).await.1["services"], json!(["keiko"]));
 }
 
 #[tokio::test]
@@ -345,7 +423,12 @@ async fn exports_overview_and_template_edits() {
 
     let (_, overview) = admin.get("/api/v1/checklist/overview?lang=de").await;
     let teams = overview["teams"].as_array().unwrap();
-    assert_eq!(teams.len(), 2);
+    // The two made here and the one a fresh portal starts with.
+    let names: Vec<&str> = teams
+        .iter()
+        .map(|t| t["team"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Agents, Tools", "Default", "SRE"]);
     let sre_row = teams.iter().find(|t| t["team"]["name"] == "SRE").unwrap();
     assert_eq!(sre_row["sections"][0]["progress"]["done"], 1);
     assert!(overview["attention"]
@@ -424,21 +507,51 @@ async fn check_now(admin: &Client) {
 }
 
 #[tokio::test]
-async fn metrics_evidence_comes_from_a_real_prometheus_scraping_the_portal() {
+async fn metrics_evidence_checks_the_teams_services_in_a_real_prometheus() {
     let portal = Portal::start().await;
     let admin = portal.admin();
     let id = team(&admin, "Platform").await;
     let url = format!("/api/v1/teams/{id}/checklist?lang=en");
+    let evidence = |list: &Value, title: &str| item(list, title)["evidence"].clone();
 
+    // A team that names no services cannot be checked: it says so.
     check_now(&admin).await;
     let (_, list) = admin.get(&url).await;
-    let custom = item(&list, "Custom metrics");
-    assert_eq!(custom["evidence"]["check"], "custom_metrics");
-    assert_eq!(custom["evidence"]["status"], "unverifiable");
-    assert!(custom["evidence"]["detail"]
-        .as_str()
-        .unwrap()
-        .contains("no metrics data source"));
+    let custom = evidence(&list, "Custom metrics");
+    assert_eq!(custom["check"], "custom_metrics");
+    assert_eq!(custom["status"], "unverifiable");
+    assert!(
+        custom["detail"]
+            .as_str()
+            .unwrap()
+            .contains("names no services"),
+        "{custom}"
+    );
+    let own = |services: Value| {
+        let admin = admin.clone();
+        async move {
+            let (s, body) = admin
+                .send(
+                    Method::PUT,
+                    &format!("/api/v1/teams/{id}/ownership"),
+                    Some(json!({ "services": services })),
+                )
+                .await;
+            assert_eq!(s, 200, "{body}");
+        }
+    };
+    own(json!(["keiko"])).await;
+    check_now(&admin).await;
+    let (_, list) = admin.get(&url).await;
+    let custom = evidence(&list, "Custom metrics");
+    assert_eq!(custom["status"], "unverifiable");
+    assert!(
+        custom["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no metrics data source"),
+        "{custom}"
+    );
 
     // A source nobody answers at: failing, with the reason.
     let dead = format!("http://127.0.0.1:{}", e2e::free_port());
@@ -451,10 +564,10 @@ async fn metrics_evidence_comes_from_a_real_prometheus_scraping_the_portal() {
     assert_eq!(s, 201);
     check_now(&admin).await;
     let (_, list) = admin.get(&url).await;
-    let custom = item(&list, "Custom metrics");
-    assert_eq!(custom["evidence"]["status"], "failing");
+    let custom = evidence(&list, "Custom metrics");
+    assert_eq!(custom["status"], "failing");
     assert!(
-        custom["evidence"]["detail"]
+        custom["detail"]
             .as_str()
             .unwrap()
             .contains("dead: the source could not be reached"),
@@ -463,12 +576,23 @@ async fn metrics_evidence_comes_from_a_real_prometheus_scraping_the_portal() {
     let gone = format!("/api/v1/datasources/{}", src["id"]);
     assert_eq!(admin.send(Method::DELETE, &gone, None).await.0, 204);
 
-    // Prometheus scraping the portal's own /metrics: keiko_* and process_* series exist.
-    let prom = e2e::prometheus::Prometheus::scraping(&portal.url("").replace("http://", "")).await;
+    // Prometheus scraping the portal (job keiko) and a real node exporter (job node).
+    let node = e2e::prometheus::NodeExporter::start().await;
+    let portal_target = portal.url("").replace("http://", "");
+    let node_target = node.target();
+    let prom = e2e::prometheus::Prometheus::scraping_jobs(&[
+        ("keiko", &portal_target),
+        ("node", &node_target),
+    ])
+    .await;
     e2e::eventually(
         std::time::Duration::from_secs(20),
-        "a scrape of the portal",
-        || async { (!prom.query("keiko_requests_total").await.is_empty()).then_some(()) },
+        "a scrape of the portal and the node exporter",
+        || async {
+            (!prom.query("keiko_requests_total").await.is_empty()
+                && !prom.query("node_cpu_seconds_total").await.is_empty())
+            .then_some(())
+        },
     )
     .await;
     let (s, _) = admin
@@ -480,21 +604,35 @@ async fn metrics_evidence_comes_from_a_real_prometheus_scraping_the_portal() {
     assert_eq!(s, 201);
     check_now(&admin).await;
     let (_, list) = admin.get(&url).await;
-    for (title, check) in [
-        ("Custom metrics", "custom_metrics"),
-        ("System metrics", "system_metrics"),
-    ] {
-        let e = &item(&list, title)["evidence"];
-        assert_eq!(e["check"], check);
-        assert_eq!(e["status"], "verified", "{e}");
-        assert!(
-            e["detail"]
-                .as_str()
-                .unwrap()
-                .contains("in data source “Prometheus”"),
-            "{e}"
-        );
+    let custom = evidence(&list, "Custom metrics");
+    assert_eq!(custom["status"], "verified", "{custom}");
+    let detail = custom["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("in data source “Prometheus”") && detail.contains("from job keiko"),
+        "{detail}"
+    );
+    // The portal's own process_* series are not host metrics: the item fails and says
+    // exactly which of the four kinds are missing.
+    let system = evidence(&list, "System metrics");
+    assert_eq!(system["status"], "failing", "{system}");
+    assert_eq!(
+        system["detail"],
+        "no CPU, memory, disk or network series from jobs keiko"
+    );
+    // Once the team owns the node exporter's job, all four kinds are found.
+    own(json!(["keiko", "node"])).await;
+    check_now(&admin).await;
+    let (_, list) = admin.get(&url).await;
+    let system = evidence(&list, "System metrics");
+    assert_eq!(system["status"], "verified", "{system}");
+    let detail = system["detail"].as_str().unwrap();
+    for kind in ["CPU: ", "memory: ", "disk: ", "network: "] {
+        assert!(detail.contains(kind), "{kind} missing in {detail}");
     }
+    assert!(
+        detail.contains("from job node") && !detail.contains("missing"),
+        "{detail}"
+    );
 
     // The shipped "Portal self-monitoring" dashboard shows the portal from the same data:
     // no panel fails, and the memory gauge holds the process's resident memory.

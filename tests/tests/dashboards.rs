@@ -238,19 +238,31 @@ async fn grafana_exports_of_four_schema_versions_report_every_panel() {
         ]
     );
 
-    // Schema 39: what is dropped is said (overrides, mappings, transformations, a hidden
-    // query, an unknown unit); non-PromQL panels are not supported.
+    // Schema 39: what is dropped is said (transformations, a hidden query, an unknown
+    // unit); the value mapping is kept; non-PromQL panels are not supported.
     let d = import(&admin, fixture("tests/fixtures/grafana/v39-changes.json")).await;
     let r = &d["report"];
     let req = notes(entry(r, "panel", "Requests"));
-    for said in [
-        "field overrides dropped",
-        "value mappings dropped",
-        "transformations dropped",
-        "hidden query B left out",
-    ] {
+    for said in ["transformations dropped", "hidden query B left out"] {
         assert!(req.contains(said), "{said}: {req}");
     }
+    assert!(!req.contains("mapping"), "the mapping is kept: {req}");
+    let (_, stored) = admin
+        .get(&format!(
+            "/api/v1/dashboards/{}",
+            d["uid"].as_str().unwrap()
+        ))
+        .await;
+    let requests = stored["dashboard"]["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == "Requests")
+        .unwrap();
+    assert_eq!(
+        requests["mappings"],
+        json!([{"value": 0.0, "text": "idle"}])
+    );
     assert_eq!(entry(r, "panel", "Chat logs")["outcome"], "not_supported");
     let sessions = entry(r, "panel", "Sessions");
     assert_eq!(sessions["outcome"], "not_supported");
@@ -649,22 +661,226 @@ async fn provisioned_and_shipped_dashboards_load_at_start_and_say_so() {
     let (_, after) = admin.get("/api/v1/dashboards/native").await;
     assert_eq!(after["provisioned_from"], Value::Null);
 
-    // The shipped overview makes the checklist's dashboard evidence pass.
+    // The shipped overview is not evidence by its file name: the seed's JSON has no
+    // `overview` tag, so a team owning it is told exactly that; tagged, it verifies.
     let (s, team) = admin
         .post("/api/v1/teams", json!({"name": "Platform"}))
         .await;
     assert_eq!(s, 201);
-    let (_, checklist) = admin
-        .get(&format!("/api/v1/teams/{}/checklist?lang=en", team["id"]))
+    let (_, shipped) = admin.get("/api/v1/dashboards/keiko-overview").await;
+    assert_eq!(shipped["dashboard"]["tags"], json!([]), "{shipped}");
+    let overview_evidence = || async {
+        let (_, checklist) = admin
+            .get(&format!("/api/v1/teams/{}/checklist?lang=en", team["id"]))
+            .await;
+        checklist["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["items"].as_array().unwrap())
+            .find(|i| i["evidence"]["check"] == "overview_dashboard")
+            .map(|i| i["evidence"].clone())
+            .unwrap()
+    };
+    let e = overview_evidence().await;
+    assert_eq!(e["status"], "failing", "{e}");
+    let (s, _) = admin
+        .send(
+            Method::PUT,
+            &format!("/api/v1/teams/{}/ownership", team["id"]),
+            Some(json!({"dashboards": ["keiko-overview"]})),
+        )
         .await;
-    let evidence: Vec<&Value> = checklist["sections"]
+    assert_eq!(s, 200);
+    let e = overview_evidence().await;
+    assert_eq!(e["status"], "failing", "{e}");
+    assert_eq!(
+        e["detail"],
+        "“Keiko Personal Assistant - Overview” is not tagged `overview`"
+    );
+    let mut doc = shipped["dashboard"].clone();
+    doc["tags"] = json!(["overview"]);
+    let (s, saved) = admin
+        .send(
+            Method::PUT,
+            "/api/v1/dashboards/keiko-overview",
+            Some(json!({"dashboard": doc, "version": shipped["version"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{saved}");
+    let e = overview_evidence().await;
+    assert_eq!(e["status"], "verified", "{e}");
+    assert!(
+        e["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("“Keiko Personal Assistant - Overview” is tagged `overview` and has"),
+        "{e}"
+    );
+}
+
+/// A Grafana 10 export with the units, value mappings and overrides Grafana users rely on.
+fn grafana_fields_export(start: i64, end: i64) -> Value {
+    let stat = |id: u32,
+                title: &str,
+                expr: &str,
+                legend: &str,
+                defaults: Value,
+                overrides: Value| {
+        json!({"id": id, "type": "stat", "title": title, "gridPos": {"x": (id % 4) * 6, "y": 0, "w": 6, "h": 4},
+               "targets": [{"expr": expr, "legendFormat": legend, "refId": "A"}],
+               "fieldConfig": {"defaults": defaults, "overrides": overrides}})
+    };
+    json!({"uid": "fields", "title": "Fields", "schemaVersion": 39,
+    "time": {"from": start.to_string(), "to": end.to_string()},
+    "panels": [
+        stat(1, "Up", "vector(0)", "", json!({"mappings": [
+            {"type": "value", "options": {"0": {"text": "Down", "color": "red", "index": 0}, "1": {"text": "Up", "color": "green", "index": 1}}}
+        ]}), json!([])),
+        stat(2, "Load", "vector(7)", "", json!({"mappings": [
+            {"type": "range", "options": {"from": 5, "to": 10, "result": {"text": "Busy", "color": "orange"}}}
+        ]}), json!([])),
+        stat(3, "Traffic", "vector(2048)", "", json!({"unit": "Bps"}), json!([])),
+        stat(4, "Link", "vector(1500000)", "", json!({"unit": "bps"}), json!([])),
+        stat(5, "Healthy", "vector(1)", "", json!({"unit": "bool_yes_no"}), json!([])),
+        stat(6, "Service", "label_replace(vector(42), \"service\", \"api\", \"\", \"\")", "{{service}}", json!({"unit": "short"}),
+            json!([{"matcher": {"id": "byName", "options": "api"}, "properties": [
+                {"id": "displayName", "value": "Public API"}, {"id": "unit", "value": "percent"},
+                {"id": "color", "value": {"mode": "fixed", "fixedColor": "purple"}}]}])),
+        {"id": 7, "type": "timeseries", "title": "Agents", "gridPos": {"x": 0, "y": 4, "w": 24, "h": 8},
+         "targets": [{"expr": "keiko_agent_tasks_active", "legendFormat": "{{agent_id}}", "refId": "A"}],
+         "fieldConfig": {"defaults": {}, "overrides": [
+            {"matcher": {"id": "byRegexp", "options": "plan.*"}, "properties": [
+                {"id": "displayName", "value": "Planner"},
+                {"id": "color", "value": {"mode": "fixed", "fixedColor": "#00FF00"}}]}]}}
+    ]})
+}
+
+#[tokio::test]
+async fn imported_units_value_mappings_and_overrides_show_as_grafana_shows_them() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let start = (now - 50 * 60) / 15 * 15;
+    let end = start + 15 * 159;
+    let prom = Prometheus::with_data(&e2e::seed_data::agent_tasks(start, 160, 10)).await;
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    let (s, _) = admin
+        .post(
+            "/api/v1/datasources",
+            json!({"name": "P", "type": "prometheus", "url": prom.url(), "default": true}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let answer = import(
+        &admin,
+        json!({"dashboard": grafana_fields_export(start, end)}),
+    )
+    .await;
+    let report = &answer["report"];
+    for title in [
+        "Up", "Load", "Traffic", "Link", "Healthy", "Service", "Agents",
+    ] {
+        let e = entry(report, "panel", title);
+        assert_eq!(e["outcome"], "converted", "{e}");
+        assert!(!notes(e).contains("dropped"), "{title}: {}", notes(e));
+    }
+    // The stored document holds them in the native model.
+    let (_, stored) = admin.get("/api/v1/dashboards/fields").await;
+    let panel = |id: u64| {
+        stored["dashboard"]["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        panel(1)["mappings"][0],
+        json!({"value": 0.0, "text": "Down", "color": "red"})
+    );
+    assert_eq!(panel(6)["overrides"][0]["matcher"], json!({"name": "api"}));
+
+    let (s, view) = admin
+        .get("/api/v1/dashboards/fields/render?width=1200")
+        .await;
+    assert_eq!(s, 200, "{view}");
+    let value = |id: u64| {
+        view["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()["body"]["values"][0]
+            .clone()
+    };
+    assert_eq!(
+        (value(1)["value"].clone(), value(1)["color"].clone()),
+        (json!("Down"), json!("#E02F44"))
+    );
+    assert_eq!(
+        (value(2)["value"].clone(), value(2)["color"].clone()),
+        (json!("Busy"), json!("#FF9830"))
+    );
+    assert_eq!(value(3)["value"], "2.05 kB/s");
+    assert_eq!(value(4)["value"], "1.5 Mbps");
+    assert_eq!(value(5)["value"], "Yes");
+    let service = value(6);
+    assert_eq!(
+        (
+            service["name"].clone(),
+            service["value"].clone(),
+            service["color"].clone()
+        ),
+        (json!("Public API"), json!("42%"), json!("#A352CC"))
+    );
+    // The time series: the planner renamed and drawn in its override's colour.
+    let chart = &view["panels"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|s| s["items"].as_array().unwrap())
-        .filter(|i| i["evidence"]["check"] == "overview_dashboard")
-        .map(|i| &i["evidence"])
-        .collect();
-    assert!(!evidence.is_empty());
-    assert_eq!(evidence[0]["status"], "verified", "{:?}", evidence[0]);
+        .find(|p| p["id"] == 7)
+        .unwrap()["body"]["chart"];
+    let series = chart["series"].as_array().unwrap();
+    let planner = series
+        .iter()
+        .find(|s| s["name"] == "Planner")
+        .unwrap_or_else(|| panic!("{series:?}"));
+    assert_eq!(planner["color"], "#00FF00");
+    assert!(series
+        .iter()
+        .any(|s| s["name"] == "coder" && s["color"] != "#00FF00"));
+    assert!(
+        chart["svg"]
+            .as_str()
+            .unwrap()
+            .to_ascii_uppercase()
+            .contains("#00FF00"),
+        "the line is drawn in it"
+    );
+
+    // A mapping or override the model cannot hold is refused on save, naming its field.
+    let mut doc = stored["dashboard"].clone();
+    let first = doc["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|p| p["id"] == 1)
+        .unwrap();
+    doc["panels"][first]["mappings"][0]["special"] = json!("nan");
+    let (s, err) = admin
+        .send(
+            Method::PUT,
+            "/api/v1/dashboards/fields",
+            Some(json!({"dashboard": doc, "version": stored["version"]})),
+        )
+        .await;
+    assert_eq!(s, 400, "{err}");
+    assert_eq!(
+        err["error"]["field"],
+        format!("panels[{first}].mappings[0]")
+    );
 }

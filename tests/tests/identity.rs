@@ -141,6 +141,7 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("PUT", "/api/v1/checklist-templates/{id}") => Some(Admin),
         ("POST", "/api/v1/checklist/evidence") => Some(Editor),
         ("PATCH", "/api/v1/teams/{id}/checklist/items/{item}") => Some(Editor),
+        ("PUT", "/api/v1/teams/{id}/ownership") => Some(Editor),
         ("POST", "/api/v1/datasources") => Some(Admin),
         ("PUT", "/api/v1/datasources/{id}") => Some(Admin),
         ("DELETE", "/api/v1/datasources/{id}") => Some(Admin),
@@ -289,6 +290,13 @@ async fn prepare(
             )
         }
         ("POST", "/api/v1/checklist/evidence") => (path.into(), None),
+        ("PUT", "/api/v1/teams/{id}/ownership") => {
+            let team = world.fresh_team().await;
+            (
+                format!("/api/v1/teams/{team}/ownership"),
+                Some(json!({"services": ["keiko"]})),
+            )
+        }
         ("PATCH", "/api/v1/teams/{id}/checklist/items/{item}") => {
             let team = world.fresh_team().await;
             (
@@ -555,9 +563,15 @@ async fn cookie_changes_without_the_csrf_token_or_from_another_origin_are_refuse
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);
-    // Nothing was created by the refused requests.
+    // Nothing was created by the refused requests: only the team a fresh portal starts with.
     let (_, teams) = session.get("/api/v1/teams").await;
-    assert_eq!(teams.as_array().unwrap().len(), 0);
+    let names: Vec<&str> = teams
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Default"]);
     // The right token, or a same-origin browser request, is accepted.
     assert_eq!(session.post("/api/v1/teams", body).await.0, 201);
     let resp = no_token

@@ -14,18 +14,7 @@ fn fixture(name: &str) -> String {
 }
 
 async fn import(client: &Client, yaml: &str, dry_run: bool) -> (StatusCode, Value) {
-    let resp = client
-        .request(
-            Method::POST,
-            &format!("/api/v1/rules/import?dry_run={dry_run}"),
-        )
-        .header("content-type", "application/yaml")
-        .body(yaml.to_owned())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    import_into(client, "default", yaml, dry_run).await
 }
 
 async fn export(client: &Client, query: &str) -> String {
@@ -121,7 +110,7 @@ async fn the_seed_rules_import_verbatim_and_export_passes_promtool() {
 }
 
 #[tokio::test]
-async fn any_file_promtool_accepts_imports_and_round_trips() {
+async fn a_mixed_rule_file_promtool_accepts_imports_and_round_trips() {
     let portal = Portal::start().await;
     let admin = portal.admin();
     let mixed = fixture("mixed.rules.yml");
@@ -417,4 +406,174 @@ async fn viewers_read_rules_but_cannot_change_them() {
     );
     let (s, _) = import(&viewer, &fixture("seed.rules.yml"), false).await;
     assert_eq!(s, 403);
+}
+
+async fn import_into(client: &Client, ns: &str, yaml: &str, dry_run: bool) -> (StatusCode, Value) {
+    let resp = client
+        .request(
+            Method::POST,
+            &format!("/api/v1/rules/import?dry_run={dry_run}&namespace={ns}"),
+        )
+        .header("content-type", "application/yaml")
+        .body(yaml.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Two files of a public rule collection that both name their group `EmbeddedExporter`.
+fn exporter_file(rules: &[(&str, &str)]) -> String {
+    let mut yaml = String::from("groups:\n  - name: EmbeddedExporter\n    rules:\n");
+    for (alert, expr) in rules {
+        yaml.push_str(&format!(
+            "      - alert: {alert}\n        expr: {expr}\n        for: 5m\n        labels:\n          severity: warning\n"
+        ));
+    }
+    yaml
+}
+
+#[tokio::test]
+async fn groups_of_the_same_name_from_two_files_live_in_their_own_namespaces() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    let mysql = exporter_file(&[
+        ("MysqlDown", "mysql_up == 0"),
+        (
+            "MysqlTooManyConnections",
+            "mysql_global_status_threads_connected > 100",
+        ),
+    ]);
+    let redis = exporter_file(&[("RedisDown", "redis_up == 0")]);
+    let (s, first) = import_into(&admin, "mysql", &mysql, false).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["namespace"], "mysql");
+    // The second file's preview adds its group to its own namespace: nothing is "changed".
+    let (s, preview) = import_into(&admin, "redis", &redis, true).await;
+    assert_eq!(s, 200, "{preview}");
+    assert_eq!(preview["groups"][0]["status"], "added", "{preview}");
+    assert_eq!(preview["rules"]["added"], 1);
+    assert_eq!(preview["rules"]["removed"], 0);
+    import_into(&admin, "redis", &redis, false).await;
+
+    let (_, groups) = admin.get("/api/v1/rule-groups").await;
+    let listed: Vec<(String, String, usize)> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["namespace"].as_str().unwrap().to_owned(),
+                g["name"].as_str().unwrap().to_owned(),
+                g["rules"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("mysql".into(), "EmbeddedExporter".into(), 2),
+            ("redis".into(), "EmbeddedExporter".into(), 1)
+        ]
+    );
+    let (s, mysql_group) = admin
+        .get("/api/v1/rule-groups/EmbeddedExporter?namespace=mysql")
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(mysql_group["rules"][0]["alert"], "MysqlDown");
+    // Prometheus's own rules API names the namespace as the group's file.
+    let (_, prom) = admin.get("/api/v1/rules").await;
+    let files: Vec<&str> = prom["data"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["mysql", "redis"]);
+
+    // A changed file: the dry run names each rule it adds, changes and removes.
+    let changed = exporter_file(&[
+        ("MysqlDown", "mysql_up == 0 or absent(mysql_up)"),
+        (
+            "MysqlSlowQueries",
+            "increase(mysql_global_status_slow_queries[1m]) > 0",
+        ),
+    ]);
+    let (_, diff) = import_into(&admin, "mysql", &changed, true).await;
+    let status = |name: &str| {
+        diff["groups"][0]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing in {diff}"))["status"]
+            .clone()
+    };
+    assert_eq!(status("MysqlDown"), "changed");
+    assert_eq!(status("MysqlSlowQueries"), "added");
+    assert_eq!(status("MysqlTooManyConnections"), "removed");
+    assert_eq!(
+        (
+            diff["rules"]["added"].clone(),
+            diff["rules"]["changed"].clone(),
+            diff["rules"]["removed"].clone()
+        ),
+        (json!(1), json!(1), json!(1))
+    );
+    let (_, redis_now) = admin
+        .get("/api/v1/rule-groups/EmbeddedExporter?namespace=redis")
+        .await;
+    assert_eq!(
+        redis_now["version"], 1,
+        "the dry run touched another namespace"
+    );
+
+    // One rule file cannot hold both groups: export one namespace, each passes promtool.
+    let resp = admin
+        .request(Method::GET, "/api/v1/rules/export")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["error"]["field"], "namespace", "{err}");
+    for ns in ["mysql", "redis"] {
+        let yaml = export(&admin, &format!("?namespace={ns}")).await;
+        let (ok, out) = promtool_check(&yaml);
+        assert!(ok, "{out}\n{yaml}");
+    }
+
+    // Deleting one namespace's group leaves the other's alone; history is per namespace.
+    let (s, _) = admin
+        .send(
+            Method::DELETE,
+            "/api/v1/rule-groups/EmbeddedExporter?namespace=mysql&version=1",
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = admin
+        .get("/api/v1/rule-groups/EmbeddedExporter?namespace=redis")
+        .await;
+    assert_eq!(s, 200);
+    let (_, history) = admin
+        .get("/api/v1/rule-groups/EmbeddedExporter/history?namespace=mysql")
+        .await;
+    assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
+
+    // A namespace that is not a file-like name is refused, naming the field, and writes nothing.
+    let (s, err) = import_into(&admin, "a%2Fb", &redis, false).await;
+    assert_eq!(s, 400, "{err}");
+    assert_eq!(err["error"]["field"], "namespace");
+    assert_eq!(
+        admin
+            .get("/api/v1/rule-groups")
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

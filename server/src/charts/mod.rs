@@ -114,7 +114,22 @@ pub async fn chart(
     req: &ChartRequest,
     now: f64,
 ) -> Result<ChartView, ApiError> {
-    chart_many(source, &[(req.query.clone(), req.legend.clone())], req, now).await
+    chart_many(
+        source,
+        &[(req.query.clone(), req.legend.clone())],
+        req,
+        now,
+        &|_| Style::default(),
+    )
+    .await
+}
+
+/// How one series is shown instead of the defaults (a dashboard panel's overrides).
+#[derive(Debug, Default)]
+pub struct Style {
+    pub name: Option<String>,
+    /// `#rrggbb`.
+    pub color: Option<String>,
 }
 
 /// The step a chart request will use (for `$__interval` before the queries run).
@@ -123,12 +138,14 @@ pub fn step_of(req: &ChartRequest, now: f64) -> Option<f64> {
 }
 
 /// Runs several `(query, legend format)` targets (run concurrently) into one chart; the
-/// request's own `query` and `legend` are not used.
+/// request's own `query` and `legend` are not used. `style` may rename and recolour a
+/// series, given its display name.
 pub async fn chart_many(
     source: &dyn MetricsSource,
     targets: &[(String, String)],
     req: &ChartRequest,
     now: f64,
+    style: &(dyn Fn(&str) -> Style + Sync),
 ) -> Result<ChartView, ApiError> {
     let queries: Vec<&str> = targets.iter().map(|(q, _)| q.as_str()).collect();
     check_queries(&queries).await?;
@@ -169,6 +186,15 @@ pub async fn chart_many(
         }
     }
     let points_returned = shown.iter().map(|s| s.points.len()).sum();
+    let styles: Vec<(String, Style)> = shown
+        .iter()
+        .zip(&legends)
+        .map(|(s, (legend, query))| {
+            let name = s.display_name(legend, query);
+            let style = style(&name);
+            (name, style)
+        })
+        .collect();
     let options = svg::Options {
         width: req.width,
         height: req.height,
@@ -177,6 +203,10 @@ pub async fn chart_many(
         gap: plan.step * 2.5,
         unit: plan.unit,
         raw: req.raw,
+        colors: styles
+            .iter()
+            .map(|(_, st)| st.color.as_deref().and_then(svg::parse_hex))
+            .collect(),
     };
     let focus = req.focus;
     // Drawing is CPU work: keep it off the threads that serve other requests.
@@ -196,12 +226,15 @@ pub async fn chart_many(
     let series = shown
         .iter()
         .zip(rendered.drawn)
-        .zip(&legends)
+        .zip(styles)
         .enumerate()
-        .map(|(i, ((s, drawn), (legend, query)))| SeriesView {
-            name: s.display_name(legend, query),
+        .map(|(i, ((s, drawn), (name, style)))| SeriesView {
+            name: style.name.unwrap_or(name),
             labels: s.labels.clone(),
-            color: svg::color_hex(i),
+            color: style
+                .color
+                .filter(|c| svg::parse_hex(c).is_some())
+                .unwrap_or_else(|| svg::color_hex(i)),
             points: drawn,
         })
         .collect();

@@ -33,6 +33,13 @@ pub fn color_hex(i: usize) -> String {
     format!("#{r:02X}{g:02X}{b:02X}")
 }
 
+/// Reads `#rrggbb`.
+pub fn parse_hex(c: &str) -> Option<RGBColor> {
+    let hex = c.strip_prefix('#').filter(|h| h.len() == 6)?;
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some(RGBColor(byte(0)?, byte(2)?, byte(4)?))
+}
+
 pub struct Options {
     pub width: u32,
     pub height: u32,
@@ -43,6 +50,8 @@ pub struct Options {
     pub unit: Unit,
     /// Keep every point (no M4).
     pub raw: bool,
+    /// Per series, a colour instead of the palette's (a panel's override).
+    pub colors: Vec<Option<RGBColor>>,
 }
 
 /// A drawn chart: the SVG text, where the plot area is, and per series the points drawn.
@@ -110,7 +119,12 @@ pub fn render(series: &[Option<&Series>], opts: &Options) -> Result<Rendered, St
                 drawn.push(Vec::new());
                 continue;
             };
-            let color = PALETTE[i % PALETTE.len()];
+            let color = opts
+                .colors
+                .get(i)
+                .copied()
+                .flatten()
+                .unwrap_or(PALETTE[i % PALETTE.len()]);
             let mut kept = Vec::new();
             for segment in segments(&s.points, opts.gap) {
                 let points: Vec<(f64, f64)> = if opts.raw {
@@ -289,6 +303,7 @@ mod tests {
             gap: 60.0,
             unit: Unit::Short,
             raw,
+            colors: Vec::new(),
         }
     }
 

@@ -1,12 +1,15 @@
-//! Evidence the portal checks itself: one check per kind of evidence, evaluated on a
-//! schedule and on demand, each result stored with what was found and when. A check whose
-//! data arrives with a later capability says so and never makes up a result.
+//! Evidence the portal checks itself, per team: one check per kind of evidence, scoped to
+//! what the team owns (its dashboards, rule namespaces and services), evaluated on a schedule
+//! and on demand, each result stored with what was found, what is missing and when. A check
+//! that cannot tell says "cannot verify" with the reason and never makes up a result.
 
 use serde::Serialize;
 use sqlx::SqlitePool;
 
+use super::ownership::{self, Ownership};
 use crate::http::errors::ApiError;
 use crate::identity::now;
+use crate::rules::namespace::Namespace;
 use crate::sources::store::Access;
 use crate::sources::InstantQuery;
 
@@ -42,16 +45,22 @@ pub struct Evidence {
 
 /// Every check the portal knows, with its description.
 pub const CHECKS: &[(&str, &str)] = &[
-    ("alert_rules_defined", "at least one alerting rule exists"),
+    (
+        "alert_rules_defined",
+        "an alerting rule exists in a rule namespace the team owns",
+    ),
     (
         "custom_metrics",
-        "a metrics source returns series with the keiko_ prefix",
+        "a metrics source returns keiko_* series from a service (job) the team owns",
     ),
     (
         "system_metrics",
-        "a metrics source returns process_cpu_seconds_total or node metrics",
+        "a metrics source returns CPU, memory, disk and network series (node-exporter or OpenTelemetry host metrics) from the team's services",
     ),
-    ("overview_dashboard", "a dashboard tagged `overview` exists"),
+    (
+        "overview_dashboard",
+        "a dashboard the team owns is tagged `overview` and has panels with queries",
+    ),
     (
         "correlation_id_logs",
         "logs with a correlation_id arrive from a log source",
@@ -63,33 +72,50 @@ pub const CHECKS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Whether any metrics source holds series matching `selector` (a PromQL instant query
-/// whose result counts them).
-async fn metrics_check(
+/// The four kinds of host series "System-Metriken (CPU, Memory, Disk, Network)" names, each
+/// as the metric names node-exporter and OpenTelemetry's host metrics (as Prometheus
+/// translates them) write.
+const SYSTEM_KINDS: &[(&str, &str)] = &[
+    (
+        "CPU",
+        "node_cpu_seconds_total|system_cpu_time_seconds_total|system_cpu_utilization_ratio",
+    ),
+    (
+        "memory",
+        "node_memory_MemAvailable_bytes|node_memory_MemTotal_bytes|system_memory_usage_bytes|system_memory_utilization_ratio",
+    ),
+    (
+        "disk",
+        "node_filesystem_avail_bytes|node_disk_read_bytes_total|node_disk_written_bytes_total|system_filesystem_usage_bytes|system_disk_io_bytes_total",
+    ),
+    (
+        "network",
+        "node_network_receive_bytes_total|node_network_transmit_bytes_total|node_netstat_Tcp_InSegs|node_netstat_Tcp_OutSegs|system_network_io_bytes_total",
+    ),
+];
+
+/// A selector's `job=~"…"` value matching exactly `jobs` (names admitted by
+/// `ownership::service_problem`, so `.` is the only character to escape).
+fn jobs_regex(jobs: &[String]) -> String {
+    jobs.iter()
+        .map(|j| j.replace('.', "\\\\."))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// Asks every metrics source `query` (a `count by (job) (…)`); returns per source either
+/// the series count per job or the source's error.
+async fn per_source_counts(
     db: &SqlitePool,
-    access: Option<&Access>,
+    access: &Access,
     query: &str,
-    what: &str,
-) -> Result<(Status, String), ApiError> {
-    let Some(access) = access else {
-        return Ok((
-            Status::Unverifiable,
-            "checked on the schedule and on request only".into(),
-        ));
-    };
-    let sources = access.all(db).await?;
-    if sources.is_empty() {
-        return Ok((
-            Status::Unverifiable,
-            "cannot verify yet — no metrics data source is configured".into(),
-        ));
-    }
-    let mut problems = Vec::new();
-    for (row, client) in sources {
+) -> Result<Vec<(String, Result<Vec<(String, f64)>, String>)>, ApiError> {
+    let mut out = Vec::new();
+    for (row, client) in access.all(db).await? {
         let client = match client {
             Ok(c) => c,
             Err(e) => {
-                problems.push(format!("{}: {e}", row.name));
+                out.push((row.name, Err(e.to_string())));
                 continue;
             }
         };
@@ -97,85 +123,244 @@ async fn metrics_check(
             query: query.to_owned(),
             ..Default::default()
         };
-        match client.query(&q).await {
-            Ok(data) => {
-                let n = data["result"][0]["value"][1]
-                    .as_str()
-                    .and_then(|v| v.parse::<f64>().ok())
-                    .unwrap_or(0.0);
-                if n > 0.0 {
-                    return Ok((
-                        Status::Verified,
-                        format!("{n} {what} series in data source “{}”", row.name),
-                    ));
-                }
-                problems.push(format!("{}: no {what} series", row.name));
+        let counts = client.query(&q).await.map(|data| {
+            data["result"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| {
+                    let job = s["metric"]["job"].as_str().unwrap_or("").to_owned();
+                    let n = s["value"][1]
+                        .as_str()
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .unwrap_or(0.0);
+                    (job, n)
+                })
+                .filter(|(_, n)| *n > 0.0)
+                .collect()
+        });
+        out.push((row.name, counts.map_err(|e| e.to_string())));
+    }
+    Ok(out)
+}
+
+/// The sources to ask for this team, or why a metrics check cannot run for it.
+async fn metrics_precondition<'a>(
+    db: &SqlitePool,
+    access: Option<&'a Access>,
+    owned: &Ownership,
+) -> Result<Result<&'a Access, String>, ApiError> {
+    let Some(access) = access else {
+        return Ok(Err("checked on the schedule and on request only".into()));
+    };
+    Ok(if owned.services.is_empty() {
+        Err("cannot verify — the team names no services (the `job` label values of what it runs, its exporters included); add them under “What this team owns”".into())
+    } else if access.all(db).await?.is_empty() {
+        Err("cannot verify — no metrics data source is configured".into())
+    } else {
+        Ok(access)
+    })
+}
+
+fn describe_jobs(found: &[(String, f64)]) -> String {
+    found
+        .iter()
+        .map(|(job, n)| format!("{n} from job {job}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn custom_metrics(
+    db: &SqlitePool,
+    access: Option<&Access>,
+    owned: &Ownership,
+) -> Result<(Status, String), ApiError> {
+    let access = match metrics_precondition(db, access, owned).await? {
+        Ok(access) => access,
+        Err(why) => return Ok((Status::Unverifiable, why)),
+    };
+    let query = format!(
+        "count by (job) ({{__name__=~\"keiko_.+\", job=~\"{}\"}})",
+        jobs_regex(&owned.services)
+    );
+    let mut problems = Vec::new();
+    for (source, counts) in per_source_counts(db, access, &query).await? {
+        match counts {
+            Ok(found) if !found.is_empty() => {
+                return Ok((
+                    Status::Verified,
+                    format!(
+                        "keiko_* series in data source “{source}”: {}",
+                        describe_jobs(&found)
+                    ),
+                ))
             }
-            Err(e) => problems.push(format!("{}: {e}", row.name)),
+            Ok(_) => problems.push(format!(
+                "{source}: no keiko_* series from jobs {}",
+                owned.services.join(", ")
+            )),
+            Err(e) => problems.push(format!("{source}: {e}")),
         }
     }
     Ok((Status::Failing, problems.join("; ")))
 }
 
+async fn system_metrics(
+    db: &SqlitePool,
+    access: Option<&Access>,
+    owned: &Ownership,
+) -> Result<(Status, String), ApiError> {
+    let access = match metrics_precondition(db, access, owned).await? {
+        Ok(access) => access,
+        Err(why) => return Ok((Status::Unverifiable, why)),
+    };
+    let jobs = jobs_regex(&owned.services);
+    // Per kind, the first source that has it; the check passes when all four are found.
+    let mut found: Vec<Option<String>> = vec![None; SYSTEM_KINDS.len()];
+    let mut errors = Vec::new();
+    for (i, (kind, names)) in SYSTEM_KINDS.iter().enumerate() {
+        let query = format!("count by (job) ({{__name__=~\"{names}\", job=~\"{jobs}\"}})");
+        for (source, counts) in per_source_counts(db, access, &query).await? {
+            match counts {
+                Ok(series) if !series.is_empty() => {
+                    found[i] = Some(format!("{kind}: {} (“{source}”)", describe_jobs(&series)));
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => errors.push(format!("{source}: {e}")),
+            }
+        }
+    }
+    let have: Vec<String> = found.iter().flatten().cloned().collect();
+    let missing: Vec<&str> = SYSTEM_KINDS
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| f.is_none())
+        .map(|((kind, _), _)| *kind)
+        .collect();
+    let mut detail = if have.is_empty() {
+        format!(
+            "no CPU, memory, disk or network series from jobs {}",
+            owned.services.join(", ")
+        )
+    } else {
+        format!("found {}", have.join("; "))
+    };
+    if !missing.is_empty() && !have.is_empty() {
+        detail.push_str(&format!("; missing: {}", missing.join(", ")));
+    }
+    errors.dedup();
+    if !errors.is_empty() {
+        detail.push_str(&format!("; errors: {}", errors.join("; ")));
+    }
+    let status = if missing.is_empty() {
+        Status::Verified
+    } else {
+        Status::Failing
+    };
+    Ok((status, detail))
+}
+
+async fn alert_rules_defined(
+    db: &SqlitePool,
+    owned: &Ownership,
+) -> Result<(Status, String), ApiError> {
+    if owned.rule_namespaces.is_empty() {
+        return Ok((
+            Status::Failing,
+            "the team owns no rule namespace; name its namespaces under “What this team owns”"
+                .into(),
+        ));
+    }
+    let mut counts = Vec::new();
+    for ns in &owned.rule_namespaces {
+        let Ok(ns) = Namespace::parse(ns) else {
+            continue;
+        };
+        let n: usize = crate::rules::store::list_in(db, &ns)
+            .await?
+            .iter()
+            .map(|g| g.spec.rules.iter().filter(|r| r.is_alert()).count())
+            .sum();
+        counts.push((ns, n));
+    }
+    let total: usize = counts.iter().map(|(_, n)| n).sum();
+    let detail = counts
+        .iter()
+        .map(|(ns, n)| format!("{n} in namespace {ns}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(if total > 0 {
+        (Status::Verified, format!("alerting rules: {detail}"))
+    } else {
+        (Status::Failing, format!("no alerting rule: {detail}"))
+    })
+}
+
+async fn overview_dashboard(
+    db: &SqlitePool,
+    owned: &Ownership,
+) -> Result<(Status, String), ApiError> {
+    if owned.dashboards.is_empty() {
+        return Ok((
+            Status::Failing,
+            "the team owns no dashboard; name its dashboards under “What this team owns”".into(),
+        ));
+    }
+    let mut seen = Vec::new();
+    for uid in &owned.dashboards {
+        let Ok(stored) = crate::dashboards::store::get(db, uid).await else {
+            continue; // deleted since: evidence comes from what exists
+        };
+        let doc = &stored.dashboard;
+        let tagged = doc.tags.iter().any(|t| t.eq_ignore_ascii_case("overview"));
+        let queried = doc
+            .panels
+            .iter()
+            .filter(|p| p.targets.iter().any(|t| !t.expr.trim().is_empty()))
+            .count();
+        if tagged && queried > 0 {
+            return Ok((
+                Status::Verified,
+                format!(
+                    "“{}” is tagged `overview` and has {queried} panel(s) with queries",
+                    doc.title
+                ),
+            ));
+        }
+        seen.push(match (tagged, queried) {
+            (false, _) => format!("“{}” is not tagged `overview`", doc.title),
+            (true, _) => format!("“{}” has no panel with a query", doc.title),
+        });
+    }
+    if seen.is_empty() {
+        seen.push("none of the team's dashboards exists any more".into());
+    }
+    Ok((Status::Failing, seen.join("; ")))
+}
+
 async fn run_check(
     db: &SqlitePool,
     access: Option<&Access>,
+    owned: &Ownership,
     check: &str,
 ) -> Result<(Status, String), ApiError> {
     Ok(match check {
-        "alert_rules_defined" => {
-            let n = crate::rules::store::alert_rule_count(db).await?;
-            if n > 0 {
-                (Status::Verified, format!("{n} alerting rule(s) defined"))
-            } else {
-                (Status::Failing, "no alerting rule is defined".into())
-            }
-        }
-        "custom_metrics" => {
-            metrics_check(db, access, "count({__name__=~\"keiko_.+\"})", "keiko_*").await?
-        }
-        "system_metrics" => {
-            metrics_check(
-                db,
-                access,
-                "count(process_cpu_seconds_total or node_cpu_seconds_total)",
-                "process/node",
-            )
-            .await?
-        }
-        "overview_dashboard" => {
-            let tagged: Vec<String> = crate::dashboards::store::list(
-                db,
-                0,
-                &crate::dashboards::store::Filter {
-                    tag: Some("overview".into()),
-                    ..Default::default()
-                },
-            )
-            .await?
-            .into_iter()
-            .map(|d| d.title)
-            .collect();
-            if tagged.is_empty() {
-                (Status::Failing, "no dashboard is tagged `overview`".into())
-            } else {
-                (
-                    Status::Verified,
-                    format!("tagged `overview`: {}", tagged.join(", ")),
-                )
-            }
-        }
+        "alert_rules_defined" => alert_rules_defined(db, owned).await?,
+        "custom_metrics" => custom_metrics(db, access, owned).await?,
+        "system_metrics" => system_metrics(db, access, owned).await?,
+        "overview_dashboard" => overview_dashboard(db, owned).await?,
         "correlation_id_logs" => (
             Status::Unverifiable,
-            "cannot verify yet — no log source".into(),
+            "cannot verify yet — the portal has no log source".into(),
         ),
         "recent_spans" => (
             Status::Unverifiable,
-            "cannot verify yet — no trace source".into(),
+            "cannot verify yet — the portal has no trace source".into(),
         ),
         "notification_channel_tested" => (
             Status::Unverifiable,
-            "cannot verify yet — no notification channel".into(),
+            "cannot verify yet — the portal has no notification channels".into(),
         ),
         other => (Status::Unverifiable, format!("unknown check `{other}`")),
     })
@@ -185,31 +370,47 @@ async fn run_check(
 /// a page is being read (a slow source would hold the page for its timeout).
 const ASKS_SOURCES: &[&str] = &["custom_metrics", "system_metrics"];
 
-/// Runs every check and stores the results; returns them.
-pub async fn evaluate_all(db: &SqlitePool, access: &Access) -> Result<Vec<Evidence>, ApiError> {
-    evaluate(db, Some(access)).await
+/// Runs every check for every team and stores the results; returns them per team.
+pub async fn evaluate_all(
+    db: &SqlitePool,
+    access: &Access,
+) -> Result<Vec<(i64, Vec<Evidence>)>, ApiError> {
+    let teams: Vec<i64> = sqlx::query_scalar("SELECT id FROM teams ORDER BY id")
+        .fetch_all(db)
+        .await?;
+    let mut out = Vec::with_capacity(teams.len());
+    for team in teams {
+        out.push((team, evaluate(db, team, Some(access)).await?));
+    }
+    Ok(out)
 }
 
-/// For pages: the checks on the portal's own data run now; those that ask sources give
-/// their last stored result.
-pub async fn on_read(db: &SqlitePool) -> Result<Vec<Evidence>, ApiError> {
-    evaluate(db, None).await
+/// For pages: the team's checks on the portal's own data run now; those that ask sources
+/// give their last stored result.
+pub async fn on_read(db: &SqlitePool, team_id: i64) -> Result<Vec<Evidence>, ApiError> {
+    evaluate(db, team_id, None).await
 }
 
-async fn evaluate(db: &SqlitePool, access: Option<&Access>) -> Result<Vec<Evidence>, ApiError> {
+async fn evaluate(
+    db: &SqlitePool,
+    team_id: i64,
+    access: Option<&Access>,
+) -> Result<Vec<Evidence>, ApiError> {
+    let owned = ownership::get(db, team_id).await?;
     let mut out = Vec::new();
     for (check, _) in CHECKS {
         let (status, detail) = match access {
             None if ASKS_SOURCES.contains(check) => {
-                out.push(stored(db, check).await?);
+                out.push(stored(db, team_id, check).await?);
                 continue;
             }
-            _ => run_check(db, access, check).await?,
+            _ => run_check(db, access, &owned, check).await?,
         };
         let at = now();
         let previous: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT status, failing_since FROM evidence_results WHERE check_name = ?",
+            "SELECT status, failing_since FROM evidence_results WHERE team_id = ? AND check_name = ?",
         )
+        .bind(team_id)
         .bind(check)
         .fetch_optional(db)
         .await?;
@@ -218,16 +419,20 @@ async fn evaluate(db: &SqlitePool, access: Option<&Access>) -> Result<Vec<Eviden
             (Status::Failing, _) => Some(at.clone()),
             _ => None,
         };
+        // A team deleted meanwhile: its row would violate the foreign key; skip it.
         sqlx::query(
-            "INSERT INTO evidence_results (check_name, status, detail, checked_at, failing_since) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (check_name) DO UPDATE SET status = excluded.status, detail = excluded.detail, \
+            "INSERT INTO evidence_results (team_id, check_name, status, detail, checked_at, failing_since) \
+             SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM teams WHERE id = ?) \
+             ON CONFLICT (team_id, check_name) DO UPDATE SET status = excluded.status, detail = excluded.detail, \
              checked_at = excluded.checked_at, failing_since = excluded.failing_since",
         )
+        .bind(team_id)
         .bind(check)
         .bind(status.as_str())
         .bind(&detail)
         .bind(&at)
         .bind(&failing_since)
+        .bind(team_id)
         .execute(db)
         .await?;
         out.push(Evidence {
@@ -242,10 +447,11 @@ async fn evaluate(db: &SqlitePool, access: Option<&Access>) -> Result<Vec<Eviden
 }
 
 /// The last stored result of `check`, or "not checked yet".
-async fn stored(db: &SqlitePool, check: &str) -> Result<Evidence, ApiError> {
+async fn stored(db: &SqlitePool, team_id: i64, check: &str) -> Result<Evidence, ApiError> {
     let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT status, detail, checked_at, failing_since FROM evidence_results WHERE check_name = ?",
+        "SELECT status, detail, checked_at, failing_since FROM evidence_results WHERE team_id = ? AND check_name = ?",
     )
+    .bind(team_id)
     .bind(check)
     .fetch_optional(db)
     .await?;

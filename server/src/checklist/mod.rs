@@ -4,6 +4,7 @@
 
 pub mod evidence;
 pub mod markdown;
+pub mod ownership;
 
 use std::collections::HashMap;
 
@@ -171,15 +172,16 @@ pub async fn team_checklist(
         .await?
         .ok_or_else(|| ApiError::not_found("team"))?;
     let template = template_by_id(db, template_id).await?;
-    let evidence = evaluate_evidence(db).await?;
+    let evidence = evaluate_evidence(db, team.id).await?;
     render(db, team.id, &team.name, &template, &evidence, lang).await
 }
 
-/// Runs every evidence check once, keyed by check name.
+/// Runs the team's evidence checks once, keyed by check name.
 async fn evaluate_evidence(
     db: &SqlitePool,
+    team_id: i64,
 ) -> Result<HashMap<String, evidence::Evidence>, ApiError> {
-    Ok(evidence::on_read(db)
+    Ok(evidence::on_read(db, team_id)
         .await?
         .into_iter()
         .map(|e| (e.check.clone(), e))
@@ -559,12 +561,12 @@ pub async fn item_history(
 /// Teams × sections with progress, plus what needs attention (overdue or without owner).
 pub async fn overview(db: &SqlitePool, template_id: i64, lang: Lang) -> Result<Value, ApiError> {
     let teams = crate::identity::teams::list(db).await?;
-    // Template and evidence are the same for every team: load and evaluate them once.
+    // The template is the same for every team: load it once.
     let template = template_by_id(db, template_id).await?;
-    let evidence = evaluate_evidence(db).await?;
     let mut rows = Vec::new();
     let mut attention = Vec::new();
     for team in teams {
+        let evidence = evaluate_evidence(db, team.id).await?;
         let list = render(db, team.id, &team.name, &template, &evidence, lang).await?;
         for section in list["sections"].as_array().into_iter().flatten() {
             for item in section["items"].as_array().into_iter().flatten() {

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::grafana_fields;
 use super::model::{
     Dashboard, Grid, Panel, PanelKind, Reducer, Target, Threshold, TimeRange, Variable,
     VariableKind, FORMAT,
@@ -537,6 +538,8 @@ fn placeholder(id: u32, title: String, grid: Grid, original: String) -> Panel {
         reducer: Reducer::Last,
         text: original,
         collapsed: false,
+        mappings: Vec::new(),
+        overrides: Vec::new(),
     }
 }
 
@@ -556,12 +559,6 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
                 if p[flag].as_bool() == Some(true) {
                     notes.push(format!("{what} not supported; drawn as lines"));
                 }
-            }
-            if p["seriesOverrides"]
-                .as_array()
-                .is_some_and(|a| !a.is_empty())
-            {
-                notes.push("series overrides dropped".into());
             }
             if p["yaxes"][1]["show"].as_bool() == Some(true)
                 && p["seriesOverrides"]
@@ -634,19 +631,8 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
             }
         }
     };
-    if p["fieldConfig"]["overrides"]
-        .as_array()
-        .is_some_and(|o| !o.is_empty())
-    {
-        notes.push("field overrides dropped".into());
-    }
-    if p["fieldConfig"]["defaults"]["mappings"]
-        .as_array()
-        .is_some_and(|m| !m.is_empty())
-        || p["valueMaps"].as_array().is_some_and(|m| m.len() > 1)
-    {
-        notes.push("value mappings dropped".into());
-    }
+    let mappings = grafana_fields::mappings_of(p, &mut notes);
+    let overrides = grafana_fields::overrides_of(p, &mut notes);
     if p["transformations"]
         .as_array()
         .is_some_and(|t| !t.is_empty())
@@ -698,6 +684,8 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
         reducer,
         text,
         collapsed: p["collapsed"].as_bool().unwrap_or(false),
+        mappings,
+        overrides,
     });
 }
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::field::{self, FieldOverride, ValueMapping};
 use crate::http::errors::ApiError;
 
 /// The `format` every native document carries, so import can tell it from Grafana JSON.
@@ -176,6 +177,12 @@ pub struct Panel {
     /// Rows: whether the panels below it (until the next row) are folded away.
     #[serde(default)]
     pub collapsed: bool,
+    /// Values shown as text (and colour): `0` as "Down", a range, no data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mappings: Vec<ValueMapping>,
+    /// Per series (by name or regular expression): display name, unit, colour.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<FieldOverride>,
 }
 
 fn bad(field: String, message: impl Into<String>) -> ApiError {
@@ -356,6 +363,7 @@ impl Dashboard {
                     ));
                 }
             }
+            field::validate(&at, &p.mappings, &p.overrides)?;
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ use app::dashboard_model::{
 };
 use app::units::Unit;
 
+use super::field;
 use super::model::{css_color, Dashboard, Panel, PanelKind, Reducer, Threshold, VariableKind};
 use crate::charts;
 use crate::http::errors::ApiError;
@@ -285,7 +286,14 @@ async fn panel_body(
         }),
         PanelKind::Timeseries => {
             let source = (ctx.resolve)(p.datasource).await?;
-            let chart = charts::chart_many(source.as_ref(), targets, req, ctx.now).await?;
+            let style = |name: &str| {
+                let o = field::overrides_for(&p.overrides, name);
+                charts::Style {
+                    name: o.display_name,
+                    color: o.color.map(|c| css_color(&c)),
+                }
+            };
+            let chart = charts::chart_many(source.as_ref(), targets, req, ctx.now, &style).await?;
             Ok(PanelBody::Chart { chart })
         }
         PanelKind::Table => {
@@ -301,7 +309,10 @@ async fn panel_body(
         }
         PanelKind::Stat | PanelKind::Gauge => {
             let source = (ctx.resolve)(p.datasource).await?;
-            let chart = charts::chart_many(source.as_ref(), targets, req, ctx.now).await?;
+            let chart = charts::chart_many(source.as_ref(), targets, req, ctx.now, &|_| {
+                charts::Style::default()
+            })
+            .await?;
             let unit = if p.unit.is_empty() {
                 chart.plot.unit
             } else {
@@ -313,14 +324,25 @@ async fn panel_body(
                 .take(12)
                 .map(|s| {
                     let v = reduce(&s.points, p.reducer);
+                    let custom = field::overrides_for(&p.overrides, &s.name);
+                    let unit = custom.unit.as_deref().and_then(Unit::parse).unwrap_or(unit);
+                    let mapped = field::mapping_for(&p.mappings, v);
+                    let value = match (mapped, v) {
+                        (Some(m), _) => m.text.clone(),
+                        (None, Some(v)) => unit.format(v),
+                        (None, None) => "No data".into(),
+                    };
+                    let color = match (mapped.and_then(|m| m.color.as_deref()), &custom.color, v) {
+                        (Some(c), _, _) => css_color(c),
+                        (None, Some(c), _) => css_color(c),
+                        (None, None, Some(v)) => threshold_color(&p.thresholds, v),
+                        (None, None, None) => "currentColor".into(),
+                    };
                     StatValue {
-                        name: s.name.clone(),
-                        value: v.map_or_else(|| "No data".into(), |v| unit.format(v)),
+                        name: custom.display_name.unwrap_or_else(|| s.name.clone()),
+                        value,
                         raw: v.unwrap_or(f64::NAN),
-                        color: v.map_or_else(
-                            || "currentColor".into(),
-                            |v| threshold_color(&p.thresholds, v),
-                        ),
+                        color,
                         sparkline: if p.kind == PanelKind::Stat {
                             sparkline(&s.points)
                         } else {

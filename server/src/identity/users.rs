@@ -31,8 +31,15 @@ impl UserRow {
     }
 }
 
+/// The language of the portal's own pages, which the checklist follows until a user picks
+/// one (the UI is written in English; the seed's checklist texts exist in both).
+pub const UI_LANGUAGE: &str = "en";
+
+// `language`: the user's choice, or the UI's when they never chose.
 const SELECT_USER: &str = "SELECT id, login, name, role, password_hash, disabled, failed_logins, \
-                           locked_until, created_at, language FROM users";
+                           locked_until, created_at, \
+                           CASE WHEN language_chosen = 1 THEN language ELSE 'en' END AS language \
+                           FROM users";
 
 pub async fn by_id(db: &SqlitePool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT_USER} WHERE id = ?"))
@@ -138,7 +145,7 @@ pub async fn create(
         role,
         disabled: false,
         created_at: at,
-        language: "de".into(),
+        language: UI_LANGUAGE.into(),
         teams: vec![],
     };
     let rec = audit::record(
@@ -240,13 +247,15 @@ pub async fn update(
     sqlx::query(
         "UPDATE users SET name = coalesce(?, name), role = coalesce(?, role), \
          disabled = coalesce(?, disabled), password_hash = coalesce(?, password_hash), \
-         language = coalesce(?, language), updated_at = ? WHERE id = ?",
+         language = coalesce(?, language), language_chosen = language_chosen OR ?, \
+         updated_at = ? WHERE id = ?",
     )
     .bind(&name)
     .bind(role.map(Role::as_str))
     .bind(req.disabled)
     .bind(&new_hash)
     .bind(&req.language)
+    .bind(req.language.is_some())
     .bind(now())
     .bind(id)
     .execute(&mut *tx)
@@ -413,7 +422,11 @@ pub async fn sign_in(
     }
 }
 
-/// First start: creates `admin` when there is no user at all. The password comes from
+/// The team a fresh portal starts with, so the checklist has a team to track from the start.
+pub const DEFAULT_TEAM: &str = "Default";
+
+/// First start: creates `admin` when there is no user at all, and the team `Default` with
+/// `admin` as its member (unless a team of that name exists). The password comes from
 /// `KEIKO_ADMIN_PASSWORD`, or is generated and written once to `<data dir>/admin-password`
 /// (mode 0600). The password itself is never logged.
 pub async fn bootstrap_admin(
@@ -469,6 +482,30 @@ pub async fn bootstrap_admin(
         Some(serde_json::json!({ "login": "admin", "role": "Admin" })),
     )
     .await?;
+    let team: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO teams (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
+    )
+    .bind(DEFAULT_TEAM)
+    .bind(&at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(team) = team {
+        sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES (?, ?)")
+            .bind(team)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            &system,
+            "team.create",
+            "team",
+            team,
+            None,
+            Some(serde_json::json!({ "name": DEFAULT_TEAM, "members": ["admin"] })),
+        )
+        .await?;
+    }
     tx.commit().await?;
     match file {
         Some(path) => tracing::warn!(

@@ -4,6 +4,7 @@
 pub mod duration;
 pub mod lint;
 pub mod model;
+pub mod namespace;
 pub mod promql;
 pub mod store;
 pub mod template;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 
 use self::model::{GroupSpec, RuleFile, RuleSpec};
+use self::namespace::Namespace;
 use self::validate::{validate_group, RuleIssue, ValidGroup};
 use crate::audit;
 use crate::http::errors::ApiError;
@@ -68,10 +70,24 @@ pub struct GroupChange {
     pub rules: Vec<RuleChange>,
 }
 
+/// How many rules an import adds, changes and removes, over all its groups.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RuleCounts {
+    pub added: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ImportReport {
     pub dry_run: bool,
+    /// The namespace the file's groups land in; groups of other namespaces are never touched.
+    pub namespace: Namespace,
     pub groups: Vec<GroupChange>,
+    pub rules: RuleCounts,
+    /// Groups of this namespace that the file does not name: left as they are.
+    pub not_in_file: Vec<String>,
 }
 
 /// Where the groups and rules of a YAML rule file start, found by reading its lines (rule
@@ -239,12 +255,15 @@ fn diff_rules(old: &[RuleSpec], new: &[RuleSpec]) -> Vec<RuleChange> {
     out
 }
 
-/// Imports every group of the file: added, changed or unchanged; groups not in the file are
-/// left alone. All or nothing: one transaction, and nothing at all with `dry_run`.
+/// Imports every group of the file into namespace `ns`: added, changed or unchanged, each
+/// with the rules it adds, changes and removes; groups of `ns` not in the file are left
+/// alone, other namespaces are never touched. All or nothing: one transaction, and nothing
+/// at all with `dry_run`.
 pub async fn import(
     db: &SqlitePool,
     metrics: &Metrics,
     actor: &Actor,
+    ns: &Namespace,
     text: &str,
     dry_run: bool,
 ) -> Result<ImportReport, ApiError> {
@@ -252,10 +271,14 @@ pub async fn import(
     let groups = crate::cpu::run(move || parse_file(&owned))
         .await?
         .map_err(invalid)?;
+    let existing = store::list_in(db, ns).await?;
     let mut report = Vec::new();
     let mut writes = Vec::new();
     for group in &groups {
-        let current = store::get(db, &group.spec.name).await?;
+        let current = existing
+            .iter()
+            .find(|g| g.spec.name == group.spec.name)
+            .cloned();
         let (status, rules) = match &current {
             None => (Change::Added, diff_rules(&[], &group.spec.rules)),
             Some(c) if c.spec == group.spec => (
@@ -286,7 +309,7 @@ pub async fn import(
                 "rule_group.create"
             };
             let (_, rec) =
-                store::write_in(&mut tx, actor, group, expected, "imported", action).await?;
+                store::write_in(&mut tx, actor, ns, group, expected, "imported", action).await?;
             recorded.push(rec);
         }
         tx.commit().await?;
@@ -294,9 +317,26 @@ pub async fn import(
             audit::publish(metrics, rec);
         }
     }
+    let mut counts = RuleCounts::default();
+    for change in report.iter().flat_map(|g| &g.rules) {
+        match change.status {
+            Change::Added => counts.added += 1,
+            Change::Changed => counts.changed += 1,
+            Change::Unchanged => counts.unchanged += 1,
+            Change::Removed => counts.removed += 1,
+        }
+    }
+    let not_in_file = existing
+        .into_iter()
+        .filter(|g| !groups.iter().any(|n| n.spec.name == g.spec.name))
+        .map(|g| g.spec.name)
+        .collect();
     Ok(ImportReport {
         dry_run,
+        namespace: ns.clone(),
         groups: report,
+        rules: counts,
+        not_in_file,
     })
 }
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::model::GroupSpec;
+use super::namespace::Namespace;
 use super::validate::ValidGroup;
 use crate::audit;
 use crate::http::errors::ApiError;
@@ -13,6 +14,7 @@ use crate::metrics::Metrics;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StoredGroup {
+    pub namespace: String,
     #[serde(flatten)]
     pub spec: GroupSpec,
     pub version: i64,
@@ -31,6 +33,7 @@ pub struct VersionInfo {
 
 #[derive(sqlx::FromRow)]
 struct Row {
+    namespace: String,
     spec: String,
     version: i64,
     updated_at: String,
@@ -43,6 +46,7 @@ impl Row {
             ApiError::internal(anyhow::anyhow!("stored rule group is not valid JSON: {e}"))
         })?;
         Ok(StoredGroup {
+            namespace: self.namespace,
             spec,
             version: self.version,
             updated_at: self.updated_at,
@@ -51,19 +55,38 @@ impl Row {
     }
 }
 
+const COLUMNS: &str = "namespace, spec, version, updated_at, updated_by";
+
+/// Every group, namespace by namespace, in the order they were created within each.
 pub async fn list(db: &SqlitePool) -> Result<Vec<StoredGroup>, ApiError> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT spec, version, updated_at, updated_by FROM rule_groups ORDER BY position, name",
-    )
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM rule_groups ORDER BY namespace, position, name"
+    ))
     .fetch_all(db)
     .await?;
     rows.into_iter().map(Row::into_stored).collect()
 }
 
-pub async fn get(db: &SqlitePool, name: &str) -> Result<Option<StoredGroup>, ApiError> {
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT spec, version, updated_at, updated_by FROM rule_groups WHERE name = ?",
-    )
+/// The groups of one namespace.
+pub async fn list_in(db: &SqlitePool, ns: &Namespace) -> Result<Vec<StoredGroup>, ApiError> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM rule_groups WHERE namespace = ? ORDER BY position, name"
+    ))
+    .bind(ns.as_str())
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Row::into_stored).collect()
+}
+
+pub async fn get(
+    db: &SqlitePool,
+    ns: &Namespace,
+    name: &str,
+) -> Result<Option<StoredGroup>, ApiError> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM rule_groups WHERE namespace = ? AND name = ?"
+    ))
+    .bind(ns.as_str())
     .bind(name)
     .fetch_optional(db)
     .await?;
@@ -79,6 +102,11 @@ pub async fn alert_rule_count(db: &SqlitePool) -> Result<usize, ApiError> {
         .sum())
 }
 
+/// How the audit log names a group: `namespace/name` (a namespace never holds `/`).
+fn audit_target(ns: &Namespace, name: &str) -> String {
+    format!("{ns}/{name}")
+}
+
 fn conflict(current: Option<StoredGroup>) -> ApiError {
     let mut err = ApiError::new(
         axum::http::StatusCode::CONFLICT,
@@ -90,17 +118,24 @@ fn conflict(current: Option<StoredGroup>) -> ApiError {
     err
 }
 
-async fn next_version(tx: &mut Transaction<'_, Sqlite>, name: &str) -> Result<i64, sqlx::Error> {
-    let max: Option<i64> =
-        sqlx::query_scalar("SELECT max(version) FROM rule_group_versions WHERE group_name = ?")
-            .bind(name)
-            .fetch_one(&mut **tx)
-            .await?;
+async fn next_version(
+    tx: &mut Transaction<'_, Sqlite>,
+    ns: &Namespace,
+    name: &str,
+) -> Result<i64, sqlx::Error> {
+    let max: Option<i64> = sqlx::query_scalar(
+        "SELECT max(version) FROM rule_group_versions WHERE namespace = ? AND group_name = ?",
+    )
+    .bind(ns.as_str())
+    .bind(name)
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(max.unwrap_or(0) + 1)
 }
 
 async fn record_version(
     tx: &mut Transaction<'_, Sqlite>,
+    ns: &Namespace,
     name: &str,
     version: i64,
     spec: Option<&str>,
@@ -108,8 +143,9 @@ async fn record_version(
     message: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO rule_group_versions (group_name, version, spec, author, at, message) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO rule_group_versions (namespace, group_name, version, spec, author, at, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
+    .bind(ns.as_str())
     .bind(name)
     .bind(version)
     .bind(spec)
@@ -126,6 +162,7 @@ async fn record_version(
 pub async fn write_in(
     tx: &mut Transaction<'_, Sqlite>,
     actor: &Actor,
+    ns: &Namespace,
     group: &ValidGroup,
     expected: Option<i64>,
     message: &str,
@@ -133,12 +170,13 @@ pub async fn write_in(
 ) -> Result<(i64, audit::Recorded), ApiError> {
     let name = group.spec.name.as_str();
     let current: Option<(i64, String)> =
-        sqlx::query_as("SELECT version, spec FROM rule_groups WHERE name = ?")
+        sqlx::query_as("SELECT version, spec FROM rule_groups WHERE namespace = ? AND name = ?")
+            .bind(ns.as_str())
             .bind(name)
             .fetch_optional(&mut **tx)
             .await?;
     let spec_json = serde_json::to_string(&group.spec).map_err(|e| ApiError::internal(e.into()))?;
-    let version = next_version(tx, name).await?;
+    let version = next_version(tx, ns, name).await?;
     let at = now();
     let before = match (&current, expected) {
         (None, None) => {
@@ -147,8 +185,9 @@ pub async fn write_in(
                     .fetch_one(&mut **tx)
                     .await?;
             sqlx::query(
-                "INSERT INTO rule_groups (name, position, version, spec, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO rule_groups (namespace, name, position, version, spec, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
+            .bind(ns.as_str())
             .bind(name)
             .bind(position)
             .bind(version)
@@ -160,11 +199,12 @@ pub async fn write_in(
             None
         }
         (Some((v, old)), Some(e)) if *v == e => {
-            sqlx::query("UPDATE rule_groups SET version = ?, spec = ?, updated_at = ?, updated_by = ? WHERE name = ?")
+            sqlx::query("UPDATE rule_groups SET version = ?, spec = ?, updated_at = ?, updated_by = ? WHERE namespace = ? AND name = ?")
                 .bind(version)
                 .bind(&spec_json)
                 .bind(&at)
                 .bind(&actor.login)
+                .bind(ns.as_str())
                 .bind(name)
                 .execute(&mut **tx)
                 .await?;
@@ -173,7 +213,7 @@ pub async fn write_in(
         (Some(_), None) => {
             return Err(ApiError::conflict(
                 "name",
-                format!("a rule group named `{name}` exists"),
+                format!("a rule group named `{name}` exists in namespace `{ns}`"),
             ));
         }
         (None, Some(_)) => return Err(ApiError::not_found("rule group")),
@@ -185,13 +225,13 @@ pub async fn write_in(
             ))
         }
     };
-    record_version(tx, name, version, Some(&spec_json), actor, message).await?;
+    record_version(tx, ns, name, version, Some(&spec_json), actor, message).await?;
     let rec = audit::record(
         tx,
         actor,
         action,
         "rule_group",
-        name,
+        &audit_target(ns, name),
         before,
         serde_json::from_str(&spec_json).ok(),
     )
@@ -204,6 +244,7 @@ pub async fn save(
     db: &SqlitePool,
     metrics: &Metrics,
     actor: &Actor,
+    ns: &Namespace,
     group: &ValidGroup,
     expected: Option<i64>,
     message: &str,
@@ -214,17 +255,17 @@ pub async fn save(
     } else {
         "rule_group.create"
     };
-    match write_in(&mut tx, actor, group, expected, message, action).await {
+    match write_in(&mut tx, actor, ns, group, expected, message, action).await {
         Ok((_, rec)) => {
             audit::commit(tx, metrics, rec).await?;
         }
         Err(e) if e.code == "version_conflict" => {
             drop(tx);
-            return Err(conflict(get(db, &group.spec.name).await?));
+            return Err(conflict(get(db, ns, &group.spec.name).await?));
         }
         Err(e) => return Err(e),
     }
-    get(db, &group.spec.name)
+    get(db, ns, &group.spec.name)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("saved group vanished")))
 }
@@ -235,13 +276,15 @@ pub async fn delete(
     db: &SqlitePool,
     metrics: &Metrics,
     actor: &Actor,
+    ns: &Namespace,
     name: &str,
     expected: i64,
 ) -> Result<(), ApiError> {
     let mut tx = crate::db::begin_write(db).await?;
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT spec, version, updated_at, updated_by FROM rule_groups WHERE name = ?",
-    )
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM rule_groups WHERE namespace = ? AND name = ?"
+    ))
+    .bind(ns.as_str())
     .bind(name)
     .fetch_optional(&mut *tx)
     .await?;
@@ -253,18 +296,19 @@ pub async fn delete(
         drop(tx);
         return Err(conflict(Some(current)));
     }
-    sqlx::query("DELETE FROM rule_groups WHERE name = ?")
+    sqlx::query("DELETE FROM rule_groups WHERE namespace = ? AND name = ?")
+        .bind(ns.as_str())
         .bind(name)
         .execute(&mut *tx)
         .await?;
-    let version = next_version(&mut tx, name).await?;
-    record_version(&mut tx, name, version, None, actor, "deleted").await?;
+    let version = next_version(&mut tx, ns, name).await?;
+    record_version(&mut tx, ns, name, version, None, actor, "deleted").await?;
     let rec = audit::record(
         &mut tx,
         actor,
         "rule_group.delete",
         "rule_group",
-        name,
+        &audit_target(ns, name),
         serde_json::to_value(&current.spec).ok(),
         None,
     )
@@ -273,10 +317,15 @@ pub async fn delete(
     Ok(())
 }
 
-pub async fn history(db: &SqlitePool, name: &str) -> Result<Vec<VersionInfo>, ApiError> {
+pub async fn history(
+    db: &SqlitePool,
+    ns: &Namespace,
+    name: &str,
+) -> Result<Vec<VersionInfo>, ApiError> {
     let rows: Vec<(i64, String, String, String, bool)> = sqlx::query_as(
-        "SELECT version, author, at, message, spec IS NULL FROM rule_group_versions WHERE group_name = ? ORDER BY version DESC",
+        "SELECT version, author, at, message, spec IS NULL FROM rule_group_versions WHERE namespace = ? AND group_name = ? ORDER BY version DESC",
     )
+    .bind(ns.as_str())
     .bind(name)
     .fetch_all(db)
     .await?;
@@ -294,12 +343,14 @@ pub async fn history(db: &SqlitePool, name: &str) -> Result<Vec<VersionInfo>, Ap
 
 pub async fn version(
     db: &SqlitePool,
+    ns: &Namespace,
     name: &str,
     version: i64,
 ) -> Result<Option<GroupSpec>, ApiError> {
     let spec: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT spec FROM rule_group_versions WHERE group_name = ? AND version = ?",
+        "SELECT spec FROM rule_group_versions WHERE namespace = ? AND group_name = ? AND version = ?",
     )
+    .bind(ns.as_str())
     .bind(name)
     .bind(version)
     .fetch_optional(db)

@@ -7,9 +7,10 @@ use axum::http::{header, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
+use serde_json::{json, Value};
 
 use super::Api;
-use crate::checklist::{self, evidence, ItemPatch, Lang};
+use crate::checklist::{self, evidence, ownership, ItemPatch, Lang};
 use crate::http::auth::Principal;
 use crate::http::errors::{ApiError, ApiJson};
 use crate::identity::Actor;
@@ -51,6 +52,18 @@ pub(super) fn routes(api: Api) -> Api {
         "/api/v1/teams/{id}/checklist",
         Role::Viewer,
         team_checklist,
+    )
+    .at(
+        Method::GET,
+        "/api/v1/teams/{id}/ownership",
+        Role::Viewer,
+        get_ownership,
+    )
+    .at(
+        Method::PUT,
+        "/api/v1/teams/{id}/ownership",
+        Role::Editor,
+        set_ownership,
     )
     .at(
         Method::PATCH,
@@ -204,6 +217,37 @@ async fn overview(
     Ok(Json(checklist::overview(&state.db, q.template.unwrap_or(1), lang).await?).into_response())
 }
 
+/// Runs every team's checks now: one entry per (team, check), each with its `team_id`.
 async fn run_evidence(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(evidence::evaluate_all(&state.db, &state.source_access()).await?).into_response())
+    let results: Vec<Value> = evidence::evaluate_all(&state.db, &state.source_access())
+        .await?
+        .into_iter()
+        .flat_map(|(team_id, list)| {
+            list.into_iter().map(move |e| {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                v["team_id"] = json!(team_id);
+                v
+            })
+        })
+        .collect();
+    Ok(Json(results).into_response())
+}
+
+async fn get_ownership(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    crate::identity::teams::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("team"))?;
+    Ok(Json(ownership::get(&state.db, id).await?).into_response())
+}
+
+async fn set_ownership(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ownership::Ownership>,
+) -> Result<Response, ApiError> {
+    Ok(Json(ownership::set(&state.db, &state.metrics, &actor, id, body).await?).into_response())
 }

@@ -15,6 +15,7 @@ use crate::http::errors::{ApiError, ApiJson};
 use crate::identity::Actor;
 use crate::rules::duration::PromDuration;
 use crate::rules::model::{GroupSpec, RuleSpec};
+use crate::rules::namespace::Namespace;
 use crate::rules::promql::PromQl;
 use crate::rules::validate::{validate_group, ValidGroup};
 use crate::rules::{self, lint, store};
@@ -85,6 +86,9 @@ pub(super) fn routes(api: Api) -> Api {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GroupBody {
+    /// Only on create (default `default`); a group never moves between namespaces.
+    #[serde(default)]
+    namespace: Option<String>,
     name: String,
     #[serde(default)]
     interval: Option<String>,
@@ -111,6 +115,18 @@ impl GroupBody {
             self.message.unwrap_or_default(),
         )
     }
+}
+
+/// `?namespace=` of the group routes; `default` when absent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamespaceQuery {
+    #[serde(default)]
+    namespace: Option<String>,
+}
+
+fn namespace(given: Option<&str>) -> Result<Namespace, ApiError> {
+    Namespace::parse_or_default(given).map_err(|e| ApiError::invalid("namespace", e))
 }
 
 /// Validates a group on the CPU pool.
@@ -202,7 +218,7 @@ async fn prometheus_rules(
                 .collect();
             json!({
                 "name": g.spec.name,
-                "file": "keiko-portal",
+                "file": g.namespace,
                 "interval": seconds(g.spec.interval.as_deref()).max(60.0 * f64::from(g.spec.interval.is_none() as u8)),
                 "limit": g.spec.limit.unwrap_or(0),
                 "rules": rules,
@@ -218,17 +234,34 @@ async fn prometheus_rules(
 #[serde(deny_unknown_fields)]
 struct ExportQuery {
     group: Option<String>,
+    namespace: Option<String>,
 }
 
+/// One rule file: a namespace (`?namespace=`), one group of it (`&group=`), or every group
+/// when no two namespaces share a group name (a rule file cannot repeat a name).
 async fn export(
     State(state): State<AppState>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let mut groups: Vec<GroupSpec> = store::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|g| g.spec)
-        .collect();
+    let stored = match &q.namespace {
+        Some(ns) => store::list_in(&state.db, &namespace(Some(ns))?).await?,
+        None => store::list(&state.db).await?,
+    };
+    if q.namespace.is_none() {
+        let mut seen = std::collections::BTreeMap::new();
+        for g in &stored {
+            if let Some(first) = seen.insert(g.spec.name.as_str(), g.namespace.as_str()) {
+                return Err(ApiError::conflict(
+                    "namespace",
+                    format!(
+                        "namespaces `{first}` and `{}` both hold a group named `{}`, which one rule file cannot; export one namespace (`?namespace=`)",
+                        g.namespace, g.spec.name
+                    ),
+                ));
+            }
+        }
+    }
+    let mut groups: Vec<GroupSpec> = stored.into_iter().map(|g| g.spec).collect();
     if let Some(name) = &q.group {
         groups.retain(|g| &g.name == name);
         if groups.is_empty() {
@@ -236,11 +269,11 @@ async fn export(
         }
     }
     let yaml = rules::export_yaml(groups)?;
-    let file = q
-        .group
-        .as_deref()
-        .map(|g| format!("{g}.rules.yml"))
-        .unwrap_or_else(|| "keiko-rules.yml".into());
+    let file = match (q.namespace.as_deref(), q.group.as_deref()) {
+        (_, Some(g)) => format!("{g}.rules.yml"),
+        (Some(ns), None) => format!("{ns}.rules.yml"),
+        (None, None) => "keiko-rules.yml".into(),
+    };
     let disposition = format!(
         "attachment; filename=\"{}\"",
         file.replace(['"', '\\', '\r', '\n'], "_")
@@ -263,6 +296,8 @@ async fn export(
 struct ImportQuery {
     #[serde(default)]
     dry_run: bool,
+    #[serde(default)]
+    namespace: Option<String>,
 }
 
 async fn import(
@@ -271,7 +306,8 @@ async fn import(
     Query(q): Query<ImportQuery>,
     body: String,
 ) -> Result<Response, ApiError> {
-    let report = rules::import(&state.db, &state.metrics, &actor, &body, q.dry_run).await?;
+    let ns = namespace(q.namespace.as_deref())?;
+    let report = rules::import(&state.db, &state.metrics, &actor, &ns, &body, q.dry_run).await?;
     Ok(Json(report).into_response())
 }
 
@@ -337,17 +373,29 @@ async fn create_group(
     actor: Actor,
     ApiJson(body): ApiJson<GroupBody>,
 ) -> Result<Response, ApiError> {
+    let ns = namespace(body.namespace.as_deref())?;
     let (spec, _, message) = body.split();
     let valid = checked(spec).await?;
-    let stored = store::save(&state.db, &state.metrics, &actor, &valid, None, &message).await?;
+    let stored = store::save(
+        &state.db,
+        &state.metrics,
+        &actor,
+        &ns,
+        &valid,
+        None,
+        &message,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(group_view(&stored, Some(&valid)))).into_response())
 }
 
 async fn get_group(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    Query(q): Query<NamespaceQuery>,
 ) -> Result<Response, ApiError> {
-    let stored = store::get(&state.db, &name)
+    let ns = namespace(q.namespace.as_deref())?;
+    let stored = store::get(&state.db, &ns, &name)
         .await?
         .ok_or_else(|| ApiError::not_found("rule group"))?;
     let view = stored_views(vec![stored]).await?.pop().unwrap_or_default();
@@ -358,8 +406,16 @@ async fn update_group(
     State(state): State<AppState>,
     actor: Actor,
     Path(name): Path<String>,
+    Query(q): Query<NamespaceQuery>,
     ApiJson(body): ApiJson<GroupBody>,
 ) -> Result<Response, ApiError> {
+    let ns = namespace(q.namespace.as_deref())?;
+    if body.namespace.as_deref().is_some_and(|b| b != ns.as_str()) {
+        return Err(ApiError::invalid(
+            "namespace",
+            "the namespace in the body differs from the URL's; a group does not move between namespaces",
+        ));
+    }
     let (spec, version, message) = body.split();
     let version = version.ok_or_else(|| {
         ApiError::invalid(
@@ -378,6 +434,7 @@ async fn update_group(
         &state.db,
         &state.metrics,
         &actor,
+        &ns,
         &valid,
         Some(version),
         &message,
@@ -390,6 +447,8 @@ async fn update_group(
 #[serde(deny_unknown_fields)]
 struct VersionQuery {
     version: Option<i64>,
+    #[serde(default)]
+    namespace: Option<String>,
 }
 
 async fn delete_group(
@@ -404,15 +463,18 @@ async fn delete_group(
             "send the version you saw (`?version=N`), as for PUT",
         )
     })?;
-    store::delete(&state.db, &state.metrics, &actor, &name, version).await?;
+    let ns = namespace(q.namespace.as_deref())?;
+    store::delete(&state.db, &state.metrics, &actor, &ns, &name, version).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn history(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    Query(q): Query<NamespaceQuery>,
 ) -> Result<Response, ApiError> {
-    let versions = store::history(&state.db, &name).await?;
+    let ns = namespace(q.namespace.as_deref())?;
+    let versions = store::history(&state.db, &ns, &name).await?;
     if versions.is_empty() {
         return Err(ApiError::not_found("rule group"));
     }
@@ -422,8 +484,10 @@ async fn history(
 async fn history_version(
     State(state): State<AppState>,
     Path((name, version)): Path<(String, i64)>,
+    Query(q): Query<NamespaceQuery>,
 ) -> Result<Response, ApiError> {
-    let spec = store::version(&state.db, &name, version)
+    let ns = namespace(q.namespace.as_deref())?;
+    let spec = store::version(&state.db, &ns, &name, version)
         .await?
         .ok_or_else(|| ApiError::not_found("version"))?;
     let yaml = rules::export_yaml(vec![spec.clone()])?;
@@ -444,18 +508,20 @@ async fn restore(
     State(state): State<AppState>,
     actor: Actor,
     Path((name, version)): Path<(String, i64)>,
+    Query(q): Query<NamespaceQuery>,
     body: String,
 ) -> Result<Response, ApiError> {
+    let ns = namespace(q.namespace.as_deref())?;
     let body: RestoreBody = if body.trim().is_empty() {
         RestoreBody::default()
     } else {
         crate::http::errors::parse_json(body.as_bytes())?
     };
-    let spec = store::version(&state.db, &name, version)
+    let spec = store::version(&state.db, &ns, &name, version)
         .await?
         .ok_or_else(|| ApiError::not_found("version"))?;
     let valid = checked(spec).await?;
-    let current = store::get(&state.db, &name).await?;
+    let current = store::get(&state.db, &ns, &name).await?;
     let expected = match (&current, body.version) {
         (Some(_), Some(v)) => Some(v),
         (Some(c), None) => Some(c.version),
@@ -468,6 +534,7 @@ async fn restore(
         &state.db,
         &state.metrics,
         &actor,
+        &ns,
         &valid,
         expected,
         &message,
