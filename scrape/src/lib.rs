@@ -1,0 +1,26 @@
+//! Prometheus scraping without I/O: exposition parsers, `scrape_configs`, relabeling.
+//!
+//! The server owns the sockets, the clock and the store; this crate owns the rules:
+//!
+//! * [`parse`] reads a scrape body (Prometheus text 0.0.4 or OpenMetrics 1.0, chosen
+//!   by `Content-Type`) into [`ScrapedSample`]s and [`MetricMetadata`], within
+//!   [`Limits`].
+//! * [`ScrapeConfigFile::from_yaml`] reads and validates `scrape_configs` in
+//!   Prometheus's YAML shape.
+//! * [`relabel::process`] applies `relabel_configs` exactly as Prometheus does.
+//! * [`targets`] turns a configuration into the [`Target`]s to scrape, and
+//!   [`process_scrape`] turns one scrape of a target into the samples to store:
+//!   target labels, `honor_labels`, `metric_relabel_configs`, limits, the synthetic
+//!   `up` / `scrape_*` series and staleness markers.
+
+pub mod exposition;
+pub mod labels;
+mod lex;
+pub mod openmetrics;
+pub mod text;
+
+pub use exposition::{
+    parse, parse_with, Format, Limit, Limits, MetricMetadata, MetricType, ParseError,
+    ParseErrorKind, ParseOptions, Parsed, ScrapedSample,
+};
+pub use labels::Labels;
