@@ -27,7 +27,6 @@ pub(crate) fn snappy(body: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> 
 
 /// Decompresses a gzip body (one or more members), reading at most `limit + 1` bytes of output
 /// so that a small body expanding to gigabytes is refused after `limit` bytes.
-#[allow(dead_code)] // Used by the OTLP decoder, which comes next.
 pub(crate) fn gzip(body: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
     flate2::read::MultiGzDecoder::new(body)

@@ -31,12 +31,17 @@
 mod decompress;
 mod error;
 mod limits;
+mod otlp;
 pub mod prompb;
 mod remote_write;
 mod sample;
 
 pub use error::DecodeError;
 pub use limits::Limits;
+pub use otlp::{
+    decode_otlp_metrics, decode_otlp_metrics_with, translate_otlp, OtlpDecoded, OtlpFormat,
+    OtlpOptions, MAX_TARGET_INFO_FILL,
+};
 pub use remote_write::{
     decode_remote_write, decode_remote_write_with, translate as translate_remote_write, Decoded,
     RemoteWriteStats,

@@ -1,0 +1,229 @@
+//! OTLP/HTTP metrics (`POST /v1/metrics`): protobuf or JSON, optionally gzip-compressed,
+//! translated into Prometheus samples as Prometheus 3's OTLP receiver does by default
+//! (`UnderscoreEscapingWithSuffixes`).
+//!
+//! What is refused, per metric or per data point, is counted in
+//! [`OtlpDecoded::rejected_data_points`] and explained in [`OtlpDecoded::error_message`], which
+//! is what the OTLP specification's partial success carries; the rest is kept. The server
+//! answers `200 OK` with [`OtlpDecoded::response_body`] in either case, and `400` (or `413`,
+//! `415`) with the [`DecodeError`] when the body cannot be read at all.
+//!
+//! Refused by default, with reasons: delta temporality (as Prometheus without its
+//! `otlp-deltatocumulative`/`otlp-native-delta-ingestion` features; see
+//! [`OtlpOptions::allow_delta_temporality`]), exponential histograms (they would need native
+//! histograms), and data points whose labels break [`Limits`].
+
+mod attributes;
+mod names;
+mod translate;
+
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use prost::Message;
+
+use crate::decompress;
+use crate::error::{clip, DecodeError};
+use crate::limits::Limits;
+use crate::{Metadata, Sample};
+
+pub use translate::MAX_TARGET_INFO_FILL;
+
+/// The encoding of an OTLP/HTTP body; the response must use the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtlpFormat {
+    /// `application/x-protobuf`.
+    #[default]
+    Protobuf,
+    /// `application/json` (OTLP/JSON).
+    Json,
+}
+
+impl OtlpFormat {
+    /// The `Content-Type` of this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Protobuf => "application/x-protobuf",
+            Self::Json => "application/json",
+        }
+    }
+}
+
+/// Translation choices; the defaults are Prometheus 3's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpOptions {
+    /// Accept delta sums and histograms, storing each point as it is (metadata type
+    /// `unknown`), like Prometheus's experimental `otlp-native-delta-ingestion`. Off by
+    /// default: such metrics are refused with a reason.
+    pub allow_delta_temporality: bool,
+    /// Write a `target_info` series per resource (Prometheus's default).
+    pub target_info: bool,
+}
+
+impl Default for OtlpOptions {
+    fn default() -> Self {
+        Self {
+            allow_delta_temporality: false,
+            target_info: true,
+        }
+    }
+}
+
+/// A decoded and translated OTLP metrics request.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OtlpDecoded {
+    /// The samples to store.
+    pub samples: Vec<Sample>,
+    /// One entry per metric family seen (`target_info` included).
+    pub metadata: Vec<Metadata>,
+    /// OTLP data points translated (a histogram point counts once, whatever its series).
+    pub accepted_data_points: u64,
+    /// OTLP data points refused, as the partial success reports them.
+    pub rejected_data_points: i64,
+    /// Why points were refused, or other warnings (first few); empty when none.
+    pub error_message: String,
+    /// The request's encoding, for the response.
+    pub format: OtlpFormat,
+}
+
+impl OtlpDecoded {
+    /// The `ExportMetricsServiceResponse`: empty when all was accepted, a partial success
+    /// otherwise.
+    pub fn response(&self) -> ExportMetricsServiceResponse {
+        let partial = self.rejected_data_points > 0 || !self.error_message.is_empty();
+        ExportMetricsServiceResponse {
+            partial_success: partial.then(|| ExportMetricsPartialSuccess {
+                rejected_data_points: self.rejected_data_points,
+                error_message: self.error_message.clone(),
+            }),
+        }
+    }
+
+    /// The response body in the request's format (see [`OtlpFormat::content_type`]).
+    pub fn response_body(&self) -> Vec<u8> {
+        let response = self.response();
+        match self.format {
+            OtlpFormat::Protobuf => response.encode_to_vec(),
+            // Serialising these plain structs cannot fail.
+            OtlpFormat::Json => serde_json::to_vec(&response).unwrap_or_default(),
+        }
+    }
+}
+
+/// Decodes and translates an OTLP/HTTP metrics body with default options and [`Limits`].
+///
+/// `content_type`: `application/x-protobuf` (also assumed when absent) or `application/json`.
+/// `content_encoding`: absent, `identity` or `gzip`.
+pub fn decode_otlp_metrics(
+    body: &[u8],
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+) -> Result<OtlpDecoded, DecodeError> {
+    decode_otlp_metrics_with(
+        body,
+        content_type,
+        content_encoding,
+        &OtlpOptions::default(),
+        &Limits::default(),
+    )
+}
+
+/// [`decode_otlp_metrics`] with explicit options and limits.
+pub fn decode_otlp_metrics_with(
+    body: &[u8],
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+    options: &OtlpOptions,
+    limits: &Limits,
+) -> Result<OtlpDecoded, DecodeError> {
+    let format = match decompress::media(content_type).as_deref() {
+        None | Some("application/x-protobuf") | Some("application/protobuf") => {
+            OtlpFormat::Protobuf
+        }
+        Some("application/json") => OtlpFormat::Json,
+        Some(other) => return Err(DecodeError::UnsupportedContentType(clip(other))),
+    };
+    let inflated;
+    let raw = match decompress::media(content_encoding).as_deref() {
+        None | Some("identity") => {
+            if body.len() > limits.max_decompressed_bytes {
+                return Err(DecodeError::BodyTooLarge {
+                    limit: limits.max_decompressed_bytes,
+                });
+            }
+            body
+        }
+        Some("gzip") | Some("x-gzip") => {
+            inflated = decompress::gzip(body, limits.max_decompressed_bytes)?;
+            &inflated[..]
+        }
+        Some(other) => return Err(DecodeError::UnsupportedContentEncoding(clip(other))),
+    };
+    let request = match format {
+        OtlpFormat::Protobuf => ExportMetricsServiceRequest::decode(raw)
+            .map_err(|e| DecodeError::Protobuf(clip(&e.to_string())))?,
+        OtlpFormat::Json => parse_json(raw)?,
+    };
+    let mut decoded = translate_otlp(&request, options, limits)?;
+    decoded.format = format;
+    Ok(decoded)
+}
+
+/// Translates an already decoded request (e.g. one received over gRPC).
+pub fn translate_otlp(
+    request: &ExportMetricsServiceRequest,
+    options: &OtlpOptions,
+    limits: &Limits,
+) -> Result<OtlpDecoded, DecodeError> {
+    translate::translate(request, options, limits)
+}
+
+/// Parses OTLP/JSON. The generated serde code reads enums only as numbers, which the OTLP
+/// specification requires of senders; names (`"AGGREGATION_TEMPORALITY_CUMULATIVE"`), which
+/// the protobuf JSON mapping also allows, are accepted by rewriting them on a second pass.
+fn parse_json(raw: &[u8]) -> Result<ExportMetricsServiceRequest, DecodeError> {
+    let first = match serde_json::from_slice(raw) {
+        Ok(request) => return Ok(request),
+        Err(e) => e,
+    };
+    let error = |e: serde_json::Error| DecodeError::Json(clip(&e.to_string()));
+    let mut value: serde_json::Value = serde_json::from_slice(raw).map_err(error)?;
+    if !enum_names_to_numbers(&mut value) {
+        return Err(error(first));
+    }
+    serde_json::from_value(value).map_err(error)
+}
+
+/// Rewrites enum names (and numbers in strings) of `aggregationTemporality` fields into
+/// numbers; says whether anything changed.
+fn enum_names_to_numbers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut changed = false;
+            for (key, v) in map.iter_mut() {
+                if key == "aggregationTemporality" {
+                    if let Value::String(s) = v {
+                        let n = match s.as_str() {
+                            "AGGREGATION_TEMPORALITY_UNSPECIFIED" => Some(0),
+                            "AGGREGATION_TEMPORALITY_DELTA" => Some(1),
+                            "AGGREGATION_TEMPORALITY_CUMULATIVE" => Some(2),
+                            other => other.parse::<i32>().ok(),
+                        };
+                        if let Some(n) = n {
+                            *v = Value::from(n);
+                            changed = true;
+                        }
+                    }
+                } else {
+                    changed |= enum_names_to_numbers(v);
+                }
+            }
+            changed
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, v| enum_names_to_numbers(v) | changed),
+        _ => false,
+    }
+}
