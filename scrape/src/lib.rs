@@ -13,14 +13,19 @@
 //!   target labels, `honor_labels`, `metric_relabel_configs`, limits, the synthetic
 //!   `up` / `scrape_*` series and staleness markers.
 
+pub mod duration;
 pub mod exposition;
 pub mod labels;
 mod lex;
+mod md5;
 pub mod openmetrics;
+pub mod relabel;
 pub mod text;
 
+pub use duration::PromDuration;
 pub use exposition::{
     parse, parse_with, Format, Limit, Limits, MetricMetadata, MetricType, ParseError,
     ParseErrorKind, ParseOptions, Parsed, ScrapedSample,
 };
 pub use labels::Labels;
+pub use relabel::{RelabelConfig, RelabelRegex};
