@@ -104,6 +104,7 @@ impl OtlpDecoded {
         let response = self.response();
         match self.format {
             OtlpFormat::Protobuf => response.encode_to_vec(),
+            OtlpFormat::Json if response.partial_success.is_none() => b"{}".to_vec(),
             // Serialising these plain structs cannot fail.
             OtlpFormat::Json => serde_json::to_vec(&response).unwrap_or_default(),
         }
@@ -182,16 +183,31 @@ pub fn translate_otlp(
 /// specification requires of senders; names (`"AGGREGATION_TEMPORALITY_CUMULATIVE"`), which
 /// the protobuf JSON mapping also allows, are accepted by rewriting them on a second pass.
 fn parse_json(raw: &[u8]) -> Result<ExportMetricsServiceRequest, DecodeError> {
-    let first = match serde_json::from_slice(raw) {
-        Ok(request) => return Ok(request),
-        Err(e) => e,
-    };
     let error = |e: serde_json::Error| DecodeError::Json(clip(&e.to_string()));
-    let mut value: serde_json::Value = serde_json::from_slice(raw).map_err(error)?;
-    if !enum_names_to_numbers(&mut value) {
-        return Err(error(first));
+    if !has_quoted_temporality(raw) {
+        return serde_json::from_slice(raw).map_err(error);
     }
+    let mut value: serde_json::Value = serde_json::from_slice(raw).map_err(error)?;
+    enum_names_to_numbers(&mut value);
     serde_json::from_value(value).map_err(error)
+}
+
+/// Whether some `"aggregationTemporality"` key has a string value. The generated code would
+/// not fail on one: the metric's data is a flattened `Option`, which serde turns into `None`
+/// on any error inside, so the metric would arrive without data.
+fn has_quoted_temporality(raw: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"aggregationTemporality\"";
+    let mut rest = raw;
+    while let Some(at) = rest.windows(KEY.len()).position(|w| w == KEY) {
+        rest = &rest[at + KEY.len()..];
+        let after = rest
+            .iter()
+            .position(|b| !b.is_ascii_whitespace() && *b != b':');
+        if after.is_some_and(|i| rest[i] == b'"') {
+            return true;
+        }
+    }
+    false
 }
 
 /// Rewrites enum names (and numbers in strings) of `aggregationTemporality` fields into
@@ -225,5 +241,130 @@ fn enum_names_to_numbers(value: &mut serde_json::Value) -> bool {
             .iter_mut()
             .fold(false, |changed, v| enum_names_to_numbers(v) | changed),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const JSON: &str = r#"{"resourceMetrics":[{"resource":{"attributes":[
+        {"key":"service.name","value":{"stringValue":"api"}},
+        {"key":"service.instance.id","value":{"stringValue":"i-1"}},
+        {"key":"cloud.region","value":{"stringValue":"eu"}}]},
+      "scopeMetrics":[{"metrics":[
+        {"name":"requests","unit":"1","sum":{"aggregationTemporality":"AGGREGATION_TEMPORALITY_CUMULATIVE",
+          "isMonotonic":true,"dataPoints":[{"asInt":"42","timeUnixNano":"1700000000000000000",
+          "attributes":[{"key":"code","value":{"intValue":"200"}}]}]}},
+        {"name":"up","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":1700000000000000000,"flags":1}]}}
+      ]}]}]}"#;
+
+    #[test]
+    fn json_accepts_enum_names_and_int64_strings() {
+        let d = decode_otlp_metrics(JSON.as_bytes(), Some("application/json"), None).unwrap();
+        assert_eq!(d.error_message, "");
+        let counter = d
+            .samples
+            .iter()
+            .find(|s| s.name() == "requests_total")
+            .unwrap();
+        assert_eq!(counter.v, 42.0);
+        assert_eq!(counter.t_ms, 1_700_000_000_000);
+        assert_eq!(counter.label("code"), Some("200"));
+        assert_eq!(counter.label("instance"), Some("i-1"));
+        assert_eq!(counter.label("job"), Some("api"));
+        let up = d.samples.iter().find(|s| s.name() == "up").unwrap();
+        assert!(crate::is_stale_nan(up.v));
+        let info = d
+            .samples
+            .iter()
+            .find(|s| s.name() == "target_info")
+            .unwrap();
+        assert_eq!(info.label("cloud_region"), Some("eu"));
+        assert!(d.response().partial_success.is_none());
+        assert_eq!(d.response_body(), b"{}");
+    }
+
+    #[test]
+    fn media_types_and_encodings() {
+        let err = decode_otlp_metrics(b"{}", Some("text/plain"), None).unwrap_err();
+        assert!(err.is_unsupported_media());
+        let err = decode_otlp_metrics(b"{}", Some("application/json"), Some("br")).unwrap_err();
+        assert!(err.is_unsupported_media());
+        let d = decode_otlp_metrics(b"", None, None).unwrap();
+        assert_eq!(d.format, OtlpFormat::Protobuf);
+        assert!(d.samples.is_empty());
+        assert_eq!(OtlpFormat::Json.content_type(), "application/json");
+    }
+
+    #[test]
+    fn hostile_bodies_are_errors_not_panics() {
+        let request: ExportMetricsServiceRequest = serde_json::from_str(JSON)
+            .or_else(|_| parse_json(JSON.as_bytes()))
+            .unwrap();
+        let proto = request.encode_to_vec();
+        for cut in 0..proto.len() {
+            let _ = decode_otlp_metrics(&proto[..cut], None, None);
+        }
+        assert!(matches!(
+            decode_otlp_metrics(&proto[..proto.len() - 2], None, None),
+            Err(DecodeError::Protobuf(_))
+        ));
+        for cut in 0..JSON.len() {
+            if JSON.is_char_boundary(cut) {
+                let r =
+                    decode_otlp_metrics(&JSON.as_bytes()[..cut], Some("application/json"), None);
+                assert!(r.is_err() || cut == 0, "{cut}: {:?}", &JSON[..cut]);
+            }
+        }
+        for bad in [&b"{\"resourceMetrics\":5}"[..], b"\xff\xfe", b"nul"] {
+            assert!(matches!(
+                decode_otlp_metrics(bad, Some("application/json"), None),
+                Err(DecodeError::Json(_))
+            ));
+        }
+        // An unreadable metric body loses only that metric (serde flattens the data `oneof`
+        // into an `Option`, which swallows the error), and says so.
+        let d = decode_otlp_metrics(
+            br#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m",
+                "sum":{"aggregationTemporality":"NOPE"}}]}]}]}"#,
+            Some("application/json"),
+            None,
+        )
+        .unwrap();
+        assert!(
+            d.error_message.contains("\"m\": no data"),
+            "{}",
+            d.error_message
+        );
+        // Deep nesting is refused by the JSON parser's recursion limit, not the stack.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(decode_otlp_metrics(deep.as_bytes(), Some("application/json"), None).is_err());
+    }
+
+    #[test]
+    fn gzip_bombs_and_oversized_bodies_are_refused() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b' '; 40 << 20]).unwrap();
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 1 << 20);
+        let err = decode_otlp_metrics(&bomb, Some("application/json"), Some("gzip")).unwrap_err();
+        assert_eq!(err, DecodeError::BodyTooLarge { limit: 32 << 20 });
+        assert!(err.is_too_large());
+
+        let limits = Limits {
+            max_decompressed_bytes: 10,
+            ..Limits::default()
+        };
+        let err = decode_otlp_metrics_with(
+            JSON.as_bytes(),
+            Some("application/json"),
+            None,
+            &OtlpOptions::default(),
+            &limits,
+        )
+        .unwrap_err();
+        assert!(err.is_too_large());
     }
 }

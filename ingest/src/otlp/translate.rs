@@ -474,3 +474,426 @@ impl Translator<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::is_stale_nan;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
+    use opentelemetry_proto::tonic::metrics::v1::{
+        summary_data_point::ValueAtQuantile, ExponentialHistogram, Gauge, Histogram, ScopeMetrics,
+        Sum, Summary,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+
+    const NS: u64 = 1_700_000_000_123_456_789;
+    const MS: i64 = 1_700_000_000_123;
+
+    fn kv(key: &str, value: &str) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(value.into())),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn metric(name: &str, unit: &str, data: Data) -> Metric {
+        Metric {
+            name: name.into(),
+            unit: unit.into(),
+            description: format!("{name} help"),
+            data: Some(data),
+            ..Default::default()
+        }
+    }
+
+    fn request(resource: Vec<KeyValue>, metrics: Vec<Metric>) -> ExportMetricsServiceRequest {
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                resource: Some(Resource {
+                    attributes: resource,
+                    ..Default::default()
+                }),
+                scope_metrics: vec![ScopeMetrics {
+                    metrics,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn number(attrs: Vec<KeyValue>, v: number_data_point::Value) -> NumberDataPoint {
+        NumberDataPoint {
+            attributes: attrs,
+            time_unix_nano: NS,
+            value: Some(v),
+            ..Default::default()
+        }
+    }
+
+    fn run(request: &ExportMetricsServiceRequest) -> OtlpDecoded {
+        translate(request, &OtlpOptions::default(), &Limits::default()).unwrap()
+    }
+
+    fn find<'a>(d: &'a OtlpDecoded, name: &str, label: Option<(&str, &str)>) -> &'a Sample {
+        d.samples
+            .iter()
+            .find(|s| s.name() == name && label.is_none_or(|(l, v)| s.label(l) == Some(v)))
+            .unwrap_or_else(|| panic!("no {name} {label:?} in {:#?}", d.samples))
+    }
+
+    fn sum(monotonic: bool, temporality: i32, points: Vec<NumberDataPoint>) -> Data {
+        Data::Sum(Sum {
+            data_points: points,
+            aggregation_temporality: temporality,
+            is_monotonic: monotonic,
+        })
+    }
+
+    #[test]
+    fn sums_gauges_and_resource_labels() {
+        let req = request(
+            vec![
+                kv("service.name", "api"),
+                kv("service.namespace", "shop"),
+                kv("service.instance.id", "pod-1"),
+                kv("host.name", "node-a"),
+            ],
+            vec![
+                metric(
+                    "http.requests",
+                    "{request}",
+                    sum(
+                        true,
+                        TEMPORALITY_CUMULATIVE,
+                        vec![number(
+                            vec![kv("http.method", "GET"), kv("job", "ignored")],
+                            number_data_point::Value::AsInt(7),
+                        )],
+                    ),
+                ),
+                metric(
+                    "queue.depth",
+                    "",
+                    sum(
+                        false,
+                        TEMPORALITY_CUMULATIVE,
+                        vec![number(vec![], number_data_point::Value::AsDouble(-2.5))],
+                    ),
+                ),
+                metric(
+                    "memory",
+                    "By",
+                    Data::Gauge(Gauge {
+                        data_points: vec![NumberDataPoint {
+                            flags: FLAG_NO_RECORDED_VALUE,
+                            ..number(vec![], number_data_point::Value::AsDouble(1.0))
+                        }],
+                    }),
+                ),
+            ],
+        );
+        let d = run(&req);
+        assert_eq!(d.error_message, "");
+        assert_eq!((d.accepted_data_points, d.rejected_data_points), (3, 0));
+        let counter = find(&d, "http_requests_total", None);
+        assert_eq!(
+            counter.labels,
+            [
+                ("__name__", "http_requests_total"),
+                ("http_method", "GET"),
+                ("instance", "pod-1"),
+                ("job", "shop/api"),
+            ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        );
+        assert_eq!((counter.t_ms, counter.v), (MS, 7.0));
+        assert_eq!(find(&d, "queue_depth", None).v, -2.5);
+        assert!(is_stale_nan(find(&d, "memory_bytes", None).v));
+        let info = find(&d, "target_info", None);
+        assert_eq!(info.label("host_name"), Some("node-a"));
+        assert_eq!(info.label("job"), Some("shop/api"));
+        assert_eq!(info.label("service_name"), None);
+        assert_eq!((info.t_ms, info.v), (MS, 1.0));
+        let types: Vec<_> = d
+            .metadata
+            .iter()
+            .map(|m| (m.family.as_str(), m.metric_type))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("http_requests_total", MetricType::Counter),
+                ("queue_depth", MetricType::Gauge),
+                ("memory_bytes", MetricType::Gauge),
+                ("target_info", MetricType::Gauge),
+            ]
+        );
+        assert_eq!(d.metadata[2].unit, "bytes");
+    }
+
+    #[test]
+    fn histograms_become_cumulative_buckets() {
+        let point = HistogramDataPoint {
+            attributes: vec![kv("route", "/a")],
+            time_unix_nano: NS,
+            count: 10,
+            sum: Some(12.5),
+            bucket_counts: vec![1, 2, 3, 4],
+            explicit_bounds: vec![0.1, 1.0, 1e21],
+            ..Default::default()
+        };
+        let no_sum = HistogramDataPoint {
+            attributes: vec![kv("route", "/b")],
+            sum: None,
+            explicit_bounds: vec![5.0, 6.0],
+            bucket_counts: vec![1],
+            ..point.clone()
+        };
+        let req = request(
+            vec![kv("service.name", "api")],
+            vec![metric(
+                "rpc.duration",
+                "ms",
+                Data::Histogram(Histogram {
+                    data_points: vec![point, no_sum],
+                    aggregation_temporality: TEMPORALITY_CUMULATIVE,
+                }),
+            )],
+        );
+        let d = run(&req);
+        let f = "rpc_duration_milliseconds";
+        let b = format!("{f}_bucket");
+        assert_eq!(find(&d, &b, Some(("le", "0.1"))).v, 1.0);
+        assert_eq!(find(&d, &b, Some(("le", "1"))).v, 3.0);
+        assert_eq!(find(&d, &b, Some(("le", "1000000000000000000000"))).v, 6.0);
+        assert_eq!(find(&d, &b, Some(("le", "+Inf"))).v, 10.0);
+        assert_eq!(find(&d, &format!("{f}_sum"), None).v, 12.5);
+        assert_eq!(find(&d, &format!("{f}_count"), None).v, 10.0);
+        // The second point: no _sum, buckets only as far as both lists go.
+        let route_b: Vec<_> = d
+            .samples
+            .iter()
+            .filter(|s| s.label("route") == Some("/b"))
+            .map(|s| (s.name().to_owned(), s.label("le").map(str::to_owned)))
+            .collect();
+        assert_eq!(route_b.len(), 3, "{route_b:?}");
+        assert_eq!(d.metadata[0].metric_type, MetricType::Histogram);
+        assert_eq!(d.metadata[0].family, f);
+    }
+
+    #[test]
+    fn summaries_give_quantiles_sum_and_count() {
+        let req = request(
+            vec![kv("service.name", "api")],
+            vec![metric(
+                "gc.pause",
+                "s",
+                Data::Summary(Summary {
+                    data_points: vec![SummaryDataPoint {
+                        time_unix_nano: NS,
+                        count: 4,
+                        sum: 0.8,
+                        quantile_values: vec![
+                            ValueAtQuantile {
+                                quantile: 0.5,
+                                value: 0.1,
+                            },
+                            ValueAtQuantile {
+                                quantile: 0.99,
+                                value: 0.5,
+                            },
+                        ],
+                        ..Default::default()
+                    }],
+                }),
+            )],
+        );
+        let d = run(&req);
+        let f = "gc_pause_seconds";
+        assert_eq!(find(&d, f, Some(("quantile", "0.5"))).v, 0.1);
+        assert_eq!(find(&d, f, Some(("quantile", "0.99"))).v, 0.5);
+        assert_eq!(find(&d, &format!("{f}_sum"), None).v, 0.8);
+        assert_eq!(find(&d, &format!("{f}_count"), None).v, 4.0);
+        assert_eq!(
+            d.samples.len(),
+            4,
+            "no target_info without other attributes"
+        );
+        assert_eq!(d.metadata[0].metric_type, MetricType::Summary);
+    }
+
+    #[test]
+    fn colliding_attributes_join_values_and_bad_keys_refuse_the_point() {
+        let req = request(
+            vec![kv("service.name", "api")],
+            vec![metric(
+                "g",
+                "",
+                Data::Gauge(Gauge {
+                    data_points: vec![
+                        number(
+                            vec![kv("a.b", "2"), kv("a_b", "1"), kv("empty", "")],
+                            number_data_point::Value::AsInt(1),
+                        ),
+                        number(vec![kv("..", "x")], number_data_point::Value::AsInt(2)),
+                    ],
+                }),
+            )],
+        );
+        let d = run(&req);
+        // Sorted by original key: "a.b" < "a_b".
+        assert_eq!(find(&d, "g", None).label("a_b"), Some("2;1"));
+        assert_eq!(find(&d, "g", None).label("empty"), None);
+        assert_eq!((d.accepted_data_points, d.rejected_data_points), (1, 1));
+        assert!(
+            d.error_message.contains("invalid name"),
+            "{}",
+            d.error_message
+        );
+    }
+
+    #[test]
+    fn refused_kinds_count_their_points() {
+        let points = vec![number(vec![], number_data_point::Value::AsInt(1)); 2];
+        let req = request(
+            vec![kv("service.name", "api")],
+            vec![
+                metric("delta", "", sum(true, TEMPORALITY_DELTA, points.clone())),
+                metric("unspecified", "", sum(true, 0, points)),
+                metric(
+                    "exp",
+                    "",
+                    Data::ExponentialHistogram(ExponentialHistogram {
+                        data_points: vec![Default::default(); 3],
+                        aggregation_temporality: TEMPORALITY_CUMULATIVE,
+                    }),
+                ),
+                metric(
+                    "...",
+                    "",
+                    Data::Gauge(Gauge {
+                        data_points: vec![Default::default()],
+                    }),
+                ),
+                Metric {
+                    name: "nothing".into(),
+                    ..Default::default()
+                },
+            ],
+        );
+        let d = run(&req);
+        assert!(d.samples.is_empty());
+        assert_eq!(d.rejected_data_points, 2 + 2 + 3 + 1);
+        for expected in [
+            "\"delta\": delta temporality is not supported",
+            "\"unspecified\": invalid temporality",
+            "\"exp\": exponential histograms need native histograms",
+            "resulted in empty name",
+            "\"nothing\": no data",
+        ] {
+            assert!(
+                d.error_message.contains(expected),
+                "{expected}: {}",
+                d.error_message
+            );
+        }
+    }
+
+    #[test]
+    fn target_info_spans_the_resource_with_a_bounded_number_of_samples() {
+        let gauge = |t: u64| NumberDataPoint {
+            time_unix_nano: t,
+            ..number(vec![], number_data_point::Value::AsInt(1))
+        };
+        let attrs = vec![kv("service.name", "api"), kv("region", "eu")];
+        // Ten minutes apart: samples every 2.5 minutes, then the last point.
+        let minutes = 60_000_000_000;
+        let req = request(
+            attrs.clone(),
+            vec![metric(
+                "g",
+                "",
+                Data::Gauge(Gauge {
+                    data_points: vec![gauge(NS), gauge(NS + 10 * minutes)],
+                }),
+            )],
+        );
+        let d = run(&req);
+        let times: Vec<i64> = d
+            .samples
+            .iter()
+            .filter(|s| s.name() == "target_info")
+            .map(|s| s.t_ms)
+            .collect();
+        assert_eq!(times, [0, 150, 300, 450, 600].map(|s| MS + s * 1000));
+
+        // A hostile span of centuries still yields a bounded number of samples.
+        let req = request(
+            attrs,
+            vec![metric(
+                "g",
+                "",
+                Data::Gauge(Gauge {
+                    data_points: vec![gauge(0), gauge(i64::MAX as u64)],
+                }),
+            )],
+        );
+        let d = run(&req);
+        let n = d
+            .samples
+            .iter()
+            .filter(|s| s.name() == "target_info")
+            .count();
+        assert_eq!(n, MAX_TARGET_INFO_FILL + 1);
+    }
+
+    #[test]
+    fn label_limits_refuse_points_and_budget_refuses_requests() {
+        let big = "x".repeat(10 << 20);
+        let req = request(
+            vec![kv("service.name", "api")],
+            vec![metric(
+                "g",
+                "",
+                Data::Gauge(Gauge {
+                    data_points: vec![
+                        number(vec![kv("big", &big)], number_data_point::Value::AsInt(1)),
+                        number(vec![], number_data_point::Value::AsInt(2)),
+                    ],
+                }),
+            )],
+        );
+        let d = run(&req);
+        assert_eq!(d.samples.len(), 1);
+        assert_eq!(d.rejected_data_points, 1);
+        assert!(d.error_message.contains("longer than the limit"));
+        assert!(d.error_message.len() < 1000);
+
+        let many = HistogramDataPoint {
+            explicit_bounds: (0..100_000).map(f64::from).collect(),
+            bucket_counts: vec![1; 100_001],
+            ..Default::default()
+        };
+        let req = request(
+            vec![],
+            vec![metric(
+                "h",
+                "",
+                Data::Histogram(Histogram {
+                    data_points: vec![many],
+                    aggregation_temporality: TEMPORALITY_CUMULATIVE,
+                }),
+            )],
+        );
+        let limits = Limits {
+            max_samples: 50_000,
+            ..Limits::default()
+        };
+        let err = translate(&req, &OtlpOptions::default(), &limits).unwrap_err();
+        assert!(err.is_too_large());
+    }
+}
