@@ -31,7 +31,7 @@ impl PromDuration {
     }
 
     /// Whether this is zero (in configuration: "not set").
-    pub fn is_zero(self) -> bool {
+    pub fn is_zero(&self) -> bool {
         self.0.is_zero()
     }
 

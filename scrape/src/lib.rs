@@ -13,6 +13,7 @@
 //!   target labels, `honor_labels`, `metric_relabel_configs`, limits, the synthetic
 //!   `up` / `scrape_*` series and staleness markers.
 
+pub mod config;
 pub mod duration;
 pub mod exposition;
 pub mod labels;
@@ -22,6 +23,7 @@ pub mod openmetrics;
 pub mod relabel;
 pub mod text;
 
+pub use config::{ConfigError, ScrapeConfig, ScrapeConfigFile, Secret};
 pub use duration::PromDuration;
 pub use exposition::{
     parse, parse_with, Format, Limit, Limits, MetricMetadata, MetricType, ParseError,
