@@ -21,6 +21,7 @@ mod lex;
 mod md5;
 pub mod openmetrics;
 pub mod relabel;
+pub mod target;
 pub mod text;
 
 pub use config::{ConfigError, ScrapeConfig, ScrapeConfigFile, Secret};
@@ -31,3 +32,4 @@ pub use exposition::{
 };
 pub use labels::Labels;
 pub use relabel::{RelabelConfig, RelabelRegex};
+pub use target::{resolve_targets, targets, Auth, Target, TargetSet};
