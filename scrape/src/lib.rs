@@ -20,7 +20,9 @@ pub mod labels;
 mod lex;
 mod md5;
 pub mod openmetrics;
+pub mod outcome;
 pub mod relabel;
+pub mod staleness;
 pub mod target;
 pub mod text;
 
@@ -31,5 +33,9 @@ pub use exposition::{
     ParseErrorKind, ParseOptions, Parsed, ScrapedSample,
 };
 pub use labels::Labels;
+pub use outcome::{
+    end_of_run_markers, process_scrape, Outcome, Sample, Scrape, ScrapeError, ScrapeResponse,
+};
 pub use relabel::{RelabelConfig, RelabelRegex};
+pub use staleness::{disappeared, is_stale_nan, stale_nan, SeriesSet, STALE_NAN_BITS};
 pub use target::{resolve_targets, targets, Auth, Target, TargetSet};
