@@ -411,7 +411,7 @@ mod tests {
     fn parse_dispatches_and_falls_back() {
         let om = parse(Some("application/openmetrics-text"), b"a 1\n# EOF\n").unwrap();
         assert_eq!(om.samples.len(), 1);
-        // The text parser has no # EOF, so an OpenMetrics body sent as text/plain fails.
+        // Read as text, "# EOF" is just a comment.
         assert!(parse(Some("text/plain"), b"a 1\n# EOF\n").is_ok());
         assert!(parse(None, b"a 1\n").is_ok());
         assert!(parse(Some("application/json"), b"a 1\n").is_ok());
