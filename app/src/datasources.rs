@@ -16,6 +16,8 @@ use crate::session;
 struct SourceDetail {
     id: i64,
     name: String,
+    #[serde(rename = "type")]
+    kind: String,
     url: String,
     auth: Value,
     timeout_ms: i64,
@@ -170,20 +172,38 @@ pub fn DataSources() -> impl IntoView {
                     })
                 };
                 let explore = format!("/explore/metrics?ds={id}");
+                let built_in = s.kind == "embedded";
+                // The built-in store is never edited or deleted; it can be made the default.
+                let (name, version, is_default) = (s.name.clone(), s.version, s.default);
+                let make_default = move |_| {
+                    let body = json!({"name": name, "type": "embedded", "url": "", "default": true, "version": version});
+                    spawn_local(async move {
+                        match call::<Value>("PUT", &format!("/api/v1/datasources/{id}"), Some(&body)).await {
+                            Ok(_) => reload.update(|n| *n += 1),
+                            Err(e) => list_failure.set(Some(e)),
+                        }
+                    });
+                };
                 view! {
-                    <tr data-source=s.name.clone()>
+                    <tr data-source=s.name.clone() data-kind=s.kind.clone()>
                         <td>
                             <a href=explore>{s.name.clone()}</a>
                             {s.default.then(|| view! { <span class="badge">"default"</span> })}
+                            {built_in.then(|| view! { <span class="badge">"built in"</span> })}
                         </td>
-                        <td><code>{s.url.clone()}</code></td>
+                        <td>{if built_in { view! { <span class="muted">"the portal's own metrics store"</span> }.into_any() } else { view! { <code>{s.url.clone()}</code> }.into_any() }}</td>
                         <td>{s.auth["type"].as_str().unwrap_or("none").to_owned()}</td>
                         <td>{format!("{} ms", s.timeout_ms)}</td>
                         <td class="actions">
                             {is_admin.then(|| view! {
                                 <button type="button" class="test-source" on:click=test>"Test connection"</button>
-                                <button type="button" class="edit-source" on:click=move |_| fields.load(Some(&for_edit))>"Edit"</button>
-                                <button type="button" class="danger delete-source" on:click=remove>"Delete"</button>
+                                {(!built_in).then(|| view! {
+                                    <button type="button" class="edit-source" on:click=move |_| fields.load(Some(&for_edit))>"Edit"</button>
+                                    <button type="button" class="danger delete-source" on:click=remove>"Delete"</button>
+                                })}
+                                {(built_in && !is_default).then(|| view! {
+                                    <button type="button" class="default-source" on:click=make_default>"Make default"</button>
+                                })}
                             })}
                             {result}
                         </td>
@@ -199,7 +219,7 @@ pub fn DataSources() -> impl IntoView {
         <Title text="Data sources" />
         <h1>"Data sources"</h1>
         <p class="lead">
-            "Prometheus-API stores (Prometheus, VictoriaMetrics, Thanos, Mimir). Secrets are \
+            "The portal's own embedded store (built in), and Prometheus-API stores (Prometheus, VictoriaMetrics, Thanos, Mimir). Secrets are \
              stored encrypted and never shown again."
         </p>
         {form_error(list_failure)}

@@ -68,6 +68,15 @@ pub struct Config {
     pub source_max_bytes: usize,
     /// Dashboards as code: `<dir>/dashboards/*.json` (native or Grafana) load at start.
     pub provisioning_dir: Option<PathBuf>,
+    /// The embedded metrics store keeps samples this many days (under `<data dir>/tsdb`).
+    pub metrics_retention_days: u64,
+    /// And at most this many bytes on disk (oldest blocks go first); unset: no size limit.
+    pub metrics_retention_bytes: Option<u64>,
+    /// The portal scrapes its own `/metrics` into the embedded store this often (job
+    /// `keiko-portal`); 0 turns the self-scrape off.
+    pub self_scrape_interval_secs: u64,
+    /// Accept pushed metrics (`/api/v1/write`, `/v1/metrics`) without credentials.
+    pub anonymous_ingest: bool,
 }
 
 impl Default for Config {
@@ -90,12 +99,25 @@ impl Default for Config {
             allow_link_local_sources: false,
             source_max_bytes: 64 * 1024 * 1024,
             provisioning_dir: None,
+            metrics_retention_days: 15,
+            metrics_retention_bytes: None,
+            self_scrape_interval_secs: 15,
+            anonymous_ingest: false,
         }
     }
 }
 
 impl Config {
     /// Loads the file if given, then applies the environment.
+    /// The embedded metrics store's settings.
+    pub fn embedded_settings(&self) -> crate::embedded::Settings {
+        crate::embedded::Settings {
+            retention: std::time::Duration::from_secs(self.metrics_retention_days * 86_400),
+            retention_bytes: self.metrics_retention_bytes,
+            ..Default::default()
+        }
+    }
+
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let mut config = match file {
             Some(path) => {
@@ -171,6 +193,22 @@ impl Config {
         if let Some(v) = var("KEIKO_SOURCE_MAX_BYTES") {
             self.source_max_bytes = parse_number("KEIKO_SOURCE_MAX_BYTES", &v)?;
         }
+        if let Some(v) = var("KEIKO_METRICS_RETENTION_DAYS") {
+            self.metrics_retention_days = parse_number("KEIKO_METRICS_RETENTION_DAYS", &v)?;
+        }
+        if let Some(v) = var("KEIKO_METRICS_RETENTION_BYTES") {
+            self.metrics_retention_bytes = if v.is_empty() {
+                None
+            } else {
+                Some(parse_number("KEIKO_METRICS_RETENTION_BYTES", &v)?)
+            };
+        }
+        if let Some(v) = var("KEIKO_SELF_SCRAPE_INTERVAL_SECS") {
+            self.self_scrape_interval_secs = parse_number("KEIKO_SELF_SCRAPE_INTERVAL_SECS", &v)?;
+        }
+        if let Some(v) = var("KEIKO_ANONYMOUS_INGEST") {
+            self.anonymous_ingest = matches!(v.as_str(), "1" | "true" | "yes");
+        }
         Ok(())
     }
 
@@ -186,6 +224,9 @@ impl Config {
         }
         if self.lockout_threshold == 0 {
             bail!("lockout_threshold must be at least 1");
+        }
+        if self.metrics_retention_days == 0 {
+            bail!("metrics_retention_days must be at least 1");
         }
         if let Some(u) = &self.public_url {
             let parsed = url::Url::parse(u)

@@ -28,6 +28,12 @@ pub static CHECKS: LazyLock<Pool> = LazyLock::new(|| Pool::new(cores().max(1), 6
 pub static HASHING: LazyLock<Pool> =
     LazyLock::new(|| Pool::dedicated("keiko-hashing", (cores() / 2).max(1), 16, 10));
 
+/// Queries of the embedded metrics store: one per core, 32 waiting.
+pub static QUERIES: LazyLock<Pool> = LazyLock::new(|| Pool::new(cores().max(1), 32));
+/// Writes to the embedded store (decoding, validating and committing pushed or scraped
+/// samples; a commit waits for fsync): two at a time, 64 waiting.
+pub static INGEST: LazyLock<Pool> = LazyLock::new(|| Pool::new(2, 64));
+
 /// The longest a job waits for a slot before it is refused.
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod cpu;
 pub mod dashboards;
 pub mod db;
+pub mod embedded;
 #[cfg(test)]
 mod fuzz;
 pub mod history;
@@ -72,6 +73,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "Site assets missing: pages render but will not hydrate; run `make site`"
         );
     }
+    let embedded =
+        embedded::EmbeddedStore::open(&config.data_dir.join("tsdb"), &config.embedded_settings())
+            .context("opening the embedded metrics store")?;
+    embedded.spawn_maintenance();
     let state = AppState {
         leptos_options: leptos_options(&config),
         config: Arc::new(config.clone()),
@@ -81,6 +86,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         source_clients: Default::default(),
         sign_in_guard: Default::default(),
         token_uses: Default::default(),
+        embedded: Some(embedded),
     };
     state
         .token_uses

@@ -23,6 +23,8 @@ pub struct AppState {
     pub sign_in_guard: Arc<crate::identity::guard::SignInGuard>,
     /// `last_used_at` of API tokens, written in batches off the request path.
     pub token_uses: crate::identity::tokens::UseRecorder,
+    /// The embedded metrics store.
+    pub embedded: Option<Arc<crate::embedded::EmbeddedStore>>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             secrets: self.secrets.clone(),
             max_bytes: self.config.source_max_bytes,
             allow_link_local: self.config.allow_link_local_sources,
+            embedded: self.embedded.clone(),
         }
     }
 

@@ -472,9 +472,19 @@ async fn data_sources_are_added_tested_refused_with_reasons_and_deleted_in_the_u
         .await;
     browser.goto(&portal.url("/settings/datasources")).await;
     browser.wait_hydrated().await;
-    browser
-        .wait_text("#sources-table", |t| t.contains("No data sources"))
+    // A fresh portal lists its built-in store, the default, which cannot be deleted.
+    let builtin = browser
+        .wait_text("tr[data-kind=embedded]", |t| t.contains("Embedded"))
         .await;
+    assert!(
+        builtin.contains("default") && builtin.contains("built in"),
+        "{builtin}"
+    );
+    assert!(browser
+        .try_find("tr[data-kind=embedded] .delete-source")
+        .await
+        .is_none());
+    let (_, before) = portal.admin().get("/api/v1/datasources").await;
 
     // A cloud-metadata address is refused beside the URL field; nothing is saved.
     browser
@@ -492,7 +502,7 @@ async fn data_sources_are_added_tested_refused_with_reasons_and_deleted_in_the_u
         .await;
     assert!(msg.contains("169.254"), "{msg}");
     let (_, list) = portal.admin().get("/api/v1/datasources").await;
-    assert_eq!(list, json!([]));
+    assert_eq!(list, before);
 
     // A real one is saved, tested and listed.
     browser.clear(&browser.find("#source-name").await).await;
@@ -540,8 +550,14 @@ async fn data_sources_are_added_tested_refused_with_reasons_and_deleted_in_the_u
         .await;
     assert!(msg.contains("token"), "{msg}");
     let (_, list) = portal.admin().get("/api/v1/datasources").await;
+    let prometheus = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Prometheus")
+        .unwrap();
     assert_eq!(
-        list[0]["auth"]["type"], "none",
+        prometheus["auth"]["type"], "none",
         "the refused edit changed nothing"
     );
 
@@ -557,7 +573,9 @@ async fn data_sources_are_added_tested_refused_with_reasons_and_deleted_in_the_u
         )
         .await;
     browser
-        .wait_text("#sources-table", |t| t.contains("No data sources"))
+        .wait_text("#sources-table", |t| !t.contains("Prometheus"))
         .await;
     browser.close().await;
+    let (_, list) = portal.admin().get("/api/v1/datasources").await;
+    assert_eq!(list, before, "only the built-in store is left");
 }

@@ -142,6 +142,8 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("POST", "/api/v1/checklist/evidence") => Some(Editor),
         ("PATCH", "/api/v1/teams/{id}/checklist/items/{item}") => Some(Editor),
         ("PUT", "/api/v1/teams/{id}/ownership") => Some(Editor),
+        // Prometheus's API takes queries as POST forms too: reading, not changing.
+        ("POST", p) if p.starts_with("/prometheus/api/v1/") => Some(Viewer),
         ("POST", "/api/v1/datasources") => Some(Admin),
         ("PUT", "/api/v1/datasources/{id}") => Some(Admin),
         ("DELETE", "/api/v1/datasources/{id}") => Some(Admin),
@@ -290,6 +292,18 @@ async fn prepare(
             )
         }
         ("POST", "/api/v1/checklist/evidence") => (path.into(), None),
+        ("POST", "/prometheus/api/v1/query") => ("/prometheus/api/v1/query?query=up".into(), None),
+        ("POST", "/prometheus/api/v1/query_range") => (
+            "/prometheus/api/v1/query_range?query=up&start=0&end=60&step=15".into(),
+            None,
+        ),
+        ("POST", "/prometheus/api/v1/series") => {
+            ("/prometheus/api/v1/series?match[]=up".into(), None)
+        }
+        ("POST", "/prometheus/api/v1/labels") => (path.into(), None),
+        ("POST", "/prometheus/api/v1/label/{name}/values") => {
+            ("/prometheus/api/v1/label/job/values".into(), None)
+        }
         ("PUT", "/api/v1/teams/{id}/ownership") => {
             let team = world.fresh_team().await;
             (

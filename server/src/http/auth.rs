@@ -248,7 +248,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         if public {
             return next.run(req).await;
         }
-        if path == "/api" || path.starts_with("/api/") || path == "/metrics" {
+        if crate::http::errors::is_api(&path) || path == "/metrics" {
             return unauthorized("sign in, or send an API token or Basic credentials");
         }
         let target = req

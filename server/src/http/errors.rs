@@ -225,8 +225,12 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
     Ok(value)
 }
 
-fn is_api(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/")
+/// Machine-facing paths: the portal's API, Prometheus's API, OTLP receivers.
+pub(crate) fn is_api(path: &str) -> bool {
+    path == "/api"
+        || path.starts_with("/api/")
+        || path.starts_with("/prometheus/")
+        || path.starts_with("/v1/")
 }
 
 /// Requests no route matched: JSON 404 under `/api`, the app's "not found" page elsewhere.

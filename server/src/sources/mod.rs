@@ -2,6 +2,7 @@
 //! speak the Prometheus HTTP API (Prometheus, VictoriaMetrics, Thanos, Mimir) — with one
 //! implementation per store type. Only this module speaks to external stores.
 
+pub mod embedded;
 pub mod m4;
 pub mod outbound;
 pub mod prometheus;

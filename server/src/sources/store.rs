@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::SqlitePool;
 
+use super::embedded::EmbeddedSource;
 use super::prometheus::{Auth, PrometheusClient};
 use super::secrets::SecretBox;
 use super::{outbound, MetricsSource};
 use crate::audit;
+use crate::embedded::EmbeddedStore;
 use crate::http::errors::ApiError;
 use crate::identity::{now, parse_name, Actor};
 use crate::metrics::Metrics;
@@ -127,6 +129,39 @@ struct Validated {
     timeout: i64,
 }
 
+/// The store types the portal speaks to. A type is checked here, not by the table, so a
+/// new one needs no migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// The Prometheus HTTP API: Prometheus, VictoriaMetrics, Thanos, Mimir.
+    Prometheus,
+    /// The portal's own metrics store (built in: one, never created or deleted by hand).
+    Embedded,
+}
+
+impl SourceKind {
+    pub fn parse(kind: &str) -> Option<SourceKind> {
+        match kind {
+            "prometheus" => Some(SourceKind::Prometheus),
+            "embedded" => Some(SourceKind::Embedded),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Prometheus => "prometheus",
+            SourceKind::Embedded => "embedded",
+        }
+    }
+}
+
+impl SourceRow {
+    pub fn kind(&self) -> Option<SourceKind> {
+        SourceKind::parse(&self.kind)
+    }
+}
+
 /// Validates a body; `existing` keeps the stored secret when the body sends none.
 fn validated(
     body: &SourceBody,
@@ -135,8 +170,40 @@ fn validated(
     allow_link_local: bool,
 ) -> Result<Validated, ApiError> {
     let name = parse_name("name", &body.name, false)?;
-    if body.kind != "prometheus" {
-        return Err(ApiError::invalid("type", format!("`{}` is not a supported type; use prometheus (Prometheus, VictoriaMetrics, Thanos, Mimir)", body.kind)));
+    let was_embedded = existing.and_then(SourceRow::kind) == Some(SourceKind::Embedded);
+    match SourceKind::parse(&body.kind) {
+        Some(SourceKind::Prometheus) if !was_embedded => {}
+        // The built-in store: only its name and whether it is the default change.
+        Some(SourceKind::Embedded) if was_embedded => {
+            if !body.url.is_empty() || body.auth.as_ref().is_some_and(|a| a.kind != "none") {
+                return Err(ApiError::invalid(
+                    "url",
+                    "the embedded store has no URL or credentials",
+                ));
+            }
+            return Ok(Validated {
+                name,
+                kind: body.kind.clone(),
+                url: String::new(),
+                auth_type: "none".into(),
+                username: String::new(),
+                secret: None,
+                timeout: body.timeout_ms.unwrap_or(30_000).clamp(100, 300_000),
+            });
+        }
+        Some(SourceKind::Embedded) => {
+            return Err(ApiError::invalid(
+                "type",
+                "the embedded store is built in; it cannot be added again",
+            ))
+        }
+        Some(SourceKind::Prometheus) => {
+            return Err(ApiError::invalid(
+                "type",
+                "the built-in embedded store cannot change its type",
+            ))
+        }
+        None => return Err(ApiError::invalid("type", format!("`{}` is not a supported type; use prometheus (Prometheus, VictoriaMetrics, Thanos, Mimir)", body.kind))),
     }
     let url = outbound::check_url(&body.url, allow_link_local)
         .map_err(|m| ApiError::invalid("url", m))?;
@@ -327,6 +394,12 @@ pub async fn delete(
     id: i64,
 ) -> Result<(), ApiError> {
     let existing = get(db, id).await?;
+    if existing.kind() == Some(SourceKind::Embedded) {
+        return Err(ApiError::conflict(
+            "id",
+            "the embedded store is built in and cannot be deleted; pick another default instead",
+        ));
+    }
     let mut tx = crate::db::begin_write(db).await?;
     sqlx::query("DELETE FROM datasources WHERE id = ?")
         .bind(id)
@@ -347,18 +420,31 @@ pub async fn delete(
 }
 
 /// The client for a stored source (decrypting its secret in memory only).
-pub fn client(
-    row: &SourceRow,
-    secrets: &SecretBox,
-    max_bytes: usize,
-    allow_link_local: bool,
-) -> Result<Arc<dyn MetricsSource>, ApiError> {
-    let url =
-        outbound::check_url(&row.url, allow_link_local).map_err(|m| ApiError::invalid("url", m))?;
+pub fn client(row: &SourceRow, access: &Access) -> Result<Arc<dyn MetricsSource>, ApiError> {
+    match row.kind() {
+        Some(SourceKind::Embedded) => {
+            return match &access.embedded {
+                Some(store) => Ok(Arc::new(EmbeddedSource(store.clone()))),
+                None => Err(ApiError::invalid(
+                    "type",
+                    "the embedded store is not running",
+                )),
+            }
+        }
+        Some(SourceKind::Prometheus) => {}
+        None => {
+            return Err(ApiError::invalid(
+                "type",
+                format!("`{}` is not a store type this version speaks", row.kind),
+            ))
+        }
+    }
+    let url = outbound::check_url(&row.url, access.allow_link_local)
+        .map_err(|m| ApiError::invalid("url", m))?;
     let secret = row
         .secret
         .as_deref()
-        .map(|s| secrets.open(s))
+        .map(|s| access.secrets.open(s))
         .transpose()
         .map_err(ApiError::internal)?;
     let auth = match (row.auth_type.as_str(), secret) {
@@ -373,17 +459,19 @@ pub fn client(
         url,
         auth,
         Duration::from_millis(row.timeout_ms as u64),
-        max_bytes,
-        allow_link_local,
+        access.max_bytes,
+        access.allow_link_local,
     )))
 }
 
-/// What reaching stored sources needs: the secret box and the outbound limits.
+/// What reaching stored sources needs: the secret box, the outbound limits and the
+/// embedded store (when it runs).
 #[derive(Clone)]
 pub struct Access {
     pub secrets: SecretBox,
     pub max_bytes: usize,
     pub allow_link_local: bool,
+    pub embedded: Option<Arc<EmbeddedStore>>,
 }
 
 impl Access {
@@ -397,8 +485,7 @@ impl Access {
             .await?
             .into_iter()
             .map(|row| {
-                let c = client(&row, &self.secrets, self.max_bytes, self.allow_link_local)
-                    .map_err(|e| e.message.clone());
+                let c = client(&row, self).map_err(|e| e.message.clone());
                 (row, c)
             })
             .collect())

@@ -242,14 +242,9 @@ pub async fn source(
     id: i64,
 ) -> Result<std::sync::Arc<dyn MetricsSource>, ApiError> {
     let row = store::get(&state.db, id).await?;
-    state.source_clients.get_or_build(&row, || {
-        store::client(
-            &row,
-            &state.secrets,
-            state.config.source_max_bytes,
-            state.config.allow_link_local_sources,
-        )
-    })
+    state
+        .source_clients
+        .get_or_build(&row, || store::client(&row, &state.source_access()))
 }
 
 /// A source failure in Prometheus's error shape, with the status a proxy would use.

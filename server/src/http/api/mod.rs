@@ -8,6 +8,7 @@ mod dashboards;
 mod datasources;
 mod history;
 mod identity;
+mod prometheus;
 mod rules;
 
 pub use dashboards::render_view;
@@ -94,8 +95,8 @@ fn method_name(m: &Method) -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    let mut api = dashboards::routes(history::routes(datasources::routes(checklist::routes(
-        rules::routes(identity::routes(Api::new())),
+    let mut api = prometheus::routes(dashboards::routes(history::routes(datasources::routes(
+        checklist::routes(rules::routes(identity::routes(Api::new()))),
     ))));
     api.routes.push(RouteInfo {
         method: "GET",
