@@ -484,7 +484,13 @@ async fn data_sources_are_added_tested_refused_with_reasons_and_deleted_in_the_u
         .try_find("tr[data-kind=embedded] .delete-source")
         .await
         .is_none());
-    let (_, before) = portal.admin().get("/api/v1/datasources").await;
+    let (s, before) = portal.admin().get("/api/v1/datasources").await;
+    assert_eq!(s, 200, "{before}");
+    assert_eq!(
+        before.as_array().map(Vec::len),
+        Some(1),
+        "the built-in store only: {before}"
+    );
 
     // A cloud-metadata address is refused beside the URL field; nothing is saved.
     browser
@@ -501,8 +507,9 @@ async fn data_sources_are_added_tested_refused_with_reasons_and_deleted_in_the_u
         .wait_text(".field-error[data-field=url]", |t| !t.is_empty())
         .await;
     assert!(msg.contains("169.254"), "{msg}");
-    let (_, list) = portal.admin().get("/api/v1/datasources").await;
-    assert_eq!(list, before);
+    let (s, list) = portal.admin().get("/api/v1/datasources").await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list, before, "the refused source was not saved");
 
     // A real one is saved, tested and listed.
     browser.clear(&browser.find("#source-name").await).await;
@@ -549,7 +556,8 @@ async fn data_sources_are_added_tested_refused_with_reasons_and_deleted_in_the_u
         .wait_text(".field-error[data-field='auth.token']", |t| !t.is_empty())
         .await;
     assert!(msg.contains("token"), "{msg}");
-    let (_, list) = portal.admin().get("/api/v1/datasources").await;
+    let (s, list) = portal.admin().get("/api/v1/datasources").await;
+    assert_eq!(s, 200, "{list}");
     let prometheus = list
         .as_array()
         .unwrap()
@@ -576,6 +584,7 @@ async fn data_sources_are_added_tested_refused_with_reasons_and_deleted_in_the_u
         .wait_text("#sources-table", |t| !t.contains("Prometheus"))
         .await;
     browser.close().await;
-    let (_, list) = portal.admin().get("/api/v1/datasources").await;
+    let (s, list) = portal.admin().get("/api/v1/datasources").await;
+    assert_eq!(s, 200, "{list}");
     assert_eq!(list, before, "only the built-in store is left");
 }

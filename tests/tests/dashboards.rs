@@ -32,6 +32,37 @@ fn entry<'a>(report: &'a Value, kind: &str, title: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {kind} `{title}` in {report:#}"))
 }
 
+/// Every panel of a Grafana export (rows, panels nested in rows, old `rows[]` layouts) and
+/// every variable has its own entry in the import report.
+fn assert_every_panel_and_variable_reported(grafana: &Value, report: &Value) {
+    fn walk<'a>(panels: &'a Value, titles: &mut Vec<&'a str>) {
+        for p in panels.as_array().into_iter().flatten() {
+            titles.push(p["title"].as_str().unwrap_or_default());
+            walk(&p["panels"], titles);
+        }
+    }
+    let d = if grafana["dashboard"].is_object() {
+        &grafana["dashboard"]
+    } else {
+        grafana
+    };
+    let mut panels = Vec::new();
+    walk(&d["panels"], &mut panels);
+    for row in d["rows"].as_array().into_iter().flatten() {
+        if let Some(title) = row["title"].as_str().filter(|t| !t.is_empty()) {
+            panels.push(title);
+        }
+        walk(&row["panels"], &mut panels);
+    }
+    assert!(!panels.is_empty(), "the fixture has panels");
+    for title in panels {
+        entry(report, "panel", title);
+    }
+    for v in d["templating"]["list"].as_array().into_iter().flatten() {
+        entry(report, "variable", v["name"].as_str().unwrap());
+    }
+}
+
 fn notes(e: &Value) -> String {
     e["notes"]
         .as_array()
@@ -126,6 +157,10 @@ async fn grafana_exports_of_four_schema_versions_report_every_panel() {
     )
     .await;
     let r = &a["report"];
+    assert_every_panel_and_variable_reported(
+        &fixture("tests/fixtures/grafana/v14-rows-singlestat.json"),
+        r,
+    );
     let dash = &r[0];
     assert_eq!(dash["kind"], "dashboard");
     assert!(
@@ -166,6 +201,10 @@ async fn grafana_exports_of_four_schema_versions_report_every_panel() {
     )
     .await;
     let r = &b["report"];
+    assert_every_panel_and_variable_reported(
+        &fixture("tests/fixtures/grafana/v27-inputs-stat-gauge.json"),
+        r,
+    );
     assert!(notes(&r[0]).contains("${DS_PROMETHEUS}"), "{}", r[0]);
     for title in ["Tasks", "Active tasks", "Memory", "Servers"] {
         assert_eq!(entry(r, "panel", title)["outcome"], "converted", "{title}");
@@ -201,6 +240,10 @@ async fn grafana_exports_of_four_schema_versions_report_every_panel() {
     )
     .await;
     let r = &c["report"];
+    assert_every_panel_and_variable_reported(
+        &fixture("tests/fixtures/grafana/v36-rows-unsupported.json"),
+        r,
+    );
     for (title, kind) in [
         ("Latency heatmap", "heatmap"),
         ("Calls by tool", "piechart"),
@@ -242,6 +285,10 @@ async fn grafana_exports_of_four_schema_versions_report_every_panel() {
     // unit); the value mapping is kept; non-PromQL panels are not supported.
     let d = import(&admin, fixture("tests/fixtures/grafana/v39-changes.json")).await;
     let r = &d["report"];
+    assert_every_panel_and_variable_reported(
+        &fixture("tests/fixtures/grafana/v39-changes.json"),
+        r,
+    );
     let req = notes(entry(r, "panel", "Requests"));
     for said in ["transformations dropped", "hidden query B left out"] {
         assert!(req.contains(said), "{said}: {req}");
@@ -532,8 +579,19 @@ async fn versions_conflicts_restore_duplicate_stars_search_and_delete() {
             json!({"title": "Ops copy"}),
         )
         .await;
-    assert_eq!(s, 201);
-    assert_ne!(copy["uid"], "ops");
+    assert_eq!(s, 201, "{copy}");
+    let copy_uid = copy["uid"].as_str().unwrap_or_default();
+    assert!(
+        !copy_uid.is_empty() && copy_uid != "ops",
+        "a new uid: {copy}"
+    );
+    let (s, stored_copy) = admin.get(&format!("/api/v1/dashboards/{copy_uid}")).await;
+    assert_eq!(s, 200, "{stored_copy}");
+    assert_eq!(stored_copy["dashboard"]["title"], "Ops copy");
+    assert_eq!(
+        stored_copy["dashboard"]["panels"], restored["dashboard"]["panels"],
+        "the copy holds the original's panels"
+    );
     assert_eq!(
         viewer
             .post("/api/v1/dashboards/ops/star", json!(null))
@@ -544,7 +602,8 @@ async fn versions_conflicts_restore_duplicate_stars_search_and_delete() {
     let (_, starred) = viewer.get("/api/v1/dashboards?starred=true").await;
     assert_eq!(starred.as_array().unwrap().len(), 1);
     assert_eq!(starred[0]["uid"], "ops");
-    let (_, theirs) = admin.get("/api/v1/dashboards?starred=true").await;
+    let (s, theirs) = admin.get("/api/v1/dashboards?starred=true").await;
+    assert_eq!(s, 200, "{theirs}");
     assert_eq!(theirs, json!([]), "stars are per user");
     let (_, found) = viewer.get("/api/v1/dashboards?query=copy").await;
     assert_eq!(found.as_array().unwrap().len(), 1);

@@ -142,8 +142,8 @@ async fn section_addresses_land_on_their_first_page() {
 #[tokio::test]
 async fn metrics_expose_the_seed_families_with_route_templates_and_buckets() {
     let portal = Portal::start().await;
-    get(&portal.url("/healthz")).await;
-    get_page(&portal, "/no/such/page/12345").await;
+    assert_eq!(get(&portal.url("/healthz")).await.status(), 200);
+    assert_eq!(get_page(&portal, "/no/such/page/12345").await.status(), 404);
     let resp = get(&portal.url("/metrics")).await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"]
@@ -222,7 +222,21 @@ async fn a_given_correlation_id_is_echoed_and_logged_and_a_missing_one_is_genera
         .send()
         .await
         .unwrap();
-    assert_ne!(resp.headers()["x-correlation-id"], "bad id\"}");
+    assert_eq!(resp.status(), 200);
+    let replaced = resp.headers()["x-correlation-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(replaced, "bad id\"}");
+    assert!(
+        replaced.len() == 36 && replaced.chars().filter(|c| *c == '-').count() == 4,
+        "a generated UUID replaces it: {replaced}"
+    );
+    portal
+        .wait_for_log("with the replacing correlation id", |v| {
+            v["correlation_id"] == replaced.as_str()
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -267,13 +281,14 @@ async fn log_lines_are_json_with_the_structured_formatter_fields() {
 async fn an_incoming_traceparent_continues_the_callers_trace() {
     let portal = Portal::start().await;
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-    reqwest::Client::new()
+    let resp = reqwest::Client::new()
         .get(portal.url("/healthz"))
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
         .header("X-Correlation-ID", "traced-1")
         .send()
         .await
         .unwrap();
+    assert_eq!(resp.status(), 200);
     let line = portal
         .wait_for_log("for the traced request", |v| {
             v["correlation_id"] == "traced-1"
@@ -323,13 +338,29 @@ async fn readyz_is_ok_with_a_database_and_503_when_the_file_is_unusable() {
 #[tokio::test]
 async fn responses_carry_security_headers_and_oversized_bodies_get_a_json_413() {
     let portal = Portal::start_with(&[("KEIKO_BODY_LIMIT_BYTES", "2048")]).await;
-    let resp = get(&portal.url("/healthz")).await;
-    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(resp.headers()["x-frame-options"], "DENY");
-    assert!(resp.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .contains("frame-ancestors 'none'"));
+    // A plain endpoint, a page, a JSON answer and an error all carry them.
+    for (path, status) in [
+        ("/healthz", 200),
+        ("/dashboards", 200),
+        ("/api/v1/users/me", 200),
+        ("/api/v1/nothing-here", 404),
+    ] {
+        let resp = get_page(&portal, path).await;
+        assert_eq!(resp.status(), status, "{path}");
+        assert_eq!(
+            resp.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(resp.headers()["x-frame-options"], "DENY", "{path}");
+        assert!(
+            resp.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+    }
 
     let resp = portal
         .admin()
@@ -347,13 +378,26 @@ async fn responses_carry_security_headers_and_oversized_bodies_get_a_json_413() 
 #[tokio::test]
 async fn responses_are_compressed_when_the_client_accepts_gzip() {
     let portal = Portal::start().await;
-    let resp = reqwest::Client::new()
-        .get(portal.url("/metrics"))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    // Metrics text, a page, a JSON answer and the bundle's stylesheet.
+    for path in [
+        "/metrics",
+        "/dashboards",
+        "/api/v1/meta/routes",
+        "/pkg/keiko.css",
+    ] {
+        let resp = portal
+            .admin()
+            .request(reqwest::Method::GET, path)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.headers()["content-encoding"], "gzip", "{path}");
+        // The body is gzip indeed (its magic number), not plain text under a gzip header.
+        let body = resp.bytes().await.unwrap();
+        assert!(body.starts_with(&[0x1f, 0x8b]), "{path}: not gzip");
+    }
 }
 
 #[tokio::test]

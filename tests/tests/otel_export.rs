@@ -81,7 +81,8 @@ async fn request_and_database_spans_are_exported_by_otlp_when_an_endpoint_is_set
         .wait_for_log("about tracing", |v| v["message"] == "Tracing configured")
         .await;
     assert_eq!(line["otlp_export"], true);
-    reqwest::get(portal.url("/readyz")).await.unwrap();
+    let ready = reqwest::get(portal.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
     // Shutting down flushes whatever the batch processor still holds.
     assert!(portal.terminate().success());
 
@@ -119,14 +120,17 @@ async fn nothing_is_exported_without_an_endpoint() {
     let listener = TcpListener::bind("127.0.0.1:4318")
         .expect("port 4318 must be free to see that nothing connects to it");
     let mut portal = Portal::start().await;
-    reqwest::get(portal.url("/readyz")).await.unwrap();
+    // A traced request with a database call: an exporter would have spans to send.
+    let ready = reqwest::get(portal.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    // Shutting down flushes whatever an exporter still holds, so once the process has
+    // exited every connection it ever made is waiting in the listener's backlog.
     assert!(portal.terminate().success());
     let line = portal
         .wait_for_log("about tracing", |v| v["message"] == "Tracing configured")
         .await;
     assert_eq!(line["otlp_export"], false);
     listener.set_nonblocking(true).unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         listener.accept().is_err(),
         "something connected to the OTLP default port"

@@ -244,10 +244,11 @@ async fn a_dead_slow_or_garbage_source_gives_a_clear_error_and_the_portal_stays_
             .contains("not the Prometheus API"),
         "{body}"
     );
-    let (_, test) = admin
+    let (s, test) = admin
         .post(&format!("/api/v1/datasources/{garbage}/test"), json!(null))
         .await;
-    assert_eq!(test["ok"], false);
+    assert_eq!(s, 200, "{test}");
+    assert_eq!(test["ok"], false, "{test}");
     assert_eq!(
         reqwest::get(portal.url("/readyz")).await.unwrap().status(),
         200
@@ -304,17 +305,40 @@ async fn sources_are_validated_secrets_stay_secret_and_metadata_addresses_are_re
         .await;
     assert_eq!(s, 200, "{updated}");
     assert_eq!(updated["auth"]["has_secret"], true);
-    let (_, all) = admin.get("/api/v1/datasources").await;
+    let (s, all) = admin.get("/api/v1/datasources").await;
+    assert_eq!(s, 200, "{all}");
+    let mimir = all
+        .as_array()
+        .and_then(|l| l.iter().find(|d| d["id"] == id))
+        .unwrap_or_else(|| panic!("the source in the list: {all}"));
+    assert_eq!(mimir["auth"], json!({"type": "bearer", "has_secret": true}));
     assert!(!all.to_string().contains("super-secret"));
-    let (_, audit) = admin.get("/api/v1/audit?object_type=datasource").await;
-    assert!(!audit.to_string().contains("super-secret"));
-    // Not in clear text on disk either.
-    let mut disk = Vec::new();
-    for f in ["keiko.db", "keiko.db-wal"] {
-        if let Ok(bytes) = std::fs::read(portal.data_path().join(f)) {
-            disk.extend(bytes);
-        }
+    let (s, audit) = admin.get("/api/v1/audit?object_type=datasource").await;
+    assert_eq!(s, 200, "{audit}");
+    let entries = audit["entries"]
+        .as_array()
+        .or_else(|| audit.as_array())
+        .unwrap_or_else(|| panic!("audit entries: {audit}"));
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["object_id"] == id.to_string())
+        .map(|e| e["action"].as_str().unwrap_or_default())
+        .collect();
+    for action in ["datasource.create", "datasource.update"] {
+        assert!(actions.contains(&action), "{action} audited: {audit}");
     }
+    assert!(!audit.to_string().contains("super-secret"));
+    // Not in clear text on disk either: the database (and its write-ahead log, when there
+    // is one) holds the source, but not its token.
+    let mut disk = std::fs::read(portal.data_path().join("keiko.db")).expect("the database file");
+    if let Ok(bytes) = std::fs::read(portal.data_path().join("keiko.db-wal")) {
+        disk.extend(bytes);
+    }
+    let url = b"http://127.0.0.1:9009/prometheus";
+    assert!(
+        disk.windows(url.len()).any(|w| w == url),
+        "the stored source is in the files read"
+    );
     assert!(!disk.windows(21).any(|w| w == b"super-secret-token-42"));
     let viewer = portal.user_with_role("vi", "Viewer").await;
     assert_eq!(viewer.get("/api/v1/datasources").await.0, 200);
