@@ -97,6 +97,9 @@ pub struct TokenView {
     pub id: i64,
     pub name: String,
     pub role: Role,
+    /// `["ingest"]`: may only push metrics. Empty: acts with `role` everywhere.
+    #[serde(default)]
+    pub scopes: Vec<String>,
     pub created_at: String,
     pub expires_at: Option<String>,
     pub last_used_at: Option<String>,

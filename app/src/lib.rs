@@ -21,6 +21,7 @@ mod profile;
 mod promql_complete;
 mod rules;
 pub mod session;
+mod targets;
 mod theme;
 pub mod units;
 
@@ -93,6 +94,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/alerting/rules/edit") view=rules::RuleEditor />
                         <Route path=path!("/checklist") view=checklist::Checklist />
                         <Route path=path!("/settings/datasources") view=datasources::DataSources />
+                        <Route path=path!("/settings/targets") view=targets::Targets />
                         <Route path=path!("/settings/users") view=admin::Users />
                         <Route path=path!("/settings/teams") view=admin::Teams />
                         <Route path=path!("/settings/audit") view=admin::Audit />
@@ -114,6 +116,7 @@ pub const NAV_PAGES: &[(&str, &str)] = &[
     ("/alerting/rules", "Rules"),
     ("/checklist", "Checklist"),
     ("/settings/datasources", "Data sources"),
+    ("/settings/targets", "Scrape targets"),
     ("/settings/users", "Users"),
     ("/settings/teams", "Teams"),
     ("/settings/audit", "Audit log"),

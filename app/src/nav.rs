@@ -54,6 +54,9 @@ pub fn Sidebar() -> impl IntoView {
                                 <A href="/settings/datasources">"Data sources"</A>
                             </li>
                             <li>
+                                <A href="/settings/targets">"Scrape targets"</A>
+                            </li>
+                            <li>
                                 <A href="/settings/users">"Users"</A>
                             </li>
                             <li>

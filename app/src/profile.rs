@@ -149,14 +149,18 @@ fn Tokens(max_role: Role) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let role = RwSignal::new(max_role.as_str().to_owned());
     let expires = RwSignal::new(String::new());
+    let ingest_only = RwSignal::new(false);
     let failure = RwSignal::new(None::<ApiFailure>);
     let shown = RwSignal::new(None::<String>);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let expires_at = expires.get_untracked();
+        let ingest = ingest_only.get_untracked();
         let body = json!({
             "name": name.get_untracked(),
-            "role": role.get_untracked(),
+            // An ingest token pushes metrics only (as an Editor would); it has no other role.
+            "role": (!ingest).then(|| role.get_untracked()),
+            "scopes": if ingest { vec!["ingest"] } else { vec![] },
             "expires_at": (!expires_at.is_empty()).then(|| format!("{expires_at}T00:00:00Z")),
         });
         spawn_local(async move {
@@ -214,6 +218,14 @@ fn Tokens(max_role: Role) -> impl IntoView {
                     />
                     {field_error(failure, "expires_at")}
                 </div>
+                <div class="field">
+                    <label for="token-ingest">
+                        <input id="token-ingest" type="checkbox" prop:checked=move || ingest_only.get()
+                            on:change=move |ev| ingest_only.set(event_target_checked(&ev)) />
+                        " Only push metrics (remote-write, OTLP)"
+                    </label>
+                    {field_error(failure, "scopes")}
+                </div>
                 <button type="submit" class="primary">
                     "Create token"
                 </button>
@@ -252,7 +264,7 @@ fn Tokens(max_role: Role) -> impl IntoView {
                                 view! {
                                     <tr class="token-row">
                                         <td>{t.name}</td>
-                                        <td>{t.role.as_str()}</td>
+                                        <td>{if t.scopes.is_empty() { t.role.as_str().to_owned() } else { format!("{} only", t.scopes.join(", ")) }}</td>
                                         <td>{t.created_at}</td>
                                         <td>{t.expires_at.unwrap_or_else(|| "never".into())}</td>
                                         <td>{t.last_used_at.unwrap_or_else(|| "never".into())}</td>

@@ -77,6 +77,15 @@ pub struct Config {
     pub self_scrape_interval_secs: u64,
     /// Accept pushed metrics (`/api/v1/write`, `/v1/metrics`) without credentials.
     pub anonymous_ingest: bool,
+    /// `scrape_configs` in Prometheus's YAML shape: targets the embedded store scrapes
+    /// (reloaded on SIGHUP and on `POST /api/v1/scrape-config/reload`).
+    pub scrape_config_file: Option<PathBuf>,
+    /// Remote-write receivers (VictoriaMetrics, Mimir, Prometheus) every sample the embedded
+    /// store accepts is also sent to.
+    pub remote_write_urls: Vec<String>,
+    /// Samples queued per receiver while it is slow or down; beyond, the oldest are dropped
+    /// (and counted).
+    pub remote_write_queue_samples: usize,
 }
 
 impl Default for Config {
@@ -103,6 +112,9 @@ impl Default for Config {
             metrics_retention_bytes: None,
             self_scrape_interval_secs: 15,
             anonymous_ingest: false,
+            scrape_config_file: None,
+            remote_write_urls: Vec::new(),
+            remote_write_queue_samples: 500_000,
         }
     }
 }
@@ -206,6 +218,20 @@ impl Config {
         if let Some(v) = var("KEIKO_SELF_SCRAPE_INTERVAL_SECS") {
             self.self_scrape_interval_secs = parse_number("KEIKO_SELF_SCRAPE_INTERVAL_SECS", &v)?;
         }
+        if let Some(v) = var("KEIKO_SCRAPE_CONFIG_FILE") {
+            self.scrape_config_file = (!v.is_empty()).then(|| PathBuf::from(v));
+        }
+        if let Some(v) = var("KEIKO_REMOTE_WRITE_URLS") {
+            self.remote_write_urls = v
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = var("KEIKO_REMOTE_WRITE_QUEUE_SAMPLES") {
+            self.remote_write_queue_samples = parse_number("KEIKO_REMOTE_WRITE_QUEUE_SAMPLES", &v)?;
+        }
         if let Some(v) = var("KEIKO_ANONYMOUS_INGEST") {
             self.anonymous_ingest = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -224,6 +250,9 @@ impl Config {
         }
         if self.lockout_threshold == 0 {
             bail!("lockout_threshold must be at least 1");
+        }
+        if self.remote_write_queue_samples == 0 {
+            bail!("remote_write_queue_samples must be at least 1");
         }
         if self.metrics_retention_days == 0 {
             bail!("metrics_retention_days must be at least 1");

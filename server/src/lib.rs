@@ -77,16 +77,55 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         embedded::EmbeddedStore::open(&config.data_dir.join("tsdb"), &config.embedded_settings())
             .context("opening the embedded metrics store")?;
     embedded.spawn_maintenance();
+    let metrics = Metrics::new();
+    if !config.remote_write_urls.is_empty() {
+        let forwarder = embedded::forward::Forwarder::start(
+            config
+                .remote_write_urls
+                .iter()
+                .map(embedded::forward::ForwardTarget::new)
+                .collect(),
+            embedded::forward::ForwardOptions {
+                queue_capacity: config.remote_write_queue_samples,
+                allow_link_local: config.allow_link_local_sources,
+                ..Default::default()
+            },
+        )
+        .context("starting remote-write forwarding")?;
+        for c in forwarder.collectors() {
+            metrics
+                .register(c)
+                .context("registering remote-write metrics")?;
+        }
+        embedded.forward_to(forwarder);
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    let scraper = embedded::scraper::Scraper::new(
+        embedded.clone(),
+        self_address(address),
+        std::time::Duration::from_secs(config.self_scrape_interval_secs),
+        config.metrics_token.clone(),
+        config.scrape_config_file.clone(),
+    );
+    scraper
+        .reload()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("loading the scrape configuration")?;
+    spawn_reload_on_hangup(scraper.clone());
     let state = AppState {
         leptos_options: leptos_options(&config),
         config: Arc::new(config.clone()),
         db: db.clone(),
-        metrics: Metrics::new(),
+        metrics,
         secrets: sources::secrets::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?,
         source_clients: Default::default(),
         sign_in_guard: Default::default(),
         token_uses: Default::default(),
         embedded: Some(embedded),
+        scraper: Some(scraper),
     };
     state
         .token_uses
@@ -97,10 +136,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.source_access(),
         std::time::Duration::from_secs(300),
     );
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    let address = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%address, data_dir = %config.data_dir.display(), "Listening");
     axum::serve(
         listener,
@@ -115,6 +150,35 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     db.close().await;
     tracing::info!("Stopped");
     Ok(())
+}
+
+/// Where the portal reaches itself: the bound address, loopback when bound to all.
+fn self_address(bound: std::net::SocketAddr) -> String {
+    let ip = match bound.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    std::net::SocketAddr::new(ip, bound.port()).to_string()
+}
+
+/// SIGHUP reloads the scrape configuration, as it does Prometheus's.
+fn spawn_reload_on_hangup(scraper: std::sync::Arc<embedded::scraper::Scraper>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            if let Err(err) = scraper.reload() {
+                tracing::warn!(error = %err, error_type = "ScrapeConfigError", "Reloading the scrape configuration failed; the previous one stays");
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = scraper;
 }
 
 async fn shutdown_signal() {

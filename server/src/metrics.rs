@@ -149,6 +149,11 @@ impl Metrics {
             .inc();
     }
 
+    /// Adds a component's own families (e.g. the remote-write forwarder's) to `/metrics`.
+    pub fn register(&self, c: Box<dyn prometheus::core::Collector>) -> prometheus::Result<()> {
+        self.registry.register(c)
+    }
+
     /// The Prometheus text exposition of every family. A family that has no series yet is
     /// still announced with its `# HELP` and `# TYPE` lines.
     pub fn render(&self) -> String {

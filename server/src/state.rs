@@ -25,6 +25,8 @@ pub struct AppState {
     pub token_uses: crate::identity::tokens::UseRecorder,
     /// The embedded metrics store.
     pub embedded: Option<Arc<crate::embedded::EmbeddedStore>>,
+    /// Its scrape loops.
+    pub scraper: Option<Arc<crate::embedded::scraper::Scraper>>,
 }
 
 impl AppState {

@@ -30,6 +30,14 @@ pub fn free_port() -> u16 {
         .expect("binding an ephemeral port")
 }
 
+/// Now, in Unix seconds.
+pub fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs_f64()
+}
+
 /// Polls `check` every 100 ms until it yields a value or `timeout` passes.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where

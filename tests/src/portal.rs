@@ -132,6 +132,17 @@ impl Portal {
         std::mem::replace(&mut self.data_dir, empty)
     }
 
+    /// For a process killed from outside (kill -9): reaps it and hands back its data
+    /// directory for a restart.
+    pub fn abandon(mut self) -> tempfile::TempDir {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let empty = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.data_dir, empty)
+    }
+
     pub fn data_path(&self) -> &Path {
         self.data_dir.path()
     }

@@ -33,6 +33,32 @@ impl Prometheus {
         Prometheus::spawn(dir, &config, &tsdb).await
     }
 
+    /// Starts Prometheus with `config` (YAML) on a scratch TSDB.
+    pub async fn with_config(config: &str) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tsdb = dir.path().join("data");
+        Prometheus::spawn(dir, config, &tsdb).await
+    }
+
+    /// Runs an instant query at `time` (Unix seconds) and returns `data.result`.
+    pub async fn query_at(&self, promql: &str, time: f64) -> Vec<Value> {
+        let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);
+        let body: Value = reqwest::Client::new()
+            .get(url)
+            .query(&[("query", promql), ("time", &time.to_string())])
+            .send()
+            .await
+            .expect("querying Prometheus")
+            .json()
+            .await
+            .expect("Prometheus answers JSON");
+        assert_eq!(body["status"], "success", "{body}");
+        body["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Starts Prometheus on a TSDB made by `promtool tsdb create-blocks-from openmetrics`
     /// from `openmetrics` (text ending in `# EOF`), scraping nothing.
     pub async fn with_data(openmetrics: &str) -> Prometheus {
@@ -81,23 +107,9 @@ impl Prometheus {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Runs an instant query and returns `data.result`.
+    /// Runs an instant query now and returns `data.result`.
     pub async fn query(&self, promql: &str) -> Vec<Value> {
-        let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);
-        let body: Value = reqwest::Client::new()
-            .get(url)
-            .query(&[("query", promql)])
-            .send()
-            .await
-            .expect("querying Prometheus")
-            .json()
-            .await
-            .expect("Prometheus answers JSON");
-        assert_eq!(body["status"], "success", "{body}");
-        body["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        self.query_at(promql, crate::now_seconds()).await
     }
 }
 

@@ -142,6 +142,9 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("POST", "/api/v1/checklist/evidence") => Some(Editor),
         ("PATCH", "/api/v1/teams/{id}/checklist/items/{item}") => Some(Editor),
         ("PUT", "/api/v1/teams/{id}/ownership") => Some(Editor),
+        ("POST", "/api/v1/scrape-config/reload") => Some(Admin),
+        ("POST", "/api/v1/write") => Some(Editor),
+        ("POST", "/v1/metrics") => Some(Editor),
         // Prometheus's API takes queries as POST forms too: reading, not changing.
         ("POST", p) if p.starts_with("/prometheus/api/v1/") => Some(Viewer),
         ("POST", "/api/v1/datasources") => Some(Admin),
@@ -301,6 +304,11 @@ async fn prepare(
             ("/prometheus/api/v1/series?match[]=up".into(), None)
         }
         ("POST", "/prometheus/api/v1/labels") => (path.into(), None),
+        ("POST", "/api/v1/scrape-config/reload") => (path.into(), None),
+        // An empty remote-write request (snappy of nothing: one zero byte) and an empty
+        // OTLP/JSON request are valid pushes.
+        ("POST", "/api/v1/write") => (path.into(), Some(Value::String("\u{0}".into()))),
+        ("POST", "/v1/metrics") => (path.into(), Some(json!({}))),
         ("POST", "/prometheus/api/v1/label/{name}/values") => {
             ("/prometheus/api/v1/label/job/values".into(), None)
         }

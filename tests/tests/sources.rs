@@ -321,7 +321,7 @@ async fn sources_are_validated_secrets_stay_secret_and_metadata_addresses_are_re
         .unwrap_or_else(|| panic!("audit entries: {audit}"));
     let actions: Vec<&str> = entries
         .iter()
-        .filter(|e| e["object_id"] == id.to_string())
+        .filter(|e| e["object_id"].as_str() == Some(id.to_string().as_str()))
         .map(|e| e["action"].as_str().unwrap_or_default())
         .collect();
     for action in ["datasource.create", "datasource.update"] {

@@ -6,9 +6,12 @@
 //!
 //! [`MetricsSource`]: crate::sources::MetricsSource
 
+pub mod exposition;
+pub mod forward;
 pub mod json;
 pub mod params;
 pub mod queryable;
+pub mod scraper;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -88,6 +91,8 @@ pub struct EmbeddedStore {
     engine: promql::Engine,
     /// `# TYPE`/`# HELP`/`# UNIT` per metric family, as scrapes and pushes report them.
     metadata: std::sync::RwLock<std::collections::BTreeMap<String, Metadata>>,
+    /// Where committed samples are also sent (remote_write), when configured.
+    forwarder: std::sync::OnceLock<Arc<forward::Forwarder>>,
 }
 
 /// What a metric family is, for `/api/v1/metadata`.
@@ -126,6 +131,7 @@ impl EmbeddedStore {
             db,
             engine,
             metadata: Default::default(),
+            forwarder: Default::default(),
         }))
     }
 
@@ -147,6 +153,11 @@ impl EmbeddedStore {
             return json!({});
         };
         Value::Object(map.iter().map(|(k, m)| (k.clone(), json!([m]))).collect())
+    }
+
+    /// Sends every committed batch on to remote-write receivers from now on.
+    pub fn forward_to(&self, forwarder: Arc<forward::Forwarder>) {
+        let _ = self.forwarder.set(forwarder);
     }
 
     pub fn db(&self) -> &tsdb::Db {
@@ -298,12 +309,19 @@ impl EmbeddedStore {
         let me = self.clone();
         cpu::INGEST
             .run(move || {
+                let forward = me.forwarder.get();
+                let copy = forward.map(|_| samples.clone());
                 let mut app = me.db.appender();
                 for (labels, t, v) in samples {
                     let labels = tsdb::Labels::new(labels).map_err(AppendFailure::Refused)?;
                     app.append(labels, t, v).map_err(AppendFailure::Refused)?;
                 }
-                app.commit().map_err(AppendFailure::Refused)
+                let stored = app.commit().map_err(AppendFailure::Refused)?;
+                // Only what the store acknowledged goes on.
+                if let (Some(f), Some(copy)) = (forward, copy) {
+                    f.enqueue_owned(copy);
+                }
+                Ok(stored)
             })
             .await
             .map_err(|_| AppendFailure::Busy)?

@@ -41,6 +41,14 @@ pub struct Principal {
     pub role: Role,
     pub language: String,
     pub credential: Credential,
+    /// An ingest-scoped token (or an anonymous pusher where config allows it): only the
+    /// ingest routes answer it.
+    pub ingest_only: bool,
+}
+
+/// Where metrics are pushed: the only routes an ingest-scoped caller may reach.
+pub fn is_ingest(path: &str) -> bool {
+    matches!(path, "/api/v1/write" | "/v1/metrics")
 }
 
 impl Principal {
@@ -52,6 +60,7 @@ impl Principal {
             role,
             language: user.language.clone(),
             credential,
+            ingest_only: false,
         }
     }
 
@@ -178,11 +187,13 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             } else {
                 match tokens::authenticate(&state.db, &state.token_uses, secret).await {
                     Ok(Some(used)) => {
-                        principal = Some(Principal::new(
+                        let mut p = Principal::new(
                             &used.user,
                             used.role,
                             Credential::Token { id: used.id },
-                        ))
+                        );
+                        p.ingest_only = used.ingest_only;
+                        principal = Some(p);
                     }
                     Ok(None) => {
                         state
@@ -244,6 +255,24 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 
     let public = is_public(&method, &path)
         || (path == "/metrics" && (state.config.metrics_token.is_none() || metrics_scrape));
+    // Anonymous pushes, where the config allows them: a caller that may only push.
+    if principal.is_none() && state.config.anonymous_ingest && is_ingest(&path) {
+        principal = Some(Principal {
+            user_id: 0,
+            login: "anonymous-ingest".into(),
+            name: "Anonymous ingest".into(),
+            role: Role::Editor,
+            language: String::new(),
+            credential: Credential::Basic,
+            ingest_only: true,
+        });
+    }
+    if principal.as_ref().is_some_and(|p| p.ingest_only) && !is_ingest(&path) {
+        return ApiError::forbidden(
+            "this credential may only push metrics (/api/v1/write, /v1/metrics)",
+        )
+        .into_response();
+    }
     let Some(principal) = principal else {
         if public {
             return next.run(req).await;

@@ -45,11 +45,15 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             tracing::warn!(error = %err, error_type = "DatabaseError", "Counting sessions failed");
         }
     }
+    let mut text = state.metrics.render();
+    if let Some(store) = &state.embedded {
+        text.push_str(&crate::embedded::exposition::render(&store.db().stats()));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        text,
     )
 }

@@ -21,6 +21,9 @@ pub const PREFIX: &str = "keiko_";
 pub struct CreateToken {
     pub name: String,
     pub role: Option<String>,
+    /// `["ingest"]` for a token that may only push metrics.
+    #[serde(default)]
+    pub scopes: Vec<String>,
     /// RFC 3339; must lie in the future.
     pub expires_at: Option<String>,
 }
@@ -30,6 +33,7 @@ struct TokenRow {
     id: i64,
     name: String,
     role: String,
+    scopes: String,
     created_at: String,
     expires_at: Option<String>,
     last_used_at: Option<String>,
@@ -42,12 +46,23 @@ impl TokenRow {
             id: self.id,
             name: self.name,
             role: Role::parse(&self.role).unwrap_or(Role::Viewer),
+            scopes: scopes_of(&self.scopes),
             created_at: self.created_at,
             expires_at: self.expires_at,
             last_used_at: self.last_used_at,
             revoked: self.revoked_at.is_some(),
         }
     }
+}
+
+/// The scope that limits a token to pushing metrics.
+pub const INGEST: &str = "ingest";
+
+fn scopes_of(stored: &str) -> Vec<String> {
+    (!stored.is_empty())
+        .then(|| stored.to_owned())
+        .into_iter()
+        .collect()
 }
 
 pub async fn create(
@@ -57,8 +72,20 @@ pub async fn create(
     req: CreateToken,
 ) -> Result<CreatedToken, ApiError> {
     let name = parse_name("name", &req.name, false)?;
+    let scope = match req.scopes.as_slice() {
+        [] => "",
+        [s] if s == INGEST => INGEST,
+        _ => {
+            return Err(ApiError::invalid(
+                "scopes",
+                "the only scope is `ingest` (a token that may only push metrics); leave it out for a full token",
+            ))
+        }
+    };
     let role = match req.role.as_deref() {
         Some(r) => parse_role(r)?,
+        // Pushing needs Editor; an ingest token can do nothing else.
+        None if scope == INGEST => Role::Editor,
         None => actor.role,
     };
     if role > actor.role {
@@ -91,13 +118,14 @@ pub async fn create(
     let created_at = now();
     let mut tx = crate::db::begin_write(db).await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, role, created_at, expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO api_tokens (user_id, name, token_hash, role, scopes, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(actor.user_id)
     .bind(&name)
     .bind(digest(&secret))
     .bind(role.as_str())
+    .bind(scope)
     .bind(&created_at)
     .bind(&expires_at)
     .fetch_one(&mut *tx)
@@ -106,6 +134,7 @@ pub async fn create(
         id,
         name,
         role,
+        scopes: scopes_of(scope),
         created_at,
         expires_at,
         last_used_at: None,
@@ -129,7 +158,7 @@ pub async fn create(
 }
 
 const SELECT_TOKEN: &str =
-    "SELECT id, name, role, created_at, expires_at, last_used_at, revoked_at FROM api_tokens";
+    "SELECT id, name, role, scopes, created_at, expires_at, last_used_at, revoked_at FROM api_tokens";
 
 /// The tokens a user created, newest first.
 pub async fn list(db: &SqlitePool, user_id: i64) -> Result<Vec<TokenView>, sqlx::Error> {
@@ -190,6 +219,8 @@ pub struct TokenUse {
     pub id: i64,
     pub user: UserRow,
     pub role: Role,
+    /// May only push metrics.
+    pub ingest_only: bool,
 }
 
 /// When each API token was last used, kept in memory and written in one transaction every
@@ -259,15 +290,15 @@ pub async fn authenticate(
         return Ok(None);
     }
     let at = now();
-    let found: Option<(i64, i64, String)> = sqlx::query_as(
-        "SELECT id, user_id, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL \
+    let found: Option<(i64, i64, String, String)> = sqlx::query_as(
+        "SELECT id, user_id, role, scopes FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL \
          AND (expires_at IS NULL OR expires_at > ?)",
     )
     .bind(digest(secret))
     .bind(&at)
     .fetch_optional(db)
     .await?;
-    let Some((id, user_id, role)) = found else {
+    let Some((id, user_id, role, scopes)) = found else {
         return Ok(None);
     };
     let Some(user) = super::users::by_id(db, user_id)
@@ -278,5 +309,10 @@ pub async fn authenticate(
     };
     uses.record(id, at);
     let role = Role::parse(&role).unwrap_or(Role::Viewer).min(user.role());
-    Ok(Some(TokenUse { id, user, role }))
+    Ok(Some(TokenUse {
+        id,
+        user,
+        role,
+        ingest_only: scopes == INGEST,
+    }))
 }

@@ -8,6 +8,7 @@ mod dashboards;
 mod datasources;
 mod history;
 mod identity;
+mod ingest;
 mod prometheus;
 mod rules;
 
@@ -95,8 +96,10 @@ fn method_name(m: &Method) -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    let mut api = prometheus::routes(dashboards::routes(history::routes(datasources::routes(
-        checklist::routes(rules::routes(identity::routes(Api::new()))),
+    let mut api = ingest::routes(prometheus::routes(dashboards::routes(history::routes(
+        datasources::routes(checklist::routes(rules::routes(identity::routes(
+            Api::new(),
+        )))),
     ))));
     api.routes.push(RouteInfo {
         method: "GET",

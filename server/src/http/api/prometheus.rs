@@ -57,6 +57,18 @@ pub(super) fn routes(mut api: Api) -> Api {
     )
     .at(
         Method::GET,
+        "/prometheus/api/v1/targets",
+        Role::Viewer,
+        targets,
+    )
+    .at(
+        Method::POST,
+        "/api/v1/scrape-config/reload",
+        Role::Admin,
+        reload_scrape_config,
+    )
+    .at(
+        Method::GET,
         "/prometheus/api/v1/status/buildinfo",
         Role::Viewer,
         buildinfo,
@@ -272,6 +284,32 @@ async fn metadata(State(state): State<AppState>) -> Response {
         Ok(s) => success(s.metadata()),
         Err(e) => error(e),
     }
+}
+
+async fn targets(State(state): State<AppState>) -> Response {
+    let statuses = state
+        .scraper
+        .as_ref()
+        .map(|s| s.statuses())
+        .unwrap_or_default();
+    success(crate::embedded::scraper::targets_api(&statuses))
+}
+
+/// Reloads the scrape configuration file; a file that does not load is a 400 with the
+/// reason, and the running targets stay.
+async fn reload_scrape_config(
+    State(state): State<AppState>,
+) -> Result<Response, crate::http::errors::ApiError> {
+    let scraper = state.scraper.as_ref().ok_or_else(|| {
+        crate::http::errors::ApiError::invalid(
+            "scrape_config_file",
+            "the embedded store is not running",
+        )
+    })?;
+    let targets = scraper
+        .reload()
+        .map_err(|e| crate::http::errors::ApiError::invalid("scrape_config_file", e.0))?;
+    Ok(Json(json!({"targets": targets})).into_response())
 }
 
 async fn buildinfo() -> Response {
