@@ -5,7 +5,8 @@
 #   make build  target/release/keiko-portal and the site assets under target/site
 #   make site   only the browser bundle (WASM + JS + CSS) under target/site/pkg
 #   make lint   cargo fmt --check and clippy (host crates and the wasm crate)
-#   make bench  benchmarks against Prometheus and in headless Chromium (docs/BENCHMARKS.md)
+#   make bench  benchmarks against Prometheus and in headless Chromium (docs/BENCHMARKS.md);
+#               build and CI figures: scripts/measure_figures.sh --builds --ci
 
 SHELL := /bin/bash
 # Must match LEPTOS_OUTPUT_NAME in .cargo/config.toml.
@@ -52,6 +53,7 @@ bench: setup-test build
 	KEIKO_BIN=$(CURDIR)/target/release/keiko-portal cargo bench -p e2e --bench portal_vs_prometheus
 	KEIKO_BIN=$(CURDIR)/target/release/keiko-portal cargo bench -p e2e --bench dashboard_page
 	scripts/bench_auth.sh
+	scripts/measure_figures.sh
 
 lint: setup
 	cargo fmt --all -- --check
