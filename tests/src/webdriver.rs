@@ -116,6 +116,17 @@ impl Browser {
             .await;
     }
 
+    /// Empties Chromium's HTTP cache (DevTools `Network.clearBrowserCache`), so the next load
+    /// fetches every file again: a cold load with the session cookie kept.
+    pub async fn clear_cache(&self) {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": "Network.clearBrowserCache", "params": {} })),
+        )
+        .await;
+    }
+
     pub async fn current_url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", None)
             .await
@@ -218,6 +229,16 @@ impl Browser {
             step(4),
             json!({ "type": "pointerUp", "button": 0 }),
         ])
+        .await;
+    }
+
+    /// Resizes the window; headless, the page's viewport is the whole window.
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
         .await;
     }
 
