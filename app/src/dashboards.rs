@@ -647,10 +647,16 @@ fn PanelBox(
                 })
                 on_focus=Callback::new(|_| {}) />
         }.into_any(),
-        PanelBody::Stat { values } => view! { <div class="stat-values">{values.into_iter().map(stat_view).collect_view()}</div> }.into_any(),
-        PanelBody::Gauge { values, min, max } => view! {
-            <div class="stat-values">{values.into_iter().map(|v| gauge_view(v, min, max)).collect_view()}</div>
-        }.into_any(),
+        PanelBody::Stat { values } => {
+            let named = values.len() > 1;
+            view! { <div class="stat-values">{values.into_iter().map(|v| stat_view(v, named)).collect_view()}</div> }.into_any()
+        }
+        PanelBody::Gauge { values, min, max } => {
+            let named = values.len() > 1;
+            view! {
+                <div class="stat-values">{values.into_iter().map(|v| gauge_view(v, min, max, named)).collect_view()}</div>
+            }.into_any()
+        }
         PanelBody::Table { table } => view! {
             <table class="grid panel-table">
                 <thead><tr><th>"Series"</th><th class="num">"Value"</th></tr></thead>
@@ -668,7 +674,8 @@ fn PanelBox(
     view! {
         <section class="panel" style=style data-panel=id.to_string() aria-label=p.title.clone()>
             <header class="panel-head">
-                <h3>{p.title.clone()}</h3>
+                // The title's length sizes its font on the grid (style/main.css).
+                <h3 style=chars_var(&p.title)>{p.title.clone()}</h3>
                 <span class="panel-actions">
                     {(!full).then(|| view! {
                         <button type="button" class="panel-full" title="View" on:click=move |_| change.run(vec![("panel", Some(id.to_string()))])>"⤢"</button>
@@ -682,12 +689,24 @@ fn PanelBox(
     .into_any()
 }
 
-fn stat_view(v: StatValue) -> impl IntoView {
-    let style = format!("color:{}", v.color);
+/// `--chars:N`, the text's length, from which the CSS sizes its font to fit the width.
+fn chars_var(text: &str) -> String {
+    format!("--chars:{}", text.chars().count().max(1))
+}
+
+/// The value's style: its colour and its length (the font fits the cell's width).
+fn value_style(v: &StatValue) -> String {
+    format!("color:{};{}", v.color, chars_var(&v.value))
+}
+
+/// One value of a stat panel. The series name only when the panel shows several values
+/// (Grafana's "auto" text mode): a single value has the panel's title above it.
+fn stat_view(v: StatValue, named: bool) -> impl IntoView {
+    let style = value_style(&v);
     view! {
         <div class="stat">
             <div class="stat-value" style=style data-raw=v.raw.to_string()>{v.value}</div>
-            <div class="stat-name">{v.name}</div>
+            {named.then(|| view! { <div class="stat-name">{v.name}</div> })}
             {(!v.sparkline.is_empty()).then(|| view! {
                 <svg class="sparkline" viewBox="0 0 100 30" preserveAspectRatio="none" aria-hidden="true">
                     <polyline points=v.sparkline fill="none" stroke="currentColor" stroke-width="1.5" />
@@ -697,8 +716,9 @@ fn stat_view(v: StatValue) -> impl IntoView {
     }
 }
 
-/// A 180° gauge: the arc filled to the value's share of [min, max], in its colour.
-fn gauge_view(v: StatValue, min: f64, max: f64) -> impl IntoView {
+/// A 180° gauge: the arc filled to the value's share of [min, max], in its colour; the
+/// series name as in `stat_view`.
+fn gauge_view(v: StatValue, min: f64, max: f64, named: bool) -> impl IntoView {
     let share = if max > min && v.raw.is_finite() {
         ((v.raw - min) / (max - min)).clamp(0.0, 1.0)
     } else {
@@ -708,14 +728,15 @@ fn gauge_view(v: StatValue, min: f64, max: f64) -> impl IntoView {
     let (x, y) = (50.0 + 40.0 * angle.cos(), 50.0 - 40.0 * angle.sin());
     let arc = format!("M10,50 A40,40 0 0,1 {x:.2},{y:.2}");
     let color = v.color.clone();
+    let style = value_style(&v);
     view! {
         <div class="stat gauge">
             <svg viewBox="0 0 100 56" class="gauge-svg" role="img" aria-label=format!("{} of {}", v.value, max)>
                 <path d="M10,50 A40,40 0 0,1 90,50" fill="none" stroke="currentColor" stroke-opacity="0.15" stroke-width="8" />
                 <path d=arc fill="none" stroke=color stroke-width="8" />
             </svg>
-            <div class="stat-value" style=format!("color:{}", v.color) data-raw=v.raw.to_string()>{v.value}</div>
-            <div class="stat-name">{v.name}</div>
+            <div class="stat-value" style=style data-raw=v.raw.to_string()>{v.value}</div>
+            {named.then(|| view! { <div class="stat-name">{v.name}</div> })}
         </div>
     }
 }

@@ -952,3 +952,128 @@ async fn a_dashboard_file_is_imported_then_replaced_on_purpose() {
         "the first import stays in the history"
     );
 }
+
+/// Stat and gauge panels at the smallest grid sizes (2 to 4 columns, 2 and 3 rows) with a
+/// long title (25 characters), a long value (a number with its unit, a 19-character mapped
+/// text) and a long series name, at a few window widths: every value and title is shown
+/// whole (nothing clipped, nothing cut with an ellipsis), no panel scrolls inside, no text
+/// is smaller than 9 px, and a single series shows no name (Grafana's "auto" text mode).
+/// Two-column panels are checked from 1280 px on: at 1024 px the sidebar leaves the grid
+/// 740 px, and a two-column panel there is 53 px wide, 37 px inside (three characters of
+/// the 14 px body font), too narrow for a title and a value at a readable size.
+#[tokio::test]
+async fn small_stat_and_gauge_panels_show_their_value_and_title_whole_without_scrollbars() {
+    let (_prom, portal, browser) = setup().await;
+    let mut panels = Vec::new();
+    let mut id = 0;
+    let mut y = 0;
+    for h in [2u32, 3] {
+        let mut x = 0;
+        for w in [2u32, 3, 4] {
+            for kind in ["stat", "gauge"] {
+                id += 1;
+                // Alternately a long number with a unit and a long mapped text.
+                let (expr, extra) = if id % 2 == 1 {
+                    (
+                        "label_replace(vector(123456789.123), \"service\", \"checkout-eu-west\", \"\", \"\")",
+                        json!({"unit": "bytes"}),
+                    )
+                } else {
+                    (
+                        "label_replace(vector(3), \"service\", \"payments-gateway\", \"\", \"\")",
+                        json!({"mappings": [{"value": 3.0, "text": "Degraded (failover)"}]}),
+                    )
+                };
+                let mut p = json!({"id": id, "type": kind, "title": format!("Requests per second ({w}×{h})"),
+                    "grid": {"x": x, "y": y, "w": w, "h": h},
+                    "targets": [{"expr": expr, "legend": "{{service}}"}]});
+                if kind == "gauge" {
+                    p["min"] = json!(0);
+                    p["max"] = json!(1e9);
+                }
+                for (k, v) in extra.as_object().unwrap() {
+                    p[k] = v.clone();
+                }
+                panels.push(p);
+                x += w;
+            }
+        }
+        y += h;
+    }
+    let (s, created) = portal
+        .admin()
+        .post(
+            "/api/v1/dashboards",
+            json!({"dashboard": {"uid": "small", "title": "Small panels", "panels": panels}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+
+    let check = "
+        const problems = [];
+        const where = (p, what) => `${p.getAttribute('aria-label')} [${p.style.gridColumn} / ${p.style.gridRow}] ${what}`;
+        const whole = (el, what) => {
+            if (el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight)
+                problems.push(`${what} is clipped: content ${el.scrollWidth}×${el.scrollHeight} in ${el.clientWidth}×${el.clientHeight}`);
+            if (el.clientWidth === 0 || el.clientHeight === 0) problems.push(`${what} has no room`);
+        };
+        const inside = (el, box, what) => {
+            const r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+            if (r.left < b.left - 0.5 || r.right > b.right + 0.5 || r.top < b.top - 0.5 || r.bottom > b.bottom + 0.5)
+                problems.push(`${what} sticks out of its box: ${JSON.stringify([r.left, r.top, r.right, r.bottom])} vs ${JSON.stringify([b.left, b.top, b.right, b.bottom])}`);
+        };
+        const scrolls = (el) => {
+            const s = getComputedStyle(el);
+            const can = v => v === 'auto' || v === 'scroll';
+            return (can(s.overflowY) && el.scrollHeight > el.clientHeight) || (can(s.overflowX) && el.scrollWidth > el.clientWidth);
+        };
+        const all = [...document.querySelectorAll('.board-grid .panel')];
+        const span = p => parseInt(p.style.gridColumn.split('span')[1]);
+        for (const p of all.filter(p => span(p) >= arguments[0])) {
+            const h3 = p.querySelector('.panel-head h3');
+            whole(h3, where(p, 'title'));
+            inside(h3, p, where(p, 'title'));
+            const body = p.querySelector('.panel-body');
+            inside(body, p, where(p, 'body'));
+            for (const el of [body, ...body.querySelectorAll('*')])
+                if (scrolls(el)) problems.push(where(p, `${el.className.baseVal ?? el.className} shows a scrollbar`));
+            const values = body.querySelectorAll('.stat-value');
+            if (values.length !== 1) problems.push(where(p, `${values.length} values`));
+            if (body.querySelector('.stat-name')) problems.push(where(p, 'names its only series'));
+            for (const el of body.querySelectorAll('.stat-value, .stat-name')) {
+                whole(el, where(p, el.className));
+                inside(el, body, where(p, el.className));
+                if (parseFloat(getComputedStyle(el).fontSize) < 9) problems.push(where(p, `${el.className} is too small to read`));
+            }
+            if (parseFloat(getComputedStyle(h3).fontSize) < 9) problems.push(where(p, 'title is too small to read'));
+            for (const el of body.querySelectorAll('.gauge-svg')) inside(el, body, where(p, 'gauge'));
+        }
+        return [all.length, problems];
+    ";
+    let mut failures = Vec::new();
+    for (width, min_columns) in [(1024u32, 3), (1280, 2), (1600, 2)] {
+        browser.set_window_size(width, 900).await;
+        browser.goto(&portal.url("/d/small")).await;
+        browser.wait_hydrated().await;
+        let texts = browser
+            .wait_text("[data-panel='2'] .stat-value", |t| !t.is_empty())
+            .await;
+        assert_eq!(texts, "Degraded (failover)");
+        let answer = browser.execute(check, vec![json!(min_columns)]).await;
+        assert_eq!(answer[0], json!(12), "{answer}");
+        for p in answer[1].as_array().unwrap() {
+            failures.push(format!("{width} px: {}", p.as_str().unwrap()));
+        }
+    }
+    let value = browser
+        .text(&browser.find("[data-panel='1'] .stat-value").await)
+        .await;
+    let errors = browser.console_errors().await;
+    browser.close().await;
+    assert!(
+        value.contains("MB") || value.contains("MiB"),
+        "a long number with its unit: {value}"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(errors.is_empty(), "{errors:?}");
+}
