@@ -305,12 +305,19 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
         label.contains("UTC").then_some(())
     })
     .await;
-    let inspected: Value = browser
-        .execute(
-            "return document.querySelector('#query-inspector dd:nth-of-type(2)').textContent;",
-            vec![],
-        )
-        .await;
+    // The inspector follows the zoomed query once it has answered (not the hour before).
+    let inspected: Value = eventually(Duration::from_secs(10), "the zoomed inspector", || async {
+        let v = browser
+            .execute(
+                "const t = document.querySelector('#query-inspector dd:nth-of-type(2)').textContent;
+                 const [a, b] = t.replace(' UTC', '').split(' → ').map(s => Date.parse(s.replace(' ', 'T') + 'Z'));
+                 return [t, (b - a) / 60000];",
+                vec![],
+            )
+            .await;
+        (v[1].as_f64().is_some_and(|m| m < 55.0)).then(|| v[0].clone())
+    })
+    .await;
 
     // A reload reproduces the view: same range, same lines, drawn before any script runs.
     browser.goto(&zoomed).await;
