@@ -81,7 +81,30 @@ impl Prometheus {
     }
 
     /// Runs `prometheus` with `config` on `tsdb` (inside `dir`) and waits until it is ready.
+    /// Starts Prometheus with its remote-write receiver on (`/api/v1/write`), scraping nothing.
+    pub async fn receiving() -> Prometheus {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tsdb = dir.path().join("data");
+        Prometheus::spawn_with(
+            dir,
+            "global:\n  scrape_interval: 1m\n",
+            &tsdb,
+            &["--web.enable-remote-write-receiver"],
+        )
+        .await
+    }
+
     async fn spawn(dir: tempfile::TempDir, config: &str, tsdb: &std::path::Path) -> Prometheus {
+        Prometheus::spawn_with(dir, config, tsdb, &[]).await
+    }
+
+    /// Runs `prometheus` with `config` on `tsdb` and `extra` flags, and waits until ready.
+    async fn spawn_with(
+        dir: tempfile::TempDir,
+        config: &str,
+        tsdb: &std::path::Path,
+        extra: &[&str],
+    ) -> Prometheus {
         let config_file = dir.path().join("prometheus.yml");
         std::fs::write(&config_file, config).unwrap();
         let port = free_port();
@@ -90,6 +113,7 @@ impl Prometheus {
             .arg(format!("--storage.tsdb.path={}", tsdb.display()))
             .arg("--storage.tsdb.retention.time=30d")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -13,8 +13,12 @@ pub struct VictoriaMetrics {
 
 impl VictoriaMetrics {
     pub async fn start() -> VictoriaMetrics {
+        VictoriaMetrics::start_on(free_port()).await
+    }
+
+    /// Starts it on `port` (e.g. one a client was told about before the store came up).
+    pub async fn start_on(port: u16) -> VictoriaMetrics {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
         let child = Command::new("victoria-metrics")
             .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
             .arg(format!("-storageDataPath={}", dir.path().display()))

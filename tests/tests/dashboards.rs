@@ -16,6 +16,17 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// The panel with `id` in a list of panels (a stored document's or a rendered view's).
+fn panel_by_id(panels: &Value, id: u64) -> Value {
+    panels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("no panel {id} in {panels}"))
+        .clone()
+}
+
 async fn import(admin: &Client, body: Value) -> Value {
     let (s, answer) = admin.post("/api/v1/dashboards/import", body).await;
     assert_eq!(s, 201, "{answer}");
@@ -379,15 +390,7 @@ async fn a_dashboard_renders_known_values_and_a_failing_panel_keeps_its_error() 
     let var = &view["variables"][0];
     assert_eq!(var["options"], json!(["coder", "planner"]));
     assert_eq!(var["current"], json!(["$__all"]));
-    let panel = |id: u64| {
-        view["panels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["id"] == id)
-            .unwrap()
-            .clone()
-    };
+    let panel = |id: u64| panel_by_id(&view["panels"], id);
 
     // The time series: one line per agent, each point where its value puts it.
     let ts = panel(1);
@@ -848,15 +851,7 @@ async fn imported_units_value_mappings_and_overrides_show_as_grafana_shows_them(
     }
     // The stored document holds them in the native model.
     let (_, stored) = admin.get("/api/v1/dashboards/fields").await;
-    let panel = |id: u64| {
-        stored["dashboard"]["panels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["id"] == id)
-            .unwrap()
-            .clone()
-    };
+    let panel = |id: u64| panel_by_id(&stored["dashboard"]["panels"], id);
     assert_eq!(
         panel(1)["mappings"][0],
         json!({"value": 0.0, "text": "Down", "color": "red"})
@@ -867,15 +862,7 @@ async fn imported_units_value_mappings_and_overrides_show_as_grafana_shows_them(
         .get("/api/v1/dashboards/fields/render?width=1200")
         .await;
     assert_eq!(s, 200, "{view}");
-    let value = |id: u64| {
-        view["panels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["id"] == id)
-            .unwrap()["body"]["values"][0]
-            .clone()
-    };
+    let value = |id: u64| panel_by_id(&view["panels"], id)["body"]["values"][0].clone();
     assert_eq!(
         (value(1)["value"].clone(), value(1)["color"].clone()),
         (json!("Down"), json!("#E02F44"))

@@ -2,92 +2,17 @@
 //! VictoriaMetrics 1.79 and a real Prometheus 2.42 (`--web.enable-remote-write-receiver`),
 //! and a receiver that is down at first gets the queued samples once it comes up.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use e2e::api::Client;
 use e2e::portal::Portal;
+use e2e::prometheus::Prometheus;
 use e2e::victoria::VictoriaMetrics;
-use e2e::{eventually, free_port, now_seconds, wait_until_ok};
+use e2e::{eventually, free_port, now_seconds};
 use serde_json::Value;
 
 const UP: &str = "up{job=\"keiko-portal\"}";
 const COUNT: &str = "count_over_time(up{job=\"keiko-portal\"}[1m])";
-
-/// A receiver process on a known port, killed when dropped.
-struct Receiver {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Receiver {
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn write_url(&self) -> String {
-        format!("{}/api/v1/write", self.url())
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A real Prometheus that accepts remote-write and scrapes nothing.
-async fn prometheus_receiving() -> Receiver {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 1m\n").unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-remote-write-receiver")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning prometheus (apt-get install prometheus; make test does)");
-    let prom = Receiver {
-        child,
-        port,
-        _dir: dir,
-    };
-    wait_until_ok(&format!("{}/-/ready", prom.url()), "Prometheus to be ready").await;
-    prom
-}
-
-/// A real VictoriaMetrics on `port` (the harness's picks its own port).
-async fn victoria_on(port: u16) -> Receiver {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let child = Command::new("victoria-metrics")
-        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-        .arg(format!("-storageDataPath={}", dir.path().display()))
-        .arg("-retentionPeriod=1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning victoria-metrics (apt-get install victoria-metrics; make test does)");
-    let vm = Receiver {
-        child,
-        port,
-        _dir: dir,
-    };
-    wait_until_ok(
-        &format!("{}/health", vm.url()),
-        "VictoriaMetrics to be ready",
-    )
-    .await;
-    vm
-}
 
 /// An instant query on a Prometheus-API store at `time`: the result's values by series.
 /// `nocache=1` stops VictoriaMetrics from moving a recent `time` back by its 30 s
@@ -180,8 +105,12 @@ async fn counts_agree(base: &str, admin: &Client, time: f64, what: &str) -> (f64
 #[tokio::test]
 async fn every_sample_the_portal_stores_reaches_victoriametrics_and_prometheus() {
     let vm = VictoriaMetrics::start().await;
-    let prom = prometheus_receiving().await;
-    let urls = format!("{}/api/v1/write,{}", vm.url(), prom.write_url());
+    let prom = Prometheus::receiving().await;
+    let urls = format!(
+        "{}/api/v1/write,{}",
+        vm.url(),
+        format!("{}/api/v1/write", prom.url())
+    );
     let portal = Portal::start_with(&[
         ("KEIKO_REMOTE_WRITE_URLS", &urls),
         ("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "1"),
@@ -223,7 +152,10 @@ async fn every_sample_the_portal_stores_reaches_victoriametrics_and_prometheus()
         .text()
         .await
         .unwrap();
-    for url in [format!("{}/api/v1/write", vm.url()), prom.write_url()] {
+    for url in [
+        format!("{}/api/v1/write", vm.url()),
+        format!("{}/api/v1/write", prom.url()),
+    ] {
         let sent = metric_value(&text, "keiko_remote_write_samples_sent_total", &url);
         assert!(
             sent.is_some_and(|n| n > 0.0),
@@ -255,7 +187,7 @@ async fn samples_queued_while_a_receiver_is_down_arrive_once_it_comes_up() {
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     let came_up_at = now_seconds();
-    let vm = victoria_on(port).await;
+    let vm = VictoriaMetrics::start_on(port).await;
 
     // The samples stored while nobody listened are there: counted at the moment the
     // receiver came up, it holds what the portal held then.

@@ -3,6 +3,8 @@
 //! and on demand, each result stored with what was found, what is missing and when. A check
 //! that cannot tell says "cannot verify" with the reason and never makes up a result.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use sqlx::SqlitePool;
 
@@ -10,8 +12,8 @@ use super::ownership::{self, Ownership};
 use crate::http::errors::ApiError;
 use crate::identity::now;
 use crate::rules::namespace::Namespace;
-use crate::sources::store::Access;
-use crate::sources::InstantQuery;
+use crate::sources::store::{Access, SourceRow};
+use crate::sources::{InstantQuery, MetricsSource};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -106,16 +108,15 @@ fn jobs_regex(jobs: &[String]) -> String {
 /// Asks every metrics source `query` (a `count by (job) (…)`); returns per source either
 /// the series count per job or the source's error.
 async fn per_source_counts(
-    db: &SqlitePool,
-    access: &Access,
+    sources: &Sources,
     query: &str,
-) -> Result<Vec<(String, Result<Vec<(String, f64)>, String>)>, ApiError> {
+) -> Vec<(String, Result<Vec<(String, f64)>, String>)> {
     let mut out = Vec::new();
-    for (row, client) in access.all(db).await? {
+    for (row, client) in sources {
         let client = match client {
             Ok(c) => c,
             Err(e) => {
-                out.push((row.name, Err(e.to_string())));
+                out.push((row.name.clone(), Err(e.clone())));
                 continue;
             }
         };
@@ -139,27 +140,30 @@ async fn per_source_counts(
                 .filter(|(_, n)| *n > 0.0)
                 .collect()
         });
-        out.push((row.name, counts.map_err(|e| e.to_string())));
+        out.push((row.name.clone(), counts.map_err(|e| e.to_string())));
     }
-    Ok(out)
+    out
 }
 
+/// Every metrics source with its client (or why it has none), built once per evaluation
+/// and shared by every team's checks.
+type Sources = [(SourceRow, Result<Arc<dyn MetricsSource>, String>)];
+
 /// The sources to ask for this team, or why a metrics check cannot run for it.
-async fn metrics_precondition<'a>(
-    db: &SqlitePool,
-    access: Option<&'a Access>,
+fn metrics_precondition<'a>(
+    sources: Option<&'a Sources>,
     owned: &Ownership,
-) -> Result<Result<&'a Access, String>, ApiError> {
-    let Some(access) = access else {
-        return Ok(Err("checked on the schedule and on request only".into()));
+) -> Result<&'a Sources, String> {
+    let Some(sources) = sources else {
+        return Err("checked on the schedule and on request only".into());
     };
-    Ok(if owned.services.is_empty() {
+    if owned.services.is_empty() {
         Err("cannot verify — the team names no services (the `job` label values of what it runs, its exporters included); add them under “What this team owns”".into())
-    } else if access.all(db).await?.is_empty() {
+    } else if sources.is_empty() {
         Err("cannot verify — no metrics data source is configured".into())
     } else {
-        Ok(access)
-    })
+        Ok(sources)
+    }
 }
 
 fn describe_jobs(found: &[(String, f64)]) -> String {
@@ -170,30 +174,26 @@ fn describe_jobs(found: &[(String, f64)]) -> String {
         .join(", ")
 }
 
-async fn custom_metrics(
-    db: &SqlitePool,
-    access: Option<&Access>,
-    owned: &Ownership,
-) -> Result<(Status, String), ApiError> {
-    let access = match metrics_precondition(db, access, owned).await? {
-        Ok(access) => access,
-        Err(why) => return Ok((Status::Unverifiable, why)),
+async fn custom_metrics(sources: Option<&Sources>, owned: &Ownership) -> (Status, String) {
+    let sources = match metrics_precondition(sources, owned) {
+        Ok(sources) => sources,
+        Err(why) => return (Status::Unverifiable, why),
     };
     let query = format!(
         "count by (job) ({{__name__=~\"keiko_.+\", job=~\"{}\"}})",
         jobs_regex(&owned.services)
     );
     let mut problems = Vec::new();
-    for (source, counts) in per_source_counts(db, access, &query).await? {
+    for (source, counts) in per_source_counts(sources, &query).await {
         match counts {
             Ok(found) if !found.is_empty() => {
-                return Ok((
+                return (
                     Status::Verified,
                     format!(
                         "keiko_* series in data source “{source}”: {}",
                         describe_jobs(&found)
                     ),
-                ))
+                )
             }
             Ok(_) => problems.push(format!(
                 "{source}: no keiko_* series from jobs {}",
@@ -202,17 +202,13 @@ async fn custom_metrics(
             Err(e) => problems.push(format!("{source}: {e}")),
         }
     }
-    Ok((Status::Failing, problems.join("; ")))
+    (Status::Failing, problems.join("; "))
 }
 
-async fn system_metrics(
-    db: &SqlitePool,
-    access: Option<&Access>,
-    owned: &Ownership,
-) -> Result<(Status, String), ApiError> {
-    let access = match metrics_precondition(db, access, owned).await? {
-        Ok(access) => access,
-        Err(why) => return Ok((Status::Unverifiable, why)),
+async fn system_metrics(sources: Option<&Sources>, owned: &Ownership) -> (Status, String) {
+    let sources = match metrics_precondition(sources, owned) {
+        Ok(sources) => sources,
+        Err(why) => return (Status::Unverifiable, why),
     };
     let jobs = jobs_regex(&owned.services);
     // Per kind, the first source that has it; the check passes when all four are found.
@@ -220,7 +216,7 @@ async fn system_metrics(
     let mut errors = Vec::new();
     for (i, (kind, names)) in SYSTEM_KINDS.iter().enumerate() {
         let query = format!("count by (job) ({{__name__=~\"{names}\", job=~\"{jobs}\"}})");
-        for (source, counts) in per_source_counts(db, access, &query).await? {
+        for (source, counts) in per_source_counts(sources, &query).await {
             match counts {
                 Ok(series) if !series.is_empty() => {
                     found[i] = Some(format!("{kind}: {} (“{source}”)", describe_jobs(&series)));
@@ -258,7 +254,7 @@ async fn system_metrics(
     } else {
         Status::Failing
     };
-    Ok((status, detail))
+    (status, detail)
 }
 
 async fn alert_rules_defined(
@@ -341,14 +337,14 @@ async fn overview_dashboard(
 
 async fn run_check(
     db: &SqlitePool,
-    access: Option<&Access>,
+    sources: Option<&Sources>,
     owned: &Ownership,
     check: &str,
 ) -> Result<(Status, String), ApiError> {
     Ok(match check {
         "alert_rules_defined" => alert_rules_defined(db, owned).await?,
-        "custom_metrics" => custom_metrics(db, access, owned).await?,
-        "system_metrics" => system_metrics(db, access, owned).await?,
+        "custom_metrics" => custom_metrics(sources, owned).await,
+        "system_metrics" => system_metrics(sources, owned).await,
         "overview_dashboard" => overview_dashboard(db, owned).await?,
         "correlation_id_logs" => (
             Status::Unverifiable,
@@ -375,12 +371,13 @@ pub async fn evaluate_all(
     db: &SqlitePool,
     access: &Access,
 ) -> Result<Vec<(i64, Vec<Evidence>)>, ApiError> {
+    let sources = access.all(db).await?;
     let teams: Vec<i64> = sqlx::query_scalar("SELECT id FROM teams ORDER BY id")
         .fetch_all(db)
         .await?;
     let mut out = Vec::with_capacity(teams.len());
     for team in teams {
-        out.push((team, evaluate(db, team, Some(access)).await?));
+        out.push((team, evaluate(db, team, Some(&sources)).await?));
     }
     Ok(out)
 }
@@ -394,17 +391,17 @@ pub async fn on_read(db: &SqlitePool, team_id: i64) -> Result<Vec<Evidence>, Api
 async fn evaluate(
     db: &SqlitePool,
     team_id: i64,
-    access: Option<&Access>,
+    sources: Option<&Sources>,
 ) -> Result<Vec<Evidence>, ApiError> {
     let owned = ownership::get(db, team_id).await?;
     let mut out = Vec::new();
     for (check, _) in CHECKS {
-        let (status, detail) = match access {
+        let (status, detail) = match sources {
             None if ASKS_SOURCES.contains(check) => {
                 out.push(stored(db, team_id, check).await?);
                 continue;
             }
-            _ => run_check(db, access, &owned, check).await?,
+            _ => run_check(db, sources, &owned, check).await?,
         };
         let at = now();
         let previous: Option<(String, Option<String>)> = sqlx::query_as(

@@ -188,7 +188,7 @@ pub fn mapping_for(mappings: &[ValueMapping], v: Option<f64>) -> Option<&ValueMa
     mappings.iter().find(|m| m.matches(v))
 }
 
-/// What the overrides say for the series named `name`: later overrides win per property.
+/// What the overrides say for one series.
 #[derive(Debug, Default, PartialEq)]
 pub struct Applied {
     pub display_name: Option<String>,
@@ -196,27 +196,48 @@ pub struct Applied {
     pub color: Option<String>,
 }
 
-pub fn overrides_for(overrides: &[FieldOverride], name: &str) -> Applied {
-    let mut applied = Applied::default();
-    for o in overrides {
-        let hit = match &o.matcher {
-            SeriesMatcher::Name(n) => n == name,
-            // Validated on save; a pattern that no longer compiles matches nothing.
-            SeriesMatcher::Regex(r) => compile(r).is_ok_and(|re| re.is_match(name)),
-        };
-        if hit {
-            if o.display_name.is_some() {
-                applied.display_name.clone_from(&o.display_name);
-            }
-            if o.unit.is_some() {
-                applied.unit.clone_from(&o.unit);
-            }
-            if o.color.is_some() {
-                applied.color.clone_from(&o.color);
-            }
+/// A panel's overrides with their regular expressions compiled once (a panel render asks
+/// for every series it draws).
+pub struct Overrides<'a> {
+    list: Vec<(&'a FieldOverride, Option<regex::Regex>)>,
+}
+
+impl<'a> Overrides<'a> {
+    pub fn compile(overrides: &'a [FieldOverride]) -> Overrides<'a> {
+        Overrides {
+            list: overrides
+                .iter()
+                .map(|o| match &o.matcher {
+                    // Validated on save; a pattern that no longer compiles matches nothing.
+                    SeriesMatcher::Regex(r) => (o, compile(r).ok()),
+                    SeriesMatcher::Name(_) => (o, None),
+                })
+                .collect(),
         }
     }
-    applied
+
+    /// What the overrides say for the series named `name`: later overrides win per property.
+    pub fn for_name(&self, name: &str) -> Applied {
+        let mut applied = Applied::default();
+        for (o, re) in &self.list {
+            let hit = match &o.matcher {
+                SeriesMatcher::Name(n) => n == name,
+                SeriesMatcher::Regex(_) => re.as_ref().is_some_and(|re| re.is_match(name)),
+            };
+            if hit {
+                if o.display_name.is_some() {
+                    applied.display_name.clone_from(&o.display_name);
+                }
+                if o.unit.is_some() {
+                    applied.unit.clone_from(&o.unit);
+                }
+                if o.color.is_some() {
+                    applied.color.clone_from(&o.color);
+                }
+            }
+        }
+        applied
+    }
 }
 
 #[cfg(test)]
@@ -254,15 +275,21 @@ mod tests {
             o(SeriesMatcher::Name("api-2".into()), "Second API"),
         ];
         assert_eq!(
-            overrides_for(&list, "api-1").display_name.as_deref(),
+            Overrides::compile(&list)
+                .for_name("api-1")
+                .display_name
+                .as_deref(),
             Some("API")
         );
         assert_eq!(
-            overrides_for(&list, "api-2").display_name.as_deref(),
+            Overrides::compile(&list)
+                .for_name("api-2")
+                .display_name
+                .as_deref(),
             Some("Second API")
         );
         assert_eq!(
-            overrides_for(&list, "my-api").display_name,
+            Overrides::compile(&list).for_name("my-api").display_name,
             None,
             "anchored"
         );

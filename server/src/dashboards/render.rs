@@ -286,8 +286,9 @@ async fn panel_body(
         }),
         PanelKind::Timeseries => {
             let source = (ctx.resolve)(p.datasource).await?;
+            let overrides = field::Overrides::compile(&p.overrides);
             let style = |name: &str| {
-                let o = field::overrides_for(&p.overrides, name);
+                let o = overrides.for_name(name);
                 charts::Style {
                     name: o.display_name,
                     color: o.color.map(|c| css_color(&c)),
@@ -313,6 +314,7 @@ async fn panel_body(
                 charts::Style::default()
             })
             .await?;
+            let overrides = field::Overrides::compile(&p.overrides);
             let unit = if p.unit.is_empty() {
                 chart.plot.unit
             } else {
@@ -324,7 +326,7 @@ async fn panel_body(
                 .take(12)
                 .map(|s| {
                     let v = reduce(&s.points, p.reducer);
-                    let custom = field::overrides_for(&p.overrides, &s.name);
+                    let custom = overrides.for_name(&s.name);
                     let unit = custom.unit.as_deref().and_then(Unit::parse).unwrap_or(unit);
                     let mapped = field::mapping_for(&p.mappings, v);
                     let value = match (mapped, v) {

@@ -3,7 +3,6 @@
 //! (parsing, relabeling, `up`/`scrape_*`, staleness) are the `scrape` crate's; this module
 //! owns the sockets, the clock and the state the targets API and page show.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -316,13 +315,4 @@ pub fn targets_api(statuses: &[TargetStatus]) -> Value {
         })
         .collect();
     json!({"activeTargets": active, "droppedTargets": [], "droppedTargetCounts": {}})
-}
-
-/// Counts of targets per job and health, for the home page and the targets page.
-pub fn health_counts(statuses: &[TargetStatus]) -> HashMap<&'static str, usize> {
-    let mut out = HashMap::new();
-    for s in statuses {
-        *out.entry(s.health).or_default() += 1;
-    }
-    out
 }
