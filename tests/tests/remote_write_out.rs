@@ -106,11 +106,7 @@ async fn counts_agree(base: &str, admin: &Client, time: f64, what: &str) -> (f64
 async fn every_sample_the_portal_stores_reaches_victoriametrics_and_prometheus() {
     let vm = VictoriaMetrics::start().await;
     let prom = Prometheus::receiving().await;
-    let urls = format!(
-        "{}/api/v1/write,{}",
-        vm.url(),
-        format!("{}/api/v1/write", prom.url())
-    );
+    let urls = format!("{}/api/v1/write,{}/api/v1/write", vm.url(), prom.url());
     let portal = Portal::start_with(&[
         ("KEIKO_REMOTE_WRITE_URLS", &urls),
         ("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "1"),
