@@ -176,7 +176,8 @@ impl Scraper {
     /// the scheduled times (whole intervals), which keeps the store's timestamps regular.
     async fn run(self: Arc<Self>, target: scrape::Target, status: Arc<Mutex<TargetStatus>>) {
         let interval = target.interval.max(Duration::from_secs(1));
-        let mut previous = scrape::SeriesSet::new();
+        let target = Arc::new(target);
+        let mut previous = Arc::new(scrape::SeriesSet::new());
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let period = interval.as_millis() as i64;
@@ -185,22 +186,36 @@ impl Scraper {
             let scheduled = now_ms() / period * period;
             let started = Instant::now();
             let fetched = self.fetch(&target).await;
-            let response = match &fetched {
-                Ok((content_type, body)) => scrape::ScrapeResponse::Body {
-                    content_type: content_type.as_deref(),
-                    body,
-                },
-                Err(message) => scrape::ScrapeResponse::Failed(message),
+            let duration = started.elapsed();
+            // Parsing and relabeling a body of up to MAX_BODY is CPU work: on the bounded
+            // ingest pool, never on an async worker.
+            let (t, prev) = (target.clone(), previous.clone());
+            let processed = crate::cpu::INGEST
+                .run(move || {
+                    let response = match &fetched {
+                        Ok((content_type, body)) => scrape::ScrapeResponse::Body {
+                            content_type: content_type.as_deref(),
+                            body,
+                        },
+                        Err(message) => scrape::ScrapeResponse::Failed(message),
+                    };
+                    scrape::process_scrape(
+                        &t,
+                        scrape::Scrape {
+                            timestamp_ms: scheduled,
+                            duration,
+                            response,
+                        },
+                        &prev,
+                    )
+                })
+                .await;
+            let Ok(outcome) = processed else {
+                let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
+                st.health = "down";
+                st.last_error = format!("not processed: {}", crate::cpu::Busy);
+                continue;
             };
-            let outcome = scrape::process_scrape(
-                &target,
-                scrape::Scrape {
-                    timestamp_ms: scheduled,
-                    duration: started.elapsed(),
-                    response,
-                },
-                &previous,
-            );
             let error = outcome.error.as_ref().map(ToString::to_string);
             let up = outcome.is_up();
             self.store.record_metadata(outcome.metadata.iter().map(|m| {
@@ -213,7 +228,7 @@ impl Scraper {
                     },
                 )
             }));
-            previous = outcome.series.clone();
+            previous = Arc::new(outcome.series.clone());
             let samples = outcome
                 .into_samples()
                 .into_iter()
