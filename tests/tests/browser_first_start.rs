@@ -1,6 +1,7 @@
 //! `make run` on a fresh machine, in headless Chromium: with no data source added by hand,
 //! the shipped "Portal self-monitoring" dashboard shows the portal's own live data from the
-//! embedded store, and the seed's overview draws its request rate.
+//! embedded store, and the seed's overview draws its request rate; an ingest-only token is
+//! made on the profile page; the built-in store is made the default again from its page.
 
 use std::time::Duration;
 
@@ -91,4 +92,79 @@ async fn a_fresh_portal_shows_its_own_data_on_the_shipped_dashboards() {
     for p in errors["panels"].as_array().unwrap() {
         assert_ne!(p["body"]["kind"], "error", "{p}");
     }
+}
+
+#[tokio::test]
+async fn an_ingest_token_made_on_the_profile_page_pushes_and_does_nothing_else() {
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    browser.goto(&portal.url("/profile")).await;
+    browser.wait_hydrated().await;
+    browser
+        .type_text(&browser.find("#token-name").await, "shipper")
+        .await;
+    browser.click(&browser.find("#token-ingest").await).await;
+    browser
+        .click(&browser.find("#create-token button[type=submit]").await)
+        .await;
+    let secret = browser
+        .wait_text("#new-token", |t| t.starts_with("keiko_"))
+        .await;
+    let row = browser
+        .wait_text("#tokens tbody", |t| t.contains("shipper"))
+        .await;
+    browser.close().await;
+
+    assert!(row.contains("ingest only"), "{row}");
+    let pusher = portal.client(e2e::api::Auth::Bearer(secret));
+    // An empty remote-write request (snappy of nothing) is accepted; reading is refused.
+    let resp = pusher
+        .request(reqwest::Method::POST, "/api/v1/write")
+        .header("content-encoding", "snappy")
+        .body(vec![0u8])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(pusher.get("/api/v1/dashboards").await.0, 403);
+}
+
+#[tokio::test]
+async fn the_built_in_store_is_made_the_default_again_from_the_data_sources_page() {
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let (s, _) = admin
+        .post(
+            "/api/v1/datasources",
+            serde_json::json!({"name": "Other", "type": "prometheus", "url": "http://127.0.0.1:9", "default": true}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
+        .await;
+    browser.goto(&portal.url("/settings/datasources")).await;
+    browser.wait_hydrated().await;
+    browser
+        .click(&browser.find("tr[data-kind=embedded] .default-source").await)
+        .await;
+    let row = browser
+        .wait_text("tr[data-kind=embedded]", |t| t.contains("default"))
+        .await;
+    browser.close().await;
+
+    assert!(row.contains("built in"), "{row}");
+    let (_, list) = admin.get("/api/v1/datasources").await;
+    let default: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["default"] == true)
+        .map(|s| s["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(default, ["embedded"]);
 }
