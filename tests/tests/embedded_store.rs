@@ -710,3 +710,100 @@ async fn scrape_configs_from_a_file_are_scraped_relabeled_and_reloaded() {
     .await;
     assert_eq!(up["result"][0]["value"][1], "0");
 }
+
+#[tokio::test]
+async fn concurrent_pushes_are_each_stored_whole_and_a_refused_batch_stores_nothing() {
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let t0 = e2e::now_seconds() as i64 * 1000 - 60_000;
+    // Forty pushes in flight at once, each on its own task.
+    let tasks: Vec<_> = (0..40usize)
+        .map(|batch| {
+            let admin = admin.clone();
+            tokio::spawn(async move {
+                let values: Vec<f64> = (0..20).map(|i| i as f64).collect();
+                push(
+                    &admin,
+                    remote_write_body("concurrent_total", batch, t0, &values),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    for (i, (status, body)) in answers.iter().enumerate() {
+        // Every push is acknowledged, or told to retry when the ingest pool is full.
+        assert!(
+            *status == 204 || *status == 503,
+            "push {i}: {status} {body}"
+        );
+    }
+    let acked: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, (s, _))| *s == 204)
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!acked.is_empty());
+    let at = e2e::now_seconds();
+    let data = prom_get(
+        &admin,
+        &format!(
+            "query?query={}&time={at}",
+            encode_query("count_over_time(concurrent_total[5m])")
+        ),
+    )
+    .await;
+    let stored: std::collections::HashMap<String, String> = data["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["metric"]["batch"].as_str().unwrap().to_owned(),
+                s["value"][1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for i in &acked {
+        assert_eq!(
+            stored.get(&i.to_string()).map(String::as_str),
+            Some("20"),
+            "batch {i}"
+        );
+    }
+    assert_eq!(
+        stored.len(),
+        acked.len(),
+        "only acknowledged batches are stored"
+    );
+
+    // A batch with one sample older than what the series holds is refused whole.
+    let mut values = vec![100.0; 3];
+    values[1] = 101.0;
+    let late = remote_write_body("concurrent_total", acked[0], t0 - 10_000, &values);
+    let (s, body) = push(&admin, late).await;
+    assert_eq!(s, 400, "{body}");
+    assert!(
+        body.contains("out_of_order") || body.contains("too_old"),
+        "{body}"
+    );
+    let again = prom_get(
+        &admin,
+        &format!(
+            "query?query={}&time={at}",
+            encode_query(&format!(
+                "count_over_time(concurrent_total{{batch=\"{}\"}}[5m])",
+                acked[0]
+            ))
+        ),
+    )
+    .await;
+    assert_eq!(
+        again["result"][0]["value"][1], "20",
+        "nothing of the refused batch stored"
+    );
+}
