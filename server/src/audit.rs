@@ -6,7 +6,8 @@ use app::dto::AuditEntry;
 use serde_json::Value;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use crate::identity::{now, Actor};
+use crate::actor::Actor;
+use crate::db::now;
 use crate::metrics::Metrics;
 use crate::telemetry::AUDIT_TARGET;
 

@@ -121,15 +121,6 @@ impl Default for Config {
 
 impl Config {
     /// Loads the file if given, then applies the environment.
-    /// The embedded metrics store's settings.
-    pub fn embedded_settings(&self) -> crate::embedded::Settings {
-        crate::embedded::Settings {
-            retention: std::time::Duration::from_secs(self.metrics_retention_days * 86_400),
-            retention_bytes: self.metrics_retention_bytes,
-            ..Default::default()
-        }
-    }
-
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let mut config = match file {
             Some(path) => {

@@ -7,7 +7,7 @@
 //! leaves the queue before its job starts. A started job keeps its slot until it ends, even
 //! when its caller has gone: callers that leave can never start more jobs than slots. How
 //! long a started job runs is bounded by the size limits of its input (see
-//! `rules::promql::check_limits`), not by cancelling it.
+//! `promql_syntax::check_limits`), not by cancelling it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};

@@ -5,6 +5,7 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{ConnectOptions as _, Connection as _};
 
@@ -71,4 +72,13 @@ pub async fn check_ready(pool: &SqlitePool, path: &Path) -> anyhow::Result<()> {
         .context("reading the instance row");
     let _ = conn.close().await;
     result.map(|_| ())
+}
+
+/// Timestamps are stored as RFC 3339 UTC text with milliseconds, so text order is time order.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn now() -> String {
+    timestamp(Utc::now())
 }

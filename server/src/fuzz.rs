@@ -8,10 +8,11 @@
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::checklist::markdown;
 use crate::dashboards;
 use crate::dashboards::model::Dashboard;
-use crate::rules::{self, promql::PromQl, template};
+use crate::markdown;
+use crate::promql_syntax::PromQl;
+use crate::rules::{self, template};
 
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")

@@ -3,8 +3,8 @@
 use serde::Serialize;
 use sqlx::SqlitePool;
 
-use crate::http::errors::ApiError;
-use crate::identity::now;
+use crate::db::now;
+use crate::error::Error;
 
 /// Rows kept per user; older runs are dropped on insert.
 const KEEP: i64 = 200;
@@ -24,13 +24,13 @@ pub async fn record(
     user_id: i64,
     datasource_id: Option<i64>,
     query: &str,
-) -> Result<Entry, ApiError> {
+) -> Result<Entry, Error> {
     let query = query.trim();
     if query.is_empty() {
-        return Err(ApiError::invalid("query", "must not be empty"));
+        return Err(Error::invalid("query", "must not be empty"));
     }
     if query.len() > MAX_QUERY_BYTES {
-        return Err(ApiError::invalid("query", "is longer than 16 KiB"));
+        return Err(Error::invalid("query", "is longer than 16 KiB"));
     }
     let mut tx = crate::db::begin_write(db).await?;
     if let Some(id) = datasource_id {
@@ -39,7 +39,7 @@ pub async fn record(
             .fetch_optional(&mut *tx)
             .await?;
         if known.is_none() {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "datasource_id",
                 format!("there is no data source {id}"),
             ));
@@ -80,7 +80,7 @@ pub async fn list(
     user_id: i64,
     datasource_id: Option<i64>,
     limit: i64,
-) -> Result<Vec<Entry>, ApiError> {
+) -> Result<Vec<Entry>, Error> {
     Ok(sqlx::query_as(
         "SELECT id, datasource_id, query, created_at FROM query_history \
          WHERE user_id = ? AND (? IS NULL OR datasource_id = ?) ORDER BY id DESC LIMIT ?",

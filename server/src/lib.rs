@@ -4,6 +4,7 @@
 // Leptos view types of the rule editor nest deeply.
 #![recursion_limit = "256"]
 
+pub mod actor;
 pub mod audit;
 pub mod charts;
 pub mod checklist;
@@ -12,12 +13,16 @@ pub mod cpu;
 pub mod dashboards;
 pub mod db;
 pub mod embedded;
+pub mod error;
 #[cfg(test)]
 mod fuzz;
 pub mod history;
 pub mod http;
 pub mod identity;
+pub mod markdown;
 pub mod metrics;
+pub mod outbound;
+pub mod promql_syntax;
 pub mod rules;
 pub mod sources;
 pub mod state;
@@ -73,9 +78,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "Site assets missing: pages render but will not hydrate; run `make site`"
         );
     }
-    let embedded =
-        embedded::EmbeddedStore::open(&config.data_dir.join("tsdb"), &config.embedded_settings())
-            .context("opening the embedded metrics store")?;
+    let embedded = embedded::EmbeddedStore::open(
+        &config.data_dir.join("tsdb"),
+        &embedded::Settings::from_config(&config),
+    )
+    .context("opening the embedded metrics store")?;
     embedded.spawn_maintenance();
     let metrics = Metrics::new();
     if !config.remote_write_urls.is_empty() {

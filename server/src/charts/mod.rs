@@ -11,36 +11,21 @@ use app::chart_model::{
     ChartRequest, ChartView, Inspector, SeriesView, TableRow, TableView, MAX_SERIES,
 };
 use app::units::Unit;
-use axum::http::StatusCode;
 
-use crate::http::errors::ApiError;
-use crate::rules::promql::PromQl;
+use crate::error::Error;
+use crate::promql_syntax::PromQl;
 use crate::sources::{InstantQuery, MetricsSource, RangeQuery, SourceError};
 
 /// Prometheus refuses range queries of more than 11,000 points per series.
 const MAX_POINTS: f64 = 11_000.0;
 
-/// A source failure as the portal's error body, with the status a proxy would use.
-pub fn source_failure(err: SourceError) -> ApiError {
-    let (status, code) = match &err {
-        SourceError::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad_query"),
-        SourceError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "source_timeout"),
-        _ => (StatusCode::BAD_GATEWAY, "source_unavailable"),
-    };
-    let mut e = ApiError::new(status, code, err.to_string());
-    if matches!(err, SourceError::BadQuery(_)) {
-        e.field = Some("query".into());
-    }
-    e
-}
-
 /// Parses every query on the CPU pool (a bad one costs parses of its prefixes).
-async fn check_queries(queries: &[&str]) -> Result<(), ApiError> {
+async fn check_queries(queries: &[&str]) -> Result<(), Error> {
     let owned: Vec<String> = queries.iter().map(|q| (*q).to_owned()).collect();
     crate::cpu::run(move || {
         owned.iter().try_for_each(|q| {
             PromQl::parse(q).map(|_| ()).map_err(|e| {
-                ApiError::invalid(
+                Error::invalid(
                     "query",
                     format!("line {}, column {}: {}", e.line, e.column, e.message),
                 )
@@ -58,23 +43,23 @@ struct Plan {
     unit: Unit,
 }
 
-fn plan(req: &ChartRequest, now: f64) -> Result<Plan, ApiError> {
-    let start = time::resolve(&req.from, now).map_err(|m| ApiError::invalid("from", m))?;
-    let end = time::resolve(&req.to, now).map_err(|m| ApiError::invalid("to", m))?;
+fn plan(req: &ChartRequest, now: f64) -> Result<Plan, Error> {
+    let start = time::resolve(&req.from, now).map_err(|m| Error::invalid("from", m))?;
+    let end = time::resolve(&req.to, now).map_err(|m| Error::invalid("to", m))?;
     if end <= start {
-        return Err(ApiError::invalid("to", "must be later than `from`"));
+        return Err(Error::invalid("to", "must be later than `from`"));
     }
     if !(100..=4000).contains(&req.width) {
-        return Err(ApiError::invalid("width", "must be 100 to 4000 pixels"));
+        return Err(Error::invalid("width", "must be 100 to 4000 pixels"));
     }
     if !(80..=2000).contains(&req.height) {
-        return Err(ApiError::invalid("height", "must be 80 to 2000 pixels"));
+        return Err(Error::invalid("height", "must be 80 to 2000 pixels"));
     }
     let unit = if req.unit.is_empty() {
         Unit::guess(&req.query)
     } else {
         Unit::parse(&req.unit).ok_or_else(|| {
-            ApiError::invalid(
+            Error::invalid(
                 "unit",
                 format!("`{}` is not a unit; use s, ms, bytes, percent, percentunit, short, reqps or none", req.unit),
             )
@@ -82,7 +67,7 @@ fn plan(req: &ChartRequest, now: f64) -> Result<Plan, ApiError> {
     };
     let step = match req.step {
         Some(s) if !(s.is_finite() && s > 0.0) => {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "step",
                 "must be a positive number of seconds",
             ))
@@ -92,7 +77,7 @@ fn plan(req: &ChartRequest, now: f64) -> Result<Plan, ApiError> {
         None => time::step_for(end - start, req.width.saturating_sub(80)),
     };
     if (end - start) / step > MAX_POINTS {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "step",
             format!(
                 "{step} s over this range is more than {MAX_POINTS} points per series; use at least {} s",
@@ -113,7 +98,7 @@ pub async fn chart(
     source: &dyn MetricsSource,
     req: &ChartRequest,
     now: f64,
-) -> Result<ChartView, ApiError> {
+) -> Result<ChartView, Error> {
     chart_many(
         source,
         &[(req.query.clone(), req.legend.clone())],
@@ -146,7 +131,7 @@ pub async fn chart_many(
     req: &ChartRequest,
     now: f64,
     style: &(dyn Fn(&str) -> Style + Sync),
-) -> Result<ChartView, ApiError> {
+) -> Result<ChartView, Error> {
     let queries: Vec<&str> = targets.iter().map(|(q, _)| q.as_str()).collect();
     check_queries(&queries).await?;
     let plan = plan(req, now)?;
@@ -165,9 +150,8 @@ pub async fn chart_many(
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut all = Vec::new();
     for (answer, (query, legend)) in answers.into_iter().zip(targets) {
-        let data = answer.map_err(source_failure)?;
-        let found =
-            series::from_matrix(&data).map_err(|m| source_failure(SourceError::Garbage(m)))?;
+        let data = answer?;
+        let found = series::from_matrix(&data).map_err(SourceError::Garbage)?;
         all.extend(
             found
                 .into_iter()
@@ -179,7 +163,7 @@ pub async fn chart_many(
         all.into_iter().take(MAX_SERIES).unzip();
     if let Some(f) = req.focus {
         if f >= shown.len() {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "focus",
                 format!("there are {} series; `focus` counts from 0", shown.len()),
             ));
@@ -221,7 +205,7 @@ pub async fn chart_many(
     })
     .await?;
     let rendered =
-        rendered.map_err(|e| ApiError::internal(anyhow::anyhow!("chart rendering failed: {e}")))?;
+        rendered.map_err(|e| Error::internal(anyhow::anyhow!("chart rendering failed: {e}")))?;
     let points_drawn = rendered.drawn.iter().map(Vec::len).sum();
     let series = shown
         .iter()
@@ -270,15 +254,15 @@ pub async fn table(
     legend: &str,
     unit: &str,
     now: f64,
-) -> Result<TableView, ApiError> {
+) -> Result<TableView, Error> {
     check_queries(&[query]).await?;
     let at = if at.is_empty() { "now" } else { at };
-    let time = time::resolve(at, now).map_err(|m| ApiError::invalid("time", m))?;
+    let time = time::resolve(at, now).map_err(|m| Error::invalid("time", m))?;
     let unit = if unit.is_empty() {
         Unit::guess(query)
     } else {
         Unit::parse(unit)
-            .ok_or_else(|| ApiError::invalid("unit", format!("`{unit}` is not a unit")))?
+            .ok_or_else(|| Error::invalid("unit", format!("`{unit}` is not a unit")))?
     };
     let started = Instant::now();
     let data = source
@@ -287,11 +271,9 @@ pub async fn table(
             time: Some(time.to_string()),
             timeout: None,
         })
-        .await
-        .map_err(source_failure)?;
+        .await?;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let samples =
-        series::from_vector(&data).map_err(|m| source_failure(SourceError::Garbage(m)))?;
+    let samples = series::from_vector(&data).map_err(SourceError::Garbage)?;
     let rows: Vec<TableRow> = samples
         .iter()
         .filter_map(|s| {

@@ -1,6 +1,6 @@
 //! Times as users write them in URLs: `now`, `now-6h`, Unix seconds or milliseconds, RFC 3339.
 
-use crate::rules::duration::PromDuration;
+use crate::promql_syntax::duration::PromDuration;
 
 /// Resolves `text` against `now` (Unix seconds).
 pub fn resolve(text: &str, now: f64) -> Result<f64, String> {

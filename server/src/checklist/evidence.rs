@@ -9,8 +9,8 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 
 use super::ownership::{self, Ownership};
-use crate::http::errors::ApiError;
-use crate::identity::now;
+use crate::db::now;
+use crate::error::Error;
 use crate::rules::namespace::Namespace;
 use crate::sources::store::{Access, SourceRow};
 use crate::sources::{InstantQuery, MetricsSource};
@@ -260,7 +260,7 @@ async fn system_metrics(sources: Option<&Sources>, owned: &Ownership) -> (Status
 async fn alert_rules_defined(
     db: &SqlitePool,
     owned: &Ownership,
-) -> Result<(Status, String), ApiError> {
+) -> Result<(Status, String), Error> {
     if owned.rule_namespaces.is_empty() {
         return Ok((
             Status::Failing,
@@ -293,10 +293,7 @@ async fn alert_rules_defined(
     })
 }
 
-async fn overview_dashboard(
-    db: &SqlitePool,
-    owned: &Ownership,
-) -> Result<(Status, String), ApiError> {
+async fn overview_dashboard(db: &SqlitePool, owned: &Ownership) -> Result<(Status, String), Error> {
     if owned.dashboards.is_empty() {
         return Ok((
             Status::Failing,
@@ -340,7 +337,7 @@ async fn run_check(
     sources: Option<&Sources>,
     owned: &Ownership,
     check: &str,
-) -> Result<(Status, String), ApiError> {
+) -> Result<(Status, String), Error> {
     Ok(match check {
         "alert_rules_defined" => alert_rules_defined(db, owned).await?,
         "custom_metrics" => custom_metrics(sources, owned).await,
@@ -370,7 +367,7 @@ const ASKS_SOURCES: &[&str] = &["custom_metrics", "system_metrics"];
 pub async fn evaluate_all(
     db: &SqlitePool,
     access: &Access,
-) -> Result<Vec<(i64, Vec<Evidence>)>, ApiError> {
+) -> Result<Vec<(i64, Vec<Evidence>)>, Error> {
     let sources = access.all(db).await?;
     let teams: Vec<i64> = sqlx::query_scalar("SELECT id FROM teams ORDER BY id")
         .fetch_all(db)
@@ -384,7 +381,7 @@ pub async fn evaluate_all(
 
 /// For pages: the team's checks on the portal's own data run now; those that ask sources
 /// give their last stored result.
-pub async fn on_read(db: &SqlitePool, team_id: i64) -> Result<Vec<Evidence>, ApiError> {
+pub async fn on_read(db: &SqlitePool, team_id: i64) -> Result<Vec<Evidence>, Error> {
     evaluate(db, team_id, None).await
 }
 
@@ -392,7 +389,7 @@ async fn evaluate(
     db: &SqlitePool,
     team_id: i64,
     sources: Option<&Sources>,
-) -> Result<Vec<Evidence>, ApiError> {
+) -> Result<Vec<Evidence>, Error> {
     let owned = ownership::get(db, team_id).await?;
     let mut out = Vec::new();
     for (check, _) in CHECKS {
@@ -444,7 +441,7 @@ async fn evaluate(
 }
 
 /// The last stored result of `check`, or "not checked yet".
-async fn stored(db: &SqlitePool, team_id: i64, check: &str) -> Result<Evidence, ApiError> {
+async fn stored(db: &SqlitePool, team_id: i64, check: &str) -> Result<Evidence, Error> {
     let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT status, detail, checked_at, failing_since FROM evidence_results WHERE team_id = ? AND check_name = ?",
     )

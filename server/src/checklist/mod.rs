@@ -3,7 +3,6 @@
 //! section, and the evidence the portal checks itself.
 
 pub mod evidence;
-pub mod markdown;
 pub mod ownership;
 
 use std::collections::HashMap;
@@ -12,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::SqlitePool;
 
+use crate::actor::Actor;
 use crate::audit;
-use crate::http::errors::ApiError;
-use crate::identity::{now, Actor};
+use crate::db::now;
+use crate::error::{unique_violation, Error};
 use crate::metrics::Metrics;
 
 pub const STATES: [&str; 4] = ["open", "in_progress", "done", "not_applicable"];
@@ -54,7 +54,7 @@ pub struct Template {
     pub sections: Vec<TemplateSection>,
 }
 
-pub async fn templates(db: &SqlitePool) -> Result<Vec<Template>, ApiError> {
+pub async fn templates(db: &SqlitePool) -> Result<Vec<Template>, Error> {
     let heads: Vec<(i64, String, i64)> =
         sqlx::query_as("SELECT id, name, version FROM checklist_templates ORDER BY id")
             .fetch_all(db)
@@ -66,12 +66,7 @@ pub async fn templates(db: &SqlitePool) -> Result<Vec<Template>, ApiError> {
     Ok(out)
 }
 
-async fn template(
-    db: &SqlitePool,
-    id: i64,
-    name: String,
-    version: i64,
-) -> Result<Template, ApiError> {
+async fn template(db: &SqlitePool, id: i64, name: String, version: i64) -> Result<Template, Error> {
     let sections: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT id, title_de, title_en FROM checklist_sections WHERE template_id = ? AND removed_at IS NULL ORDER BY position, id",
     )
@@ -106,13 +101,13 @@ async fn template(
     })
 }
 
-pub async fn template_by_id(db: &SqlitePool, id: i64) -> Result<Template, ApiError> {
+pub async fn template_by_id(db: &SqlitePool, id: i64) -> Result<Template, Error> {
     let head: Option<(String, i64)> =
         sqlx::query_as("SELECT name, version FROM checklist_templates WHERE id = ?")
             .bind(id)
             .fetch_optional(db)
             .await?;
-    let (name, version) = head.ok_or_else(|| ApiError::not_found("checklist template"))?;
+    let (name, version) = head.ok_or_else(|| Error::not_found("checklist template"))?;
     template(db, id, name, version).await
 }
 
@@ -149,7 +144,7 @@ fn item_state_json(row: Option<&StateRow>) -> Value {
             "owner": r.owner_id.map(|id| json!({ "id": id, "login": r.owner_login })),
             "due_date": r.due_date,
             "note": r.note,
-            "note_html": markdown::render(&r.note),
+            "note_html": crate::markdown::render(&r.note),
             "evidence_links": serde_json::from_str::<Value>(&r.evidence_links).unwrap_or(json!([])),
             "updated_at": r.updated_at,
             "updated_by": r.updated_by,
@@ -167,10 +162,10 @@ pub async fn team_checklist(
     team_id: i64,
     template_id: i64,
     lang: Lang,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Error> {
     let team = crate::identity::teams::get(db, team_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("team"))?;
+        .ok_or_else(|| Error::not_found("team"))?;
     let template = template_by_id(db, template_id).await?;
     let evidence = evaluate_evidence(db, team.id).await?;
     render(db, team.id, &team.name, &template, &evidence, lang).await
@@ -180,7 +175,7 @@ pub async fn team_checklist(
 async fn evaluate_evidence(
     db: &SqlitePool,
     team_id: i64,
-) -> Result<HashMap<String, evidence::Evidence>, ApiError> {
+) -> Result<HashMap<String, evidence::Evidence>, Error> {
     Ok(evidence::on_read(db, team_id)
         .await?
         .into_iter()
@@ -219,7 +214,7 @@ async fn render(
     template: &Template,
     evidence: &HashMap<String, evidence::Evidence>,
     lang: Lang,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Error> {
     let states: Vec<StateRow> = sqlx::query_as(
         "SELECT s.item_id, s.state, s.reason, s.owner_id, u.login AS owner_login, s.due_date, s.note, \
          s.evidence_links, s.updated_at, s.updated_by FROM team_item_states s \
@@ -324,9 +319,9 @@ pub async fn patch_item(
     team_id: i64,
     item_id: i64,
     patch: ItemPatch,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Error> {
     if crate::identity::teams::get(db, team_id).await?.is_none() {
-        return Err(ApiError::not_found("team"));
+        return Err(Error::not_found("team"));
     }
     let exists: Option<i64> =
         sqlx::query_scalar("SELECT id FROM checklist_items WHERE id = ? AND removed_at IS NULL")
@@ -334,7 +329,7 @@ pub async fn patch_item(
             .fetch_optional(db)
             .await?;
     if exists.is_none() {
-        return Err(ApiError::not_found("checklist item"));
+        return Err(Error::not_found("checklist item"));
     }
     // The item's state is read, merged with the patch and written under one write lock, so
     // concurrent patches of different fields never lose one another. Inside the transaction
@@ -369,7 +364,7 @@ pub async fn patch_item(
 
     if let Some(s) = patch.state {
         if !STATES.contains(&s.as_str()) {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "state",
                 format!("`{s}` is not a state; use open, in_progress, done or not_applicable"),
             ));
@@ -380,16 +375,13 @@ pub async fn patch_item(
         reason = r.trim().to_owned();
     }
     if state == "not_applicable" && reason.is_empty() {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "reason",
             "\"not applicable\" needs a reason",
         ));
     }
     if reason.len() > 2000 {
-        return Err(ApiError::invalid(
-            "reason",
-            "must be at most 2000 characters",
-        ));
+        return Err(Error::invalid("reason", "must be at most 2000 characters"));
     }
     if let Some(o) = patch.owner_id {
         if let Some(id) = o {
@@ -398,10 +390,7 @@ pub async fn patch_item(
                 .fetch_optional(&mut *tx)
                 .await?;
             if login.is_none() {
-                return Err(ApiError::invalid(
-                    "owner_id",
-                    format!("there is no user {id}"),
-                ));
+                return Err(Error::invalid("owner_id", format!("there is no user {id}")));
             }
         }
         owner = o;
@@ -409,33 +398,27 @@ pub async fn patch_item(
     if let Some(d) = patch.due_date {
         if let Some(date) = &d {
             if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
-                return Err(ApiError::invalid(
-                    "due_date",
-                    "must be a date like 2026-12-31",
-                ));
+                return Err(Error::invalid("due_date", "must be a date like 2026-12-31"));
             }
         }
         due = d;
     }
     if let Some(n) = patch.note {
         if n.len() > 20_000 {
-            return Err(ApiError::invalid(
-                "note",
-                "must be at most 20000 characters",
-            ));
+            return Err(Error::invalid("note", "must be at most 20000 characters"));
         }
         note = n;
     }
     if let Some(l) = patch.evidence_links {
         if l.len() > 20 {
-            return Err(ApiError::invalid("evidence_links", "at most 20 links"));
+            return Err(Error::invalid("evidence_links", "at most 20 links"));
         }
         for link in &l {
             let lower = link.to_ascii_lowercase();
             if !(lower.starts_with("https://") || lower.starts_with("http://"))
                 || link.chars().any(char::is_whitespace)
             {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "evidence_links",
                     format!("`{link}` is not an http(s) link"),
                 ));
@@ -522,12 +505,12 @@ pub async fn item_history(
     db: &SqlitePool,
     team_id: i64,
     item_id: i64,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<Value>, Error> {
     let team: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE id = ?")
         .bind(team_id)
         .fetch_optional(db)
         .await?;
-    team.ok_or_else(|| ApiError::not_found("team"))?;
+    team.ok_or_else(|| Error::not_found("team"))?;
     // An item removed from its template keeps its history: it exists while either does.
     let item: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM checklist_items WHERE id = ?1 \
@@ -536,7 +519,7 @@ pub async fn item_history(
     .bind(item_id)
     .fetch_optional(db)
     .await?;
-    item.ok_or_else(|| ApiError::not_found("checklist item"))?;
+    item.ok_or_else(|| Error::not_found("checklist item"))?;
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT at, actor, before, after FROM team_item_history WHERE team_id = ? AND item_id = ? ORDER BY id DESC",
     )
@@ -559,7 +542,7 @@ pub async fn item_history(
 }
 
 /// Teams × sections with progress, plus what needs attention (overdue or without owner).
-pub async fn overview(db: &SqlitePool, template_id: i64, lang: Lang) -> Result<Value, ApiError> {
+pub async fn overview(db: &SqlitePool, template_id: i64, lang: Lang) -> Result<Value, Error> {
     let teams = crate::identity::teams::list(db).await?;
     // The template is the same for every team: load it once.
     let template = template_by_id(db, template_id).await?;
@@ -728,27 +711,27 @@ pub struct ItemBody {
     pub evidence_check: Option<String>,
 }
 
-fn check_template(body: &TemplateBody) -> Result<(), ApiError> {
+fn check_template(body: &TemplateBody) -> Result<(), Error> {
     if body.name.trim().is_empty() || body.name.len() > 100 {
-        return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
+        return Err(Error::invalid("name", "must be 1 to 100 characters"));
     }
     for (si, s) in body.sections.iter().enumerate() {
         if s.title_de.trim().is_empty() || s.title_en.trim().is_empty() {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 format!("sections[{si}].title_de"),
                 "a section needs a German and an English title",
             ));
         }
         for (ii, i) in s.items.iter().enumerate() {
             if i.title_de.trim().is_empty() || i.title_en.trim().is_empty() {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     format!("sections[{si}].items[{ii}].title_de"),
                     "an item needs a German and an English title",
                 ));
             }
             if let Some(c) = &i.evidence_check {
                 if !evidence::CHECKS.iter().any(|(name, _)| name == c) {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         format!("sections[{si}].items[{ii}].evidence_check"),
                         format!("`{c}` is not a known check"),
                     ));
@@ -767,7 +750,7 @@ pub async fn save_template(
     actor: &Actor,
     id: Option<i64>,
     body: TemplateBody,
-) -> Result<Template, ApiError> {
+) -> Result<Template, Error> {
     check_template(&body)?;
     let at = now();
     // Read what is replaced before taking the write lock: inside the transaction every read
@@ -788,17 +771,14 @@ pub async fn save_template(
             .bind(&at)
             .fetch_one(&mut *tx)
             .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::conflict("name", "a template with this name exists"),
-                _ => ApiError::from(e),
-            })?;
+            .map_err(unique_violation("name", "a template with this name exists"))?;
             (new_id, 1, None)
         }
-        (Some(_), None) => return Err(ApiError::not_found("checklist template")),
+        (Some(_), None) => return Err(Error::not_found("checklist template")),
         (Some(id), Some(current)) => {
             let expected = body
                 .version
-                .ok_or_else(|| ApiError::invalid("version", "send the version you edited"))?;
+                .ok_or_else(|| Error::invalid("version", "send the version you edited"))?;
             let now_at: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM checklist_templates WHERE id = ?")
                     .bind(id)
@@ -807,14 +787,10 @@ pub async fn save_template(
             if Some(expected) != now_at || expected != current.version {
                 drop(tx);
                 let current = template_by_id(db, id).await?;
-                let mut err = ApiError::new(
-                    axum::http::StatusCode::CONFLICT,
-                    "version_conflict",
+                return Err(Error::version_conflict(
                     "the template changed since you loaded it",
-                );
-                err.field = Some("version".into());
-                err.details = Some(json!({ "current": current }));
-                return Err(err);
+                    current,
+                ));
             }
             sqlx::query("UPDATE checklist_templates SET name = ?, version = version + 1, updated_at = ? WHERE id = ?")
                 .bind(body.name.trim())
@@ -842,7 +818,7 @@ pub async fn save_template(
                 .await?
                 .rows_affected();
                 if n == 0 {
-                    return Err(ApiError::invalid(format!("sections[{sp}].id"), format!("section {sid} is not part of this template")));
+                    return Err(Error::invalid(format!("sections[{sp}].id"), format!("section {sid} is not part of this template")));
                 }
                 sid
             }
@@ -878,7 +854,7 @@ pub async fn save_template(
                     .await?
                     .rows_affected();
                     if n == 0 {
-                        return Err(ApiError::invalid(format!("sections[{sp}].items[{ip}].id"), format!("item {iid} is not part of this template")));
+                        return Err(Error::invalid(format!("sections[{sp}].items[{ip}].id"), format!("item {iid} is not part of this template")));
                     }
                     iid
                 }

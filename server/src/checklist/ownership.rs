@@ -5,9 +5,9 @@ use app::dto::Role;
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
+use crate::actor::Actor;
 use crate::audit;
-use crate::http::errors::ApiError;
-use crate::identity::Actor;
+use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::rules::namespace::Namespace;
 
@@ -63,7 +63,7 @@ pub fn service_problem(job: &str) -> Option<String> {
         })
 }
 
-pub async fn get(db: &SqlitePool, team_id: i64) -> Result<Ownership, ApiError> {
+pub async fn get(db: &SqlitePool, team_id: i64) -> Result<Ownership, Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT kind, object FROM team_ownership WHERE team_id = ? ORDER BY kind, object",
     )
@@ -78,21 +78,21 @@ pub async fn get(db: &SqlitePool, team_id: i64) -> Result<Ownership, ApiError> {
 }
 
 /// Checks every entry; the first problem is a 400 naming its field (`dashboards[2]`).
-async fn validate(db: &SqlitePool, owned: &Ownership) -> Result<(), ApiError> {
+async fn validate(db: &SqlitePool, owned: &Ownership) -> Result<(), Error> {
     for (field, list) in [
         ("dashboards", &owned.dashboards),
         ("rule_namespaces", &owned.rule_namespaces),
         ("services", &owned.services),
     ] {
         if list.len() > MAX_PER_KIND {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 field,
                 format!("at most {MAX_PER_KIND} entries"),
             ));
         }
         for (i, item) in list.iter().enumerate() {
             if list[..i].contains(item) {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     format!("{field}[{i}]"),
                     format!("`{item}` is listed twice"),
                 ));
@@ -105,18 +105,18 @@ async fn validate(db: &SqlitePool, owned: &Ownership) -> Result<(), ApiError> {
             .fetch_optional(db)
             .await?;
         if exists.is_none() {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 format!("dashboards[{i}]"),
                 format!("no dashboard has the uid `{uid}`"),
             ));
         }
     }
     for (i, ns) in owned.rule_namespaces.iter().enumerate() {
-        Namespace::parse(ns).map_err(|e| ApiError::invalid(format!("rule_namespaces[{i}]"), e))?;
+        Namespace::parse(ns).map_err(|e| Error::invalid(format!("rule_namespaces[{i}]"), e))?;
     }
     for (i, job) in owned.services.iter().enumerate() {
         if let Some(problem) = service_problem(job) {
-            return Err(ApiError::invalid(format!("services[{i}]"), problem));
+            return Err(Error::invalid(format!("services[{i}]"), problem));
         }
     }
     Ok(())
@@ -130,13 +130,13 @@ pub async fn set(
     actor: &Actor,
     team_id: i64,
     owned: Ownership,
-) -> Result<Ownership, ApiError> {
+) -> Result<Ownership, Error> {
     actor.require(Role::Editor)?;
     let team: Option<String> = sqlx::query_scalar("SELECT name FROM teams WHERE id = ?")
         .bind(team_id)
         .fetch_optional(db)
         .await?;
-    team.ok_or_else(|| ApiError::not_found("team"))?;
+    team.ok_or_else(|| Error::not_found("team"))?;
     validate(db, &owned).await?;
     let before = get(db, team_id).await?;
     let mut tx = crate::db::begin_write(db).await?;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::is_color;
-use crate::http::errors::ApiError;
+use crate::error::Error;
 
 pub const MAX_MAPPINGS: usize = 50;
 pub const MAX_OVERRIDES: usize = 50;
@@ -101,8 +101,8 @@ pub fn validate(
     at: &dyn Fn(&str) -> String,
     mappings: &[ValueMapping],
     overrides: &[FieldOverride],
-) -> Result<(), ApiError> {
-    let bad = |field: String, message: String| Err(ApiError::invalid(field, message));
+) -> Result<(), Error> {
+    let bad = |field: String, message: String| Err(Error::invalid(field, message));
     if mappings.len() > MAX_MAPPINGS {
         return bad(at("mappings"), format!("at most {MAX_MAPPINGS} mappings"));
     }
@@ -300,7 +300,7 @@ mod tests {
         let at = |f: &str| format!("panels[0].{f}");
         let both = mapping(serde_json::json!({"value": 1.0, "special": "nan", "text": "x"}));
         let err = validate(&at, &[both], &[]).unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("panels[0].mappings[0]"));
+        assert_eq!(err.field(), Some("panels[0].mappings[0]"));
         let regex = FieldOverride {
             matcher: SeriesMatcher::Regex("(".into()),
             display_name: None,
@@ -308,10 +308,7 @@ mod tests {
             color: None,
         };
         let err = validate(&at, &[], &[regex]).unwrap_err();
-        assert_eq!(
-            err.field.as_deref(),
-            Some("panels[0].overrides[0].matcher.regex")
-        );
+        assert_eq!(err.field(), Some("panels[0].overrides[0].matcher.regex"));
         let huge = FieldOverride {
             matcher: SeriesMatcher::Regex("(a{1,100}){1,100}".into()),
             display_name: None,

@@ -353,7 +353,7 @@ pub fn convert(input: &Value) -> Result<Converted, String> {
         },
         refresh: dash["refresh"]
             .as_str()
-            .filter(|r| crate::rules::duration::PromDuration::parse(r).is_ok())
+            .filter(|r| crate::promql_syntax::duration::PromDuration::parse(r).is_ok())
             .unwrap_or("")
             .into(),
         variables,

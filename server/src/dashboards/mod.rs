@@ -14,8 +14,8 @@ use app::dto::Role;
 use serde_json::Value;
 use sqlx::SqlitePool;
 
-use crate::http::errors::ApiError;
-use crate::identity::Actor;
+use crate::actor::Actor;
+use crate::error::Error;
 use crate::metrics::Metrics;
 use grafana::ReportEntry;
 use model::Dashboard;
@@ -36,17 +36,17 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[
 ];
 
 /// Reads Grafana or native JSON into a native dashboard, with the import report.
-pub fn from_json(v: &Value) -> Result<(Dashboard, Vec<ReportEntry>), ApiError> {
+pub fn from_json(v: &Value) -> Result<(Dashboard, Vec<ReportEntry>), Error> {
     if !v.is_object() {
-        return Err(ApiError::invalid("dashboard", "expected a JSON object"));
+        return Err(Error::invalid("dashboard", "expected a JSON object"));
     }
     if grafana::is_grafana(v) {
-        let c = grafana::convert(v).map_err(|m| ApiError::invalid("dashboard", m))?;
+        let c = grafana::convert(v).map_err(|m| Error::invalid("dashboard", m))?;
         c.dashboard.validate()?;
         Ok((c.dashboard, c.report))
     } else {
         let doc: Dashboard = serde_json::from_value(v.clone()).map_err(|e| {
-            ApiError::invalid(
+            Error::invalid(
                 "dashboard",
                 format!("not a Keiko or Grafana dashboard: {e}"),
             )
@@ -85,9 +85,9 @@ async fn provision_one(
     origin: &str,
     uid_hint: &str,
     text: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let v: Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::invalid("dashboard", format!("not JSON: {e}")))?;
+        .map_err(|e| Error::invalid("dashboard", format!("not JSON: {e}")))?;
     let (mut doc, _) = from_json(&v)?;
     if doc.uid.is_empty() {
         doc.uid = uid_hint.to_owned();
@@ -98,7 +98,7 @@ async fn provision_one(
     }
     let actor = provisioner();
     match store::get(db, &doc.uid).await {
-        Err(e) if e.code == "not_found" => {
+        Err(Error::NotFound(_)) => {
             store::create(
                 db,
                 metrics,
@@ -187,8 +187,8 @@ pub async fn provision(db: &SqlitePool, metrics: &Metrics, dir: Option<&Path>) {
             }
             Err(e) => tracing::warn!(
                 file = %origin,
-                field = e.field.as_deref().unwrap_or(""),
-                error = %e.message,
+                field = e.field().unwrap_or(""),
+                error = %e.message(),
                 error_type = "ProvisioningError",
                 "Dashboard file refused"
             ),

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::field::{self, FieldOverride, ValueMapping};
-use crate::http::errors::ApiError;
+use crate::error::Error;
 
 /// The `format` every native document carries, so import can tell it from Grafana JSON.
 pub const FORMAT: &str = "keiko-dashboard/1";
@@ -185,8 +185,8 @@ pub struct Panel {
     pub overrides: Vec<FieldOverride>,
 }
 
-fn bad(field: String, message: impl Into<String>) -> ApiError {
-    ApiError::invalid(field, message)
+fn bad(field: String, message: impl Into<String>) -> Error {
+    Error::invalid(field, message)
 }
 
 /// `[A-Za-z0-9_-]{1,40}`, as Grafana uids are.
@@ -205,7 +205,7 @@ fn is_var_name(s: &str) -> bool {
 
 impl Dashboard {
     /// Checks every field; errors name the field as a JSON path (`panels[2].grid.w`).
-    pub fn validate(&self) -> Result<(), ApiError> {
+    pub fn validate(&self) -> Result<(), Error> {
         if self.format != FORMAT {
             return Err(bad("format".into(), format!("must be `{FORMAT}`")));
         }
@@ -243,7 +243,7 @@ impl Dashboard {
             crate::charts::time::resolve(t, 0.0).map_err(|m| bad(field.into(), m))?;
         }
         if !self.refresh.is_empty() {
-            crate::rules::duration::PromDuration::parse(&self.refresh)
+            crate::promql_syntax::duration::PromDuration::parse(&self.refresh)
                 .map_err(|m| bad("refresh".into(), m))?;
         }
         let mut names = std::collections::HashSet::new();
@@ -273,7 +273,7 @@ impl Dashboard {
                 ));
             }
             // The query is PromQL inside `label_values(…)`, or a list: the same limits.
-            crate::rules::promql::check_limits(&v.query)
+            crate::promql_syntax::check_limits(&v.query)
                 .map_err(|e| bad(format!("variables[{i}].query"), e.message))?;
             if v.kind == VariableKind::Query && v.query.trim().is_empty() {
                 return Err(bad(
@@ -326,7 +326,7 @@ impl Dashboard {
                 // Variables (`$job`) may keep an expression from parsing until it is
                 // rendered, but its size and nesting are checked now: a stored expression
                 // must never be one that the parser cannot survive.
-                crate::rules::promql::check_limits(&t.expr)
+                crate::promql_syntax::check_limits(&t.expr)
                     .map_err(|e| bad(at(&format!("targets[{k}].expr")), e.message))?;
                 if t.legend.chars().count() > 500 {
                     return Err(bad(
@@ -411,8 +411,8 @@ mod tests {
             json!([{"id": 1, "type": "timeseries", "grid": {"x": 0, "y": 0, "w": 12, "h": 8}, "targets": [{"expr": deep}]}]),
         );
         let err = d.validate().unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("panels[0].targets[0].expr"));
-        assert!(err.message.contains("nest deeper"), "{}", err.message);
+        assert_eq!(err.field(), Some("panels[0].targets[0].expr"));
+        assert!(err.message().contains("nest deeper"), "{}", err.message());
     }
     use serde_json::json;
 
@@ -429,27 +429,24 @@ mod tests {
         let wide =
             doc(json!([{"id": 1, "type": "text", "grid": {"x": 20, "y": 0, "w": 8, "h": 8}}]));
         assert_eq!(
-            wide.validate().unwrap_err().field.as_deref(),
+            wide.validate().unwrap_err().field(),
             Some("panels[0].grid.x")
         );
         let empty =
             doc(json!([{"id": 1, "type": "stat", "grid": {"x": 0, "y": 0, "w": 8, "h": 8}}]));
         assert_eq!(
-            empty.validate().unwrap_err().field.as_deref(),
+            empty.validate().unwrap_err().field(),
             Some("panels[0].targets")
         );
         let color = doc(
             json!([{"id": 1, "type": "stat", "grid": {"x": 0, "y": 0, "w": 8, "h": 8}, "targets": [{"expr": "up"}], "thresholds": [{"value": null, "color": "url(x)"}]}]),
         );
         assert_eq!(
-            color.validate().unwrap_err().field.as_deref(),
+            color.validate().unwrap_err().field(),
             Some("panels[0].thresholds[0].color")
         );
         let mut t = doc(json!([]));
         t.time.from = "yesterday".into();
-        assert_eq!(
-            t.validate().unwrap_err().field.as_deref(),
-            Some("time.from")
-        );
+        assert_eq!(t.validate().unwrap_err().field(), Some("time.from"));
     }
 }

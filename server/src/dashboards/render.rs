@@ -14,7 +14,7 @@ use app::units::Unit;
 use super::field;
 use super::model::{css_color, Dashboard, Panel, PanelKind, Reducer, Threshold, VariableKind};
 use crate::charts;
-use crate::http::errors::ApiError;
+use crate::error::Error;
 use crate::sources::MetricsSource;
 
 /// Assumed scrape interval for `$__rate_interval` (Grafana's default of 15 s).
@@ -22,7 +22,7 @@ const SCRAPE_SECS: f64 = 15.0;
 const ROW_PX: u32 = 30;
 
 /// Finds a source by id (`None`: the default one).
-pub type Resolve = dyn Fn(Option<i64>) -> futures::future::BoxFuture<'static, Result<Arc<dyn MetricsSource>, ApiError>>
+pub type Resolve = dyn Fn(Option<i64>) -> futures::future::BoxFuture<'static, Result<Arc<dyn MetricsSource>, Error>>
     + Send
     + Sync;
 
@@ -131,7 +131,7 @@ async fn options_of(
             let q = interpolate(&v.query, values, 60.0, 3600.0);
             let (metric, label) = parse_label_values(&q)
                 .ok_or_else(|| format!("`{}` is not label_values(…)", v.query))?;
-            let source = resolve(v.datasource).await.map_err(|e| e.message)?;
+            let source = resolve(v.datasource).await.map_err(|e| e.message())?;
             let data = match &metric {
                 Some(m) => source.series(std::slice::from_ref(m), None, None).await,
                 None => source.label_values(&label).await,
@@ -273,10 +273,10 @@ async fn panel_body(
     p: &Panel,
     req: &ChartRequest,
     targets: &[(String, String)],
-) -> Result<PanelBody, ApiError> {
+) -> Result<PanelBody, Error> {
     match p.kind {
         PanelKind::Text => Ok(PanelBody::Text {
-            html: crate::checklist::markdown::render(&p.text),
+            html: crate::markdown::render(&p.text),
         }),
         PanelKind::Row => Ok(PanelBody::Row {
             collapsed: ctx.collapsed(p),
@@ -372,13 +372,13 @@ pub async fn render(
     req: &DashboardRequest,
     resolve: &Resolve,
     now: f64,
-) -> Result<(Vec<VariableView>, Vec<PanelView>, String, String), ApiError> {
+) -> Result<(Vec<VariableView>, Vec<PanelView>, String, String), Error> {
     let from = req.from.clone().unwrap_or_else(|| doc.time.from.clone());
     let to = req.to.clone().unwrap_or_else(|| doc.time.to.clone());
-    let start = charts::time::resolve(&from, now).map_err(|m| ApiError::invalid("from", m))?;
-    let end = charts::time::resolve(&to, now).map_err(|m| ApiError::invalid("to", m))?;
+    let start = charts::time::resolve(&from, now).map_err(|m| Error::invalid("from", m))?;
+    let end = charts::time::resolve(&to, now).map_err(|m| Error::invalid("to", m))?;
     if end <= start {
-        return Err(ApiError::invalid("to", "must be later than `from`"));
+        return Err(Error::invalid("to", "must be later than `from`"));
     }
     let asked: HashMap<&str, &Vec<String>> =
         req.vars.iter().map(|(k, v)| (k.as_str(), v)).collect();
@@ -484,9 +484,9 @@ pub async fn render(
             let body = match panel_body(ctx, p, &req, &targets).await {
                 Ok(b) => b,
                 Err(e) => PanelBody::Error {
-                    message: match &e.field {
-                        Some(f) if f == "query" => format!("query: {}", e.message),
-                        _ => e.message.clone(),
+                    message: match e.field() {
+                        Some("query") => format!("query: {}", e.message()),
+                        _ => e.message(),
                     },
                 },
             };

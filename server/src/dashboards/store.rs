@@ -7,9 +7,10 @@ use serde_json::{json, Value};
 use sqlx::SqlitePool;
 
 use super::model::Dashboard;
+use crate::actor::Actor;
 use crate::audit;
-use crate::http::errors::ApiError;
-use crate::identity::{now, Actor};
+use crate::db::now;
+use crate::error::Error;
 use crate::metrics::Metrics;
 
 #[derive(Clone, Debug, Serialize)]
@@ -48,9 +49,9 @@ pub struct Filter {
     pub starred: bool,
 }
 
-fn parse_doc(text: &str) -> Result<Dashboard, ApiError> {
+fn parse_doc(text: &str) -> Result<Dashboard, Error> {
     serde_json::from_str(text)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored dashboard unreadable: {e}")))
+        .map_err(|e| Error::internal(anyhow::anyhow!("stored dashboard unreadable: {e}")))
 }
 
 #[derive(sqlx::FromRow)]
@@ -65,7 +66,7 @@ struct ListRow {
     starred: bool,
 }
 
-pub async fn list(db: &SqlitePool, user_id: i64, f: &Filter) -> Result<Vec<Summary>, ApiError> {
+pub async fn list(db: &SqlitePool, user_id: i64, f: &Filter) -> Result<Vec<Summary>, Error> {
     let rows: Vec<ListRow> = sqlx::query_as(
         "SELECT d.uid, d.title, d.folder, d.tags, d.version, d.provisioned_from, d.updated_at, \
              EXISTS (SELECT 1 FROM dashboard_stars s WHERE s.uid = d.uid AND s.user_id = ?) AS starred \
@@ -106,7 +107,7 @@ pub async fn list(db: &SqlitePool, user_id: i64, f: &Filter) -> Result<Vec<Summa
         .collect())
 }
 
-pub async fn get(db: &SqlitePool, uid: &str) -> Result<Stored, ApiError> {
+pub async fn get(db: &SqlitePool, uid: &str) -> Result<Stored, Error> {
     let row: Option<(String, i64, Option<String>, String)> = sqlx::query_as(
         "SELECT doc, version, provisioned_from, updated_at FROM dashboards WHERE uid = ?",
     )
@@ -114,7 +115,7 @@ pub async fn get(db: &SqlitePool, uid: &str) -> Result<Stored, ApiError> {
     .fetch_optional(db)
     .await?;
     let (doc, version, provisioned_from, updated_at) =
-        row.ok_or_else(|| ApiError::not_found("dashboard"))?;
+        row.ok_or_else(|| Error::not_found("dashboard"))?;
     Ok(Stored {
         dashboard: parse_doc(&doc)?,
         version,
@@ -135,20 +136,20 @@ pub async fn create(
     mut doc: Dashboard,
     message: &str,
     provisioned_from: Option<&str>,
-) -> Result<Stored, ApiError> {
+) -> Result<Stored, Error> {
     if doc.uid.is_empty() {
         doc.uid = new_uid();
     }
     doc.validate()?;
     let at = now();
-    let text = serde_json::to_string(&doc).map_err(|e| ApiError::internal(e.into()))?;
+    let text = serde_json::to_string(&doc).map_err(Error::internal)?;
     let mut tx = crate::db::begin_write(db).await?;
     let taken: Option<String> = sqlx::query_scalar("SELECT uid FROM dashboards WHERE uid = ?")
         .bind(&doc.uid)
         .fetch_optional(&mut *tx)
         .await?;
     if taken.is_some() {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "uid",
             format!("a dashboard with uid `{}` exists", doc.uid),
         ));
@@ -229,7 +230,7 @@ pub async fn update(
     uid: &str,
     mut doc: Dashboard,
     save: Save<'_>,
-) -> Result<Stored, ApiError> {
+) -> Result<Stored, Error> {
     let Save {
         expected,
         message,
@@ -239,7 +240,7 @@ pub async fn update(
     doc.validate()?;
     let version = expected + 1;
     let at = now();
-    let text = serde_json::to_string(&doc).map_err(|e| ApiError::internal(e.into()))?;
+    let text = serde_json::to_string(&doc).map_err(Error::internal)?;
     let mut tx = crate::db::begin_write(db).await?;
     // The write comes first and names the version it replaces: it takes SQLite's write lock
     // at once (a read first would let two concurrent saves both pass a version check), and
@@ -265,13 +266,12 @@ pub async fn update(
                 .bind(uid)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let current = current.ok_or_else(|| ApiError::not_found("dashboard"))?;
-        let mut e = ApiError::conflict(
-            "version",
-            format!("the dashboard changed since you opened it (now version {current}); reload and apply your changes again"),
-        );
-        e.details = Some(json!({ "current": current }));
-        return Err(e);
+        let current = current.ok_or_else(|| Error::not_found("dashboard"))?;
+        return Err(Error::Conflict {
+            field: "version".into(),
+            message: format!("the dashboard changed since you opened it (now version {current}); reload and apply your changes again"),
+            current: Some(json!(current)),
+        });
     }
     let provisioned_from: Option<String> =
         sqlx::query_scalar("SELECT provisioned_from FROM dashboards WHERE uid = ?")
@@ -310,7 +310,7 @@ pub async fn delete(
     metrics: &Metrics,
     actor: &Actor,
     uid: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let old = get(db, uid).await?;
     let before = summary_json(&old.dashboard, old.version);
     let sql = "DELETE FROM dashboards WHERE uid = ?";
@@ -338,7 +338,7 @@ async fn audited(
     action: &str,
     before: Value,
     after: Option<Value>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let mut tx = crate::db::begin_write(db).await?;
     sqlx::query(sql).bind(uid).execute(&mut *tx).await?;
     let rec = audit::record(
@@ -355,7 +355,7 @@ async fn audited(
     Ok(())
 }
 
-pub async fn versions(db: &SqlitePool, uid: &str) -> Result<Vec<VersionInfo>, ApiError> {
+pub async fn versions(db: &SqlitePool, uid: &str) -> Result<Vec<VersionInfo>, Error> {
     get(db, uid).await?;
     Ok(sqlx::query_as(
         "SELECT version, message, author, created_at FROM dashboard_versions WHERE uid = ? ORDER BY version DESC",
@@ -365,14 +365,14 @@ pub async fn versions(db: &SqlitePool, uid: &str) -> Result<Vec<VersionInfo>, Ap
     .await?)
 }
 
-pub async fn version(db: &SqlitePool, uid: &str, version: i64) -> Result<Dashboard, ApiError> {
+pub async fn version(db: &SqlitePool, uid: &str, version: i64) -> Result<Dashboard, Error> {
     let text: Option<String> =
         sqlx::query_scalar("SELECT doc FROM dashboard_versions WHERE uid = ? AND version = ?")
             .bind(uid)
             .bind(version)
             .fetch_optional(db)
             .await?;
-    parse_doc(&text.ok_or_else(|| ApiError::not_found("dashboard version"))?)
+    parse_doc(&text.ok_or_else(|| Error::not_found("dashboard version"))?)
 }
 
 /// Marks a provisioned dashboard as the portal's own: the file no longer replaces it.
@@ -381,7 +381,7 @@ pub async fn unlink(
     metrics: &Metrics,
     actor: &Actor,
     uid: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let old = get(db, uid).await?;
     let before = json!({ "provisioned_from": old.provisioned_from });
     let after = Some(json!({ "provisioned_from": null }));
@@ -400,7 +400,7 @@ pub async fn unlink(
 }
 
 /// Whether `user_id` starred `uid` (one row, not the whole list).
-pub async fn is_starred(db: &SqlitePool, user_id: i64, uid: &str) -> Result<bool, ApiError> {
+pub async fn is_starred(db: &SqlitePool, user_id: i64, uid: &str) -> Result<bool, Error> {
     Ok(
         sqlx::query_scalar::<_, i64>("SELECT 1 FROM dashboard_stars WHERE user_id = ? AND uid = ?")
             .bind(user_id)
@@ -411,7 +411,7 @@ pub async fn is_starred(db: &SqlitePool, user_id: i64, uid: &str) -> Result<bool
     )
 }
 
-pub async fn set_star(db: &SqlitePool, user_id: i64, uid: &str, on: bool) -> Result<(), ApiError> {
+pub async fn set_star(db: &SqlitePool, user_id: i64, uid: &str, on: bool) -> Result<(), Error> {
     get(db, uid).await?;
     let sql = if on {
         "INSERT OR IGNORE INTO dashboard_stars (user_id, uid) VALUES (?, ?)"
@@ -422,7 +422,7 @@ pub async fn set_star(db: &SqlitePool, user_id: i64, uid: &str, on: bool) -> Res
     Ok(())
 }
 
-pub async fn record_view(db: &SqlitePool, user_id: i64, uid: &str) -> Result<(), ApiError> {
+pub async fn record_view(db: &SqlitePool, user_id: i64, uid: &str) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO dashboard_views (user_id, uid, viewed_at) VALUES (?, ?, ?) \
          ON CONFLICT (user_id, uid) DO UPDATE SET viewed_at = excluded.viewed_at",
@@ -435,7 +435,7 @@ pub async fn record_view(db: &SqlitePool, user_id: i64, uid: &str) -> Result<(),
     Ok(())
 }
 
-pub async fn recent(db: &SqlitePool, user_id: i64) -> Result<Vec<Value>, ApiError> {
+pub async fn recent(db: &SqlitePool, user_id: i64) -> Result<Vec<Value>, Error> {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT d.uid, d.title, v.viewed_at FROM dashboard_views v JOIN dashboards d ON d.uid = v.uid \
          WHERE v.user_id = ? ORDER BY v.viewed_at DESC LIMIT 10",

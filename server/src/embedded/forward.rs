@@ -34,7 +34,7 @@ use reqwest::{StatusCode, Url};
 use tokio::sync::{watch, Notify};
 
 use super::LabelPairs;
-use crate::sources::outbound;
+use crate::outbound;
 
 /// How much of a refusing receiver's answer is logged.
 const LOGGED_ANSWER_BYTES: usize = 200;

@@ -73,6 +73,17 @@ pub struct Settings {
     pub max_series_per_metric: usize,
 }
 
+impl Settings {
+    /// The settings the portal's configuration gives; the rest are the defaults.
+    pub fn from_config(config: &crate::config::Config) -> Settings {
+        Settings {
+            retention: Duration::from_secs(config.metrics_retention_days * 86_400),
+            retention_bytes: config.metrics_retention_bytes,
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -373,7 +384,7 @@ fn answer(r: promql::QueryResult) -> Answer {
 
 /// The matchers of a series selector such as `up{job="api"}` (as `match[]` takes them).
 pub fn selector_matchers(selector: &str) -> Result<Vec<tsdb::Matcher>, QueryFailure> {
-    crate::rules::promql::check_limits(selector).map_err(|e| {
+    crate::promql_syntax::check_limits(selector).map_err(|e| {
         QueryFailure::bad_data(format!("invalid parameter \"match[]\": {}", e.message))
     })?;
     let expr = promql_parser::parser::parse(selector)

@@ -1,7 +1,7 @@
 //! Times and durations as Prometheus's HTTP API takes them: Unix seconds (with fractions)
 //! or RFC 3339 for times; float seconds or a Prometheus duration (`15s`, `1m30s`) for steps.
 
-use crate::rules::duration::PromDuration;
+use crate::promql_syntax::duration::PromDuration;
 
 /// Milliseconds since the epoch of a `time`/`start`/`end` parameter.
 pub fn time_ms(text: &str) -> Result<i64, String> {

@@ -21,8 +21,9 @@ use base64::Engine as _;
 
 use super::errors::ApiError;
 use super::observe::CorrelationId;
+use crate::actor::Actor;
 use crate::identity::users::{self, SignInError, UserRow};
-use crate::identity::{sessions, tokens, Actor};
+use crate::identity::{sessions, tokens};
 use crate::state::AppState;
 
 #[derive(Clone, Debug)]

@@ -20,7 +20,8 @@ pub fn backend(state: AppState) -> Backend {
     Backend(Arc::new(ServerCharts(state)))
 }
 
-fn failure(e: ApiError) -> ApiFailure {
+fn failure(e: impl Into<ApiError>) -> ApiFailure {
+    let e: ApiError = e.into();
     ApiFailure {
         status: e.status.as_u16(),
         code: e.code.to_owned(),

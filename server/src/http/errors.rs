@@ -12,6 +12,7 @@ use axum::Json;
 use leptos::config::LeptosOptions;
 use serde_json::json;
 
+use crate::error::Error;
 use crate::state::AppState;
 
 /// One error as the API answers it:
@@ -93,18 +94,64 @@ impl From<crate::cpu::Busy> for ApiError {
     }
 }
 
+/// The one place where the domain's errors become status codes and bodies.
+impl From<Error> for ApiError {
+    fn from(err: Error) -> ApiError {
+        match err {
+            Error::Invalid { field, message } => ApiError::invalid(field, message),
+            Error::InvalidMany {
+                field,
+                message,
+                errors,
+            } => {
+                let mut e = ApiError::invalid(field, message);
+                e.details = Some(json!({ "errors": errors }));
+                e
+            }
+            Error::BadQuery(message) => {
+                let mut e = ApiError::new(StatusCode::BAD_REQUEST, "bad_query", message);
+                e.field = Some("query".into());
+                e
+            }
+            Error::NotFound(what) => ApiError::not_found(&what),
+            Error::Conflict {
+                field,
+                message,
+                current,
+            } => {
+                let mut e = ApiError::conflict(field, message);
+                e.details = current.map(|current| json!({ "current": current }));
+                e
+            }
+            Error::VersionConflict { message, current } => {
+                let mut e = ApiError::conflict("version", message);
+                e.code = "version_conflict";
+                e.details = Some(json!({ "current": current }));
+                e
+            }
+            Error::Unauthorized(message) => ApiError::unauthorized(message),
+            Error::Forbidden(message) => ApiError::forbidden(message),
+            Error::Busy(busy) => ApiError::from(busy),
+            Error::SourceTimeout(message) => {
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "source_timeout", message)
+            }
+            Error::SourceUnavailable(message) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "source_unavailable", message)
+            }
+            Error::Internal(err) => ApiError::internal(err),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> ApiError {
-        ApiError::internal(anyhow::Error::new(err).context("database"))
+        ApiError::from(Error::from(err))
     }
 }
 
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> ApiError {
-        match err.downcast_ref::<crate::cpu::Busy>() {
-            Some(busy) => ApiError::from(*busy),
-            None => ApiError::internal(err),
-        }
+        ApiError::from(Error::from(err))
     }
 }
 

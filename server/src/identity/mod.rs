@@ -9,18 +9,8 @@ pub mod tokens;
 pub mod users;
 
 pub use app::dto::Role;
-use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::http::errors::ApiError;
-
-/// Timestamps are stored as RFC 3339 UTC text with milliseconds, so text order is time order.
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-pub fn now() -> String {
-    timestamp(Utc::now())
-}
+use crate::error::Error;
 
 /// A value the API refused, naming the field and the reason.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,9 +19,9 @@ pub struct ValidationError {
     pub message: String,
 }
 
-impl From<ValidationError> for ApiError {
-    fn from(err: ValidationError) -> ApiError {
-        ApiError::invalid(err.field, err.message)
+impl From<ValidationError> for Error {
+    fn from(err: ValidationError) -> Error {
+        Error::invalid(err.field, err.message)
     }
 }
 
@@ -122,29 +112,6 @@ pub fn parse_name(
 
 pub fn parse_role(s: &str) -> Result<Role, ValidationError> {
     Role::parse(s).map_err(|m| invalid("role", m))
-}
-
-/// Who is acting: checked against the route's role and written into the audit log.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    pub user_id: i64,
-    pub login: String,
-    pub role: Role,
-    pub correlation_id: String,
-    pub client_addr: String,
-}
-
-impl Actor {
-    pub fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.role >= role {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "this needs the {role} role; you act as {}",
-                self.role
-            )))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use sqlx::SqlitePool;
 
 use super::password::{digest, random_hex};
 use super::users::UserRow;
-use super::{now, timestamp};
+use crate::db::{now, timestamp};
 
 pub const COOKIE: &str = "keiko_session";
 

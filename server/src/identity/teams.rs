@@ -5,9 +5,11 @@ use app::dto::{MemberView, Role, TeamView};
 use serde::Deserialize;
 use sqlx::SqlitePool;
 
-use super::{now, parse_name, Actor};
+use super::parse_name;
+use crate::actor::Actor;
 use crate::audit;
-use crate::http::errors::ApiError;
+use crate::db::now;
+use crate::error::{unique_violation, Error};
 use crate::metrics::Metrics;
 
 #[derive(Debug, Deserialize)]
@@ -61,7 +63,7 @@ pub async fn create(
     metrics: &Metrics,
     actor: &Actor,
     req: CreateTeam,
-) -> Result<TeamView, ApiError> {
+) -> Result<TeamView, Error> {
     actor.require(Role::Admin)?;
     let name = parse_name("name", &req.name, false)?;
     let mut tx = crate::db::begin_write(db).await?;
@@ -72,12 +74,7 @@ pub async fn create(
             .bind(&created_at)
             .fetch_one(&mut *tx)
             .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => {
-                    ApiError::conflict("name", "a team with this name exists")
-                }
-                _ => ApiError::from(e),
-            })?;
+            .map_err(unique_violation("name", "a team with this name exists"))?;
     let team = TeamView {
         id,
         name,
@@ -103,11 +100,9 @@ pub async fn delete(
     metrics: &Metrics,
     actor: &Actor,
     id: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     actor.require(Role::Admin)?;
-    let before = get(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("team"))?;
+    let before = get(db, id).await?.ok_or_else(|| Error::not_found("team"))?;
     let mut tx = crate::db::begin_write(db).await?;
     sqlx::query("DELETE FROM teams WHERE id = ?")
         .bind(id)
@@ -135,14 +130,14 @@ pub async fn set_member(
     team_id: i64,
     user_id: i64,
     member: bool,
-) -> Result<TeamView, ApiError> {
+) -> Result<TeamView, Error> {
     actor.require(Role::Admin)?;
     let before = get(db, team_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("team"))?;
+        .ok_or_else(|| Error::not_found("team"))?;
     let user = super::users::by_id(db, user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+        .ok_or_else(|| Error::not_found("user"))?;
     let mut after = before.clone();
     after.members.retain(|m| m.id != user_id);
     if member {

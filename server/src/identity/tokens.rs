@@ -8,9 +8,11 @@ use sqlx::SqlitePool;
 
 use super::password::{digest, random_hex};
 use super::users::UserRow;
-use super::{now, parse_name, parse_role, timestamp, Actor};
+use super::{parse_name, parse_role};
+use crate::actor::Actor;
 use crate::audit;
-use crate::http::errors::ApiError;
+use crate::db::{now, timestamp};
+use crate::error::Error;
 use crate::metrics::Metrics;
 
 /// Every token starts with this, so secret scanners can recognise a leaked one.
@@ -70,13 +72,13 @@ pub async fn create(
     metrics: &Metrics,
     actor: &Actor,
     req: CreateToken,
-) -> Result<CreatedToken, ApiError> {
+) -> Result<CreatedToken, Error> {
     let name = parse_name("name", &req.name, false)?;
     let scope = match req.scopes.as_slice() {
         [] => "",
         [s] if s == INGEST => INGEST,
         _ => {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "scopes",
                 "the only scope is `ingest` (a token that may only push metrics); leave it out for a full token",
             ))
@@ -89,7 +91,7 @@ pub async fn create(
         None => actor.role,
     };
     if role > actor.role {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "role",
             format!(
                 "a token cannot have a higher role than its creator ({})",
@@ -101,14 +103,14 @@ pub async fn create(
         Some(s) => {
             let t = DateTime::parse_from_rfc3339(s)
                 .map_err(|_| {
-                    ApiError::invalid(
+                    Error::invalid(
                         "expires_at",
                         "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z",
                     )
                 })?
                 .with_timezone(&Utc);
             if t <= Utc::now() {
-                return Err(ApiError::invalid("expires_at", "must lie in the future"));
+                return Err(Error::invalid("expires_at", "must lie in the future"));
             }
             Some(timestamp(t))
         }
@@ -177,12 +179,12 @@ pub async fn revoke(
     metrics: &Metrics,
     actor: &Actor,
     id: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let owner: Option<i64> = sqlx::query_scalar("SELECT user_id FROM api_tokens WHERE id = ?")
         .bind(id)
         .fetch_optional(db)
         .await?;
-    let owner = owner.ok_or_else(|| ApiError::not_found("token"))?;
+    let owner = owner.ok_or_else(|| Error::not_found("token"))?;
     if owner != actor.user_id {
         actor.require(Role::Admin)?;
     }

@@ -5,9 +5,11 @@ use app::dto::{Role, TeamRef, UserView};
 use serde::Deserialize;
 use sqlx::SqlitePool;
 
-use super::{now, parse_name, parse_role, password, Actor, Login, Password};
+use super::{parse_name, parse_role, password, Login, Password};
+use crate::actor::Actor;
 use crate::audit;
-use crate::http::errors::ApiError;
+use crate::db::now;
+use crate::error::{unique_violation, Error};
 use crate::metrics::Metrics;
 
 #[derive(sqlx::FromRow, Clone)]
@@ -108,14 +110,14 @@ pub async fn create(
     metrics: &Metrics,
     actor: &Actor,
     req: CreateUser,
-) -> Result<UserView, ApiError> {
+) -> Result<UserView, Error> {
     actor.require(Role::Admin)?;
     let login = Login::parse(&req.login)?;
     let password = Password::parse(&req.password)?;
     let role = parse_role(&req.role)?;
     let name = parse_name("name", req.name.as_deref().unwrap_or(""), true)?;
     if by_login(db, login.as_str()).await?.is_some() {
-        return Err(ApiError::conflict("login", "a user with this login exists"));
+        return Err(Error::conflict("login", "a user with this login exists"));
     }
     let hash = password::hash(password.expose()).await?;
     let mut tx = crate::db::begin_write(db).await?;
@@ -132,12 +134,7 @@ pub async fn create(
     .bind(&at)
     .fetch_one(&mut *tx)
     .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            ApiError::conflict("login", "a user with this login exists")
-        }
-        _ => ApiError::from(e),
-    })?;
+    .map_err(unique_violation("login", "a user with this login exists"))?;
     let created = UserView {
         id,
         login: login.as_str().to_owned(),
@@ -188,14 +185,14 @@ pub async fn update(
     actor: &Actor,
     id: i64,
     req: UpdateUser,
-) -> Result<UserView, ApiError> {
+) -> Result<UserView, Error> {
     let is_self = actor.user_id == id;
     if !is_self || req.role.is_some() || req.disabled.is_some() {
         actor.require(Role::Admin)?;
     }
     let row = by_id(db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+        .ok_or_else(|| Error::not_found("user"))?;
     let before = view(db, &row).await?;
 
     let name = req
@@ -206,7 +203,7 @@ pub async fn update(
     let role = req.role.as_deref().map(parse_role).transpose()?;
     if let Some(lang) = req.language.as_deref() {
         if lang != "de" && lang != "en" {
-            return Err(ApiError::invalid("language", "use de or en"));
+            return Err(Error::invalid("language", "use de or en"));
         }
     }
     let new_hash = match &req.password {
@@ -214,13 +211,13 @@ pub async fn update(
             let pw = Password::parse(pw)?;
             if actor.role < Role::Admin || is_self {
                 let current = req.current_password.as_deref().ok_or_else(|| {
-                    ApiError::invalid(
+                    Error::invalid(
                         "current_password",
                         "is required to change your own password",
                     )
                 })?;
                 if !password::verify(current, Some(row.password_hash.clone())).await? {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         "current_password",
                         "is not your current password",
                     ));
@@ -233,7 +230,7 @@ pub async fn update(
     let demotes_admin = row.role() == Role::Admin
         && (role.is_some_and(|r| r != Role::Admin) || req.disabled == Some(true));
     if demotes_admin && !row.disabled && enabled_admins(db).await? <= 1 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             if req.disabled == Some(true) {
                 "disabled"
             } else {
@@ -305,16 +302,16 @@ pub async fn delete(
     metrics: &Metrics,
     actor: &Actor,
     id: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     actor.require(Role::Admin)?;
     let row = by_id(db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+        .ok_or_else(|| Error::not_found("user"))?;
     if row.id == actor.user_id {
-        return Err(ApiError::conflict("id", "you cannot delete yourself"));
+        return Err(Error::conflict("id", "you cannot delete yourself"));
     }
     if row.role() == Role::Admin && !row.disabled && enabled_admins(db).await? <= 1 {
-        return Err(ApiError::conflict("id", "this is the last enabled admin"));
+        return Err(Error::conflict("id", "this is the last enabled admin"));
     }
     let before = view(db, &row).await?;
     let mut tx = crate::db::begin_write(db).await?;

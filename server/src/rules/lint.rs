@@ -8,9 +8,9 @@ use std::time::Duration;
 use promql_parser::parser::{Expr, LabelModifier};
 use serde::Serialize;
 
-use super::duration::PromDuration;
 use super::template;
 use super::validate::ValidGroup;
+use crate::promql_syntax::duration::PromDuration;
 
 /// Evaluation interval Prometheus uses when a group sets none (its default).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);

@@ -1,11 +1,9 @@
 //! Alert and recording rules in Prometheus's own format: validated on every write, linted,
 //! versioned, imported and exported as rule files that `promtool check rules` accepts.
 
-pub mod duration;
 pub mod lint;
 pub mod model;
 pub mod namespace;
-pub mod promql;
 pub mod store;
 pub mod template;
 pub mod validate;
@@ -18,20 +16,20 @@ use sqlx::SqlitePool;
 use self::model::{GroupSpec, RuleFile, RuleSpec};
 use self::namespace::Namespace;
 use self::validate::{validate_group, RuleIssue, ValidGroup};
+use crate::actor::Actor;
 use crate::audit;
-use crate::http::errors::ApiError;
-use crate::identity::Actor;
+use crate::error::Error;
 use crate::metrics::Metrics;
 
 /// A 400 carrying every issue.
-pub fn invalid(issues: Vec<RuleIssue>) -> ApiError {
+pub fn invalid(issues: Vec<RuleIssue>) -> Error {
     let first = issues.first().cloned();
-    let mut err = ApiError::invalid(
-        first
+    Error::InvalidMany {
+        field: first
             .as_ref()
             .map(|i| i.field.clone())
             .unwrap_or_else(|| "body".into()),
-        first
+        message: first
             .as_ref()
             .map(|i| match (&i.rule, i.line) {
                 (_, Some(line)) => format!("line {line}: {}", i.message),
@@ -39,9 +37,8 @@ pub fn invalid(issues: Vec<RuleIssue>) -> ApiError {
                 (None, None) => i.message.clone(),
             })
             .unwrap_or_else(|| "invalid rules".into()),
-    );
-    err.details = Some(serde_json::json!({ "errors": issues }));
-    err
+        errors: serde_json::json!(issues),
+    }
 }
 
 // ---- import -----------------------------------------------------------------------------
@@ -266,7 +263,7 @@ pub async fn import(
     ns: &Namespace,
     text: &str,
     dry_run: bool,
-) -> Result<ImportReport, ApiError> {
+) -> Result<ImportReport, Error> {
     let owned = text.to_owned();
     let groups = crate::cpu::run(move || parse_file(&owned))
         .await?
@@ -341,8 +338,8 @@ pub async fn import(
 }
 
 /// The groups as a Prometheus rule file.
-pub fn export_yaml(groups: Vec<GroupSpec>) -> Result<String, ApiError> {
-    serde_norway::to_string(&RuleFile { groups }).map_err(|e| ApiError::internal(e.into()))
+pub fn export_yaml(groups: Vec<GroupSpec>) -> Result<String, Error> {
+    serde_norway::to_string(&RuleFile { groups }).map_err(Error::internal)
 }
 
 #[cfg(test)]

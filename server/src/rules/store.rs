@@ -7,9 +7,10 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use super::model::GroupSpec;
 use super::namespace::Namespace;
 use super::validate::ValidGroup;
+use crate::actor::Actor;
 use crate::audit;
-use crate::http::errors::ApiError;
-use crate::identity::{now, Actor};
+use crate::db::now;
+use crate::error::Error;
 use crate::metrics::Metrics;
 
 #[derive(Clone, Debug, Serialize)]
@@ -41,9 +42,9 @@ struct Row {
 }
 
 impl Row {
-    fn into_stored(self) -> Result<StoredGroup, ApiError> {
+    fn into_stored(self) -> Result<StoredGroup, Error> {
         let spec = serde_json::from_str(&self.spec).map_err(|e| {
-            ApiError::internal(anyhow::anyhow!("stored rule group is not valid JSON: {e}"))
+            Error::internal(anyhow::anyhow!("stored rule group is not valid JSON: {e}"))
         })?;
         Ok(StoredGroup {
             namespace: self.namespace,
@@ -58,7 +59,7 @@ impl Row {
 const COLUMNS: &str = "namespace, spec, version, updated_at, updated_by";
 
 /// Every group, namespace by namespace, in the order they were created within each.
-pub async fn list(db: &SqlitePool) -> Result<Vec<StoredGroup>, ApiError> {
+pub async fn list(db: &SqlitePool) -> Result<Vec<StoredGroup>, Error> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM rule_groups ORDER BY namespace, position, name"
     ))
@@ -68,7 +69,7 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<StoredGroup>, ApiError> {
 }
 
 /// The groups of one namespace.
-pub async fn list_in(db: &SqlitePool, ns: &Namespace) -> Result<Vec<StoredGroup>, ApiError> {
+pub async fn list_in(db: &SqlitePool, ns: &Namespace) -> Result<Vec<StoredGroup>, Error> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM rule_groups WHERE namespace = ? ORDER BY position, name"
     ))
@@ -82,7 +83,7 @@ pub async fn get(
     db: &SqlitePool,
     ns: &Namespace,
     name: &str,
-) -> Result<Option<StoredGroup>, ApiError> {
+) -> Result<Option<StoredGroup>, Error> {
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM rule_groups WHERE namespace = ? AND name = ?"
     ))
@@ -94,7 +95,7 @@ pub async fn get(
 }
 
 /// How many alerting rules exist (the checklist's evidence).
-pub async fn alert_rule_count(db: &SqlitePool) -> Result<usize, ApiError> {
+pub async fn alert_rule_count(db: &SqlitePool) -> Result<usize, Error> {
     Ok(list(db)
         .await?
         .iter()
@@ -107,15 +108,11 @@ fn audit_target(ns: &Namespace, name: &str) -> String {
     format!("{ns}/{name}")
 }
 
-fn conflict(current: Option<StoredGroup>) -> ApiError {
-    let mut err = ApiError::new(
-        axum::http::StatusCode::CONFLICT,
-        "version_conflict",
+fn conflict(current: Option<StoredGroup>) -> Error {
+    Error::version_conflict(
         "the group was changed since you loaded it; compare with the current version",
-    );
-    err.field = Some("version".into());
-    err.details = Some(serde_json::json!({ "current": current }));
-    err
+        current,
+    )
 }
 
 async fn next_version(
@@ -167,7 +164,7 @@ pub async fn write_in(
     expected: Option<i64>,
     message: &str,
     action: &str,
-) -> Result<(i64, audit::Recorded), ApiError> {
+) -> Result<(i64, audit::Recorded), Error> {
     let name = group.spec.name.as_str();
     let current: Option<(i64, String)> =
         sqlx::query_as("SELECT version, spec FROM rule_groups WHERE namespace = ? AND name = ?")
@@ -175,7 +172,7 @@ pub async fn write_in(
             .bind(name)
             .fetch_optional(&mut **tx)
             .await?;
-    let spec_json = serde_json::to_string(&group.spec).map_err(|e| ApiError::internal(e.into()))?;
+    let spec_json = serde_json::to_string(&group.spec).map_err(Error::internal)?;
     let version = next_version(tx, ns, name).await?;
     let at = now();
     let before = match (&current, expected) {
@@ -211,18 +208,14 @@ pub async fn write_in(
             serde_json::from_str::<serde_json::Value>(old).ok()
         }
         (Some(_), None) => {
-            return Err(ApiError::conflict(
+            return Err(Error::conflict(
                 "name",
                 format!("a rule group named `{name}` exists in namespace `{ns}`"),
             ));
         }
-        (None, Some(_)) => return Err(ApiError::not_found("rule group")),
+        (None, Some(_)) => return Err(Error::not_found("rule group")),
         (Some(_), Some(_)) => {
-            return Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "version_conflict",
-                "stale",
-            ))
+            return Err(Error::version_conflict("stale", serde_json::Value::Null))
         }
     };
     record_version(tx, ns, name, version, Some(&spec_json), actor, message).await?;
@@ -248,7 +241,7 @@ pub async fn save(
     group: &ValidGroup,
     expected: Option<i64>,
     message: &str,
-) -> Result<StoredGroup, ApiError> {
+) -> Result<StoredGroup, Error> {
     let mut tx = crate::db::begin_write(db).await?;
     let action = if expected.is_some() {
         "rule_group.update"
@@ -259,7 +252,7 @@ pub async fn save(
         Ok((_, rec)) => {
             audit::commit(tx, metrics, rec).await?;
         }
-        Err(e) if e.code == "version_conflict" => {
+        Err(Error::VersionConflict { .. }) => {
             drop(tx);
             return Err(conflict(get(db, ns, &group.spec.name).await?));
         }
@@ -267,7 +260,7 @@ pub async fn save(
     }
     get(db, ns, &group.spec.name)
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("saved group vanished")))
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("saved group vanished")))
 }
 
 /// Deletes a group at the version the caller saw; checked and written in one writing
@@ -279,7 +272,7 @@ pub async fn delete(
     ns: &Namespace,
     name: &str,
     expected: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let mut tx = crate::db::begin_write(db).await?;
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM rule_groups WHERE namespace = ? AND name = ?"
@@ -291,7 +284,7 @@ pub async fn delete(
     let current = row
         .map(Row::into_stored)
         .transpose()?
-        .ok_or_else(|| ApiError::not_found("rule group"))?;
+        .ok_or_else(|| Error::not_found("rule group"))?;
     if expected != current.version {
         drop(tx);
         return Err(conflict(Some(current)));
@@ -321,7 +314,7 @@ pub async fn history(
     db: &SqlitePool,
     ns: &Namespace,
     name: &str,
-) -> Result<Vec<VersionInfo>, ApiError> {
+) -> Result<Vec<VersionInfo>, Error> {
     let rows: Vec<(i64, String, String, String, bool)> = sqlx::query_as(
         "SELECT version, author, at, message, spec IS NULL FROM rule_group_versions WHERE namespace = ? AND group_name = ? ORDER BY version DESC",
     )
@@ -346,7 +339,7 @@ pub async fn version(
     ns: &Namespace,
     name: &str,
     version: i64,
-) -> Result<Option<GroupSpec>, ApiError> {
+) -> Result<Option<GroupSpec>, Error> {
     let spec: Option<Option<String>> = sqlx::query_scalar(
         "SELECT spec FROM rule_group_versions WHERE namespace = ? AND group_name = ? AND version = ?",
     )
@@ -357,7 +350,7 @@ pub async fn version(
     .await?;
     match spec.flatten() {
         Some(s) => Ok(Some(serde_json::from_str(&s).map_err(|e| {
-            ApiError::internal(anyhow::anyhow!("stored version: {e}"))
+            Error::internal(anyhow::anyhow!("stored version: {e}"))
         })?)),
         None => Ok(None),
     }

@@ -4,10 +4,10 @@
 
 use serde::Serialize;
 
-use super::duration::PromDuration;
 use super::model::{GroupSpec, RuleSpec};
-use super::promql::PromQl;
 use super::template;
+use crate::promql_syntax::duration::PromDuration;
+use crate::promql_syntax::PromQl;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RuleIssue {
@@ -203,7 +203,7 @@ fn validate_rule(group: &str, index: usize, rule: &RuleSpec) -> Result<PromQl, V
                 );
             }
             if let Err(e) = template::check(value) {
-                let (line, column) = super::promql::line_col(value, e.offset);
+                let (line, column) = crate::promql_syntax::line_col(value, e.offset);
                 push(
                     format!("{kind}.{key}"),
                     format!("template: {}", e.message),

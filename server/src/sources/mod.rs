@@ -4,7 +4,6 @@
 
 pub mod embedded;
 pub mod m4;
-pub mod outbound;
 pub mod prometheus;
 pub mod secrets;
 pub mod store;
@@ -28,6 +27,19 @@ pub enum SourceError {
     Garbage(String),
     #[error("the answer is larger than {0} bytes")]
     TooLarge(usize),
+}
+
+/// A source failure in the domain's words: a refused query names the field `query`, a
+/// timeout and every other failure say so (the HTTP layer answers 504 and 502).
+impl From<SourceError> for crate::error::Error {
+    fn from(err: SourceError) -> crate::error::Error {
+        use crate::error::Error;
+        match err {
+            SourceError::BadQuery(_) => Error::BadQuery(err.to_string()),
+            SourceError::Timeout(_) => Error::SourceTimeout(err.to_string()),
+            _ => Error::SourceUnavailable(err.to_string()),
+        }
+    }
 }
 
 /// A response body passed through from a store, chunk by chunk.

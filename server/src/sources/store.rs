@@ -11,12 +11,15 @@ use sqlx::SqlitePool;
 use super::embedded::EmbeddedSource;
 use super::prometheus::{Auth, PrometheusClient};
 use super::secrets::SecretBox;
-use super::{outbound, MetricsSource};
+use super::MetricsSource;
+use crate::actor::Actor;
 use crate::audit;
+use crate::db::now;
 use crate::embedded::EmbeddedStore;
-use crate::http::errors::ApiError;
-use crate::identity::{now, parse_name, Actor};
+use crate::error::{unique_violation, Error};
+use crate::identity::parse_name;
 use crate::metrics::Metrics;
+use crate::outbound;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SourceRow {
@@ -104,18 +107,18 @@ pub struct SourceBody {
 
 const SELECT: &str = "SELECT id, name, type, url, auth_type, username, secret, timeout_ms, is_default, created_at, updated_at, version FROM datasources";
 
-pub async fn list(db: &SqlitePool) -> Result<Vec<SourceRow>, ApiError> {
+pub async fn list(db: &SqlitePool) -> Result<Vec<SourceRow>, Error> {
     Ok(sqlx::query_as(&format!("{SELECT} ORDER BY name"))
         .fetch_all(db)
         .await?)
 }
 
-pub async fn get(db: &SqlitePool, id: i64) -> Result<SourceRow, ApiError> {
+pub async fn get(db: &SqlitePool, id: i64) -> Result<SourceRow, Error> {
     let row: Option<SourceRow> = sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
         .bind(id)
         .fetch_optional(db)
         .await?;
-    row.ok_or_else(|| ApiError::not_found("data source"))
+    row.ok_or_else(|| Error::not_found("data source"))
 }
 
 /// A body that passed validation, its secret already sealed.
@@ -168,7 +171,7 @@ fn validated(
     existing: Option<&SourceRow>,
     secrets: &SecretBox,
     allow_link_local: bool,
-) -> Result<Validated, ApiError> {
+) -> Result<Validated, Error> {
     let name = parse_name("name", &body.name, false)?;
     let was_embedded = existing.and_then(SourceRow::kind) == Some(SourceKind::Embedded);
     match SourceKind::parse(&body.kind) {
@@ -176,7 +179,7 @@ fn validated(
         // The built-in store: only its name and whether it is the default change.
         Some(SourceKind::Embedded) if was_embedded => {
             if !body.url.is_empty() || body.auth.as_ref().is_some_and(|a| a.kind != "none") {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "url",
                     "the embedded store has no URL or credentials",
                 ));
@@ -192,24 +195,24 @@ fn validated(
             });
         }
         Some(SourceKind::Embedded) => {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "type",
                 "the embedded store is built in; it cannot be added again",
             ))
         }
         Some(SourceKind::Prometheus) => {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "type",
                 "the built-in embedded store cannot change its type",
             ))
         }
-        None => return Err(ApiError::invalid("type", format!("`{}` is not a supported type; use prometheus (Prometheus, VictoriaMetrics, Thanos, Mimir)", body.kind))),
+        None => return Err(Error::invalid("type", format!("`{}` is not a supported type; use prometheus (Prometheus, VictoriaMetrics, Thanos, Mimir)", body.kind))),
     }
-    let url = outbound::check_url(&body.url, allow_link_local)
-        .map_err(|m| ApiError::invalid("url", m))?;
+    let url =
+        outbound::check_url(&body.url, allow_link_local).map_err(|m| Error::invalid("url", m))?;
     let timeout = body.timeout_ms.unwrap_or(30_000);
     if !(100..=300_000).contains(&timeout) {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "timeout_ms",
             "must be between 100 and 300000",
         ));
@@ -227,10 +230,10 @@ fn validated(
                 .username
                 .clone()
                 .filter(|u| !u.is_empty())
-                .ok_or_else(|| ApiError::invalid("auth.username", "basic auth needs a username"))?;
+                .ok_or_else(|| Error::invalid("auth.username", "basic auth needs a username"))?;
             let secret = a.password.as_deref().map(|p| secrets.seal(p)).or(keep);
             if secret.is_none() {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "auth.password",
                     "basic auth needs a password",
                 ));
@@ -246,12 +249,12 @@ fn validated(
                 .map(|t| secrets.seal(t))
                 .or(keep);
             if secret.is_none() {
-                return Err(ApiError::invalid("auth.token", "bearer auth needs a token"));
+                return Err(Error::invalid("auth.token", "bearer auth needs a token"));
             }
             (String::new(), secret)
         }
         other => {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "auth.type",
                 format!("`{other}` is not an auth type; use none, basic or bearer"),
             ))
@@ -276,14 +279,14 @@ pub async fn save(
     actor: &Actor,
     id: Option<i64>,
     body: SourceBody,
-) -> Result<SourceView, ApiError> {
+) -> Result<SourceView, Error> {
     let existing = match id {
         Some(id) => Some(get(db, id).await?),
         None => None,
     };
     let expected = match id {
         Some(_) => Some(body.version.ok_or_else(|| {
-            ApiError::invalid(
+            Error::invalid(
                 "version",
                 "send the version you edited (optimistic locking)",
             )
@@ -307,12 +310,7 @@ pub async fn save(
             .execute(&mut *tx)
             .await?;
     }
-    let conflict = |e: sqlx::Error| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            ApiError::conflict("name", "a data source with this name exists")
-        }
-        _ => ApiError::from(e),
-    };
+    let conflict = unique_violation("name", "a data source with this name exists");
     let new_id: i64 = match id {
         None => sqlx::query_scalar(
             "INSERT INTO datasources (name, type, url, auth_type, username, secret, timeout_ms, is_default, created_at, updated_at) \
@@ -353,13 +351,10 @@ pub async fn save(
             .map_err(conflict)?;
             if updated.rows_affected() == 0 {
                 drop(tx);
-                let mut err = ApiError::conflict(
-                    "version",
+                return Err(Error::version_conflict(
                     "the data source was changed since you loaded it; reload and edit again",
-                );
-                err.code = "version_conflict";
-                err.details = Some(json!({ "current": get(db, id).await?.view() }));
-                return Err(err);
+                    get(db, id).await?.view(),
+                ));
             }
             id
         }
@@ -392,10 +387,10 @@ pub async fn delete(
     metrics: &Metrics,
     actor: &Actor,
     id: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let existing = get(db, id).await?;
     if existing.kind() == Some(SourceKind::Embedded) {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "id",
             "the embedded store is built in and cannot be deleted; pick another default instead",
         ));
@@ -420,33 +415,30 @@ pub async fn delete(
 }
 
 /// The client for a stored source (decrypting its secret in memory only).
-pub fn client(row: &SourceRow, access: &Access) -> Result<Arc<dyn MetricsSource>, ApiError> {
+pub fn client(row: &SourceRow, access: &Access) -> Result<Arc<dyn MetricsSource>, Error> {
     match row.kind() {
         Some(SourceKind::Embedded) => {
             return match &access.embedded {
                 Some(store) => Ok(Arc::new(EmbeddedSource(store.clone()))),
-                None => Err(ApiError::invalid(
-                    "type",
-                    "the embedded store is not running",
-                )),
+                None => Err(Error::invalid("type", "the embedded store is not running")),
             }
         }
         Some(SourceKind::Prometheus) => {}
         None => {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "type",
                 format!("`{}` is not a store type this version speaks", row.kind),
             ))
         }
     }
     let url = outbound::check_url(&row.url, access.allow_link_local)
-        .map_err(|m| ApiError::invalid("url", m))?;
+        .map_err(|m| Error::invalid("url", m))?;
     let secret = row
         .secret
         .as_deref()
         .map(|s| access.secrets.open(s))
         .transpose()
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     let auth = match (row.auth_type.as_str(), secret) {
         ("basic", Some(password)) => Auth::Basic {
             username: row.username.clone(),
@@ -480,12 +472,12 @@ impl Access {
     pub async fn all(
         &self,
         db: &SqlitePool,
-    ) -> Result<Vec<(SourceRow, Result<Arc<dyn MetricsSource>, String>)>, ApiError> {
+    ) -> Result<Vec<(SourceRow, Result<Arc<dyn MetricsSource>, String>)>, Error> {
         Ok(list(db)
             .await?
             .into_iter()
             .map(|row| {
-                let c = client(&row, self).map_err(|e| e.message.clone());
+                let c = client(&row, self).map_err(|e| e.message());
                 (row, c)
             })
             .collect())
@@ -513,8 +505,8 @@ impl ClientCache {
     pub fn get_or_build(
         &self,
         row: &SourceRow,
-        build: impl FnOnce() -> Result<Arc<dyn MetricsSource>, ApiError>,
-    ) -> Result<Arc<dyn MetricsSource>, ApiError> {
+        build: impl FnOnce() -> Result<Arc<dyn MetricsSource>, Error>,
+    ) -> Result<Arc<dyn MetricsSource>, Error> {
         if let Ok(map) = self.clients.lock() {
             if let Some((stamp, client)) = map.get(&row.id) {
                 if *stamp == row.updated_at {
@@ -531,7 +523,7 @@ impl ClientCache {
 }
 
 /// The default source's id: the one marked default, else the first by name.
-pub async fn default_id(db: &SqlitePool) -> Result<Option<i64>, ApiError> {
+pub async fn default_id(db: &SqlitePool) -> Result<Option<i64>, Error> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM datasources ORDER BY is_default DESC, name COLLATE NOCASE LIMIT 1",
     )

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::Api;
+use crate::actor::Actor;
 use crate::checklist::{self, evidence, ownership, ItemPatch, Lang};
 use crate::http::auth::Principal;
 use crate::http::errors::{ApiError, ApiJson};
-use crate::identity::Actor;
 use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::Api;
+use crate::actor::Actor;
 use crate::dashboards::{self, grafana, model::Dashboard, store};
 use crate::http::errors::{ApiError, ApiJson};
-use crate::identity::Actor;
 use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {
@@ -206,8 +206,8 @@ async fn import(
         match store::get(&state.db, &doc.uid).await {
             Ok(current) => Some(current),
             // Nothing to replace: the import creates it.
-            Err(e) if e.status == StatusCode::NOT_FOUND => None,
-            Err(e) => return Err(e),
+            Err(crate::error::Error::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
         }
     } else {
         None
@@ -497,7 +497,7 @@ pub async fn render_view(
         let state = shared.clone();
         let clients = clients.clone();
         Box::pin(async move {
-            let id = id.or(default).ok_or_else(|| ApiError::invalid("datasource", "no metrics data source is configured; an admin adds one under Settings → Data sources"))?;
+            let id = id.or(default).ok_or_else(|| crate::error::Error::invalid("datasource", "no metrics data source is configured; an admin adds one under Settings → Data sources"))?;
             if let Some(c) = clients.lock().ok().and_then(|m| m.get(&id).cloned()) {
                 return Ok(c);
             }

@@ -13,10 +13,10 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::Api;
+use crate::actor::Actor;
 use crate::charts;
 use crate::http::errors::{ApiError, ApiJson};
-use crate::identity::Actor;
-use crate::rules::promql::PromQl;
+use crate::promql_syntax::PromQl;
 use crate::rules::validate::is_label_name;
 use crate::sources::{m4, store, InstantQuery, MetricsSource, RangeQuery, SourceError};
 use crate::state::AppState;
@@ -240,7 +240,7 @@ async fn delete(
 pub async fn source(
     state: &AppState,
     id: i64,
-) -> Result<std::sync::Arc<dyn MetricsSource>, ApiError> {
+) -> Result<std::sync::Arc<dyn MetricsSource>, crate::error::Error> {
     let row = store::get(&state.db, id).await?;
     state
         .source_clients
@@ -417,7 +417,7 @@ fn matchers_of(p: &[(String, String)]) -> Result<Vec<String>, ApiError> {
         return Err(ApiError::invalid("match[]", "at most 20 selectors"));
     }
     for m in &matchers {
-        crate::rules::promql::check_limits(m)
+        crate::promql_syntax::check_limits(m)
             .map_err(|e| ApiError::invalid("match[]", e.message))?;
     }
     Ok(matchers)

@@ -8,9 +8,9 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::Api;
+use crate::actor::Actor;
 use crate::history;
 use crate::http::errors::{ApiError, ApiJson};
-use crate::identity::Actor;
 use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {

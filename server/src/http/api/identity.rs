@@ -10,12 +10,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Api;
+use crate::actor::Actor;
 use crate::audit::{self, AuditFilter};
+use crate::db::timestamp;
 use crate::http::auth::{Credential, Principal};
 use crate::http::errors::{ApiError, ApiJson};
 use crate::http::observe::CorrelationId;
 use crate::identity::users::{self, CreateUser, SignInError, UpdateUser, UserRow};
-use crate::identity::{sessions, teams, timestamp, tokens, Actor};
+use crate::identity::{sessions, teams, tokens};
 use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {

@@ -187,7 +187,7 @@ fn store(state: &AppState) -> Result<&std::sync::Arc<EmbeddedStore>, QueryFailur
 }
 
 fn check_query(q: &str) -> Result<(), QueryFailure> {
-    crate::rules::promql::check_limits(q)
+    crate::promql_syntax::check_limits(q)
         .map_err(|e| QueryFailure::bad_data(format!("invalid parameter \"query\": {}", e.message)))
 }
 

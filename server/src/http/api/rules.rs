@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::Api;
+use crate::actor::Actor;
 use crate::http::errors::{ApiError, ApiJson};
-use crate::identity::Actor;
-use crate::rules::duration::PromDuration;
+use crate::promql_syntax::duration::PromDuration;
+use crate::promql_syntax::PromQl;
 use crate::rules::model::{GroupSpec, RuleSpec};
 use crate::rules::namespace::Namespace;
-use crate::rules::promql::PromQl;
 use crate::rules::validate::{validate_group, ValidGroup};
 use crate::rules::{self, lint, store};
 use crate::state::AppState;
@@ -131,7 +131,7 @@ fn namespace(given: Option<&str>) -> Result<Namespace, ApiError> {
 
 /// Validates a group on the CPU pool.
 async fn checked(spec: GroupSpec) -> Result<ValidGroup, ApiError> {
-    crate::cpu::run(move || validate_group(&spec).map_err(rules::invalid)).await?
+    Ok(crate::cpu::run(move || validate_group(&spec).map_err(rules::invalid)).await??)
 }
 
 /// A group as the API shows it, with the lint warnings of its validated form (`None`: a

@@ -8,7 +8,8 @@ use futures::future::BoxFuture;
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
-use super::{outbound, InstantQuery, MetricsSource, RangeQuery, SourceError};
+use super::{InstantQuery, MetricsSource, RangeQuery, SourceError};
+use crate::outbound;
 
 #[derive(Clone, Debug)]
 pub enum Auth {

@@ -1,4 +1,4 @@
-//! Outbound safety for data-source URLs: http(s) only, and never link-local or
+//! Outbound safety for data-source and remote_write URLs: http(s) only, and never link-local or
 //! cloud-metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254, 100.100.100.200)
 //! unless the configuration allows them. Checked when a source is saved and again for every
 //! address a host name resolves to when a request is made (no DNS rebinding around it).

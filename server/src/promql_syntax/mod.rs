@@ -1,4 +1,5 @@
-//! PromQL checked by the maintained `promql-parser` crate, with the error's position found
+//! PromQL as text, shared by rules, charts, dashboards and the embedded store: parsing by the
+//! maintained `promql-parser` crate, with the error's position found
 //! even where the parser reports none: the first token after which no completion of the
 //! expression parses is where the mistake is (an LR parser stops at that token too).
 //!
@@ -7,6 +8,8 @@
 //! tree, and a level comes from a bracket or an operator: bounding both bounds the depth,
 //! so no expression can overflow a stack. Finding an error's place costs O(n log n) parses
 //! of prefixes (a binary search), not one parse per prefix.
+
+pub mod duration;
 
 use lrpar::{Lexeme as _, Lexer as _};
 use promql_parser::parser::token::TokenType;

@@ -1,0 +1,29 @@
+//! Who is acting on a request: the signed-in user as the routes check them and the audit log
+//! records them.
+
+use app::dto::Role;
+
+use crate::error::Error;
+
+/// Who is acting: checked against the route's role and written into the audit log.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: i64,
+    pub login: String,
+    pub role: Role,
+    pub correlation_id: String,
+    pub client_addr: String,
+}
+
+impl Actor {
+    pub fn require(&self, role: Role) -> Result<(), Error> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(Error::forbidden(format!(
+                "this needs the {role} role; you act as {}",
+                self.role
+            )))
+        }
+    }
+}
