@@ -1,0 +1,103 @@
+//! A team's checklist exported as CSV (one row per item) or Markdown.
+
+use serde_json::Value;
+
+fn csv_field(s: &str) -> String {
+    // Cells starting with a formula character are prefixed so spreadsheets show them as text.
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The checklist as CSV (one row per item) or Markdown (the seed's `- [ ]` style).
+pub fn export(list: &Value, format: &str) -> String {
+    let mut out = String::new();
+    if format == "csv" {
+        out.push_str("section,item,detail,state,reason,owner,due_date,evidence,evidence_links\r\n");
+        for s in list["sections"].as_array().into_iter().flatten() {
+            for i in s["items"].as_array().into_iter().flatten() {
+                let cells = [
+                    s["title"].as_str().unwrap_or(""),
+                    i["title"].as_str().unwrap_or(""),
+                    i["detail"].as_str().unwrap_or(""),
+                    i["state"].as_str().unwrap_or(""),
+                    i["reason"].as_str().unwrap_or(""),
+                    i["owner"]["login"].as_str().unwrap_or(""),
+                    i["due_date"].as_str().unwrap_or(""),
+                    i["evidence"]["status"].as_str().unwrap_or(""),
+                    &i["evidence_links"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ];
+                out.push_str(
+                    &cells
+                        .iter()
+                        .map(|c| csv_field(c))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+                out.push_str("\r\n");
+            }
+        }
+        return out;
+    }
+    out.push_str(&format!(
+        "# {} — {}\n\nProgress: {}/{} ({}%)\n",
+        list["template"]["name"].as_str().unwrap_or(""),
+        list["team"]["name"].as_str().unwrap_or(""),
+        list["progress"]["done"],
+        list["progress"]["applicable"],
+        list["progress"]["percent"]
+    ));
+    for s in list["sections"].as_array().into_iter().flatten() {
+        out.push_str(&format!("\n### {}\n\n", s["title"].as_str().unwrap_or("")));
+        for i in s["items"].as_array().into_iter().flatten() {
+            let mark = match i["state"].as_str() {
+                Some("done") => "x",
+                Some("not_applicable") => "-",
+                Some("in_progress") => "~",
+                _ => " ",
+            };
+            out.push_str(&format!(
+                "- [{mark}] **{}** {}",
+                i["title"].as_str().unwrap_or(""),
+                i["detail"].as_str().unwrap_or("")
+            ));
+            if let Some(owner) = i["owner"]["login"].as_str() {
+                out.push_str(&format!(" — owner: {owner}"));
+            }
+            if let Some(due) = i["due_date"].as_str() {
+                out.push_str(&format!(", due {due}"));
+            }
+            if i["state"] == "not_applicable" {
+                out.push_str(&format!(" (n/a: {})", i["reason"].as_str().unwrap_or("")));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}
