@@ -122,13 +122,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("loading the scrape configuration")?;
     spawn_reload_on_hangup(scraper.clone());
+    let secrets =
+        sources::secrets::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
+    let source_registry = sources::registry::SourceRegistry::new(
+        db.clone(),
+        sources::registry::Access {
+            secrets: secrets.clone(),
+            max_bytes: config.source_max_bytes,
+            allow_link_local: config.allow_link_local_sources,
+            embedded: Some(embedded.clone()),
+        },
+    );
     let state = AppState {
         leptos_options: leptos_options(&config),
         config: Arc::new(config.clone()),
         db: db.clone(),
         metrics,
-        secrets: sources::secrets::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?,
-        source_clients: Default::default(),
+        secrets,
+        sources: source_registry,
         sign_in_guard: Default::default(),
         token_uses: Default::default(),
         embedded: Some(embedded),
@@ -140,7 +151,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     dashboards::provision(&db, &state.metrics, config.provisioning_dir.as_deref()).await;
     checklist::evidence::spawn_schedule(
         db.clone(),
-        state.source_access(),
+        state.sources.access().clone(),
         std::time::Duration::from_secs(300),
     );
     tracing::info!(%address, data_dir = %config.data_dir.display(), "Listening");

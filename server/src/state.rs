@@ -17,8 +17,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Encrypts and decrypts data-source secrets.
     pub secrets: crate::sources::secrets::SecretBox,
-    /// Source clients kept warm between requests.
-    pub source_clients: crate::sources::store::ClientCache,
+    /// Source clients by family (kept warm between requests) and each family's default.
+    pub sources: crate::sources::registry::SourceRegistry,
     /// Sign-in lockout per login and address; verified Basic credentials.
     pub sign_in_guard: Arc<crate::identity::guard::SignInGuard>,
     /// `last_used_at` of API tokens, written in batches off the request path.
@@ -34,15 +34,6 @@ impl AppState {
         crate::identity::guard::Policy {
             threshold: self.config.lockout_threshold,
             duration: std::time::Duration::from_secs(self.config.lockout_secs),
-        }
-    }
-
-    pub fn source_access(&self) -> crate::sources::store::Access {
-        crate::sources::store::Access {
-            secrets: self.secrets.clone(),
-            max_bytes: self.config.source_max_bytes,
-            allow_link_local: self.config.allow_link_local_sources,
-            embedded: self.embedded.clone(),
         }
     }
 

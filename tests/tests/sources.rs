@@ -360,3 +360,61 @@ async fn sources_are_validated_secrets_stay_secret_and_metadata_addresses_are_re
         204
     );
 }
+
+#[tokio::test]
+async fn store_types_to_come_are_refused_naming_the_type_and_settings_are_checked_by_type() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    for (kind, family) in [
+        ("loki", "logs"),
+        ("clickhouse", "logs"),
+        ("tempo", "traces"),
+    ] {
+        let (s, body) = admin
+            .post(
+                "/api/v1/datasources",
+                json!({"name": kind, "type": kind, "url": "http://127.0.0.1:9/"}),
+            )
+            .await;
+        assert_eq!(s, 400, "{body}");
+        assert_eq!(body["error"]["field"], "type", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(kind) && message.contains(family),
+            "{message}"
+        );
+    }
+    let (s, body) = admin
+        .post(
+            "/api/v1/datasources",
+            json!({"name": "P", "type": "prometheus", "url": "http://127.0.0.1:9/",
+                   "settings": {"database": "logs"}}),
+        )
+        .await;
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(body["error"]["field"], "settings.database", "{body}");
+    let (_, list) = admin.get("/api/v1/datasources").await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "only the built-in store: {list}"
+    );
+
+    // A new metrics default takes over from the built-in store: one default per family.
+    let (s, body) = admin
+        .post(
+            "/api/v1/datasources",
+            json!({"name": "P", "type": "prometheus", "url": "http://127.0.0.1:9/", "default": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (_, list) = admin.get("/api/v1/datasources").await;
+    let defaults: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["default"] == true)
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(defaults, ["P"], "{list}");
+}

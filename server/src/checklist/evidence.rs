@@ -12,7 +12,8 @@ use super::ownership::{self, Ownership};
 use crate::db::now;
 use crate::error::Error;
 use crate::rules::namespace::Namespace;
-use crate::sources::store::{Access, SourceRow};
+use crate::sources::registry::Access;
+use crate::sources::store::SourceRow;
 use crate::sources::{InstantQuery, MetricsSource};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -37,6 +37,7 @@ impl ChartBackend for ServerCharts {
             let rows = store::list(&db).await.map_err(failure)?;
             Ok(rows
                 .into_iter()
+                .filter(|r| r.family() == crate::sources::kind::Family::Metrics)
                 .map(|r| SourceOption {
                     id: r.id,
                     name: r.name,
@@ -56,9 +57,7 @@ impl ChartBackend for ServerCharts {
     ) -> Answer<app::chart_model::ChartView> {
         let state = self.0.clone();
         Box::pin(async move {
-            let src = crate::http::api::source_client(&state, source)
-                .await
-                .map_err(failure)?;
+            let src = state.sources.metrics(Some(source)).await.map_err(failure)?;
             charts::chart(src.as_ref(), &req, crate::http::api::now_seconds())
                 .await
                 .map_err(failure)
@@ -87,9 +86,7 @@ impl ChartBackend for ServerCharts {
     ) -> Answer<app::chart_model::TableView> {
         let state = self.0.clone();
         Box::pin(async move {
-            let src = crate::http::api::source_client(&state, source)
-                .await
-                .map_err(failure)?;
+            let src = state.sources.metrics(Some(source)).await.map_err(failure)?;
             charts::table(
                 src.as_ref(),
                 &query,

@@ -1,12 +1,18 @@
 //! Backing stores. Each family sits behind one trait — [`MetricsSource`] for stores that
-//! speak the Prometheus HTTP API (Prometheus, VictoriaMetrics, Thanos, Mimir) — with one
-//! implementation per store type. Only this module speaks to external stores.
+//! speak the Prometheus HTTP API (Prometheus, VictoriaMetrics, Thanos, Mimir),
+//! [`logs::LogSource`], [`traces::TraceSource`] — with one implementation per store type
+//! ([`kind::SourceKind`]). [`registry::SourceRegistry`] hands out the clients and knows each
+//! family's default. Only this module speaks to external stores.
 
 pub mod embedded;
+pub mod kind;
+pub mod logs;
 pub mod m4;
 pub mod prometheus;
+pub mod registry;
 pub mod secrets;
 pub mod store;
+pub mod traces;
 
 use futures::future::BoxFuture;
 use serde_json::Value;

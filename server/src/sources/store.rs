@@ -1,21 +1,15 @@
 //! Data sources in SQLite, managed by admins. The API view never carries the secret, only
 //! whether one is set.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::SqlitePool;
 
-use super::embedded::EmbeddedSource;
-use super::prometheus::{Auth, PrometheusClient};
+use super::kind::{not_implemented, Family, SourceKind};
 use super::secrets::SecretBox;
-use super::MetricsSource;
 use crate::actor::Actor;
 use crate::audit;
 use crate::db::now;
-use crate::embedded::EmbeddedStore;
 use crate::error::{unique_violation, Error};
 use crate::identity::parse_name;
 use crate::metrics::Metrics;
@@ -36,6 +30,10 @@ pub struct SourceRow {
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
+    /// Type-specific settings, JSON text (`{}` for the types spoken so far).
+    pub settings: String,
+    /// `metrics`, `logs` or `traces`: the family whose default `is_default` is about.
+    pub family: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -51,6 +49,13 @@ pub struct SourceView {
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
+    /// Type-specific settings; left out while the type has none.
+    #[serde(skip_serializing_if = "is_empty_object")]
+    pub settings: serde_json::Value,
+}
+
+fn is_empty_object(v: &serde_json::Value) -> bool {
+    v.as_object().is_some_and(|o| o.is_empty())
 }
 
 impl SourceRow {
@@ -73,6 +78,7 @@ impl SourceRow {
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
             version: self.version,
+            settings: serde_json::from_str(&self.settings).unwrap_or_else(|_| json!({})),
         }
     }
 }
@@ -103,9 +109,12 @@ pub struct SourceBody {
     /// The version being edited (updates only; optimistic locking).
     #[serde(default)]
     pub version: Option<i64>,
+    /// Type-specific settings, checked against the type's own settings struct.
+    #[serde(default)]
+    pub settings: Option<serde_json::Value>,
 }
 
-const SELECT: &str = "SELECT id, name, type, url, auth_type, username, secret, timeout_ms, is_default, created_at, updated_at, version FROM datasources";
+const SELECT: &str = "SELECT id, name, type, url, auth_type, username, secret, timeout_ms, is_default, created_at, updated_at, version, settings, family FROM datasources";
 
 pub async fn list(db: &SqlitePool) -> Result<Vec<SourceRow>, Error> {
     Ok(sqlx::query_as(&format!("{SELECT} ORDER BY name"))
@@ -124,7 +133,8 @@ pub async fn get(db: &SqlitePool, id: i64) -> Result<SourceRow, Error> {
 /// A body that passed validation, its secret already sealed.
 struct Validated {
     name: String,
-    kind: String,
+    kind: SourceKind,
+    settings: serde_json::Value,
     url: String,
     auth_type: String,
     username: String,
@@ -132,36 +142,18 @@ struct Validated {
     timeout: i64,
 }
 
-/// The store types the portal speaks to. A type is checked here, not by the table, so a
-/// new one needs no migration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourceKind {
-    /// The Prometheus HTTP API: Prometheus, VictoriaMetrics, Thanos, Mimir.
-    Prometheus,
-    /// The portal's own metrics store (built in: one, never created or deleted by hand).
-    Embedded,
-}
-
-impl SourceKind {
-    pub fn parse(kind: &str) -> Option<SourceKind> {
-        match kind {
-            "prometheus" => Some(SourceKind::Prometheus),
-            "embedded" => Some(SourceKind::Embedded),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Prometheus => "prometheus",
-            SourceKind::Embedded => "embedded",
-        }
-    }
-}
-
 impl SourceRow {
     pub fn kind(&self) -> Option<SourceKind> {
         SourceKind::parse(&self.kind)
+    }
+
+    /// The family the row was stored for (metrics for every source so far).
+    pub fn family(&self) -> Family {
+        match self.family.as_str() {
+            "logs" => Family::Logs,
+            "traces" => Family::Traces,
+            _ => Family::Metrics,
+        }
     }
 }
 
@@ -174,7 +166,8 @@ fn validated(
 ) -> Result<Validated, Error> {
     let name = parse_name("name", &body.name, false)?;
     let was_embedded = existing.and_then(SourceRow::kind) == Some(SourceKind::Embedded);
-    match SourceKind::parse(&body.kind) {
+    let kind = SourceKind::parse(&body.kind);
+    match kind {
         Some(SourceKind::Prometheus) if !was_embedded => {}
         // The built-in store: only its name and whether it is the default change.
         Some(SourceKind::Embedded) if was_embedded => {
@@ -186,7 +179,8 @@ fn validated(
             }
             return Ok(Validated {
                 name,
-                kind: body.kind.clone(),
+                kind: SourceKind::Embedded,
+                settings: SourceKind::Embedded.settings(body.settings.as_ref())?,
                 url: String::new(),
                 auth_type: "none".into(),
                 username: String::new(),
@@ -206,8 +200,11 @@ fn validated(
                 "the built-in embedded store cannot change its type",
             ))
         }
+        // Known types this version has no client for yet.
+        Some(other) => return Err(not_implemented(other)),
         None => return Err(Error::invalid("type", format!("`{}` is not a supported type; use prometheus (Prometheus, VictoriaMetrics, Thanos, Mimir)", body.kind))),
     }
+    let settings = SourceKind::Prometheus.settings(body.settings.as_ref())?;
     let url =
         outbound::check_url(&body.url, allow_link_local).map_err(|m| Error::invalid("url", m))?;
     let timeout = body.timeout_ms.unwrap_or(30_000);
@@ -262,7 +259,8 @@ fn validated(
     };
     Ok(Validated {
         name,
-        kind: body.kind.clone(),
+        kind: SourceKind::Prometheus,
+        settings,
         url: url.to_string(),
         auth_type: kind.to_owned(),
         username,
@@ -296,6 +294,7 @@ pub async fn save(
     let Validated {
         name,
         kind,
+        settings,
         url,
         auth_type,
         username,
@@ -304,20 +303,23 @@ pub async fn save(
     } = validated(&body, existing.as_ref(), secrets, allow_link_local)?;
     let make_default = body.default.unwrap_or(false);
     let at = now();
+    let (family, settings) = (kind.family().as_str(), settings.to_string());
     let mut tx = crate::db::begin_write(db).await?;
     if make_default {
-        sqlx::query("UPDATE datasources SET is_default = 0")
+        // One default per family: a new default for metrics leaves the logs default be.
+        sqlx::query("UPDATE datasources SET is_default = 0 WHERE family = ?")
+            .bind(family)
             .execute(&mut *tx)
             .await?;
     }
     let conflict = unique_violation("name", "a data source with this name exists");
     let new_id: i64 = match id {
         None => sqlx::query_scalar(
-            "INSERT INTO datasources (name, type, url, auth_type, username, secret, timeout_ms, is_default, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO datasources (name, type, url, auth_type, username, secret, timeout_ms, is_default, created_at, updated_at, settings, family) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(&name)
-        .bind(&kind)
+        .bind(kind.as_str())
         .bind(&url)
         .bind(&auth_type)
         .bind(&username)
@@ -326,17 +328,19 @@ pub async fn save(
         .bind(make_default)
         .bind(&at)
         .bind(&at)
+        .bind(&settings)
+        .bind(family)
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict)?,
         Some(id) => {
             let updated = sqlx::query(
                 "UPDATE datasources SET name = ?, type = ?, url = ?, auth_type = ?, username = ?, secret = ?, timeout_ms = ?, \
-                 is_default = CASE WHEN ? THEN 1 ELSE is_default END, updated_at = ?, version = version + 1 \
+                 is_default = CASE WHEN ? THEN 1 ELSE is_default END, updated_at = ?, version = version + 1, settings = ?, family = ? \
                  WHERE id = ? AND version = ?",
             )
             .bind(&name)
-            .bind(&kind)
+            .bind(kind.as_str())
             .bind(&url)
             .bind(&auth_type)
             .bind(&username)
@@ -344,6 +348,8 @@ pub async fn save(
             .bind(timeout)
             .bind(make_default)
             .bind(&at)
+            .bind(&settings)
+            .bind(family)
             .bind(id)
             .bind(expected)
             .execute(&mut *tx)
@@ -414,119 +420,12 @@ pub async fn delete(
     Ok(())
 }
 
-/// The client for a stored source (decrypting its secret in memory only).
-pub fn client(row: &SourceRow, access: &Access) -> Result<Arc<dyn MetricsSource>, Error> {
-    match row.kind() {
-        Some(SourceKind::Embedded) => {
-            return match &access.embedded {
-                Some(store) => Ok(Arc::new(EmbeddedSource(store.clone()))),
-                None => Err(Error::invalid("type", "the embedded store is not running")),
-            }
-        }
-        Some(SourceKind::Prometheus) => {}
-        None => {
-            return Err(Error::invalid(
-                "type",
-                format!("`{}` is not a store type this version speaks", row.kind),
-            ))
-        }
-    }
-    let url = outbound::check_url(&row.url, access.allow_link_local)
-        .map_err(|m| Error::invalid("url", m))?;
-    let secret = row
-        .secret
-        .as_deref()
-        .map(|s| access.secrets.open(s))
-        .transpose()
-        .map_err(Error::internal)?;
-    let auth = match (row.auth_type.as_str(), secret) {
-        ("basic", Some(password)) => Auth::Basic {
-            username: row.username.clone(),
-            password,
-        },
-        ("bearer", Some(token)) => Auth::Bearer(token),
-        _ => Auth::None,
-    };
-    Ok(Arc::new(PrometheusClient::new(
-        url,
-        auth,
-        Duration::from_millis(row.timeout_ms as u64),
-        access.max_bytes,
-        access.allow_link_local,
-    )))
-}
-
-/// What reaching stored sources needs: the secret box, the outbound limits and the
-/// embedded store (when it runs).
-#[derive(Clone)]
-pub struct Access {
-    pub secrets: SecretBox,
-    pub max_bytes: usize,
-    pub allow_link_local: bool,
-    pub embedded: Option<Arc<EmbeddedStore>>,
-}
-
-impl Access {
-    /// Every stored source with its client (sources whose client cannot be made, e.g. a
-    /// URL that the outbound rules now refuse, come with the reason instead).
-    pub async fn all(
-        &self,
-        db: &SqlitePool,
-    ) -> Result<Vec<(SourceRow, Result<Arc<dyn MetricsSource>, String>)>, Error> {
-        Ok(list(db)
-            .await?
-            .into_iter()
-            .map(|row| {
-                let c = client(&row, self).map_err(|e| e.message());
-                (row, c)
-            })
-            .collect())
-    }
-}
-
-/// Clients of stored sources, keyed by id and the row's `updated_at`, so requests share a
-/// connection pool instead of building a client (and a connection) each time.
-#[derive(Clone, Default)]
-pub struct ClientCache {
-    clients: Arc<std::sync::Mutex<CachedClients>>,
-}
-
-/// Client per source id, with the `updated_at` it was built for.
-type CachedClients = std::collections::HashMap<i64, (String, Arc<dyn MetricsSource>)>;
-
-impl ClientCache {
-    /// Drops the client of a deleted source.
-    pub fn forget(&self, id: i64) {
-        if let Ok(mut map) = self.clients.lock() {
-            map.remove(&id);
-        }
-    }
-
-    pub fn get_or_build(
-        &self,
-        row: &SourceRow,
-        build: impl FnOnce() -> Result<Arc<dyn MetricsSource>, Error>,
-    ) -> Result<Arc<dyn MetricsSource>, Error> {
-        if let Ok(map) = self.clients.lock() {
-            if let Some((stamp, client)) = map.get(&row.id) {
-                if *stamp == row.updated_at {
-                    return Ok(client.clone());
-                }
-            }
-        }
-        let client = build()?;
-        if let Ok(mut map) = self.clients.lock() {
-            map.insert(row.id, (row.updated_at.clone(), client.clone()));
-        }
-        Ok(client)
-    }
-}
-
-/// The default source's id: the one marked default, else the first by name.
-pub async fn default_id(db: &SqlitePool) -> Result<Option<i64>, Error> {
+/// The default source of a family: the one marked default, else the first by name.
+pub async fn default_id(db: &SqlitePool, family: Family) -> Result<Option<i64>, Error> {
     Ok(sqlx::query_scalar(
-        "SELECT id FROM datasources ORDER BY is_default DESC, name COLLATE NOCASE LIMIT 1",
+        "SELECT id FROM datasources WHERE family = ? ORDER BY is_default DESC, name COLLATE NOCASE LIMIT 1",
     )
+    .bind(family.as_str())
     .fetch_optional(db)
     .await?)
 }

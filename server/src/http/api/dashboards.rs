@@ -485,29 +485,7 @@ pub async fn render_view(
     req: &DashboardRequest,
 ) -> Result<DashboardView, ApiError> {
     let stored = store::get(&state.db, &req.uid).await?;
-    // Panels and variables ask for their source's client: the default is looked up once
-    // and each source once per render, not once per panel.
-    let default = crate::sources::store::default_id(&state.db).await?;
-    let clients = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
-        i64,
-        std::sync::Arc<dyn crate::sources::MetricsSource>,
-    >::new()));
-    let shared = state.clone();
-    let resolve = move |id: Option<i64>| {
-        let state = shared.clone();
-        let clients = clients.clone();
-        Box::pin(async move {
-            let id = id.or(default).ok_or_else(|| crate::error::Error::invalid("datasource", "no metrics data source is configured; an admin adds one under Settings → Data sources"))?;
-            if let Some(c) = clients.lock().ok().and_then(|m| m.get(&id).cloned()) {
-                return Ok(c);
-            }
-            let client = super::source_client(&state, id).await?;
-            if let Ok(mut m) = clients.lock() {
-                m.insert(id, client.clone());
-            }
-            Ok(client)
-        }) as futures::future::BoxFuture<'_, _>
-    };
+    let resolve = state.sources.metrics_per_render();
     let (variables, panels, from, to) =
         dashboards::render::render(&stored.dashboard, req, &resolve, super::now_seconds()).await?;
     if req.panel.is_none() {

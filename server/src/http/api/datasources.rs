@@ -231,20 +231,16 @@ async fn delete(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     store::delete(&state.db, &state.metrics, &actor, id).await?;
-    state.source_clients.forget(id);
+    state.sources.forget(id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The client of source `id`, reused while the source is unchanged (its connection pool
-/// stays warm); an edit (new `updated_at`) builds a new one.
-pub async fn source(
+/// The metrics client of source `id` (kept warm by the registry).
+async fn source(
     state: &AppState,
     id: i64,
 ) -> Result<std::sync::Arc<dyn MetricsSource>, crate::error::Error> {
-    let row = store::get(&state.db, id).await?;
-    state
-        .source_clients
-        .get_or_build(&row, || store::client(&row, &state.source_access()))
+    state.sources.metrics(Some(id)).await
 }
 
 /// A source failure in Prometheus's error shape, with the status a proxy would use.
