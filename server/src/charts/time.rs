@@ -2,6 +2,11 @@
 
 use crate::promql_syntax::duration::PromDuration;
 
+/// Now, in Unix seconds.
+pub fn now_seconds() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
 /// Resolves `text` against `now` (Unix seconds).
 pub fn resolve(text: &str, now: f64) -> Result<f64, String> {
     let t = text.trim();

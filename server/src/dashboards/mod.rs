@@ -1,12 +1,14 @@
 //! Native dashboards: the model, Grafana import with its report, storage with versions,
 //! provisioning from files (and the two shipped dashboards), and server-side rendering.
 
+pub mod actions;
 pub mod field;
 pub mod grafana;
 mod grafana_fields;
 pub mod model;
 pub mod render;
 pub mod store;
+pub mod view;
 
 use std::path::Path;
 

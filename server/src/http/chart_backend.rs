@@ -58,7 +58,7 @@ impl ChartBackend for ServerCharts {
         let state = self.0.clone();
         Box::pin(async move {
             let src = state.sources.metrics(Some(source)).await.map_err(failure)?;
-            charts::chart(src.as_ref(), &req, crate::http::api::now_seconds())
+            charts::chart(src.as_ref(), &req, charts::time::now_seconds())
                 .await
                 .map_err(failure)
         })
@@ -71,7 +71,7 @@ impl ChartBackend for ServerCharts {
     ) -> Answer<app::dashboard_model::DashboardView> {
         let state = self.0.clone();
         Box::pin(async move {
-            crate::http::api::render_view(&state, user.id, &req)
+            crate::dashboards::view::render_view(&state.db, &state.sources, user.id, &req)
                 .await
                 .map_err(failure)
         })
@@ -93,7 +93,7 @@ impl ChartBackend for ServerCharts {
                 &time,
                 "",
                 "",
-                crate::http::api::now_seconds(),
+                charts::time::now_seconds(),
             )
             .await
             .map_err(failure)

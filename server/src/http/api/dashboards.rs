@@ -2,7 +2,7 @@
 //! read, export, save with optimistic locking, delete, versions and restore, duplicate,
 //! stars, recent views, unlinking a provisioned dashboard, and rendering for the view page.
 
-use app::dashboard_model::{DashboardRequest, DashboardView};
+use app::dashboard_model::DashboardRequest;
 use app::dto::Role;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, Method, StatusCode};
@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use super::Api;
 use crate::actor::Actor;
-use crate::dashboards::{self, grafana, model::Dashboard, store};
+use crate::dashboards::actions::{self, Imported};
+use crate::dashboards::{store, view};
 use crate::http::errors::{ApiError, ApiJson};
 use crate::state::AppState;
 
@@ -133,21 +134,6 @@ struct SaveBody {
     message: String,
 }
 
-/// The native document in `v`, validated (every expression lexed: run it on the CPU pool).
-fn native(v: Value) -> Result<Dashboard, ApiError> {
-    let doc: Dashboard = serde_path_to_error::deserialize(v).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            "dashboard".to_owned()
-        } else {
-            format!("dashboard.{path}")
-        };
-        ApiError::invalid(field, format!("not a Keiko dashboard: {}", e.into_inner()))
-    })?;
-    doc.validate()?;
-    Ok(doc)
-}
-
 fn stored_json(s: &store::Stored) -> Value {
     json!({
         "uid": s.dashboard.uid,
@@ -163,9 +149,14 @@ async fn create(
     actor: Actor,
     ApiJson(body): ApiJson<SaveBody>,
 ) -> Result<Response, ApiError> {
-    let dashboard = body.dashboard;
-    let doc = crate::cpu::run(move || native(dashboard)).await??;
-    let s = store::create(&state.db, &state.metrics, &actor, doc, &body.message, None).await?;
+    let s = actions::create(
+        &state.db,
+        &state.metrics,
+        &actor,
+        body.dashboard,
+        &body.message,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(stored_json(&s))).into_response())
 }
 
@@ -176,16 +167,6 @@ struct ImportParams {
     overwrite: Option<bool>,
 }
 
-/// Counts of the report's outcomes: what a user reads first.
-fn summary(report: &[grafana::ReportEntry]) -> Value {
-    let count = |o: grafana::Outcome| report.iter().filter(|e| e.outcome == o).count();
-    json!({
-        "converted": count(grafana::Outcome::Converted),
-        "changed": count(grafana::Outcome::ConvertedWithChanges),
-        "dropped": count(grafana::Outcome::NotSupported),
-    })
-}
-
 /// Grafana JSON (the `{"dashboard": …}` wrapper or bare, any schema version) or native JSON.
 /// With `overwrite=true` a dashboard of the same uid is replaced by a new version.
 async fn import(
@@ -194,51 +175,32 @@ async fn import(
     Query(p): Query<ImportParams>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    let (doc, report) = crate::cpu::run(move || dashboards::from_json(&body)).await??;
-    let summary = summary(&report);
-    if p.dry_run.unwrap_or(false) {
-        return Ok(Json(json!({
+    let (imported, report) = actions::import(
+        &state.db,
+        &state.metrics,
+        &actor,
+        body,
+        p.dry_run.unwrap_or(false),
+        p.overwrite.unwrap_or(false),
+    )
+    .await?;
+    let summary = actions::summary(&report);
+    Ok(match imported {
+        Imported::DryRun(doc) => Json(json!({
             "uid": doc.uid, "dry_run": true, "dashboard": doc, "report": report, "summary": summary,
         }))
-        .into_response());
-    }
-    let existing = if p.overwrite.unwrap_or(false) && !doc.uid.is_empty() {
-        match store::get(&state.db, &doc.uid).await {
-            Ok(current) => Some(current),
-            // Nothing to replace: the import creates it.
-            Err(crate::error::Error::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        None
-    };
-    if let Some(current) = existing {
-        let uid = doc.uid.clone();
-        let s = store::update(
-            &state.db,
-            &state.metrics,
-            &actor,
-            &uid,
-            doc,
-            store::Save {
-                expected: current.version,
-                message: "imported over the previous version",
-                action: "dashboard.import",
-            },
-        )
-        .await?;
-        return Ok(Json(json!({
+        .into_response(),
+        Imported::Overwritten(s) => Json(json!({
             "uid": s.dashboard.uid, "version": s.version, "report": report,
             "summary": summary, "overwritten": true,
         }))
-        .into_response());
-    }
-    let s = store::create(&state.db, &state.metrics, &actor, doc, "imported", None).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "uid": s.dashboard.uid, "version": s.version, "report": report, "summary": summary })),
-    )
-        .into_response())
+        .into_response(),
+        Imported::Created(s) => (
+            StatusCode::CREATED,
+            Json(json!({ "uid": s.dashboard.uid, "version": s.version, "report": report, "summary": summary })),
+        )
+            .into_response(),
+    })
 }
 
 async fn get(
@@ -279,22 +241,14 @@ async fn update(
     Path(uid): Path<String>,
     ApiJson(body): ApiJson<SaveBody>,
 ) -> Result<Response, ApiError> {
-    let version = body
-        .version
-        .ok_or_else(|| ApiError::invalid("version", "send the version you edited"))?;
-    let dashboard = body.dashboard;
-    let doc = crate::cpu::run(move || native(dashboard)).await??;
-    let s = store::update(
+    let s = actions::update(
         &state.db,
         &state.metrics,
         &actor,
         &uid,
-        doc,
-        store::Save {
-            expected: version,
-            message: &body.message,
-            action: "dashboard.update",
-        },
+        body.version,
+        body.dashboard,
+        &body.message,
     )
     .await?;
     let mut out = stored_json(&s);
@@ -351,20 +305,13 @@ async fn restore(
     body: String,
 ) -> Result<Response, ApiError> {
     let body: RestoreBody = optional_json(&body)?;
-    let old = store::version(&state.db, &uid, version).await?;
-    let current = store::get(&state.db, &uid).await?;
-    let expected = body.version.unwrap_or(current.version);
-    let s = store::update(
+    let s = actions::restore(
         &state.db,
         &state.metrics,
         &actor,
         &uid,
-        old,
-        store::Save {
-            expected,
-            message: &format!("restored version {version}"),
-            action: "dashboard.restore",
-        },
+        version,
+        body.version,
     )
     .await?;
     Ok(Json(stored_json(&s)).into_response())
@@ -383,21 +330,7 @@ async fn duplicate(
     body: String,
 ) -> Result<Response, ApiError> {
     let body: DuplicateBody = optional_json(&body)?;
-    let mut doc = store::get(&state.db, &uid).await?.dashboard;
-    doc.title = body
-        .title
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| format!("{} (copy)", doc.title));
-    doc.uid = String::new();
-    let s = store::create(
-        &state.db,
-        &state.metrics,
-        &actor,
-        doc,
-        &format!("copy of {uid}"),
-        None,
-    )
-    .await?;
+    let s = actions::duplicate(&state.db, &state.metrics, &actor, &uid, body.title).await?;
     Ok((StatusCode::CREATED, Json(stored_json(&s))).into_response())
 }
 
@@ -478,37 +411,6 @@ fn dashboard_request(uid: &str, raw: Option<String>) -> Result<DashboardRequest,
     Ok(req)
 }
 
-/// Renders a dashboard for the view page (and records the view for "recently viewed").
-pub async fn render_view(
-    state: &AppState,
-    user_id: i64,
-    req: &DashboardRequest,
-) -> Result<DashboardView, ApiError> {
-    let stored = store::get(&state.db, &req.uid).await?;
-    let resolve = state.sources.metrics_per_render();
-    let (variables, panels, from, to) =
-        dashboards::render::render(&stored.dashboard, req, &resolve, super::now_seconds()).await?;
-    if req.panel.is_none() {
-        store::record_view(&state.db, user_id, &req.uid).await?;
-    }
-    let starred = store::is_starred(&state.db, user_id, &req.uid).await?;
-    let doc = stored.dashboard;
-    Ok(DashboardView {
-        uid: doc.uid,
-        title: doc.title,
-        folder: doc.folder,
-        tags: doc.tags,
-        version: stored.version,
-        provisioned_from: stored.provisioned_from,
-        starred,
-        from,
-        to,
-        refresh: doc.refresh,
-        variables,
-        panels,
-    })
-}
-
 async fn render(
     State(state): State<AppState>,
     actor: Actor,
@@ -516,5 +418,6 @@ async fn render(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let req = dashboard_request(&uid, raw)?;
-    Ok(Json(render_view(&state, actor.user_id, &req).await?).into_response())
+    let view = view::render_view(&state.db, &state.sources, actor.user_id, &req).await?;
+    Ok(Json(view).into_response())
 }

@@ -94,11 +94,6 @@ pub(super) fn routes(api: Api) -> Api {
         )
 }
 
-/// Now, in Unix seconds.
-pub fn now_seconds() -> f64 {
-    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
-}
-
 /// Reads a chart request from query parameters.
 pub(crate) fn chart_request(p: &[(String, String)]) -> Result<ChartRequest, ApiError> {
     let number = |key: &'static str| -> Result<Option<f64>, ApiError> {
@@ -133,7 +128,7 @@ async fn chart(
 ) -> Result<Response, ApiError> {
     let req = chart_request(&params(raw))?;
     let src = source(&state, id).await?;
-    let view = charts::chart(src.as_ref(), &req, now_seconds()).await?;
+    let view = charts::chart(src.as_ref(), &req, charts::time::now_seconds()).await?;
     Ok(Json(view).into_response())
 }
 
@@ -151,7 +146,7 @@ async fn table(
         &param(&p, "time").unwrap_or_default(),
         &param(&p, "legend").unwrap_or_default(),
         &param(&p, "unit").unwrap_or_default(),
-        now_seconds(),
+        charts::time::now_seconds(),
     )
     .await?;
     Ok(Json(view).into_response())

@@ -12,8 +12,6 @@ mod ingest;
 mod prometheus;
 mod rules;
 
-pub use dashboards::render_view;
-pub use datasources::now_seconds;
 pub use identity::{sign_in_form, sign_out_form};
 
 use app::dto::Role;
