@@ -1,12 +1,14 @@
 //! Alert and recording rules in Prometheus's own format: validated on every write, linted,
 //! versioned, imported and exported as rule files that `promtool check rules` accepts.
 
+pub mod actions;
 pub mod lint;
 pub mod model;
 pub mod namespace;
 pub mod store;
 pub mod template;
 pub mod validate;
+pub mod views;
 
 use std::collections::BTreeMap;
 

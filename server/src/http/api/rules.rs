@@ -8,17 +8,14 @@ use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::Api;
 use crate::actor::Actor;
 use crate::http::errors::{ApiError, ApiJson};
-use crate::promql_syntax::duration::PromDuration;
-use crate::promql_syntax::PromQl;
 use crate::rules::model::{GroupSpec, RuleSpec};
 use crate::rules::namespace::Namespace;
-use crate::rules::validate::{validate_group, ValidGroup};
-use crate::rules::{self, lint, store};
+use crate::rules::{self, actions, store, views};
 use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {
@@ -129,105 +126,19 @@ fn namespace(given: Option<&str>) -> Result<Namespace, ApiError> {
     Namespace::parse_or_default(given).map_err(|e| ApiError::invalid("namespace", e))
 }
 
-/// Validates a group on the CPU pool.
-async fn checked(spec: GroupSpec) -> Result<ValidGroup, ApiError> {
-    Ok(crate::cpu::run(move || validate_group(&spec).map_err(rules::invalid)).await??)
-}
-
-/// A group as the API shows it, with the lint warnings of its validated form (`None`: a
-/// stored group that no longer validates, e.g. written by an older version).
-fn group_view(stored: &store::StoredGroup, valid: Option<&ValidGroup>) -> Value {
-    let mut v = serde_json::to_value(stored).unwrap_or_default();
-    if let Some(valid) = valid {
-        v["warnings"] = json!(lint::lint(valid));
-    }
-    v["yaml"] = json!(rules::export_yaml(vec![stored.spec.clone()]).unwrap_or_default());
-    v
-}
-
-/// Groups read back from the store: validated again (for their warnings) on the CPU pool.
-async fn stored_views(stored: Vec<store::StoredGroup>) -> Result<Vec<Value>, ApiError> {
-    Ok(crate::cpu::run(move || {
-        stored
-            .iter()
-            .map(|g| group_view(g, validate_group(&g.spec).ok().as_ref()))
-            .collect()
-    })
-    .await?)
-}
-
-fn seconds(d: Option<&str>) -> f64 {
-    d.and_then(|d| PromDuration::parse(d).ok())
-        .map(|d| d.seconds())
-        .unwrap_or(0.0)
-}
-
 #[derive(Deserialize)]
 struct RulesQuery {
     #[serde(default, rename = "type")]
     kind: Option<String>,
 }
 
-/// `GET /api/v1/rules` in the shape of Prometheus's API, so its readers can read the portal.
-/// Rules are not evaluated here yet: `health` is `unknown` and no alerts are active.
+/// `GET /api/v1/rules` in the shape of Prometheus's API.
 async fn prometheus_rules(
     State(state): State<AppState>,
     Query(q): Query<RulesQuery>,
 ) -> Result<Response, ApiError> {
-    let want = q.kind.as_deref();
-    if let Some(k) = want.filter(|k| *k != "alert" && *k != "record") {
-        return Err(ApiError::invalid(
-            "type",
-            format!("`{k}` is not a rule type; use alert or record"),
-        ));
-    }
-    let groups: Vec<Value> = store::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|g| {
-            let rules: Vec<Value> = g
-                .spec
-                .rules
-                .iter()
-                .filter(|r| match want {
-                    Some("alert") => r.is_alert(),
-                    Some("record") => !r.is_alert(),
-                    _ => true,
-                })
-                .map(|r| {
-                    let mut v = json!({
-                        "name": r.name(),
-                        "query": r.expr,
-                        "labels": r.labels,
-                        "health": "unknown",
-                        "evaluationTime": 0,
-                        "lastEvaluation": "0001-01-01T00:00:00Z",
-                    });
-                    if r.is_alert() {
-                        v["type"] = json!("alerting");
-                        v["state"] = json!("inactive");
-                        v["duration"] = json!(seconds(r.for_.as_deref()));
-                        v["keepFiringFor"] = json!(seconds(r.keep_firing_for.as_deref()));
-                        v["annotations"] = json!(r.annotations);
-                        v["alerts"] = json!([]);
-                    } else {
-                        v["type"] = json!("recording");
-                    }
-                    v
-                })
-                .collect();
-            json!({
-                "name": g.spec.name,
-                "file": g.namespace,
-                "interval": seconds(g.spec.interval.as_deref()).max(60.0 * f64::from(g.spec.interval.is_none() as u8)),
-                "limit": g.spec.limit.unwrap_or(0),
-                "rules": rules,
-                "evaluationTime": 0,
-                "lastEvaluation": "0001-01-01T00:00:00Z",
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "status": "success", "data": { "groups": groups } })).into_response())
+    let data = views::prometheus_rules(&state.db, q.kind.as_deref()).await?;
+    Ok(Json(json!({ "status": "success", "data": data })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -243,40 +154,15 @@ async fn export(
     State(state): State<AppState>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let stored = match &q.namespace {
-        Some(ns) => store::list_in(&state.db, &namespace(Some(ns))?).await?,
-        None => store::list(&state.db).await?,
-    };
-    if q.namespace.is_none() {
-        let mut seen = std::collections::BTreeMap::new();
-        for g in &stored {
-            if let Some(first) = seen.insert(g.spec.name.as_str(), g.namespace.as_str()) {
-                return Err(ApiError::conflict(
-                    "namespace",
-                    format!(
-                        "namespaces `{first}` and `{}` both hold a group named `{}`, which one rule file cannot; export one namespace (`?namespace=`)",
-                        g.namespace, g.spec.name
-                    ),
-                ));
-            }
-        }
-    }
-    let mut groups: Vec<GroupSpec> = stored.into_iter().map(|g| g.spec).collect();
-    if let Some(name) = &q.group {
-        groups.retain(|g| &g.name == name);
-        if groups.is_empty() {
-            return Err(ApiError::not_found("rule group"));
-        }
-    }
-    let yaml = rules::export_yaml(groups)?;
-    let file = match (q.namespace.as_deref(), q.group.as_deref()) {
-        (_, Some(g)) => format!("{g}.rules.yml"),
-        (Some(ns), None) => format!("{ns}.rules.yml"),
-        (None, None) => "keiko-rules.yml".into(),
-    };
+    let ns = q
+        .namespace
+        .as_deref()
+        .map(|n| namespace(Some(n)))
+        .transpose()?;
+    let file = actions::export(&state.db, ns.as_ref(), q.group.as_deref()).await?;
     let disposition = format!(
         "attachment; filename=\"{}\"",
-        file.replace(['"', '\\', '\r', '\n'], "_")
+        file.file_name.replace(['"', '\\', '\r', '\n'], "_")
     );
     Ok((
         [
@@ -286,7 +172,7 @@ async fn export(
             ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        yaml,
+        file.yaml,
     )
         .into_response())
 }
@@ -311,60 +197,14 @@ async fn import(
     Ok(Json(report).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ValidateBody {
-    #[serde(default)]
-    group: Option<GroupSpec>,
-    #[serde(default)]
-    expr: Option<String>,
-    #[serde(default)]
-    yaml: Option<String>,
-}
-
 /// Live validation for the editor: never writes, always 200 with `errors` and `warnings`.
-async fn validate(ApiJson(body): ApiJson<ValidateBody>) -> Result<Response, ApiError> {
-    let answer = crate::cpu::run(move || validation_report(body)).await??;
+async fn validate(ApiJson(body): ApiJson<actions::LiveCheck>) -> Result<Response, ApiError> {
+    let answer = crate::cpu::run(move || actions::live_check(body)).await??;
     Ok(Json(answer).into_response())
 }
 
-fn validation_report(body: ValidateBody) -> Result<Value, ApiError> {
-    // For a group: the YAML that export would write for it.
-    let mut yaml = None;
-    if let Some(expr) = body.expr {
-        let errors = match PromQl::parse(&expr) {
-            Ok(_) => vec![],
-            Err(e) => vec![
-                json!({ "field": "expr", "message": e.message, "expr_line": e.line, "expr_column": e.column, "offset": e.offset }),
-            ],
-        };
-        return Ok(json!({ "valid": errors.is_empty(), "errors": errors, "warnings": [] }));
-    }
-    let groups = match (body.group, body.yaml) {
-        (Some(g), None) => {
-            yaml = rules::export_yaml(vec![g.clone()]).ok();
-            validate_group(&g).map(|v| vec![v])
-        }
-        (None, Some(yaml)) => rules::parse_file(&yaml),
-        _ => {
-            return Err(ApiError::invalid(
-                "body",
-                "send one of `expr`, `group` or `yaml`",
-            ))
-        }
-    };
-    Ok(match groups {
-        Ok(groups) => {
-            let warnings: Vec<_> = groups.iter().flat_map(lint::lint).collect();
-            let specs: Vec<&GroupSpec> = groups.iter().map(|g| &g.spec).collect();
-            json!({ "valid": true, "errors": [], "warnings": warnings, "yaml": yaml, "groups": specs })
-        }
-        Err(errors) => json!({ "valid": false, "errors": errors, "warnings": [], "yaml": yaml }),
-    })
-}
-
 async fn list_groups(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let groups = stored_views(store::list(&state.db).await?).await?;
+    let groups = views::stored_views(store::list(&state.db).await?).await?;
     Ok(Json(groups).into_response())
 }
 
@@ -375,18 +215,13 @@ async fn create_group(
 ) -> Result<Response, ApiError> {
     let ns = namespace(body.namespace.as_deref())?;
     let (spec, _, message) = body.split();
-    let valid = checked(spec).await?;
-    let stored = store::save(
-        &state.db,
-        &state.metrics,
-        &actor,
-        &ns,
-        &valid,
-        None,
-        &message,
+    let (stored, valid) =
+        actions::save(&state.db, &state.metrics, &actor, &ns, spec, None, &message).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(views::group_view(&stored, Some(&valid))),
     )
-    .await?;
-    Ok((StatusCode::CREATED, Json(group_view(&stored, Some(&valid)))).into_response())
+        .into_response())
 }
 
 async fn get_group(
@@ -398,7 +233,10 @@ async fn get_group(
     let stored = store::get(&state.db, &ns, &name)
         .await?
         .ok_or_else(|| ApiError::not_found("rule group"))?;
-    let view = stored_views(vec![stored]).await?.pop().unwrap_or_default();
+    let view = views::stored_views(vec![stored])
+        .await?
+        .pop()
+        .unwrap_or_default();
     Ok(Json(view).into_response())
 }
 
@@ -429,18 +267,17 @@ async fn update_group(
             "the name in the body differs from the URL; create a new group to rename",
         ));
     }
-    let valid = checked(spec).await?;
-    let stored = store::save(
+    let (stored, valid) = actions::save(
         &state.db,
         &state.metrics,
         &actor,
         &ns,
-        &valid,
+        spec,
         Some(version),
         &message,
     )
     .await?;
-    Ok(Json(group_view(&stored, Some(&valid))).into_response())
+    Ok(Json(views::group_view(&stored, Some(&valid))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -517,28 +354,18 @@ async fn restore(
     } else {
         crate::http::errors::parse_json(body.as_bytes())?
     };
-    let spec = store::version(&state.db, &ns, &name, version)
-        .await?
-        .ok_or_else(|| ApiError::not_found("version"))?;
-    let valid = checked(spec).await?;
-    let current = store::get(&state.db, &ns, &name).await?;
-    let expected = match (&current, body.version) {
-        (Some(_), Some(v)) => Some(v),
-        (Some(c), None) => Some(c.version),
-        (None, _) => None,
-    };
-    let message = body
-        .message
-        .unwrap_or_else(|| format!("restored version {version}"));
-    let stored = store::save(
+    let (stored, valid) = actions::restore(
         &state.db,
         &state.metrics,
         &actor,
         &ns,
-        &valid,
-        expected,
-        &message,
+        &name,
+        actions::Restore {
+            version,
+            expected: body.version,
+            message: body.message,
+        },
     )
     .await?;
-    Ok(Json(group_view(&stored, Some(&valid))).into_response())
+    Ok(Json(views::group_view(&stored, Some(&valid))).into_response())
 }
