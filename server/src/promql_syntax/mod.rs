@@ -62,6 +62,15 @@ impl PromQl {
     }
 }
 
+/// A label name as Prometheus accepts it: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Refuses a text longer than [`MAX_BYTES`], nested deeper than [`MAX_NESTING`] or with
 /// more than [`MAX_OPERATORS`] operators, in one linear pass, without building a tree.
 /// Cheap enough for every stored expression, including ones that hold template variables

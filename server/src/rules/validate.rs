@@ -47,14 +47,6 @@ fn is_metric_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
-pub fn is_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// Longest group name, in characters.
 pub const MAX_GROUP_NAME: usize = 200;
 /// Most rules in one group.
@@ -195,7 +187,7 @@ fn validate_rule(group: &str, index: usize, rule: &RuleSpec) -> Result<PromQl, V
     }
     for (kind, map) in [("labels", &rule.labels), ("annotations", &rule.annotations)] {
         for (key, value) in map {
-            if !is_label_name(key) {
+            if !crate::promql_syntax::is_label_name(key) {
                 push(
                     format!("{kind}.{key}"),
                     format!("`{key}` is not a valid name (letters, digits and _, not starting with a digit)"),

@@ -4,6 +4,7 @@
 //! ([`kind::SourceKind`]). [`registry::SourceRegistry`] hands out the clients and knows each
 //! family's default. Only this module speaks to external stores.
 
+pub mod checks;
 pub mod embedded;
 pub mod kind;
 pub mod logs;

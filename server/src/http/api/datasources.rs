@@ -2,8 +2,6 @@
 //! per source (`query`, `query_range` with optional M4 downsampling by `width`, labels,
 //! label values, series, metadata), answering in Prometheus's JSON shape.
 
-use std::time::Instant;
-
 use app::chart_model::ChartRequest;
 use app::dto::Role;
 use axum::extract::{Path, RawQuery, State};
@@ -17,8 +15,7 @@ use crate::actor::Actor;
 use crate::charts;
 use crate::http::errors::{ApiError, ApiJson};
 use crate::promql_syntax::PromQl;
-use crate::rules::validate::is_label_name;
-use crate::sources::{m4, store, InstantQuery, MetricsSource, RangeQuery, SourceError};
+use crate::sources::{checks, store, InstantQuery, MetricsSource, RangeQuery, SourceError};
 use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {
@@ -259,20 +256,7 @@ fn success(data: Value) -> Response {
 
 async fn test(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let src = source(&state, id).await?;
-    let started = Instant::now();
-    let result = src
-        .query(&InstantQuery {
-            query: "1+1".into(),
-            ..Default::default()
-        })
-        .await;
-    let ms = started.elapsed().as_millis() as u64;
-    Ok(Json(match result {
-        Ok(data) if data["result"][1] == "2" => json!({ "ok": true, "message": "the source answered a query", "elapsed_ms": ms }),
-        Ok(data) => json!({ "ok": false, "message": format!("unexpected answer to 1+1: {data}"), "elapsed_ms": ms }),
-        Err(e) => json!({ "ok": false, "message": e.to_string(), "elapsed_ms": ms }),
-    })
-    .into_response())
+    Ok(Json(checks::test_connection(src.as_ref()).await).into_response())
 }
 
 /// Parses a query string into pairs (repeated keys such as `match[]` kept).
@@ -318,50 +302,15 @@ fn seconds(s: &str) -> Option<f64> {
     })
 }
 
-/// Applies M4 to every series of a matrix; returns (points before, points after).
-fn downsample(data: &mut Value, start: f64, end: f64, width: usize) -> (usize, usize) {
-    let (mut before, mut after) = (0, 0);
-    for series in data["result"].as_array_mut().into_iter().flatten() {
-        let Some(values) = series["values"].as_array() else {
-            continue;
-        };
-        let points: Vec<(f64, f64)> = values
-            .iter()
-            .map(|v| {
-                (
-                    v[0].as_f64().unwrap_or(0.0),
-                    v[1].as_str()
-                        .and_then(|s| s.parse().ok())
-                        .unwrap_or(f64::NAN),
-                )
-            })
-            .collect();
-        let keep = m4::m4_indices(&points, start, end, width);
-        before += values.len();
-        after += keep.len();
-        let kept: Vec<Value> = keep.into_iter().map(|i| values[i].clone()).collect();
-        series["values"] = Value::Array(kept);
-    }
-    (before, after)
-}
-
 async fn query_range(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = params(raw);
-    let width = match param(&p, "width") {
-        Some(w) => Some(
-            w.parse::<usize>()
-                .ok()
-                .filter(|w| (1..=10_000).contains(w))
-                .ok_or_else(|| {
-                    ApiError::invalid("width", "must be a whole number of pixels from 1 to 10000")
-                })?,
-        ),
-        None => None,
-    };
+    let width = param(&p, "width")
+        .map(|w| checks::m4_width(&w))
+        .transpose()?;
     let q = RangeQuery {
         query: required(&p, "query")?,
         start: required(&p, "start")?,
@@ -386,7 +335,7 @@ async fn query_range(
         Ok(mut data) => {
             let mut body = json!({ "status": "success" });
             if let (Some(w), Some(s), Some(e)) = (width, seconds(&q.start), seconds(&q.end)) {
-                let (before, after) = downsample(&mut data, s, e, w);
+                let (before, after) = checks::downsample(&mut data, s, e, w);
                 body["downsampling"] =
                     json!({ "method": "m4", "width": w, "points_in": before, "points_out": after });
             }
@@ -397,21 +346,14 @@ async fn query_range(
     })
 }
 
-/// `match[]` selectors of a request (at most 20, each within the PromQL limits).
+/// `match[]` selectors of a request.
 fn matchers_of(p: &[(String, String)]) -> Result<Vec<String>, ApiError> {
-    let matchers: Vec<String> = p
+    let given = p
         .iter()
         .filter(|(k, _)| k == "match[]")
         .map(|(_, v)| v.clone())
         .collect();
-    if matchers.len() > 20 {
-        return Err(ApiError::invalid("match[]", "at most 20 selectors"));
-    }
-    for m in &matchers {
-        crate::promql_syntax::check_limits(m)
-            .map_err(|e| ApiError::invalid("match[]", e.message))?;
-    }
-    Ok(matchers)
+    Ok(checks::selectors(given)?)
 }
 
 /// Label names, or with `match[]` those of the selected series (what completion inside
@@ -434,12 +376,7 @@ async fn label_values(
     State(state): State<AppState>,
     Path((id, name)): Path<(i64, String)>,
 ) -> Result<Response, ApiError> {
-    if !is_label_name(&name) && name != "__name__" {
-        return Err(ApiError::invalid(
-            "name",
-            format!("`{name}` is not a label name"),
-        ));
-    }
+    checks::label_name("name", &name)?;
     Ok(match source(&state, id).await?.label_values(&name).await {
         Ok(d) => success(d),
         Err(e) => source_error(e),
