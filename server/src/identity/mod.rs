@@ -4,6 +4,7 @@
 pub mod guard;
 pub mod password;
 pub mod sessions;
+pub mod sign_in;
 pub mod teams;
 pub mod tokens;
 pub mod users;

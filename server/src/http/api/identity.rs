@@ -16,6 +16,7 @@ use crate::db::timestamp;
 use crate::http::auth::{Credential, Principal};
 use crate::http::errors::{ApiError, ApiJson};
 use crate::http::observe::CorrelationId;
+use crate::identity::sign_in::{self, SignOut};
 use crate::identity::users::{self, CreateUser, SignInError, UpdateUser, UserRow};
 use crate::identity::{sessions, teams, tokens};
 use crate::state::AppState;
@@ -105,7 +106,7 @@ fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     .expect("cookie text is ASCII")
 }
 
-/// Signs in and starts a session; shared by the JSON API and the login form.
+/// Signs in and starts a session from a request; shared by the JSON API and the login form.
 async fn start_session(
     state: &AppState,
     headers: &HeaderMap,
@@ -114,58 +115,27 @@ async fn start_session(
     password: &str,
     source: &str,
 ) -> Result<(UserRow, sessions::NewSession), SignInError> {
+    let (correlation, addr) = extensions;
+    let ctx = sign_in::Context {
+        db: &state.db,
+        metrics: &state.metrics,
+        guard: &state.sign_in_guard,
+        lockout: state.lockout(),
+        session_ttl: state.session_ttl(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+        correlation_id: &correlation.0,
+    };
     let attempt = users::Attempt {
         login,
         password,
         source,
-        client_addr: &extensions.1,
+        client_addr: &addr,
         remember: false,
     };
-    let user = users::sign_in(
-        &state.db,
-        &state.metrics,
-        &state.sign_in_guard,
-        state.lockout(),
-        attempt,
-    )
-    .await?;
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let (correlation, addr) = extensions;
-    let session = sessions::create(&state.db, user.id, state.session_ttl(), &addr, ua)
-        .await
-        .map_err(|err| {
-            tracing::error!(error = %err, error_type = "DatabaseError", "Creating a session failed");
-            SignInError::Invalid
-        })?;
-    let actor = Actor {
-        user_id: user.id,
-        login: user.login.clone(),
-        role: user.role(),
-        correlation_id: correlation.0.clone(),
-        client_addr: addr,
-    };
-    if let Err(err) = record_login(state, &actor, user.id).await {
-        tracing::warn!(error = %err, error_type = "DatabaseError", "Recording a sign-in in the audit log failed");
-    }
-    Ok((user, session))
-}
-
-async fn record_login(state: &AppState, actor: &Actor, user_id: i64) -> Result<(), sqlx::Error> {
-    let mut tx = crate::db::begin_write(&state.db).await?;
-    let rec = audit::record(
-        &mut tx,
-        actor,
-        "session.login",
-        "session",
-        user_id,
-        None,
-        None,
-    )
-    .await?;
-    audit::commit(tx, &state.metrics, rec).await
+    sign_in::sign_in(ctx, attempt).await
 }
 
 async fn sign_in_json(
@@ -202,37 +172,19 @@ async fn sign_in_json(
     }
 }
 
+/// Ends the request's session (or every session of its user) and audits it.
 async fn end_session(
     state: &AppState,
     principal: &Principal,
     actor: &Actor,
     everywhere: bool,
 ) -> Result<u64, ApiError> {
-    let ended = if everywhere {
-        sessions::delete_all_for_user(&state.db, principal.user_id).await?
-    } else if let Credential::Session { id, .. } = &principal.credential {
-        sessions::delete(&state.db, id).await?;
-        1
-    } else {
-        0
+    let which = match &principal.credential {
+        _ if everywhere => SignOut::Everywhere,
+        Credential::Session { id, .. } => SignOut::This(Some(id)),
+        _ => SignOut::This(None),
     };
-    let mut tx = crate::db::begin_write(&state.db).await?;
-    let rec = audit::record(
-        &mut tx,
-        actor,
-        if everywhere {
-            "session.logout_everywhere"
-        } else {
-            "session.logout"
-        },
-        "session",
-        principal.user_id,
-        None,
-        Some(json!({ "ended": ended })),
-    )
-    .await?;
-    audit::commit(tx, &state.metrics, rec).await?;
-    Ok(ended)
+    Ok(sign_in::sign_out(&state.db, &state.metrics, actor, which).await?)
 }
 
 async fn sign_out_json(
