@@ -2,6 +2,51 @@
 
 use serde_json::Value;
 
+use crate::error::Error;
+
+/// How a team's checklist is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Markdown,
+    Csv,
+}
+
+impl Format {
+    /// `json` (the default), `md` or `csv`.
+    pub fn parse(given: Option<&str>) -> Result<Format, Error> {
+        match given {
+            None | Some("json") => Ok(Format::Json),
+            Some("md") => Ok(Format::Markdown),
+            Some("csv") => Ok(Format::Csv),
+            Some(other) => Err(Error::invalid(
+                "format",
+                format!("`{other}` is not a format; use json, md or csv"),
+            )),
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Markdown => "md",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+/// The file name a download of `list` gets: `checklist-<team>.<ext>`, the team's name
+/// reduced to ASCII letters, digits and `-`.
+pub fn file_name(list: &Value, format: Format) -> String {
+    let name: String = list["team"]["name"]
+        .as_str()
+        .unwrap_or("team")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("checklist-{name}.{}", format.extension())
+}
+
 fn csv_field(s: &str) -> String {
     // Cells starting with a formula character are prefixed so spreadsheets show them as text.
     let s = if s.starts_with(['=', '+', '-', '@']) {
@@ -16,10 +61,11 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// The checklist as CSV (one row per item) or Markdown (the seed's `- [ ]` style).
-pub fn export(list: &Value, format: &str) -> String {
+/// The checklist as CSV (one row per item) or Markdown (the seed's `- [ ]` style; also for
+/// `Json`, which callers answer with the list itself).
+pub fn export(list: &Value, format: Format) -> String {
     let mut out = String::new();
-    if format == "csv" {
+    if format == Format::Csv {
         out.push_str("section,item,detail,state,reason,owner,due_date,evidence,evidence_links\r\n");
         for s in list["sections"].as_array().into_iter().flatten() {
             for i in s["items"].as_array().into_iter().flatten() {

@@ -7,7 +7,7 @@ mod export;
 pub mod ownership;
 mod template;
 
-pub use export::export;
+pub use export::{export, file_name, Format};
 pub use template::{
     save_template, template_by_id, templates, Template, TemplateBody, TemplateItem, TemplateSection,
 };

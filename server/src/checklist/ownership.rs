@@ -63,6 +63,14 @@ pub fn service_problem(job: &str) -> Option<String> {
         })
 }
 
+/// What team `team_id` owns; not found when there is no such team.
+pub async fn of_team(db: &SqlitePool, team_id: i64) -> Result<Ownership, Error> {
+    crate::identity::teams::get(db, team_id)
+        .await?
+        .ok_or_else(|| Error::not_found("team"))?;
+    get(db, team_id).await
+}
+
 pub async fn get(db: &SqlitePool, team_id: i64) -> Result<Ownership, Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT kind, object FROM team_ownership WHERE team_id = ? ORDER BY kind, object",

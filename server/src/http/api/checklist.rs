@@ -142,43 +142,24 @@ async fn team_checklist(
     let q = query(q)?;
     let lang = lang_of(&principal, q.lang);
     let list = checklist::team_checklist(&state.db, team_id, q.template.unwrap_or(1), lang).await?;
-    let file = |ext: &str| {
-        let name: String = list["team"]["name"]
-            .as_str()
-            .unwrap_or("team")
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        format!("attachment; filename=\"checklist-{name}.{ext}\"")
+    let format = checklist::Format::parse(q.format.as_deref())?;
+    let content_type = match format {
+        checklist::Format::Json => return Ok(Json(list).into_response()),
+        checklist::Format::Markdown => "text/markdown; charset=utf-8",
+        checklist::Format::Csv => "text/csv; charset=utf-8",
     };
-    Ok(match q.format.as_deref() {
-        None | Some("json") => Json(list).into_response(),
-        Some("md") => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "text/markdown; charset=utf-8".to_owned(),
-                ),
-                (header::CONTENT_DISPOSITION, file("md")),
-            ],
-            checklist::export(&list, "md"),
-        )
-            .into_response(),
-        Some("csv") => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, file("csv")),
-            ],
-            checklist::export(&list, "csv"),
-        )
-            .into_response(),
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "format",
-                format!("`{other}` is not a format; use json, md or csv"),
-            ))
-        }
-    })
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        checklist::file_name(&list, format)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        checklist::export(&list, format),
+    )
+        .into_response())
 }
 
 async fn patch_item(
@@ -237,10 +218,7 @@ async fn get_ownership(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    crate::identity::teams::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("team"))?;
-    Ok(Json(ownership::get(&state.db, id).await?).into_response())
+    Ok(Json(ownership::of_team(&state.db, id).await?).into_response())
 }
 
 async fn set_ownership(
