@@ -205,6 +205,12 @@ impl EmbeddedStore {
                 "end timestamp must not be before start time",
             ));
         }
+        // Prometheus's limit: at most 11,000 points per series.
+        if step_ms > 0 && (end_ms - start_ms) / step_ms > 11_000 {
+            return Err(QueryFailure::bad_data(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+            ));
+        }
         let me = self.clone();
         let result = cpu::QUERIES
             .run(move || {
