@@ -13,8 +13,6 @@ SHELL := /bin/bash
 SITE_NAME := keiko
 SITE_DIR := target/site
 PKG_DIR := $(SITE_DIR)/pkg
-WASM := target/wasm32-unknown-unknown/wasm-release/frontend.wasm
-WASM_OPT := .tools/node_modules/.bin/wasm-opt
 
 .PHONY: run build site test lint setup setup-test bench clean-site
 
@@ -25,14 +23,7 @@ setup-test:
 	@scripts/setup.sh test
 
 site: setup
-	cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
-	@mkdir -p $(PKG_DIR)
-	wasm-bindgen --target web --no-typescript --out-name $(SITE_NAME) --out-dir $(PKG_DIR) $(WASM)
-	$(WASM_OPT) -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-		--enable-mutable-globals --enable-reference-types --enable-multivalue \
-		$(PKG_DIR)/$(SITE_NAME)_bg.wasm -o $(PKG_DIR)/$(SITE_NAME).wasm
-	@rm -f $(PKG_DIR)/$(SITE_NAME)_bg.wasm
-	cp style/main.css $(PKG_DIR)/$(SITE_NAME).css
+	@scripts/build_site.sh
 
 build: site
 	cargo build -p server --release

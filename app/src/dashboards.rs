@@ -4,6 +4,7 @@
 //! (add, move and resize panels with buttons or the keyboard, edit queries with a live
 //! preview, save with a message, versions with restore, duplicate, delete, unlink).
 
+use leptos::lazy;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -392,6 +393,9 @@ pub fn DashboardPage() -> impl IntoView {
     let navigate = use_navigate();
     let go = Callback::new(move |url: String| navigate(&url, Default::default()));
     let refresh = Callback::new(move |_: ()| view.refetch());
+    // Effects run only in the browser, after hydration.
+    let in_browser = RwSignal::new(false);
+    Effect::new(move |_| in_browser.set(true));
     view! {
         <Transition fallback=|| view! { <p>"Loading the dashboard…"</p> }>
             {move || view.get().map(|r| match r {
@@ -404,9 +408,16 @@ pub fn DashboardPage() -> impl IntoView {
             })}
         </Transition>
         // Outside the transition: re-rendering the board after a save keeps the editor's state.
-        <Show when=move || editing.get()>
+        // The editor is a module of its own, fetched the first time a user edits; it is
+        // rendered in the browser only (after hydration), never by the server.
+        <Show when=move || editing.get() && in_browser.get()>
             // Keyed on the uid: after "Duplicate" the editor must edit the copy.
-            {move || view! { <Editor uid=uid.get() refresh=refresh /> }}
+            <Suspense fallback=|| view! { <p>"Loading the editor…"</p> }>
+                {move || {
+                    let uid = uid.get();
+                    Suspend::new(async move { editor_view(uid, refresh).await })
+                }}
+            </Suspense>
         </Show>
     }
 }
@@ -751,6 +762,12 @@ struct VersionInfo {
 
 /// The editor: works on the stored document (loaded fresh), saves with the version it
 /// started from.
+/// The dashboard editor, split out of the page's module: viewers never download it.
+#[lazy]
+fn editor_view(uid: String, refresh: Callback<()>) -> AnyView {
+    view! { <Editor uid=uid refresh=refresh /> }.into_any()
+}
+
 #[component]
 fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
     let doc = RwSignal::new(None::<Value>);

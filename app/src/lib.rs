@@ -29,7 +29,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 pub use api_client::ApiFailure;
@@ -64,17 +64,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(session::load());
-    // Effects run only in the browser: this marks the page as interactive (tests wait for it).
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-        // For real-user and benchmark timing: when the page became interactive.
-        #[cfg(feature = "hydrate")]
-        if let Some(p) = window().performance() {
-            let _ = p.mark("keiko-hydrated");
-        }
-    });
     view! {
         <Stylesheet id="keiko" href="/pkg/keiko.css" />
         <Title formatter=|page: String| form::raw_text(format!("{page} · Keiko")) />
@@ -85,25 +74,38 @@ pub fn App() -> impl IntoView {
                 <main class="content" id="main">
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::Home />
-                        <Route path=path!("/dashboards") view=dashboards::DashboardList />
-                        <Route path=path!("/d/:uid") view=dashboards::DashboardPage ssr=SsrMode::Async />
-                        <Route path=path!("/explore/metrics") view=explore::ExploreMetrics ssr=SsrMode::Async />
-                        <Route path=path!("/explore/logs") view=pages::ExploreLogs />
-                        <Route path=path!("/explore/traces") view=pages::ExploreTraces />
-                        <Route path=path!("/alerting/rules") view=rules::RulesList />
-                        <Route path=path!("/alerting/rules/edit") view=rules::RuleEditor />
-                        <Route path=path!("/checklist") view=checklist::Checklist />
-                        <Route path=path!("/settings/datasources") view=datasources::DataSources />
-                        <Route path=path!("/settings/targets") view=targets::Targets />
-                        <Route path=path!("/settings/users") view=admin::Users />
-                        <Route path=path!("/settings/teams") view=admin::Teams />
-                        <Route path=path!("/settings/audit") view=admin::Audit />
-                        <Route path=path!("/profile") view=profile::Profile />
+                        <Route path=path!("/dashboards") view={Lazy::<LazyDashboardList>::new()} />
+                        <Route path=path!("/d/:uid") view={Lazy::<LazyDashboardPage>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/explore/metrics") view={Lazy::<LazyExploreMetrics>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/explore/logs") view={Lazy::<LazyExploreLogs>::new()} />
+                        <Route path=path!("/explore/traces") view={Lazy::<LazyExploreTraces>::new()} />
+                        <Route path=path!("/alerting/rules") view={Lazy::<LazyRulesList>::new()} />
+                        <Route path=path!("/alerting/rules/edit") view={Lazy::<LazyRuleEditor>::new()} />
+                        <Route path=path!("/checklist") view={Lazy::<LazyChecklist>::new()} />
+                        <Route path=path!("/settings/datasources") view={Lazy::<LazyDataSources>::new()} />
+                        <Route path=path!("/settings/targets") view={Lazy::<LazyTargets>::new()} />
+                        <Route path=path!("/settings/users") view={Lazy::<LazyUsers>::new()} />
+                        <Route path=path!("/settings/teams") view={Lazy::<LazyTeams>::new()} />
+                        <Route path=path!("/settings/audit") view={Lazy::<LazyAudit>::new()} />
+                        <Route path=path!("/profile") view={Lazy::<LazyProfile>::new()} />
                         <Route path=path!("/login") view=login::Login />
                     </Routes>
                 </main>
             </div>
         </Router>
+    }
+}
+
+/// Marks the page as interactive once hydration (with the page's own module) has finished:
+/// `<body data-hydrated>` (tests wait for it) and the `keiko-hydrated` performance mark (for
+/// real-user and benchmark timing). Called by the `frontend` crate.
+#[cfg(feature = "hydrate")]
+pub fn mark_hydrated() {
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+    if let Some(p) = window().performance() {
+        let _ = p.mark("keiko-hydrated");
     }
 }
 
@@ -145,4 +147,37 @@ mod security {
             }
         }
     }
+}
+
+/// Each page's code is a chunk of its own, loaded when its route is first shown.
+macro_rules! lazy_pages {
+    ($($name:ident => $page:path),* $(,)?) => {$(
+        struct $name;
+        #[lazy_route]
+        impl LazyRoute for $name {
+            fn data() -> Self {
+                Self
+            }
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    LazyDashboardList => dashboards::DashboardList,
+    LazyDashboardPage => dashboards::DashboardPage,
+    LazyExploreMetrics => explore::ExploreMetrics,
+    LazyExploreLogs => pages::ExploreLogs,
+    LazyExploreTraces => pages::ExploreTraces,
+    LazyRulesList => rules::RulesList,
+    LazyRuleEditor => rules::RuleEditor,
+    LazyChecklist => checklist::Checklist,
+    LazyDataSources => datasources::DataSources,
+    LazyTargets => targets::Targets,
+    LazyUsers => admin::Users,
+    LazyTeams => admin::Teams,
+    LazyAudit => admin::Audit,
+    LazyProfile => profile::Profile,
 }

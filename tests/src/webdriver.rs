@@ -367,15 +367,23 @@ impl Browser {
         .to_owned()
     }
 
-    /// Waits until the page has hydrated (the app marks `<body data-hydrated>`).
+    /// Waits until the page has hydrated (the app marks `<body data-hydrated>`); if it does
+    /// not within 15 s, fails with the browser's console errors.
     pub async fn wait_hydrated(&self) {
-        eventually(Duration::from_secs(15), "the page to hydrate", || async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
             let v = self
                 .execute("return document.body.dataset.hydrated === 'true';", vec![])
                 .await;
-            (v == Value::Bool(true)).then_some(())
-        })
-        .await;
+            if v == Value::Bool(true) {
+                return;
+            }
+            if std::time::Instant::now() > deadline {
+                let errors = self.console_errors().await;
+                panic!("the page did not hydrate within 15 s; console errors: {errors:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Browser console entries at level SEVERE (errors) since the last call.

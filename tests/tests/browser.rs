@@ -41,8 +41,14 @@ async fn every_nav_link_renders_its_page_after_hydration_without_console_errors(
             std::time::Duration::from_secs(5),
             "the page heading",
             || async {
-                let el = browser.try_find("main h1").await?;
-                let text = browser.text(&el).await;
+                // Read in one step: a page whose module is still loading swaps its heading.
+                let text = browser
+                    .execute(
+                        "return document.querySelector('main h1')?.textContent ?? null;",
+                        vec![],
+                    )
+                    .await;
+                let text = text.as_str()?.to_owned();
                 (text == *heading).then_some(text)
             },
         )

@@ -694,6 +694,8 @@ async fn layout_drag_row_fold_source_choice_refresh_and_a_provisioned_boards_lif
     // The editor: drag the time series on the layout map, resize it by its corner.
     browser.goto(&portal.url("/d/agents?edit=1")).await;
     browser.wait_hydrated().await;
+    // The editor's module is fetched after the page is interactive.
+    browser.find("#layout-map").await;
     let col = browser
         .execute(
             "return document.getElementById('layout-map').clientWidth / 24;",

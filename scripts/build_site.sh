@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the browser bundle into target/site/pkg (run by `make site`):
+#   1. the wasm, linked with --emit-relocs (.cargo/config.toml) so it can be split;
+#   2. site-split: a main module plus one module per page (`#[lazy_route]`) and the chunks
+#      they share, with the manifest Leptos reads to preload a page's own modules;
+#   3. wasm-bindgen on the main module (keeping the exports the split modules import);
+#   4. wasm-opt -Oz on every module, two at a time;
+#   5. the stylesheet.
+# A page's first load is the main module, its own module and the chunks the manifest lists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NAME=keiko # LEPTOS_OUTPUT_NAME in .cargo/config.toml
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+PKG=target/site/pkg
+WASM=$TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm
+WASM_OPT=.tools/node_modules/.bin/wasm-opt
+
+cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+cargo build -p site-split --release --quiet
+
+rm -rf "$PKG.new" && mkdir -p "$PKG.new"
+"$TARGET_DIR/release/site-split" "$WASM" "$PKG.new"
+wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
+  --out-name "$NAME" --out-dir "$PKG.new" "$PKG.new/${NAME}_split.wasm"
+rm "$PKG.new/${NAME}_split.wasm"
+mv "$PKG.new/${NAME}_bg.wasm" "$PKG.new/$NAME.wasm"
+
+# SITE_NO_OPT=1 skips this step while iterating (a larger bundle, same behaviour).
+# The split tool writes a name subsection wasm-opt does not know; it drops it (and says so).
+[ -n "${SITE_NO_OPT:-}" ] || find "$PKG.new" -name '*.wasm' -print0 | xargs -0 -P 2 -I{} sh -c \
+  "$WASM_OPT -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+     --enable-mutable-globals --enable-reference-types --enable-multivalue '{}' -o '{}.opt' \
+     2>/dev/null && mv '{}.opt' '{}'"
+cp style/main.css "$PKG.new/$NAME.css"
+
+rm -rf "$PKG" && mv "$PKG.new" "$PKG"
+echo "site: $(ls "$PKG" | wc -l) files, $(du -sh "$PKG" | cut -f1) under $PKG"
