@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Re-measures the build, bundle and CI figures of docs/BENCHMARKS.md on this machine.
 #
-#   scripts/measure_figures.sh           bundle sizes (JS + WASM + CSS, raw and gzip -9) of
-#                                        target/site/pkg after `make site`
+#   scripts/measure_figures.sh           bundle sizes (raw and gzip -9) after `make site`: the
+#                                        files every page loads, and each page's first load
 #   scripts/measure_figures.sh --builds  also clean builds in a fresh target directory:
 #                                        make site, cargo build -p server, the test binaries,
 #                                        make build (release); about 15 minutes on 2 cores
@@ -14,15 +14,25 @@ cd "$(dirname "$0")/.."
 seconds() { local start=$1; echo $(( $(date +%s) - start )); }
 
 make site >/dev/null
-echo "bundle (target/site/pkg):"
-total_raw=0; total_gz=0
-for f in keiko.wasm keiko.js keiko.css; do
-  raw=$(stat -c %s "target/site/pkg/$f")
-  gz=$(gzip -9 -c "target/site/pkg/$f" | wc -c)
-  printf '  %-11s %9d B raw %9d B gzip\n' "$f" "$raw" "$gz"
-  total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz))
-done
-printf '  %-11s %9d B raw %9d B gzip\n' total "$total_raw" "$total_gz"
+# A page's first load: the main module, its JS and CSS, the split loader, and the modules the
+# manifest lists for the page's lazy route (each file compressed on its own, as served).
+python3 - <<'PY'
+import gzip, json, os
+pkg = "target/site/pkg"
+gz = lambda f: len(gzip.compress(open(os.path.join(pkg, f), "rb").read(), 9))
+raw = lambda f: os.path.getsize(os.path.join(pkg, f))
+base = ["keiko.wasm", "keiko.js", "keiko.css", "__wasm_split.______________________.js"]
+print("bundle (target/site/pkg): every page")
+for f in base:
+    print(f"  {f:40s} {raw(f):9d} B raw {gz(f):9d} B gzip")
+base_gz = sum(gz(f) for f in base)
+manifest = json.load(open(os.path.join(pkg, "__wasm_split_manifest.json")))
+print("first load per lazily loaded module (every page's files + its own modules), gzip:")
+for split, modules in sorted(manifest.items()):
+    own = sum(gz(m + ".wasm") for m in modules)
+    name = split.removeprefix("__lazy_").rsplit("_", 1)[0]
+    print(f"  {name:40s} {len(modules):4d} modules {own:8d} B  total {base_gz + own:8d} B")
+PY
 
 if [[ " $* " == *" --builds "* ]]; then
   target=$(mktemp -d)
