@@ -25,7 +25,7 @@ fn progress_text(p: &Value) -> String {
 }
 
 #[component]
-fn ProgressBar(progress: Value, id: Option<&'static str>) -> impl IntoView {
+pub(crate) fn ProgressBar(progress: Value, id: Option<&'static str>) -> impl IntoView {
     let percent = progress["percent"].as_f64().unwrap_or(0.0);
     view! {
         <div class="progress" id=id role="progressbar" aria-valuenow=percent aria-valuemin="0" aria-valuemax="100">

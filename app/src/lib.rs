@@ -14,6 +14,7 @@ mod explore;
 mod fetch;
 mod form;
 mod grid_layout;
+mod home;
 mod login;
 mod nav;
 mod pages;
@@ -73,7 +74,7 @@ pub fn App() -> impl IntoView {
                 {session::current().is_some().then(|| view! { <nav::Sidebar /> })}
                 <main class="content" id="main">
                     <Routes fallback=pages::NotFound>
-                        <Route path=path!("/") view=pages::Home />
+                        <Route path=path!("/") view={Lazy::<LazyHome>::new()} />
                         <Route path=path!("/dashboards") view={Lazy::<LazyDashboardList>::new()} />
                         <Route path=path!("/d/:uid") view={Lazy::<LazyDashboardPage>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/explore/metrics") view={Lazy::<LazyExploreMetrics>::new()} ssr=SsrMode::Async />
@@ -166,6 +167,7 @@ macro_rules! lazy_pages {
 }
 
 lazy_pages! {
+    LazyHome => home::Home,
     LazyDashboardList => dashboards::DashboardList,
     LazyDashboardPage => dashboards::DashboardPage,
     LazyExploreMetrics => explore::ExploreMetrics,

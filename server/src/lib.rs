@@ -17,6 +17,7 @@ pub mod error;
 #[cfg(test)]
 mod fuzz;
 pub mod history;
+pub mod home;
 pub mod http;
 pub mod identity;
 pub mod markdown;

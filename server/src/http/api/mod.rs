@@ -7,6 +7,7 @@ mod checklist;
 mod dashboards;
 mod datasources;
 mod history;
+mod home;
 mod identity;
 mod ingest;
 mod prometheus;
@@ -96,7 +97,7 @@ fn method_name(m: &Method) -> &'static str {
 pub fn router() -> Router<AppState> {
     let mut api = ingest::routes(prometheus::routes(dashboards::routes(history::routes(
         datasources::routes(checklist::routes(rules::routes(identity::routes(
-            Api::new(),
+            home::routes(Api::new()),
         )))),
     ))));
     api.routes.push(RouteInfo {
