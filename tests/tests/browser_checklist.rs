@@ -135,11 +135,9 @@ async fn a_fresh_portal_has_a_default_team_whose_checklist_follows_the_ui_langua
     // No team was made: the portal's own "Default" team, with admin in it, is there.
     browser.goto(&portal.url("/checklist")).await;
     browser.wait_hydrated().await;
+    // The team list arrives after hydration: wait for the selected option.
     let team = browser
-        .execute(
-            "const s = document.getElementById('team-select'); return s.options[s.selectedIndex].text;",
-            vec![],
-        )
+        .wait_text("#team-select option:checked", |t| !t.is_empty())
         .await;
     let english = browser
         .wait_text("li[data-item='1'] .item-title", |t| !t.is_empty())
@@ -164,7 +162,7 @@ async fn a_fresh_portal_has_a_default_team_whose_checklist_follows_the_ui_langua
         .await;
     browser.close().await;
 
-    assert_eq!(team, json!("Default"));
+    assert_eq!(team, "Default");
     let (_, teams) = portal.admin().get("/api/v1/teams").await;
     assert_eq!(teams[0]["members"][0]["login"], "admin", "{teams}");
     assert_eq!(
