@@ -3,14 +3,14 @@
 //! the same requests go to `/api/v1`. Both paths end in the same server functions.
 
 use crate::api_client::{call, ApiFailure};
-use crate::chart_model::{ChartRequest, ChartView, TableView};
+use crate::components::chart_model::{ChartRequest, ChartView, TableView};
 use crate::dto::SourceOption;
 
 #[derive(Clone)]
 pub struct Fetcher {
     #[cfg(feature = "ssr")]
     inner: Option<(
-        crate::chart_model::backend::Backend,
+        crate::components::chart_model::backend::Backend,
         crate::dto::SessionUser,
     )>,
 }
@@ -20,8 +20,9 @@ impl Fetcher {
     pub fn new() -> Fetcher {
         Fetcher {
             #[cfg(feature = "ssr")]
-            inner: leptos::prelude::use_context::<crate::chart_model::backend::Backend>()
-                .zip(crate::session::load()),
+            inner:
+                leptos::prelude::use_context::<crate::components::chart_model::backend::Backend>()
+                    .zip(crate::session::load()),
         }
     }
 
@@ -47,15 +48,15 @@ impl Fetcher {
 
     pub async fn dashboard(
         self,
-        req: crate::dashboard_model::DashboardRequest,
-    ) -> Result<crate::dashboard_model::DashboardView, ApiFailure> {
+        req: crate::dashboards::model::DashboardRequest,
+    ) -> Result<crate::dashboards::model::DashboardView, ApiFailure> {
         #[cfg(feature = "ssr")]
         if let Some((backend, user)) = self.inner {
             return backend.0.dashboard(user, req).await;
         }
         let path = format!(
             "/api/v1/dashboards/{}/render?{}",
-            crate::form::encode(&req.uid),
+            crate::components::form::encode(&req.uid),
             req.to_query_string()
         );
         in_browser(call("GET", &path, None::<&()>)).await
@@ -73,7 +74,7 @@ impl Fetcher {
         }
         let path = format!(
             "/api/v1/datasources/{source}/table?{}",
-            crate::chart_model::encode_pairs(&[("query", query), ("time", time)])
+            crate::components::chart_model::encode_pairs(&[("query", query), ("time", time)])
         );
         in_browser(call("GET", &path, None::<&()>)).await
     }

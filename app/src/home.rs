@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api_client::{call, ApiFailure};
-use crate::checklist::ProgressBar;
+use crate::components::progress::ProgressBar;
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 struct Summary {
@@ -257,7 +257,7 @@ fn DashboardLinks(
             <ul class="plain-list">
                 {list
                     .into_iter()
-                    .map(|d| view! { <li><a href=format!("/d/{}", crate::form::encode(&d.uid))>{d.title}</a></li> })
+                    .map(|d| view! { <li><a href=format!("/d/{}", crate::components::form::encode(&d.uid))>{d.title}</a></li> })
                     .collect_view()}
             </ul>
         }

@@ -2,29 +2,21 @@
 //! browser. Server-only code sits behind the `ssr` feature, browser-only code behind `hydrate`.
 
 mod admin;
+mod alerting;
 mod api_client;
-mod chart;
-pub mod chart_model;
 mod checklist;
-pub mod dashboard_model;
-mod dashboards;
-mod datasources;
+pub mod components;
+pub mod dashboards;
 pub mod dto;
 mod explore;
 mod fetch;
-mod form;
-mod grid_layout;
 mod home;
 mod login;
 mod nav;
 mod pages;
-mod profile;
-mod promql_complete;
-mod rules;
 pub mod session;
-mod targets;
+mod settings;
 mod theme;
-pub mod units;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -67,7 +59,7 @@ pub fn App() -> impl IntoView {
     provide_context(session::load());
     view! {
         <Stylesheet id="keiko" href="/pkg/keiko.css" />
-        <Title formatter=|page: String| form::raw_text(format!("{page} · Keiko")) />
+        <Title formatter=|page: String| components::form::raw_text(format!("{page} · Keiko")) />
         <Router>
             // Without a session there is no sidebar: the page (sign-in) gets the whole width.
             <div class="frame" class:frame-bare=session::current().is_none()>
@@ -173,13 +165,13 @@ lazy_pages! {
     LazyExploreMetrics => explore::ExploreMetrics,
     LazyExploreLogs => pages::ExploreLogs,
     LazyExploreTraces => pages::ExploreTraces,
-    LazyRulesList => rules::RulesList,
-    LazyRuleEditor => rules::RuleEditor,
+    LazyRulesList => alerting::RulesList,
+    LazyRuleEditor => alerting::RuleEditor,
     LazyChecklist => checklist::Checklist,
-    LazyDataSources => datasources::DataSources,
-    LazyTargets => targets::Targets,
+    LazyDataSources => admin::DataSources,
+    LazyTargets => admin::Targets,
     LazyUsers => admin::Users,
     LazyTeams => admin::Teams,
     LazyAudit => admin::Audit,
-    LazyProfile => profile::Profile,
+    LazyProfile => settings::Profile,
 }

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use app::units::Unit;
+use app::components::units::Unit;
 use server::charts::series::Series;
 use server::charts::svg::{render, Options};
 

@@ -17,9 +17,6 @@ const LONG_FILES: &[(&str, &str)] = &[
         "server/src/rules/template.rs",
         "a port of Go's text/template lexer and parser, kept in one piece to compare with the original",
     ),
-    ("app/src/dashboards.rs", "split by the app reshape in progress"),
-    ("app/src/explore.rs", "split by the app reshape in progress"),
-    ("app/src/rules.rs", "split by the app reshape in progress"),
 ];
 
 /// Paths the code map names that are build outputs, not files in the tree.

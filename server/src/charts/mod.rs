@@ -7,10 +7,10 @@ pub mod time;
 
 use std::time::Instant;
 
-use app::chart_model::{
+use app::components::chart_model::{
     ChartRequest, ChartView, Inspector, SeriesView, TableRow, TableView, MAX_SERIES,
 };
-use app::units::Unit;
+use app::components::units::Unit;
 
 use crate::error::Error;
 use crate::promql_syntax::PromQl;

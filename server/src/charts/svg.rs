@@ -2,8 +2,8 @@
 //! with no JavaScript. M4 runs here, per pixel column of the plot area as plotters maps it,
 //! which is what makes the downsampled picture identical to the raw one.
 
-use app::chart_model::PlotArea;
-use app::units::Unit;
+use app::components::chart_model::PlotArea;
+use app::components::units::Unit;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 

@@ -169,7 +169,7 @@ pub fn validate(
             );
         }
         if let Some(u) = o.unit.as_deref() {
-            if app::units::Unit::parse(u).is_none() {
+            if app::components::units::Unit::parse(u).is_none() {
                 return bad(field("unit"), format!("`{u}` is not a unit"));
             }
         }

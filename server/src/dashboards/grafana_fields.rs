@@ -205,7 +205,7 @@ pub fn overrides_of(p: &Value, notes: &mut Vec<String>) -> Vec<FieldOverride> {
                     kept.display_name = value.as_str().map(str::to_owned)
                 }
                 "unit" => match value.as_str() {
-                    Some(u) if app::units::Unit::parse(u).is_some() => {
+                    Some(u) if app::components::units::Unit::parse(u).is_some() => {
                         kept.unit = Some(u.to_owned())
                     }
                     Some(u) => notes.push(format!("override unit `{u}` is not known; dropped")),

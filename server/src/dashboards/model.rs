@@ -305,7 +305,7 @@ impl Dashboard {
                 return Err(bad(at("title"), "must be at most 200 characters"));
             }
             if Some(p.unit.as_str()).filter(|u| !u.is_empty()).is_some()
-                && app::units::Unit::parse(&p.unit).is_none()
+                && app::components::units::Unit::parse(&p.unit).is_none()
             {
                 return Err(bad(at("unit"), format!("`{}` is not a unit", p.unit)));
             }

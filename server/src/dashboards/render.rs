@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use app::chart_model::{ChartRequest, TableView};
-use app::dashboard_model::{
+use app::components::chart_model::{ChartRequest, TableView};
+use app::components::units::Unit;
+use app::dashboards::model::{
     DashboardRequest, GridPos, PanelBody, PanelView, StatValue, VariableView,
 };
-use app::units::Unit;
 
 use super::field;
 use super::model::{css_color, Dashboard, Panel, PanelKind, Reducer, Threshold, VariableKind};

@@ -2,7 +2,7 @@
 //! rendering draws it: stored document, every panel rendered, the view recorded for
 //! "recently viewed".
 
-use app::dashboard_model::{DashboardRequest, DashboardView};
+use app::dashboards::model::{DashboardRequest, DashboardView};
 use sqlx::SqlitePool;
 
 use super::store;

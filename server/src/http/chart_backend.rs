@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use app::chart_model::backend::{Answer, Backend, ChartBackend};
-use app::chart_model::ChartRequest;
+use app::components::chart_model::backend::{Answer, Backend, ChartBackend};
+use app::components::chart_model::ChartRequest;
 use app::dto::{SessionUser, SourceOption};
 use app::ApiFailure;
 
@@ -54,7 +54,7 @@ impl ChartBackend for ServerCharts {
         _user: SessionUser,
         source: i64,
         req: ChartRequest,
-    ) -> Answer<app::chart_model::ChartView> {
+    ) -> Answer<app::components::chart_model::ChartView> {
         let state = self.0.clone();
         Box::pin(async move {
             let src = state.sources.metrics(Some(source)).await.map_err(failure)?;
@@ -67,8 +67,8 @@ impl ChartBackend for ServerCharts {
     fn dashboard(
         &self,
         user: SessionUser,
-        req: app::dashboard_model::DashboardRequest,
-    ) -> Answer<app::dashboard_model::DashboardView> {
+        req: app::dashboards::model::DashboardRequest,
+    ) -> Answer<app::dashboards::model::DashboardView> {
         let state = self.0.clone();
         Box::pin(async move {
             crate::dashboards::view::render_view(&state.db, &state.sources, user.id, &req)
@@ -83,7 +83,7 @@ impl ChartBackend for ServerCharts {
         source: i64,
         query: String,
         time: String,
-    ) -> Answer<app::chart_model::TableView> {
+    ) -> Answer<app::components::chart_model::TableView> {
         let state = self.0.clone();
         Box::pin(async move {
             let src = state.sources.metrics(Some(source)).await.map_err(failure)?;

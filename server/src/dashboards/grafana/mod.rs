@@ -385,7 +385,7 @@ fn unit_of(p: &Value) -> (String, Vec<String>) {
     if raw.is_empty() {
         return (String::new(), notes);
     }
-    match app::units::Unit::parse(&raw) {
+    match app::components::units::Unit::parse(&raw) {
         Some(u) => (u.id().into(), notes),
         None => {
             notes.push(format!(

@@ -2,7 +2,7 @@
 //! read, export, save with optimistic locking, delete, versions and restore, duplicate,
 //! stars, recent views, unlinking a provisioned dashboard, and rendering for the view page.
 
-use app::dashboard_model::DashboardRequest;
+use app::dashboards::model::DashboardRequest;
 use app::dto::Role;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, Method, StatusCode};

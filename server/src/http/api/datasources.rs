@@ -2,7 +2,7 @@
 //! per source (`query`, `query_range` with optional M4 downsampling by `width`, labels,
 //! label values, series, metadata), answering in Prometheus's JSON shape.
 
-use app::chart_model::ChartRequest;
+use app::components::chart_model::ChartRequest;
 use app::dto::Role;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode};

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::units::Unit;
+use crate::components::units::Unit;
 
 /// Most series one chart draws; more are cut with a notice saying how many were left out.
 pub const MAX_SERIES: usize = 50;
@@ -67,7 +67,13 @@ impl ChartRequest {
 pub fn encode_pairs(pairs: &[(&str, String)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", crate::form::encode(k), crate::form::encode(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                crate::components::form::encode(k),
+                crate::components::form::encode(v)
+            )
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -213,8 +219,8 @@ pub mod backend {
         fn dashboard(
             &self,
             user: SessionUser,
-            req: crate::dashboard_model::DashboardRequest,
-        ) -> Answer<crate::dashboard_model::DashboardView>;
+            req: crate::dashboards::model::DashboardRequest,
+        ) -> Answer<crate::dashboards::model::DashboardView>;
     }
 
     #[derive(Clone)]

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api_client::{call, ApiFailure};
+use crate::components::form::{field_error, form_error};
 use crate::dto::Role;
-use crate::form::{field_error, form_error};
 use crate::session;
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]

@@ -1,7 +1,7 @@
 //! Panel placement on the 24-column dashboard grid, as the editor's drag and keyboard
 //! moves change it: pure functions, so the rules are tested without a browser.
 
-use crate::dashboard_model::GridPos;
+use crate::dashboards::model::GridPos;
 
 /// Columns of the dashboard grid.
 pub const COLUMNS: u32 = 24;

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use serde_json::json;
 
 use crate::api_client::{call, ApiFailure};
+use crate::components::form::field_error;
 use crate::dto::{CreatedToken, Role, TokenView};
-use crate::form::field_error;
 use crate::session;
 
 #[component]

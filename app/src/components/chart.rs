@@ -5,7 +5,7 @@
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
 
-use crate::chart_model::{ChartView, SeriesView};
+use crate::components::chart_model::{ChartView, SeriesView};
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC) for Unix seconds.
 pub fn utc(t: f64) -> String {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chart_model::{ChartView, TableView};
+use crate::components::chart_model::{ChartView, TableView};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GridPos {
@@ -131,6 +131,6 @@ impl DashboardRequest {
         for id in &self.toggle {
             pairs.push(("toggle", id.to_string()));
         }
-        crate::chart_model::encode_pairs(&pairs)
+        crate::components::chart_model::encode_pairs(&pairs)
     }
 }

@@ -1,0 +1,173 @@
+//! One checklist item: state buttons, owner, due date, note, evidence, history.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::{json, Value};
+
+use super::STATES;
+use crate::api_client::{call, ApiFailure};
+use crate::components::form::field_error;
+use crate::dto::UserView;
+
+#[component]
+pub(super) fn ItemRow(
+    team_id: i64,
+    item: Value,
+    users: RwSignal<Vec<UserView>>,
+    can_edit: bool,
+    reload: RwSignal<u32>,
+    shown: Signal<bool>,
+) -> impl IntoView {
+    let id = item["id"].as_i64().unwrap_or(0);
+    let state = item["state"].as_str().unwrap_or("open").to_owned();
+    let failure = RwSignal::new(None::<ApiFailure>);
+    let asking_reason = RwSignal::new(false);
+    let reason = RwSignal::new(item["reason"].as_str().unwrap_or("").to_owned());
+    let history = RwSignal::new(None::<Vec<Value>>);
+    let send = move |body: Value| {
+        spawn_local(async move {
+            match call::<Value>(
+                "PATCH",
+                &format!("/api/v1/teams/{team_id}/checklist/items/{id}"),
+                Some(&body),
+            )
+            .await
+            {
+                Ok(_) => {
+                    failure.set(None);
+                    asking_reason.set(false);
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => failure.set(Some(e)),
+            }
+        });
+    };
+    let owner_id = item["owner"]["id"].as_i64();
+    let evidence = item["evidence"].clone();
+    let warning = item["warning"].as_str().map(str::to_owned);
+    let overdue = item["overdue"] == true;
+    let note_html = item["note_html"].as_str().unwrap_or("").to_owned();
+    let note = item["note"].as_str().unwrap_or("").to_owned();
+    let due = item["due_date"].as_str().unwrap_or("").to_owned();
+    let links = item["evidence_links"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let links_text: String = links
+        .iter()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+
+    view! {
+        <li class="checklist-item" data-item=id data-state=state.clone() class:hidden=move || !shown.get()>
+            <div class="item-head">
+                <div class="state-buttons" role="group" aria-label="State">
+                    {STATES.iter().map(|(value, label)| {
+                        let pressed = state == *value;
+                        let value = *value;
+                        view! {
+                            <button type="button" class=format!("state-button state-{value}") aria-pressed=pressed.to_string() disabled=!can_edit
+                                on:click=move |_| {
+                                    if value == "not_applicable" {
+                                        asking_reason.set(true);
+                                    } else {
+                                        send(json!({ "state": value }));
+                                    }
+                                }>
+                                {*label}
+                            </button>
+                        }
+                    }).collect_view()}
+                </div>
+                <span class="item-title"><strong>{item["title"].as_str().unwrap_or("").to_owned()}</strong> " " {item["detail"].as_str().unwrap_or("").to_owned()}</span>
+                {overdue.then(|| view! { <span class="badge overdue">"overdue"</span> })}
+                {(!evidence.is_null()).then(|| {
+                    let status = evidence["status"].as_str().unwrap_or("").to_owned();
+                    let text = match status.as_str() {
+                        "verified" => format!("evidence verified · {}", evidence["checked_at"].as_str().unwrap_or("")),
+                        "failing" => format!("evidence failing since {}", evidence["failing_since"].as_str().unwrap_or("")),
+                        _ => evidence["detail"].as_str().unwrap_or("").to_owned(),
+                    };
+                    let detail = evidence["detail"].as_str().unwrap_or("").to_owned();
+                    let shown_detail = (status != "unverifiable").then(|| view! { <span class="evidence-detail">{detail.clone()}</span> });
+                    view! { <span class=format!("badge evidence-badge evidence-{status}") title=detail>{text}</span> {shown_detail} }
+                })}
+            </div>
+            {warning.map(|w| view! { <p class="evidence-warning" role="alert">{w}</p> })}
+            {move || asking_reason.get().then(|| view! {
+                <div class="reason-form">
+                    <label>"Why does this not apply?"</label>
+                    <input class="reason-input" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev)) />
+                    <button type="button" class="primary reason-save" on:click=move |_| send(json!({ "state": "not_applicable", "reason": reason.get_untracked() }))>"Mark not applicable"</button>
+                    {field_error(failure, "reason")}
+                </div>
+            })}
+            {(state == "not_applicable").then(|| view! { <p class="muted">"Not applicable: " {item["reason"].as_str().unwrap_or("").to_owned()}</p> })}
+            <div class="item-details">
+                <label>"Owner"
+                    <select class="owner-select" disabled=!can_edit on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        send(json!({ "owner_id": v.parse::<i64>().ok() }));
+                    }>
+                        <option value="">"—"</option>
+                        {move || users.get().into_iter().map(|u| view! { <option value=u.id.to_string() selected=owner_id == Some(u.id)>{u.login}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Due"
+                    <input type="date" class="due-input" value=due disabled=!can_edit on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        send(json!({ "due_date": if v.is_empty() { None } else { Some(v) } }));
+                    } />
+                </label>
+                {field_error(failure, "due_date")}
+                <details class="item-more">
+                    <summary>"Note, links, history"</summary>
+                    <div class="note-view" inner_html=note_html></div>
+                    {can_edit.then(|| view! {
+                        <textarea class="note-input" rows="3" placeholder="Markdown note" on:change=move |ev| send(json!({ "note": event_target_value(&ev) }))>{crate::components::form::raw_text(note.clone())}</textarea>
+                        <input class="links-input" placeholder="https://… evidence links, space separated"
+                            value=links_text.clone()
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                send(json!({ "evidence_links": v.split_whitespace().collect::<Vec<_>>() }));
+                            } />
+                        {field_error(failure, "evidence_links")}
+                        {field_error(failure, "note")}
+                    })}
+                    <ul class="links">{links.iter().filter_map(Value::as_str).map(|l| view! { <li><a href=l.to_owned() rel="noopener noreferrer">{l.to_owned()}</a></li> }).collect_view()}</ul>
+                    <button type="button" class="link show-history" on:click=move |_| {
+                        spawn_local(async move {
+                            if let Ok(h) = call::<Vec<Value>>("GET", &format!("/api/v1/teams/{team_id}/checklist/items/{id}/history"), None::<&()>).await {
+                                history.set(Some(h));
+                            }
+                        });
+                    }>"Show history"</button>
+                    {move || history.get().map(|h| view! {
+                        <ol class="item-history">
+                            {h.into_iter().map(|e| view! {
+                                <li>{history_line(&e)}</li>
+                            }).collect_view()}
+                        </ol>
+                    })}
+                </details>
+            </div>
+            {move || failure.get().filter(|f| f.field.is_none()).map(|f| view! { <p class="form-error">{f.message}</p> })}
+        </li>
+    }
+}
+
+fn history_line(e: &Value) -> String {
+    let changed: Vec<&str> = e["changed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    format!(
+        "{} · {} changed {}",
+        e["at"].as_str().unwrap_or(""),
+        e["actor"].as_str().unwrap_or(""),
+        changed.join(", ")
+    )
+}

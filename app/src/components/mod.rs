@@ -1,0 +1,12 @@
+//! What several pages share: the interactive chart and its wire model, the PromQL editor
+//! and its completion, the time picker's ranges, forms, units, diffs, progress bars.
+
+pub mod chart;
+pub mod chart_model;
+pub mod diff;
+pub mod form;
+pub mod progress;
+pub mod promql_complete;
+pub mod promql_editor;
+pub mod time_range;
+pub mod units;

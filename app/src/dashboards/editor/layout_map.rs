@@ -1,0 +1,136 @@
+//! The layout map: panels as boxes on the 24-column grid, moved and resized by dragging.
+
+use leptos::prelude::*;
+use serde_json::{json, Value};
+
+use super::grid_of;
+use crate::dashboards::grid_layout::{dragged, settle, DragMode, COLUMNS};
+use crate::dashboards::model::GridPos;
+
+/// Grid rows on the layout map, in pixels.
+const MAP_ROW_PX: f64 = 8.0;
+
+/// The panels as boxes on the 24-column grid: drag a box to move its panel, drag its corner
+/// to resize it (whole cells). Dropping pushes the panels it covers down. The arrow keys in
+/// the panel editor do the same without a mouse.
+#[component]
+pub(super) fn LayoutMap(
+    doc: RwSignal<Option<Value>>,
+    selected: RwSignal<Option<usize>>,
+) -> impl IntoView {
+    let map = NodeRef::<leptos::html::Div>::new();
+    // The drag under way: panel, mode, pointer start, grid at the start.
+    let drag = StoredValue::new(None::<(usize, DragMode, i32, i32, GridPos)>);
+    let start = move |ev: leptos::ev::PointerEvent, i: usize, mode: DragMode| {
+        ev.prevent_default();
+        ev.stop_propagation();
+        let Some(g) =
+            doc.with_untracked(|d| d.as_ref().and_then(|d| d["panels"].get(i).map(grid_of)))
+        else {
+            return;
+        };
+        drag.set_value(Some((i, mode, ev.client_x(), ev.client_y(), g)));
+    };
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        let Some((i, mode, x0, y0, g)) = drag.get_value() else {
+            return;
+        };
+        let width = map
+            .get_untracked()
+            .map(|m| m.client_width())
+            .unwrap_or(0)
+            .max(1);
+        let col = f64::from(width) / f64::from(COLUMNS);
+        let dx = (f64::from(ev.client_x() - x0) / col).round() as i64;
+        let dy = (f64::from(ev.client_y() - y0) / MAP_ROW_PX).round() as i64;
+        let next = dragged(&g, mode, dx, dy);
+        let changed = doc.with_untracked(|d| {
+            d.as_ref().and_then(|d| d["panels"].get(i).map(grid_of)) != Some(next.clone())
+        });
+        if changed {
+            doc.update(|d| {
+                if let Some(p) = d.as_mut().and_then(|d| d["panels"].get_mut(i)) {
+                    p["grid"] = json!(next);
+                }
+            });
+        }
+    };
+    let end = move |_| {
+        let Some((i, ..)) = drag.get_value() else {
+            return;
+        };
+        drag.set_value(None);
+        // Picked when the drag ends, not when it starts: opening the panel editor changes
+        // the page's height, which must not move the map under a pointer mid-drag.
+        // Only a different panel rebuilds the panel editor.
+        if selected.get_untracked() != Some(i) {
+            selected.set(Some(i));
+        }
+        doc.update(|d| {
+            let Some(panels) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) else {
+                return;
+            };
+            let mut grids: Vec<GridPos> = panels.iter().map(grid_of).collect();
+            settle(&mut grids, i);
+            for (p, g) in panels.iter_mut().zip(grids) {
+                p["grid"] = json!(g);
+            }
+        });
+    };
+    let boxes = move || {
+        doc.get()
+            .map(|d| d["panels"].as_array().cloned().unwrap_or_default())
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let g = grid_of(&p);
+                let cols = f64::from(COLUMNS);
+                let style = format!(
+                    "left:{:.4}%;width:{:.4}%;top:{}px;height:{}px",
+                    f64::from(g.x) / cols * 100.0,
+                    f64::from(g.w) / cols * 100.0,
+                    f64::from(g.y) * MAP_ROW_PX,
+                    f64::from(g.h) * MAP_ROW_PX,
+                );
+                let title = p["title"].as_str().unwrap_or("").to_owned();
+                let hint = format!("{title}: drag to move, drag the corner to resize");
+                view! {
+                    <div class="layout-box" class:row-box=p["type"] == "row" style=style data-index=i.to_string()
+                        class:selected=move || selected.get() == Some(i)
+                        title=hint
+                        on:pointerdown=move |ev| start(ev, i, DragMode::Move)>
+                        <span>{title}</span>
+                        <span class="layout-resize" aria-hidden="true" on:pointerdown=move |ev| start(ev, i, DragMode::Resize)></span>
+                    </div>
+                }
+            })
+            .collect_view()
+    };
+    let height = move || {
+        let bottom = doc.with(|d| {
+            d.as_ref()
+                .and_then(|d| {
+                    d["panels"].as_array().map(|ps| {
+                        ps.iter()
+                            .map(|p| {
+                                let g = grid_of(p);
+                                g.y + g.h
+                            })
+                            .max()
+                            .unwrap_or(0)
+                    })
+                })
+                .unwrap_or(0)
+        });
+        // Room below the last panel to drag into.
+        format!("height:{}px", f64::from(bottom + 8) * MAP_ROW_PX)
+    };
+    view! {
+        <h3>"Layout"</h3>
+        <div class="layout-map" id="layout-map" node_ref=map style=height
+            on:pointermove=on_move on:pointerup=end on:pointerleave=end>
+            {boxes}
+        </div>
+    }
+}

@@ -1,0 +1,157 @@
+//! One panel of the view: chart, stat, gauge, table, text, row, or its error.
+
+use leptos::prelude::*;
+
+use crate::components::chart::Chart;
+use crate::components::chart_model::encode_pairs;
+use crate::components::time_range::zoom_times;
+use crate::dashboards::model::{PanelBody, PanelView, StatValue};
+
+#[component]
+pub(super) fn PanelBox(
+    p: PanelView,
+    full: bool,
+    /// For a row: the URL that folds or unfolds it.
+    fold: String,
+    /// The dashboard's time range (from, to), for the Explore link.
+    range: (String, String),
+    change: Callback<Vec<(&'static str, Option<String>)>>,
+) -> impl IntoView {
+    let g = p.grid.clone();
+    let style = if full {
+        String::new()
+    } else {
+        format!(
+            "grid-column:{} / span {};grid-row:{} / span {}",
+            g.x + 1,
+            g.w,
+            g.y + 1,
+            g.h
+        )
+    };
+    let id = p.id;
+    let explore = p.query.clone().map(|q| {
+        let mut pairs = vec![("q", q), ("from", range.0.clone()), ("to", range.1.clone())];
+        if let Some(ds) = p.datasource {
+            pairs.push(("ds", ds.to_string()));
+        }
+        format!("/explore/metrics?{}", encode_pairs(&pairs))
+    });
+    if let PanelBody::Row { collapsed } = p.body {
+        return view! {
+            <div class="panel-row" style=style data-panel=id.to_string()>
+                <h2>
+                    <a class="row-fold" href=fold aria-expanded=if collapsed { "false" } else { "true" }>
+                        {if collapsed { "▸ " } else { "▾ " }}{p.title.clone()}
+                    </a>
+                </h2>
+            </div>
+        }
+        .into_any();
+    }
+    let no_data = || view! { <div class="panel-nodata" role="status">"No data"</div> }.into_any();
+    let body = match p.body.clone() {
+        PanelBody::Chart { chart } if chart.series.is_empty() => no_data(),
+        PanelBody::Stat { values } | PanelBody::Gauge { values, .. } if values.is_empty() => no_data(),
+        PanelBody::Table { table } if table.rows.is_empty() => no_data(),
+        PanelBody::Chart { chart } => view! {
+            <Chart view=chart focus=None
+                on_zoom=Callback::new(move |range: (f64, f64)| {
+                    let (from, to) = zoom_times(range);
+                    change.run(vec![("from", Some(from)), ("to", Some(to))]);
+                })
+                on_focus=Callback::new(|_| {}) />
+        }.into_any(),
+        PanelBody::Stat { values } => {
+            let named = values.len() > 1;
+            view! { <div class="stat-values">{values.into_iter().map(|v| stat_view(v, named)).collect_view()}</div> }.into_any()
+        }
+        PanelBody::Gauge { values, min, max } => {
+            let named = values.len() > 1;
+            view! {
+                <div class="stat-values">{values.into_iter().map(|v| gauge_view(v, min, max, named)).collect_view()}</div>
+            }.into_any()
+        }
+        PanelBody::Table { table } => view! {
+            <table class="grid panel-table">
+                <thead><tr><th>"Series"</th><th class="num">"Value"</th></tr></thead>
+                <tbody>{table.rows.into_iter().map(|r| view! { <tr><td>{r.series}</td><td class="num">{r.value}</td></tr> }).collect_view()}</tbody>
+            </table>
+        }.into_any(),
+        // Rendered by the server from Markdown with raw HTML escaped: safe to insert.
+        PanelBody::Text { html } => view! { <div class="panel-text" inner_html=html></div> }.into_any(),
+        PanelBody::Unsupported { original } => view! {
+            <p class="notice">{format!("Panel type “{original}” was not converted on import.")}</p>
+        }.into_any(),
+        PanelBody::Error { message } => view! { <div class="panel-error" role="alert">{message}</div> }.into_any(),
+        PanelBody::Row { .. } => ().into_any(),
+    };
+    view! {
+        <section class="panel" style=style data-panel=id.to_string() aria-label=p.title.clone()>
+            <header class="panel-head">
+                // The title's length sizes its font on the grid (style/main.css).
+                <h3 style=chars_var(&p.title)>{p.title.clone()}</h3>
+                <span class="panel-actions">
+                    {(!full).then(|| view! {
+                        <button type="button" class="panel-full" title="View" on:click=move |_| change.run(vec![("panel", Some(id.to_string()))])>"⤢"</button>
+                    })}
+                    {explore.map(|href| view! { <a class="panel-explore" href=href title="Explore this query">"Explore"</a> })}
+                </span>
+            </header>
+            <div class="panel-body">{body}</div>
+        </section>
+    }
+    .into_any()
+}
+
+/// `--chars:N`, the text's length, from which the CSS sizes its font to fit the width.
+fn chars_var(text: &str) -> String {
+    format!("--chars:{}", text.chars().count().max(1))
+}
+
+/// The value's style: its colour and its length (the font fits the cell's width).
+fn value_style(v: &StatValue) -> String {
+    format!("color:{};{}", v.color, chars_var(&v.value))
+}
+
+/// One value of a stat panel. The series name only when the panel shows several values
+/// (Grafana's "auto" text mode): a single value has the panel's title above it.
+fn stat_view(v: StatValue, named: bool) -> impl IntoView {
+    let style = value_style(&v);
+    view! {
+        <div class="stat">
+            <div class="stat-value" style=style data-raw=v.raw.to_string()>{v.value}</div>
+            {named.then(|| view! { <div class="stat-name">{v.name}</div> })}
+            {(!v.sparkline.is_empty()).then(|| view! {
+                <svg class="sparkline" viewBox="0 0 100 30" preserveAspectRatio="none" aria-hidden="true">
+                    <polyline points=v.sparkline fill="none" stroke="currentColor" stroke-width="1.5" />
+                </svg>
+            })}
+        </div>
+    }
+}
+
+/// A 180° gauge: the arc filled to the value's share of [min, max], in its colour; the
+/// series name as in `stat_view`.
+fn gauge_view(v: StatValue, min: f64, max: f64, named: bool) -> impl IntoView {
+    let share = if max > min && v.raw.is_finite() {
+        ((v.raw - min) / (max - min)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let angle = std::f64::consts::PI * (1.0 - share);
+    let (x, y) = (50.0 + 40.0 * angle.cos(), 50.0 - 40.0 * angle.sin());
+    let arc = format!("M10,50 A40,40 0 0,1 {x:.2},{y:.2}");
+    let color = v.color.clone();
+    let style = value_style(&v);
+    view! {
+        <div class="stat gauge">
+            <svg viewBox="0 0 100 56" class="gauge-svg" role="img" aria-label=format!("{} of {}", v.value, max)>
+                <path d="M10,50 A40,40 0 0,1 90,50" fill="none" stroke="currentColor" stroke-opacity="0.15" stroke-width="8" />
+                <path d=arc fill="none" stroke=color stroke-width="8" />
+            </svg>
+            <div class="stat-value" style=style data-raw=v.raw.to_string()>{v.value}</div>
+            {named.then(|| view! { <div class="stat-name">{v.name}</div> })}
+        </div>
+    }
+}

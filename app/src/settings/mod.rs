@@ -1,0 +1,5 @@
+//! The signed-in user's own settings.
+
+mod profile;
+
+pub use profile::Profile;
