@@ -214,7 +214,7 @@ proptest! {
     #[test]
     fn dashboards_answer_every_json_value(v in json_value()) {
         if let Ok(d) = serde_json::from_value::<Dashboard>(v.clone()) {
-            let _ = d.validate();
+            let _ = crate::dashboards::model::validate(&d);
         }
         let _ = dashboards::from_json(&v);
         let wrapped = serde_json::json!({ "dashboard": v });

@@ -1,6 +1,11 @@
-//! A rule group as the editor holds it, and its API shape.
+//! A rule group as the editor holds it (fields as text, labels as ordered rows), and the
+//! typed group (`wire::rules`) the API reads and writes.
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use wire::rules::{GroupSpec, RuleSpec};
 
 /// One rule as the editor holds it (labels as ordered rows).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -22,94 +27,82 @@ pub(super) struct GroupDraft {
     pub(super) rules: Vec<RuleDraft>,
 }
 
-fn pairs(v: &Value) -> Vec<(String, String)> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
+/// A stored group as `GET /api/v1/rule-groups/{name}` answers (with lint warnings and its
+/// YAML besides, which the editor asks for separately).
+#[derive(Clone, Debug, Deserialize)]
+pub(super) struct StoredGroup {
+    #[serde(flatten)]
+    pub(super) group: GroupSpec,
+    pub(super) version: i64,
 }
 
-fn text(v: &Value, key: &str) -> String {
-    match &v[key] {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    }
+/// The rows of a label or annotation map, and back (rows without a name are left out).
+fn rows(map: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn map(rows: &[(String, String)]) -> BTreeMap<String, String> {
+    rows.iter()
+        .filter(|(k, _)| !k.is_empty())
+        .cloned()
+        .collect()
+}
+
+/// Trimmed, or `None` when empty.
+fn given(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 impl GroupDraft {
-    pub(super) fn from_json(v: &Value) -> GroupDraft {
+    pub(super) fn from_spec(g: &GroupSpec) -> GroupDraft {
         GroupDraft {
-            name: text(v, "name"),
-            interval: text(v, "interval"),
-            limit: text(v, "limit"),
-            rules: v["rules"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            name: g.name.clone(),
+            interval: g.interval.clone().unwrap_or_default(),
+            limit: g.limit.map(|l| l.to_string()).unwrap_or_default(),
+            rules: g
+                .rules
+                .iter()
                 .map(|r| RuleDraft {
-                    alert: r.get("record").is_none(),
-                    name: if r.get("record").is_some() {
-                        text(r, "record")
-                    } else {
-                        text(r, "alert")
-                    },
-                    expr: text(r, "expr"),
-                    for_: text(r, "for"),
-                    keep_firing_for: text(r, "keep_firing_for"),
-                    labels: pairs(&r["labels"]),
-                    annotations: pairs(&r["annotations"]),
+                    alert: r.record.is_none(),
+                    name: r
+                        .record
+                        .clone()
+                        .or_else(|| r.alert.clone())
+                        .unwrap_or_default(),
+                    expr: r.expr.clone(),
+                    for_: r.for_.clone().unwrap_or_default(),
+                    keep_firing_for: r.keep_firing_for.clone().unwrap_or_default(),
+                    labels: rows(&r.labels),
+                    annotations: rows(&r.annotations),
                 })
                 .collect(),
         }
     }
 
-    /// The group in the API's (and Prometheus's) shape.
-    pub(super) fn to_json(&self) -> Value {
-        let map = |rows: &[(String, String)]| {
-            Value::Object(
-                rows.iter()
-                    .filter(|(k, _)| !k.is_empty())
-                    .map(|(k, v)| (k.clone(), json!(v)))
-                    .collect::<Map<_, _>>(),
-            )
-        };
-        let rules: Vec<Value> = self
-            .rules
-            .iter()
-            .map(|r| {
-                let mut o = Map::new();
-                o.insert(
-                    (if r.alert { "alert" } else { "record" }).into(),
-                    json!(r.name),
-                );
-                o.insert("expr".into(), json!(r.expr));
-                if r.alert && !r.for_.trim().is_empty() {
-                    o.insert("for".into(), json!(r.for_.trim()));
-                }
-                if r.alert && !r.keep_firing_for.trim().is_empty() {
-                    o.insert("keep_firing_for".into(), json!(r.keep_firing_for.trim()));
-                }
-                if !r.labels.is_empty() {
-                    o.insert("labels".into(), map(&r.labels));
-                }
-                if r.alert && !r.annotations.is_empty() {
-                    o.insert("annotations".into(), map(&r.annotations));
-                }
-                Value::Object(o)
-            })
-            .collect();
-        let mut g = json!({ "name": self.name, "rules": rules });
-        if !self.interval.trim().is_empty() {
-            g["interval"] = json!(self.interval.trim());
+    /// The group as the API (and a Prometheus rule file) holds it.
+    pub(super) fn to_spec(&self) -> GroupSpec {
+        GroupSpec {
+            name: self.name.clone(),
+            interval: given(&self.interval),
+            limit: self.limit.trim().parse().ok(),
+            rules: self
+                .rules
+                .iter()
+                .map(|r| RuleSpec {
+                    record: (!r.alert).then(|| r.name.clone()),
+                    alert: r.alert.then(|| r.name.clone()),
+                    expr: r.expr.clone(),
+                    for_: given(&r.for_).filter(|_| r.alert),
+                    keep_firing_for: given(&r.keep_firing_for).filter(|_| r.alert),
+                    labels: map(&r.labels),
+                    annotations: if r.alert {
+                        map(&r.annotations)
+                    } else {
+                        BTreeMap::new()
+                    },
+                })
+                .collect(),
         }
-        if let Ok(limit) = self.limit.trim().parse::<u64>() {
-            g["limit"] = json!(limit);
-        }
-        g
     }
 }
 
@@ -119,10 +112,13 @@ mod tests {
 
     #[test]
     fn a_draft_round_trips_through_the_api_shape() {
-        let v = json!({"name": "g", "interval": "1m", "rules": [
+        let v = serde_json::json!({"name": "g", "interval": "1m", "rules": [
             {"alert": "A", "expr": "up == 0", "for": "5m", "labels": {"severity": "critical"}, "annotations": {"summary": "s"}},
             {"record": "job:up:sum", "expr": "sum by (job) (up)"}
         ]});
-        assert_eq!(GroupDraft::from_json(&v).to_json(), v);
+        let spec: GroupSpec = serde_json::from_value(v.clone()).unwrap();
+        let again = GroupDraft::from_spec(&spec).to_spec();
+        assert_eq!(again, spec);
+        assert_eq!(serde_json::to_value(&again).unwrap(), v);
     }
 }

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use serde_json::{json, Value};
 
-use super::draft::{GroupDraft, RuleDraft};
+use super::draft::{GroupDraft, RuleDraft, StoredGroup};
 use super::rule_card::RuleCard;
 use super::tabs::{HistoryTab, YamlTab};
 use super::{editor_href, group_url};
@@ -50,7 +50,7 @@ pub fn RuleEditor() -> impl IntoView {
 
     let load = move |name: String| {
         spawn_local(async move {
-            match call::<Value>(
+            match call::<StoredGroup>(
                 "GET",
                 &group_url(&namespace.get_untracked(), &name, ""),
                 None::<&()>,
@@ -58,8 +58,8 @@ pub fn RuleEditor() -> impl IntoView {
             .await
             {
                 Ok(g) => {
-                    draft.set(GroupDraft::from_json(&g));
-                    version.set(g["version"].as_i64());
+                    draft.set(GroupDraft::from_spec(&g.group));
+                    version.set(Some(g.version));
                     conflict.set(None);
                     loaded.set(true);
                 }
@@ -74,7 +74,7 @@ pub fn RuleEditor() -> impl IntoView {
     // Live validation: every change is checked; an answer for an older draft is dropped.
     let seq = StoredValue::new(0u64);
     Effect::new(move |_| {
-        let body = json!({ "group": draft.with(GroupDraft::to_json) });
+        let body = json!({ "group": draft.with(GroupDraft::to_spec) });
         if !loaded.get() {
             return;
         }
@@ -95,7 +95,8 @@ pub fn RuleEditor() -> impl IntoView {
     let navigate = use_navigate();
     let change_message = RwSignal::new(String::new());
     let save = move || {
-        let mut body = draft.with_untracked(GroupDraft::to_json);
+        let mut body =
+            serde_json::to_value(draft.with_untracked(GroupDraft::to_spec)).unwrap_or_default();
         let current = version.get_untracked();
         let name = saved_name.get_untracked();
         if let Some(v) = current {

@@ -8,6 +8,7 @@ use super::draft::GroupDraft;
 use super::group_url;
 use crate::api_client::call;
 use crate::components::diff::line_diff;
+use wire::rules::GroupSpec;
 
 #[component]
 pub(super) fn YamlTab(yaml: RwSignal<String>, draft: RwSignal<GroupDraft>) -> impl IntoView {
@@ -22,8 +23,9 @@ pub(super) fn YamlTab(yaml: RwSignal<String>, draft: RwSignal<GroupDraft>) -> im
         spawn_local(async move {
             match call::<Value>("POST", "/api/v1/rules/validate", Some(&body)).await {
                 Ok(v) if v["valid"] == true => {
-                    let groups = v["groups"].as_array().cloned().unwrap_or_default();
-                    match (groups.len() == 1).then(|| GroupDraft::from_json(&groups[0])) {
+                    let groups: Vec<GroupSpec> =
+                        serde_json::from_value(v["groups"].clone()).unwrap_or_default();
+                    match (groups.len() == 1).then(|| GroupDraft::from_spec(&groups[0])) {
                         Some(g) => {
                             draft.set(g);
                             edited.set(None);

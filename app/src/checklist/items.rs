@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::{json, Value};
+use serde_json::Value;
+use wire::checklist::ItemPatch;
 
 use super::STATES;
 use crate::api_client::{call, ApiFailure};
@@ -24,7 +25,7 @@ pub(super) fn ItemRow(
     let asking_reason = RwSignal::new(false);
     let reason = RwSignal::new(item["reason"].as_str().unwrap_or("").to_owned());
     let history = RwSignal::new(None::<Vec<Value>>);
-    let send = move |body: Value| {
+    let send = move |body: ItemPatch| {
         spawn_local(async move {
             match call::<Value>(
                 "PATCH",
@@ -72,7 +73,7 @@ pub(super) fn ItemRow(
                                     if value == "not_applicable" {
                                         asking_reason.set(true);
                                     } else {
-                                        send(json!({ "state": value }));
+                                        send(ItemPatch { state: Some(value.to_owned()), ..Default::default() });
                                     }
                                 }>
                                 {*label}
@@ -99,7 +100,7 @@ pub(super) fn ItemRow(
                 <div class="reason-form">
                     <label>"Why does this not apply?"</label>
                     <input class="reason-input" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev)) />
-                    <button type="button" class="primary reason-save" on:click=move |_| send(json!({ "state": "not_applicable", "reason": reason.get_untracked() }))>"Mark not applicable"</button>
+                    <button type="button" class="primary reason-save" on:click=move |_| send(ItemPatch { state: Some("not_applicable".into()), reason: Some(reason.get_untracked()), ..Default::default() })>"Mark not applicable"</button>
                     {field_error(failure, "reason")}
                 </div>
             })}
@@ -108,7 +109,7 @@ pub(super) fn ItemRow(
                 <label>"Owner"
                     <select class="owner-select" disabled=!can_edit on:change=move |ev| {
                         let v = event_target_value(&ev);
-                        send(json!({ "owner_id": v.parse::<i64>().ok() }));
+                        send(ItemPatch { owner_id: Some(v.parse::<i64>().ok()), ..Default::default() });
                     }>
                         <option value="">"—"</option>
                         {move || users.get().into_iter().map(|u| view! { <option value=u.id.to_string() selected=owner_id == Some(u.id)>{u.login}</option> }).collect_view()}
@@ -117,7 +118,7 @@ pub(super) fn ItemRow(
                 <label>"Due"
                     <input type="date" class="due-input" value=due disabled=!can_edit on:change=move |ev| {
                         let v = event_target_value(&ev);
-                        send(json!({ "due_date": if v.is_empty() { None } else { Some(v) } }));
+                        send(ItemPatch { due_date: Some(Some(v).filter(|v| !v.is_empty())), ..Default::default() });
                     } />
                 </label>
                 {field_error(failure, "due_date")}
@@ -125,12 +126,12 @@ pub(super) fn ItemRow(
                     <summary>"Note, links, history"</summary>
                     <div class="note-view" inner_html=note_html></div>
                     {can_edit.then(|| view! {
-                        <textarea class="note-input" rows="3" placeholder="Markdown note" on:change=move |ev| send(json!({ "note": event_target_value(&ev) }))>{crate::components::form::raw_text(note.clone())}</textarea>
+                        <textarea class="note-input" rows="3" placeholder="Markdown note" on:change=move |ev| send(ItemPatch { note: Some(event_target_value(&ev)), ..Default::default() })>{crate::components::form::raw_text(note.clone())}</textarea>
                         <input class="links-input" placeholder="https://… evidence links, space separated"
                             value=links_text.clone()
                             on:change=move |ev| {
                                 let v = event_target_value(&ev);
-                                send(json!({ "evidence_links": v.split_whitespace().collect::<Vec<_>>() }));
+                                send(ItemPatch { evidence_links: Some(v.split_whitespace().map(str::to_owned).collect()), ..Default::default() });
                             } />
                         {field_error(failure, "evidence_links")}
                         {field_error(failure, "note")}

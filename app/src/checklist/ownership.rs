@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::{json, Value};
+use serde_json::Value;
+use wire::checklist::Ownership;
 
 use crate::api_client::{call, ApiFailure};
 
@@ -13,26 +14,18 @@ pub(super) fn Ownership(team_id: i64, can_edit: bool, reload: RwSignal<u32>) -> 
     let services = RwSignal::new(String::new());
     let failure = RwSignal::new(None::<ApiFailure>);
     let status = RwSignal::new(String::new());
-    let joined = |v: &Value| {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     Effect::new(move |_| {
         spawn_local(async move {
-            if let Ok(o) = call::<Value>(
+            if let Ok(o) = call::<Ownership>(
                 "GET",
                 &format!("/api/v1/teams/{team_id}/ownership"),
                 None::<&()>,
             )
             .await
             {
-                dashboards.set(joined(&o["dashboards"]));
-                namespaces.set(joined(&o["rule_namespaces"]));
-                services.set(joined(&o["services"]));
+                dashboards.set(o.dashboards.join(", "));
+                namespaces.set(o.rule_namespaces.join(", "));
+                services.set(o.services.join(", "));
             }
         });
     });
@@ -44,11 +37,11 @@ pub(super) fn Ownership(team_id: i64, can_edit: bool, reload: RwSignal<u32>) -> 
             .collect()
     };
     let save = move |_| {
-        let body = json!({
-            "dashboards": list(dashboards.get_untracked()),
-            "rule_namespaces": list(namespaces.get_untracked()),
-            "services": list(services.get_untracked()),
-        });
+        let body = Ownership {
+            dashboards: list(dashboards.get_untracked()),
+            rule_namespaces: list(namespaces.get_untracked()),
+            services: list(services.get_untracked()),
+        };
         status.set("Saving…".into());
         spawn_local(async move {
             match call::<Value>(

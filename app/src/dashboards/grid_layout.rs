@@ -1,7 +1,7 @@
 //! Panel placement on the 24-column dashboard grid, as the editor's drag and keyboard
 //! moves change it: pure functions, so the rules are tested without a browser.
 
-use crate::dashboards::model::GridPos;
+use crate::dashboards::model::Grid;
 
 /// Columns of the dashboard grid.
 pub const COLUMNS: u32 = 24;
@@ -17,7 +17,7 @@ pub enum DragMode {
 
 /// `start` moved or resized by whole cells (`dx` columns, `dy` rows), kept on the grid:
 /// inside the 24 columns, at least one cell, never above the top.
-pub fn dragged(start: &GridPos, mode: DragMode, dx: i64, dy: i64) -> GridPos {
+pub fn dragged(start: &Grid, mode: DragMode, dx: i64, dy: i64) -> Grid {
     let clamp = |v: i64, lo: i64, hi: i64| v.clamp(lo, hi.max(lo)) as u32;
     let (x, y, w, h) = (
         i64::from(start.x),
@@ -27,13 +27,13 @@ pub fn dragged(start: &GridPos, mode: DragMode, dx: i64, dy: i64) -> GridPos {
     );
     let cols = i64::from(COLUMNS);
     match mode {
-        DragMode::Move => GridPos {
+        DragMode::Move => Grid {
             x: clamp(x + dx, 0, cols - w),
             y: clamp(y + dy, 0, i64::MAX),
             w: start.w,
             h: start.h,
         },
-        DragMode::Resize => GridPos {
+        DragMode::Resize => Grid {
             x: start.x,
             y: start.y,
             w: clamp(w + dx, 1, cols - x),
@@ -42,14 +42,14 @@ pub fn dragged(start: &GridPos, mode: DragMode, dx: i64, dy: i64) -> GridPos {
     }
 }
 
-fn overlaps(a: &GridPos, b: &GridPos) -> bool {
+fn overlaps(a: &Grid, b: &Grid) -> bool {
     a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
 }
 
 /// After panel `fixed` was placed, pushes every panel it covers down below it, and so on
 /// for the panels those land on (as Grafana does): no two panels overlap afterwards, and
 /// `fixed` keeps the place it was given.
-pub fn settle(grids: &mut [GridPos], fixed: usize) {
+pub fn settle(grids: &mut [Grid], fixed: usize) {
     let mut placed = vec![fixed];
     // Each round pushes at least one panel strictly lower; a panel never rises, so this
     // ends: every push moves a panel below one that is already settled.
@@ -68,8 +68,8 @@ pub fn settle(grids: &mut [GridPos], fixed: usize) {
 mod tests {
     use super::*;
 
-    fn g(x: u32, y: u32, w: u32, h: u32) -> GridPos {
-        GridPos { x, y, w, h }
+    fn g(x: u32, y: u32, w: u32, h: u32) -> Grid {
+        Grid { x, y, w, h }
     }
 
     #[test]

@@ -4,14 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::components::chart_model::{ChartView, TableView};
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct GridPos {
-    pub x: u32,
-    pub y: u32,
-    pub w: u32,
-    pub h: u32,
-}
+pub use wire::dashboard::Grid;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct VariableView {
@@ -71,7 +64,7 @@ pub enum PanelBody {
 pub struct PanelView {
     pub id: u32,
     pub title: String,
-    pub grid: GridPos,
+    pub grid: Grid,
     /// The first query with variables filled in (for "explore this query").
     pub query: Option<String>,
     pub datasource: Option<i64>,

@@ -14,7 +14,7 @@ pub use template::{
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::SqlitePool;
 
@@ -24,14 +24,7 @@ use crate::db::now;
 use crate::error::Error;
 use crate::metrics::Metrics;
 
-pub const STATES: [&str; 4] = ["open", "in_progress", "done", "not_applicable"];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    De,
-    En,
-}
+pub use wire::checklist::{ItemPatch, Lang, STATES};
 
 // ---- a team's checklist -----------------------------------------------------------------
 
@@ -183,30 +176,6 @@ async fn render(
         "progress": progress(done_all, applicable_all),
         "sections": sections,
     }))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ItemPatch {
-    pub state: Option<String>,
-    pub reason: Option<String>,
-    /// `null` clears the owner.
-    #[serde(default, with = "double_option")]
-    pub owner_id: Option<Option<i64>>,
-    #[serde(default, with = "double_option")]
-    pub due_date: Option<Option<String>>,
-    pub note: Option<String>,
-    pub evidence_links: Option<Vec<String>>,
-}
-
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(d).map(Some)
-    }
 }
 
 /// Changes one item of a team's checklist; the before/after goes to the item's history and

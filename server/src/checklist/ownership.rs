@@ -2,7 +2,6 @@
 //! it runs) — so each team's evidence is checked against its own things, not the portal's.
 
 use app::dto::Role;
-use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
 use crate::actor::Actor;
@@ -14,54 +13,7 @@ use crate::rules::namespace::Namespace;
 /// At most this many objects of each kind per team.
 const MAX_PER_KIND: usize = 200;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ownership {
-    /// Dashboard uids.
-    #[serde(default)]
-    pub dashboards: Vec<String>,
-    #[serde(default)]
-    pub rule_namespaces: Vec<String>,
-    /// Prometheus `job` label values.
-    #[serde(default)]
-    pub services: Vec<String>,
-}
-
-const KINDS: [&str; 3] = ["dashboard", "rule_namespace", "service"];
-
-impl Ownership {
-    fn of_kind(&self, kind: &str) -> &[String] {
-        match kind {
-            "dashboard" => &self.dashboards,
-            "rule_namespace" => &self.rule_namespaces,
-            _ => &self.services,
-        }
-    }
-
-    fn of_kind_mut(&mut self, kind: &str) -> &mut Vec<String> {
-        match kind {
-            "dashboard" => &mut self.dashboards,
-            "rule_namespace" => &mut self.rule_namespaces,
-            _ => &mut self.services,
-        }
-    }
-}
-
-/// A `job` label value a team may name: what PromQL selectors can match without escaping
-/// beyond `.` (letters, digits, `_`, `-`, `.`, `:`; 1–100 characters).
-pub fn service_problem(job: &str) -> Option<String> {
-    if job.is_empty() || job.len() > 100 {
-        return Some("must be 1–100 characters".into());
-    }
-    job.chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
-        .map(|c| {
-            format!(
-                "`{}` is not allowed: use letters, digits, `_`, `-`, `.` and `:`",
-                c.escape_default()
-            )
-        })
-}
+pub use wire::checklist::{service_problem, Ownership};
 
 /// What team `team_id` owns; not found when there is no such team.
 pub async fn of_team(db: &SqlitePool, team_id: i64) -> Result<Ownership, Error> {
@@ -152,7 +104,7 @@ pub async fn set(
         .bind(team_id)
         .execute(&mut *tx)
         .await?;
-    for kind in KINDS {
+    for kind in wire::checklist::OWNED_KINDS {
         for object in owned.of_kind(kind) {
             sqlx::query("INSERT INTO team_ownership (team_id, kind, object) VALUES (?, ?, ?)")
                 .bind(team_id)

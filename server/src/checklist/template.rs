@@ -2,7 +2,7 @@
 //! an item that disappears from the template is marked removed, never deleted, so team
 //! history stays.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use super::evidence;
@@ -101,41 +101,7 @@ pub async fn template_by_id(db: &SqlitePool, id: i64) -> Result<Template, Error>
 
 // ---- template editing --------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateBody {
-    pub name: String,
-    /// The version being edited (updates only; optimistic locking).
-    #[serde(default)]
-    pub version: Option<i64>,
-    pub sections: Vec<SectionBody>,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SectionBody {
-    /// Keep an existing section (rename/reorder); absent for a new one.
-    #[serde(default)]
-    pub id: Option<i64>,
-    pub title_de: String,
-    pub title_en: String,
-    pub items: Vec<ItemBody>,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ItemBody {
-    #[serde(default)]
-    pub id: Option<i64>,
-    pub title_de: String,
-    #[serde(default)]
-    pub detail_de: String,
-    pub title_en: String,
-    #[serde(default)]
-    pub detail_en: String,
-    #[serde(default)]
-    pub evidence_check: Option<String>,
-}
+pub use wire::checklist::TemplateBody;
 
 fn check_template(body: &TemplateBody) -> Result<(), Error> {
     if body.name.trim().is_empty() || body.name.len() > 100 {

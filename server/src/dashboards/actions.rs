@@ -23,7 +23,7 @@ fn native(v: Value) -> Result<Dashboard, Error> {
         };
         Error::invalid(field, format!("not a Keiko dashboard: {}", e.into_inner()))
     })?;
-    doc.validate()?;
+    super::model::validate(&doc)?;
     Ok(doc)
 }
 

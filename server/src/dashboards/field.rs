@@ -1,186 +1,20 @@
-//! How a panel shows its values beyond unit and thresholds: value mappings (a value, a
-//! range or a special value shown as text, optionally in a colour) and overrides (per series,
-//! matched by name or regular expression: display name, unit, colour) — the parts of
-//! Grafana's `fieldConfig` the native model holds.
+//! What the server does with a panel's value mappings and overrides (the types are
+//! `wire::dashboard`'s): the mapping for a value, and overrides with their regular
+//! expressions compiled once per render.
 
-use serde::{Deserialize, Serialize};
+pub use wire::dashboard::{
+    FieldOverride, SeriesMatcher, Special, ValueMapping, MAX_MAPPINGS, MAX_OVERRIDES,
+};
 
-use super::model::is_color;
-use crate::error::Error;
-
-pub const MAX_MAPPINGS: usize = 50;
-pub const MAX_OVERRIDES: usize = 50;
 /// Compiled size of an override's regular expression (bytes), so no pattern can be made
 /// to cost unbounded memory or time.
 const REGEX_SIZE_LIMIT: usize = 64 * 1024;
-const MAX_TEXT: usize = 200;
 
-/// Values a mapping can match besides numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Special {
-    /// No value (no data).
-    Null,
-    Nan,
-    NullNan,
-    /// 1 (as Prometheus writes true).
-    True,
-    /// 0.
-    False,
-}
-
-/// One mapping: exactly one of `value`, a range (`from`/`to`, either open) or `special`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ValueMapping {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub special: Option<Special>,
-    pub text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
-}
-
-impl ValueMapping {
-    fn matches(&self, v: Option<f64>) -> bool {
-        if let Some(special) = self.special {
-            return match (special, v) {
-                (Special::Null | Special::NullNan, None) => true,
-                (Special::Nan | Special::NullNan, Some(x)) => x.is_nan(),
-                (Special::True, Some(x)) => x == 1.0,
-                (Special::False, Some(x)) => x == 0.0,
-                _ => false,
-            };
-        }
-        let Some(x) = v.filter(|x| !x.is_nan()) else {
-            return false;
-        };
-        if let Some(value) = self.value {
-            return x == value;
-        }
-        self.from.is_none_or(|f| x >= f) && self.to.is_none_or(|t| x <= t)
-    }
-}
-
-/// What an override applies to: series whose display name equals `name`, or matches
-/// `regex` (whole name, as Grafana's `byRegexp`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub enum SeriesMatcher {
-    Name(String),
-    Regex(String),
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FieldOverride {
-    pub matcher: SeriesMatcher,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
-}
-
-fn compile(pattern: &str) -> Result<regex::Regex, String> {
+pub(super) fn compile(pattern: &str) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
         .map_err(|e| format!("not a regular expression: {e}"))
-}
-
-/// Checks a panel's mappings and overrides; errors name the field under `at`
-/// (`panels[2].mappings[0].text`).
-pub fn validate(
-    at: &dyn Fn(&str) -> String,
-    mappings: &[ValueMapping],
-    overrides: &[FieldOverride],
-) -> Result<(), Error> {
-    let bad = |field: String, message: String| Err(Error::invalid(field, message));
-    if mappings.len() > MAX_MAPPINGS {
-        return bad(at("mappings"), format!("at most {MAX_MAPPINGS} mappings"));
-    }
-    for (i, m) in mappings.iter().enumerate() {
-        let field = |f: &str| at(&format!("mappings[{i}].{f}"));
-        let kinds = [
-            m.value.is_some(),
-            m.from.is_some() || m.to.is_some(),
-            m.special.is_some(),
-        ];
-        if kinds.iter().filter(|k| **k).count() != 1 {
-            return bad(
-                at(&format!("mappings[{i}]")),
-                "give exactly one of `value`, a range (`from`/`to`) or `special`".into(),
-            );
-        }
-        if let (Some(f), Some(t)) = (m.from, m.to) {
-            if f > t {
-                return bad(field("to"), "must not be below `from`".into());
-            }
-        }
-        if m.text.chars().count() > MAX_TEXT {
-            return bad(
-                field("text"),
-                format!("must be at most {MAX_TEXT} characters"),
-            );
-        }
-        if m.color.as_deref().is_some_and(|c| !is_color(c)) {
-            return bad(
-                field("color"),
-                "use a colour name (green, red …) or #rrggbb".into(),
-            );
-        }
-    }
-    if overrides.len() > MAX_OVERRIDES {
-        return bad(
-            at("overrides"),
-            format!("at most {MAX_OVERRIDES} overrides"),
-        );
-    }
-    for (i, o) in overrides.iter().enumerate() {
-        let field = |f: &str| at(&format!("overrides[{i}].{f}"));
-        match &o.matcher {
-            SeriesMatcher::Name(n) if n.is_empty() || n.chars().count() > 500 => {
-                return bad(field("matcher.name"), "must be 1 to 500 characters".into());
-            }
-            SeriesMatcher::Regex(r) if r.len() > 500 => {
-                return bad(field("matcher.regex"), "must be at most 500 bytes".into());
-            }
-            SeriesMatcher::Regex(r) => {
-                if let Err(e) = compile(r) {
-                    return bad(field("matcher.regex"), e);
-                }
-            }
-            SeriesMatcher::Name(_) => {}
-        }
-        if o.display_name
-            .as_deref()
-            .is_some_and(|n| n.chars().count() > MAX_TEXT)
-        {
-            return bad(
-                field("display_name"),
-                format!("must be at most {MAX_TEXT} characters"),
-            );
-        }
-        if let Some(u) = o.unit.as_deref() {
-            if app::components::units::Unit::parse(u).is_none() {
-                return bad(field("unit"), format!("`{u}` is not a unit"));
-            }
-        }
-        if o.color.as_deref().is_some_and(|c| !is_color(c)) {
-            return bad(
-                field("color"),
-                "use a colour name (green, red …) or #rrggbb".into(),
-            );
-        }
-    }
-    Ok(())
 }
 
 /// The mapping that applies to `v` (the first that matches, as Grafana picks), if any.
@@ -297,9 +131,18 @@ mod tests {
 
     #[test]
     fn bad_mappings_and_overrides_name_their_field() {
-        let at = |f: &str| format!("panels[0].{f}");
+        // A text panel carrying only the mappings and overrides under test.
+        let validate = |mappings: &[ValueMapping], overrides: &[FieldOverride]| {
+            let mut d: super::super::model::Dashboard = serde_json::from_value(serde_json::json!(
+                {"title": "T", "panels": [{"id": 1, "type": "text", "grid": {"x": 0, "y": 0, "w": 8, "h": 8}}]}
+            ))
+            .unwrap();
+            d.panels[0].mappings = mappings.to_vec();
+            d.panels[0].overrides = overrides.to_vec();
+            super::super::model::validate(&d)
+        };
         let both = mapping(serde_json::json!({"value": 1.0, "special": "nan", "text": "x"}));
-        let err = validate(&at, &[both], &[]).unwrap_err();
+        let err = validate(&[both], &[]).unwrap_err();
         assert_eq!(err.field(), Some("panels[0].mappings[0]"));
         let regex = FieldOverride {
             matcher: SeriesMatcher::Regex("(".into()),
@@ -307,7 +150,7 @@ mod tests {
             unit: None,
             color: None,
         };
-        let err = validate(&at, &[], &[regex]).unwrap_err();
+        let err = validate(&[], &[regex]).unwrap_err();
         assert_eq!(err.field(), Some("panels[0].overrides[0].matcher.regex"));
         let huge = FieldOverride {
             matcher: SeriesMatcher::Regex("(a{1,100}){1,100}".into()),
@@ -316,7 +159,7 @@ mod tests {
             color: None,
         };
         assert!(
-            validate(&at, &[], &[huge]).is_err(),
+            validate(&[], &[huge]).is_err(),
             "over the compiled size limit"
         );
     }

@@ -44,7 +44,7 @@ pub fn from_json(v: &Value) -> Result<(Dashboard, Vec<ReportEntry>), Error> {
     }
     if grafana::is_grafana(v) {
         let c = grafana::convert(v).map_err(|m| Error::invalid("dashboard", m))?;
-        c.dashboard.validate()?;
+        model::validate(&c.dashboard)?;
         Ok((c.dashboard, c.report))
     } else {
         let doc: Dashboard = serde_json::from_value(v.clone()).map_err(|e| {
@@ -53,7 +53,7 @@ pub fn from_json(v: &Value) -> Result<(Dashboard, Vec<ReportEntry>), Error> {
                 format!("not a Keiko or Grafana dashboard: {e}"),
             )
         })?;
-        doc.validate()?;
+        model::validate(&doc)?;
         let report = doc
             .panels
             .iter()

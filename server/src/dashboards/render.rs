@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use app::components::chart_model::{ChartRequest, TableView};
 use app::components::units::Unit;
-use app::dashboards::model::{
-    DashboardRequest, GridPos, PanelBody, PanelView, StatValue, VariableView,
-};
+use app::dashboards::model::{DashboardRequest, PanelBody, PanelView, StatValue, VariableView};
 
 use super::field;
 use super::model::{css_color, Dashboard, Panel, PanelKind, Reducer, Threshold, VariableKind};
@@ -493,12 +491,7 @@ pub async fn render(
             PanelView {
                 id: p.id,
                 title: p.title.clone(),
-                grid: GridPos {
-                    x: p.grid.x,
-                    y: p.grid.y,
-                    w: p.grid.w,
-                    h: p.grid.h,
-                },
+                grid: p.grid.clone(),
                 // What this panel ran, for "explore this query".
                 query: targets.into_iter().next().map(|(q, _)| q),
                 datasource: p.datasource,

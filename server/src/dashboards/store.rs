@@ -140,7 +140,7 @@ pub async fn create(
     if doc.uid.is_empty() {
         doc.uid = new_uid();
     }
-    doc.validate()?;
+    super::model::validate(&doc)?;
     let at = now();
     let text = serde_json::to_string(&doc).map_err(Error::internal)?;
     let mut tx = crate::db::begin_write(db).await?;
@@ -237,7 +237,7 @@ pub async fn update(
         action,
     } = save;
     doc.uid = uid.to_owned();
-    doc.validate()?;
+    super::model::validate(&doc)?;
     let version = expected + 1;
     let at = now();
     let text = serde_json::to_string(&doc).map_err(Error::internal)?;

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::grid_of;
 use crate::dashboards::grid_layout::{dragged, settle, DragMode, COLUMNS};
-use crate::dashboards::model::GridPos;
+use crate::dashboards::model::Grid;
 
 /// Grid rows on the layout map, in pixels.
 const MAP_ROW_PX: f64 = 8.0;
@@ -20,7 +20,7 @@ pub(super) fn LayoutMap(
 ) -> impl IntoView {
     let map = NodeRef::<leptos::html::Div>::new();
     // The drag under way: panel, mode, pointer start, grid at the start.
-    let drag = StoredValue::new(None::<(usize, DragMode, i32, i32, GridPos)>);
+    let drag = StoredValue::new(None::<(usize, DragMode, i32, i32, Grid)>);
     let start = move |ev: leptos::ev::PointerEvent, i: usize, mode: DragMode| {
         ev.prevent_default();
         ev.stop_propagation();
@@ -70,7 +70,7 @@ pub(super) fn LayoutMap(
             let Some(panels) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) else {
                 return;
             };
-            let mut grids: Vec<GridPos> = panels.iter().map(grid_of).collect();
+            let mut grids: Vec<Grid> = panels.iter().map(grid_of).collect();
             settle(&mut grids, i);
             for (p, g) in panels.iter_mut().zip(grids) {
                 p["grid"] = json!(g);

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::api_client::{call, ApiFailure};
 use crate::components::form::{encode, form_error};
-use crate::dashboards::model::GridPos;
+use crate::dashboards::model::Grid;
 use layout_map::LayoutMap;
 use panel_editor::PanelEditor;
 use variables_form::VariablesForm;
@@ -367,6 +367,6 @@ pub(super) fn query_letter(k: usize) -> String {
 }
 
 /// A panel's place on the grid, from the editor's document.
-pub(super) fn grid_of(p: &Value) -> GridPos {
+pub(super) fn grid_of(p: &Value) -> Grid {
     serde_json::from_value(p["grid"].clone()).unwrap_or_default()
 }

@@ -8,7 +8,7 @@ use crate::components::chart::Chart;
 use crate::components::chart_model::ChartRequest;
 use crate::components::promql_editor::{pick_source, QueryEditor};
 use crate::dashboards::grid_layout::{dragged, settle, DragMode};
-use crate::dashboards::model::GridPos;
+use crate::dashboards::model::Grid;
 use crate::fetch::Fetcher;
 
 /// One panel's settings: type, title, source, queries (each in the Explore editor, with a
@@ -50,7 +50,7 @@ pub(super) fn PanelEditor(
             let Some(panels) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) else {
                 return;
             };
-            let mut grids: Vec<GridPos> = panels.iter().map(grid_of).collect();
+            let mut grids: Vec<Grid> = panels.iter().map(grid_of).collect();
             let Some(start) = grids.get(index).cloned() else {
                 return;
             };

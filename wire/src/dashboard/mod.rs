@@ -1,0 +1,229 @@
+//! The native dashboard document: what the portal stores, serves as JSON, renders, and what
+//! the editor edits. Only a document that passed [`Dashboard::check`] with the server's
+//! [`Checks`] is ever stored.
+
+mod field;
+mod validate;
+
+use serde::{Deserialize, Serialize};
+
+pub use field::{FieldOverride, SeriesMatcher, Special, ValueMapping, MAX_MAPPINGS, MAX_OVERRIDES};
+pub use validate::{Checks, ShapeOnly};
+
+/// The `format` every native document carries, so import can tell it from Grafana JSON.
+pub const FORMAT: &str = "keiko-dashboard/1";
+pub const GRID_COLUMNS: u32 = 24;
+const MAX_PANELS: usize = 200;
+const MAX_TARGETS: usize = 26;
+const MAX_VARIABLES: usize = 50;
+const MAX_TAGS: usize = 50;
+const MAX_THRESHOLDS: usize = 20;
+/// Markdown of a text panel, and a dashboard's description.
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// Values a variable remembers as selected.
+const MAX_CURRENT: usize = 100;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    #[serde(default = "format")]
+    pub format: String,
+    #[serde(default)]
+    pub uid: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub folder: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub time: TimeRange,
+    /// Auto-refresh (`""` off, or a duration such as `30s`).
+    #[serde(default)]
+    pub refresh: String,
+    #[serde(default)]
+    pub variables: Vec<Variable>,
+    #[serde(default)]
+    pub panels: Vec<Panel>,
+}
+
+fn format() -> String {
+    FORMAT.into()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeRange {
+    pub from: String,
+    pub to: String,
+}
+
+impl Default for TimeRange {
+    fn default() -> Self {
+        TimeRange {
+            from: "now-6h".into(),
+            to: "now".into(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VariableKind {
+    /// Label values from a source: `label_values(metric, label)` or `label_values(label)`.
+    Query,
+    /// A fixed comma-separated list.
+    Custom,
+    /// Durations such as `1m,5m,1h`.
+    Interval,
+    /// Free text.
+    Text,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: VariableKind,
+    #[serde(default)]
+    pub label: String,
+    /// The query (query), the list (custom, interval) or the default (text).
+    #[serde(default)]
+    pub query: String,
+    /// Data source id for query variables; `None` is the default source.
+    #[serde(default)]
+    pub datasource: Option<i64>,
+    #[serde(default)]
+    pub multi: bool,
+    #[serde(default)]
+    pub include_all: bool,
+    /// The selected values (`["$__all"]` for All).
+    #[serde(default)]
+    pub current: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PanelKind {
+    Timeseries,
+    Stat,
+    Gauge,
+    Table,
+    Text,
+    Row,
+    /// A Grafana panel the import could not convert: kept in place, shown as a notice.
+    Unsupported,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reducer {
+    #[default]
+    Last,
+    Mean,
+    Max,
+    Min,
+}
+
+/// A panel's place on the 24-column grid, in cells.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grid {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub expr: String,
+    #[serde(default)]
+    pub legend: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// `None` is the base step (everything below the first value).
+    pub value: Option<f64>,
+    pub color: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Panel {
+    pub id: u32,
+    #[serde(rename = "type")]
+    pub kind: PanelKind,
+    #[serde(default)]
+    pub title: String,
+    pub grid: Grid,
+    #[serde(default)]
+    pub datasource: Option<i64>,
+    #[serde(default)]
+    pub targets: Vec<Target>,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+    #[serde(default)]
+    pub reducer: Reducer,
+    /// Markdown of a text panel; the original type of an unsupported one.
+    #[serde(default)]
+    pub text: String,
+    /// Rows: whether the panels below it (until the next row) are folded away.
+    #[serde(default)]
+    pub collapsed: bool,
+    /// Values shown as text (and colour): `0` as "Down", a range, no data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mappings: Vec<ValueMapping>,
+    /// Per series (by name or regular expression): display name, unit, colour.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<FieldOverride>,
+}
+
+/// `[A-Za-z0-9_-]{1,40}`, as Grafana uids are.
+pub fn is_uid(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Colour names the portal draws, Grafana's named colours included.
+pub fn color_hex(name: &str) -> Option<&'static str> {
+    Some(match name.trim().to_ascii_lowercase().as_str() {
+        "green" | "dark-green" | "semi-dark-green" => "#56A64B",
+        "red" | "dark-red" | "semi-dark-red" => "#E02F44",
+        "yellow" | "dark-yellow" => "#F2CC0C",
+        "orange" | "dark-orange" => "#FF9830",
+        "blue" | "dark-blue" => "#3274D9",
+        "purple" | "dark-purple" => "#A352CC",
+        "text" | "transparent" => "currentColor",
+        _ => return None,
+    })
+}
+
+pub fn is_color(c: &str) -> bool {
+    color_hex(c).is_some()
+        || (c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit()))
+        || (c.starts_with("rgb") && c.len() < 40 && !c.contains(['<', '>', '"', ';']))
+}
+
+/// The CSS colour for a threshold colour.
+pub fn css_color(c: &str) -> String {
+    color_hex(c).map(str::to_owned).unwrap_or_else(|| {
+        if is_color(c) {
+            c.to_owned()
+        } else {
+            "currentColor".into()
+        }
+    })
+}
