@@ -81,6 +81,29 @@ pub enum VariableKind {
     Text,
 }
 
+impl VariableKind {
+    pub const ALL: [VariableKind; 4] = [
+        VariableKind::Query,
+        VariableKind::Custom,
+        VariableKind::Interval,
+        VariableKind::Text,
+    ];
+
+    /// The name in the document (`query`, `custom`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VariableKind::Query => "query",
+            VariableKind::Custom => "custom",
+            VariableKind::Interval => "interval",
+            VariableKind::Text => "text",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<VariableKind> {
+        VariableKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Variable {
@@ -115,6 +138,38 @@ pub enum PanelKind {
     Row,
     /// A Grafana panel the import could not convert: kept in place, shown as a notice.
     Unsupported,
+}
+
+impl PanelKind {
+    /// The kinds a panel can be made in the editor (`Unsupported` only comes from import).
+    pub const EDITABLE: [PanelKind; 6] = [
+        PanelKind::Timeseries,
+        PanelKind::Stat,
+        PanelKind::Gauge,
+        PanelKind::Table,
+        PanelKind::Text,
+        PanelKind::Row,
+    ];
+
+    /// The name in the document (`timeseries`, `stat`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PanelKind::Timeseries => "timeseries",
+            PanelKind::Stat => "stat",
+            PanelKind::Gauge => "gauge",
+            PanelKind::Table => "table",
+            PanelKind::Text => "text",
+            PanelKind::Row => "row",
+            PanelKind::Unsupported => "unsupported",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<PanelKind> {
+        PanelKind::EDITABLE
+            .into_iter()
+            .chain([PanelKind::Unsupported])
+            .find(|k| k.as_str() == name)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,4 +281,24 @@ pub fn css_color(c: &str) -> String {
             "currentColor".into()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_the_documents_own() {
+        for k in PanelKind::EDITABLE
+            .into_iter()
+            .chain([PanelKind::Unsupported])
+        {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            assert_eq!(PanelKind::parse(k.as_str()), Some(k));
+        }
+        for k in VariableKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            assert_eq!(VariableKind::parse(k.as_str()), Some(k));
+        }
+    }
 }

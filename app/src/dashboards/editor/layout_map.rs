@@ -1,11 +1,10 @@
 //! The layout map: panels as boxes on the 24-column grid, moved and resized by dragging.
 
 use leptos::prelude::*;
-use serde_json::{json, Value};
+use wire::dashboard::{Dashboard, Grid, PanelKind};
 
-use super::grid_of;
-use crate::dashboards::grid_layout::{dragged, settle, DragMode, COLUMNS};
-use crate::dashboards::model::Grid;
+use super::settle_panels;
+use crate::dashboards::grid_layout::{dragged, DragMode, COLUMNS};
 
 /// Grid rows on the layout map, in pixels.
 const MAP_ROW_PX: f64 = 8.0;
@@ -15,7 +14,7 @@ const MAP_ROW_PX: f64 = 8.0;
 /// the panel editor do the same without a mouse.
 #[component]
 pub(super) fn LayoutMap(
-    doc: RwSignal<Option<Value>>,
+    doc: RwSignal<Option<Dashboard>>,
     selected: RwSignal<Option<usize>>,
 ) -> impl IntoView {
     let map = NodeRef::<leptos::html::Div>::new();
@@ -24,9 +23,7 @@ pub(super) fn LayoutMap(
     let start = move |ev: leptos::ev::PointerEvent, i: usize, mode: DragMode| {
         ev.prevent_default();
         ev.stop_propagation();
-        let Some(g) =
-            doc.with_untracked(|d| d.as_ref().and_then(|d| d["panels"].get(i).map(grid_of)))
-        else {
+        let Some(g) = grid_at(doc, i) else {
             return;
         };
         drag.set_value(Some((i, mode, ev.client_x(), ev.client_y(), g)));
@@ -44,13 +41,10 @@ pub(super) fn LayoutMap(
         let dx = (f64::from(ev.client_x() - x0) / col).round() as i64;
         let dy = (f64::from(ev.client_y() - y0) / MAP_ROW_PX).round() as i64;
         let next = dragged(&g, mode, dx, dy);
-        let changed = doc.with_untracked(|d| {
-            d.as_ref().and_then(|d| d["panels"].get(i).map(grid_of)) != Some(next.clone())
-        });
-        if changed {
+        if grid_at(doc, i).as_ref() != Some(&next) {
             doc.update(|d| {
-                if let Some(p) = d.as_mut().and_then(|d| d["panels"].get_mut(i)) {
-                    p["grid"] = json!(next);
+                if let Some(p) = d.as_mut().and_then(|d| d.panels.get_mut(i)) {
+                    p.grid = next;
                 }
             });
         }
@@ -67,24 +61,19 @@ pub(super) fn LayoutMap(
             selected.set(Some(i));
         }
         doc.update(|d| {
-            let Some(panels) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) else {
-                return;
-            };
-            let mut grids: Vec<Grid> = panels.iter().map(grid_of).collect();
-            settle(&mut grids, i);
-            for (p, g) in panels.iter_mut().zip(grids) {
-                p["grid"] = json!(g);
+            if let Some(d) = d.as_mut() {
+                settle_panels(&mut d.panels, i);
             }
         });
     };
     let boxes = move || {
         doc.get()
-            .map(|d| d["panels"].as_array().cloned().unwrap_or_default())
+            .map(|d| d.panels)
             .unwrap_or_default()
             .into_iter()
             .enumerate()
             .map(|(i, p)| {
-                let g = grid_of(&p);
+                let g = &p.grid;
                 let cols = f64::from(COLUMNS);
                 let style = format!(
                     "left:{:.4}%;width:{:.4}%;top:{}px;height:{}px",
@@ -93,10 +82,10 @@ pub(super) fn LayoutMap(
                     f64::from(g.y) * MAP_ROW_PX,
                     f64::from(g.h) * MAP_ROW_PX,
                 );
-                let title = p["title"].as_str().unwrap_or("").to_owned();
+                let title = p.title;
                 let hint = format!("{title}: drag to move, drag the corner to resize");
                 view! {
-                    <div class="layout-box" class:row-box=p["type"] == "row" style=style data-index=i.to_string()
+                    <div class="layout-box" class:row-box=p.kind == PanelKind::Row style=style data-index=i.to_string()
                         class:selected=move || selected.get() == Some(i)
                         title=hint
                         on:pointerdown=move |ev| start(ev, i, DragMode::Move)>
@@ -110,17 +99,7 @@ pub(super) fn LayoutMap(
     let height = move || {
         let bottom = doc.with(|d| {
             d.as_ref()
-                .and_then(|d| {
-                    d["panels"].as_array().map(|ps| {
-                        ps.iter()
-                            .map(|p| {
-                                let g = grid_of(p);
-                                g.y + g.h
-                            })
-                            .max()
-                            .unwrap_or(0)
-                    })
-                })
+                .and_then(|d| d.panels.iter().map(|p| p.grid.y + p.grid.h).max())
                 .unwrap_or(0)
         });
         // Room below the last panel to drag into.
@@ -133,4 +112,12 @@ pub(super) fn LayoutMap(
             {boxes}
         </div>
     }
+}
+
+/// Panel `i`'s place on the grid, read without tracking.
+fn grid_at(doc: RwSignal<Option<Dashboard>>, i: usize) -> Option<Grid> {
+    doc.with_untracked(|d| {
+        d.as_ref()
+            .and_then(|d| d.panels.get(i).map(|p| p.grid.clone()))
+    })
 }

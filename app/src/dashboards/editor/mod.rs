@@ -1,5 +1,7 @@
 //! The dashboard editor: a module of its own (`#[lazy]`), fetched after hydration when
-//! `?edit` is set; viewers never download it.
+//! `?edit` is set; viewers never download it. It edits the typed document
+//! (`wire::dashboard::Dashboard`, one signal): the panel editor, the variables form and the
+//! layout map read and write that copy, and "Save" sends it for the server to check.
 
 mod layout_map;
 mod panel_editor;
@@ -14,10 +16,32 @@ use serde_json::{json, Value};
 
 use crate::api_client::{call, ApiFailure};
 use crate::components::form::{encode, form_error};
-use crate::dashboards::model::Grid;
+use crate::dashboards::grid_layout::settle;
 use layout_map::LayoutMap;
 use panel_editor::PanelEditor;
 use variables_form::VariablesForm;
+use wire::dashboard::{Dashboard, Grid, Panel, PanelKind, Target, Variable};
+
+/// A stored dashboard as `GET /api/v1/dashboards/{uid}` answers.
+#[derive(Clone, Debug, Deserialize)]
+struct StoredDashboard {
+    dashboard: Dashboard,
+    version: i64,
+    provisioned_from: Option<String>,
+}
+
+/// What a save answers.
+#[derive(Clone, Debug, Deserialize)]
+struct Saved {
+    version: i64,
+    warning: Option<String>,
+}
+
+/// What "Duplicate" answers: the copy's uid.
+#[derive(Clone, Debug, Deserialize)]
+struct Copied {
+    uid: String,
+}
 
 #[derive(Clone, Debug, Deserialize)]
 struct VersionInfo {
@@ -37,7 +61,7 @@ pub(super) fn editor_view(uid: String, refresh: Callback<()>) -> AnyView {
 
 #[component]
 fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
-    let doc = RwSignal::new(None::<Value>);
+    let doc = RwSignal::new(None::<Dashboard>);
     let version = RwSignal::new(0i64);
     let failure = RwSignal::new(None::<ApiFailure>);
     let saved = RwSignal::new(None::<String>);
@@ -54,16 +78,16 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
         move || {
             let uid = uid.clone();
             spawn_local(async move {
-                if let Ok(v) = call::<Value>(
+                if let Ok(s) = call::<StoredDashboard>(
                     "GET",
                     &format!("/api/v1/dashboards/{}", encode(&uid)),
                     None::<&()>,
                 )
                 .await
                 {
-                    version.set(v["version"].as_i64().unwrap_or(0));
-                    provisioned.set(v["provisioned_from"].as_str().map(str::to_owned));
-                    doc.set(Some(v["dashboard"].clone()));
+                    version.set(s.version);
+                    provisioned.set(s.provisioned_from);
+                    doc.set(Some(s.dashboard));
                 }
                 if let Ok(list) = call::<Vec<VersionInfo>>(
                     "GET",
@@ -87,7 +111,7 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
             let body = json!({ "dashboard": d, "version": version.get_untracked(), "message": message.get_untracked() });
             let uid = uid.clone();
             spawn_local(async move {
-                match call::<Value>(
+                match call::<Saved>(
                     "PUT",
                     &format!("/api/v1/dashboards/{}", encode(&uid)),
                     Some(&body),
@@ -96,10 +120,10 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                 {
                     Ok(v) => {
                         failure.set(None);
-                        version.set(v["version"].as_i64().unwrap_or(0));
-                        saved.set(Some(match v["warning"].as_str() {
-                            Some(w) => format!("Saved as version {}. {w}", v["version"]),
-                            None => format!("Saved as version {}.", v["version"]),
+                        version.set(v.version);
+                        saved.set(Some(match v.warning {
+                            Some(w) => format!("Saved as version {}. {w}", v.version),
+                            None => format!("Saved as version {}.", v.version),
                         }));
                         message.set(String::new());
                         // The editor may have been closed while the request ran.
@@ -117,18 +141,8 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
     let add_panel = move |_| {
         doc.update(|d| {
             if let Some(d) = d.as_mut() {
-                let panels = d["panels"].as_array().cloned().unwrap_or_default();
-                let id = panels.iter().filter_map(|p| p["id"].as_u64()).max().unwrap_or(0) + 1;
-                let y = panels
-                    .iter()
-                    .map(|p| p["grid"]["y"].as_u64().unwrap_or(0) + p["grid"]["h"].as_u64().unwrap_or(0))
-                    .max()
-                    .unwrap_or(0);
-                let mut list = panels;
-                list.push(json!({"id": id, "type": "timeseries", "title": format!("Panel {id}"),
-                    "grid": {"x": 0, "y": y, "w": 12, "h": 8}, "targets": [{"expr": "up", "legend": ""}]}));
-                selected.set(Some(list.len() - 1));
-                d["panels"] = Value::Array(list);
+                d.panels.push(new_panel(&d.panels));
+                selected.set(Some(d.panels.len() - 1));
             }
         });
     };
@@ -136,18 +150,16 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
         let Some(d) = doc.get() else {
             return view! { <p>"Loading…"</p> }.into_any();
         };
-        d["panels"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        d.panels
             .into_iter()
             .enumerate()
             .map(|(i, p)| {
+                let g = &p.grid;
                 let label = format!(
                     "{} ({}) at {},{} size {}×{}",
-                    p["title"].as_str().unwrap_or(""),
-                    p["type"].as_str().unwrap_or(""),
-                    p["grid"]["x"], p["grid"]["y"], p["grid"]["w"], p["grid"]["h"]
+                    p.title,
+                    p.kind.as_str(),
+                    g.x, g.y, g.w, g.h
                 );
                 view! {
                     <li>
@@ -198,9 +210,11 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                 let path = format!("/api/v1/dashboards/{}/versions/{v}", encode(&uid));
                 if let Ok(old) = call::<Value>("GET", &path, None::<&()>).await {
                     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+                    // Through `Value`, as the old version is: both with their keys sorted.
                     let current = doc
                         .try_get_untracked()
                         .flatten()
+                        .and_then(|d| serde_json::to_value(d).ok())
                         .map(|d| pretty(&d))
                         .unwrap_or_default();
                     diff.set(Some((
@@ -218,17 +232,14 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
             let uid = uid.clone();
             let navigate = navigate.clone();
             spawn_local(async move {
-                if let Ok(v) = call::<Value>(
+                if let Ok(copy) = call::<Copied>(
                     "POST",
                     &format!("/api/v1/dashboards/{}/duplicate", encode(&uid)),
                     None::<&()>,
                 )
                 .await
                 {
-                    navigate(
-                        &format!("/d/{}?edit=1", v["uid"].as_str().unwrap_or("")),
-                        Default::default(),
-                    );
+                    navigate(&format!("/d/{}?edit=1", copy.uid), Default::default());
                 }
             });
         }
@@ -288,23 +299,20 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
             <div class="editor-cols">
                 <div>
                     <label for="dash-title">"Title"</label>
-                    <input id="dash-title" prop:value=move || doc.get().map(|d| d["title"].as_str().unwrap_or("").to_owned()).unwrap_or_default()
-                        on:input=move |ev| { let v = event_target_value(&ev); doc.update(|d| if let Some(d) = d.as_mut() { d["title"] = json!(v); }); } />
+                    <input id="dash-title" prop:value=move || doc.with(|d| d.as_ref().map(|d| d.title.clone()).unwrap_or_default())
+                        on:input=move |ev| { let v = event_target_value(&ev); doc.update(|d| if let Some(d) = d.as_mut() { d.title = v; }); } />
                     <VariablesForm doc=doc failure=failure />
                     <details class="variables-json">
                     <summary>"Variables as JSON"</summary>
                     <label for="dash-variables">"Variables (JSON list)"</label>
                     <textarea id="dash-variables" rows="4"
-                        prop:value=move || doc.get().map(|d| serde_json::to_string_pretty(&d["variables"]).unwrap_or_default()).unwrap_or_default()
-                        on:change=move |ev| {
-                            match serde_json::from_str::<Value>(&event_target_value(&ev)) {
-                                Ok(v) if v.is_array() => {
-                                    vars_problem.set(None);
-                                    doc.update(|d| if let Some(d) = d.as_mut() { d["variables"] = v; });
-                                }
-                                Ok(_) => vars_problem.set(Some("must be a JSON list of variables".into())),
-                                Err(e) => vars_problem.set(Some(format!("not JSON: {e}"))),
+                        prop:value=move || doc.with(|d| d.as_ref().map(|d| serde_json::to_string_pretty(&d.variables).unwrap_or_default()).unwrap_or_default())
+                        on:change=move |ev| match variables_of(&event_target_value(&ev)) {
+                            Ok(list) => {
+                                vars_problem.set(None);
+                                doc.update(|d| if let Some(d) = d.as_mut() { d.variables = list; });
                             }
+                            Err(m) => vars_problem.set(Some(m)),
                         }></textarea>
                     {move || vars_problem.get().map(|m| view! { <p class="field-error" data-field="variables">{m}</p> })}
                     </details>
@@ -316,7 +324,7 @@ fn Editor(uid: String, refresh: Callback<()>) -> impl IntoView {
                 <div>
                     {move || selected.get().map(|i| view! {
                         <PanelEditor index=i doc=doc
-                            remove=Callback::new(move |i: usize| { doc.update(|d| if let Some(arr) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) { if i < arr.len() { arr.remove(i); } }); selected.set(None); }) />
+                            remove=Callback::new(move |i: usize| { doc.update(|d| if let Some(d) = d.as_mut() { if i < d.panels.len() { d.panels.remove(i); } }); selected.set(None); }) />
                     })}
                 </div>
             </div>
@@ -366,7 +374,87 @@ pub(super) fn query_letter(k: usize) -> String {
         .unwrap_or_default()
 }
 
-/// A panel's place on the grid, from the editor's document.
-pub(super) fn grid_of(p: &Value) -> Grid {
-    serde_json::from_value(p["grid"].clone()).unwrap_or_default()
+/// After panel `fixed` was placed, pushes the panels it covers down (`grid_layout::settle`
+/// on the document's panels).
+pub(super) fn settle_panels(panels: &mut [Panel], fixed: usize) {
+    let mut grids: Vec<Grid> = panels.iter().map(|p| p.grid.clone()).collect();
+    settle(&mut grids, fixed);
+    for (p, g) in panels.iter_mut().zip(grids) {
+        p.grid = g;
+    }
+}
+
+/// A new panel below the others: the next free id, half the width, `up` as its query.
+fn new_panel(panels: &[Panel]) -> Panel {
+    let id = panels.iter().map(|p| p.id).max().unwrap_or(0) + 1;
+    let y = panels
+        .iter()
+        .map(|p| p.grid.y + p.grid.h)
+        .max()
+        .unwrap_or(0);
+    Panel {
+        id,
+        kind: PanelKind::Timeseries,
+        title: format!("Panel {id}"),
+        grid: Grid {
+            x: 0,
+            y,
+            w: 12,
+            h: 8,
+        },
+        datasource: None,
+        targets: vec![Target {
+            expr: "up".into(),
+            legend: String::new(),
+        }],
+        unit: String::new(),
+        min: None,
+        max: None,
+        thresholds: Vec::new(),
+        reducer: Default::default(),
+        text: String::new(),
+        collapsed: false,
+        mappings: Vec::new(),
+        overrides: Vec::new(),
+    }
+}
+
+/// The variables typed as JSON (the form's other view), or what is wrong with the text.
+fn variables_of(text: &str) -> Result<Vec<Variable>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) if v.is_array() => {
+            serde_json::from_value(v).map_err(|e| format!("not a list of variables: {e}"))
+        }
+        Ok(_) => Err("must be a JSON list of variables".into()),
+        Err(e) => Err(format!("not JSON: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_panel_takes_the_next_id_below_the_others() {
+        let first = new_panel(&[]);
+        assert_eq!((first.id, first.grid.y), (1, 0));
+        let mut moved = first.clone();
+        moved.grid.y = 4;
+        let second = new_panel(&[moved]);
+        assert_eq!((second.id, second.grid.y), (2, 12));
+    }
+
+    #[test]
+    fn variables_as_json_are_read_or_refused_with_the_reason() {
+        let list = variables_of(r#"[{"name": "job", "type": "custom", "query": "a,b"}]"#).unwrap();
+        assert_eq!(list[0].name, "job");
+        assert_eq!(
+            variables_of("{}").unwrap_err(),
+            "must be a JSON list of variables"
+        );
+        assert!(variables_of("[").unwrap_err().starts_with("not JSON"));
+        assert!(variables_of(r#"[{"name": "x", "type": "nope"}]"#)
+            .unwrap_err()
+            .starts_with("not a list of variables"));
+    }
 }

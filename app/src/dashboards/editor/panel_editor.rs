@@ -1,65 +1,47 @@
 //! The selected panel's fields, queries with a live preview, and its place on the grid.
 
 use leptos::prelude::*;
-use serde_json::{json, Value};
+use wire::dashboard::{Dashboard, Panel, PanelKind, Target};
 
-use super::{grid_of, query_letter};
+use super::{query_letter, settle_panels};
 use crate::components::chart::Chart;
 use crate::components::chart_model::ChartRequest;
 use crate::components::promql_editor::{pick_source, QueryEditor};
-use crate::dashboards::grid_layout::{dragged, settle, DragMode};
-use crate::dashboards::model::Grid;
+use crate::dashboards::grid_layout::{dragged, DragMode};
 use crate::fetch::Fetcher;
 
 /// One panel's settings: type, title, source, queries (each in the Explore editor, with a
-/// live preview), legends, unit, and its
-/// place on the grid — arrow buttons (or the arrow keys while the grid box has focus) move
-/// it, the size buttons resize it.
+/// live preview), legends, unit, and its place on the grid — arrow buttons (or the arrow
+/// keys while the grid box has focus) move it, the size buttons resize it.
 #[component]
 pub(super) fn PanelEditor(
     index: usize,
-    doc: RwSignal<Option<Value>>,
+    doc: RwSignal<Option<Dashboard>>,
     remove: Callback<usize>,
 ) -> impl IntoView {
-    let p = Memo::new(move |_| {
-        doc.with(|d| d.as_ref().and_then(|d| d["panels"].get(index).cloned()))
-            .unwrap_or(Value::Null)
-    });
-    let edit = move |f: &dyn Fn(&mut Value)| {
+    let p = Memo::new(move |_| doc.with(|d| d.as_ref().and_then(|d| d.panels.get(index).cloned())));
+    // Changes the panel (if it is still there).
+    let edit = move |change: Box<dyn FnOnce(&mut Panel)>| {
         doc.update(|d| {
-            if let Some(p) = d.as_mut().and_then(|d| d["panels"].get_mut(index)) {
-                f(p);
+            if let Some(p) = d.as_mut().and_then(|d| d.panels.get_mut(index)) {
+                change(p);
             }
         });
     };
-    let set = move |path: &'static [&'static str], v: Value| {
-        edit(&|p| {
-            let mut at = p;
-            for (k, key) in path.iter().enumerate() {
-                if k + 1 == path.len() {
-                    at[*key] = v.clone();
-                } else {
-                    at = &mut at[*key];
-                }
-            }
-        });
+    // A value of the panel, read reactively (its default once the panel is gone).
+    let read = move |get: fn(&Panel) -> String| {
+        move || p.with(|p| p.as_ref().map(get).unwrap_or_default())
     };
     // Keyboard and button moves follow the same rules as dragging on the layout map.
     let nudge = move |dx: i64, dy: i64, dw: i64, dh: i64| {
         doc.update(|d| {
-            let Some(panels) = d.as_mut().and_then(|d| d["panels"].as_array_mut()) else {
-                return;
-            };
-            let mut grids: Vec<Grid> = panels.iter().map(grid_of).collect();
-            let Some(start) = grids.get(index).cloned() else {
+            let Some(d) = d.as_mut() else { return };
+            let Some(start) = d.panels.get(index).map(|p| p.grid.clone()) else {
                 return;
             };
             let moved = dragged(&start, DragMode::Move, dx, dy);
-            grids[index] = dragged(&moved, DragMode::Resize, dw, dh);
-            settle(&mut grids, index);
-            for (p, g) in panels.iter_mut().zip(grids) {
-                p["grid"] = json!(g);
-            }
+            d.panels[index].grid = dragged(&moved, DragMode::Resize, dw, dh);
+            settle_panels(&mut d.panels, index);
         });
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
@@ -87,7 +69,7 @@ pub(super) fn PanelEditor(
     // The panel's source, else the default one: completion and preview ask it.
     let source = Memo::new(move |_| {
         let list = sources.get().and_then(Result::ok).unwrap_or_default();
-        pick_source(p.with(|p| p["datasource"].as_i64()), &list)
+        pick_source(p.with(|p| p.as_ref().and_then(|p| p.datasource)), &list)
     });
     // Every query of the panel drawn over the last hour, one chart each.
     let preview = Resource::new(
@@ -100,25 +82,22 @@ pub(super) fn PanelEditor(
                     return Vec::new();
                 }
                 let list = sources.await.unwrap_or_default();
-                let Some(ds) = pick_source(p["datasource"].as_i64(), &list) else {
+                let Some(p) = p else {
+                    return Vec::new();
+                };
+                let Some(ds) = pick_source(p.datasource, &list) else {
                     return Vec::new();
                 };
                 let mut charts = Vec::new();
-                for (k, t) in p["targets"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                {
+                for (k, t) in p.targets.iter().enumerate() {
                     let req = ChartRequest {
-                        query: t["expr"].as_str().unwrap_or("").to_owned(),
+                        query: t.expr.clone(),
                         from: "now-1h".into(),
                         to: "now".into(),
                         width: 600,
                         height: 200,
-                        unit: p["unit"].as_str().unwrap_or("").to_owned(),
-                        legend: t["legend"].as_str().unwrap_or("").to_owned(),
+                        unit: p.unit.clone(),
+                        legend: t.legend.clone(),
                         ..Default::default()
                     };
                     charts.push((query_letter(k), f.clone().chart(ds, req).await));
@@ -130,7 +109,7 @@ pub(super) fn PanelEditor(
     // A preview follows the queries as they are edited, once typing pauses.
     let typed = StoredValue::new(0u64);
     Effect::new(move |first: Option<()>| {
-        p.with(|p| p["targets"].to_string());
+        p.track();
         typed.update_value(|n| *n += 1);
         let ticket = typed.get_value();
         if first.is_some() {
@@ -145,34 +124,42 @@ pub(super) fn PanelEditor(
             );
         }
     });
-    let target_count = Memo::new(move |_| p.with(|p| p["targets"].as_array().map_or(0, Vec::len)));
+    let target_count = Memo::new(move |_| p.with(|p| p.as_ref().map_or(0, |p| p.targets.len())));
     let add_query = move |_| {
-        edit(&|p| {
-            if !p["targets"].is_array() {
-                p["targets"] = json!([]);
-            }
-            if let Some(list) = p["targets"].as_array_mut() {
-                list.push(json!({"expr": "", "legend": ""}));
-            }
+        edit(Box::new(|p| {
+            p.targets.push(Target {
+                expr: String::new(),
+                legend: String::new(),
+            })
+        }))
+    };
+    // Query `k`'s text, if the panel has it.
+    let expr_of = move |k: usize| {
+        p.with_untracked(|p| {
+            p.as_ref()
+                .and_then(|p| p.targets.get(k))
+                .map(|t| t.expr.clone())
         })
     };
     let query_row = move |k: usize| {
-        let draft = RwSignal::new(
-            p.with_untracked(|p| p["targets"][k]["expr"].as_str().unwrap_or("").to_owned()),
-        );
+        let draft = RwSignal::new(expr_of(k).unwrap_or_default());
         Effect::new(move |_| {
             let v = draft.get();
-            if p.with_untracked(|p| p["targets"][k]["expr"].as_str() != Some(v.as_str())) {
-                edit(&|p| {
-                    if p["targets"][k].is_object() {
-                        p["targets"][k]["expr"] = json!(v.clone());
+            if expr_of(k).as_ref() != Some(&v) {
+                edit(Box::new(move |p| {
+                    if let Some(t) = p.targets.get_mut(k) {
+                        t.expr = v;
                     }
-                });
+                }));
             }
         });
         // And back: removing an earlier query shifts this row onto the next one's text.
         Effect::new(move |_| {
-            let stored = p.with(|p| p["targets"][k]["expr"].as_str().map(str::to_owned));
+            let stored = p.with(|p| {
+                p.as_ref()
+                    .and_then(|p| p.targets.get(k))
+                    .map(|t| t.expr.clone())
+            });
             if let Some(stored) = stored {
                 if draft.with_untracked(|d| *d != stored) {
                     draft.set(stored);
@@ -185,60 +172,54 @@ pub(super) fn PanelEditor(
                 <h4>{format!("Query {}", query_letter(k))}</h4>
                 <QueryEditor id=format!("panel-query-{k}") draft=draft source=source run=Callback::new(move |_| preview_at.update(|n| *n += 1)) />
                 <label for=legend_id.clone()>"Legend"</label>
-                <input id=legend_id prop:value=move || p.with(|p| p["targets"][k]["legend"].as_str().unwrap_or("").to_owned())
+                <input id=legend_id prop:value=move || p.with(|p| p.as_ref().and_then(|p| p.targets.get(k)).map(|t| t.legend.clone()).unwrap_or_default())
                     placeholder="{{label}} …"
-                    on:change=move |ev| { let v = event_target_value(&ev); edit(&|p| { if p["targets"][k].is_object() { p["targets"][k]["legend"] = json!(v); } }); } />
-                <button type="button" class="remove-query" on:click=move |_| edit(&|p| {
-                    if let Some(list) = p["targets"].as_array_mut() { if k < list.len() { list.remove(k); } }
-                })>"Remove query"</button>
+                    on:change=move |ev| { let v = event_target_value(&ev); edit(Box::new(move |p| if let Some(t) = p.targets.get_mut(k) { t.legend = v; })); } />
+                <button type="button" class="remove-query" on:click=move |_| edit(Box::new(move |p| {
+                    if k < p.targets.len() { p.targets.remove(k); }
+                }))>"Remove query"</button>
             </div>
-        }
-    };
-    let text_field = move |id: &'static str, label: &'static str, path: &'static [&'static str]| {
-        let value = move || {
-            let v = p.get();
-            let mut at = &v;
-            for k in path {
-                at = &at[*k];
-            }
-            at.as_str().unwrap_or("").to_owned()
-        };
-        view! {
-            <label for=id>{label}</label>
-            <input id=id prop:value=value on:change=move |ev| set(path, json!(event_target_value(&ev))) />
         }
     };
     view! {
         <div class="panel-editor" id="panel-editor">
-            <h3>{move || format!("Panel {}", p.get()["id"])}</h3>
+            <h3>{move || p.with(|p| p.as_ref().map(|p| format!("Panel {}", p.id)).unwrap_or_default())}</h3>
             <div class="form-grid">
-                {text_field("panel-title", "Title", &["title"])}
+                <label for="panel-title">"Title"</label>
+                <input id="panel-title" prop:value=read(|p| p.title.clone())
+                    on:change=move |ev| { let v = event_target_value(&ev); edit(Box::new(move |p| p.title = v)) } />
                 <label for="panel-type">"Type"</label>
-                <select id="panel-type" on:change=move |ev| set(&["type"], json!(event_target_value(&ev)))>
-                    {["timeseries", "stat", "gauge", "table", "text", "row"].map(|k| view! {
-                        <option value=k selected=move || p.get()["type"] == k>{k}</option>
+                <select id="panel-type" on:change=move |ev| {
+                    if let Some(k) = PanelKind::parse(&event_target_value(&ev)) {
+                        edit(Box::new(move |p| p.kind = k));
+                    }
+                }>
+                    {PanelKind::EDITABLE.map(|k| view! {
+                        <option value=k.as_str() selected=move || p.with(|p| p.as_ref().map(|p| p.kind)) == Some(k)>{k.as_str()}</option>
                     })}
                 </select>
                 <label for="panel-source">"Data source"</label>
                 <select id="panel-source" on:change=move |ev| {
-                    let v = event_target_value(&ev);
-                    set(&["datasource"], v.parse::<i64>().map(|id| json!(id)).unwrap_or(Value::Null));
+                    let id = event_target_value(&ev).parse::<i64>().ok();
+                    edit(Box::new(move |p| p.datasource = id));
                 }>
-                    <option value="" selected=move || p.get()["datasource"].is_null()>"Default source"</option>
+                    <option value="" selected=move || p.with(|p| p.as_ref().is_none_or(|p| p.datasource.is_none()))>"Default source"</option>
                     <Transition fallback=|| ()>
                         {move || sources.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|s| {
                             let id = s.id;
-                            view! { <option value=id.to_string() selected=move || p.get()["datasource"].as_i64() == Some(id)>{s.name}</option> }
+                            view! { <option value=id.to_string() selected=move || p.with(|p| p.as_ref().and_then(|p| p.datasource)) == Some(id)>{s.name}</option> }
                         }).collect_view()}
                     </Transition>
                 </select>
-                {text_field("panel-unit", "Unit", &["unit"])}
+                <label for="panel-unit">"Unit"</label>
+                <input id="panel-unit" prop:value=read(|p| p.unit.clone())
+                    on:change=move |ev| { let v = event_target_value(&ev); edit(Box::new(move |p| p.unit = v)) } />
                 <label for="panel-collapsed">"Row collapsed"</label>
-                <input id="panel-collapsed" type="checkbox" prop:checked=move || p.get()["collapsed"].as_bool().unwrap_or(false)
-                    on:change=move |ev| set(&["collapsed"], json!(event_target_checked(&ev))) />
+                <input id="panel-collapsed" type="checkbox" prop:checked=move || p.with(|p| p.as_ref().is_some_and(|p| p.collapsed))
+                    on:change=move |ev| { let on = event_target_checked(&ev); edit(Box::new(move |p| p.collapsed = on)) } />
                 <label for="panel-text">"Text (Markdown)"</label>
-                <textarea id="panel-text" rows="2" prop:value=move || p.get()["text"].as_str().unwrap_or("").to_owned()
-                    on:change=move |ev| set(&["text"], json!(event_target_value(&ev)))></textarea>
+                <textarea id="panel-text" rows="2" prop:value=read(|p| p.text.clone())
+                    on:change=move |ev| { let v = event_target_value(&ev); edit(Box::new(move |p| p.text = v)) }></textarea>
             </div>
             <div class="panel-targets">
                 <For each=move || 0..target_count.get() key=|k| *k children=query_row />
@@ -246,7 +227,7 @@ pub(super) fn PanelEditor(
             </div>
             <div class="grid-controls" tabindex="0" id="grid-controls" on:keydown=on_key
                 aria-label="Position: arrow keys move, Shift+arrow keys resize">
-                <span id="grid-position">{move || { let g = p.get()["grid"].clone(); format!("x {} · y {} · w {} · h {}", g["x"], g["y"], g["w"], g["h"]) }}</span>
+                <span id="grid-position">{move || p.with(|p| p.as_ref().map(|p| { let g = &p.grid; format!("x {} · y {} · w {} · h {}", g.x, g.y, g.w, g.h) }).unwrap_or_default())}</span>
                 <button type="button" id="move-left" on:click=move |_| nudge(-1, 0, 0, 0)>"←"</button>
                 <button type="button" id="move-right" on:click=move |_| nudge(1, 0, 0, 0)>"→"</button>
                 <button type="button" id="move-up" on:click=move |_| nudge(0, -1, 0, 0)>"↑"</button>

@@ -1,7 +1,7 @@
 //! The dashboard's variables as a form.
 
 use leptos::prelude::*;
-use serde_json::{json, Value};
+use wire::dashboard::{Dashboard, Variable, VariableKind};
 
 use crate::api_client::ApiFailure;
 
@@ -10,33 +10,38 @@ use crate::api_client::ApiFailure;
 /// message appears beside the field it names (`variables[2].name`).
 #[component]
 pub(super) fn VariablesForm(
-    doc: RwSignal<Option<Value>>,
+    doc: RwSignal<Option<Dashboard>>,
     failure: RwSignal<Option<ApiFailure>>,
 ) -> impl IntoView {
-    let set = move |i: usize, key: &'static str, v: Value| {
+    // Changes variable `i` (if it is still there).
+    let edit = move |i: usize, change: Box<dyn FnOnce(&mut Variable)>| {
         doc.update(|d| {
-            if let Some(var) = d.as_mut().and_then(|d| d["variables"].get_mut(i)) {
-                var[key] = v;
+            if let Some(var) = d.as_mut().and_then(|d| d.variables.get_mut(i)) {
+                change(var);
             }
         });
     };
     let add = move |_| {
         doc.update(|d| {
             if let Some(d) = d.as_mut() {
-                if !d["variables"].is_array() {
-                    d["variables"] = json!([]);
-                }
-                if let Some(list) = d["variables"].as_array_mut() {
-                    list.push(json!({"name": "", "type": "query", "query": "", "multi": false, "include_all": false, "current": []}));
-                }
+                d.variables.push(Variable {
+                    name: String::new(),
+                    kind: VariableKind::Query,
+                    label: String::new(),
+                    query: String::new(),
+                    datasource: None,
+                    multi: false,
+                    include_all: false,
+                    current: Vec::new(),
+                });
             }
         });
     };
     let remove = move |i: usize| {
         doc.update(|d| {
-            if let Some(list) = d.as_mut().and_then(|d| d["variables"].as_array_mut()) {
-                if i < list.len() {
-                    list.remove(i);
+            if let Some(d) = d.as_mut() {
+                if i < d.variables.len() {
+                    d.variables.remove(i);
                 }
             }
         });
@@ -52,29 +57,31 @@ pub(super) fn VariablesForm(
         };
     // Fields read the document reactively; only adding or removing a variable re-creates
     // the fieldsets (so focus stays where the user is typing).
-    let count = Memo::new(move |_| {
-        doc.with(|d| {
-            d.as_ref()
-                .and_then(|d| d["variables"].as_array().map(Vec::len))
-                .unwrap_or(0)
-        })
-    });
-    let field = move |i: usize, key: &'static str| {
-        move || {
-            doc.with(|d| {
-                d.as_ref()
-                    .map(|d| d["variables"][i][key].clone())
-                    .unwrap_or(Value::Null)
-            })
+    let count = Memo::new(move |_| doc.with(|d| d.as_ref().map_or(0, |d| d.variables.len())));
+    // A value of variable `i`, read reactively (its default once the variable is gone).
+    let read = move |i: usize| {
+        move |get: fn(&Variable) -> String| {
+            move || {
+                doc.with(|d| {
+                    d.as_ref()
+                        .and_then(|d| d.variables.get(i))
+                        .map(get)
+                        .unwrap_or_default()
+                })
+            }
         }
     };
+    let flag = move |i: usize, get: fn(&Variable) -> bool| {
+        move || doc.with(|d| d.as_ref().and_then(|d| d.variables.get(i)).is_some_and(get))
+    };
     let row = move |i: usize| {
-        let text = move |k: &'static str| move || field(i, k)().as_str().unwrap_or("").to_owned();
-        let flag = move |k: &'static str| move || field(i, k)().as_bool().unwrap_or(false);
-        let query_label = move || match text("type")().as_str() {
-            "query" => "Query (label_values(metric, label))",
-            "custom" => "Values (comma-separated)",
-            "interval" => "Intervals (e.g. 1m,5m,1h)",
+        let text = read(i);
+        let kind =
+            move || doc.with(|d| d.as_ref().and_then(|d| d.variables.get(i)).map(|v| v.kind));
+        let query_label = move || match kind() {
+            Some(VariableKind::Query) => "Query (label_values(metric, label))",
+            Some(VariableKind::Custom) => "Values (comma-separated)",
+            Some(VariableKind::Interval) => "Intervals (e.g. 1m,5m,1h)",
             _ => "Default value",
         };
         let id = move |k: &str| format!("var-{i}-{k}");
@@ -84,26 +91,33 @@ pub(super) fn VariablesForm(
                 <div class="form-grid">
                     <label for=id("name")>"Name"</label>
                     <span>
-                        <input id=id("name") prop:value=text("name") on:change=move |ev| set(i, "name", json!(event_target_value(&ev))) />
+                        <input id=id("name") prop:value=text(|v| v.name.clone())
+                            on:change=move |ev| { let s = event_target_value(&ev); edit(i, Box::new(move |v| v.name = s)) } />
                         {problem(i, "name")}
                     </span>
                     <label for=id("type")>"Kind"</label>
-                    <select id=id("type") on:change=move |ev| set(i, "type", json!(event_target_value(&ev)))>
-                        {["query", "custom", "interval", "text"].map(|k| view! { <option value=k selected=move || text("type")() == k>{k}</option> })}
+                    <select id=id("type") on:change=move |ev| {
+                        if let Some(k) = VariableKind::parse(&event_target_value(&ev)) {
+                            edit(i, Box::new(move |v| v.kind = k));
+                        }
+                    }>
+                        {VariableKind::ALL.map(|k| view! { <option value=k.as_str() selected=move || kind() == Some(k)>{k.as_str()}</option> })}
                     </select>
                     <label for=id("label")>"Label"</label>
-                    <input id=id("label") prop:value=text("label") on:change=move |ev| set(i, "label", json!(event_target_value(&ev))) />
+                    <input id=id("label") prop:value=text(|v| v.label.clone())
+                        on:change=move |ev| { let s = event_target_value(&ev); edit(i, Box::new(move |v| v.label = s)) } />
                     <label for=id("query")>{query_label}</label>
                     <span>
-                        <input id=id("query") prop:value=text("query") on:change=move |ev| set(i, "query", json!(event_target_value(&ev))) />
+                        <input id=id("query") prop:value=text(|v| v.query.clone())
+                            on:change=move |ev| { let s = event_target_value(&ev); edit(i, Box::new(move |v| v.query = s)) } />
                         {problem(i, "query")}
                     </span>
                     <label for=id("multi")>"Multi-select"</label>
-                    <input id=id("multi") type="checkbox" prop:checked=flag("multi")
-                        on:change=move |ev| set(i, "multi", json!(event_target_checked(&ev))) />
+                    <input id=id("multi") type="checkbox" prop:checked=flag(i, |v| v.multi)
+                        on:change=move |ev| { let on = event_target_checked(&ev); edit(i, Box::new(move |v| v.multi = on)) } />
                     <label for=id("all")>"Include All"</label>
-                    <input id=id("all") type="checkbox" prop:checked=flag("include_all")
-                        on:change=move |ev| set(i, "include_all", json!(event_target_checked(&ev))) />
+                    <input id=id("all") type="checkbox" prop:checked=flag(i, |v| v.include_all)
+                        on:change=move |ev| { let on = event_target_checked(&ev); edit(i, Box::new(move |v| v.include_all = on)) } />
                 </div>
                 <button type="button" class="remove-variable" on:click=move |_| remove(i)>"Remove variable"</button>
             </fieldset>
