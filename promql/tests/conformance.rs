@@ -90,8 +90,8 @@ fn table(files: &[(String, FileStats)], failing: &[String]) -> String {
          ```sh\n\
          CARGO_TARGET_DIR=/work/target-promql UPDATE_CONFORMANCE=1 cargo test -p promql --test conformance -- --nocapture\n\
          ```\n\n\
-         A case is *skipped* when it needs native histograms (loads or expects them) or when\n\
-         promql-parser refuses its query (experimental syntax). % is passed / (passed + failed).\n\n\
+         A case is *skipped* when promql-parser refuses its query (experimental syntax).\n\
+         % is passed / (passed + failed).\n\n\
          | file | evals | passed | failed | skipped | % of non-skipped |\n\
          |---|---:|---:|---:|---:|---:|\n",
     );
