@@ -58,3 +58,15 @@ if [ ! -x .tools/node_modules/.bin/wasm-opt ] \
   mkdir -p .tools
   npm install --prefix .tools --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
+
+# The Python clients the tests drive (OpenTelemetry's SDK and exporters, …), pinned in
+# tests/python/requirements.txt, in a virtual environment of their own.
+if [ "$mode" = test ]; then
+  VENV=.tools/venv
+  if ! cmp -s tests/python/requirements.txt "$VENV/installed-requirements.txt"; then
+    log "pip install -r tests/python/requirements.txt into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+    cp tests/python/requirements.txt "$VENV/installed-requirements.txt"
+  fi
+fi
