@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod actor;
+pub mod alerting;
 pub mod audit;
 pub mod charts;
 pub mod checklist;
@@ -134,6 +135,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             embedded: Some(embedded.clone()),
         },
     );
+    let alerting = alerting::Manager::start(alerting::Context::new(
+        db.clone(),
+        source_registry.clone(),
+        Some(embedded.clone()),
+        alerting::eval::TemplateContext {
+            external_labels: Default::default(),
+            external_url: config.public_url.clone().unwrap_or_default(),
+        },
+        alerting::Options::default(),
+    ));
+    for c in alerting.context().metrics.collectors() {
+        metrics
+            .register(c)
+            .context("registering rule evaluation metrics")?;
+    }
     let state = AppState {
         leptos_options: leptos_options(&config),
         config: Arc::new(config.clone()),
@@ -145,6 +161,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         token_uses: Default::default(),
         embedded: Some(embedded),
         scraper: Some(scraper),
+        alerting: Some(alerting),
     };
     state
         .token_uses

@@ -1,0 +1,347 @@
+//! One rule group at run time: its rules' health, last evaluation and alerts, and one
+//! evaluation of all its rules at a timestamp, in order, as Prometheus's `Group.Eval`:
+//! query the group's source, move alerts on, write recorded series, `ALERTS`,
+//! `ALERTS_FOR_STATE` and staleness markers for series that went away into the embedded
+//! store, and write alert changes down.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::eval::{self, Sample};
+use super::state::{Labels, RuleAlerts, Timing};
+use super::template::Querier;
+use super::Context;
+use crate::promql_syntax::duration::PromDuration;
+use crate::rules::model::{GroupSpec, NoDataBehaviour, RuleSpec};
+use crate::sources::MetricsSource;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    Unknown,
+    Ok,
+    Err,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Unknown => "unknown",
+            Health::Ok => "ok",
+            Health::Err => "err",
+        }
+    }
+}
+
+/// A rule's evaluation record and (alerting rules) its alerts.
+#[derive(Clone, Debug)]
+pub struct RuleStatus {
+    pub health: Health,
+    pub last_error: String,
+    /// Unix ms of the last evaluation.
+    pub last_evaluation: Option<i64>,
+    pub evaluation_secs: f64,
+    pub alerts: RuleAlerts,
+    /// Series written by the last successful evaluation (for staleness markers).
+    series: HashSet<Labels>,
+}
+
+impl Default for RuleStatus {
+    fn default() -> Self {
+        RuleStatus {
+            health: Health::Unknown,
+            last_error: String::new(),
+            last_evaluation: None,
+            evaluation_secs: 0.0,
+            alerts: RuleAlerts::default(),
+            series: HashSet::new(),
+        }
+    }
+}
+
+/// A group as it runs: its stored spec and version, and each rule's status.
+#[derive(Clone, Debug)]
+pub struct GroupRun {
+    pub namespace: String,
+    pub spec: GroupSpec,
+    pub version: i64,
+    pub interval_ms: i64,
+    pub rules: Vec<RuleStatus>,
+    pub last_evaluation: Option<i64>,
+    pub evaluation_secs: f64,
+}
+
+fn millis(d: Option<&str>) -> i64 {
+    d.and_then(|d| PromDuration::parse(d).ok())
+        .map(|d| (d.seconds() * 1000.0) as i64)
+        .unwrap_or(0)
+}
+
+impl GroupRun {
+    pub fn new(namespace: String, spec: GroupSpec, version: i64, default_interval_ms: i64) -> Self {
+        let interval_ms = Some(millis(spec.interval.as_deref()))
+            .filter(|i| *i > 0)
+            .unwrap_or(default_interval_ms)
+            .max(1000);
+        GroupRun {
+            namespace,
+            rules: vec![RuleStatus::default(); spec.rules.len()],
+            spec,
+            version,
+            interval_ms,
+            last_evaluation: None,
+            evaluation_secs: 0.0,
+        }
+    }
+
+    /// `namespace;name`, the group's label value in metrics.
+    pub fn key(&self) -> String {
+        format!("{};{}", self.namespace, self.spec.name)
+    }
+
+    /// Takes over the alerts of a rule with the same name (and position when names repeat)
+    /// from the group's previous run, as Prometheus's `CopyState` does on reload.
+    pub fn copy_state(&mut self, old: &GroupRun) {
+        for (i, rule) in self.spec.rules.iter().enumerate() {
+            let same = |j: &usize| old.spec.rules[*j].name() == rule.name();
+            let from = Some(i)
+                .filter(|j| *j < old.spec.rules.len() && same(j))
+                .or_else(|| (0..old.spec.rules.len()).find(same));
+            if let Some(j) = from {
+                self.rules[i] = old.rules[j].clone();
+            }
+        }
+    }
+
+    /// The evaluation offset inside the interval: spreads groups over it, stable per group.
+    pub fn offset_ms(&self) -> i64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&self.namespace, &self.spec.name).hash(&mut h);
+        (h.finish() % self.interval_ms as u64) as i64
+    }
+
+    /// The first evaluation time after `now_ms`, aligned to interval and offset.
+    pub fn next_after(&self, now_ms: i64) -> i64 {
+        let offset = self.offset_ms();
+        let base = (now_ms - offset).div_euclid(self.interval_ms) * self.interval_ms + offset;
+        base + self.interval_ms
+    }
+}
+
+/// The `query` template function at the evaluation time, from a blocking thread.
+struct BlockingQuerier {
+    source: Option<Arc<dyn MetricsSource>>,
+    handle: tokio::runtime::Handle,
+    ts: i64,
+    timeout: std::time::Duration,
+}
+
+impl Querier for BlockingQuerier {
+    fn query(&self, q: &str) -> Result<super::template::QueryResult, String> {
+        let source = self.source.clone().ok_or("no data source")?;
+        let samples =
+            self.handle
+                .block_on(eval::instant(source.as_ref(), q, self.ts, self.timeout))?;
+        Ok(samples.into_iter().map(|s| (s.labels, s.value)).collect())
+    }
+}
+
+/// What the query of one rule gave.
+enum Outcome {
+    Samples(Vec<Sample>),
+    Failed(String),
+}
+
+/// Evaluates every rule of the group at `ts` (Unix ms).
+pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
+    let started = Instant::now();
+    let (namespace, spec) = match run.lock() {
+        Ok(r) => (r.namespace.clone(), r.spec.clone()),
+        Err(_) => return,
+    };
+    let key = format!("{namespace};{}", spec.name);
+    let source = ctx.source_for(spec.source.as_deref()).await;
+    let limit = match spec.limit.unwrap_or(0) as usize {
+        0 => ctx.options.max_alerts_per_rule,
+        n => n.min(ctx.options.max_alerts_per_rule),
+    };
+    let mut writes: Vec<Sample> = Vec::new();
+    let mut changed: Vec<(usize, String, RuleAlerts)> = Vec::new();
+    for (i, rule) in spec.rules.iter().enumerate() {
+        let rule_started = Instant::now();
+        ctx.metrics.evaluations.with_label_values(&[&key]).inc();
+        let outcome = match &source {
+            Ok(s) => {
+                match eval::instant(s.as_ref(), &rule.expr, ts, ctx.options.query_timeout).await {
+                    Ok(samples) => Outcome::Samples(samples),
+                    Err(e) => Outcome::Failed(e),
+                }
+            }
+            Err(e) => Outcome::Failed(e.clone()),
+        };
+        let prior = run
+            .lock()
+            .ok()
+            .and_then(|r| r.rules.get(i).cloned())
+            .unwrap_or_default();
+        let querier = BlockingQuerier {
+            source: source.as_ref().ok().cloned(),
+            handle: tokio::runtime::Handle::current(),
+            ts,
+            timeout: ctx.options.query_timeout,
+        };
+        let timing = Timing {
+            hold_ms: millis(rule.for_.as_deref()),
+            keep_firing_ms: millis(rule.keep_firing_for.as_deref()),
+            limit,
+        };
+        let templates = ctx.templates.clone();
+        let rule_owned = rule.clone();
+        let mut status = prior.clone();
+        let done = crate::cpu::run(move || {
+            let r = apply(
+                &rule_owned,
+                outcome,
+                &mut status,
+                ts,
+                timing,
+                &templates,
+                &querier,
+            );
+            (status, r)
+        })
+        .await;
+        let (mut status, (error, series)) = match done {
+            Ok(d) => d,
+            Err(busy) => (prior.clone(), (Some(busy.to_string()), None)),
+        };
+        if let Some(series) = series {
+            let now: HashSet<Labels> = series.iter().map(|s| s.labels.clone()).collect();
+            for gone in status.series.difference(&now) {
+                writes.push(Sample {
+                    labels: gone.clone(),
+                    value: tsdb::STALE_NAN,
+                });
+            }
+            writes.extend(series);
+            status.series = now;
+        }
+        status.health = if error.is_some() {
+            Health::Err
+        } else {
+            Health::Ok
+        };
+        status.last_error = error.unwrap_or_default();
+        if status.health == Health::Err {
+            ctx.metrics.failures.with_label_values(&[&key]).inc();
+        }
+        status.last_evaluation = Some(ts);
+        status.evaluation_secs = rule_started.elapsed().as_secs_f64();
+        if rule.is_alert() && status.alerts.fingerprint() != prior.alerts.fingerprint() {
+            changed.push((i, rule.name().to_owned(), status.alerts.clone()));
+        }
+        if let Ok(mut r) = run.lock() {
+            if let Some(slot) = r.rules.get_mut(i) {
+                *slot = status;
+            }
+        }
+    }
+    ctx.write(&key, writes, ts).await;
+    for (i, name, alerts) in changed {
+        if let Err(err) =
+            super::persist::save(&ctx.db, &namespace, &spec.name, i, &name, &alerts).await
+        {
+            tracing::warn!(error = %err, rule_group = %key, error_type = "AlertStateWrite", "Writing alert state failed");
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    ctx.metrics
+        .duration
+        .with_label_values(&[&key])
+        .observe(elapsed);
+    if let Ok(mut r) = run.lock() {
+        r.last_evaluation = Some(ts);
+        r.evaluation_secs = elapsed;
+        let (mut pending, mut firing) = (0, 0);
+        for s in &r.rules {
+            for a in s.alerts.current() {
+                match a.state {
+                    super::state::AlertState::Firing => firing += 1,
+                    _ => pending += 1,
+                }
+            }
+        }
+        ctx.metrics
+            .alerts
+            .with_label_values(&[&key, "pending"])
+            .set(pending);
+        ctx.metrics
+            .alerts
+            .with_label_values(&[&key, "firing"])
+            .set(firing);
+    }
+}
+
+/// Applies one rule's outcome to its status; returns the error (if any) and the series
+/// to write (`None`: keep the previous series, no staleness markers).
+fn apply(
+    rule: &RuleSpec,
+    outcome: Outcome,
+    status: &mut RuleStatus,
+    ts: i64,
+    timing: Timing,
+    templates: &eval::TemplateContext,
+    querier: &dyn Querier,
+) -> (Option<String>, Option<Vec<Sample>>) {
+    if !rule.is_alert() {
+        return match outcome.into_result().and_then(|s| eval::recorded(rule, s)) {
+            Ok(series) => (None, Some(series)),
+            Err(e) => (Some(e), None),
+        };
+    }
+    let (found, error) = match outcome {
+        Outcome::Samples(s) if s.is_empty() => {
+            match rule.no_data_state.unwrap_or(NoDataBehaviour::Ok) {
+                NoDataBehaviour::Ok => (Some(Vec::new()), None),
+                NoDataBehaviour::KeepState => (None, None),
+                NoDataBehaviour::Alerting => (
+                    Some(vec![eval::synthetic_alert(
+                        rule, "no_data", templates, querier,
+                    )]),
+                    None,
+                ),
+            }
+        }
+        Outcome::Samples(s) => match eval::alerts_found(rule, s, templates, querier) {
+            Ok(f) => (Some(f), None),
+            Err(e) => (None, Some(e)),
+        },
+        Outcome::Failed(e) => match rule.error_state.unwrap_or(NoDataBehaviour::KeepState) {
+            NoDataBehaviour::KeepState => (None, Some(e)),
+            NoDataBehaviour::Ok => (Some(Vec::new()), Some(e)),
+            NoDataBehaviour::Alerting => (
+                Some(vec![eval::synthetic_alert(
+                    rule, "error", templates, querier,
+                )]),
+                Some(e),
+            ),
+        },
+    };
+    let mut error = error;
+    if let Some(found) = found {
+        if let Err(e) = status.alerts.apply(ts, found, timing) {
+            error = Some(e);
+        }
+    }
+    (error, Some(eval::alert_series(&status.alerts)))
+}
+
+impl Outcome {
+    fn into_result(self) -> Result<Vec<Sample>, String> {
+        match self {
+            Outcome::Samples(s) => Ok(s),
+            Outcome::Failed(e) => Err(e),
+        }
+    }
+}
