@@ -140,10 +140,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         source_registry.clone(),
         Some(embedded.clone()),
         alerting::eval::TemplateContext {
-            external_labels: Default::default(),
+            external_labels: config.external_labels.clone(),
             external_url: config.public_url.clone().unwrap_or_default(),
         },
-        alerting::Options::default(),
+        alerting::Options::from_config(&config),
     ));
     for c in alerting.context().metrics.collectors() {
         metrics

@@ -156,6 +156,7 @@ const AGREEMENT_RULES: &str = r#"groups:
           where: '{{ $labels.instance }}'
         annotations:
           summary: 'Gauge on {{ $labels.instance }} is {{ $value }} ({{ $value | humanize }})'
+          series: '{{ with query "count(keiko_test_gauge)" }}{{ . | first | value }}{{ end }}'
       - alert: GaugeHighKeptFiring
         expr: keiko_test_gauge > 5
         keep_firing_for: 4s
@@ -218,6 +219,7 @@ async fn the_portal_and_prometheus_agree_on_pending_firing_and_resolved_over_tim
             assert_eq!(mine["labels"], theirs["labels"]);
             assert_eq!(mine["annotations"], theirs["annotations"]);
             assert_eq!(mine["annotations"]["summary"], "Gauge on a is 10 (10)");
+            assert_eq!(mine["annotations"]["series"], "2", "the query function");
             assert_eq!(
                 mine["value"], theirs["value"],
                 "values are written as Prometheus writes them"
@@ -282,6 +284,16 @@ async fn the_portal_and_prometheus_agree_on_pending_firing_and_resolved_over_tim
         theirs["result"][0]["metric"],
         body["data"]["result"][0]["metric"]
     );
+
+    // Resolved alerts leave ALERTS by staleness markers, in both: nothing within the lookback.
+    let (_, body) = admin
+        .get("/prometheus/api/v1/query?query=ALERTS%7Balertname%3D%22GaugeHigh%22%7D")
+        .await;
+    assert_eq!(body["data"]["result"], json!([]), "{body}");
+    let theirs = prom
+        .api("query?query=ALERTS%7Balertname%3D%22GaugeHigh%22%7D")
+        .await;
+    assert_eq!(theirs["result"], json!([]));
 
     // Health and evaluation times per rule and group, in Prometheus's shape at both paths.
     for path in ["/api/v1/rules", "/prometheus/api/v1/rules"] {

@@ -195,6 +195,7 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
             hold_ms: millis(rule.for_.as_deref()),
             keep_firing_ms: millis(rule.keep_firing_for.as_deref()),
             limit,
+            series_limit: spec.limit.unwrap_or(0) as usize,
         };
         let templates = ctx.templates.clone();
         let rule_owned = rule.clone();
@@ -295,7 +296,15 @@ fn apply(
     querier: &dyn Querier,
 ) -> (Option<String>, Option<Vec<Sample>>) {
     if !rule.is_alert() {
+        let limit = timing.series_limit;
         return match outcome.into_result().and_then(|s| eval::recorded(rule, s)) {
+            Ok(series) if limit > 0 && series.len() > limit => (
+                Some(format!(
+                    "exceeded limit {limit} with {} series",
+                    series.len()
+                )),
+                None,
+            ),
             Ok(series) => (None, Some(series)),
             Err(e) => (Some(e), None),
         };
@@ -343,5 +352,116 @@ impl Outcome {
             Outcome::Samples(s) => Ok(s),
             Outcome::Failed(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerting::template::NoQueries;
+
+    fn group(yaml: &str) -> GroupRun {
+        GroupRun::new(
+            "ns".into(),
+            serde_norway::from_str(yaml).unwrap(),
+            1,
+            60_000,
+        )
+    }
+
+    #[test]
+    fn evaluation_times_are_aligned_to_interval_and_offset() {
+        let g = group("name: g\ninterval: 10s\nrules: []");
+        assert_eq!(g.interval_ms, 10_000);
+        let offset = g.offset_ms();
+        assert!((0..10_000).contains(&offset));
+        for now in [0, 1, 9_999, 123_456_789] {
+            let next = g.next_after(now);
+            assert!(next > now && next - now <= 10_000, "{now} → {next}");
+            assert_eq!((next - offset).rem_euclid(10_000), 0);
+        }
+        assert_eq!(
+            group("name: g\nrules: []").interval_ms,
+            60_000,
+            "the default"
+        );
+    }
+
+    #[test]
+    fn a_reloaded_group_keeps_the_alerts_of_rules_by_name() {
+        let mut old = group("name: g\nrules: [{alert: A, expr: '1'}, {alert: B, expr: '1'}]");
+        old.rules[1].health = Health::Ok;
+        old.rules[1].last_error = "kept".into();
+        let mut new = group("name: g\nrules: [{alert: B, expr: '2'}, {alert: C, expr: '1'}]");
+        new.copy_state(&old);
+        assert_eq!(new.rules[0].last_error, "kept");
+        assert_eq!(new.rules[1].health, Health::Unknown);
+    }
+
+    #[test]
+    fn a_recording_rule_over_its_group_limit_writes_nothing_and_reports_it() {
+        let rule: RuleSpec = serde_norway::from_str("record: r\nexpr: x").unwrap();
+        let two = vec![
+            Sample {
+                labels: Labels::from([("a".into(), "1".into())]),
+                value: 1.0,
+            },
+            Sample {
+                labels: Labels::from([("a".into(), "2".into())]),
+                value: 1.0,
+            },
+        ];
+        let timing = Timing {
+            series_limit: 1,
+            ..Default::default()
+        };
+        let (error, series) = apply(
+            &rule,
+            Outcome::Samples(two),
+            &mut RuleStatus::default(),
+            0,
+            timing,
+            &Default::default(),
+            &NoQueries,
+        );
+        assert_eq!(error.as_deref(), Some("exceeded limit 1 with 2 series"));
+        assert!(series.is_none());
+    }
+
+    #[test]
+    fn errors_keep_alerts_by_default_and_no_data_resolves_them() {
+        let rule: RuleSpec = serde_norway::from_str("alert: A\nexpr: x").unwrap();
+        let mut status = RuleStatus::default();
+        let one = vec![Sample {
+            labels: Labels::new(),
+            value: 1.0,
+        }];
+        let go = |status: &mut RuleStatus, outcome, ts| {
+            apply(
+                &rule,
+                outcome,
+                status,
+                ts,
+                Timing::default(),
+                &Default::default(),
+                &NoQueries,
+            )
+        };
+        go(&mut status, Outcome::Samples(one), 0);
+        assert_eq!(
+            status.alerts.state(),
+            super::super::state::AlertState::Firing
+        );
+        let (error, _) = go(&mut status, Outcome::Failed("down".into()), 1_000);
+        assert_eq!(error.as_deref(), Some("down"));
+        assert_eq!(
+            status.alerts.state(),
+            super::super::state::AlertState::Firing
+        );
+        go(&mut status, Outcome::Samples(vec![]), 2_000);
+        assert_eq!(
+            status.alerts.state(),
+            super::super::state::AlertState::Inactive
+        );
     }
 }

@@ -42,6 +42,19 @@ pub struct Options {
     pub sync_every: Duration,
 }
 
+impl Options {
+    /// The bounds the portal's configuration sets.
+    pub fn from_config(config: &crate::config::Config) -> Options {
+        Options {
+            default_interval: Duration::from_secs(config.rule_evaluation_interval_secs),
+            query_timeout: Duration::from_secs(config.rule_query_timeout_secs),
+            concurrency: config.rule_concurrency,
+            max_alerts_per_rule: config.rule_max_alerts,
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {

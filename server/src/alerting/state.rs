@@ -60,6 +60,8 @@ pub struct Timing {
     pub keep_firing_ms: i64,
     /// Most alerts (pending or firing) the rule may have; 0: no limit.
     pub limit: usize,
+    /// Most series a recording rule may write (the group's `limit`); 0: no limit.
+    pub series_limit: usize,
 }
 
 /// The active alerts of one alerting rule, by their labels.
@@ -191,7 +193,7 @@ mod tests {
         Timing {
             hold_ms: hold_s * 1000,
             keep_firing_ms: keep_s * 1000,
-            limit: 0,
+            ..Default::default()
         }
     }
 
