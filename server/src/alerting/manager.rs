@@ -175,16 +175,34 @@ async fn run_group(ctx: Arc<Context>, run: Arc<Mutex<GroupRun>>) {
         ctx.metrics.iterations.with_label_values(&[&key]).inc();
         group::evaluate(&ctx, &run, next).await;
         drop(permit);
-        let now = now_ms();
-        let mut following = next + interval;
-        if now >= following {
-            let missed = (now - following) / interval + 1;
+        let (following, missed) = following(next, now_ms(), interval);
+        if missed > 0 {
             ctx.metrics
                 .missed
                 .with_label_values(&[&key])
                 .inc_by(missed as u64);
-            following += missed * interval;
         }
         next = following;
+    }
+}
+
+/// The evaluation after the one at `last`, and how many were skipped because `now` is
+/// already past them (an evaluation that took longer than the interval).
+fn following(last: i64, now: i64, interval: i64) -> (i64, i64) {
+    let next = last + interval;
+    if now < next {
+        return (next, 0);
+    }
+    let missed = (now - next) / interval + 1;
+    (next + missed * interval, missed)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_evaluation_longer_than_the_interval_skips_the_iterations_it_overran() {
+        assert_eq!(super::following(0, 500, 1_000), (1_000, 0));
+        assert_eq!(super::following(0, 1_000, 1_000), (2_000, 1));
+        assert_eq!(super::following(0, 3_500, 1_000), (4_000, 3));
     }
 }
