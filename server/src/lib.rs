@@ -23,6 +23,7 @@ pub mod http;
 pub mod identity;
 pub mod markdown;
 pub mod metrics;
+pub mod notify;
 pub mod outbound;
 pub mod promql_syntax;
 pub mod rules;
@@ -150,6 +151,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .register(c)
             .context("registering rule evaluation metrics")?;
     }
+    let notifier = notify::Notifier::start(
+        db.clone(),
+        secrets.clone(),
+        notify::Options {
+            allow_link_local: config.allow_link_local_sources,
+            external_url: config.public_url.clone().unwrap_or_default(),
+            ..Default::default()
+        },
+    )
+    .await
+    .context("starting notifications")?;
+    for c in notifier.metrics.collectors() {
+        metrics
+            .register(c)
+            .context("registering notification metrics")?;
+    }
+    let _ = alerting.context().sink.set(notifier.clone());
     let state = AppState {
         leptos_options: leptos_options(&config),
         config: Arc::new(config.clone()),
@@ -162,6 +180,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         embedded: Some(embedded),
         scraper: Some(scraper),
         alerting: Some(alerting),
+        notify: Some(notifier),
     };
     state
         .token_uses

@@ -29,6 +29,8 @@ pub struct AppState {
     pub scraper: Option<Arc<crate::embedded::scraper::Scraper>>,
     /// The rule manager: evaluation of every stored rule group.
     pub alerting: Option<Arc<crate::alerting::Manager>>,
+    /// Notifications: contact points, policy, silences and the dispatcher.
+    pub notify: Option<Arc<crate::notify::Notifier>>,
 }
 
 impl AppState {

@@ -282,6 +282,40 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
             .with_label_values(&[&key, "firing"])
             .set(firing);
     }
+    if let Some(sink) = ctx.sink.get() {
+        if let Ok(r) = run.lock() {
+            sink.post(posted(&r, &ctx.templates.external_url, ts));
+        }
+    }
+}
+
+/// Firing and resolved alerts as Prometheus sends them to Alertmanager: a firing alert
+/// holds until 4 × max(interval, 1 min) from now, a resolved one ends when it resolved.
+fn posted(run: &GroupRun, external_url: &str, ts: i64) -> Vec<crate::notify::PostedAlert> {
+    let hold = 4 * run.interval_ms.max(60_000);
+    let mut out = Vec::new();
+    for (spec, status) in run.spec.rules.iter().zip(&run.rules) {
+        let url = format!(
+            "{}/graph?g0.expr={}&g0.tab=1",
+            external_url.trim_end_matches('/'),
+            url::form_urlencoded::byte_serialize(spec.expr.as_bytes()).collect::<String>()
+        );
+        for a in status.alerts.active.values() {
+            let ends_at = match (a.state, a.resolved_at) {
+                (super::state::AlertState::Firing, _) => ts + hold,
+                (super::state::AlertState::Inactive, Some(r)) => r,
+                _ => continue,
+            };
+            out.push(crate::notify::PostedAlert {
+                labels: a.labels.clone(),
+                annotations: a.annotations.clone(),
+                starts_at: a.fired_at.unwrap_or(a.active_at),
+                ends_at,
+                generator_url: url.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// Applies one rule's outcome to its status; returns the error (if any) and the series

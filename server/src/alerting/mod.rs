@@ -75,6 +75,9 @@ pub struct Context {
     pub metrics: metrics::EvalMetrics,
     pub templates: eval::TemplateContext,
     pub options: Options,
+    /// Where firing and resolved alerts go after each evaluation (the notification
+    /// dispatcher), set once at start-up.
+    pub sink: std::sync::OnceLock<Arc<dyn crate::notify::AlertSink>>,
     limit: tokio::sync::Semaphore,
 }
 
@@ -94,6 +97,7 @@ impl Context {
             metrics: metrics::EvalMetrics::new(),
             templates,
             options,
+            sink: std::sync::OnceLock::new(),
         }
     }
 
