@@ -2,7 +2,7 @@
 # Installs what building (and, with `test`, testing) the portal needs. Idempotent: each step
 # checks first and does nothing when the tool is already there at the pinned version.
 #   scripts/setup.sh build   – wasm target, wasm-bindgen-cli, wasm-opt
-#   scripts/setup.sh test    – the above plus Chromium, ChromeDriver and Prometheus
+#   scripts/setup.sh test    – the above plus Chromium, ChromeDriver, Prometheus and Alertmanager
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,7 @@ if [ "$mode" = test ]; then
   want_pkg prometheus
   want_pkg prometheus-node-exporter
   want_pkg victoria-metrics
+  want_pkg prometheus-alertmanager
 fi
 command -v npm >/dev/null || want_pkg npm
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -37,6 +38,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
       prometheus) systemctl disable --now prometheus >/dev/null 2>&1 || true ;;
       prometheus-node-exporter) systemctl disable --now prometheus-node-exporter >/dev/null 2>&1 || true ;;
       victoria-metrics) systemctl disable --now victoria-metrics >/dev/null 2>&1 || true ;;
+      prometheus-alertmanager) systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true ;;
     esac
   done
 fi
@@ -57,4 +59,16 @@ if [ ! -x .tools/node_modules/.bin/wasm-opt ] \
   log "npm install binaryen@$BINARYEN_VERSION into .tools/"
   mkdir -p .tools
   npm install --prefix .tools --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+
+# The Python clients the tests drive (OpenTelemetry's SDK and exporters, …), pinned in
+# tests/python/requirements.txt, in a virtual environment of their own.
+if [ "$mode" = test ]; then
+  VENV=.tools/venv
+  if ! cmp -s tests/python/requirements.txt "$VENV/installed-requirements.txt"; then
+    log "pip install -r tests/python/requirements.txt into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+    cp tests/python/requirements.txt "$VENV/installed-requirements.txt"
+  fi
 fi

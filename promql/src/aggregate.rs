@@ -10,6 +10,7 @@ use promql_parser::parser::{AggregateExpr, LabelModifier};
 
 use crate::error::QueryError;
 use crate::eval::{Ctx, Evaluator, VSample, Val};
+use crate::histogram::{CounterResetHint, FloatHistogram};
 use crate::stats::{format_go_float, format_go_g, quantile, KahanSum, Mean, Variance};
 use crate::value::{is_metadata_label, Labels};
 
@@ -111,8 +112,15 @@ pub(crate) fn eval_aggregate(
                     out.push(res);
                     continue;
                 }
+                if op != "limitk" && step.iter().any(|s| s.h.is_some()) {
+                    ev.info(format!("ignored histogram in {op} aggregation"));
+                }
                 for (_, members) in &groups {
-                    let mut chosen: Vec<&VSample> = members.iter().map(|&m| &step[m]).collect();
+                    let mut chosen: Vec<&VSample> = members
+                        .iter()
+                        .map(|&m| &step[m])
+                        .filter(|s| op == "limitk" || s.h.is_none())
+                        .collect();
                     if op != "limitk" {
                         let top = op == "topk";
                         chosen.sort_by(|x, y| better(x.v, y.v, top));
@@ -146,7 +154,7 @@ pub(crate) fn eval_aggregate(
                 let mut counts: Vec<(Labels, f64)> = Vec::new();
                 let mut index: HashMap<Labels, usize> = HashMap::new();
                 for (key, members) in &groups {
-                    for &m in members {
+                    for &m in members.iter().filter(|&&m| step[m].h.is_none()) {
                         let mut l = key.clone();
                         l.set(&label_param, &format_go_float(step[m].v));
                         match index.get(&l) {
@@ -158,11 +166,11 @@ pub(crate) fn eval_aggregate(
                         }
                     }
                 }
-                res.extend(counts.into_iter().map(|(l, c)| VSample {
-                    labels: Rc::new(l),
-                    v: c,
-                    drop_name: false,
-                }));
+                res.extend(
+                    counts
+                        .into_iter()
+                        .map(|(l, c)| VSample::float(Rc::new(l), c, false)),
+                );
             }
             _ => {
                 if op == "quantile" && !(0.0..=1.0).contains(&param) {
@@ -172,21 +180,83 @@ pub(crate) fn eval_aggregate(
                     ));
                 }
                 for (labels, members) in groups {
-                    let values: Vec<f64> = members.iter().map(|&m| step[m].v).collect();
-                    let v = simple(&op, param, values)?;
                     // Grouping by a to-be-dropped `__name__` keeps it only until the end.
                     let drop_name = members.iter().any(|&m| step[m].drop_name);
-                    res.push(VSample {
-                        labels: Rc::new(labels),
-                        v,
-                        drop_name,
-                    });
+                    let labels = Rc::new(labels);
+                    let hists: Vec<&Rc<FloatHistogram>> =
+                        members.iter().filter_map(|&m| step[m].h.as_ref()).collect();
+                    let values: Vec<f64> = members
+                        .iter()
+                        .filter(|&&m| op == "count" || op == "group" || step[m].h.is_none())
+                        .map(|&m| step[m].v)
+                        .collect();
+                    if !hists.is_empty() && matches!(op.as_str(), "sum" | "avg") {
+                        if hists.len() < members.len() {
+                            ev.warn(
+                                "encountered a mix of histograms and floats for aggregation".into(),
+                            );
+                            continue;
+                        }
+                        let first = &step[members[0]];
+                        let name = first.labels.metric_name().unwrap_or("").to_string();
+                        if let Some(mut h) = sum_histograms(ev, &hists, &name) {
+                            if op == "avg" {
+                                h.div(hists.len() as f64);
+                            }
+                            h.compact();
+                            res.push(VSample::histogram(labels, h, drop_name));
+                        }
+                        continue;
+                    }
+                    if !hists.is_empty() && !matches!(op.as_str(), "count" | "group") {
+                        ev.info(format!("ignored histogram in {op} aggregation"));
+                    }
+                    if values.is_empty() {
+                        continue;
+                    }
+                    let v = simple(&op, param, values)?;
+                    res.push(VSample::float(labels, v, drop_name));
                 }
             }
         }
         out.push(res);
     }
     Ok(Val::Vector(out))
+}
+
+/// The sum of a group's histograms, with Prometheus's annotations; `None` when exponential
+/// and custom buckets are mixed.
+pub(crate) fn sum_histograms(
+    ev: &mut Evaluator,
+    hists: &[&Rc<FloatHistogram>],
+    metric: &str,
+) -> Option<FloatHistogram> {
+    let mut sum = (*hists[0]).as_ref().clone();
+    let (mut reset, mut not_reset, mut reconciled) = (false, false, false);
+    for (i, h) in hists.iter().enumerate() {
+        match h.counter_reset_hint {
+            CounterResetHint::Reset => reset = true,
+            CounterResetHint::NotReset => not_reset = true,
+            _ => {}
+        }
+        if i == 0 {
+            continue;
+        }
+        match sum.add(h) {
+            Ok(c) => reconciled |= c.custom_buckets_reconciled,
+            Err(_) => {
+                ev.warn(format!("vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"));
+                return None;
+            }
+        }
+    }
+    if reset && not_reset {
+        ev.warn("conflicting counter resets during histogram aggregation".into());
+    }
+    if reconciled {
+        ev.info("mismatched custom buckets were reconciled during aggregation".into());
+    }
+    Some(sum)
 }
 
 /// Orders samples best first for `topk` (`top`) or `bottomk`; NaN is always last.

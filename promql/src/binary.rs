@@ -10,6 +10,7 @@ use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 
 use crate::error::QueryError;
 use crate::eval::{Ctx, Evaluator, VSample, Val};
+use crate::histogram::{CounterResetHint, FloatHistogram};
 use crate::value::{is_metadata_label, Labels, METRIC_NAME};
 
 /// Whether `op` is one of the comparison operators.
@@ -35,6 +36,107 @@ pub(crate) fn apply(op: &str, l: f64, r: f64) -> (f64, bool) {
         ">=" => (l, l >= r),
         "<=" => (l, l <= r),
         _ => (f64::NAN, false),
+    }
+}
+
+/// A value of either kind, as an operand.
+type Operand<'a> = (f64, Option<&'a Rc<FloatHistogram>>);
+
+/// A result: float, histogram (then the float means nothing) and whether it is kept.
+type Outcome = (f64, Option<Rc<FloatHistogram>>, bool);
+
+fn kind(h: Option<&Rc<FloatHistogram>>) -> &'static str {
+    if h.is_some() {
+        "histogram"
+    } else {
+        "float"
+    }
+}
+
+/// A copy of `h` changed by `f` and compacted.
+fn changed(h: &FloatHistogram, f: impl FnOnce(&mut FloatHistogram)) -> Rc<FloatHistogram> {
+    let mut h = h.clone();
+    f(&mut h);
+    h.compact();
+    Rc::new(h)
+}
+
+/// `op` between two values, each a float or a native histogram (Prometheus's
+/// `vectorElemBinop`); `None` when the operation is undefined for the types (an info) or
+/// the histograms' bucket kinds differ (a warning).
+pub(crate) fn apply_values(
+    ev: &mut Evaluator,
+    op: &str,
+    l: Operand,
+    r: Operand,
+) -> Option<Outcome> {
+    match (l.1, r.1, op) {
+        (None, None, _) => {
+            let (v, keep) = apply(op, l.0, r.0);
+            Some((v, None, keep))
+        }
+        (None, Some(h), "*") => Some((
+            0.0,
+            Some(changed(h, |h| {
+                h.mul(l.0);
+            })),
+            true,
+        )),
+        (Some(h), None, "*") => Some((
+            0.0,
+            Some(changed(h, |h| {
+                h.mul(r.0);
+            })),
+            true,
+        )),
+        (Some(h), None, "/") => Some((
+            0.0,
+            Some(changed(h, |h| {
+                h.div(r.0);
+            })),
+            true,
+        )),
+        (Some(a), Some(b), "+" | "-") => {
+            let mut res = (**a).clone();
+            let combined = if op == "+" { res.add(b) } else { res.sub(b) };
+            let what = if op == "+" { "addition" } else { "subtraction" };
+            match combined {
+                Err(_) => {
+                    ev.warn(format!(
+                        "incompatible bucket layout encountered for binary operator {op}"
+                    ));
+                    None
+                }
+                Ok(c) => {
+                    if op == "-" {
+                        res.counter_reset_hint = CounterResetHint::Gauge;
+                    }
+                    if c.counter_reset_collision {
+                        ev.warn(format!(
+                            "conflicting counter resets during histogram {what}"
+                        ));
+                    }
+                    if c.custom_buckets_reconciled {
+                        ev.info(format!(
+                            "mismatched custom buckets were reconciled during {what}"
+                        ));
+                    }
+                    res.compact();
+                    Some((0.0, Some(Rc::new(res)), true))
+                }
+            }
+        }
+        (Some(a), Some(b), "==" | "!=") => {
+            Some((0.0, Some(a.clone()), a.equals(b) == (op == "==")))
+        }
+        _ => {
+            ev.info(format!(
+                "incompatible sample types encountered for binary operator {op:?}: {} {op} {}",
+                kind(l.1),
+                kind(r.1)
+            ));
+            None
+        }
     }
 }
 
@@ -69,13 +171,13 @@ pub(crate) fn eval_binary(
         (Val::Vector(l), Val::Scalar(r)) => Val::Vector(
             l.into_iter()
                 .zip(r)
-                .map(|(step, s)| vector_scalar(&op, step, s, false, return_bool))
+                .map(|(step, s)| vector_scalar(ev, &op, step, s, false, return_bool))
                 .collect(),
         ),
         (Val::Scalar(l), Val::Vector(r)) => Val::Vector(
             r.into_iter()
                 .zip(l)
-                .map(|(step, s)| vector_scalar(&op, step, s, true, return_bool))
+                .map(|(step, s)| vector_scalar(ev, &op, step, s, true, return_bool))
                 .collect(),
         ),
         (Val::Vector(l), Val::Vector(r)) => {
@@ -92,7 +194,7 @@ pub(crate) fn eval_binary(
                     "and" => and(&m, ls, &rs),
                     "or" => or(&m, ls, rs),
                     "unless" => unless(&m, ls, &rs),
-                    _ => vector_vector(&op, &m, ls, rs, return_bool)?,
+                    _ => vector_vector(ev, &op, &m, ls, rs, return_bool)?,
                 });
             }
             Val::Vector(out)
@@ -106,6 +208,7 @@ pub(crate) fn eval_binary(
 }
 
 fn vector_scalar(
+    ev: &mut Evaluator,
     op: &str,
     step: Vec<VSample>,
     s: f64,
@@ -115,13 +218,19 @@ fn vector_scalar(
     let comparison = is_comparison(op);
     step.into_iter()
         .filter_map(|mut x| {
-            let (l, r) = if swap { (s, x.v) } else { (x.v, s) };
-            let (mut v, keep) = apply(op, l, r);
+            let xv: Operand = (x.v, x.h.as_ref());
+            let (l, r) = if swap {
+                ((s, None), xv)
+            } else {
+                (xv, (s, None))
+            };
+            let (mut v, mut h, keep) = apply_values(ev, op, l, r)?;
             if comparison && swap {
-                v = r;
+                (v, h) = (x.v, x.h.clone());
             }
             if return_bool {
                 x.v = if keep { 1.0 } else { 0.0 };
+                x.h = None;
                 x.drop_name = true;
                 return Some(x);
             }
@@ -129,6 +238,7 @@ fn vector_scalar(
                 return None;
             }
             x.v = v;
+            x.h = h;
             if !comparison {
                 x.drop_name = true;
             }
@@ -300,6 +410,7 @@ fn unless(m: &Matching, l: Vec<VSample>, r: &[VSample]) -> Vec<VSample> {
 }
 
 fn vector_vector(
+    ev: &mut Evaluator,
     op: &str,
     m: &Matching,
     lhs: Vec<VSample>,
@@ -339,8 +450,9 @@ fn vector_vector(
         let Some(rs) = one_by_sig.get(&sig) else {
             continue;
         };
-        let (fl, fr) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
-        let (mut v, keep) = apply(op, fl, fr);
+        let (lv, rv): (Operand, Operand) = ((ls.v, ls.h.as_ref()), (rs.v, rs.h.as_ref()));
+        let (fl, fr) = if swapped { (rv, lv) } else { (lv, rv) };
+        let applied = apply_values(ev, op, fl, fr);
         let (labels, id) = m.result(op, &include, &ls.labels, &rs.labels);
         // Ambiguous matches are errors even when a comparison filters the pair away.
         if !matched.insert(sig) && one_to_one {
@@ -353,14 +465,19 @@ fn vector_vector(
                 "multiple matches for labels: grouping labels must ensure unique matches",
             ));
         }
+        let Some((mut v, mut h, keep)) = applied else {
+            continue;
+        };
         if return_bool {
             v = if keep { 1.0 } else { 0.0 };
+            h = None;
         } else if !keep {
             continue;
         }
         out.push(VSample {
             labels,
             v,
+            h,
             drop_name: return_bool || ls.drop_name,
         });
     }
@@ -379,13 +496,13 @@ fn vector_vector(
             .filter(|s| !one_by_sig.contains_key(&m.signature(&s.labels)))
         {
             let (fl, fr) = if swapped { (f, ls.v) } else { (ls.v, f) };
-            if let Some(v) = result(fl, fr) {
+            if let Some(v) = result(fl, fr).filter(|_| ls.h.is_none()) {
                 let labels = result_labels(op, m, &include, &ls.labels, &Labels::empty());
-                out.push(VSample {
-                    labels: Rc::new(labels),
+                out.push(VSample::float(
+                    Rc::new(labels),
                     v,
-                    drop_name: return_bool || ls.drop_name,
-                });
+                    return_bool || ls.drop_name,
+                ));
             }
         }
     }
@@ -396,14 +513,10 @@ fn vector_vector(
             .filter(|s| !many_sigs.contains(&m.signature(&s.labels)))
         {
             let (fl, fr) = if swapped { (rs.v, f) } else { (f, rs.v) };
-            if let Some(v) = result(fl, fr) {
+            if let Some(v) = result(fl, fr).filter(|_| rs.h.is_none()) {
                 let synthetic = m.matched_labels(&rs.labels);
                 let labels = result_labels(op, m, &include, &synthetic, &rs.labels);
-                out.push(VSample {
-                    labels: Rc::new(labels),
-                    v,
-                    drop_name: return_bool,
-                });
+                out.push(VSample::float(Rc::new(labels), v, return_bool));
             }
         }
     }

@@ -9,9 +9,10 @@ use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{self, Expr};
 
 use crate::error::QueryError;
-use crate::eval::{Annotations, Ctx, Evaluator, Val};
+use crate::eval::{Annotations, Ctx, Evaluator, VSample, Val};
+use crate::histogram::FloatHistogram;
 use crate::storage::Queryable;
-use crate::value::{Labels, QueryResult, Sample, Series, Value};
+use crate::value::{HistogramSeries, Labels, QueryResult, Sample, Series, Value};
 
 /// Limits and defaults of an [`Engine`].
 #[derive(Clone, Debug)]
@@ -142,7 +143,7 @@ impl Engine {
         );
         let ctx = Ctx::new(start_ms, end_ms, if instant { 0 } else { step_ms });
         let val = ev.eval(expr, &ctx)?;
-        let value = if instant {
+        let (value, histograms) = if instant {
             instant_value(val, start_ms)?
         } else {
             range_value(val, &ctx)?
@@ -152,6 +153,7 @@ impl Engine {
             value,
             warnings: warnings.into_iter().collect(),
             infos: infos.into_iter().collect(),
+            histograms,
         })
     }
 }
@@ -177,73 +179,125 @@ fn final_labels(labels: &Labels, drop_name: bool) -> Labels {
     }
 }
 
+/// A point of a result series: a float or a native histogram.
+#[derive(Clone)]
+enum Point {
+    F(f64),
+    H(Rc<FloatHistogram>),
+}
+
 /// Points `(t_ms, value)` in time order.
-type Points = Vec<(i64, f64)>;
+type Points = Vec<(i64, Point)>;
 
 /// A series before names are dropped: its labels, whether to drop `__name__`, its points.
 type SeriesPart = (Labels, bool, Points);
 
+/// A result's float series and histogram series.
+type Assembled = (Vec<Series>, Vec<HistogramSeries>);
+
 /// Series under their final labels (names dropped where marked), merged when dropping
 /// names made them equal; two points of one label set at one time are an error.
-fn merge_series(parts: Vec<SeriesPart>) -> Result<Vec<Series>, QueryError> {
-    let mut by_labels: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
+fn merge_series(parts: Vec<SeriesPart>) -> Result<Assembled, QueryError> {
+    let mut by_labels: HashMap<Labels, Points> = HashMap::new();
     for (labels, drop_name, samples) in parts {
         by_labels
             .entry(final_labels(&labels, drop_name))
             .or_default()
             .extend(samples);
     }
-    let mut out: Vec<Series> = Vec::with_capacity(by_labels.len());
+    let mut floats: Vec<Series> = Vec::with_capacity(by_labels.len());
+    let mut hists: Vec<HistogramSeries> = Vec::new();
     for (labels, mut samples) in by_labels {
         samples.sort_by_key(|p| p.0);
         if samples.windows(2).any(|w| w[0].0 == w[1].0) {
             return Err(QueryError::execution(DUPLICATE_LABELSET));
         }
-        if !samples.is_empty() {
-            out.push(Series { labels, samples });
+        let (mut f, mut h) = (Vec::new(), Vec::new());
+        for (t, p) in samples {
+            match p {
+                Point::F(v) => f.push((t, v)),
+                Point::H(x) => h.push((t, (*x).clone())),
+            }
+        }
+        if !f.is_empty() {
+            floats.push(Series {
+                labels: labels.clone(),
+                samples: f,
+            });
+        }
+        if !h.is_empty() {
+            hists.push(HistogramSeries { labels, samples: h });
         }
     }
-    out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    Ok(out)
+    floats.sort_by(|a, b| a.labels.cmp(&b.labels));
+    hists.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok((floats, hists))
 }
 
-fn instant_value(val: Val, t: i64) -> Result<Value, QueryError> {
+fn sample_point(s: &VSample) -> Point {
+    match &s.h {
+        Some(h) => Point::H(h.clone()),
+        None => Point::F(s.v),
+    }
+}
+
+fn instant_value(val: Val, t: i64) -> Result<(Value, Vec<HistogramSeries>), QueryError> {
     Ok(match val {
-        Val::Scalar(v) => Value::Scalar { t, v: v[0] },
-        Val::Str(s) => Value::String { t, s },
+        Val::Scalar(v) => (Value::Scalar { t, v: v[0] }, Vec::new()),
+        Val::Str(s) => (Value::String { t, s }, Vec::new()),
         Val::Vector(mut steps) => {
-            let out: Vec<Sample> = steps
-                .pop()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|s| Sample {
-                    labels: final_labels(&s.labels, s.drop_name),
-                    t,
-                    v: s.v,
-                })
+            let step = steps.pop().unwrap_or_default();
+            let mut seen: Vec<Labels> = step
+                .iter()
+                .map(|s| final_labels(&s.labels, s.drop_name))
                 .collect();
-            let mut seen: Vec<&Labels> = out.iter().map(|s| &s.labels).collect();
             seen.sort();
             if seen.windows(2).any(|w| w[0] == w[1]) {
                 return Err(QueryError::execution(DUPLICATE_LABELSET));
             }
-            Value::Vector(out)
+            let mut out = Vec::new();
+            let mut hists = Vec::new();
+            for s in step {
+                let labels = final_labels(&s.labels, s.drop_name);
+                match s.h {
+                    Some(h) => hists.push(HistogramSeries {
+                        labels,
+                        samples: vec![(t, (*h).clone())],
+                    }),
+                    None => out.push(Sample { labels, t, v: s.v }),
+                }
+            }
+            (Value::Vector(out), hists)
         }
-        Val::Matrix(series) => Value::Matrix(merge_series(
-            series
-                .into_iter()
-                .map(|s| ((*s.labels).clone(), s.drop_name, s.samples))
-                .collect(),
-        )?),
+        Val::Matrix(series) => {
+            let (f, h) = merge_series(
+                series
+                    .into_iter()
+                    .map(|s| {
+                        let mut pts: Points = s
+                            .samples
+                            .into_iter()
+                            .map(|(t, v)| (t, Point::F(v)))
+                            .collect();
+                        pts.extend(s.histograms.into_iter().map(|(t, h)| (t, Point::H(h))));
+                        ((*s.labels).clone(), s.drop_name, pts)
+                    })
+                    .collect(),
+            )?;
+            (Value::Matrix(f), h)
+        }
     })
 }
 
-fn range_value(val: Val, ctx: &Ctx) -> Result<Value, QueryError> {
+fn range_value(val: Val, ctx: &Ctx) -> Result<(Value, Vec<HistogramSeries>), QueryError> {
     Ok(match val {
-        Val::Scalar(v) => Value::Matrix(vec![Series {
-            labels: Labels::empty(),
-            samples: ctx.times().zip(v).collect(),
-        }]),
+        Val::Scalar(v) => (
+            Value::Matrix(vec![Series {
+                labels: Labels::empty(),
+                samples: ctx.times().zip(v).collect(),
+            }]),
+            Vec::new(),
+        ),
         Val::Vector(steps) => {
             // Points per series (by the address of its shared labels) and name flag, in step
             // order; `parts` holds the `Rc`s, so addresses are not reused meanwhile.
@@ -256,15 +310,16 @@ fn range_value(val: Val, ctx: &Ctx) -> Result<Value, QueryError> {
                         parts.push((s.labels.clone(), s.drop_name, Vec::new()));
                         parts.len() - 1
                     });
-                    parts[i].2.push((t, s.v));
+                    parts[i].2.push((t, sample_point(&s)));
                 }
             }
-            Value::Matrix(merge_series(
+            let (f, h) = merge_series(
                 parts
                     .into_iter()
                     .map(|(l, d, samples)| ((*l).clone(), d, samples))
                     .collect(),
-            )?)
+            )?;
+            (Value::Matrix(f), h)
         }
         Val::Matrix(_) | Val::Str(_) => {
             return Err(QueryError::bad_data(

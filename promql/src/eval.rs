@@ -16,24 +16,54 @@ use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 
 use crate::engine::EngineOptions;
 use crate::error::QueryError;
+use crate::histogram::{CounterResetHint, FloatHistogram};
 use crate::storage::{LabelMatcher, Queryable};
 use crate::value::{is_stale_nan, Labels, METRIC_NAME};
 use crate::{aggregate, binary, functions};
 
-/// One sample of an instant vector during evaluation.
+/// One sample of an instant vector during evaluation: a float `v`, or a native histogram
+/// `h` (then `v` means nothing).
 #[derive(Clone, Debug)]
 pub(crate) struct VSample {
     pub labels: Rc<Labels>,
     pub v: f64,
+    pub h: Option<Rc<FloatHistogram>>,
     /// Whether `__name__` goes when the result is assembled (Prometheus 3's delayed removal).
     pub drop_name: bool,
 }
 
-/// One series of a range vector: its points in time order, stale markers removed.
+impl VSample {
+    /// A float sample.
+    pub fn float(labels: Rc<Labels>, v: f64, drop_name: bool) -> VSample {
+        VSample {
+            labels,
+            v,
+            h: None,
+            drop_name,
+        }
+    }
+
+    /// A histogram sample.
+    pub fn histogram(labels: Rc<Labels>, h: FloatHistogram, drop_name: bool) -> VSample {
+        VSample {
+            labels,
+            v: 0.0,
+            h: Some(Rc::new(h)),
+            drop_name,
+        }
+    }
+}
+
+/// Native histogram points `(t_ms, histogram)` in time order.
+pub(crate) type HPoints = Vec<(i64, Rc<FloatHistogram>)>;
+
+/// One series of a range vector: its float and histogram points in time order, stale
+/// markers removed.
 #[derive(Clone, Debug)]
 pub(crate) struct RangeSeries {
     pub labels: Rc<Labels>,
     pub samples: Vec<(i64, f64)>,
+    pub histograms: HPoints,
     pub drop_name: bool,
 }
 
@@ -106,6 +136,47 @@ impl RangeInput {
         let to = s.partition_point(|p| p.0 <= te);
         &s[from..to.max(from)]
     }
+
+    /// The histogram points of series `i` in the window of the step at `t`.
+    pub fn histogram_window(&self, i: usize, t: i64) -> &[(i64, Rc<FloatHistogram>)] {
+        let te = self.eval_time(t);
+        let s = &self.series[i].histograms;
+        let from = s.partition_point(|p| p.0 <= te - self.range);
+        let to = s.partition_point(|p| p.0 <= te);
+        &s[from..to.max(from)]
+    }
+}
+
+/// A selected series: its labels, float points (stale markers included) and histograms.
+pub(crate) struct Selected {
+    pub labels: Labels,
+    pub floats: Vec<(i64, f64)>,
+    pub histograms: HPoints,
+}
+
+/// A subquery's histogram with its reset / not-reset hint made unknown: a subquery may
+/// skip or repeat samples, so the hint no longer holds (as in Prometheus).
+fn unknown_reset(h: Rc<FloatHistogram>) -> Rc<FloatHistogram> {
+    match h.counter_reset_hint {
+        CounterResetHint::Reset | CounterResetHint::NotReset => {
+            let mut h = (*h).clone();
+            h.counter_reset_hint = CounterResetHint::Unknown;
+            Rc::new(h)
+        }
+        _ => h,
+    }
+}
+
+/// The entry of `labels` in `m`, made empty if missing.
+fn selected_entry<'m>(
+    m: &'m mut std::collections::BTreeMap<Labels, Selected>,
+    labels: &Labels,
+) -> &'m mut Selected {
+    m.entry(labels.clone()).or_insert_with(|| Selected {
+        labels: labels.clone(),
+        floats: Vec::new(),
+        histograms: Vec::new(),
+    })
 }
 
 /// How deeply expressions may nest: evaluation recurses once per level, and the bound keeps
@@ -241,6 +312,11 @@ impl<'a> Evaluator<'a> {
                                 .map(|s| VSample {
                                     labels: s.labels,
                                     v: -s.v,
+                                    h: s.h.map(|h| {
+                                        let mut h = (*h).clone();
+                                        h.mul(-1.0);
+                                        Rc::new(h)
+                                    }),
                                     drop_name: true,
                                 })
                                 .collect()
@@ -264,6 +340,7 @@ impl<'a> Evaluator<'a> {
                     .map(|i| RangeSeries {
                         labels: input.series[i].labels.clone(),
                         samples: input.window(i, t).to_vec(),
+                        histograms: input.histogram_window(i, t).to_vec(),
                         drop_name: input.series[i].drop_name,
                     })
                     .collect();
@@ -307,7 +384,7 @@ impl<'a> Evaluator<'a> {
         vs: &VectorSelector,
         lo: i64,
         hi: i64,
-    ) -> Result<Vec<crate::value::Series>, QueryError> {
+    ) -> Result<Vec<Selected>, QueryError> {
         let name: Option<Matcher> = vs
             .name
             .as_ref()
@@ -318,20 +395,34 @@ impl<'a> Evaluator<'a> {
         } else {
             groups.extend(vs.matchers.or_matchers.iter().cloned());
         }
-        let mut out: Vec<crate::value::Series> = Vec::new();
-        let several = groups.len() > 1;
-        let mut seen: std::collections::HashSet<Labels> = std::collections::HashSet::new();
+        // Series by labels (`a or b` selectors may match a series twice).
+        let mut by_labels: std::collections::BTreeMap<Labels, Selected> =
+            std::collections::BTreeMap::new();
         for mut g in groups {
             g.extend(name.clone());
             for s in self.storage.select(&g, lo, hi)? {
-                // `a or b` selectors may match a series twice.
-                if !several || seen.insert(s.labels.clone()) {
-                    out.push(s);
+                let e = selected_entry(&mut by_labels, &s.labels);
+                if e.floats.is_empty() {
+                    e.floats = s.samples;
+                }
+            }
+            for s in self.storage.select_histograms(&g, lo, hi)? {
+                let e = selected_entry(&mut by_labels, &s.labels);
+                if e.histograms.is_empty() {
+                    e.histograms = s
+                        .samples
+                        .into_iter()
+                        .map(|(t, h)| (t, Rc::new(h)))
+                        .collect();
                 }
             }
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        self.hold(out.iter().map(|s| s.samples.len()).sum())?;
+        let out: Vec<Selected> = by_labels.into_values().collect();
+        self.hold(
+            out.iter()
+                .map(|s| s.floats.len() + s.histograms.len())
+                .sum(),
+        )?;
         self.check()?;
         Ok(out)
     }
@@ -357,20 +448,36 @@ impl<'a> Evaluator<'a> {
             let labels = Rc::new(s.labels);
             for (i, t) in ctx.times().enumerate() {
                 let te = te(t);
-                let idx = s.samples.partition_point(|p| p.0 <= te);
-                if idx == 0 {
-                    continue;
-                }
-                let (ts, v) = s.samples[idx - 1];
-                if ts <= te - lookback || is_stale_nan(v) {
-                    continue;
-                }
-                let v = if timestamps { ts as f64 / 1000.0 } else { v };
-                out[i].push(VSample {
-                    labels: labels.clone(),
-                    v,
-                    drop_name: false,
-                });
+                let fi = s.floats.partition_point(|p| p.0 <= te);
+                let hi = s.histograms.partition_point(|p| p.0 <= te);
+                let float = (fi > 0).then(|| s.floats[fi - 1]);
+                let hist = (hi > 0).then(|| &s.histograms[hi - 1]);
+                let sample = match (float, hist) {
+                    (Some((ft, v)), h) if h.is_none_or(|h| h.0 < ft) => {
+                        if ft <= te - lookback || is_stale_nan(v) {
+                            continue;
+                        }
+                        let v = if timestamps { ft as f64 / 1000.0 } else { v };
+                        VSample::float(labels.clone(), v, false)
+                    }
+                    (_, Some((ht, h))) => {
+                        if *ht <= te - lookback {
+                            continue;
+                        }
+                        if timestamps {
+                            VSample::float(labels.clone(), *ht as f64 / 1000.0, false)
+                        } else {
+                            VSample {
+                                labels: labels.clone(),
+                                v: 0.0,
+                                h: Some(h.clone()),
+                                drop_name: false,
+                            }
+                        }
+                    }
+                    _ => continue,
+                };
+                out[i].push(sample);
                 held += 1;
             }
         }
@@ -395,13 +502,14 @@ impl<'a> Evaluator<'a> {
                 let (lo, hi) = (input.eval_time(ctx.start) - range, input.eval_time(ctx.end));
                 for s in self.select(&ms.vs, lo, hi)? {
                     let samples: Vec<(i64, f64)> = s
-                        .samples
+                        .floats
                         .into_iter()
                         .filter(|p| !is_stale_nan(p.1))
                         .collect();
                     input.series.push(RangeSeries {
                         labels: Rc::new(s.labels),
                         samples,
+                        histograms: s.histograms,
                         drop_name: false,
                     });
                 }
@@ -442,6 +550,7 @@ impl<'a> Evaluator<'a> {
                         input.series.push(RangeSeries {
                             labels: Rc::new(Labels::empty()),
                             samples: times.into_iter().zip(v).collect(),
+                            histograms: Vec::new(),
                             drop_name: false,
                         });
                     }
@@ -454,11 +563,17 @@ impl<'a> Evaluator<'a> {
                                     input.series.push(RangeSeries {
                                         labels: s.labels.clone(),
                                         samples: Vec::new(),
+                                        histograms: Vec::new(),
                                         drop_name: s.drop_name,
                                     });
                                     input.series.len() - 1
                                 });
-                                input.series[i].samples.push((t, s.v));
+                                match s.h {
+                                    Some(h) => {
+                                        input.series[i].histograms.push((t, unknown_reset(h)))
+                                    }
+                                    None => input.series[i].samples.push((t, s.v)),
+                                }
                             }
                         }
                         input.series.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -489,6 +604,7 @@ mod tests {
             series: vec![RangeSeries {
                 labels: Rc::new(Labels::empty()),
                 samples: vec![(0, 1.0), (10, 2.0), (20, 3.0)],
+                histograms: Vec::new(),
                 drop_name: false,
             }],
             range: 10,

@@ -1,9 +1,10 @@
 //! A PromQL evaluator over `promql-parser`'s syntax tree, independent of any storage.
 //!
 //! The engine ([`Engine`]) reads series through the [`Queryable`] trait and evaluates
-//! instant and range queries with Prometheus 3's semantics for float samples: every
+//! instant and range queries with Prometheus 3's semantics: every
 //! operator, aggregation and function, `offset`, `@`, subqueries, lookback delta and stale
-//! markers, and the late removal of `__name__`. Native histograms are not supported.
+//! markers, and the late removal of `__name__`, for float samples and native histograms
+//! ([`histogram`]).
 //!
 //! [`promqltest`] reads Prometheus's own test scripts, which the conformance test runs.
 //!
@@ -37,6 +38,7 @@ pub mod error;
 mod eval;
 mod functions;
 mod hash;
+pub mod histogram;
 pub mod promqltest;
 mod stats;
 pub mod storage;
@@ -44,5 +46,6 @@ pub mod value;
 
 pub use engine::{parse_query, Engine, EngineOptions};
 pub use error::{ErrorKind, QueryError};
+pub use histogram::FloatHistogram;
 pub use storage::{LabelMatcher, MemStorage, Queryable};
-pub use value::{Labels, QueryResult, Sample, Series, Value};
+pub use value::{HistogramSeries, Labels, QueryResult, Sample, Series, Value};

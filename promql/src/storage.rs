@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::error::QueryError;
-use crate::value::{Labels, Series};
+use crate::histogram::FloatHistogram;
+use crate::value::{HistogramSeries, Labels, Series};
 
 /// A label matcher of a selector (`name="v"`, `!=`, `=~`, `!~`), as promql-parser builds it.
 /// Regular expressions are already fully anchored; [`LabelMatcher::is_match`] tests a value.
@@ -22,21 +23,66 @@ pub trait Queryable: Send + Sync {
     /// Every series matching all `matchers`, with its samples in `[start_ms, end_ms]`
     /// (both ends included) sorted by time. Series come with sorted labels, `__name__`
     /// included; a series with no sample in the range may be left out. Stale markers are
-    /// returned as samples (see [`crate::value::is_stale_nan`]). This engine evaluates float
-    /// samples only: a store that finds native histogram samples among the selected ones
-    /// should fail with [`QueryError::native_histograms_unsupported`].
+    /// returned as samples (see [`crate::value::is_stale_nan`]), also for series of native
+    /// histograms. A store that keeps native histograms but cannot return them should fail
+    /// with [`QueryError::native_histograms_unsupported`].
     fn select(
         &self,
         matchers: &[LabelMatcher],
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<Series>, QueryError>;
+
+    /// The native histogram samples of the series matching all `matchers` in
+    /// `[start_ms, end_ms]`, as [`Queryable::select`] gives float samples. A store without
+    /// native histograms keeps the default, which finds none.
+    fn select_histograms(
+        &self,
+        _matchers: &[LabelMatcher],
+        _start_ms: i64,
+        _end_ms: i64,
+    ) -> Result<Vec<HistogramSeries>, QueryError> {
+        Ok(Vec::new())
+    }
 }
 
 /// An in-memory [`Queryable`]: series kept in label order, samples in time order.
 #[derive(Clone, Debug, Default)]
 pub struct MemStorage {
     series: BTreeMap<Labels, Vec<(i64, f64)>>,
+    histograms: BTreeMap<Labels, Vec<(i64, FloatHistogram)>>,
+}
+
+/// Puts `(t, v)` into time-ordered `samples`, replacing a sample at the same time.
+fn insert_at<V>(samples: &mut Vec<(i64, V)>, t: i64, v: V) {
+    match samples.binary_search_by_key(&t, |s| s.0) {
+        Ok(i) => samples[i].1 = v,
+        Err(i) => samples.insert(i, (t, v)),
+    }
+}
+
+/// Removes the sample at time `t`, if any.
+fn remove_at<V>(samples: Option<&mut Vec<(i64, V)>>, t: i64) {
+    if let Some(s) = samples {
+        s.retain(|p| p.0 != t);
+    }
+}
+
+/// The samples of each matching series within `[start_ms, end_ms]`.
+fn select_from<V: Clone>(
+    map: &BTreeMap<Labels, Vec<(i64, V)>>,
+    matchers: &[LabelMatcher],
+    start_ms: i64,
+    end_ms: i64,
+) -> Vec<(Labels, Vec<(i64, V)>)> {
+    map.iter()
+        .filter(|(labels, _)| matches_all(labels, matchers))
+        .filter_map(|(labels, samples)| {
+            let from = samples.partition_point(|s| s.0 < start_ms);
+            let to = samples.partition_point(|s| s.0 <= end_ms);
+            (from < to).then(|| (labels.clone(), samples[from..to].to_vec()))
+        })
+        .collect()
 }
 
 impl MemStorage {
@@ -47,21 +93,30 @@ impl MemStorage {
 
     /// Adds one sample; a sample at an existing timestamp replaces the old one.
     pub fn add_sample(&mut self, labels: &Labels, t_ms: i64, v: f64) {
-        let samples = self.series.entry(labels.clone()).or_default();
-        match samples.binary_search_by_key(&t_ms, |s| s.0) {
-            Ok(i) => samples[i].1 = v,
-            Err(i) => samples.insert(i, (t_ms, v)),
-        }
+        insert_at(self.series.entry(labels.clone()).or_default(), t_ms, v);
+        remove_at(self.histograms.get_mut(labels), t_ms);
+    }
+
+    /// Adds one native histogram sample; it replaces any sample at the same timestamp.
+    pub fn add_histogram(&mut self, labels: &Labels, t_ms: i64, h: FloatHistogram) {
+        insert_at(self.histograms.entry(labels.clone()).or_default(), t_ms, h);
+        remove_at(self.series.get_mut(labels), t_ms);
     }
 
     /// Removes every series.
     pub fn clear(&mut self) {
         self.series.clear();
+        self.histograms.clear();
     }
 
     /// How many series are stored.
     pub fn series_count(&self) -> usize {
-        self.series.len()
+        let only_histograms = self
+            .histograms
+            .keys()
+            .filter(|l| !self.series.contains_key(*l))
+            .count();
+        self.series.len() + only_histograms
     }
 }
 
@@ -72,18 +127,21 @@ impl Queryable for MemStorage {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<Series>, QueryError> {
-        Ok(self
-            .series
-            .iter()
-            .filter(|(labels, _)| matches_all(labels, matchers))
-            .filter_map(|(labels, samples)| {
-                let from = samples.partition_point(|s| s.0 < start_ms);
-                let to = samples.partition_point(|s| s.0 <= end_ms);
-                (from < to).then(|| Series {
-                    labels: labels.clone(),
-                    samples: samples[from..to].to_vec(),
-                })
-            })
+        Ok(select_from(&self.series, matchers, start_ms, end_ms)
+            .into_iter()
+            .map(|(labels, samples)| Series { labels, samples })
+            .collect())
+    }
+
+    fn select_histograms(
+        &self,
+        matchers: &[LabelMatcher],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<HistogramSeries>, QueryError> {
+        Ok(select_from(&self.histograms, matchers, start_ms, end_ms)
+            .into_iter()
+            .map(|(labels, samples)| HistogramSeries { labels, samples })
             .collect())
     }
 }

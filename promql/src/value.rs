@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::histogram::FloatHistogram;
+
 /// The label holding a series' metric name.
 pub const METRIC_NAME: &str = "__name__";
 
@@ -136,6 +138,14 @@ pub struct Series {
     pub samples: Vec<(i64, f64)>,
 }
 
+/// The native histogram samples of one series, `(t_ms, histogram)` sorted by time. A
+/// series may hold floats ([`Series`]) and histograms at different times.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramSeries {
+    pub labels: Labels,
+    pub samples: Vec<(i64, FloatHistogram)>,
+}
+
 /// One sample of an instant vector result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
@@ -166,6 +176,10 @@ pub struct QueryResult {
     pub warnings: Vec<String>,
     /// Messages starting `PromQL info: …` (reported as `infos` by the HTTP API).
     pub infos: Vec<String>,
+    /// The native histogram samples of the result, which [`Value`] (floats only) leaves
+    /// out: for an instant vector one point per series at the evaluation time, for a range
+    /// vector or range query every point. A series may appear both here and in `value`.
+    pub histograms: Vec<HistogramSeries>,
 }
 
 #[cfg(test)]

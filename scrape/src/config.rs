@@ -199,6 +199,8 @@ pub struct ScrapeConfig {
     pub basic_auth: Option<BasicAuth>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<Authorization>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_config: Option<crate::tls::TlsConfig>,
     /// The format to assume when a target's `Content-Type` names none this crate reads:
     /// `PrometheusText0.0.4`, `OpenMetricsText0.0.1` or `OpenMetricsText1.0.0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -411,6 +413,9 @@ impl ScrapeConfig {
         }
         self.validate_auth()
             .or_else(|(field, message)| err(field, message))?;
+        if let Some(Err(message)) = self.tls_config.as_ref().map(|t| t.validate()) {
+            return err("tls_config", message);
+        }
         for (g, group) in self.static_configs.iter().enumerate() {
             for (t, target) in group.targets.iter().enumerate() {
                 if let Err(message) = check_target_address(target) {

@@ -51,6 +51,7 @@ pub mod relabel;
 pub mod staleness;
 pub mod target;
 pub mod text;
+pub mod tls;
 
 pub use config::{ConfigError, ScrapeConfig, ScrapeConfigFile, Secret};
 pub use duration::PromDuration;
@@ -65,3 +66,4 @@ pub use outcome::{
 pub use relabel::{RelabelConfig, RelabelRegex};
 pub use staleness::{disappeared, is_stale_nan, stale_nan, SeriesSet, STALE_NAN_BITS};
 pub use target::{resolve_targets, targets, Auth, Target, TargetSet};
+pub use tls::TlsConfig;

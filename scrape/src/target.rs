@@ -104,6 +104,8 @@ pub struct Target {
     pub interval: Duration,
     pub timeout: Duration,
     pub auth: Auth,
+    /// The job's `tls_config` (for `https` targets).
+    pub tls: Option<crate::tls::TlsConfig>,
     pub honor_labels: bool,
     pub honor_timestamps: bool,
     pub limits: ScrapeLimits,
@@ -277,6 +279,7 @@ fn finish_target(
             (None, Some(auth)) => Auth::Authorization(auth.clone()),
             (None, None) => Auth::None,
         },
+        tls: config.tls_config.clone(),
         honor_labels: config.honor_labels,
         honor_timestamps: config.honor_timestamps,
         limits: config.limits(),

@@ -86,6 +86,17 @@ pub struct Config {
     /// Samples queued per receiver while it is slow or down; beyond, the oldest are dropped
     /// (and counted).
     pub remote_write_queue_samples: usize,
+    /// A rule group without `interval` is evaluated this often, in seconds (Prometheus's
+    /// `evaluation_interval`).
+    pub rule_evaluation_interval_secs: u64,
+    /// Each rule's query may take this many seconds.
+    pub rule_query_timeout_secs: u64,
+    /// Rule groups evaluated at the same time, at most.
+    pub rule_concurrency: usize,
+    /// Alerts one alerting rule may hold (a group's `limit` may ask for fewer).
+    pub rule_max_alerts: usize,
+    /// `$externalLabels` of alert templates (Prometheus's `external_labels`).
+    pub external_labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -115,6 +126,11 @@ impl Default for Config {
             scrape_config_file: None,
             remote_write_urls: Vec::new(),
             remote_write_queue_samples: 500_000,
+            rule_evaluation_interval_secs: 60,
+            rule_query_timeout_secs: 30,
+            rule_concurrency: 4,
+            rule_max_alerts: 10_000,
+            external_labels: Default::default(),
         }
     }
 }
@@ -223,6 +239,33 @@ impl Config {
         if let Some(v) = var("KEIKO_REMOTE_WRITE_QUEUE_SAMPLES") {
             self.remote_write_queue_samples = parse_number("KEIKO_REMOTE_WRITE_QUEUE_SAMPLES", &v)?;
         }
+        if let Some(v) = var("KEIKO_RULE_EVALUATION_INTERVAL_SECS") {
+            self.rule_evaluation_interval_secs =
+                parse_number("KEIKO_RULE_EVALUATION_INTERVAL_SECS", &v)?;
+        }
+        if let Some(v) = var("KEIKO_RULE_QUERY_TIMEOUT_SECS") {
+            self.rule_query_timeout_secs = parse_number("KEIKO_RULE_QUERY_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = var("KEIKO_RULE_CONCURRENCY") {
+            self.rule_concurrency = parse_number("KEIKO_RULE_CONCURRENCY", &v)?;
+        }
+        if let Some(v) = var("KEIKO_RULE_MAX_ALERTS") {
+            self.rule_max_alerts = parse_number("KEIKO_RULE_MAX_ALERTS", &v)?;
+        }
+        if let Some(v) = var("KEIKO_EXTERNAL_LABELS") {
+            self.external_labels = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.split_once('=')
+                        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                        .with_context(|| {
+                            format!("KEIKO_EXTERNAL_LABELS must be name=value pairs, not `{p}`")
+                        })
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
         if let Some(v) = var("KEIKO_ANONYMOUS_INGEST") {
             self.anonymous_ingest = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -244,6 +287,13 @@ impl Config {
         }
         if self.remote_write_queue_samples == 0 {
             bail!("remote_write_queue_samples must be at least 1");
+        }
+        if self.rule_evaluation_interval_secs == 0
+            || self.rule_query_timeout_secs == 0
+            || self.rule_concurrency == 0
+            || self.rule_max_alerts == 0
+        {
+            bail!("rule_evaluation_interval_secs, rule_query_timeout_secs, rule_concurrency and rule_max_alerts must be at least 1");
         }
         if self.metrics_retention_days == 0 {
             bail!("metrics_retention_days must be at least 1");

@@ -204,6 +204,21 @@ proptest! {
     fn templates_answer_every_text(text in "(\\{\\{|\\}\\}|[ a-z$.|()\"`'0-9-]|range|if|end|else|with|define|template|block|\\{\\{-|-\\}\\}){0,120}") {
         let _ = template::check(&text);
         let _ = template::referenced_labels(&text);
+        // Whatever the validator accepts, the executor runs to an answer (text or error).
+        if template::check(&text).is_ok() {
+            let labels = std::collections::BTreeMap::from([("a".to_owned(), "b".to_owned())]);
+            let data = crate::alerting::template::AlertData {
+                labels: &labels,
+                external_labels: &labels,
+                external_url: "",
+                value: 1.5,
+            };
+            let _ = crate::alerting::template::try_expand(
+                &text,
+                &data,
+                &crate::alerting::template::NoQueries,
+            );
+        }
     }
 
     #[test]

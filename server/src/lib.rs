@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod actor;
+pub mod alerting;
 pub mod audit;
 pub mod charts;
 pub mod checklist;
@@ -22,6 +23,7 @@ pub mod http;
 pub mod identity;
 pub mod markdown;
 pub mod metrics;
+pub mod notify;
 pub mod outbound;
 pub mod promql_syntax;
 pub mod rules;
@@ -134,6 +136,38 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             embedded: Some(embedded.clone()),
         },
     );
+    let alerting = alerting::Manager::start(alerting::Context::new(
+        db.clone(),
+        source_registry.clone(),
+        Some(embedded.clone()),
+        alerting::eval::TemplateContext {
+            external_labels: config.external_labels.clone(),
+            external_url: config.public_url.clone().unwrap_or_default(),
+        },
+        alerting::Options::from_config(&config),
+    ));
+    for c in alerting.context().metrics.collectors() {
+        metrics
+            .register(c)
+            .context("registering rule evaluation metrics")?;
+    }
+    let notifier = notify::Notifier::start(
+        db.clone(),
+        secrets.clone(),
+        notify::Options {
+            allow_link_local: config.allow_link_local_sources,
+            external_url: config.public_url.clone().unwrap_or_default(),
+            ..Default::default()
+        },
+    )
+    .await
+    .context("starting notifications")?;
+    for c in notifier.metrics.collectors() {
+        metrics
+            .register(c)
+            .context("registering notification metrics")?;
+    }
+    let _ = alerting.context().sink.set(notifier.clone());
     let state = AppState {
         leptos_options: leptos_options(&config),
         config: Arc::new(config.clone()),
@@ -145,6 +179,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         token_uses: Default::default(),
         embedded: Some(embedded),
         scraper: Some(scraper),
+        alerting: Some(alerting),
+        notify: Some(notifier),
     };
     state
         .token_uses

@@ -27,6 +27,10 @@ pub struct AppState {
     pub embedded: Option<Arc<crate::embedded::EmbeddedStore>>,
     /// Its scrape loops.
     pub scraper: Option<Arc<crate::embedded::scraper::Scraper>>,
+    /// The rule manager: evaluation of every stored rule group.
+    pub alerting: Option<Arc<crate::alerting::Manager>>,
+    /// Notifications: contact points, policy, silences and the dispatcher.
+    pub notify: Option<Arc<crate::notify::Notifier>>,
 }
 
 impl AppState {

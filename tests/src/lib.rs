@@ -5,8 +5,10 @@
 pub mod api;
 pub mod portal;
 pub mod prometheus;
+pub mod remote_write;
 pub mod seed_data;
 pub mod svg;
+pub mod synthetic;
 pub mod victoria;
 pub mod webdriver;
 
@@ -67,4 +69,29 @@ pub async fn wait_until_ok(url: &str, what: &str) {
             .then_some(())
     })
     .await;
+}
+
+/// Runs `tests/python/<script>` with the pinned Python clients (`scripts/setup.sh test` puts
+/// them in `.tools/venv`) and `env`; returns its stdout, panicking with its stderr on failure.
+pub async fn run_python(script: &str, env: &[(&str, String)]) -> String {
+    let root = workspace_root();
+    let python = root.join(".tools/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `scripts/setup.sh test` (make test does)",
+        python.display()
+    );
+    let out = tokio::process::Command::new(python)
+        .arg(root.join("tests/python").join(script))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .await
+        .expect("running python");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

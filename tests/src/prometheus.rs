@@ -94,6 +94,32 @@ impl Prometheus {
         .await
     }
 
+    /// Starts Prometheus evaluating `rules` (a rule file) every second, receiving its data
+    /// by remote-write (`/api/v1/write`), scraping nothing.
+    pub async fn with_rules(rules: &str) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tsdb = dir.path().join("data");
+        let rule_file = dir.path().join("rules.yml");
+        std::fs::write(&rule_file, rules).unwrap();
+        let config = format!(
+            "global:\n  scrape_interval: 1m\n  evaluation_interval: 1s\nrule_files:\n  - {}\n",
+            rule_file.display()
+        );
+        Prometheus::spawn_with(dir, &config, &tsdb, &["--web.enable-remote-write-receiver"]).await
+    }
+
+    /// `data` of a GET on Prometheus's API (`path` after `/api/v1/`).
+    pub async fn api(&self, path: &str) -> Value {
+        let body: Value = reqwest::get(format!("{}/api/v1/{path}", self.url()))
+            .await
+            .expect("asking Prometheus")
+            .json()
+            .await
+            .expect("Prometheus answers JSON");
+        assert_eq!(body["status"], "success", "{body}");
+        body["data"].clone()
+    }
+
     async fn spawn(dir: tempfile::TempDir, config: &str, tsdb: &std::path::Path) -> Prometheus {
         Prometheus::spawn_with(dir, config, tsdb, &[]).await
     }

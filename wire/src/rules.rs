@@ -21,8 +21,26 @@ pub struct GroupSpec {
     pub interval: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
+    /// The data source the group is evaluated against, by name (the portal's extension;
+    /// the default metrics source when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
+}
+
+/// What an alerting rule does when its query returns nothing or fails (the portal's
+/// extension, as Grafana offers it). Absent: Prometheus's behaviour — no data resolves the
+/// alerts (`ok`), an error keeps them as they were (`keep_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoDataBehaviour {
+    /// Alerts stay as they were.
+    KeepState,
+    /// One alert with the rule's labels becomes pending, then firing after `for`.
+    Alerting,
+    /// Active alerts resolve.
+    Ok,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -50,6 +68,12 @@ pub struct RuleSpec {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub annotations: BTreeMap<String, String>,
+    /// When the query returns no series (alerting rules only; default `ok`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_data_state: Option<NoDataBehaviour>,
+    /// When the query fails (alerting rules only; default `keep_state`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_state: Option<NoDataBehaviour>,
 }
 
 impl RuleSpec {

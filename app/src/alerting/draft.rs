@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use wire::rules::{GroupSpec, RuleSpec};
+use wire::rules::{GroupSpec, NoDataBehaviour, RuleSpec};
 
 /// One rule as the editor holds it (labels as ordered rows).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -17,6 +17,9 @@ pub(super) struct RuleDraft {
     pub(super) keep_firing_for: String,
     pub(super) labels: Vec<(String, String)>,
     pub(super) annotations: Vec<(String, String)>,
+    /// Kept as loaded (the editor has no field for them yet), so a save keeps them.
+    pub(super) no_data_state: Option<NoDataBehaviour>,
+    pub(super) error_state: Option<NoDataBehaviour>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -24,6 +27,8 @@ pub(super) struct GroupDraft {
     pub(super) name: String,
     pub(super) interval: String,
     pub(super) limit: String,
+    /// The group's data source, kept as loaded (no field for it yet).
+    pub(super) source: Option<String>,
     pub(super) rules: Vec<RuleDraft>,
 }
 
@@ -59,6 +64,7 @@ impl GroupDraft {
             name: g.name.clone(),
             interval: g.interval.clone().unwrap_or_default(),
             limit: g.limit.map(|l| l.to_string()).unwrap_or_default(),
+            source: g.source.clone(),
             rules: g
                 .rules
                 .iter()
@@ -74,6 +80,8 @@ impl GroupDraft {
                     keep_firing_for: r.keep_firing_for.clone().unwrap_or_default(),
                     labels: rows(&r.labels),
                     annotations: rows(&r.annotations),
+                    no_data_state: r.no_data_state,
+                    error_state: r.error_state,
                 })
                 .collect(),
         }
@@ -85,6 +93,7 @@ impl GroupDraft {
             name: self.name.clone(),
             interval: given(&self.interval),
             limit: self.limit.trim().parse().ok(),
+            source: self.source.clone(),
             rules: self
                 .rules
                 .iter()
@@ -100,6 +109,8 @@ impl GroupDraft {
                     } else {
                         BTreeMap::new()
                     },
+                    no_data_state: r.no_data_state.filter(|_| r.alert),
+                    error_state: r.error_state.filter(|_| r.alert),
                 })
                 .collect(),
         }
@@ -112,8 +123,8 @@ mod tests {
 
     #[test]
     fn a_draft_round_trips_through_the_api_shape() {
-        let v = serde_json::json!({"name": "g", "interval": "1m", "rules": [
-            {"alert": "A", "expr": "up == 0", "for": "5m", "labels": {"severity": "critical"}, "annotations": {"summary": "s"}},
+        let v = serde_json::json!({"name": "g", "interval": "1m", "source": "Embedded", "rules": [
+            {"alert": "A", "expr": "up == 0", "for": "5m", "labels": {"severity": "critical"}, "annotations": {"summary": "s"}, "no_data_state": "alerting"},
             {"record": "job:up:sum", "expr": "sum by (job) (up)"}
         ]});
         let spec: GroupSpec = serde_json::from_value(v.clone()).unwrap();

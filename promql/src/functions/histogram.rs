@@ -1,14 +1,15 @@
-//! Histogram functions over classic histograms (series of cumulative `le` buckets):
-//! `histogram_quantile`, `histogram_quantiles` and `histogram_fraction`. The functions
-//! that only read native histograms (`histogram_count`, `histogram_sum`, …) ignore float
-//! samples, as Prometheus does, and so return nothing.
+//! Histogram functions: `histogram_quantile`, `histogram_quantiles` and
+//! `histogram_fraction` over native histograms and classic ones (series of cumulative `le`
+//! buckets), and `histogram_count`, `histogram_sum`, `histogram_avg`, `histogram_stddev`
+//! and `histogram_stdvar`, which read native histograms only (float samples give nothing).
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::error::QueryError;
 use crate::eval::{Evaluator, VSample, Val};
-use crate::stats::{format_go_float, format_go_g};
+use crate::histogram::{estimate, FloatHistogram};
+use crate::stats::{almost_equal, format_go_float, format_go_g};
 use crate::value::Labels;
 
 use super::string_arg;
@@ -23,19 +24,6 @@ struct Bucket {
 
 /// Tolerance below which differences between cumulative counts are float noise.
 const SMALL_DELTA_TOLERANCE: f64 = 1e-12;
-
-/// Go's `almost.Equal`.
-fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
-        return diff < epsilon * f64::MIN_POSITIVE;
-    }
-    diff / abs_sum.min(f64::MAX) < epsilon
-}
 
 /// Sorts by bound, merges equal bounds; `None` unless the last bucket is `+Inf`.
 fn prepare(mut b: Vec<Bucket>) -> Option<Vec<Bucket>> {
@@ -191,7 +179,7 @@ fn quantile_label(q: f64) -> String {
 fn histograms(ev: &mut Evaluator, step: &[VSample]) -> Vec<(Rc<Labels>, Vec<Bucket>)> {
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut out: Vec<(Rc<Labels>, Vec<Bucket>)> = Vec::new();
-    for s in step {
+    for s in step.iter().filter(|s| s.h.is_none()) {
         let le = s.labels.get("le").unwrap_or("");
         let Some(upper) = parse_le(le) else {
             let name = s.labels.metric_name().unwrap_or("").to_string();
@@ -247,14 +235,63 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
             let mut out = Vec::with_capacity(input.len());
             for (i, step) in input.into_iter().enumerate() {
                 let mut res = Vec::new();
-                for (labels, buckets) in histograms(ev, &step) {
+                let mut classic = histograms(ev, &step);
+                // A native and a classic histogram of the same series: neither is used.
+                let conflicts: Vec<Labels> = step
+                    .iter()
+                    .filter(|s| s.h.is_some() && classic.iter().any(|c| c.0 == s.labels))
+                    .map(|s| (*s.labels).clone())
+                    .collect();
+                for c in &conflicts {
+                    let metric = c.metric_name().unwrap_or("");
+                    ev.warn(format!("vector contains a mix of classic and native histograms for metric name {metric:?}"));
+                }
+                classic.retain(|c| !conflicts.contains(&c.0));
+                for p in &params {
+                    for s in &step {
+                        let Some(h) = &s.h else { continue };
+                        if conflicts.contains(&s.labels) {
+                            continue;
+                        }
+                        let metric = s.labels.metric_name().unwrap_or("");
+                        let v = if name == "histogram_fraction" {
+                            let (v, nan) = estimate::fraction(params[0][i], params[1][i], h);
+                            if nan {
+                                ev.info(format!("input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name {metric:?}"));
+                            }
+                            v
+                        } else {
+                            let (v, notes) = estimate::quantile(p[i], h);
+                            if notes.nan_result {
+                                ev.info(format!("input to histogram_quantile has NaN observations, result is NaN for metric name {metric:?}"));
+                            }
+                            if notes.skewed {
+                                ev.info(format!("input to histogram_quantile has NaN observations, result is skewed higher for metric name {metric:?}"));
+                            }
+                            v
+                        };
+                        let labels = match &label {
+                            None => s.labels.clone(),
+                            Some(l) => {
+                                let mut x = (*s.labels).clone();
+                                x.set(l, &quantile_label(p[i]));
+                                Rc::new(x)
+                            }
+                        };
+                        res.push(VSample::float(labels, v, true));
+                    }
+                    if name == "histogram_fraction" {
+                        break;
+                    }
+                }
+                for (labels, buckets) in classic {
                     let metric = labels.metric_name().unwrap_or("").to_string();
                     match name {
-                        "histogram_fraction" => res.push(VSample {
+                        "histogram_fraction" => res.push(VSample::float(
                             labels,
-                            v: bucket_fraction(params[0][i], params[1][i], buckets),
-                            drop_name: true,
-                        }),
+                            bucket_fraction(params[0][i], params[1][i], buckets),
+                            true,
+                        )),
                         _ => {
                             for p in &params {
                                 let (v, forced) = bucket_quantile(p[i], buckets.clone());
@@ -269,11 +306,7 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                                         Rc::new(x)
                                     }
                                 };
-                                res.push(VSample {
-                                    labels,
-                                    v,
-                                    drop_name: true,
-                                });
+                                res.push(VSample::float(labels, v, true));
                             }
                         }
                     }
@@ -285,7 +318,25 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
         | "histogram_stdvar" => {
             let v = ev.eval_vector(args[0], ctx)?;
-            Val::Vector(v.into_iter().map(|_| Vec::new()).collect())
+            let of = |h: &FloatHistogram| match name {
+                "histogram_count" => h.count,
+                "histogram_sum" => h.sum,
+                "histogram_avg" => h.sum / h.count,
+                "histogram_stddev" => estimate::variance(h).sqrt(),
+                _ => estimate::variance(h),
+            };
+            Val::Vector(
+                v.into_iter()
+                    .map(|step| {
+                        step.into_iter()
+                            .filter_map(|s| {
+                                let h = s.h.as_ref()?;
+                                Some(VSample::float(s.labels.clone(), of(h), true))
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            )
         }
         "start_timestamp" => {
             return Err(QueryError::bad_data(format!(

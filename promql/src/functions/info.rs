@@ -64,6 +64,7 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                 res.push(VSample {
                     labels: Rc::new(labels),
                     v: b.v,
+                    h: b.h.clone(),
                     drop_name: b.drop_name,
                 });
             }

@@ -83,6 +83,10 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
             let mut v = ev.eval_vector(args[0], ctx)?;
             for step in &mut v {
                 match name {
+                    "sort" | "sort_desc" => step.retain(|s| s.h.is_none()),
+                    _ => {}
+                }
+                match name {
                     "sort" => step.sort_by(|a, b| by_value(a.v, b.v, false)),
                     "sort_desc" => step.sort_by(|a, b| by_value(a.v, b.v, true)),
                     _ => {
@@ -129,6 +133,7 @@ fn relabel(
                         VSample {
                             labels,
                             v: s.v,
+                            h: s.h,
                             drop_name,
                         }
                     })

@@ -180,7 +180,9 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                     map_samples(v, |_, x| x)
                 }
                 _ => {
-                    let v = ev.eval_vector(arg, ctx)?;
+                    let mut v = ev.eval_vector(arg, ctx)?;
+                    // The time of histogram samples too.
+                    v.iter_mut().flatten().for_each(|s| s.h = None);
                     let times: Vec<f64> = ctx.times().map(|t| t as f64 / 1000.0).collect();
                     map_samples(v, |i, _| times[i])
                 }
@@ -197,11 +199,11 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                 Val::Vector(
                     ctx.times()
                         .map(|t| {
-                            vec![crate::eval::VSample {
-                                labels: labels.clone(),
-                                v: calendar(name, t as f64 / 1000.0),
-                                drop_name: false,
-                            }]
+                            vec![crate::eval::VSample::float(
+                                labels.clone(),
+                                calendar(name, t as f64 / 1000.0),
+                                false,
+                            )]
                         })
                         .collect(),
                 )

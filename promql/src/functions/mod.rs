@@ -1,12 +1,14 @@
 //! PromQL functions: dispatch by name to the modules holding each family.
 //!
-//! - [`range`]: functions of a range vector (`rate`, `*_over_time`, …);
+//! - [`range`]: functions of a range vector (`rate`, `*_over_time`, …), with
+//!   [`histogram_range`] for windows holding native histograms;
 //! - [`math`]: per-sample arithmetic, clamping, rounding and calendar functions;
 //! - [`labels`]: `label_replace`, `label_join`, sorting;
 //! - [`histogram`]: `histogram_quantile` and `histogram_fraction` over classic buckets;
 //! - [`info`]: the experimental `info()`.
 
 mod histogram;
+mod histogram_range;
 mod info;
 mod labels;
 mod math;
@@ -73,13 +75,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator, c: &Call, ctx: &Ctx) -> Result<Val, 
             let labels = Rc::new(Labels::empty());
             Ok(Val::Vector(
                 s.into_iter()
-                    .map(|v| {
-                        vec![VSample {
-                            labels: labels.clone(),
-                            v,
-                            drop_name: false,
-                        }]
-                    })
+                    .map(|v| vec![VSample::float(labels.clone(), v, false)])
                     .collect(),
             ))
         }
@@ -87,7 +83,14 @@ pub(crate) fn eval_call(ev: &mut Evaluator, c: &Call, ctx: &Ctx) -> Result<Val, 
             let v = ev.eval_vector(args[0], ctx)?;
             Ok(Val::Scalar(
                 v.into_iter()
-                    .map(|s| if s.len() == 1 { s[0].v } else { f64::NAN })
+                    .map(|s| {
+                        let floats: Vec<&VSample> = s.iter().filter(|x| x.h.is_none()).collect();
+                        if floats.len() == 1 {
+                            floats[0].v
+                        } else {
+                            f64::NAN
+                        }
+                    })
                     .collect(),
             ))
         }
@@ -98,11 +101,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator, c: &Call, ctx: &Ctx) -> Result<Val, 
                 v.into_iter()
                     .map(|s| {
                         if s.is_empty() {
-                            vec![VSample {
-                                labels: labels.clone(),
-                                v: 1.0,
-                                drop_name: false,
-                            }]
+                            vec![VSample::float(labels.clone(), 1.0, false)]
                         } else {
                             Vec::new()
                         }
@@ -152,7 +151,8 @@ pub(crate) fn absent_labels(arg: &Expr) -> Labels {
     out
 }
 
-/// Applies `f` to every sample of a vector argument, marking `__name__` to drop.
+/// Applies `f` to every float sample of a vector argument, marking `__name__` to drop;
+/// histogram samples are left out, as Prometheus's float functions do.
 pub(crate) fn map_samples(steps: Vec<Vec<VSample>>, mut f: impl FnMut(usize, f64) -> f64) -> Val {
     Val::Vector(
         steps
@@ -160,11 +160,8 @@ pub(crate) fn map_samples(steps: Vec<Vec<VSample>>, mut f: impl FnMut(usize, f64
             .enumerate()
             .map(|(i, step)| {
                 step.into_iter()
-                    .map(|s| VSample {
-                        labels: s.labels,
-                        v: f(i, s.v),
-                        drop_name: true,
-                    })
+                    .filter(|s| s.h.is_none())
+                    .map(|s| VSample::float(s.labels, f(i, s.v), true))
                     .collect()
             })
             .collect(),

@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use super::histogram_range::{with_histograms, Handled, Window};
 use super::FnCall;
 use crate::error::QueryError;
 use crate::eval::{Evaluator, VSample, Val};
@@ -83,11 +84,37 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
         let mut any = false;
         for i in 0..input.series.len() {
             let w = input.window(i, t);
-            if w.is_empty() {
+            let hw = input.histogram_window(i, t);
+            if w.is_empty() && hw.is_empty() {
                 continue;
             }
             any = true;
             let series = &input.series[i];
+            if !hw.is_empty() {
+                let window = Window {
+                    floats: w,
+                    histograms: hw,
+                    start: te - input.range,
+                    end: te,
+                };
+                let metric = series.labels.metric_name().unwrap_or("");
+                let drop_name = !keeps_name || series.drop_name;
+                match with_histograms(ev, name, &window, metric) {
+                    Handled::FloatsOnly => {}
+                    Handled::Nothing => continue,
+                    Handled::Float(v) => {
+                        res.push(VSample::float(series.labels.clone(), v, drop_name));
+                        continue;
+                    }
+                    Handled::Histogram(h) => {
+                        res.push(VSample::histogram(series.labels.clone(), h, drop_name));
+                        continue;
+                    }
+                }
+                if w.is_empty() {
+                    continue;
+                }
+            }
             let v = match name {
                 "rate" | "increase" | "delta" => {
                     let counter = name != "delta";
@@ -128,22 +155,18 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                 )),
             };
             if let Some(v) = v {
-                res.push(VSample {
-                    labels: series.labels.clone(),
+                res.push(VSample::float(
+                    series.labels.clone(),
                     v,
-                    drop_name: !keeps_name || series.drop_name,
-                });
+                    !keeps_name || series.drop_name,
+                ));
             }
         }
         if name == "absent_over_time" && !any {
             let labels = absent_labels
                 .get_or_insert_with(|| Rc::new(super::absent_labels(args[0])))
                 .clone();
-            res.push(VSample {
-                labels,
-                v: 1.0,
-                drop_name: false,
-            });
+            res.push(VSample::float(labels, 1.0, false));
         }
         out.push(res);
     }
@@ -181,28 +204,53 @@ fn extrapolated_rate(
             prev = v;
         }
     }
-    let mut to_start = (first_t - range_start) as f64 / 1000.0;
-    let mut to_end = (range_end - last_t) as f64 / 1000.0;
-    let sampled = (last_t - first_t) as f64 / 1000.0;
-    let avg = sampled / (w.len() - 1) as f64;
-    let threshold = avg * 1.1;
-    if to_start >= threshold {
-        to_start = avg / 2.0;
-    }
-    if counter && result > 0.0 && first_v >= 0.0 {
-        let to_zero = sampled * (first_v / result);
-        if to_zero < to_start {
-            to_start = to_zero;
+    let span = Extrapolation {
+        first_t,
+        last_t,
+        points: w.len(),
+        range_start,
+        range_end,
+    };
+    Some(result * span.factor(first_v, result, counter, per_second))
+}
+
+/// Where the points of a `rate`/`increase`/`delta` window lie within it.
+pub(super) struct Extrapolation {
+    pub first_t: i64,
+    pub last_t: i64,
+    pub points: usize,
+    pub range_start: i64,
+    pub range_end: i64,
+}
+
+impl Extrapolation {
+    /// What the change between the first and last point is multiplied by to cover the
+    /// window (divided by its length for a rate). `first` and `change` are the first value
+    /// and the change (counts for histograms), for not extrapolating a counter below zero.
+    pub fn factor(&self, first: f64, change: f64, counter: bool, per_second: bool) -> f64 {
+        let mut to_start = (self.first_t - self.range_start) as f64 / 1000.0;
+        let mut to_end = (self.range_end - self.last_t) as f64 / 1000.0;
+        let sampled = (self.last_t - self.first_t) as f64 / 1000.0;
+        let avg = sampled / (self.points - 1) as f64;
+        let threshold = avg * 1.1;
+        if to_start >= threshold {
+            to_start = avg / 2.0;
         }
+        if counter && change > 0.0 && first >= 0.0 {
+            let to_zero = sampled * (first / change);
+            if to_zero < to_start {
+                to_start = to_zero;
+            }
+        }
+        if to_end >= threshold {
+            to_end = avg / 2.0;
+        }
+        let mut factor = (sampled + to_start + to_end) / sampled;
+        if per_second {
+            factor /= (self.range_end - self.range_start) as f64 / 1000.0;
+        }
+        factor
     }
-    if to_end >= threshold {
-        to_end = avg / 2.0;
-    }
-    let mut factor = (sampled + to_start + to_end) / sampled;
-    if per_second {
-        factor /= (range_end - range_start) as f64 / 1000.0;
-    }
-    Some(result * factor)
 }
 
 /// `irate` and `idelta`: from the last two points.

@@ -9,10 +9,13 @@
 //! A line that is empty or a comment ends a command, as in Prometheus. Lines of start
 //! timestamps (`metric{…}@st …`) are read and ignored: the engine keeps none.
 
+mod compare;
+mod histogram_notation;
 mod run;
 
 pub use run::{run, CaseOutcome, CaseResult};
 
+use crate::histogram::FloatHistogram;
 use crate::value::{Labels, METRIC_NAME};
 
 /// One value of a series line.
@@ -21,8 +24,9 @@ pub enum Point {
     Float(f64),
     /// `stale`: a stale marker.
     Stale,
-    /// A native histogram literal (`{{…}}`), which this engine does not support.
-    Histogram,
+    /// A native histogram literal (`{{…}}`) and whether it names its counter reset hint
+    /// (only then does a comparison look at the hint).
+    Histogram(Box<FloatHistogram>, bool),
 }
 
 /// A series line: labels and one entry per step (`None` for `_`).
@@ -255,19 +259,9 @@ pub fn parse_values(s: &str) -> Result<Vec<Option<Point>>, String> {
     let mut rest = s.trim();
     while !rest.is_empty() {
         if rest.starts_with("{{") {
-            // A native histogram, possibly `{{…}}+{{…}}xN` or `{{…}}xN`.
-            let mut end = rest.find("}}").ok_or("unterminated histogram")? + 2;
-            let mut count = 1;
-            if rest[end..].starts_with(['+', '-']) && rest[end + 1..].starts_with("{{") {
-                end = end + 1 + rest[end + 1..].find("}}").ok_or("unterminated histogram")? + 2;
-            }
-            if let Some(x) = rest[end..].strip_prefix('x') {
-                let digits = x.find(|c: char| !c.is_ascii_digit()).unwrap_or(x.len());
-                count = x[..digits].parse::<usize>().map_err(|_| "bad repetition")? + 1;
-                end += 1 + digits;
-            }
-            out.extend(std::iter::repeat_n(Some(Point::Histogram), count));
-            rest = rest[end..].trim_start();
+            let (points, after) = histogram_notation::parse_histogram_item(rest)?;
+            out.extend(points);
+            rest = after.trim_start();
             continue;
         }
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());

@@ -17,8 +17,14 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// A time as Prometheus writes it: whole seconds as an integer (`1700000000`, not
+/// `1700000000.0`), otherwise seconds with the milliseconds (`1700000000.5`).
 fn seconds(t_ms: i64) -> Json {
-    json!(t_ms as f64 / 1000.0)
+    if t_ms % 1000 == 0 {
+        json!(t_ms / 1000)
+    } else {
+        json!(t_ms as f64 / 1000.0)
+    }
 }
 
 pub fn labels(l: &Labels) -> Json {
@@ -81,5 +87,18 @@ mod tests {
             data(&v),
             json!({"resultType": "vector", "result": [{"metric": {"__name__": "up", "job": "a"}, "value": [1.5, "1"]}]})
         );
+    }
+
+    #[test]
+    fn whole_seconds_are_written_without_a_fraction() {
+        let v = Value::Scalar {
+            t: 1_700_000_000_000,
+            v: 2.0,
+        };
+        assert_eq!(
+            serde_json::to_string(&data(&v)).unwrap(),
+            r#"{"result":[1700000000,"2"],"resultType":"scalar"}"#
+        );
+        assert_eq!(seconds(-1_500), json!(-1.5));
     }
 }

@@ -67,10 +67,7 @@ impl Scraper {
         metrics_token: Option<String>,
         config_file: Option<PathBuf>,
     ) -> Arc<Scraper> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+        let client = http_client(None).unwrap_or_default();
         Arc::new(Scraper {
             store,
             client,
@@ -130,6 +127,20 @@ impl Scraper {
     /// does not load leaves the running loops as they are.
     pub fn reload(self: &Arc<Self>) -> Result<usize, ReloadError> {
         let config = self.configuration()?;
+        // One client per job with a `tls_config`; a file that does not load refuses the
+        // whole configuration, as Prometheus does.
+        let mut clients = std::collections::HashMap::new();
+        for job in &config.scrape_configs {
+            if let Some(tls) = &job.tls_config {
+                let client = http_client(Some(tls)).map_err(|e| {
+                    ReloadError(format!(
+                        "scrape config: job {:?}: tls_config: {e}",
+                        job.job_name
+                    ))
+                })?;
+                clients.insert(job.job_name.clone(), client);
+            }
+        }
         let targets = scrape::targets(&config);
         let mut running = self.state.lock().unwrap_or_else(|e| e.into_inner());
         for task in running.tasks.drain(..) {
@@ -151,9 +162,13 @@ impl Scraper {
             }));
             running.statuses.push(status.clone());
             let me = self.clone();
-            running
-                .tasks
-                .push(tokio::spawn(async move { me.run(target, status).await }));
+            let client = clients
+                .get(&target.job)
+                .cloned()
+                .unwrap_or_else(|| self.client.clone());
+            running.tasks.push(tokio::spawn(
+                async move { me.run(client, target, status).await },
+            ));
         }
         tracing::info!(
             targets = running.statuses.len(),
@@ -174,7 +189,12 @@ impl Scraper {
 
     /// Scrapes `target` every interval until the loop is aborted. Sample timestamps are
     /// the scheduled times (whole intervals), which keeps the store's timestamps regular.
-    async fn run(self: Arc<Self>, target: scrape::Target, status: Arc<Mutex<TargetStatus>>) {
+    async fn run(
+        self: Arc<Self>,
+        client: reqwest::Client,
+        target: scrape::Target,
+        status: Arc<Mutex<TargetStatus>>,
+    ) {
         let interval = target.interval.max(Duration::from_secs(1));
         let target = Arc::new(target);
         let mut previous = Arc::new(scrape::SeriesSet::new());
@@ -185,7 +205,7 @@ impl Scraper {
             tick.tick().await;
             let scheduled = now_ms() / period * period;
             let started = Instant::now();
-            let fetched = self.fetch(&target).await;
+            let fetched = fetch(&client, &target).await;
             let duration = started.elapsed();
             // Parsing and relabeling a body of up to MAX_BODY is CPU work: on the bounded
             // ingest pool, never on an async worker.
@@ -259,47 +279,96 @@ impl Scraper {
             }
         }
     }
+}
 
-    /// GETs the target within its timeout; the body within [`MAX_BODY`].
-    async fn fetch(&self, target: &scrape::Target) -> Result<(Option<String>, Vec<u8>), String> {
-        let mut req = self
-            .client
-            .get(&target.url)
-            .timeout(target.timeout)
-            .header("accept", scrape::Format::ACCEPT_HEADER)
-            .header(
-                "x-prometheus-scrape-timeout-seconds",
-                target.timeout.as_secs_f64().to_string(),
-            );
-        match target.auth.header_value(|p| std::fs::read_to_string(p)) {
-            Ok(Some(value)) => req = req.header("authorization", value.expose()),
-            Ok(None) => {}
-            Err(e) => return Err(format!("reading the target's credentials: {e}")),
-        }
-        let mut resp = req.send().await.map_err(|e| {
-            if e.is_timeout() {
-                format!("Get \"{}\": context deadline exceeded", target.url)
-            } else {
-                format!("Get \"{}\": {}", target.url, e.without_url())
+/// The HTTP client of a job: no redirects (as Prometheus by default), the system's CAs plus
+/// `tls_config`'s, its client certificate, or no verification when it says so.
+fn http_client(tls: Option<&scrape::TlsConfig>) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if let Some(tls) = tls {
+        let read = |path: &std::path::Path, what: &str| {
+            std::fs::read(path).map_err(|e| format!("{what} {}: {e}", path.display()))
+        };
+        if let Some(path) = &tls.ca_file {
+            let pem = read(path, "ca_file")?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!(
+                    "ca_file {}: no PEM certificate in it",
+                    path.display()
+                ));
             }
-        })?;
-        if !resp.status().is_success() {
-            return Err(format!("server returned HTTP status {}", resp.status()));
-        }
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(format!("body size limit exceeded ({MAX_BODY} bytes)"));
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
             }
-            body.extend_from_slice(&chunk);
         }
-        Ok((content_type, body))
+        if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+            let mut pem = read(cert, "cert_file")?;
+            pem.push(b'\n');
+            pem.extend(read(key, "key_file")?);
+            let identity = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| format!("cert_file/key_file: {e}"))?;
+            builder = builder.identity(identity);
+        }
+        builder = builder.danger_accept_invalid_certs(tls.insecure_skip_verify);
     }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// GETs the target within its timeout; the body within [`MAX_BODY`].
+async fn fetch(
+    client: &reqwest::Client,
+    target: &scrape::Target,
+) -> Result<(Option<String>, Vec<u8>), String> {
+    let mut req = client
+        .get(&target.url)
+        .timeout(target.timeout)
+        .header("accept", scrape::Format::ACCEPT_HEADER)
+        .header(
+            "x-prometheus-scrape-timeout-seconds",
+            target.timeout.as_secs_f64().to_string(),
+        );
+    match target.auth.header_value(|p| std::fs::read_to_string(p)) {
+        Ok(Some(value)) => req = req.header("authorization", value.expose()),
+        Ok(None) => {}
+        Err(e) => return Err(format!("reading the target's credentials: {e}")),
+    }
+    let mut resp = req.send().await.map_err(|e| {
+        if e.is_timeout() {
+            format!("Get \"{}\": context deadline exceeded", target.url)
+        } else {
+            format!("Get \"{}\": {}", target.url, error_chain(&e.without_url()))
+        }
+    })?;
+    if !resp.status().is_success() {
+        return Err(format!("server returned HTTP status {}", resp.status()));
+    }
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(format!("body size limit exceeded ({MAX_BODY} bytes)"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((content_type, body))
+}
+
+/// An error and its causes, `: `-separated (a TLS failure's reason is in a cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// `GET /api/v1/targets`'s `data` in Prometheus's shape.

@@ -68,6 +68,16 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<StoredGroup>, Error> {
     rows.into_iter().map(Row::into_stored).collect()
 }
 
+/// `(namespace, name, version)` of every group: what the rule manager compares with what
+/// it runs.
+pub async fn versions(db: &SqlitePool) -> Result<Vec<(String, String, i64)>, Error> {
+    Ok(sqlx::query_as(
+        "SELECT namespace, name, version FROM rule_groups ORDER BY namespace, position, name",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// The groups of one namespace.
 pub async fn list_in(db: &SqlitePool, ns: &Namespace) -> Result<Vec<StoredGroup>, Error> {
     let rows: Vec<Row> = sqlx::query_as(&format!(

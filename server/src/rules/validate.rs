@@ -105,6 +105,14 @@ pub fn validate_group(spec: &GroupSpec) -> Result<ValidGroup, Vec<RuleIssue>> {
         }
         None => None,
     };
+    if let Some(source) = &spec.source {
+        if source.trim().is_empty() || source.chars().count() > MAX_GROUP_NAME {
+            issues.push(group_issue(
+                "source",
+                format!("name a data source (1 to {MAX_GROUP_NAME} characters) or leave it out for the default"),
+            ));
+        }
+    }
     let mut exprs = Vec::new();
     for (i, rule) in spec.rules.iter().enumerate() {
         match validate_rule(&spec.name, i, rule) {
@@ -173,6 +181,18 @@ fn validate_rule(group: &str, index: usize, rule: &RuleSpec) -> Result<PromQl, V
             push(
                 "annotations".into(),
                 "annotations apply to alerting rules only".into(),
+                None,
+            );
+        }
+        if rule.no_data_state.is_some() || rule.error_state.is_some() {
+            let field = if rule.no_data_state.is_some() {
+                "no_data_state"
+            } else {
+                "error_state"
+            };
+            push(
+                field.into(),
+                format!("`{field}` applies to alerting rules only"),
                 None,
             );
         }

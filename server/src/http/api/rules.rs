@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::Api;
 use crate::actor::Actor;
+use crate::alerting;
 use crate::http::errors::{ApiError, ApiJson};
 use crate::rules::model::{GroupSpec, RuleSpec};
 use crate::rules::namespace::Namespace;
@@ -20,6 +21,19 @@ use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {
     api.at(Method::GET, "/api/v1/rules", Role::Viewer, prometheus_rules)
+        .at(
+            Method::GET,
+            "/prometheus/api/v1/rules",
+            Role::Viewer,
+            prometheus_rules,
+        )
+        .at(Method::GET, "/api/v1/alerts", Role::Viewer, alerts)
+        .at(
+            Method::GET,
+            "/prometheus/api/v1/alerts",
+            Role::Viewer,
+            alerts,
+        )
         .at(Method::GET, "/api/v1/rules/export", Role::Viewer, export)
         .at(Method::POST, "/api/v1/rules/import", Role::Editor, import)
         .at(
@@ -92,6 +106,8 @@ struct GroupBody {
     #[serde(default)]
     limit: Option<u64>,
     #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
     rules: Vec<RuleSpec>,
     #[serde(default)]
     version: Option<i64>,
@@ -106,6 +122,7 @@ impl GroupBody {
                 name: self.name,
                 interval: self.interval,
                 limit: self.limit,
+                source: self.source,
                 rules: self.rules,
             },
             self.version,
@@ -132,13 +149,22 @@ struct RulesQuery {
     kind: Option<String>,
 }
 
-/// `GET /api/v1/rules` in the shape of Prometheus's API.
+/// `GET /api/v1/rules` in the shape of Prometheus's API, with evaluation's health,
+/// errors, states and alerts.
 async fn prometheus_rules(
     State(state): State<AppState>,
     Query(q): Query<RulesQuery>,
 ) -> Result<Response, ApiError> {
-    let data = views::prometheus_rules(&state.db, q.kind.as_deref()).await?;
+    let data =
+        alerting::views::prometheus_rules(&state.db, state.alerting.as_deref(), q.kind.as_deref())
+            .await?;
     Ok(Json(json!({ "status": "success", "data": data })).into_response())
+}
+
+/// `GET /api/v1/alerts`: pending and firing alerts, as Prometheus lists them.
+async fn alerts(State(state): State<AppState>) -> Response {
+    let data = alerting::views::alerts(state.alerting.as_deref());
+    Json(json!({ "status": "success", "data": data })).into_response()
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,75 @@
+//! Immutable blocks: one file per block, columnar and compressed.
+//!
+//! # Layout
+//!
+//! ```text
+//! <store>/blocks/<id>.blk:
+//!   "KLSB" | version u8 (1)
+//!   section*                       each zstd-compressed on its own
+//!   directory                      uncompressed (see below)
+//!   dir_len: u32 LE | crc32(directory): u32 LE | "KLSB"
+//!
+//! directory := uvarint rows | varint min_time | varint max_time | uvarint min_seq
+//!   | uvarint max_seq | bytes schema
+//!   | ref times | ref seqs | ref column*  (one per schema column)
+//!   | uvarint #attrs | (bytes name | ref)*
+//!   | uvarint #body_frames | ref* | ref token_dict | uvarint #postings_frames | ref*
+//!   | bloom body_tokens | bloom ids
+//! ref := uvarint offset | uvarint len | uvarint raw_len | u32 LE crc32(compressed)
+//! ```
+//!
+//! Rows are sorted by `(time, seq)`. Sections: `times` (first time, then deltas), `seqs`
+//! (zigzag deltas), an `Int`/`Severity` column (zigzag per row, `i64::MIN` = absent), a
+//! string column or attribute (dictionary | row deltas | ids: only rows with a value), body
+//! frames of [`FRAME_ROWS`] rows (length-prefixed bodies), the token dictionary (sorted
+//! tokens with the frame, offset and length of their postings) and postings frames (row
+//! deltas per token). The directory, with both bloom filters, stays in memory while the
+//! block is open; sections are read and decoded on demand and kept in the store's cache.
+//!
+//! A block is written under `<id>.tmp`, fsynced, renamed into place and the directory
+//! fsynced; it is never modified after, only deleted by retention.
+
+mod read;
+mod write;
+
+pub(crate) use read::Block;
+pub(crate) use write::write_block;
+
+pub(crate) const MAGIC: &[u8; 4] = b"KLSB";
+pub(crate) const VERSION: u8 = 1;
+/// Rows per body frame: a page of results decompresses only the frames it touches.
+pub(crate) const FRAME_ROWS: usize = 4096;
+/// Raw bytes per postings frame.
+pub(crate) const POSTINGS_FRAME_BYTES: usize = 256 << 10;
+
+/// Where a section lies in the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SectionRef {
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    pub(crate) raw_len: u64,
+    pub(crate) crc: u32,
+}
+
+/// What a block's directory says, kept in memory.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Directory {
+    pub(crate) rows: usize,
+    pub(crate) min_time: i64,
+    pub(crate) max_time: i64,
+    pub(crate) min_seq: u64,
+    pub(crate) max_seq: u64,
+    pub(crate) schema: String,
+    pub(crate) times: SectionRef,
+    pub(crate) seqs: SectionRef,
+    pub(crate) columns: Vec<SectionRef>,
+    pub(crate) attributes: Vec<(String, SectionRef)>,
+    pub(crate) body_frames: Vec<SectionRef>,
+    pub(crate) token_dict: SectionRef,
+    pub(crate) postings_frames: Vec<SectionRef>,
+    pub(crate) token_bloom: crate::bloom::Bloom,
+    pub(crate) id_bloom: crate::bloom::Bloom,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,285 @@
+//! Evaluation of a parsed query over one segment (the head or a block): a set of rows.
+//!
+//! Body words use the segment's token index; phrases intersect their tokens' postings and
+//! then check the run of tokens in the candidate bodies. `Keyword`/`Id` columns match whole
+//! values (case-sensitive, wildcards allowed); attributes, whose type is unknown, also match
+//! when the value's tokens hold the query's tokens as a run (`exception.message:timeout`).
+//! [`may_match`] answers from bloom filters and the time range without reading sections.
+
+use super::glob;
+use super::parse::{Compare, FieldTest, Query, Text};
+use crate::bitset::Bitset;
+use crate::columns::{Segment, StrKey};
+use crate::error::Error;
+use crate::schema::{ColumnKind, FieldRef, Schema};
+use crate::severity::parse_severity;
+use crate::tokens::{contains_run, tokens};
+
+/// False when no row of `seg` can match (decided without reading any section).
+pub(crate) fn may_match(q: &Query, seg: &dyn Segment, schema: &Schema) -> bool {
+    match q {
+        Query::All | Query::Not(_) => true,
+        Query::And(parts) => parts.iter().all(|p| may_match(p, seg, schema)),
+        Query::Or(parts) => parts.iter().any(|p| may_match(p, seg, schema)),
+        Query::Text(t) => text_may_match(t, seg),
+        Query::Field { field, test } => match (schema.resolve(field), test) {
+            (FieldRef::Body, FieldTest::Equals(t)) => text_may_match(t, seg),
+            (FieldRef::Column(i), FieldTest::Equals(t))
+                if schema.columns()[i].kind == ColumnKind::Id && !is_wildcard(t) =>
+            {
+                seg.may_have_id(i, t.as_str())
+            }
+            (FieldRef::Time, FieldTest::Range(op, bound)) => {
+                let (lo, hi) = seg.time_range();
+                match bound.parse::<i64>() {
+                    Ok(b) => match op {
+                        Compare::Lt | Compare::Le => op.holds(lo, b),
+                        Compare::Gt | Compare::Ge => op.holds(hi, b),
+                    },
+                    Err(_) => true,
+                }
+            }
+            _ => true,
+        },
+    }
+}
+
+fn is_wildcard(t: &Text) -> bool {
+    matches!(t, Text::Word { wildcard: true, .. })
+}
+
+fn text_may_match(t: &Text, seg: &dyn Segment) -> bool {
+    if is_wildcard(t) {
+        return true;
+    }
+    tokens(t.as_str()).iter().all(|tok| seg.may_have_token(tok))
+}
+
+/// The rows of `seg` that match `q`.
+pub(crate) fn eval(q: &Query, seg: &dyn Segment, schema: &Schema) -> Result<Bitset, Error> {
+    let n = seg.len();
+    match q {
+        Query::All => Ok(Bitset::full(n)),
+        Query::And(parts) => {
+            // Cheap and selective parts first: those a bloom filter can rule out.
+            let mut acc = Bitset::full(n);
+            for p in parts {
+                if !may_match(p, seg, schema) {
+                    return Ok(Bitset::empty(n));
+                }
+                acc.and(&eval(p, seg, schema)?);
+                if acc.is_empty() {
+                    break;
+                }
+            }
+            Ok(acc)
+        }
+        Query::Or(parts) => {
+            let mut acc = Bitset::empty(n);
+            for p in parts {
+                if may_match(p, seg, schema) {
+                    acc.or(&eval(p, seg, schema)?);
+                }
+            }
+            Ok(acc)
+        }
+        Query::Not(inner) => {
+            let mut rows = eval(inner, seg, schema)?;
+            rows.not();
+            Ok(rows)
+        }
+        Query::Text(t) => text_rows(t, seg),
+        Query::Field { field, test } => field_rows(field, test, seg, schema),
+    }
+}
+
+fn postings_set(seg: &dyn Segment, token: &str) -> Result<Bitset, Error> {
+    let mut out = Bitset::empty(seg.len());
+    for r in seg.postings(token)? {
+        out.insert(r as usize);
+    }
+    Ok(out)
+}
+
+/// Rows whose body matches a word, wildcard word or phrase.
+fn text_rows(t: &Text, seg: &dyn Segment) -> Result<Bitset, Error> {
+    let n = seg.len();
+    if let Text::Word {
+        text,
+        wildcard: true,
+    } = t
+    {
+        // Each piece between non-token characters matches one token.
+        let lower = text.to_lowercase();
+        let mut acc = Bitset::full(n);
+        let pieces = lower
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '*' || c == '?'))
+            .filter(|p| !p.is_empty());
+        for piece in pieces {
+            let rows = if piece.contains(['*', '?']) {
+                seg.postings_where(&|tok| glob(piece, tok))?
+            } else {
+                postings_set(seg, piece)?
+            };
+            acc.and(&rows);
+        }
+        return Ok(acc);
+    }
+    let toks = tokens(t.as_str());
+    let Some(first) = toks.first() else {
+        return Ok(Bitset::empty(n));
+    };
+    let mut acc = postings_set(seg, first)?;
+    for tok in &toks[1..] {
+        if acc.is_empty() {
+            break;
+        }
+        acc.and(&postings_set(seg, tok)?);
+    }
+    if toks.len() > 1 {
+        let mut verified = Bitset::empty(n);
+        for row in acc.iter() {
+            if contains_run(&tokens(&seg.body(row)?), &toks) {
+                verified.insert(row);
+            }
+        }
+        acc = verified;
+    }
+    Ok(acc)
+}
+
+fn field_rows(
+    field: &str,
+    test: &FieldTest,
+    seg: &dyn Segment,
+    schema: &Schema,
+) -> Result<Bitset, Error> {
+    let n = seg.len();
+    match schema.resolve(field) {
+        FieldRef::Body => match test {
+            FieldTest::Equals(t) => text_rows(t, seg),
+            FieldTest::Exists => Ok(Bitset::full(n)),
+            FieldTest::Range(..) => Err(Error::InvalidQuery(format!(
+                "`{field}` is text; ranges apply to numbers, severities and times"
+            ))),
+        },
+        FieldRef::Time => {
+            let times = seg.times()?;
+            let pred = int_predicate(field, test)?;
+            Ok(Bitset::from_fn(n, |r| pred(times[r])))
+        }
+        FieldRef::Column(i) => match schema.columns()[i].kind {
+            ColumnKind::Severity => {
+                let pred = severity_predicate(field, test)?;
+                let v = seg.ints(i)?;
+                Ok(Bitset::from_fn(n, |r| v[r] != i64::MIN && pred(v[r])))
+            }
+            ColumnKind::Int => {
+                let pred = int_predicate(field, test)?;
+                let v = seg.ints(i)?;
+                Ok(Bitset::from_fn(n, |r| v[r] != i64::MIN && pred(v[r])))
+            }
+            ColumnKind::Keyword | ColumnKind::Id => str_rows(seg, StrKey::Column(i), test, true),
+        },
+        FieldRef::Attribute(name) => str_rows(seg, StrKey::Attribute(name), test, false),
+    }
+}
+
+type IntPredicate = Box<dyn Fn(i64) -> bool>;
+
+fn int_predicate(field: &str, test: &FieldTest) -> Result<IntPredicate, Error> {
+    let num = |s: &str| {
+        s.parse::<i64>()
+            .map_err(|_| Error::InvalidQuery(format!("`{field}` holds integers; {s:?} is not one")))
+    };
+    Ok(match test {
+        FieldTest::Exists => Box::new(|_| true),
+        FieldTest::Equals(t) if !is_wildcard(t) => {
+            let want = num(t.as_str())?;
+            Box::new(move |v| v == want)
+        }
+        FieldTest::Equals(_) => {
+            return Err(Error::InvalidQuery(format!(
+                "`{field}` holds integers; wildcards apply to text"
+            )))
+        }
+        FieldTest::Range(op, b) => {
+            let (op, b) = (*op, num(b)?);
+            Box::new(move |v| op.holds(v, b))
+        }
+    })
+}
+
+fn severity_predicate(field: &str, test: &FieldTest) -> Result<IntPredicate, Error> {
+    let band = |s: &str| {
+        parse_severity(s)
+            .map(|(lo, hi)| (i64::from(lo), i64::from(hi)))
+            .ok_or_else(|| {
+                Error::InvalidQuery(format!(
+                    "`{field}`: {s:?} is not a severity (TRACE, DEBUG, INFO, WARNING/WARN, ERROR, CRITICAL/FATAL, or 1–24)"
+                ))
+            })
+    };
+    Ok(match test {
+        FieldTest::Exists => Box::new(|_| true),
+        FieldTest::Equals(t) if is_wildcard(t) => {
+            let pattern = t.as_str().to_ascii_uppercase();
+            Box::new(move |v| glob(&pattern, crate::severity::level_name(v)))
+        }
+        FieldTest::Equals(t) => {
+            let (lo, hi) = band(t.as_str())?;
+            Box::new(move |v| (lo..=hi).contains(&v))
+        }
+        FieldTest::Range(op, b) => {
+            let (lo, hi) = band(b)?;
+            match op {
+                Compare::Ge => Box::new(move |v| v >= lo),
+                Compare::Gt => Box::new(move |v| v > hi),
+                Compare::Le => Box::new(move |v| v <= hi),
+                Compare::Lt => Box::new(move |v| v < lo),
+            }
+        }
+    })
+}
+
+/// Rows of a string column whose value passes `test`. `exact` columns match whole values
+/// only; others also by a run of tokens.
+fn str_rows(
+    seg: &dyn Segment,
+    key: StrKey<'_>,
+    test: &FieldTest,
+    exact: bool,
+) -> Result<Bitset, Error> {
+    let n = seg.len();
+    let Some(col) = seg.strs(key)? else {
+        return Ok(Bitset::empty(n));
+    };
+    let mask: Vec<bool> = match test {
+        FieldTest::Exists => vec![true; col.values.len()],
+        FieldTest::Equals(Text::Word {
+            text,
+            wildcard: true,
+        }) => col.values.iter().map(|v| glob(text, v)).collect(),
+        FieldTest::Equals(t) => {
+            let want = t.as_str();
+            let toks = if exact { Vec::new() } else { tokens(want) };
+            col.values
+                .iter()
+                .map(|v| v == want || (!toks.is_empty() && contains_run(&tokens(v), &toks)))
+                .collect()
+        }
+        FieldTest::Range(op, bound) => match bound.parse::<f64>() {
+            Ok(b) => col
+                .values
+                .iter()
+                .map(|v| v.parse::<f64>().is_ok_and(|x| op.holds(x, b)))
+                .collect(),
+            Err(_) => col
+                .values
+                .iter()
+                .map(|v| op.holds(v.as_str(), bound.as_str()))
+                .collect(),
+        },
+    };
+    Ok(col.rows_with(&mask, n))
+}

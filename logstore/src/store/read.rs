@@ -1,0 +1,440 @@
+//! Reading the store: search (newest first, with a cursor), counts, histograms by level
+//! and facets (field names and top values with counts).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::Store;
+use crate::bitset::Bitset;
+use crate::columns::{Segment, StrKey};
+use crate::error::Error;
+use crate::query::{eval, may_match, Query};
+use crate::schema::{ColumnKind, FieldRef, Record, BODY_FIELDS};
+use crate::severity::{band, level_name, LEVEL_NAMES};
+
+/// A time range `[from, to)` in Unix nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: i64,
+    pub to: i64,
+}
+
+impl TimeRange {
+    pub fn all() -> TimeRange {
+        TimeRange {
+            from: i64::MIN,
+            to: i64::MAX,
+        }
+    }
+}
+
+/// Where a page of results ended: the next page holds records strictly older, in
+/// `(time, seq)` order. Its text form (`<time>.<seq>`) goes into URLs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    pub time: i64,
+    pub seq: u64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.time, self.seq)
+    }
+
+    pub fn parse(text: &str) -> Result<Cursor, Error> {
+        let bad = || Error::InvalidQuery(format!("cursor {text:?} is not <time>.<seq>"));
+        let (t, s) = text.rsplit_once('.').ok_or_else(bad)?;
+        Ok(Cursor {
+            time: t.parse().map_err(|_| bad())?,
+            seq: s.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// One record found, with its sequence number (unique in the store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub seq: u64,
+    pub record: Record,
+}
+
+/// A page of search results, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    pub hits: Vec<Hit>,
+    /// Set when the page is full: pass it back for the next one.
+    pub next: Option<Cursor>,
+    /// Segments (head, blocks) evaluated, and skipped by time range or bloom filter.
+    pub segments_read: usize,
+    pub segments_skipped: usize,
+}
+
+/// Counts per interval, by level.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Histogram {
+    pub from: i64,
+    pub interval: i64,
+    /// The level names of `counts`' inner index: [`LEVEL_NAMES`], then `UNSET`.
+    pub levels: Vec<&'static str>,
+    /// `counts[bucket][level]`; bucket `i` covers `[from + i·interval, from + (i+1)·interval)`.
+    pub counts: Vec<Vec<u64>>,
+}
+
+/// A field name or value with the number of matching records that have it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldCount {
+    pub name: String,
+    pub count: u64,
+}
+
+/// What the per-segment steps share.
+struct Scope<'a> {
+    query: &'a Query,
+    range: TimeRange,
+    cursor: Option<Cursor>,
+}
+
+impl Store {
+    /// Calls `f` on each segment that may hold matches, newest (by max time) first, with
+    /// its matching rows; `f` returns false to stop. Returns (read, skipped).
+    fn scan(
+        &self,
+        scope: &Scope<'_>,
+        f: &mut dyn FnMut(&dyn Segment, Bitset) -> Result<bool, Error>,
+    ) -> Result<(usize, usize), Error> {
+        let (mut read, mut skipped) = (0, 0);
+        let (frozen, mut blocks) = {
+            let seg = self.read_segments();
+            // The head is read under the lock (it changes); blocks after, without it.
+            match self.matching(&seg.head, scope)? {
+                Some(rows) => {
+                    read += 1;
+                    if !f(&seg.head, rows)? {
+                        return Ok((read, skipped));
+                    }
+                }
+                None => skipped += usize::from(!seg.head.is_empty()),
+            }
+            (seg.frozen.clone(), seg.blocks.clone())
+        };
+        let mut rest: Vec<Arc<dyn SegmentArc>> = Vec::new();
+        if let Some(h) = frozen {
+            rest.push(h);
+        }
+        blocks.sort_by_key(|b| std::cmp::Reverse(b.dir.max_time));
+        rest.extend(blocks.into_iter().map(|b| b as Arc<dyn SegmentArc>));
+        for s in rest {
+            match self.matching(s.as_segment(), scope)? {
+                Some(rows) => {
+                    read += 1;
+                    if !f(s.as_segment(), rows)? {
+                        break;
+                    }
+                }
+                None => skipped += 1,
+            }
+        }
+        Ok((read, skipped))
+    }
+
+    /// The rows of `seg` matching the query, the range and the cursor; `None` when the
+    /// segment is skipped without reading it.
+    fn matching(&self, seg: &dyn Segment, scope: &Scope<'_>) -> Result<Option<Bitset>, Error> {
+        let (lo, hi) = seg.time_range();
+        let TimeRange { from, to } = scope.range;
+        if seg.len() == 0 || hi < from || lo >= to || scope.cursor.is_some_and(|c| lo > c.time) {
+            return Ok(None);
+        }
+        if !may_match(scope.query, seg, &self.schema) {
+            return Ok(None);
+        }
+        let mut rows = eval(scope.query, seg, &self.schema)?;
+        if lo < from || hi >= to || scope.cursor.is_some() {
+            let times = seg.times()?;
+            let seqs = match scope.cursor {
+                Some(_) => Some(seg.seqs()?),
+                None => None,
+            };
+            let keep = Bitset::from_fn(seg.len(), |r| {
+                let t = times[r];
+                t >= from
+                    && t < to
+                    && match (scope.cursor, &seqs) {
+                        (Some(c), Some(s)) => (t, s[r]) < (c.time, c.seq),
+                        _ => true,
+                    }
+            });
+            rows.and(&keep);
+        }
+        Ok((!rows.is_empty()).then_some(rows))
+    }
+
+    /// The newest `limit` records matching `query` in `range` (older than `cursor`, when
+    /// given), newest first. `limit` is capped by `max_query_limit`.
+    pub fn search(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        limit: usize,
+        cursor: Option<Cursor>,
+    ) -> Result<Page, Error> {
+        let limit = limit.min(self.opts.limits.max_query_limit);
+        let scope = Scope {
+            query,
+            range,
+            cursor,
+        };
+        let mut best: Vec<(i64, u64, Record)> = Vec::new();
+        if limit == 0 {
+            return Ok(Page::default());
+        }
+        let (read, skipped) = self.scan(&scope, &mut |seg, rows| {
+            if best.len() >= limit {
+                let worst = best[best.len() - 1].0;
+                if seg.time_range().1 < worst {
+                    return Ok(false);
+                }
+            }
+            let times = seg.times()?;
+            let seqs = seg.seqs()?;
+            let mut cands: Vec<(i64, u64, usize)> = if seg.sorted() {
+                rows.iter_desc()
+                    .take(limit)
+                    .map(|r| (times[r], seqs[r], r))
+                    .collect()
+            } else {
+                let mut all: Vec<_> = rows.iter().map(|r| (times[r], seqs[r], r)).collect();
+                all.sort_unstable_by_key(|c| std::cmp::Reverse((c.0, c.1)));
+                all.truncate(limit);
+                all
+            };
+            if best.len() >= limit {
+                let (wt, ws, _) = &best[best.len() - 1];
+                cands.retain(|c| (c.0, c.1) > (*wt, *ws));
+            }
+            for (t, s, r) in cands {
+                best.push((t, s, seg.record(r)?.1));
+            }
+            best.sort_by_key(|c| std::cmp::Reverse((c.0, c.1)));
+            best.truncate(limit);
+            Ok(true)
+        })?;
+        let next = (best.len() == limit).then(|| {
+            let (time, seq, _) = &best[best.len() - 1];
+            Cursor {
+                time: *time,
+                seq: *seq,
+            }
+        });
+        Ok(Page {
+            hits: best
+                .into_iter()
+                .map(|(_, seq, record)| Hit { seq, record })
+                .collect(),
+            next,
+            segments_read: read,
+            segments_skipped: skipped,
+        })
+    }
+
+    /// How many records match `query` in `range`.
+    pub fn count(&self, query: &Query, range: TimeRange) -> Result<u64, Error> {
+        let scope = Scope {
+            query,
+            range,
+            cursor: None,
+        };
+        let mut n = 0u64;
+        self.scan(&scope, &mut |_, rows| {
+            n += rows.count() as u64;
+            Ok(true)
+        })?;
+        Ok(n)
+    }
+
+    /// Counts of matching records per `interval` over `range`, by level.
+    pub fn histogram(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        interval: i64,
+    ) -> Result<Histogram, Error> {
+        let span = i128::from(range.to) - i128::from(range.from);
+        if interval <= 0 || span <= 0 {
+            return Err(Error::InvalidQuery(
+                "a histogram needs a positive interval and a non-empty range".into(),
+            ));
+        }
+        let buckets = (span + i128::from(interval) - 1) / i128::from(interval);
+        let max = self.opts.limits.max_histogram_buckets;
+        if buckets > max as i128 {
+            return Err(Error::InvalidQuery(format!(
+                "{buckets} buckets, over the limit max_histogram_buckets={max}; use a larger interval"
+            )));
+        }
+        let severity = self
+            .schema
+            .columns()
+            .iter()
+            .position(|c| c.kind == ColumnKind::Severity);
+        let mut counts = vec![vec![0u64; LEVEL_NAMES.len() + 1]; buckets as usize];
+        let scope = Scope {
+            query,
+            range,
+            cursor: None,
+        };
+        self.scan(&scope, &mut |seg, rows| {
+            let times = seg.times()?;
+            let sev = match severity {
+                Some(i) => Some(seg.ints(i)?),
+                None => None,
+            };
+            for r in rows.iter() {
+                let b = ((i128::from(times[r]) - i128::from(range.from)) / i128::from(interval))
+                    as usize;
+                let level = match &sev {
+                    Some(v) if v[r] != i64::MIN => band(v[r]),
+                    _ => LEVEL_NAMES.len(),
+                };
+                if let Some(bucket) = counts.get_mut(b) {
+                    bucket[level] += 1;
+                }
+            }
+            Ok(true)
+        })?;
+        let mut levels = LEVEL_NAMES.to_vec();
+        levels.push("UNSET");
+        Ok(Histogram {
+            from: range.from,
+            interval,
+            levels,
+            counts,
+        })
+    }
+
+    /// Field names of the matching records, with how many records have each; most common
+    /// first. The body counts under `body`.
+    pub fn fields(&self, query: &Query, range: TimeRange) -> Result<Vec<FieldCount>, Error> {
+        let scope = Scope {
+            query,
+            range,
+            cursor: None,
+        };
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        let columns = self.schema.columns();
+        self.scan(&scope, &mut |seg, rows| {
+            *counts.entry(BODY_FIELDS[0].to_owned()).or_default() += rows.count() as u64;
+            for (i, c) in columns.iter().enumerate() {
+                let n = match c.kind {
+                    ColumnKind::Severity | ColumnKind::Int => {
+                        let v = seg.ints(i)?;
+                        rows.iter().filter(|&r| v[r] != i64::MIN).count()
+                    }
+                    _ => rows_with_value(seg, StrKey::Column(i), &rows)?,
+                };
+                if n > 0 {
+                    *counts.entry(c.name.clone()).or_default() += n as u64;
+                }
+            }
+            for name in seg.attribute_names() {
+                let n = rows_with_value(seg, StrKey::Attribute(&name), &rows)?;
+                if n > 0 {
+                    *counts.entry(name).or_default() += n as u64;
+                }
+            }
+            Ok(true)
+        })?;
+        Ok(sorted(counts, usize::MAX))
+    }
+
+    /// The `limit` most common values of `field` among the matching records, with counts.
+    /// Severities count under their level names.
+    pub fn field_values(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        field: &str,
+        limit: usize,
+    ) -> Result<Vec<FieldCount>, Error> {
+        let target = self.schema.resolve(field);
+        if matches!(target, FieldRef::Body | FieldRef::Time) {
+            return Err(Error::InvalidQuery(format!(
+                "`{field}` has no facet values; ask for a column or an attribute"
+            )));
+        }
+        let scope = Scope {
+            query,
+            range,
+            cursor: None,
+        };
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        let columns = self.schema.columns();
+        self.scan(&scope, &mut |seg, rows| {
+            let key = match target {
+                FieldRef::Column(i)
+                    if matches!(columns[i].kind, ColumnKind::Severity | ColumnKind::Int) =>
+                {
+                    let v = seg.ints(i)?;
+                    let severity = columns[i].kind == ColumnKind::Severity;
+                    for r in rows.iter().filter(|&r| v[r] != i64::MIN) {
+                        let name = if severity {
+                            level_name(v[r]).to_owned()
+                        } else {
+                            v[r].to_string()
+                        };
+                        *counts.entry(name).or_default() += 1;
+                    }
+                    return Ok(true);
+                }
+                FieldRef::Column(i) => StrKey::Column(i),
+                FieldRef::Attribute(a) => StrKey::Attribute(a),
+                FieldRef::Body | FieldRef::Time => return Ok(false),
+            };
+            if let Some(col) = seg.strs(key)? {
+                let mut per_id = vec![0u64; col.values.len()];
+                for (&r, &id) in col.rows.iter().zip(&col.ids) {
+                    if rows.contains(r as usize) {
+                        per_id[id as usize] += 1;
+                    }
+                }
+                for (id, n) in per_id.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+                    *counts.entry(col.values[id].clone()).or_default() += n;
+                }
+            }
+            Ok(true)
+        })?;
+        Ok(sorted(counts, limit))
+    }
+}
+
+fn rows_with_value(seg: &dyn Segment, key: StrKey<'_>, rows: &Bitset) -> Result<usize, Error> {
+    Ok(match seg.strs(key)? {
+        Some(col) => col
+            .rows
+            .iter()
+            .filter(|&&r| rows.contains(r as usize))
+            .count(),
+        None => 0,
+    })
+}
+
+fn sorted(counts: HashMap<String, u64>, limit: usize) -> Vec<FieldCount> {
+    let mut out: Vec<FieldCount> = counts
+        .into_iter()
+        .map(|(name, count)| FieldCount { name, count })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    out.truncate(limit);
+    out
+}
+
+/// A segment behind an `Arc`: the frozen head or a block.
+trait SegmentArc: Send + Sync {
+    fn as_segment(&self) -> &dyn Segment;
+}
+
+impl<T: Segment + Send + Sync> SegmentArc for T {
+    fn as_segment(&self) -> &dyn Segment {
+        self
+    }
+}

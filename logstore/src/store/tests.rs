@@ -1,0 +1,315 @@
+use super::*;
+use crate::severity::{CRITICAL, DEBUG, ERROR, INFO, WARNING};
+use crate::{parse, LogColumn, Query, Value};
+
+const S: i64 = 1_000_000_000;
+
+fn options() -> Options {
+    Options {
+        max_block_rows: 100,
+        retention_ns: None,
+        ..Options::default()
+    }
+}
+
+/// 250 records, one a second: levels cycle, every 10th is a timeout in `payments`.
+fn records() -> Vec<Record> {
+    let levels = [DEBUG, INFO, INFO, WARNING, ERROR];
+    (0..250)
+        .map(|i| {
+            let (service, body) = if i % 10 == 0 {
+                ("payments", format!("Timeout calling bank after {i} ms"))
+            } else {
+                ("api", format!("Request {i} completed"))
+            };
+            let mut r = Record::log(i * S, levels[i as usize % 5], service, &body)
+                .with(LogColumn::CorrelationId, &format!("req-{}", i / 5))
+                .attr("logger", "keiko.request")
+                .attr("line", &(i % 50).to_string());
+            if i % 25 == 0 {
+                r = r.attr("exception.type", "TimeoutError");
+            }
+            r
+        })
+        .collect()
+}
+
+fn times(page: &Page) -> Vec<i64> {
+    page.hits.iter().map(|h| h.record.time / S).collect()
+}
+
+/// The same store three ways: all in the head, all in blocks, and split.
+fn stores(dir: &std::path::Path) -> Vec<Store> {
+    let all = records();
+    let mut out = Vec::new();
+    for (k, cut_at) in [None, Some(250), Some(130)].into_iter().enumerate() {
+        let store = Store::open(dir.join(k.to_string()), Schema::logs(), options()).unwrap();
+        match cut_at {
+            None => {
+                store.append(&all).unwrap();
+            }
+            Some(n) => {
+                for chunk in all[..n].chunks(100) {
+                    store.append(chunk).unwrap();
+                    store.flush().unwrap();
+                }
+                store.append(&all[n..]).unwrap();
+            }
+        }
+        out.push(store);
+    }
+    out
+}
+
+#[test]
+fn queries_answer_the_same_from_head_and_blocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    for store in stores(tmp.path()) {
+        let q = |s: &str| store.count(&parse(s).unwrap(), TimeRange::all()).unwrap();
+        assert_eq!(q(""), 250);
+        assert_eq!(q("timeout"), 25);
+        assert_eq!(q("TIMEOUT AND level:ERROR"), 0);
+        assert_eq!(q("level:ERROR"), 50);
+        assert_eq!(q("level:>=WARNING"), 100);
+        assert_eq!(q("level:<INFO"), 50);
+        assert_eq!(q("service:payments"), 25);
+        assert_eq!(q("service:pay*"), 25);
+        assert_eq!(q("service:Payments"), 0);
+        assert_eq!(q("\"calling bank\""), 25);
+        assert_eq!(q("\"bank calling\""), 0);
+        assert_eq!(q("time*"), 25);
+        assert_eq!(q("correlation_id:req-7"), 5);
+        assert_eq!(q("correlation_id:req-7 OR correlation_id:req-8"), 10);
+        assert_eq!(q("exception.type:*"), 10);
+        assert_eq!(q("exception.type:timeouterror"), 10);
+        assert_eq!(q("line:>=45"), 25);
+        assert_eq!(q("NOT service:api"), 25);
+        assert_eq!(q("level:(DEBUG OR WARN)"), 100);
+        assert_eq!(q("request AND NOT completed"), 0);
+        assert_eq!(q("nosuchword"), 0);
+        assert_eq!(q("message:\"request 42 completed\""), 1);
+        let range = TimeRange {
+            from: 10 * S,
+            to: 20 * S,
+        };
+        assert_eq!(store.count(&parse("").unwrap(), range).unwrap(), 10);
+        let e = store.count(&parse("level:LOUD").unwrap(), TimeRange::all());
+        assert!(matches!(e, Err(Error::InvalidQuery(m)) if m.contains("not a severity")));
+    }
+}
+
+#[test]
+fn search_pages_newest_first_with_a_cursor() {
+    let tmp = tempfile::tempdir().unwrap();
+    for store in stores(tmp.path()) {
+        let q = parse("timeout").unwrap();
+        let first = store.search(&q, TimeRange::all(), 10, None).unwrap();
+        assert_eq!(
+            times(&first),
+            (15..25).rev().map(|i| i * 10).collect::<Vec<_>>()
+        );
+        let cursor = Cursor::parse(&first.next.unwrap().encode()).unwrap();
+        let second = store
+            .search(&q, TimeRange::all(), 10, Some(cursor))
+            .unwrap();
+        assert_eq!(
+            times(&second),
+            (5..15).rev().map(|i| i * 10).collect::<Vec<_>>()
+        );
+        let third = store.search(&q, TimeRange::all(), 10, second.next).unwrap();
+        assert_eq!(times(&third), vec![40, 30, 20, 10, 0]);
+        assert_eq!(third.next, None);
+        let hit = &first.hits[0];
+        assert_eq!(hit.record, records()[240]);
+    }
+}
+
+#[test]
+fn blocks_are_skipped_by_time_and_bloom_filter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = &stores(tmp.path())[1];
+    assert_eq!(store.stats().blocks.len(), 3);
+    let page = store
+        .search(
+            &parse("correlation_id:req-3").unwrap(),
+            TimeRange::all(),
+            10,
+            None,
+        )
+        .unwrap();
+    assert_eq!(page.hits.len(), 5);
+    assert_eq!(page.segments_read, 1);
+    let range = TimeRange {
+        from: 0,
+        to: 50 * S,
+    };
+    let page = store
+        .search(&parse("").unwrap(), range, 1000, None)
+        .unwrap();
+    assert_eq!((page.hits.len(), page.segments_read), (50, 1));
+}
+
+#[test]
+fn histogram_counts_by_level_and_facets_count_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    for store in stores(tmp.path()) {
+        let range = TimeRange {
+            from: 0,
+            to: 250 * S,
+        };
+        let h = store.histogram(&parse("").unwrap(), range, 50 * S).unwrap();
+        assert_eq!(h.counts.len(), 5);
+        assert_eq!(h.levels[4], "ERROR");
+        for b in &h.counts {
+            assert_eq!(b.iter().sum::<u64>(), 50);
+            assert_eq!((b[1], b[2], b[3], b[4]), (10, 20, 10, 10));
+        }
+        let too_many = store.histogram(&parse("").unwrap(), range, 1);
+        assert!(
+            matches!(too_many, Err(Error::InvalidQuery(m)) if m.contains("max_histogram_buckets"))
+        );
+        let fields = store.fields(&parse("timeout").unwrap(), range).unwrap();
+        let names: Vec<(&str, u64)> = fields.iter().map(|f| (f.name.as_str(), f.count)).collect();
+        assert!(names.contains(&("body", 25)));
+        assert!(names.contains(&("exception.type", 5)));
+        assert!(names.contains(&("correlation_id", 25)));
+        assert!(!names.iter().any(|(n, _)| *n == "trace_id"));
+        let v = store
+            .field_values(&parse("").unwrap(), range, "level", 2)
+            .unwrap();
+        assert_eq!(
+            v[0],
+            FieldCount {
+                name: "INFO".into(),
+                count: 100
+            }
+        );
+        assert_eq!(v.len(), 2);
+        let v = store
+            .field_values(&parse("level:ERROR").unwrap(), range, "service", 10)
+            .unwrap();
+        assert_eq!(
+            v,
+            vec![FieldCount {
+                name: "api".into(),
+                count: 50
+            }]
+        );
+    }
+}
+
+#[test]
+fn reopening_keeps_blocks_and_head_and_continues_sequences() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("0");
+    let before = {
+        let store = &stores(tmp.path())[2];
+        store
+            .search(&parse("").unwrap(), TimeRange::all(), 1000, None)
+            .unwrap()
+    };
+    let store = Store::open(&dir, Schema::logs(), options()).unwrap();
+    let again = store
+        .search(&parse("").unwrap(), TimeRange::all(), 1000, None)
+        .unwrap();
+    assert_eq!(again.hits.len(), 250);
+    let store2 = Store::open(tmp.path().join("2"), Schema::logs(), options()).unwrap();
+    let split = store2
+        .search(&parse("").unwrap(), TimeRange::all(), 1000, None)
+        .unwrap();
+    assert_eq!(split.hits, before.hits);
+    assert_eq!(store2.stats().replay.records, 120);
+    let seq = store2
+        .append(&[Record::log(0, CRITICAL, "x", "y")])
+        .unwrap();
+    assert_eq!(seq, 250);
+    assert!(matches!(
+        Store::open(tmp.path().join("2"), Schema::logs(), options()),
+        Err(Error::Io { .. })
+    ));
+}
+
+#[test]
+fn a_refused_batch_stores_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path(), Schema::logs(), options()).unwrap();
+    let mut bad = records()[..3].to_vec();
+    bad[2].values[0] = Value::Str("INFO".into());
+    let e = store.append(&bad).unwrap_err();
+    assert!(
+        e.to_string().starts_with("record 2: column severity"),
+        "{e}"
+    );
+    let mut big = records()[..3].to_vec();
+    big[1].body = "x".repeat(300 << 10);
+    assert!(matches!(store.append(&big), Err(Error::Limit(l)) if l.record == Some(1)));
+    assert_eq!(store.count(&Query::All, TimeRange::all()).unwrap(), 0);
+}
+
+#[test]
+fn retention_drops_whole_blocks_by_age_and_by_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = Options {
+        retention_ns: Some(100 * S),
+        ..options()
+    };
+    let store = Store::open(tmp.path(), Schema::logs(), opts).unwrap();
+    for chunk in records().chunks(100) {
+        store.append(chunk).unwrap();
+        store.flush().unwrap();
+    }
+    // Blocks hold 0–99 s, 100–199 s, 200–249 s; at 260 s the first has expired.
+    let r = store.maintain(260 * S).unwrap();
+    assert_eq!(r.blocks_dropped, 1);
+    assert_eq!(store.count(&Query::All, TimeRange::all()).unwrap(), 150);
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("blocks"))
+            .unwrap()
+            .count(),
+        2
+    );
+    drop(store);
+    let sizes = Store::open(tmp.path(), Schema::logs(), options())
+        .unwrap()
+        .stats();
+    let newest = sizes.blocks.iter().map(|b| b.bytes).max().unwrap();
+    drop(sizes);
+    let opts = Options {
+        retention_bytes: Some(newest + 10),
+        ..options()
+    };
+    let store = Store::open(tmp.path(), Schema::logs(), opts).unwrap();
+    assert_eq!(store.maintain(0).unwrap().blocks_dropped, 1);
+    let left = store.stats().blocks;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].max_time, 249 * S);
+}
+
+#[test]
+fn a_crash_between_block_and_wal_cleanup_neither_loses_nor_doubles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path(), Schema::logs(), options()).unwrap();
+    store.append(&records()[..50]).unwrap();
+    // Keep a copy of the WAL as it was before the cut, as if the cut crashed before
+    // deleting its segments.
+    let wal = tmp.path().join("wal");
+    let saved: Vec<(std::path::PathBuf, Vec<u8>)> = std::fs::read_dir(&wal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    store.flush().unwrap();
+    drop(store);
+    for (p, bytes) in saved {
+        std::fs::write(p, bytes).unwrap();
+    }
+    let store = Store::open(tmp.path(), Schema::logs(), options()).unwrap();
+    assert_eq!(store.count(&Query::All, TimeRange::all()).unwrap(), 50);
+    // An orphan block file (a cut that crashed before the catalog) is removed at open.
+    drop(store);
+    let orphan = tmp.path().join("blocks").join(format!("{:016x}.blk", 99));
+    std::fs::write(&orphan, b"partial").unwrap();
+    let store = Store::open(tmp.path(), Schema::logs(), options()).unwrap();
+    assert!(!orphan.exists());
+    assert_eq!(store.count(&Query::All, TimeRange::all()).unwrap(), 50);
+}

@@ -1,0 +1,137 @@
+//! Alerting: every stored rule group evaluated at its interval against its data source, as
+//! Prometheus's rule manager does it. `manager.rs` schedules the groups (aligned evaluation
+//! times, a concurrency limit, missed iterations) and follows the stored groups;
+//! `group.rs` evaluates one group; `eval.rs` turns a result into alerts and series;
+//! `state.rs` moves alerts from pending to firing to resolved; `template/` executes Go
+//! templates; `persist.rs` keeps active alerts in SQLite across restarts; `views.rs`
+//! answers Prometheus's `/api/v1/rules` and `/api/v1/alerts` shapes; `metrics.rs` the
+//! `keiko_rule_*` figures.
+
+pub mod eval;
+pub mod group;
+pub mod manager;
+pub mod metrics;
+pub mod persist;
+pub mod state;
+pub mod template;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+
+pub use manager::Manager;
+
+use crate::embedded::EmbeddedStore;
+use crate::sources::registry::SourceRegistry;
+use crate::sources::MetricsSource;
+
+/// Bounds and defaults of evaluation.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// A group without `interval` is evaluated this often (Prometheus's default: 1m).
+    pub default_interval: Duration,
+    /// Each rule query may take this long.
+    pub query_timeout: Duration,
+    /// Groups evaluated at the same time, at most.
+    pub concurrency: usize,
+    /// Alerts one rule may hold (a group's `limit` may ask for fewer).
+    pub max_alerts_per_rule: usize,
+    /// How often the stored groups are compared with the running ones.
+    pub sync_every: Duration,
+}
+
+impl Options {
+    /// The bounds the portal's configuration sets.
+    pub fn from_config(config: &crate::config::Config) -> Options {
+        Options {
+            default_interval: Duration::from_secs(config.rule_evaluation_interval_secs),
+            query_timeout: Duration::from_secs(config.rule_query_timeout_secs),
+            concurrency: config.rule_concurrency,
+            max_alerts_per_rule: config.rule_max_alerts,
+            ..Default::default()
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            default_interval: Duration::from_secs(60),
+            query_timeout: Duration::from_secs(30),
+            concurrency: 4,
+            max_alerts_per_rule: 10_000,
+            sync_every: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What evaluation needs: the database, the sources, the embedded store to write into.
+pub struct Context {
+    pub db: SqlitePool,
+    pub sources: SourceRegistry,
+    pub embedded: Option<Arc<EmbeddedStore>>,
+    pub metrics: metrics::EvalMetrics,
+    pub templates: eval::TemplateContext,
+    pub options: Options,
+    /// Where firing and resolved alerts go after each evaluation (the notification
+    /// dispatcher), set once at start-up.
+    pub sink: std::sync::OnceLock<Arc<dyn crate::notify::AlertSink>>,
+    limit: tokio::sync::Semaphore,
+}
+
+impl Context {
+    pub fn new(
+        db: SqlitePool,
+        sources: SourceRegistry,
+        embedded: Option<Arc<EmbeddedStore>>,
+        templates: eval::TemplateContext,
+        options: Options,
+    ) -> Context {
+        Context {
+            limit: tokio::sync::Semaphore::new(options.concurrency.max(1)),
+            db,
+            sources,
+            embedded,
+            metrics: metrics::EvalMetrics::new(),
+            templates,
+            options,
+            sink: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The group's source: the one it names, else the default metrics source.
+    async fn source_for(&self, name: Option<&str>) -> Result<Arc<dyn MetricsSource>, String> {
+        let id = match name {
+            None => None,
+            Some(name) => Some(
+                crate::sources::store::list(&self.db)
+                    .await
+                    .map_err(|e| e.message())?
+                    .into_iter()
+                    .find(|s| s.name == name)
+                    .map(|s| s.id)
+                    .ok_or_else(|| format!("no data source is named `{name}`"))?,
+            ),
+        };
+        self.sources.metrics(id).await.map_err(|e| e.message())
+    }
+
+    /// Writes recorded series, `ALERTS` and staleness markers into the embedded store.
+    async fn write(&self, group: &str, samples: Vec<eval::Sample>, ts: i64) {
+        let Some(store) = &self.embedded else {
+            return;
+        };
+        if samples.is_empty() {
+            return;
+        }
+        let batch = samples
+            .into_iter()
+            .map(|s| (s.labels.into_iter().collect(), ts, s.value))
+            .collect();
+        if let Err(err) = store.append(batch).await {
+            tracing::warn!(error = ?err, rule_group = %group, error_type = "RuleSeriesWrite", "Writing rule results into the embedded store failed");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Go `text/template` execution for alert labels and annotations, as Prometheus expands
+//! them: the data is the alert (`.Labels`, `.Value`, `.ExternalLabels`, `.ExternalURL`) and
+//! `$labels`, `$value`, `$externalLabels`, `$externalURL` are declared before the text, as
+//! Prometheus prepends `{{$labels := .Labels}}…`. A failed expansion reads
+//! `<error expanding template: …>`, as Prometheus writes it. Templates are validated by
+//! `rules::template::check` when a rule is saved; `parse` builds the tree the executor walks.
+
+mod exec;
+mod funcs;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+pub use exec::Value;
+pub use funcs::{go_float, humanize, humanize_duration};
+
+/// A query's answer as templates see it: each series' labels and value.
+pub type QueryResult = Vec<(BTreeMap<String, String>, f64)>;
+
+/// Answers the `query` function: an instant query at the evaluation time.
+pub trait Querier {
+    fn query(&self, q: &str) -> Result<QueryResult, String>;
+}
+
+/// For expansions that may not query (a `query` call then fails).
+pub struct NoQueries;
+
+impl Querier for NoQueries {
+    fn query(&self, _: &str) -> Result<QueryResult, String> {
+        Err("query is not available here".into())
+    }
+}
+
+/// What an alert template sees.
+pub struct AlertData<'a> {
+    pub labels: &'a BTreeMap<String, String>,
+    pub external_labels: &'a BTreeMap<String, String>,
+    pub external_url: &'a str,
+    pub value: f64,
+}
+
+/// Expands `text` for an alert; a failure is written into the result as Prometheus does.
+/// `name` names the template in error messages (`__alert_<alertname>`).
+pub fn expand(name: &str, text: &str, data: &AlertData<'_>, querier: &dyn Querier) -> String {
+    if !text.contains("{{") {
+        return text.to_owned();
+    }
+    try_expand(text, data, querier)
+        .unwrap_or_else(|e| format!("<error expanding template: template: {name}: {e}>"))
+}
+
+/// Expands `text`, or says why it could not.
+pub fn try_expand(
+    text: &str,
+    data: &AlertData<'_>,
+    querier: &dyn Querier,
+) -> Result<String, String> {
+    let tree = parse::parse(text)?;
+    let labels = Value::labels(data.labels);
+    let external = Value::labels(data.external_labels);
+    let dot = Value::Data(Box::new(BTreeMap::from([
+        ("Labels".to_owned(), labels.clone()),
+        ("ExternalLabels".to_owned(), external.clone()),
+        (
+            "ExternalURL".to_owned(),
+            Value::Str(data.external_url.to_owned()),
+        ),
+        ("Value".to_owned(), Value::Float(data.value)),
+    ])));
+    let mut ex = exec::Exec::new(&tree, querier, data.external_url.to_owned());
+    ex.declare("$labels", labels);
+    ex.declare("$externalLabels", external);
+    ex.declare("$externalURL", Value::Str(data.external_url.to_owned()));
+    ex.declare("$value", Value::Float(data.value));
+    ex.run(dot)?;
+    Ok(ex.out)
+}
+
+/// Whether expanding `text` may call `query` (then it runs where blocking is allowed).
+pub fn may_query(text: &str) -> bool {
+    text.contains("query")
+}
+
+/// Expands a template with `dot` as its data (no alert variables), for tests.
+#[cfg(test)]
+fn expand_with(text: &str, dot: Value, querier: &dyn Querier) -> Result<String, String> {
+    let tree = parse::parse(text)?;
+    let mut ex = exec::Exec::new(&tree, querier, "http://testhost:9090/path/prefix".into());
+    ex.run(dot)?;
+    Ok(ex.out)
+}

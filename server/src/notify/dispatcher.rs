@@ -1,0 +1,376 @@
+//! Alertmanager's dispatcher: posted alerts are routed; each route groups them by its
+//! `group_by` labels into aggregation groups; a new group waits `group_wait`, then is
+//! flushed every `group_interval`. A flush drops silenced and inhibited alerts and notifies
+//! when the notification log says so (a new firing alert, a newly resolved one with
+//! `send_resolved`, all resolved, or `repeat_interval` passed). Alertmanager contact points
+//! are resent every minute while alerts fire, as Prometheus resends.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::contact_points::{self, ContactPoint, Settings};
+use super::matchers::{all_match, Labels};
+use super::payloads::{fingerprint, label_set, Data};
+use super::policy::{Opts, Policy};
+use super::{Notifier, PostedAlert};
+
+/// Alertmanager's notification-log entry of one group and receiver.
+#[derive(Clone, Debug, Default)]
+struct Entry {
+    firing: BTreeSet<u64>,
+    resolved: BTreeSet<u64>,
+    at: Option<Instant>,
+}
+
+struct Group {
+    key: String,
+    labels: Labels,
+    opts: Opts,
+    alerts: HashMap<u64, PostedAlert>,
+    next: Instant,
+    flushed: bool,
+}
+
+const RESEND: Duration = Duration::from_secs(60);
+const RETENTION_MS: i64 = 15 * 60 * 1000;
+
+struct Dispatcher {
+    notifier: Arc<Notifier>,
+    policy: Arc<Policy>,
+    alerts: HashMap<u64, PostedAlert>,
+    groups: HashMap<String, Group>,
+    log: Arc<std::sync::Mutex<HashMap<String, Entry>>>,
+}
+
+pub fn spawn(notifier: Arc<Notifier>, mut inbox: mpsc::Receiver<Vec<PostedAlert>>) {
+    tokio::spawn(async move {
+        let mut d = Dispatcher {
+            policy: notifier.current_policy(),
+            notifier,
+            alerts: HashMap::new(),
+            groups: HashMap::new(),
+            log: Default::default(),
+        };
+        loop {
+            let next = d
+                .groups
+                .values()
+                .map(|g| g.next)
+                .min()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            let wake = next.min(Instant::now() + Duration::from_secs(1));
+            tokio::select! {
+                batch = inbox.recv() => match batch {
+                    Some(batch) => d.ingest(batch),
+                    None => return,
+                },
+                () = tokio::time::sleep_until(wake) => {}
+            }
+            d.follow_policy();
+            d.flush_due().await;
+        }
+    });
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn group_labels(opts: &Opts, labels: &Labels) -> Labels {
+    match &opts.group_by {
+        None => labels.clone(),
+        Some(by) => labels
+            .iter()
+            .filter(|(k, _)| by.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+impl Dispatcher {
+    fn ingest(&mut self, batch: Vec<PostedAlert>) {
+        let now = now_ms();
+        for mut alert in batch {
+            let fp = fingerprint(&alert.labels);
+            if let Some(old) = self.alerts.get(&fp) {
+                if !old.resolved_at(now) && old.starts_at < alert.starts_at {
+                    alert.starts_at = old.starts_at;
+                }
+            }
+            self.alerts.insert(fp, alert.clone());
+            self.route(fp, &alert);
+        }
+        self.alerts.retain(|_, a| now - a.ends_at < RETENTION_MS);
+    }
+
+    fn route(&mut self, fp: u64, alert: &PostedAlert) {
+        let now = Instant::now();
+        let policy = self.policy.clone();
+        for node in policy.routes_for(&alert.labels) {
+            let labels = group_labels(&node.opts, &alert.labels);
+            let key = format!("{}:{}", node.key, label_set(&labels));
+            let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
+                key,
+                labels,
+                opts: node.opts.clone(),
+                alerts: HashMap::new(),
+                next: now + node.opts.group_wait,
+                flushed: false,
+            });
+            let age = now_ms() - alert.starts_at;
+            if !group.flushed && age > group.opts.group_wait.as_millis() as i64 {
+                group.next = now;
+            }
+            group.alerts.insert(fp, alert.clone());
+        }
+    }
+
+    /// A saved policy rebuilds the groups from the alerts held (the log keeps what was sent).
+    fn follow_policy(&mut self) {
+        let current = self.notifier.current_policy();
+        if Arc::ptr_eq(&current, &self.policy) {
+            return;
+        }
+        self.policy = current;
+        self.groups.clear();
+        let alerts: Vec<(u64, PostedAlert)> =
+            self.alerts.iter().map(|(k, v)| (*k, v.clone())).collect();
+        for (fp, a) in alerts {
+            self.route(fp, &a);
+        }
+    }
+
+    fn muted(&self, fp: u64, a: &PostedAlert, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if self
+            .notifier
+            .silences
+            .read()
+            .map(|s| s.iter().any(|s| s.mutes(&a.labels, now)))
+            .unwrap_or(false)
+        {
+            return true;
+        }
+        let now_ms = now.timestamp_millis();
+        self.policy.inhibit.iter().any(|rule| {
+            all_match(&rule.target, &a.labels)
+                && self.alerts.iter().any(|(sfp, s)| {
+                    *sfp != fp
+                        && !s.resolved_at(now_ms)
+                        && all_match(&rule.source, &s.labels)
+                        && rule
+                            .equal
+                            .iter()
+                            .all(|l| s.labels.get(l) == a.labels.get(l))
+                })
+        })
+    }
+
+    async fn flush_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.next <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let receivers: HashMap<String, ContactPoint> = match contact_points::list(
+            &self.notifier.db,
+            &self.notifier.secrets,
+        )
+        .await
+        {
+            Ok(list) => list.into_iter().map(|c| (c.name.clone(), c)).collect(),
+            Err(err) => {
+                tracing::warn!(error = %err, error_type = "ContactPointLoad", "Loading contact points failed; the flush waits");
+                return;
+            }
+        };
+        for key in due {
+            self.flush(&key, &receivers);
+        }
+    }
+
+    fn flush(&mut self, key: &str, receivers: &HashMap<String, ContactPoint>) {
+        let wall = chrono::Utc::now();
+        let now_ms = wall.timestamp_millis();
+        let Some(group) = self.groups.get(key) else {
+            return;
+        };
+        let cp = receivers.get(&group.opts.receiver).cloned();
+        let resend = matches!(
+            cp.as_ref().map(|c| &c.settings),
+            Some(Settings::Alertmanager { .. })
+        );
+        let mut interval = group.opts.group_interval;
+        if resend {
+            interval = interval.min(RESEND);
+        }
+        let visible: Vec<(u64, PostedAlert)> = group
+            .alerts
+            .iter()
+            .filter(|(fp, a)| !self.muted(**fp, a, wall))
+            .map(|(fp, a)| (*fp, a.clone()))
+            .collect();
+        let time_muted = self.policy.muted(&group.opts.mute, wall);
+        let group_key = group.key.clone();
+        let labels = group.labels.clone();
+        let repeat = group.opts.repeat_interval;
+        let firing: BTreeSet<u64> = visible
+            .iter()
+            .filter(|(_, a)| !a.resolved_at(now_ms))
+            .map(|(f, _)| *f)
+            .collect();
+        let resolved: BTreeSet<u64> = visible
+            .iter()
+            .filter(|(_, a)| a.resolved_at(now_ms))
+            .map(|(f, _)| *f)
+            .collect();
+        let log_key = format!("{group_key}|{}", group.opts.receiver);
+        if let Some(g) = self.groups.get_mut(key) {
+            g.flushed = true;
+            g.next = Instant::now() + interval;
+            // Resolved alerts leave the group once flushed; an empty group goes.
+            g.alerts.retain(|_, a| !a.resolved_at(now_ms));
+            if g.alerts.is_empty() {
+                self.groups.remove(key);
+            }
+        }
+        let Some(cp) = cp else { return };
+        if time_muted || visible.is_empty() || cp.settings.disabled_reason().is_some() {
+            return;
+        }
+        let entry = self.log.lock().ok().and_then(|l| l.get(&log_key).cloned());
+        let needs = resend && !firing.is_empty()
+            || needs_update(entry.as_ref(), &firing, &resolved, cp.send_resolved, repeat);
+        if !needs {
+            return;
+        }
+        let alerts: Vec<PostedAlert> = visible
+            .into_iter()
+            .filter(|(_, a)| cp.send_resolved || !a.resolved_at(now_ms))
+            .map(|(_, a)| a)
+            .collect();
+        let log = self.log.clone();
+        let done = Entry {
+            firing,
+            resolved,
+            at: Some(Instant::now()),
+        };
+        if alerts.is_empty() {
+            if let Ok(mut l) = log.lock() {
+                l.insert(log_key, done);
+            }
+            return;
+        }
+        let notifier = self.notifier.clone();
+        let data = Data::new(
+            &cp.name,
+            alerts,
+            &labels,
+            &notifier.options.external_url,
+            now_ms,
+        );
+        tokio::spawn(async move {
+            let outcome = notifier
+                .sender
+                .deliver(&cp, &data, &group_key, &notifier.metrics)
+                .await;
+            super::log::record(&notifier.db, &cp, &group_key, &data, &outcome).await;
+            if outcome.result.is_ok() {
+                if let Ok(mut l) = log.lock() {
+                    l.insert(log_key, done);
+                }
+            }
+        });
+    }
+}
+
+/// Alertmanager's `DedupStage.needsUpdate`.
+fn needs_update(
+    entry: Option<&Entry>,
+    firing: &BTreeSet<u64>,
+    resolved: &BTreeSet<u64>,
+    send_resolved: bool,
+    repeat: Duration,
+) -> bool {
+    let Some(entry) = entry else {
+        return !firing.is_empty();
+    };
+    if !firing.is_subset(&entry.firing) {
+        return true;
+    }
+    if firing.is_empty() {
+        return !entry.firing.is_empty();
+    }
+    if send_resolved && !resolved.is_subset(&entry.resolved) {
+        return true;
+    }
+    entry.at.is_none_or(|at| at.elapsed() >= repeat)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_decides_as_alertmanager_s_dedup_stage() {
+        let set = |v: &[u64]| v.iter().copied().collect::<BTreeSet<u64>>();
+        let hour = Duration::from_secs(3600);
+        assert!(needs_update(None, &set(&[1]), &set(&[]), true, hour));
+        assert!(
+            !needs_update(None, &set(&[]), &set(&[1]), true, hour),
+            "only resolved, never told"
+        );
+        let sent = Entry {
+            firing: set(&[1]),
+            resolved: set(&[]),
+            at: Some(Instant::now()),
+        };
+        assert!(
+            !needs_update(Some(&sent), &set(&[1]), &set(&[]), true, hour),
+            "nothing new"
+        );
+        assert!(
+            needs_update(Some(&sent), &set(&[1, 2]), &set(&[]), true, hour),
+            "a new firing alert"
+        );
+        assert!(
+            needs_update(Some(&sent), &set(&[]), &set(&[1]), false, hour),
+            "all resolved"
+        );
+        assert!(needs_update(
+            Some(&sent),
+            &set(&[2]),
+            &set(&[1]),
+            true,
+            hour
+        ));
+        let two = Entry {
+            firing: set(&[1, 2]),
+            resolved: set(&[]),
+            at: Some(Instant::now()),
+        };
+        assert!(
+            needs_update(Some(&two), &set(&[2]), &set(&[1]), true, hour),
+            "one resolved, send_resolved"
+        );
+        assert!(!needs_update(
+            Some(&two),
+            &set(&[2]),
+            &set(&[1]),
+            false,
+            hour
+        ));
+        assert!(
+            needs_update(Some(&two), &set(&[1, 2]), &set(&[]), false, Duration::ZERO),
+            "repeat"
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! Notifications: what the rule manager hands on ([`AlertSink`]) is grouped, routed, silenced,
+//! inhibited and sent as Alertmanager 0.25 does it. `contact_points.rs` where notifications go
+//! (secrets sealed); `policy.rs` the routing tree and inhibition rules; `matchers.rs`
+//! Alertmanager's matchers; `silences.rs` v2 silences; `dispatcher.rs` aggregation groups,
+//! their timers and the notification log's dedup; `payloads.rs` the Slack, webhook, e-mail
+//! and Alertmanager bodies; `senders.rs` HTTP and SMTP delivery with retries; `log.rs` the
+//! notification log; `metrics.rs` the `keiko_notification*` figures.
+
+pub mod contact_points;
+pub mod dispatcher;
+pub mod log;
+pub mod matchers;
+pub mod metrics;
+pub mod payloads;
+pub mod policy;
+pub mod senders;
+pub mod silences;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use tokio::sync::mpsc;
+
+use crate::error::Error;
+use crate::sources::secrets::SecretBox;
+use matchers::Labels;
+
+/// An alert as the rule manager posts it (Alertmanager's `PostableAlert`); times in Unix ms.
+/// Firing alerts carry the time until which they hold without a fresh post; resolved ones
+/// the time they resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PostedAlert {
+    pub labels: Labels,
+    pub annotations: Labels,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub generator_url: String,
+}
+
+impl PostedAlert {
+    pub fn resolved_at(&self, now_ms: i64) -> bool {
+        self.ends_at <= now_ms
+    }
+}
+
+/// Where alert state is handed on: called after every evaluation of a group with its firing
+/// and recently resolved alerts, as Prometheus sends them to Alertmanager.
+pub trait AlertSink: Send + Sync {
+    fn post(&self, alerts: Vec<PostedAlert>);
+}
+
+/// Bounds of delivery.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Batches of posted alerts waiting for the dispatcher; beyond, batches are dropped.
+    pub queue: usize,
+    /// Notifications being sent at once.
+    pub concurrency: usize,
+    /// One attempt's timeout.
+    pub timeout: Duration,
+    /// Attempts per notification (backoff doubling from `backoff`).
+    pub attempts: u32,
+    pub backoff: Duration,
+    /// The largest answer body read from a receiver.
+    pub max_answer_bytes: usize,
+    pub allow_link_local: bool,
+    /// Alertmanager's `externalURL` in payloads (the portal's public URL).
+    pub external_url: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            queue: 1024,
+            concurrency: 8,
+            timeout: Duration::from_secs(10),
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            max_answer_bytes: 4096,
+            allow_link_local: false,
+            external_url: String::new(),
+        }
+    }
+}
+
+/// The notification side of the portal: the dispatcher's inbox, the live policy and silences.
+pub struct Notifier {
+    pub db: SqlitePool,
+    pub secrets: SecretBox,
+    pub options: Options,
+    pub metrics: metrics::NotifyMetrics,
+    pub policy: Arc<RwLock<Arc<policy::Policy>>>,
+    pub silences: Arc<RwLock<Vec<silences::Silence>>>,
+    pub sender: senders::Sender,
+    inbox: mpsc::Sender<Vec<PostedAlert>>,
+}
+
+impl AlertSink for Notifier {
+    fn post(&self, alerts: Vec<PostedAlert>) {
+        if alerts.is_empty() {
+            return;
+        }
+        if self.inbox.try_send(alerts).is_err() {
+            self.metrics.dropped.inc();
+        }
+    }
+}
+
+impl Notifier {
+    /// Provisions the seed's contact points and policy, loads policy and silences and
+    /// starts the dispatcher.
+    pub async fn start(
+        db: SqlitePool,
+        secrets: SecretBox,
+        options: Options,
+    ) -> anyhow::Result<Arc<Notifier>> {
+        contact_points::provision(&db).await?;
+        policy::provision(&db).await?;
+        let doc = policy::load(&db).await?;
+        let names = contact_points::list(&db, &secrets)
+            .await?
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        let live = policy::validate(&doc, &names).or_else(|e| {
+            tracing::warn!(error = %e, error_type = "NotificationPolicyInvalid", "The stored notification policy does not validate; the default one is used");
+            policy::validate(&policy::default_doc(), &names)
+        })?;
+        let (tx, rx) = mpsc::channel(options.queue.max(1));
+        let notifier = Arc::new(Notifier {
+            sender: senders::Sender::new(&options)?,
+            policy: Arc::new(RwLock::new(Arc::new(live))),
+            silences: Arc::new(RwLock::new(silences::load(&db).await?)),
+            metrics: metrics::NotifyMetrics::new(),
+            db,
+            secrets,
+            options,
+            inbox: tx,
+        });
+        dispatcher::spawn(notifier.clone(), rx);
+        Ok(notifier)
+    }
+
+    pub fn current_policy(&self) -> Arc<policy::Policy> {
+        self.policy
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub fn set_policy(&self, p: policy::Policy) {
+        if let Ok(mut w) = self.policy.write() {
+            *w = Arc::new(p);
+        }
+    }
+
+    pub async fn reload_silences(&self) -> Result<(), Error> {
+        let fresh = silences::load(&self.db).await?;
+        if let Ok(mut w) = self.silences.write() {
+            *w = fresh;
+        }
+        Ok(())
+    }
+
+    /// Sends a test notification to a contact point now and logs it.
+    pub async fn test(&self, id: i64) -> Result<serde_json::Value, Error> {
+        let cp = contact_points::get(&self.db, &self.secrets, id).await?;
+        if let Some(reason) = cp.settings.disabled_reason() {
+            return Err(Error::invalid(
+                "settings",
+                format!("the contact point is disabled: {reason}"),
+            ));
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        let alert = PostedAlert {
+            labels: Labels::from([
+                ("alertname".into(), "TestAlert".into()),
+                ("instance".into(), "keiko-portal".into()),
+            ]),
+            annotations: Labels::from([
+                ("summary".into(), "Notification test".into()),
+                (
+                    "description".into(),
+                    "A test notification from the Keiko portal".into(),
+                ),
+            ]),
+            starts_at: now,
+            ends_at: now + 5 * 60_000,
+            generator_url: self.options.external_url.clone(),
+        };
+        let data = payloads::Data::new(
+            &cp.name,
+            vec![alert],
+            &Labels::from([("alertname".into(), "TestAlert".into())]),
+            &self.options.external_url,
+            now,
+        );
+        let outcome = self
+            .sender
+            .deliver(&cp, &data, "{}/test:{}", &self.metrics)
+            .await;
+        log::record(&self.db, &cp, "{}/test:{}", &data, &outcome).await;
+        match outcome.result {
+            Ok(answer) => Ok(
+                serde_json::json!({ "ok": true, "attempts": outcome.attempts, "answer": answer }),
+            ),
+            Err(err) => Err(Error::SourceUnavailable(format!(
+                "the test notification to `{}` failed after {} attempts: {err}",
+                cp.name, outcome.attempts
+            ))),
+        }
+    }
+}
