@@ -68,21 +68,25 @@ async fn push_both(admin: &Client, prom: Option<&Prometheus>, series: &[(Vec<(&s
         .unwrap();
     assert!(resp.status().is_success(), "portal push: {}", resp.status());
     if let Some(prom) = prom {
-        let resp = reqwest::Client::new()
-            .post(format!("{}/api/v1/write", prom.url()))
-            .header("content-type", "application/x-protobuf")
-            .header("content-encoding", "snappy")
-            .header("x-prometheus-remote-write-version", "0.1.0")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            resp.status().is_success(),
-            "Prometheus push: {}",
-            resp.status()
-        );
+        push_prometheus(prom, body).await;
     }
+}
+
+async fn push_prometheus(prom: &Prometheus, body: Vec<u8>) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/write", prom.url()))
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", "snappy")
+        .header("x-prometheus-remote-write-version", "0.1.0")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.status().is_success(),
+        "Prometheus push: {}",
+        resp.status()
+    );
 }
 
 async fn import(admin: &Client, yaml: &str) {
@@ -426,6 +430,55 @@ async fn the_seed_alerts_are_evaluated_as_prometheus_evaluates_them() {
             .unwrap()
             .starts_with("Agent agent-7 hat Fehlerrate von ")
     );
+}
+
+#[tokio::test]
+async fn a_group_naming_a_source_is_evaluated_there_and_records_into_the_embedded_store() {
+    let prom = Prometheus::with_rules("groups: []\n").await;
+    let portal = portal().await;
+    let admin = portal.admin();
+    let (s, body) = admin
+        .post(
+            "/api/v1/datasources",
+            json!({"name": "prom", "type": "prometheus", "url": prom.url()}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    import(
+        &admin,
+        "groups:\n  - name: elsewhere\n    interval: 1s\n    source: prom\n    rules:\n      - alert: OnlyInPrometheus\n        expr: keiko_remote_gauge > 5\n      - record: keiko_remote_gauge:copied\n        expr: keiko_remote_gauge\n",
+    )
+    .await;
+    // The samples go to Prometheus only: the portal can only see them by asking it.
+    let alert = eventually(
+        Duration::from_secs(20),
+        "OnlyInPrometheus firing",
+        || async {
+            let series = [(
+                vec![("__name__", "keiko_remote_gauge"), ("site", "x")],
+                10.0,
+            )];
+            push_prometheus(&prom, write_body(&series, now_ms())).await;
+            let data = portal_alerts(&admin).await;
+            data["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["labels"]["alertname"] == "OnlyInPrometheus" && a["state"] == "firing")
+                .cloned()
+        },
+    )
+    .await;
+    assert_eq!(alert["labels"]["site"], "x");
+    let recorded = eventually(Duration::from_secs(10), "the recorded series", || async {
+        let (_, body) = admin
+            .get("/prometheus/api/v1/query?query=keiko_remote_gauge:copied")
+            .await;
+        body["data"]["result"].as_array()?.first().cloned()
+    })
+    .await;
+    assert_eq!(recorded["value"][1], "10");
+    assert_eq!(recorded["metric"]["site"], "x");
 }
 
 #[tokio::test]

@@ -200,7 +200,27 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
         let templates = ctx.templates.clone();
         let rule_owned = rule.clone();
         let mut status = prior.clone();
-        let done = crate::cpu::run(move || {
+        let templated = rule
+            .labels
+            .values()
+            .chain(rule.annotations.values())
+            .any(|t| t.contains("{{"));
+        let done = if templated {
+            // Templates may loop and query: off the async workers.
+            crate::cpu::run(move || {
+                let r = apply(
+                    &rule_owned,
+                    outcome,
+                    &mut status,
+                    ts,
+                    timing,
+                    &templates,
+                    &querier,
+                );
+                (status, r)
+            })
+            .await
+        } else {
             let r = apply(
                 &rule_owned,
                 outcome,
@@ -210,9 +230,8 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
                 &templates,
                 &querier,
             );
-            (status, r)
-        })
-        .await;
+            Ok((status, r))
+        };
         let (mut status, (error, series)) = match done {
             Ok(d) => d,
             Err(busy) => (prior.clone(), (Some(busy.to_string()), None)),
