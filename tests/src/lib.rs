@@ -2,9 +2,11 @@
 //! fresh data directory, a real Prometheus, and a real headless Chromium driven over
 //! WebDriver (a small client on reqwest; chromedriver does the driving).
 
+pub mod alertmanager;
 pub mod api;
 pub mod portal;
 pub mod prometheus;
+pub mod receiver;
 pub mod remote_write;
 pub mod seed_data;
 pub mod svg;

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 const BODYLESS: &[&str] = &[
     "DELETE",
     "/api/v1/datasources/{id}/test",
+    "/api/v1/contact-points/{id}/test",
     "/api/v1/checklist/evidence",
     "/api/v1/dashboards/{uid}/star",
     "/api/v1/dashboards/{uid}/unlink",

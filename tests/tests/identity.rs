@@ -91,6 +91,18 @@ impl World {
         body["id"].as_i64().unwrap()
     }
 
+    async fn fresh_contact_point(&self, url: &str) -> i64 {
+        let (s, body) = self
+            .admin
+            .post(
+                "/api/v1/contact-points",
+                contact_point(&self.unique("cp"), url),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
     async fn fresh_dashboard(&self) -> String {
         let (s, body) = self
             .admin
@@ -145,6 +157,7 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("POST", "/api/v1/scrape-config/reload") => Some(Admin),
         ("POST", "/api/v1/write") => Some(Editor),
         ("POST", "/v1/metrics") => Some(Editor),
+        ("POST", "/api/v1/logs") => Some(Editor),
         // Prometheus's API takes queries as POST forms too: reading, not changing.
         ("POST", p) if p.starts_with("/prometheus/api/v1/") => Some(Viewer),
         ("POST", "/api/v1/datasources") => Some(Admin),
@@ -161,8 +174,24 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("POST", "/api/v1/dashboards/{uid}/star") => Some(Viewer),
         ("DELETE", "/api/v1/dashboards/{uid}/star") => Some(Viewer),
         ("POST", "/api/v1/dashboards/{uid}/unlink") => Some(Editor),
+        ("POST", "/api/v1/contact-points") => Some(Admin),
+        ("PUT", "/api/v1/contact-points/{id}") => Some(Admin),
+        ("DELETE", "/api/v1/contact-points/{id}") => Some(Admin),
+        ("POST", "/api/v1/contact-points/{id}/test") => Some(Admin),
+        ("PUT", "/api/v1/notification-policies") => Some(Admin),
+        ("POST", "/api/v1/silences") => Some(Editor),
+        ("DELETE", "/api/v1/silences/{id}") => Some(Editor),
         _ => return None,
     })
+}
+
+fn contact_point(name: &str, url: &str) -> Value {
+    json!({"name": name, "type": "webhook", "settings": {"url": url}})
+}
+
+fn silence() -> Value {
+    json!({"matchers": [{"name": "alertname", "value": "Down", "isRegex": false, "isEqual": true}],
+           "startsAt": "2020-01-01T00:00:00Z", "endsAt": "2099-01-01T00:00:00Z", "createdBy": "matrix", "comment": "role check"})
 }
 
 /// A source nobody listens on: tests of it fail fast, which is still a 200 answer.
@@ -309,6 +338,8 @@ async fn prepare(
         // OTLP/JSON request are valid pushes.
         ("POST", "/api/v1/write") => (path.into(), Some(Value::String("\u{0}".into()))),
         ("POST", "/v1/metrics") => (path.into(), Some(json!({}))),
+        // One JSON line (an empty record) is a valid log push.
+        ("POST", "/api/v1/logs") => (path.into(), Some(json!({}))),
         ("POST", "/prometheus/api/v1/label/{name}/values") => {
             ("/prometheus/api/v1/label/job/values".into(), None)
         }
@@ -342,6 +373,46 @@ async fn prepare(
             None,
         ),
         ("POST", "/api/v1/query-history") => (path.into(), Some(json!({"query": "up"}))),
+        ("POST", "/api/v1/contact-points") => (
+            path.into(),
+            Some(contact_point(
+                &world.unique("cp"),
+                "http://127.0.0.1:9/hook",
+            )),
+        ),
+        ("PUT", "/api/v1/contact-points/{id}") => {
+            let id = world.fresh_contact_point("http://127.0.0.1:9/hook").await;
+            let mut body = contact_point(&world.unique("renamed"), "http://127.0.0.1:9/hook");
+            body["version"] = json!(1);
+            (format!("/api/v1/contact-points/{id}"), Some(body))
+        }
+        ("DELETE", "/api/v1/contact-points/{id}") => (
+            format!(
+                "/api/v1/contact-points/{}",
+                world.fresh_contact_point("http://127.0.0.1:9/hook").await
+            ),
+            None,
+        ),
+        ("POST", "/api/v1/contact-points/{id}/test") => {
+            // A receiver that answers, so the test succeeds for whoever may run it.
+            let receiver = e2e::receiver::Receiver::start().await;
+            let id = world.fresh_contact_point(&receiver.url("/hook")).await;
+            std::mem::forget(receiver);
+            (format!("/api/v1/contact-points/{id}/test"), None)
+        }
+        ("PUT", "/api/v1/notification-policies") => {
+            let (_, doc) = world.admin.get("/api/v1/notification-policies").await;
+            (path.into(), Some(doc))
+        }
+        ("POST", "/api/v1/silences") => (path.into(), Some(silence())),
+        ("DELETE", "/api/v1/silences/{id}") => {
+            let (s, body) = world.admin.post("/api/v1/silences", silence()).await;
+            assert_eq!(s, 200, "{body}");
+            (
+                format!("/api/v1/silences/{}", body["silenceID"].as_str().unwrap()),
+                None,
+            )
+        }
         ("POST", "/api/v1/dashboards") => (
             path.into(),
             Some(json!({"dashboard": {"title": world.unique("Board")}})),

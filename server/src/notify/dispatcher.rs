@@ -113,7 +113,8 @@ impl Dispatcher {
         for node in policy.routes_for(&alert.labels) {
             let labels = group_labels(&node.opts, &alert.labels);
             let key = format!("{}:{}", node.key, label_set(&labels));
-            let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
+            let slot = format!("{}|{key}", node.path);
+            let group = self.groups.entry(slot).or_insert_with(|| Group {
                 key,
                 labels,
                 opts: node.opts.clone(),

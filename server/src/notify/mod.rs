@@ -198,7 +198,7 @@ impl Notifier {
         );
         let outcome = self
             .sender
-            .deliver(&cp, &data, "{}/test:{}", &self.metrics)
+            .deliver_tries(&cp, &data, "{}/test:{}", &self.metrics, 1)
             .await;
         log::record(&self.db, &cp, "{}/test:{}", &data, &outcome).await;
         match outcome.result {

@@ -127,6 +127,8 @@ pub struct Node {
     pub opts: Opts,
     /// Alertmanager's route key: the matchers of every route from the root, `{…}/{…}`.
     pub key: String,
+    /// Where the route sits (`route.routes[1]`): two routes may share a key, never this.
+    pub path: String,
     pub children: Vec<Node>,
 }
 
@@ -297,6 +299,7 @@ fn build(
         continue_: route.continue_,
         opts,
         key,
+        path: path.to_owned(),
         children,
     })
 }

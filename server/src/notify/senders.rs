@@ -62,6 +62,19 @@ impl Sender {
         group_key: &str,
         metrics: &NotifyMetrics,
     ) -> Outcome {
+        self.deliver_tries(cp, data, group_key, metrics, self.options.attempts)
+            .await
+    }
+
+    /// Sends `data` to `cp`, trying at most `tries` times.
+    pub async fn deliver_tries(
+        &self,
+        cp: &ContactPoint,
+        data: &Data,
+        group_key: &str,
+        metrics: &NotifyMetrics,
+        tries: u32,
+    ) -> Outcome {
         let _permit = self.limit.acquire().await;
         let started = Instant::now();
         let kind = cp.settings.kind();
@@ -74,7 +87,7 @@ impl Sender {
                 Ok(answer) => break Ok(answer),
                 Err(f) => {
                     metrics.failed_attempts.with_label_values(&[kind]).inc();
-                    if !f.retry || attempts >= self.options.attempts.max(1) {
+                    if !f.retry || attempts >= tries.max(1) {
                         break Err(f.message);
                     }
                     tokio::time::sleep(backoff).await;
