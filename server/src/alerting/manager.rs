@@ -32,6 +32,9 @@ type Key = (String, String);
 pub struct Manager {
     ctx: Arc<Context>,
     groups: Mutex<HashMap<Key, Running>>,
+    /// Stored versions that do not validate (written by an older version): not retried
+    /// until the group changes.
+    refused: Mutex<HashMap<Key, i64>>,
 }
 
 impl Manager {
@@ -40,6 +43,7 @@ impl Manager {
         let manager = Arc::new(Manager {
             ctx: Arc::new(ctx),
             groups: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
         });
         let me = Arc::downgrade(&manager);
         let every = manager.ctx.options.sync_every;
@@ -81,7 +85,8 @@ impl Manager {
             .unwrap_or_default();
         for (ns, name, version) in &stored {
             let key = (ns.clone(), name.clone());
-            if current.get(&key) == Some(version) {
+            let refused = self.refused.lock().ok().and_then(|r| r.get(&key).copied());
+            if current.get(&key) == Some(version) || refused == Some(*version) {
                 continue;
             }
             self.replace(key, *version).await?;
@@ -108,10 +113,14 @@ impl Manager {
             return Ok(());
         };
         let spec = stored.spec;
-        if validate_group(&spec).is_err() {
+        let checked = spec.clone();
+        if crate::cpu::run(move || validate_group(&checked).is_err()).await? {
             tracing::warn!(rule_group = %format!("{};{}", key.0, key.1), error_type = "InvalidRuleGroup", "A stored rule group does not validate; it is not evaluated");
             if let Ok(mut groups) = self.groups.lock() {
                 groups.remove(&key);
+            }
+            if let Ok(mut refused) = self.refused.lock() {
+                refused.insert(key, version);
             }
             return Ok(());
         }
