@@ -239,6 +239,8 @@ fn sample(v: &Value) -> Result<(&BTreeMap<String, String>, f64), String> {
     }
 }
 
+/// `eq`, `lt`, …: strings with strings, bools with bools, numbers with numbers. Unlike Go,
+/// an integer literal compares with a float (`gt $value 80` works as `gt $value 80.0`).
 fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering, String> {
     use Value::*;
     match (a, b) {
@@ -460,7 +462,8 @@ fn title(s: &str) -> String {
         } else {
             out.push(c);
         }
-        prev_letter = c.is_alphanumeric() || c == '_' || c == '\'';
+        // Go's `strings.Title`: letters, digits and `_` continue a word.
+        prev_letter = c.is_alphanumeric() || c == '_';
     }
     out
 }

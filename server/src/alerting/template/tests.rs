@@ -163,6 +163,8 @@ fn string_functions_and_links_write_what_prometheus_writes() {
         ),
         (r#"{{ reReplaceAll "(a)b" "x$1" "ab" }}"#, "xa"),
         (r#"{{ "aa bb CC" | title }}"#, "Aa Bb CC"),
+        (r#"{{ "don't stop-me" | title }}"#, "Don'T Stop-Me"),
+        (r#"{{ if gt 85.5 80 }}high{{ end }}"#, "high"),
         (r#"{{ "aa bb CC" | toUpper }}"#, "AA BB CC"),
         (r#"{{ "aA bB CC" | toLower }}"#, "aa bb cc"),
         (
