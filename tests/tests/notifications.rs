@@ -647,3 +647,52 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_saved() {
     );
     assert_eq!(admin.get("/api/v1/silences").await.1, json!([]));
 }
+
+#[tokio::test]
+async fn a_restart_does_not_notify_again_what_was_already_sent() {
+    let env = [
+        ("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0"),
+        ("KEIKO_PUBLIC_URL", "http://keiko.example"),
+    ];
+    let portal = Portal::start_with(&env).await;
+    let admin = portal.admin();
+    let hook = Receiver::start().await;
+    contact_point(
+        &admin,
+        json!({"name": "hook", "type": "webhook", "settings": {"url": hook.url("/hook")}}),
+    )
+    .await;
+    set_policy(
+        &admin,
+        json!({"receiver": "hook", "group_by": ["alertname"], "group_wait": "1s", "group_interval": "1s"}),
+        json!([]),
+    )
+    .await;
+    rule_group(
+        &admin,
+        "restart",
+        json!([{"alert": "MCPServerDown", "expr": "vector(1)", "labels": {"severity": "critical"}}]),
+    )
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "the firing notification",
+        || async { (!hook.at("/hook").is_empty()).then_some(()) },
+    )
+    .await;
+    let data = portal.stop();
+    let portal = Portal::start_in(data, &env).await;
+    // The restored alert is evaluated and handed on again; the log says it was sent.
+    let admin = portal.admin();
+    eventually(
+        Duration::from_secs(30),
+        "evaluation after the restart",
+        || async {
+            let (_, alerts) = admin.get("/api/v1/alerts").await;
+            (alerts["data"]["alerts"][0]["state"] == "firing").then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(hook.at("/hook").len(), 1, "{:?}", hook.at("/hook"));
+}

@@ -13,18 +13,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::contact_points::{self, ContactPoint, Settings};
+use super::log::Entry;
 use super::matchers::{all_match, Labels};
 use super::payloads::{fingerprint, label_set, Data};
 use super::policy::{Opts, Policy};
 use super::{Notifier, PostedAlert};
-
-/// Alertmanager's notification-log entry of one group and receiver.
-#[derive(Clone, Debug, Default)]
-struct Entry {
-    firing: BTreeSet<u64>,
-    resolved: BTreeSet<u64>,
-    at: Option<Instant>,
-}
 
 struct Group {
     key: String,
@@ -48,12 +41,13 @@ struct Dispatcher {
 
 pub fn spawn(notifier: Arc<Notifier>, mut inbox: mpsc::Receiver<Vec<PostedAlert>>) {
     tokio::spawn(async move {
+        let entries = super::log::load_entries(&notifier.db).await;
         let mut d = Dispatcher {
+            log: Arc::new(std::sync::Mutex::new(entries)),
             policy: notifier.current_policy(),
             notifier,
             alerts: HashMap::new(),
             groups: HashMap::new(),
-            log: Default::default(),
         };
         loop {
             let next = d
@@ -249,7 +243,14 @@ impl Dispatcher {
         }
         let entry = self.log.lock().ok().and_then(|l| l.get(&log_key).cloned());
         let needs = resend && !firing.is_empty()
-            || needs_update(entry.as_ref(), &firing, &resolved, cp.send_resolved, repeat);
+            || needs_update(
+                entry.as_ref(),
+                &firing,
+                &resolved,
+                cp.send_resolved,
+                repeat,
+                now_ms,
+            );
         if !needs {
             return;
         }
@@ -262,15 +263,18 @@ impl Dispatcher {
         let done = Entry {
             firing,
             resolved,
-            at: Some(Instant::now()),
+            at_ms: now_ms,
         };
+        let notifier = self.notifier.clone();
         if alerts.is_empty() {
             if let Ok(mut l) = log.lock() {
-                l.insert(log_key, done);
+                l.insert(log_key.clone(), done.clone());
             }
+            tokio::spawn(
+                async move { super::log::save_entry(&notifier.db, &log_key, &done).await },
+            );
             return;
         }
-        let notifier = self.notifier.clone();
         let data = Data::new(
             &cp.name,
             alerts,
@@ -286,8 +290,9 @@ impl Dispatcher {
             super::log::record(&notifier.db, &cp, &group_key, &data, &outcome).await;
             if outcome.result.is_ok() {
                 if let Ok(mut l) = log.lock() {
-                    l.insert(log_key, done);
+                    l.insert(log_key.clone(), done.clone());
                 }
+                super::log::save_entry(&notifier.db, &log_key, &done).await;
             }
         });
     }
@@ -300,6 +305,7 @@ fn needs_update(
     resolved: &BTreeSet<u64>,
     send_resolved: bool,
     repeat: Duration,
+    now_ms: i64,
 ) -> bool {
     let Some(entry) = entry else {
         return !firing.is_empty();
@@ -313,7 +319,7 @@ fn needs_update(
     if send_resolved && !resolved.is_subset(&entry.resolved) {
         return true;
     }
-    entry.at.is_none_or(|at| at.elapsed() >= repeat)
+    now_ms - entry.at_ms >= repeat.as_millis() as i64
 }
 
 #[cfg(test)]
@@ -324,26 +330,26 @@ mod tests {
     fn the_log_decides_as_alertmanager_s_dedup_stage() {
         let set = |v: &[u64]| v.iter().copied().collect::<BTreeSet<u64>>();
         let hour = Duration::from_secs(3600);
-        assert!(needs_update(None, &set(&[1]), &set(&[]), true, hour));
+        assert!(needs_update(None, &set(&[1]), &set(&[]), true, hour, 0));
         assert!(
-            !needs_update(None, &set(&[]), &set(&[1]), true, hour),
+            !needs_update(None, &set(&[]), &set(&[1]), true, hour, 0),
             "only resolved, never told"
         );
         let sent = Entry {
             firing: set(&[1]),
             resolved: set(&[]),
-            at: Some(Instant::now()),
+            at_ms: 0,
         };
         assert!(
-            !needs_update(Some(&sent), &set(&[1]), &set(&[]), true, hour),
+            !needs_update(Some(&sent), &set(&[1]), &set(&[]), true, hour, 0),
             "nothing new"
         );
         assert!(
-            needs_update(Some(&sent), &set(&[1, 2]), &set(&[]), true, hour),
+            needs_update(Some(&sent), &set(&[1, 2]), &set(&[]), true, hour, 0),
             "a new firing alert"
         );
         assert!(
-            needs_update(Some(&sent), &set(&[]), &set(&[1]), false, hour),
+            needs_update(Some(&sent), &set(&[]), &set(&[1]), false, hour, 0),
             "all resolved"
         );
         assert!(needs_update(
@@ -351,15 +357,16 @@ mod tests {
             &set(&[2]),
             &set(&[1]),
             true,
-            hour
+            hour,
+            0
         ));
         let two = Entry {
             firing: set(&[1, 2]),
             resolved: set(&[]),
-            at: Some(Instant::now()),
+            at_ms: 0,
         };
         assert!(
-            needs_update(Some(&two), &set(&[2]), &set(&[1]), true, hour),
+            needs_update(Some(&two), &set(&[2]), &set(&[1]), true, hour, 0),
             "one resolved, send_resolved"
         );
         assert!(!needs_update(
@@ -367,10 +374,18 @@ mod tests {
             &set(&[2]),
             &set(&[1]),
             false,
-            hour
+            hour,
+            0
         ));
         assert!(
-            needs_update(Some(&two), &set(&[1, 2]), &set(&[]), false, Duration::ZERO),
+            needs_update(
+                Some(&two),
+                &set(&[1, 2]),
+                &set(&[]),
+                false,
+                Duration::ZERO,
+                0
+            ),
             "repeat"
         );
     }
