@@ -254,11 +254,15 @@ fn golden_route() -> Value {
            "routes": [{"receiver": "keiko-slack", "continue": true}, {"receiver": "keiko-webhook"}]})
 }
 
-/// Drops what may differ: timestamps, URLs (each side's external URL and generator URL).
+/// Drops what may differ: timestamps (`startsAt`, a resolved alert's `endsAt`) and URLs
+/// (each side's external URL and generator URL).
 fn comparable_webhook(mut body: Value) -> Value {
     body["externalURL"] = Value::Null;
     for a in body["alerts"].as_array_mut().unwrap() {
         a["startsAt"] = Value::Null;
+        if a["status"] == "resolved" {
+            a["endsAt"] = Value::Null;
+        }
         a["generatorURL"] = Value::Null;
     }
     body
@@ -333,6 +337,61 @@ async fn slack_and_webhook_bodies_match_alertmanager_0_25_field_by_field() {
     )
     .await;
 
+    compare_with_alertmanager(&receiver, 4).await;
+
+    // Both resolve: Alertmanager is told so, the portal's rules stop matching.
+    am.post(&Value::Array(
+        seed_alerts()
+            .iter()
+            .map(|(name, sev, summary, description)| {
+                json!({
+                "labels": {"alertname": name, "severity": sev},
+                "annotations": {"summary": summary, "description": description},
+                "endsAt": rfc3339(e2e::now_seconds() as i64),
+                "generatorURL": "http://prometheus.example/graph"})
+            })
+            .collect(),
+    ))
+    .await;
+    let (s, body) = admin
+        .send(
+            Method::PUT,
+            "/api/v1/rule-groups/keiko.rules",
+            Some(json!({"name": "keiko.rules", "interval": "1s", "version": 1, "rules":
+                seed_alerts()
+                    .iter()
+                    .map(|(name, sev, summary, description)| json!({"alert": name, "expr": "vector(1) == 2",
+                        "labels": {"severity": sev}, "annotations": {"summary": summary, "description": description}}))
+                    .collect::<Vec<_>>()})),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    compare_with_alertmanager(&receiver, 8).await;
+}
+
+/// Unix seconds as RFC 3339 UTC (days to civil date after Howard Hinnant).
+fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Waits for `n` Slack and `n` webhook bodies from each side, then compares them pairwise
+/// (by Slack title, by alert name and status).
+async fn compare_with_alertmanager(receiver: &Receiver, n: usize) {
     for path in [
         "/am/slack",
         "/am/webhook",
@@ -340,7 +399,7 @@ async fn slack_and_webhook_bodies_match_alertmanager_0_25_field_by_field() {
         "/portal/webhook",
     ] {
         eventually(Duration::from_secs(30), path, || async {
-            (receiver.at(path).len() >= 4).then_some(())
+            (receiver.at(path).len() >= n).then_some(())
         })
         .await;
     }
@@ -351,7 +410,11 @@ async fn slack_and_webhook_bodies_match_alertmanager_0_25_field_by_field() {
                 let key = if slack {
                     b["attachments"][0]["title"].as_str().unwrap().to_owned()
                 } else {
-                    b["groupLabels"]["alertname"].as_str().unwrap().to_owned()
+                    format!(
+                        "{} {}",
+                        b["groupLabels"]["alertname"].as_str().unwrap(),
+                        b["status"].as_str().unwrap()
+                    )
                 };
                 (key, b)
             })
@@ -359,7 +422,8 @@ async fn slack_and_webhook_bodies_match_alertmanager_0_25_field_by_field() {
     };
     let am_hooks = by_name(receiver.at("/am/webhook"), false);
     let portal_hooks = by_name(receiver.at("/portal/webhook"), false);
-    assert_eq!(am_hooks.len(), 4);
+    assert_eq!(am_hooks.len(), n, "{am_hooks:?}");
+    assert_eq!(portal_hooks.len(), n, "{portal_hooks:?}");
     for (name, am_body) in &am_hooks {
         let ours = portal_hooks
             .get(name)
@@ -374,6 +438,7 @@ async fn slack_and_webhook_bodies_match_alertmanager_0_25_field_by_field() {
     }
     let am_slack = by_name(receiver.at("/am/slack"), true);
     let portal_slack = by_name(receiver.at("/portal/slack"), true);
+    assert_eq!(am_slack.len(), n, "{am_slack:?}");
     assert!(
         am_slack.contains_key("[FIRING:1] MCPServerDown (critical)"),
         "{am_slack:?}"
