@@ -90,6 +90,12 @@ impl Dispatcher {
         let now = now_ms();
         for mut alert in batch {
             let fp = fingerprint(&alert.labels);
+            if !self.alerts.contains_key(&fp)
+                && self.alerts.len() >= self.notifier.options.max_alerts
+            {
+                self.notifier.metrics.dropped.inc();
+                continue;
+            }
             if let Some(old) = self.alerts.get(&fp) {
                 if !old.resolved_at(now) && old.starts_at < alert.starts_at {
                     alert.starts_at = old.starts_at;

@@ -9,7 +9,8 @@ pub struct NotifyMetrics {
     pub notifications: IntCounterVec,
     /// Failed attempts (each retry counts) by contact point type.
     pub failed_attempts: IntCounterVec,
-    /// Batches of posted alerts dropped because the dispatcher's queue was full.
+    /// Batches of posted alerts dropped because the dispatcher's queue was full, and alerts
+    /// dropped beyond the dispatcher's alert limit.
     pub dropped: IntCounter,
     /// Time to deliver one notification, retries included.
     pub latency: Histogram,
@@ -36,7 +37,7 @@ impl NotifyMetrics {
             .expect("valid counter"),
             dropped: IntCounter::new(
                 "keiko_notification_alerts_dropped_total",
-                "Batches of alerts dropped because the notification queue was full",
+                "Batches of alerts dropped because the notification queue was full, and alerts beyond the alert limit",
             )
             .expect("valid counter"),
             latency: Histogram::with_opts(HistogramOpts::new(

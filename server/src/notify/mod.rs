@@ -55,6 +55,8 @@ pub trait AlertSink: Send + Sync {
 pub struct Options {
     /// Batches of posted alerts waiting for the dispatcher; beyond, batches are dropped.
     pub queue: usize,
+    /// Alerts the dispatcher holds at most; beyond, new alerts are dropped (and counted).
+    pub max_alerts: usize,
     /// Notifications being sent at once.
     pub concurrency: usize,
     /// One attempt's timeout.
@@ -73,6 +75,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             queue: 1024,
+            max_alerts: 50_000,
             concurrency: 8,
             timeout: Duration::from_secs(10),
             attempts: 4,
