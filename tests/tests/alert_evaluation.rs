@@ -482,20 +482,29 @@ async fn a_group_naming_a_source_is_evaluated_there_and_records_into_the_embedde
 }
 
 #[tokio::test]
-async fn after_a_restart_firing_alerts_are_still_firing_since_the_same_time() {
+async fn after_a_restart_firing_alerts_are_still_firing_since_the_same_time_and_pending_ones_do_not_count_the_downtime(
+) {
     let portal = portal().await;
     let admin = portal.admin();
     import(
         &admin,
-        "groups:\n  - name: always\n    interval: 1s\n    rules:\n      - alert: AlwaysOn\n        expr: vector(1)\n        for: 2s\n        labels: {severity: info}\n",
+        "groups:\n  - name: always\n    interval: 1s\n    rules:\n      - alert: AlwaysOn\n        expr: vector(1)\n        for: 2s\n        labels: {severity: info}\n      - alert: SlowToFire\n        expr: vector(1)\n        for: 1h\n",
     )
     .await;
-    let before = eventually(Duration::from_secs(15), "AlwaysOn firing", || async {
+    let (before, pending) = eventually(Duration::from_secs(15), "AlwaysOn firing", || async {
         let data = portal_alerts(&admin).await;
-        let a = data["alerts"].as_array().unwrap().first().cloned()?;
-        (a["state"] == "firing").then_some(a)
+        let alerts = data["alerts"].as_array().unwrap();
+        let firing = alerts
+            .iter()
+            .find(|a| a["labels"]["alertname"] == "AlwaysOn")?;
+        let pending = alerts
+            .iter()
+            .find(|a| a["labels"]["alertname"] == "SlowToFire")?;
+        (firing["state"] == "firing").then(|| (firing.clone(), pending.clone()))
     })
     .await;
+    assert_eq!(pending["state"], "pending");
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let dir = portal.stop();
     let portal = Portal::start_in(dir, &[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
     let admin = portal.admin();
@@ -516,6 +525,11 @@ async fn after_a_restart_firing_alerts_are_still_firing_since_the_same_time() {
         "{after}"
     );
     assert_eq!(after["alerts"][0]["labels"], before["labels"]);
+    // As Prometheus restores `for`: the time the portal was down does not count.
+    let (_, rules) = admin.get("/api/v1/rules").await;
+    let slow = &rules["data"]["groups"][0]["rules"][1];
+    assert_eq!(slow["state"], "pending", "{slow}");
+    assert_ne!(slow["alerts"][0]["activeAt"], pending["activeAt"], "{slow}");
 }
 
 #[tokio::test]

@@ -71,7 +71,8 @@ pub struct GroupRun {
     pub evaluation_secs: f64,
 }
 
-fn millis(d: Option<&str>) -> i64 {
+/// A Prometheus duration in milliseconds (0 when absent).
+pub(super) fn millis(d: Option<&str>) -> i64 {
     d.and_then(|d| PromDuration::parse(d).ok())
         .map(|d| (d.seconds() * 1000.0) as i64)
         .unwrap_or(0)

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::group::{self, GroupRun};
+use super::state::{Restore, RuleAlerts};
 use super::{persist, Context};
 use crate::embedded::now_ms;
 use crate::error::Error;
@@ -143,7 +144,9 @@ impl Manager {
                             .map(|(_, a)| a)
                     };
                     if let Some(alerts) = by_position.or_else(by_name) {
-                        run.rules[i].alerts = alerts.clone();
+                        let mut alerts = alerts.clone();
+                        self.restore(rule, &mut alerts).await;
+                        run.rules[i].alerts = alerts;
                     }
                 }
             }
@@ -155,6 +158,27 @@ impl Manager {
             groups.insert(key, Running { version, run, task });
         }
         Ok(())
+    }
+}
+
+impl Manager {
+    /// Adjusts a rule's alerts read back after a restart by when the store last saw them.
+    async fn restore(&self, rule: &crate::rules::model::RuleSpec, alerts: &mut RuleAlerts) {
+        let o = &self.ctx.options;
+        let now = now_ms();
+        let tolerance = o.outage_tolerance.as_millis() as i64;
+        let Some(seen) = self.ctx.last_for_state(rule.name(), now, tolerance).await else {
+            return;
+        };
+        alerts.restore(
+            &seen,
+            Restore {
+                now,
+                hold_ms: group::millis(rule.for_.as_deref()),
+                outage_tolerance_ms: tolerance,
+                grace_ms: o.for_grace_period.as_millis() as i64,
+            },
+        );
     }
 }
 

@@ -40,6 +40,12 @@ pub struct Options {
     pub max_alerts_per_rule: usize,
     /// How often the stored groups are compared with the running ones.
     pub sync_every: Duration,
+    /// Alerts last seen longer ago than this before a restart start over (Prometheus's
+    /// `--rules.alert.for-outage-tolerance`).
+    pub outage_tolerance: Duration,
+    /// A restored pending alert gets at least this long to fire (Prometheus's
+    /// `--rules.alert.for-grace-period`).
+    pub for_grace_period: Duration,
 }
 
 impl Options {
@@ -63,6 +69,8 @@ impl Default for Options {
             concurrency: 4,
             max_alerts_per_rule: 10_000,
             sync_every: Duration::from_secs(2),
+            outage_tolerance: Duration::from_secs(3600),
+            for_grace_period: Duration::from_secs(600),
         }
     }
 }
@@ -116,6 +124,51 @@ impl Context {
             ),
         };
         self.sources.metrics(id).await.map_err(|e| e.message())
+    }
+
+    /// When each alert of `alertname` was last written to `ALERTS_FOR_STATE` in the
+    /// embedded store, at most `within_ms` before `now` (by the alert's labels); `None`
+    /// without the embedded store or when it cannot be read.
+    async fn last_for_state(
+        &self,
+        alertname: &str,
+        now: i64,
+        within_ms: i64,
+    ) -> Option<std::collections::HashMap<state::Labels, i64>> {
+        let store = self.embedded.clone()?;
+        let matchers = vec![
+            tsdb::Matcher::equal("__name__", "ALERTS_FOR_STATE"),
+            tsdb::Matcher::equal("alertname", alertname),
+        ];
+        let found = crate::cpu::QUERIES
+            .run(move || store.db().select(&matchers, now - within_ms, now))
+            .await;
+        let series = match found {
+            Ok(Ok(series)) => series,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, error_type = "AlertRestore", "Reading ALERTS_FOR_STATE failed; alerts are restored as stored");
+                return None;
+            }
+            Err(busy) => {
+                tracing::warn!(error = %busy, error_type = "AlertRestore", "Reading ALERTS_FOR_STATE failed; alerts are restored as stored");
+                return None;
+            }
+        };
+        Some(
+            series
+                .into_iter()
+                .filter_map(|s| {
+                    let last = s.samples.iter().rev().find(|x| !tsdb::is_stale_nan(x.v))?;
+                    let labels = s
+                        .labels
+                        .iter()
+                        .filter(|(n, _)| *n != "__name__")
+                        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                        .collect();
+                    Some((labels, last.t))
+                })
+                .collect(),
+        )
     }
 
     /// Writes recorded series, `ALERTS` and staleness markers into the embedded store.

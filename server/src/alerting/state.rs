@@ -64,6 +64,17 @@ pub struct Timing {
     pub series_limit: usize,
 }
 
+/// What restoring a rule's alerts after a restart needs (times in Unix ms).
+#[derive(Clone, Copy, Debug)]
+pub struct Restore {
+    pub now: i64,
+    pub hold_ms: i64,
+    /// Prometheus's `--rules.alert.for-outage-tolerance` (1 h).
+    pub outage_tolerance_ms: i64,
+    /// Prometheus's `--rules.alert.for-grace-period` (10 min).
+    pub grace_ms: i64,
+}
+
 /// The active alerts of one alerting rule, by their labels.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleAlerts {
@@ -139,6 +150,36 @@ impl RuleAlerts {
             ));
         }
         Ok(())
+    }
+
+    /// Adjusts alerts read back after a restart as Prometheus's `RestoreForState` does:
+    /// an alert whose `ALERTS_FOR_STATE` was last written (`last_seen`, by labels) longer
+    /// ago than the outage tolerance, or not at all, starts over; a pending alert does not
+    /// count the downtime towards `for`, and is given at least the grace period to fire; a
+    /// firing alert keeps its activeAt. Resolved alerts stay for their retention.
+    pub fn restore(&mut self, last_seen: &HashMap<Labels, i64>, r: Restore) {
+        self.active.retain(|labels, a| {
+            if a.state == AlertState::Inactive {
+                return true;
+            }
+            let Some(&down_at) = last_seen.get(labels) else {
+                return false;
+            };
+            if r.now - down_at > r.outage_tolerance_ms {
+                return false;
+            }
+            if a.state == AlertState::Pending {
+                let remaining = r.hold_ms - (down_at - a.active_at);
+                if remaining <= 0 {
+                    // It was due to fire: the next evaluation fires it.
+                } else if remaining < r.grace_ms {
+                    a.active_at = r.now + r.grace_ms - r.hold_ms;
+                } else {
+                    a.active_at += r.now - down_at;
+                }
+            }
+            true
+        });
     }
 
     /// The rule's state: firing if any alert fires, else pending if any is pending.
@@ -253,6 +294,73 @@ mod tests {
         r.apply(30_000, vec![found("a")], t).unwrap();
         let a = r.current()[0];
         assert_eq!((a.state, a.active_at), (AlertState::Pending, 30_000));
+    }
+
+    #[test]
+    fn a_restart_keeps_firing_alerts_and_does_not_count_the_downtime_for_pending_ones() {
+        let mut r = RuleAlerts::default();
+        for (i, state, active_at) in [
+            ("firing", AlertState::Firing, 0),
+            ("early", AlertState::Pending, 0),
+            ("late", AlertState::Pending, -1_500_000),
+            ("gone", AlertState::Pending, 0),
+        ] {
+            let f = found(i);
+            r.active.insert(
+                f.labels.clone(),
+                Alert {
+                    labels: f.labels,
+                    annotations: f.annotations,
+                    state,
+                    value: 1.0,
+                    active_at,
+                    fired_at: None,
+                    resolved_at: None,
+                    keep_firing_since: None,
+                },
+            );
+        }
+        let seen: HashMap<Labels, i64> = ["firing", "early", "late"]
+            .iter()
+            .map(|i| (found(i).labels, 60_000))
+            .collect();
+        let restore = Restore {
+            now: 660_000,
+            hold_ms: 1_800_000,
+            outage_tolerance_ms: 3_600_000,
+            grace_ms: 600_000,
+        };
+        r.restore(&seen, restore);
+        let at = |i: &str| {
+            r.active
+                .get(&found(i).labels)
+                .map(|a| (a.state, a.active_at))
+        };
+        assert_eq!(at("firing"), Some((AlertState::Firing, 0)));
+        // 60 s of 30 min spent before the 10 min outage: the outage does not count.
+        assert_eq!(at("early"), Some((AlertState::Pending, 600_000)));
+        // 26 of 30 min spent: less than the grace period left, so it gets the grace period.
+        assert_eq!(
+            at("late"),
+            Some((AlertState::Pending, 660_000 + 600_000 - 1_800_000))
+        );
+        assert_eq!(
+            at("gone"),
+            None,
+            "never written to ALERTS_FOR_STATE: starts over"
+        );
+        let mut r2 = r.clone();
+        r2.restore(
+            &seen,
+            Restore {
+                now: 60_000 + 3_600_001,
+                ..restore
+            },
+        );
+        assert!(
+            r2.current().is_empty(),
+            "down longer than the outage tolerance"
+        );
     }
 
     #[test]
