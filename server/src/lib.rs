@@ -21,6 +21,7 @@ pub mod history;
 pub mod home;
 pub mod http;
 pub mod identity;
+pub mod logs;
 pub mod markdown;
 pub mod metrics;
 pub mod notify;
@@ -88,6 +89,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .context("opening the embedded metrics store")?;
     embedded.spawn_maintenance();
     let metrics = Metrics::new();
+    let log_store = logs::LogStore::open(
+        &config.data_dir.join("logs"),
+        logs::Settings::from_config(&config),
+    )
+    .context("opening the embedded log store")?;
+    log_store.spawn_maintenance();
+    for c in log_store.collectors() {
+        metrics
+            .register(c)
+            .context("registering log store metrics")?;
+    }
+    logs::selflog::start(log_store.clone());
     if !config.remote_write_urls.is_empty() {
         let forwarder = embedded::forward::Forwarder::start(
             config
@@ -134,6 +147,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             max_bytes: config.source_max_bytes,
             allow_link_local: config.allow_link_local_sources,
             embedded: Some(embedded.clone()),
+            logs: Some(log_store.clone()),
         },
     );
     let alerting = alerting::Manager::start(alerting::Context::new(
@@ -178,6 +192,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         sign_in_guard: Default::default(),
         token_uses: Default::default(),
         embedded: Some(embedded),
+        logs: Some(log_store),
         scraper: Some(scraper),
         alerting: Some(alerting),
         notify: Some(notifier),

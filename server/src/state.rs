@@ -25,6 +25,8 @@ pub struct AppState {
     pub token_uses: crate::identity::tokens::UseRecorder,
     /// The embedded metrics store.
     pub embedded: Option<Arc<crate::embedded::EmbeddedStore>>,
+    /// The embedded log store (ingest writes here; queries go through `sources`).
+    pub logs: Option<Arc<crate::logs::LogStore>>,
     /// Its scrape loops.
     pub scraper: Option<Arc<crate::embedded::scraper::Scraper>>,
     /// The rule manager: evaluation of every stored rule group.

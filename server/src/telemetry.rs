@@ -7,6 +7,8 @@
 //!   lines with `KEIKO_LOG_FORMAT=pretty`.
 //! - `<data dir>/audit.log`: the seed's `keiko.audit` file handler: WARNING and above, plus
 //!   every event logged to a `keiko.audit*` target, in the same JSON format.
+//! - the embedded log store: the same JSON lines, batched off the logging thread
+//!   (`logs::selflog`), so the portal's own lines are searchable.
 //! - OpenTelemetry: every span is an OTel span, so trace ids exist even when nothing is
 //!   exported; spans are exported by OTLP/HTTP only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 
@@ -89,6 +91,7 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
         .with(stdout_json)
         .with(stdout_pretty)
         .with(audit)
+        .with(JsonLines::new(Sink::LogStore))
         .try_init()
         .context("installing the tracing subscriber")?;
     tracing::info!(otlp_export = exporting, "Tracing configured");
@@ -168,6 +171,8 @@ impl Visit for JsonVisitor<'_> {
 enum Sink {
     Stdout,
     File(Mutex<File>),
+    /// The portal's own log store (see `logs::selflog`): offered, never blocking.
+    LogStore,
 }
 
 impl Sink {
@@ -188,6 +193,10 @@ impl Sink {
                 Ok(mut f) => f.write_all(line),
                 Err(_) => Ok(()),
             },
+            Sink::LogStore => {
+                crate::logs::selflog::offer(&String::from_utf8_lossy(line));
+                Ok(())
+            }
         };
     }
 }

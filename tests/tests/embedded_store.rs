@@ -35,9 +35,19 @@ fn encode_query(q: &str) -> String {
 async fn a_fresh_portal_scrapes_itself_and_answers_as_prometheus_does() {
     let portal = portal().await;
     let admin = portal.admin();
-    // The built-in source is there and the default, with no source added by hand.
+    // The built-in sources (the metrics store and the log store) are there and the
+    // defaults, with no source added by hand.
     let (_, sources) = admin.get("/api/v1/datasources").await;
-    assert_eq!(sources.as_array().unwrap().len(), 1, "{sources}");
+    assert_eq!(sources.as_array().unwrap().len(), 2, "{sources}");
+    assert_eq!(sources[0]["family"], "metrics", "{sources}");
+    assert_eq!(
+        (
+            sources[1]["type"].clone(),
+            sources[1]["family"].clone(),
+            sources[1]["default"].clone()
+        ),
+        (json!("embedded"), json!("logs"), json!(true))
+    );
     assert_eq!(
         (sources[0]["type"].clone(), sources[0]["default"].clone()),
         (json!("embedded"), json!(true))

@@ -47,9 +47,12 @@ pub struct Principal {
     pub ingest_only: bool,
 }
 
-/// Where metrics are pushed: the only routes an ingest-scoped caller may reach.
+/// Where metrics and logs are pushed: the only routes an ingest-scoped caller may reach.
 pub fn is_ingest(path: &str) -> bool {
-    matches!(path, "/api/v1/write" | "/v1/metrics")
+    matches!(
+        path,
+        "/api/v1/write" | "/v1/metrics" | "/api/v1/logs" | "/v1/logs" | "/loki/api/v1/push"
+    )
 }
 
 impl Principal {

@@ -12,14 +12,16 @@ use super::SourceError;
 /// A log search: records in `[start, end)` that match `query`, newest first.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct LogQuery {
-    /// The store's own query language (LogQL, Lucene, SQL filter), passed on as written.
+    /// The store's own query language (LogQL, Lucene, KQL), passed on as written.
     pub query: String,
     /// Unix seconds, inclusive.
     pub start: f64,
     /// Unix seconds, exclusive.
     pub end: f64,
-    /// At most this many records.
+    /// At most this many records (searches and facet values).
     pub limit: usize,
+    /// Where the previous page ended ([`LogSearch::next`]); `None` for the first page.
+    pub cursor: Option<String>,
 }
 
 /// One log record as every store can give it.
@@ -29,38 +31,62 @@ pub struct LogRecord {
     pub id: String,
     /// Unix nanoseconds.
     pub time_ns: i64,
-    /// `error`, `warn`, `info`, `debug` … where the store knows it.
+    /// `ERROR`, `WARNING`, `INFO`, `DEBUG` … where the store knows it.
     pub severity: Option<String>,
     pub message: String,
-    /// Labels, resource and record attributes, flattened to text.
+    /// Columns (service, trace and correlation ids), labels, resource and record
+    /// attributes, flattened to text.
     pub fields: BTreeMap<String, String>,
 }
 
-/// The answer to a search: the records, and whether the store had more than `limit`.
+/// The answer to a search: the records, and where the next page starts when there is one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LogSearch {
     pub records: Vec<LogRecord>,
-    pub truncated: bool,
+    /// Pass back as [`LogQuery::cursor`] for older records; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// A field name or value with the number of matching records that have it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldCount {
+    pub name: String,
+    pub count: u64,
+}
+
+/// Counts of matching records per interval, by level.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LogHistogram {
+    /// Unix seconds where the first bucket starts, and the bucket width in seconds.
+    pub start: f64,
+    pub step: f64,
+    /// The level names, in the order of each bucket's counts.
+    pub levels: Vec<String>,
+    /// `counts[bucket][level]`.
+    pub counts: Vec<Vec<u64>>,
 }
 
 /// A store of log records.
 pub trait LogSource: Send + Sync {
-    /// Records matching the query, newest first.
+    /// Records matching the query, newest first, a page at a time.
     fn search<'a>(&'a self, q: &'a LogQuery) -> BoxFuture<'a, Result<LogSearch, SourceError>>;
     /// One record by the id a search gave; `None` when the store no longer has it.
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<LogRecord>, SourceError>>;
-    /// The field (label) names records in `[start, end)` carry.
+    /// The field names the matching records carry, with counts, most common first.
     fn field_names<'a>(
         &'a self,
-        start: f64,
-        end: f64,
-    ) -> BoxFuture<'a, Result<Vec<String>, SourceError>>;
-    /// The values `field` takes in `[start, end)`, at most `limit` of them.
+        q: &'a LogQuery,
+    ) -> BoxFuture<'a, Result<Vec<FieldCount>, SourceError>>;
+    /// The `q.limit` most common values of `field` among the matching records.
     fn field_values<'a>(
         &'a self,
         field: &'a str,
-        start: f64,
-        end: f64,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<String>, SourceError>>;
+        q: &'a LogQuery,
+    ) -> BoxFuture<'a, Result<Vec<FieldCount>, SourceError>>;
+    /// Counts of matching records per `step` seconds over the range, by level.
+    fn histogram<'a>(
+        &'a self,
+        q: &'a LogQuery,
+        step: f64,
+    ) -> BoxFuture<'a, Result<LogHistogram, SourceError>>;
 }

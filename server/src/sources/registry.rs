@@ -10,6 +10,7 @@ use futures::future::BoxFuture;
 use sqlx::SqlitePool;
 
 use super::embedded::EmbeddedSource;
+use super::embedded_logs::EmbeddedLogs;
 use super::kind::{not_implemented, Family, SourceKind};
 use super::logs::LogSource;
 use super::prometheus::{Auth, PrometheusClient};
@@ -19,6 +20,7 @@ use super::traces::TraceSource;
 use super::MetricsSource;
 use crate::embedded::EmbeddedStore;
 use crate::error::Error;
+use crate::logs::LogStore;
 use crate::outbound;
 
 /// What reaching stored sources needs: the secret box, the outbound limits and the
@@ -29,6 +31,8 @@ pub struct Access {
     pub max_bytes: usize,
     pub allow_link_local: bool,
     pub embedded: Option<Arc<EmbeddedStore>>,
+    /// The embedded log store (when it runs): the built-in source of the logs family.
+    pub logs: Option<Arc<LogStore>>,
 }
 
 /// A built client, as the trait of the source's family.
@@ -48,6 +52,13 @@ pub fn client(row: &SourceRow, access: &Access) -> Result<Client, Error> {
         )
     })?;
     match kind {
+        SourceKind::Embedded if row.family() == Family::Logs => match &access.logs {
+            Some(store) => Ok(Client::Logs(Arc::new(EmbeddedLogs(store.clone())))),
+            None => Err(Error::invalid(
+                "type",
+                "the embedded log store is not running",
+            )),
+        },
         SourceKind::Embedded => match &access.embedded {
             Some(store) => Ok(Client::Metrics(Arc::new(EmbeddedSource(store.clone())))),
             None => Err(Error::invalid("type", "the embedded store is not running")),

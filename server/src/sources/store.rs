@@ -42,6 +42,8 @@ pub struct SourceView {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// `metrics`, `logs` or `traces` (the built-in `embedded` type is one of each store).
+    pub family: String,
     pub url: String,
     pub auth: serde_json::Value,
     pub timeout_ms: i64,
@@ -71,6 +73,7 @@ impl SourceRow {
             id: self.id,
             name: self.name.clone(),
             kind: self.kind.clone(),
+            family: self.family.clone(),
             url: self.url.clone(),
             auth,
             timeout_ms: self.timeout_ms,
@@ -303,7 +306,12 @@ pub async fn save(
     } = validated(&body, existing.as_ref(), secrets, allow_link_local)?;
     let make_default = body.default.unwrap_or(false);
     let at = now();
-    let (family, settings) = (kind.family().as_str(), settings.to_string());
+    // The built-in type stands for the metrics store and the log store: it keeps its row's.
+    let family = match existing.as_ref() {
+        Some(row) if kind == SourceKind::Embedded => row.family(),
+        _ => kind.family(),
+    };
+    let (family, settings) = (family.as_str(), settings.to_string());
     let mut tx = crate::db::begin_write(db).await?;
     if make_default {
         // One default per family: a new default for metrics leaves the logs default be.

@@ -10,6 +10,7 @@ mod history;
 mod home;
 mod identity;
 mod ingest;
+mod logs;
 mod notifications;
 mod prometheus;
 mod rules;
@@ -96,9 +97,9 @@ fn method_name(m: &Method) -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    let mut api = notifications::routes(ingest::routes(prometheus::routes(dashboards::routes(
-        history::routes(datasources::routes(checklist::routes(rules::routes(
-            identity::routes(home::routes(Api::new())),
+    let mut api = logs::routes(notifications::routes(ingest::routes(prometheus::routes(
+        dashboards::routes(history::routes(datasources::routes(checklist::routes(
+            rules::routes(identity::routes(home::routes(Api::new()))),
         )))),
     ))));
     api.routes.push(RouteInfo {

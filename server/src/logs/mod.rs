@@ -1,0 +1,289 @@
+//! The embedded log store: the `logstore` crate opened under `<data dir>/logs`, with
+//! retention from the configuration, periodic maintenance, bounded queries, ingest
+//! counters and the portal's own log lines fed in (see [`selflog`]).
+//!
+//! The store is synchronous; every call here runs it on a blocking thread. Only
+//! `sources::embedded_logs` reads it for the query API, and only the ingest routes and
+//! [`selflog`] write to it.
+
+pub mod records;
+pub mod selflog;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use logstore::{Cursor, FieldCount, Histogram, Options, Page, Query, Record, Store, TimeRange};
+use prometheus::{IntCounterVec, Opts};
+use tokio::sync::Semaphore;
+
+/// How the store keeps and bounds its data, from the portal's configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Blocks whose newest line is older than this are dropped.
+    pub retention: Duration,
+    /// Oldest blocks are dropped while the store is larger; `None`: no size limit.
+    pub retention_bytes: Option<u64>,
+    /// Queries running at the same time, at most; more wait (up to [`QUERY_WAIT`]).
+    pub max_concurrent_queries: usize,
+    /// One query may take this long.
+    pub query_timeout: Duration,
+}
+
+impl Settings {
+    pub fn from_config(config: &crate::config::Config) -> Settings {
+        Settings {
+            retention: Duration::from_secs(config.logs_retention_days * 86_400),
+            retention_bytes: config.logs_retention_bytes,
+            ..Default::default()
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            retention: Duration::from_secs(7 * 86_400),
+            retention_bytes: None,
+            max_concurrent_queries: 4,
+            query_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The longest a query waits for a slot before it is refused as busy.
+const QUERY_WAIT: Duration = Duration::from_secs(10);
+
+/// Why a store call did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum LogStoreError {
+    /// The request itself is wrong (query syntax, cursor, limits): a 4xx.
+    #[error("{0}")]
+    Refused(String),
+    /// Too many queries or writes at once: retry.
+    #[error("the log store is busy; retry in a second")]
+    Busy,
+    #[error("the log query took longer than {0} ms")]
+    Timeout(u64),
+    /// A failure of the store itself (I/O, corruption); the detail is logged, not shown.
+    #[error("the log store failed: {0}")]
+    Failed(String),
+}
+
+impl From<logstore::Error> for LogStoreError {
+    fn from(e: logstore::Error) -> Self {
+        match e {
+            logstore::Error::Limit(_)
+            | logstore::Error::InvalidRecord { .. }
+            | logstore::Error::Parse(_)
+            | logstore::Error::InvalidQuery(_) => LogStoreError::Refused(e.to_string()),
+            other => LogStoreError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// The store with its query gate and counters.
+pub struct LogStore {
+    store: Arc<Store>,
+    settings: Settings,
+    queries: Semaphore,
+    /// `keiko_log_lines_ingested_total{protocol}`: lines stored.
+    accepted: IntCounterVec,
+    /// `keiko_log_lines_refused_total{protocol,reason}`: lines not stored.
+    refused: IntCounterVec,
+}
+
+impl LogStore {
+    /// Opens (or creates) the store in `dir`, replaying its WAL.
+    pub fn open(dir: &Path, settings: Settings) -> Result<Arc<LogStore>, logstore::Error> {
+        let opts = Options {
+            retention_ns: Some(settings.retention.as_nanos().min(i64::MAX as u128) as i64),
+            retention_bytes: settings.retention_bytes,
+            ..Options::default()
+        };
+        let store = Store::open(dir, logstore::Schema::logs(), opts)?;
+        let accepted = IntCounterVec::new(
+            Opts::new(
+                "keiko_log_lines_ingested_total",
+                "Log lines stored in the embedded log store, by protocol",
+            ),
+            &["protocol"],
+        )
+        .expect("valid counter");
+        let refused = IntCounterVec::new(
+            Opts::new(
+                "keiko_log_lines_refused_total",
+                "Log lines not stored, by protocol and reason",
+            ),
+            &["protocol", "reason"],
+        )
+        .expect("valid counter");
+        Ok(Arc::new(LogStore {
+            store: Arc::new(store),
+            queries: Semaphore::new(settings.max_concurrent_queries.max(1)),
+            settings,
+            accepted,
+            refused,
+        }))
+    }
+
+    /// The counters, for the portal's registry.
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.accepted.clone()),
+            Box::new(self.refused.clone()),
+            Box::new(selflog::DROPPED.clone()),
+        ]
+    }
+
+    /// Counts `n` lines of `protocol` stored.
+    pub fn count_accepted(&self, protocol: &str, n: usize) {
+        self.accepted
+            .with_label_values(&[protocol])
+            .inc_by(n as u64);
+    }
+
+    /// Appends on the calling (blocking) thread, without counting.
+    pub(crate) fn append_blocking(&self, records: &[Record]) -> Result<u64, logstore::Error> {
+        self.store.append(records)
+    }
+
+    /// Counts `n` lines of `protocol` refused for `reason`.
+    pub fn count_refused(&self, protocol: &str, reason: &str, n: usize) {
+        self.refused
+            .with_label_values(&[protocol, reason])
+            .inc_by(n as u64);
+    }
+
+    /// Stores `records` as one all-or-nothing batch; `Ok` once durable (WAL fsynced).
+    pub async fn append(
+        &self,
+        protocol: &str,
+        records: Vec<Record>,
+    ) -> Result<usize, LogStoreError> {
+        let n = records.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        let store = self.store.clone();
+        let done = crate::cpu::INGEST.run(move || store.append(&records)).await;
+        match done {
+            Ok(Ok(_)) => {
+                self.accepted
+                    .with_label_values(&[protocol])
+                    .inc_by(n as u64);
+                Ok(n)
+            }
+            Ok(Err(e)) => {
+                let e = LogStoreError::from(e);
+                let reason = match e {
+                    LogStoreError::Refused(_) => "limit",
+                    _ => "store_error",
+                };
+                self.count_refused(protocol, reason, n);
+                Err(e)
+            }
+            Err(_) => {
+                self.count_refused(protocol, "busy", n);
+                Err(LogStoreError::Busy)
+            }
+        }
+    }
+
+    /// Runs one read on a blocking thread, gated by the concurrency limit and the timeout.
+    async fn read<T, F>(&self, job: F) -> Result<T, LogStoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, logstore::Error> + Send + 'static,
+    {
+        let _permit = tokio::time::timeout(QUERY_WAIT, self.queries.acquire())
+            .await
+            .map_err(|_| LogStoreError::Busy)?
+            .map_err(|_| LogStoreError::Busy)?;
+        let store = self.store.clone();
+        let task = tokio::task::spawn_blocking(move || job(&store));
+        let timeout = self.settings.query_timeout;
+        match tokio::time::timeout(timeout, task).await {
+            Err(_) => Err(LogStoreError::Timeout(timeout.as_millis() as u64)),
+            Ok(Err(join)) => Err(LogStoreError::Failed(join.to_string())),
+            Ok(Ok(r)) => r.map_err(LogStoreError::from),
+        }
+    }
+
+    pub async fn search(
+        &self,
+        query: Query,
+        range: TimeRange,
+        limit: usize,
+        cursor: Option<Cursor>,
+    ) -> Result<Page, LogStoreError> {
+        self.read(move |s| s.search(&query, range, limit, cursor))
+            .await
+    }
+
+    pub async fn histogram(
+        &self,
+        query: Query,
+        range: TimeRange,
+        interval_ns: i64,
+    ) -> Result<Histogram, LogStoreError> {
+        self.read(move |s| s.histogram(&query, range, interval_ns))
+            .await
+    }
+
+    pub async fn fields(
+        &self,
+        query: Query,
+        range: TimeRange,
+    ) -> Result<Vec<FieldCount>, LogStoreError> {
+        self.read(move |s| s.fields(&query, range)).await
+    }
+
+    pub async fn field_values(
+        &self,
+        query: Query,
+        range: TimeRange,
+        field: String,
+        limit: usize,
+    ) -> Result<Vec<FieldCount>, LogStoreError> {
+        self.read(move |s| s.field_values(&query, range, &field, limit))
+            .await
+    }
+
+    /// Most lines one search returns.
+    pub fn max_limit(&self) -> usize {
+        self.store.options().limits.max_query_limit
+    }
+
+    /// Most histogram buckets one request may ask for.
+    pub fn max_buckets(&self) -> usize {
+        self.store.options().limits.max_histogram_buckets
+    }
+
+    /// Head cut and retention every minute, on a blocking thread, until the process ends.
+    pub fn spawn_maintenance(self: &Arc<Self>) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let s = store.clone();
+                let done = tokio::task::spawn_blocking(move || s.maintain(now_ns())).await;
+                match done {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(err)) => {
+                        tracing::warn!(error = %err, error_type = "LogStoreMaintenance", "Log store maintenance failed")
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, error_type = "LogStoreMaintenance", "Log store maintenance stopped")
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Now, in Unix nanoseconds.
+pub fn now_ns() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+}

@@ -1,0 +1,257 @@
+//! Log records from JSON: the seed's `StructuredFormatter` shape (`timestamp`, `level`,
+//! `logger`, `message`, `module`, `function`, `line`, `correlation_id`, `exception`) maps to
+//! the store's columns and attributes with no configuration; any other key becomes an
+//! attribute (nested objects flattened with dots, `exception.type`).
+
+use logstore::{severity, LogColumn, Record, Value as Col};
+use serde_json::{Map, Value};
+
+/// Longest accepted line, in bytes (the store's record limit).
+pub const MAX_LINE_BYTES: usize = 256 << 10;
+/// Most attributes on one record (the store's limit).
+pub const MAX_FIELDS: usize = 128;
+/// Most lines one request may carry (the store's batch limit).
+pub const MAX_LINES: usize = 100_000;
+
+/// Keys that name a column or the body; any of these not used for its column is kept as
+/// an attribute under `attributes.<key>` (the store refuses attributes by these names).
+const RESERVED: [&str; 14] = [
+    "time",
+    "timestamp",
+    "body",
+    "message",
+    "msg",
+    "level",
+    "severity",
+    "service",
+    "service.name",
+    "trace_id",
+    "trace.id",
+    "span_id",
+    "span.id",
+    "correlation_id",
+];
+
+/// A line refused, with its 1-based number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Parses JSON lines (one object per line; blank lines skipped) into records; the first
+/// bad line refuses the whole body. `service` is used where a line names none; `now`
+/// (Unix ns) where it has no time.
+pub fn parse_json_lines(body: &[u8], service: &str, now: i64) -> Result<Vec<Record>, LineError> {
+    let mut out = Vec::new();
+    for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
+        let line = i + 1;
+        let bad = |message: String| LineError { line, message };
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if raw.len() > MAX_LINE_BYTES {
+            return Err(bad(format!(
+                "{} bytes, over the limit of {MAX_LINE_BYTES}",
+                raw.len()
+            )));
+        }
+        if out.len() >= MAX_LINES {
+            return Err(bad(format!("more than {MAX_LINES} lines in one request")));
+        }
+        let value: Value =
+            serde_json::from_slice(raw).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let Value::Object(object) = value else {
+            return Err(bad("not a JSON object".into()));
+        };
+        out.push(from_object(object, service, now).map_err(bad)?);
+    }
+    Ok(out)
+}
+
+/// One JSON object as a record.
+pub fn from_object(mut o: Map<String, Value>, service: &str, now: i64) -> Result<Record, String> {
+    let time = match take_first(&mut o, &["timestamp", "time", "@timestamp"]) {
+        Some(v) => parse_time(&v).ok_or_else(|| {
+            format!("field `timestamp`: {v} is not an RFC 3339 time or a Unix time")
+        })?,
+        None => now,
+    };
+    let mut record = Record::log(time, severity::INFO, service, "");
+    record.values[LogColumn::Severity as usize] = Col::Absent;
+    if service.is_empty() {
+        record.values[LogColumn::Service as usize] = Col::Absent;
+    }
+    if let Some(level) = take_first(&mut o, &["level", "levelname", "severity"]) {
+        match severity_of(&level) {
+            Some(n) => record.values[LogColumn::Severity as usize] = Col::Int(i64::from(n)),
+            None => record.attributes.push(("level_text".into(), text(&level))),
+        }
+    }
+    if let Some(body) = take_first(&mut o, &["message", "msg", "body"]) {
+        record.body = text(&body);
+    }
+    if let Some(s) = take_first(&mut o, &["service", "service.name", "service_name"]) {
+        let s = text(&s);
+        if !s.is_empty() {
+            record.values[LogColumn::Service as usize] = Col::Str(s);
+        }
+    }
+    for (keys, column) in [
+        (&["correlation_id"][..], LogColumn::CorrelationId),
+        (&["trace_id", "trace.id"][..], LogColumn::TraceId),
+        (&["span_id", "span.id"][..], LogColumn::SpanId),
+    ] {
+        if let Some(v) = take_first(&mut o, keys) {
+            let v = text(&v);
+            if !v.is_empty() {
+                record.values[column as usize] = Col::Str(v);
+            }
+        }
+    }
+    for (key, value) in o {
+        flatten(&mut record.attributes, key, value);
+    }
+    if record.attributes.len() > MAX_FIELDS {
+        return Err(format!(
+            "{} fields, over the limit of {MAX_FIELDS}",
+            record.attributes.len()
+        ));
+    }
+    if let Some((k, _)) = record.attributes.iter().find(|(k, _)| k.len() > 256) {
+        return Err(format!(
+            "field name `{}…` is longer than 256 bytes",
+            &k[..32]
+        ));
+    }
+    Ok(record)
+}
+
+/// The first of `keys` present (and not null), removed from `o`.
+fn take_first(o: &mut Map<String, Value>, keys: &[&str]) -> Option<Value> {
+    keys.iter()
+        .find_map(|k| o.remove(*k).filter(|v| !v.is_null()))
+}
+
+/// A severity number from a level name (`WARNING`, `warn`, `ERROR2`) or number (1–24).
+pub fn severity_of(v: &Value) -> Option<u8> {
+    match v {
+        Value::Number(n) => n.as_u64().filter(|n| (1..=24).contains(n)).map(|n| n as u8),
+        Value::String(s) => severity::parse_severity(s.trim()).map(|(low, _)| low),
+        _ => None,
+    }
+}
+
+/// Unix ns from RFC 3339 text or a Unix time in s, ms, µs or ns (by magnitude).
+pub fn parse_time(v: &Value) -> Option<i64> {
+    match v {
+        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s.trim())
+            .ok()
+            .and_then(|t| t.timestamp_nanos_opt())
+            .or_else(|| s.trim().parse::<f64>().ok().and_then(unix_number)),
+        Value::Number(n) => n.as_f64().and_then(unix_number),
+        _ => None,
+    }
+}
+
+fn unix_number(n: f64) -> Option<i64> {
+    if !n.is_finite() || n < 0.0 {
+        return None;
+    }
+    let ns = if n < 1e11 {
+        n * 1e9
+    } else if n < 1e14 {
+        n * 1e6
+    } else if n < 1e17 {
+        n * 1e3
+    } else {
+        n
+    };
+    (ns < i64::MAX as f64).then_some(ns as i64)
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Adds `value` under `key`, flattening objects with dots; reserved names are kept under
+/// `attributes.<key>`, repeated names keep the first value.
+fn flatten(out: &mut Vec<(String, String)>, key: String, value: Value) {
+    match value {
+        Value::Null => {}
+        Value::Object(o) => {
+            for (k, v) in o {
+                flatten(out, format!("{key}.{k}"), v);
+            }
+        }
+        other => {
+            let key = if RESERVED.contains(&key.as_str()) {
+                format!("attributes.{key}")
+            } else {
+                key
+            };
+            if !key.is_empty() && !out.iter().any(|(k, _)| *k == key) {
+                out.push((key, text(&other)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structured_formatter_lines_map_to_columns_and_attributes() {
+        let line = br#"{"timestamp":"2025-12-01T10:00:00.123Z","level":"WARNING","logger":"keiko.request","message":"Slow request","module":"middleware","function":"dispatch","line":42,"correlation_id":"c-1","exception":{"type":"TimeoutError","message":"boom"},"user_id":"u7"}"#;
+        let r = parse_json_lines(line, "api", 0).unwrap().remove(0);
+        assert_eq!(r.time, 1_764_583_200_123_000_000);
+        assert_eq!(r.values[0], Col::Int(13));
+        assert_eq!(r.values[1], Col::Str("api".into()));
+        assert_eq!(r.values[4], Col::Str("c-1".into()));
+        assert_eq!(r.body, "Slow request");
+        assert_eq!(r.attribute("logger"), Some("keiko.request"));
+        assert_eq!(r.attribute("line"), Some("42"));
+        assert_eq!(r.attribute("exception.type"), Some("TimeoutError"));
+        assert_eq!(r.attribute("user_id"), Some("u7"));
+    }
+
+    #[test]
+    fn a_bad_line_is_named_by_its_number() {
+        let body = b"{\"message\":\"a\"}\n\n{\"message\":\"b\"\n";
+        let e = parse_json_lines(body, "x", 0).unwrap_err();
+        assert_eq!(e.line, 3);
+        let e = parse_json_lines(b"[1]", "x", 0).unwrap_err();
+        assert_eq!(e.to_string(), "line 1: not a JSON object");
+        let e = parse_json_lines(br#"{"timestamp":"yesterday"}"#, "x", 0).unwrap_err();
+        assert!(e.message.contains("timestamp"), "{e}");
+    }
+
+    #[test]
+    fn times_in_any_unit_and_a_line_service() {
+        assert_eq!(
+            parse_time(&Value::from(1_700_000_000)),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(
+            parse_time(&Value::from(1_700_000_000_000u64)),
+            Some(1_700_000_000_000_000_000)
+        );
+        let r = parse_json_lines(br#"{"msg":"x","service":"billing","level":"nope"}"#, "d", 5)
+            .unwrap()
+            .remove(0);
+        assert_eq!(r.time, 5);
+        assert_eq!(r.values[1], Col::Str("billing".into()));
+        assert_eq!(r.attribute("level_text"), Some("nope"));
+    }
+}
