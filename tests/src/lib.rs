@@ -4,6 +4,7 @@
 
 pub mod alertmanager;
 pub mod api;
+pub mod certs;
 pub mod portal;
 pub mod prometheus;
 pub mod receiver;

@@ -506,6 +506,11 @@ struct SmtpSink {
 
 impl SmtpSink {
     async fn start() -> SmtpSink {
+        SmtpSink::start_mode(&[]).await
+    }
+
+    /// `args`: the mode (`starttls`, `tls`) and the certificate and key files.
+    async fn start_mode(args: &[&std::path::Path]) -> SmtpSink {
         let root = workspace_root();
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -513,6 +518,7 @@ impl SmtpSink {
             .arg(root.join("tests/python/smtp_sink.py"))
             .arg(port.to_string())
             .arg(dir.path())
+            .args(args)
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect(".tools/venv: run `scripts/setup.sh test`");
@@ -760,4 +766,57 @@ async fn a_restart_does_not_notify_again_what_was_already_sent() {
     .await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(hook.at("/hook").len(), 1, "{:?}", hook.at("/hook"));
+}
+
+#[tokio::test]
+async fn email_goes_over_starttls_and_implicit_tls_with_the_certificate_verified() {
+    let certs = tempfile::tempdir().unwrap();
+    e2e::certs::make_certificates(certs.path());
+    let (cert, key) = (
+        certs.path().join("server.crt"),
+        certs.path().join("server.key"),
+    );
+    let starttls =
+        SmtpSink::start_mode(&["starttls".as_ref(), cert.as_path(), key.as_path()]).await;
+    let implicit = SmtpSink::start_mode(&["tls".as_ref(), cert.as_path(), key.as_path()]).await;
+    let plain = SmtpSink::start().await;
+    // The scratch CA is the only one the portal trusts (rustls's native roots read it).
+    let ca = certs.path().join("ca.pem");
+    let portal = Portal::start_with(&[
+        ("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0"),
+        ("SSL_CERT_FILE", ca.to_str().unwrap()),
+    ])
+    .await;
+    let admin = portal.admin();
+    for (name, sink, tls, works) in [
+        ("over-starttls", &starttls, "starttls", true),
+        ("over-tls", &implicit, "tls", true),
+        // STARTTLS required, but the server does not offer it: nothing goes in clear.
+        ("plain-refused", &plain, "starttls", false),
+    ] {
+        let id = contact_point(
+            &admin,
+            json!({"name": name, "type": "email", "settings": {"to": "keiko-team@company.com",
+                "from": "keiko-portal@company.com", "smarthost": format!("127.0.0.1:{}", sink.port),
+                "username": "keiko", "password": "s3cret-pw", "tls": tls}}),
+        )
+        .await;
+        let (s, answer) = admin
+            .post(&format!("/api/v1/contact-points/{id}/test"), json!(null))
+            .await;
+        if works {
+            assert_eq!(s, 200, "{name}: {answer}");
+            let message = eventually(Duration::from_secs(20), name, || async {
+                sink.messages().into_iter().next()
+            })
+            .await;
+            assert!(
+                message.contains("Subject: [FIRING:1] TestAlert"),
+                "{message}"
+            );
+        } else {
+            assert!(s.is_server_error(), "{name}: {s} {answer}");
+            assert!(sink.messages().is_empty(), "{name}");
+        }
+    }
 }
