@@ -820,3 +820,59 @@ async fn email_goes_over_starttls_and_implicit_tls_with_the_certificate_verified
         }
     }
 }
+
+#[tokio::test]
+async fn an_inhibited_alert_is_left_out_while_its_source_fires() {
+    let portal = portal().await;
+    let admin = portal.admin();
+    let hook = Receiver::start().await;
+    contact_point(
+        &admin,
+        json!({"name": "hook", "type": "webhook", "settings": {"url": hook.url("/hook")}}),
+    )
+    .await;
+    set_policy(
+        &admin,
+        json!({"receiver": "hook", "group_by": ["alertname"], "group_wait": "2s", "group_interval": "1s"}),
+        json!([{"source_matchers": ["severity=\"critical\""], "target_matchers": ["severity=\"warning\""], "equal": ["alertname"]}]),
+    )
+    .await;
+    rule_group(
+        &admin,
+        "critical",
+        json!([{"alert": "DiskFull", "expr": "vector(1)", "labels": {"severity": "critical"}}]),
+    )
+    .await;
+    rule_group(
+        &admin,
+        "warning",
+        json!([
+            {"alert": "DiskFull", "expr": "vector(1)", "labels": {"severity": "warning"}},
+            {"alert": "HighMemoryUsage", "expr": "vector(1)", "labels": {"severity": "warning"}}
+        ]),
+    )
+    .await;
+    eventually(Duration::from_secs(30), "both groups notified", || async {
+        (hook.at("/hook").len() >= 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let bodies = hook.at("/hook");
+    let disk: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| b["groupLabels"]["alertname"] == "DiskFull")
+        .collect();
+    assert_eq!(disk.len(), 1, "{bodies:?}");
+    let alerts = disk[0]["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "the warning is inhibited: {alerts:?}");
+    assert_eq!(alerts[0]["labels"]["severity"], "critical");
+    let memory: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| b["groupLabels"]["alertname"] == "HighMemoryUsage")
+        .collect();
+    assert_eq!(
+        memory.len(),
+        1,
+        "no critical HighMemoryUsage inhibits it: {bodies:?}"
+    );
+}
