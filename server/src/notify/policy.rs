@@ -665,4 +665,44 @@ mod tests {
             "inhibit_rules[0].source_matchers[0]"
         );
     }
+
+    #[test]
+    fn mute_time_intervals_hold_on_their_days_and_times_in_utc() {
+        let doc: PolicyDoc = serde_json::from_value(json!({
+            "route": {"receiver": "a", "mute_time_intervals": ["nights"]},
+            "time_intervals": [{"name": "nights", "time_intervals": [
+                {"times": [{"start_time": "22:00", "end_time": "24:00"}], "weekdays": ["monday:friday"]}
+            ]}]
+        }))
+        .unwrap();
+        let p = validate(&doc, &receivers()).unwrap();
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        let mute = vec!["nights".to_owned()];
+        assert!(p.muted(&mute, at("2026-12-07T22:30:00Z")), "a Monday night");
+        assert!(!p.muted(&mute, at("2026-12-07T21:59:00Z")));
+        assert!(!p.muted(&mute, at("2026-12-06T23:00:00Z")), "a Sunday");
+        let bad = |v: Value| {
+            validate(&serde_json::from_value(v).unwrap(), &receivers())
+                .unwrap_err()
+                .field()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            bad(
+                json!({"route": {"receiver": "a"}, "time_intervals": [{"name": "n", "time_intervals": [{"times": [{"start_time": "25:00", "end_time": "26:00"}]}]}]})
+            ),
+            "time_intervals[0].time_intervals[0].times[0].start_time"
+        );
+        assert_eq!(
+            bad(
+                json!({"route": {"receiver": "a"}, "time_intervals": [{"name": "n", "time_intervals": [{"weekdays": ["funday"]}]}]})
+            ),
+            "time_intervals[0].time_intervals[0].weekdays[0]"
+        );
+    }
 }
