@@ -618,4 +618,11 @@ async fn bad_evaluation_settings_are_refused_naming_the_field_and_nothing_is_sav
     assert!(body.to_string().contains("source"), "{body}");
     let (_, groups) = admin.get("/api/v1/rule-groups").await;
     assert_eq!(groups, json!([]));
+    // Prometheus's own error shape under /prometheus.
+    let (s, body) = admin.get("/prometheus/api/v1/rules?type=bogus").await;
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(body["errorType"], "bad_data", "{body}");
+    let (s, body) = admin.get("/api/v1/rules?type=bogus").await;
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(body["error"]["field"], "type", "{body}");
 }

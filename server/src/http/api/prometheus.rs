@@ -1,7 +1,8 @@
 //! The embedded store as Prometheus's HTTP API under `/prometheus/api/v1/`: `query`,
 //! `query_range`, `series`, `labels`, `label/{name}/values`, `metadata`,
-//! `status/buildinfo` (GET and POST form, Prometheus's JSON and error shapes), so Grafana,
-//! promtool and any Prometheus client can use the portal as a Prometheus data source.
+//! `status/buildinfo`, `rules`, `alerts` (GET and POST form, Prometheus's JSON and error
+//! shapes), so Grafana, promtool and any Prometheus client can use the portal as a
+//! Prometheus data source.
 
 use app::dto::Role;
 use axum::body::Bytes;
@@ -12,7 +13,9 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::Api;
+use crate::alerting;
 use crate::embedded::{now_ms, params, Answer, EmbeddedStore, QueryFailure};
+use crate::error::Error;
 use crate::state::AppState;
 
 pub(super) fn routes(mut api: Api) -> Api {
@@ -72,6 +75,13 @@ pub(super) fn routes(mut api: Api) -> Api {
         "/prometheus/api/v1/status/buildinfo",
         Role::Viewer,
         buildinfo,
+    )
+    .at(Method::GET, "/prometheus/api/v1/rules", Role::Viewer, rules)
+    .at(
+        Method::GET,
+        "/prometheus/api/v1/alerts",
+        Role::Viewer,
+        alerts,
     )
 }
 
@@ -317,4 +327,32 @@ async fn buildinfo() -> Response {
         "goVersion": "",
         "application": "keiko-portal",
     }))
+}
+
+/// `/prometheus/api/v1/rules[?type=alert|record]`: every rule group with evaluation's
+/// health, errors, states and alerts; refusals in Prometheus's error shape.
+async fn rules(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let kind = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "type")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty());
+    let answer =
+        alerting::views::prometheus_rules(&state.db, state.alerting.as_deref(), kind.as_deref())
+            .await;
+    match answer {
+        Ok(data) => success(data),
+        Err(e @ Error::Invalid { .. }) => error(QueryFailure::bad_data(e.message())),
+        Err(e) => {
+            tracing::error!(error = %e.message(), error_type = "RulesView", "Reading the rule groups failed");
+            error(QueryFailure {
+                kind: "internal",
+                message: "the rules could not be read".into(),
+            })
+        }
+    }
+}
+
+/// `/prometheus/api/v1/alerts`: pending and firing alerts.
+async fn alerts(State(state): State<AppState>) -> Response {
+    success(alerting::views::alerts(state.alerting.as_deref()))
 }

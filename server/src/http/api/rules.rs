@@ -21,19 +21,7 @@ use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {
     api.at(Method::GET, "/api/v1/rules", Role::Viewer, prometheus_rules)
-        .at(
-            Method::GET,
-            "/prometheus/api/v1/rules",
-            Role::Viewer,
-            prometheus_rules,
-        )
         .at(Method::GET, "/api/v1/alerts", Role::Viewer, alerts)
-        .at(
-            Method::GET,
-            "/prometheus/api/v1/alerts",
-            Role::Viewer,
-            alerts,
-        )
         .at(Method::GET, "/api/v1/rules/export", Role::Viewer, export)
         .at(Method::POST, "/api/v1/rules/import", Role::Editor, import)
         .at(
