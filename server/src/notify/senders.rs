@@ -250,9 +250,20 @@ impl Sender {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port: u16 = port.parse().map_err(|_| bad("bad port".into()))?;
         let params = || TlsParameters::new(host.to_owned()).map_err(|e| bad(format!("TLS: {e}")));
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .timeout(Some(self.options.timeout));
+        // Connect to an address the outbound rules allow (resolved here, so a name cannot be
+        // pointed at a metadata address later); TLS still verifies the name.
+        let allowed = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| Failure {
+                message: format!("resolving {host}: {e}"),
+                retry: true,
+            })?
+            .find(|a| self.options.allow_link_local || !crate::outbound::forbidden_ip(a.ip()))
+            .ok_or_else(|| bad(format!("{host} resolves to no allowed address")))?;
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(allowed.ip().to_string())
+                .port(port)
+                .timeout(Some(self.options.timeout));
         builder = match tls {
             Tls::None => builder.tls(SmtpTls::None),
             Tls::Starttls => builder.tls(SmtpTls::Required(params()?)),
