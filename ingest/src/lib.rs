@@ -38,6 +38,7 @@ mod sample;
 
 pub use error::DecodeError;
 pub use limits::Limits;
+pub use otlp::logs::{decode_otlp_logs, LogLine, OtlpLogs};
 pub use otlp::{
     decode_otlp_metrics, decode_otlp_metrics_with, translate_otlp, OtlpDecoded, OtlpFormat,
     OtlpOptions, MAX_TARGET_INFO_FILL,

@@ -158,6 +158,7 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("POST", "/api/v1/write") => Some(Editor),
         ("POST", "/v1/metrics") => Some(Editor),
         ("POST", "/api/v1/logs") => Some(Editor),
+        ("POST", "/v1/logs") => Some(Editor),
         // Prometheus's API takes queries as POST forms too: reading, not changing.
         ("POST", p) if p.starts_with("/prometheus/api/v1/") => Some(Viewer),
         ("POST", "/api/v1/datasources") => Some(Admin),
@@ -340,6 +341,8 @@ async fn prepare(
         ("POST", "/v1/metrics") => (path.into(), Some(json!({}))),
         // One JSON line (an empty record) is a valid log push.
         ("POST", "/api/v1/logs") => (path.into(), Some(json!({}))),
+        // An empty OTLP/JSON logs request is a valid push.
+        ("POST", "/v1/logs") => (path.into(), Some(json!({}))),
         ("POST", "/prometheus/api/v1/label/{name}/values") => {
             ("/prometheus/api/v1/label/job/values".into(), None)
         }

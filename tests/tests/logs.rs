@@ -434,3 +434,68 @@ async fn every_acknowledged_log_line_survives_kill_9() {
         );
     }
 }
+
+#[tokio::test]
+async fn python_logging_through_the_opentelemetry_sdk_is_found_by_correlation_id() {
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let (s, token) = admin
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "otel-logs", "scopes": ["ingest"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{token}");
+    let id = format!("otel-{}", std::process::id());
+    let out = e2e::run_python(
+        "otlp_logs.py",
+        &[
+            ("OTLP_ENDPOINT", portal.url("/v1/logs")),
+            ("OTLP_TOKEN", token["token"].as_str().unwrap().to_owned()),
+            ("CORRELATION_ID", id.clone()),
+        ],
+    )
+    .await;
+    let trace_id = out.trim().to_owned();
+    assert_eq!(trace_id.len(), 32, "{out}");
+
+    let found = search(&admin, &format!("correlation_id:{id}"), "").await;
+    let found = lines(&found);
+    assert_eq!(found.len(), 3, "{found:?}");
+    // Newest first: the exception, the warning inside the span, the first line.
+    let (failed, slow, started) = (&found[0], &found[1], &found[2]);
+    assert_eq!(failed["severity"], "ERROR", "{failed}");
+    assert_eq!(failed["message"], "Request failed");
+    assert_eq!(
+        failed["fields"]["exception.type"], "TimeoutError",
+        "{failed}"
+    );
+    assert_eq!(failed["fields"]["service"], "keiko-api");
+    assert_eq!(failed["fields"]["logger"], "keiko.request", "{failed}");
+    assert_eq!(failed["fields"]["function"], "handle_request", "{failed}");
+    assert_eq!(failed["fields"]["module"], "otlp_logs", "{failed}");
+    assert!(
+        failed["fields"]["line"]
+            .as_str()
+            .unwrap()
+            .parse::<u32>()
+            .is_ok(),
+        "{failed}"
+    );
+    assert_eq!(failed["fields"]["service.instance.id"], "pod-1", "{failed}");
+    assert_eq!(slow["severity"], "WARNING");
+    assert_eq!(slow["fields"]["trace_id"], trace_id, "{slow}");
+    assert_eq!(started["fields"]["user_id"], "u7", "{started}");
+    let by_trace = search(&admin, &format!("trace_id:{trace_id}"), "").await;
+    assert_eq!(lines(&by_trace).len(), 1, "{by_trace}");
+
+    // A body that is not OTLP is refused whole; nothing is stored.
+    let r = admin
+        .request(Method::POST, "/v1/logs")
+        .header("content-type", "application/x-protobuf")
+        .body(vec![0xff, 0xff, 0xff])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}

@@ -14,6 +14,7 @@
 //! histograms), and data points whose labels break [`Limits`].
 
 mod attributes;
+pub mod logs;
 mod names;
 mod translate;
 
@@ -137,29 +138,8 @@ pub fn decode_otlp_metrics_with(
     options: &OtlpOptions,
     limits: &Limits,
 ) -> Result<OtlpDecoded, DecodeError> {
-    let format = match decompress::media(content_type).as_deref() {
-        None | Some("application/x-protobuf") | Some("application/protobuf") => {
-            OtlpFormat::Protobuf
-        }
-        Some("application/json") => OtlpFormat::Json,
-        Some(other) => return Err(DecodeError::UnsupportedContentType(clip(other))),
-    };
-    let inflated;
-    let raw = match decompress::media(content_encoding).as_deref() {
-        None | Some("identity") => {
-            if body.len() > limits.max_decompressed_bytes {
-                return Err(DecodeError::BodyTooLarge {
-                    limit: limits.max_decompressed_bytes,
-                });
-            }
-            body
-        }
-        Some("gzip") | Some("x-gzip") => {
-            inflated = decompress::gzip(body, limits.max_decompressed_bytes)?;
-            &inflated[..]
-        }
-        Some(other) => return Err(DecodeError::UnsupportedContentEncoding(clip(other))),
-    };
+    let (format, raw) = unwrap_body(body, content_type, content_encoding, limits)?;
+    let raw = &raw[..];
     let request = match format {
         OtlpFormat::Protobuf => ExportMetricsServiceRequest::decode(raw)
             .map_err(|e| DecodeError::Protobuf(clip(&e.to_string())))?,
@@ -168,6 +148,38 @@ pub fn decode_otlp_metrics_with(
     let mut decoded = translate_otlp(&request, options, limits)?;
     decoded.format = format;
     Ok(decoded)
+}
+
+/// The format a `Content-Type` names and the body with its `Content-Encoding` undone
+/// (identity or gzip), bounded by [`Limits::max_decompressed_bytes`].
+pub(crate) fn unwrap_body<'a>(
+    body: &'a [u8],
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+    limits: &Limits,
+) -> Result<(OtlpFormat, std::borrow::Cow<'a, [u8]>), DecodeError> {
+    let format = match decompress::media(content_type).as_deref() {
+        None | Some("application/x-protobuf") | Some("application/protobuf") => {
+            OtlpFormat::Protobuf
+        }
+        Some("application/json") => OtlpFormat::Json,
+        Some(other) => return Err(DecodeError::UnsupportedContentType(clip(other))),
+    };
+    let raw = match decompress::media(content_encoding).as_deref() {
+        None | Some("identity") => {
+            if body.len() > limits.max_decompressed_bytes {
+                return Err(DecodeError::BodyTooLarge {
+                    limit: limits.max_decompressed_bytes,
+                });
+            }
+            std::borrow::Cow::Borrowed(body)
+        }
+        Some("gzip") | Some("x-gzip") => {
+            std::borrow::Cow::Owned(decompress::gzip(body, limits.max_decompressed_bytes)?)
+        }
+        Some(other) => return Err(DecodeError::UnsupportedContentEncoding(clip(other))),
+    };
+    Ok((format, raw))
 }
 
 /// Translates an already decoded request (e.g. one received over gRPC).

@@ -134,6 +134,58 @@ pub fn from_object(mut o: Map<String, Value>, service: &str, now: i64) -> Result
     Ok(record)
 }
 
+/// One OTLP log record as a store record: its attributes as keys of a JSON record (so
+/// `correlation_id`, `exception.*` and the rest map as in JSON lines), then the OTLP
+/// fields on top. `service` is used when the resource names none.
+pub fn from_otlp(line: ingest::LogLine, service: &str, now: i64) -> Result<Record, String> {
+    let mut o: Map<String, Value> = line
+        .attributes
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    // OTel's names for what the seed's formatter calls logger, function, line and module
+    // (older and newer semantic conventions).
+    for (otel, seed) in [
+        ("otel.scope.name", "logger"),
+        ("code.function.name", "function"),
+        ("code.function", "function"),
+        ("code.line.number", "line"),
+        ("code.lineno", "line"),
+    ] {
+        if !o.contains_key(seed) {
+            if let Some(v) = o.remove(otel) {
+                o.insert(seed.into(), v);
+            }
+        }
+    }
+    for path in ["code.file.path", "code.filepath"] {
+        if let Some(Value::String(p)) = o.get(path) {
+            let file = p.rsplit(['/', '\\']).next().unwrap_or(p);
+            let module = file.strip_suffix(".py").unwrap_or(file).to_owned();
+            o.entry("module").or_insert(Value::String(module));
+        }
+    }
+    if line.time_ns > 0 {
+        o.insert("timestamp".into(), Value::from(line.time_ns));
+    }
+    if (1..=24).contains(&line.severity_number) {
+        o.insert("level".into(), Value::from(line.severity_number));
+    } else if !line.severity_text.is_empty() {
+        o.insert("level".into(), Value::String(line.severity_text));
+    }
+    o.insert("message".into(), Value::String(line.body));
+    for (key, value) in [
+        ("service", line.service),
+        ("trace_id", line.trace_id),
+        ("span_id", line.span_id),
+    ] {
+        if !value.is_empty() {
+            o.insert(key.into(), Value::String(value));
+        }
+    }
+    from_object(o, service, now)
+}
+
 /// The first of `keys` present (and not null), removed from `o`.
 fn take_first(o: &mut Map<String, Value>, keys: &[&str]) -> Option<Value> {
     keys.iter()
@@ -156,7 +208,11 @@ pub fn parse_time(v: &Value) -> Option<i64> {
             .ok()
             .and_then(|t| t.timestamp_nanos_opt())
             .or_else(|| s.trim().parse::<f64>().ok().and_then(unix_number)),
-        Value::Number(n) => n.as_f64().and_then(unix_number),
+        // Nanoseconds as integers keep every digit (an f64 would round them).
+        Value::Number(n) => match n.as_u64() {
+            Some(ns) if ns >= 100_000_000_000_000_000 => i64::try_from(ns).ok(),
+            _ => n.as_f64().and_then(unix_number),
+        },
         _ => None,
     }
 }

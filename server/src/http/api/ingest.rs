@@ -33,7 +33,7 @@ fn limits() -> ingest::Limits {
     }
 }
 
-fn decode_failure(e: ingest::DecodeError) -> ApiError {
+pub(super) fn decode_failure(e: ingest::DecodeError) -> ApiError {
     let status = if e.is_too_large() {
         StatusCode::PAYLOAD_TOO_LARGE
     } else if e.is_unsupported_media() {

@@ -5,7 +5,7 @@
 use app::dto::Role;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -13,7 +13,7 @@ use serde_json::json;
 use super::Api;
 use crate::charts::time::{now_seconds, resolve};
 use crate::http::errors::ApiError;
-use crate::logs::records::parse_json_lines;
+use crate::logs::records::{from_otlp, parse_json_lines, MAX_LINES};
 use crate::logs::{now_ns, LogStore, LogStoreError};
 use crate::sources::logs::{LogQuery, LogSource};
 use crate::state::AppState;
@@ -29,6 +29,7 @@ const DEFAULT_BUCKETS: f64 = 100.0;
 
 pub(super) fn routes(api: Api) -> Api {
     api.at(Method::POST, "/api/v1/logs", Role::Editor, json_lines)
+        .at(Method::POST, "/v1/logs", Role::Editor, otlp_logs)
         .at(Method::GET, "/api/v1/logs/query", Role::Viewer, search)
         .at(
             Method::GET,
@@ -110,6 +111,67 @@ async fn json_lines(
         .await
         .map_err(append_failure)?;
     Ok(Json(json!({ "accepted": stored })).into_response())
+}
+
+/// OTLP/HTTP logs: records the store cannot take (too many fields, a bad time) are refused
+/// one by one in the partial success; the rest are stored as one batch.
+async fn otlp_logs(
+    State(state): State<AppState>,
+    Query(params): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let store = store(&state)?;
+    let service = default_service(&params, &headers);
+    let content_type = header_str(&headers, header::CONTENT_TYPE);
+    let encoding = header_str(&headers, header::CONTENT_ENCODING);
+    let decoded = crate::cpu::INGEST
+        .run(move || {
+            let decoded = ingest::decode_otlp_logs(
+                &body,
+                content_type.as_deref(),
+                encoding.as_deref(),
+                &ingest::Limits::default(),
+                MAX_LINES,
+            )?;
+            let now = now_ns();
+            let (mut kept, mut rejected, mut reason) = (Vec::new(), 0i64, String::new());
+            for (i, line) in decoded.lines.iter().cloned().enumerate() {
+                match from_otlp(line, &service, now) {
+                    Ok(r) => kept.push(r),
+                    Err(e) => {
+                        rejected += 1;
+                        if reason.is_empty() {
+                            reason = format!("log record {i}: {e}");
+                        }
+                    }
+                }
+            }
+            Ok::<_, ingest::DecodeError>((decoded, kept, rejected, reason))
+        })
+        .await?;
+    let (decoded, kept, rejected, reason) = match decoded {
+        Ok(d) => d,
+        Err(e) => {
+            store.count_refused("otlp", "malformed", 1);
+            return Err(super::ingest::decode_failure(e));
+        }
+    };
+    store.count_refused("otlp", "invalid_record", rejected as usize);
+    store.append("otlp", kept).await.map_err(append_failure)?;
+    let answer = decoded.response_body(rejected, &reason);
+    Ok((
+        [(header::CONTENT_TYPE, decoded.format.content_type())],
+        answer,
+    )
+        .into_response())
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 fn bytecount_lines(body: &[u8]) -> usize {
