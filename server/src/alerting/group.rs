@@ -206,22 +206,7 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
             .values()
             .chain(rule.annotations.values())
             .any(|t| t.contains("{{"));
-        let done = if templated {
-            // Templates may loop and query: off the async workers.
-            crate::cpu::run(move || {
-                let r = apply(
-                    &rule_owned,
-                    outcome,
-                    &mut status,
-                    ts,
-                    timing,
-                    &templates,
-                    &querier,
-                );
-                (status, r)
-            })
-            .await
-        } else {
+        let job = move || {
             let r = apply(
                 &rule_owned,
                 outcome,
@@ -231,7 +216,13 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
                 &templates,
                 &querier,
             );
-            Ok((status, r))
+            (status, r)
+        };
+        // Templates may loop and query: off the async workers.
+        let done = if templated {
+            crate::cpu::run(job).await
+        } else {
+            Ok(job())
         };
         let (mut status, (error, series)) = match done {
             Ok(d) => d,
