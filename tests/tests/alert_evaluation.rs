@@ -148,6 +148,10 @@ fn resolved_at(timeline: &[(f64, BTreeMap<String, String>)], alert: &str) -> Opt
         .map(|(t, _)| *t)
 }
 
+/// How far apart (seconds) the two may see a transition: both evaluate every second at
+/// their own offset, and the test samples every half second, on a machine that also builds.
+const MARGIN_S: f64 = 3.0;
+
 const AGREEMENT_RULES: &str = r#"groups:
   - name: agreement
     interval: 1s
@@ -245,7 +249,7 @@ async fn the_portal_and_prometheus_agree_on_pending_firing_and_resolved_over_tim
         let theirs = first_seen(&prom_timeline, alert, state)
             .unwrap_or_else(|| panic!("Prometheus never saw {alert} {state}"));
         assert!(
-            (mine - theirs).abs() <= 2.0,
+            (mine - theirs).abs() <= MARGIN_S,
             "{alert} {state}: portal at {mine:.1}s, Prometheus at {theirs:.1}s"
         );
     }
@@ -261,7 +265,7 @@ async fn the_portal_and_prometheus_agree_on_pending_firing_and_resolved_over_tim
         let mine = resolved_at(&portal_timeline, alert).expect("resolved in the portal");
         let theirs = resolved_at(&prom_timeline, alert).expect("resolved in Prometheus");
         assert!(
-            (mine - theirs).abs() <= 2.0,
+            (mine - theirs).abs() <= MARGIN_S,
             "{alert} resolved: portal at {mine:.1}s, Prometheus at {theirs:.1}s"
         );
     }
