@@ -37,6 +37,8 @@ struct Dispatcher {
     alerts: HashMap<u64, PostedAlert>,
     groups: HashMap<String, Group>,
     log: Arc<std::sync::Mutex<HashMap<String, Entry>>>,
+    /// Log keys whose notification is being sent.
+    inflight: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 pub fn spawn(notifier: Arc<Notifier>, mut inbox: mpsc::Receiver<Vec<PostedAlert>>) {
@@ -48,6 +50,7 @@ pub fn spawn(notifier: Arc<Notifier>, mut inbox: mpsc::Receiver<Vec<PostedAlert>
             notifier,
             alerts: HashMap::new(),
             groups: HashMap::new(),
+            inflight: Default::default(),
         };
         loop {
             let next = d
@@ -234,6 +237,14 @@ impl Dispatcher {
             .map(|(f, _)| *f)
             .collect();
         let log_key = format!("{group_key}|{}", group.opts.receiver);
+        // One notification per group and receiver at a time (Alertmanager flushes a group
+        // only after its previous flush finished): come back when the one in flight is done.
+        if self.inflight.lock().is_ok_and(|f| f.contains(&log_key)) {
+            if let Some(g) = self.groups.get_mut(key) {
+                g.next = Instant::now() + Duration::from_millis(500);
+            }
+            return;
+        }
         if let Some(g) = self.groups.get_mut(key) {
             g.flushed = true;
             g.next = Instant::now() + interval;
@@ -288,6 +299,10 @@ impl Dispatcher {
             &notifier.options.external_url,
             now_ms,
         );
+        let inflight = self.inflight.clone();
+        if let Ok(mut f) = inflight.lock() {
+            f.insert(log_key.clone());
+        }
         tokio::spawn(async move {
             let outcome = notifier
                 .sender
@@ -299,6 +314,9 @@ impl Dispatcher {
                     l.insert(log_key.clone(), done.clone());
                 }
                 super::log::save_entry(&notifier.db, &log_key, &done).await;
+            }
+            if let Ok(mut f) = inflight.lock() {
+                f.remove(&log_key);
             }
         });
     }
