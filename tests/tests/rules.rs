@@ -577,3 +577,33 @@ async fn groups_of_the_same_name_from_two_files_live_in_their_own_namespaces() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_export_of_a_group_with_portal_settings_is_still_a_file_promtool_accepts() {
+    let portal = Portal::start().await;
+    let admin = portal.admin();
+    let (s, body) = admin
+        .post(
+            "/api/v1/rule-groups",
+            json!({"name": "portal.settings", "rules": [{
+                "alert": "NoTraffic", "expr": "sum(rate(keiko_requests_total[5m])) == 0",
+                "for": "5m", "no_data_state": "alerting", "error_state": "keep_state"
+            }]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let exported = export(&admin, "?group=portal.settings").await;
+    let (ok, out) = promtool_check(&exported);
+    assert!(ok, "{out}\n{exported}");
+    assert!(
+        exported.contains("#   group portal.settings, rule NoTraffic: no_data_state: alerting"),
+        "{exported}"
+    );
+    assert!(
+        exported
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .all(|l| !l.contains("no_data_state") && !l.contains("error_state")),
+        "{exported}"
+    );
+}

@@ -339,15 +339,76 @@ pub async fn import(
     })
 }
 
-/// The groups as a Prometheus rule file.
-pub fn export_yaml(groups: Vec<GroupSpec>) -> Result<String, Error> {
-    serde_norway::to_string(&RuleFile { groups }).map_err(Error::internal)
+/// The groups as a Prometheus rule file. The portal's own settings (a group's `source`, a
+/// rule's `no_data_state` and `error_state`) are not Prometheus's format — Prometheus and
+/// promtool refuse unknown fields — so the file leaves them out and a comment at its top
+/// names each one, so that nobody loses them unknowingly.
+pub fn export_yaml(mut groups: Vec<GroupSpec>) -> Result<String, Error> {
+    let mut left_out = Vec::new();
+    for g in &mut groups {
+        if let Some(source) = g.source.take() {
+            left_out.push(format!("group {}: source: {source}", g.name));
+        }
+        for r in &mut g.rules {
+            for (field, value) in [
+                ("no_data_state", r.no_data_state.take()),
+                ("error_state", r.error_state.take()),
+            ] {
+                if let Some(v) = value {
+                    let v = serde_json::to_value(v).map_err(Error::internal)?;
+                    let v = v.as_str().unwrap_or_default().to_owned();
+                    left_out.push(format!("group {}, rule {}: {field}: {v}", g.name, r.name()));
+                }
+            }
+        }
+    }
+    let yaml = serde_norway::to_string(&RuleFile { groups }).map_err(Error::internal)?;
+    if left_out.is_empty() {
+        return Ok(yaml);
+    }
+    let mut file =
+        String::from("# Portal settings Prometheus does not read, left out of this file:\n");
+    for line in left_out {
+        file.push_str(&format!("#   {}\n", line.replace('\n', " ")));
+    }
+    file.push_str(&yaml);
+    Ok(file)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rules::model::SEED_RULES;
+
+    #[test]
+    fn an_export_leaves_the_portals_own_settings_out_and_names_them() {
+        let mut file: RuleFile = serde_norway::from_str(SEED_RULES).unwrap();
+        let group = &mut file.groups[0];
+        group.source = Some("Prom A".into());
+        group.rules[0].no_data_state = Some(crate::rules::model::NoDataBehaviour::Alerting);
+        let first = group.rules[0].name().to_owned();
+        let yaml = export_yaml(file.groups.clone()).unwrap();
+        assert!(
+            yaml.starts_with("# Portal settings Prometheus does not read"),
+            "{yaml}"
+        );
+        assert!(
+            yaml.contains("#   group keiko.rules: source: Prom A\n"),
+            "{yaml}"
+        );
+        assert!(
+            yaml.contains(&format!(
+                "#   group keiko.rules, rule {first}: no_data_state: alerting\n"
+            )),
+            "{yaml}"
+        );
+        let back: RuleFile = serde_norway::from_str(&yaml).unwrap();
+        assert_eq!(back.groups[0].source, None);
+        assert_eq!(back.groups[0].rules[0].no_data_state, None);
+        // Without portal settings the file is exactly Prometheus's.
+        let plain: RuleFile = serde_norway::from_str(SEED_RULES).unwrap();
+        assert!(!export_yaml(plain.groups).unwrap().starts_with('#'));
+    }
 
     #[test]
     fn the_seed_file_parses_and_exports_back_to_the_same_groups() {
