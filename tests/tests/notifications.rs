@@ -459,7 +459,13 @@ async fn compare_with_alertmanager(receiver: &Receiver, n: usize) {
 async fn forwarded_alerts_are_listed_by_the_real_alertmanager() {
     let am =
         Alertmanager::start("route:\n  receiver: devnull\nreceivers:\n  - name: devnull\n").await;
-    let portal = portal().await;
+    // Prometheus adds its external labels to the alerts it sends; so does the portal.
+    let portal = Portal::start_with(&[
+        ("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0"),
+        ("KEIKO_PUBLIC_URL", "http://keiko.example"),
+        ("KEIKO_EXTERNAL_LABELS", "cluster=keiko-prod"),
+    ])
+    .await;
     let admin = portal.admin();
     contact_point(
         &admin,
@@ -480,6 +486,7 @@ async fn forwarded_alerts_are_listed_by_the_real_alertmanager() {
     )
     .await;
     assert_eq!(alert["labels"]["severity"], "critical", "{alert}");
+    assert_eq!(alert["labels"]["cluster"], "keiko-prod", "{alert}");
     assert_eq!(
         alert["annotations"]["summary"],
         "MCP-Server nicht erreichbar"

@@ -295,14 +295,20 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
     }
     if let Some(sink) = ctx.sink.get() {
         if let Ok(r) = run.lock() {
-            sink.post(posted(&r, &ctx.templates.external_url, ts));
+            sink.post(posted(&r, &ctx.templates, ts));
         }
     }
 }
 
 /// Firing and resolved alerts as Prometheus sends them to Alertmanager: a firing alert
-/// holds until 4 × max(interval, 1 min) from now, a resolved one ends when it resolved.
-fn posted(run: &GroupRun, external_url: &str, ts: i64) -> Vec<crate::notify::PostedAlert> {
+/// holds until 4 × max(interval, 1 min) from now, a resolved one ends when it resolved;
+/// external labels are added where an alert does not set them.
+fn posted(
+    run: &GroupRun,
+    templates: &eval::TemplateContext,
+    ts: i64,
+) -> Vec<crate::notify::PostedAlert> {
+    let external_url = &templates.external_url;
     let hold = 4 * run.interval_ms.max(60_000);
     let mut out = Vec::new();
     for (spec, status) in run.spec.rules.iter().zip(&run.rules) {
@@ -317,8 +323,12 @@ fn posted(run: &GroupRun, external_url: &str, ts: i64) -> Vec<crate::notify::Pos
                 (super::state::AlertState::Inactive, Some(r)) => r,
                 _ => continue,
             };
+            let mut labels = a.labels.clone();
+            for (k, v) in &templates.external_labels {
+                labels.entry(k.clone()).or_insert_with(|| v.clone());
+            }
             out.push(crate::notify::PostedAlert {
-                labels: a.labels.clone(),
+                labels,
                 annotations: a.annotations.clone(),
                 starts_at: a.fired_at.unwrap_or(a.active_at),
                 ends_at,
