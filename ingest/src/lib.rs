@@ -31,6 +31,7 @@
 mod decompress;
 mod error;
 mod limits;
+pub mod loki;
 mod otlp;
 pub mod prompb;
 mod remote_write;
@@ -38,6 +39,7 @@ mod sample;
 
 pub use error::DecodeError;
 pub use limits::Limits;
+pub use loki::{decode_loki_push, LokiEntry};
 pub use otlp::logs::{decode_otlp_logs, LogLine, OtlpLogs};
 pub use otlp::{
     decode_otlp_metrics, decode_otlp_metrics_with, translate_otlp, OtlpDecoded, OtlpFormat,

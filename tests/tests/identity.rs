@@ -159,6 +159,7 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("POST", "/v1/metrics") => Some(Editor),
         ("POST", "/api/v1/logs") => Some(Editor),
         ("POST", "/v1/logs") => Some(Editor),
+        ("POST", "/loki/api/v1/push") => Some(Editor),
         // Prometheus's API takes queries as POST forms too: reading, not changing.
         ("POST", p) if p.starts_with("/prometheus/api/v1/") => Some(Viewer),
         ("POST", "/api/v1/datasources") => Some(Admin),
@@ -343,6 +344,8 @@ async fn prepare(
         ("POST", "/api/v1/logs") => (path.into(), Some(json!({}))),
         // An empty OTLP/JSON logs request is a valid push.
         ("POST", "/v1/logs") => (path.into(), Some(json!({}))),
+        // A Loki push of no streams is a valid push.
+        ("POST", "/loki/api/v1/push") => (path.into(), Some(json!({"streams": []}))),
         ("POST", "/prometheus/api/v1/label/{name}/values") => {
             ("/prometheus/api/v1/label/job/values".into(), None)
         }

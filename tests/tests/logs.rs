@@ -499,3 +499,92 @@ async fn python_logging_through_the_opentelemetry_sdk_is_found_by_correlation_id
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn python_logging_loki_pushes_seed_lines_and_protobuf_pushes_are_read() {
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let id = format!("loki-{}", std::process::id());
+    let out = e2e::run_python(
+        "loki_push.py",
+        &[
+            ("LOKI_URL", portal.url("/loki/api/v1/push")),
+            ("LOKI_USER", "admin".to_owned()),
+            ("LOKI_PASSWORD", e2e::api::ADMIN_PASSWORD.to_owned()),
+            ("CORRELATION_ID", id.clone()),
+        ],
+    )
+    .await;
+    assert!(out.contains("pushed"), "{out}");
+    let found = search(&admin, &format!("correlation_id:{id}"), "").await;
+    let found = lines(&found);
+    assert_eq!(found.len(), 2, "{found:?}");
+    let (failed, picked) = (&found[0], &found[1]);
+    // The JSON line is read as the seed's record; the stream labels fill in the rest.
+    assert_eq!(failed["message"], "Task failed", "{failed}");
+    assert_eq!(failed["severity"], "ERROR");
+    assert_eq!(
+        failed["fields"]["exception.type"], "ConnectionError",
+        "{failed}"
+    );
+    assert_eq!(failed["fields"]["service"], "keiko-worker", "{failed}");
+    assert_eq!(failed["fields"]["env"], "test", "{failed}");
+    assert_eq!(failed["fields"]["function"], "<module>", "{failed}");
+    assert_eq!(picked["fields"]["task_id"], "t-9", "{picked}");
+
+    // Promtail's and Alloy's way: logproto.PushRequest in snappy.
+    use prost::Message as _;
+    let now_ns = (e2e::now_seconds() * 1e9) as i64;
+    let request = ingest::loki::PushRequest {
+        streams: vec![ingest::loki::StreamAdapter {
+            labels: r#"{job="promtail", level="warn", host="node-1"}"#.into(),
+            entries: vec![ingest::loki::EntryAdapter {
+                timestamp: Some(ingest::loki::Timestamp {
+                    seconds: now_ns / 1_000_000_000,
+                    nanos: (now_ns % 1_000_000_000) as i32,
+                }),
+                line: "disk almost full".into(),
+                structured_metadata: vec![ingest::loki::LabelPairAdapter {
+                    name: "correlation_id".into(),
+                    value: format!("{id}-pb"),
+                }],
+            }],
+            hash: 0,
+        }],
+    };
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&request.encode_to_vec())
+        .unwrap();
+    let r = admin
+        .request(Method::POST, "/loki/api/v1/push")
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
+    let found = search(&admin, &format!("correlation_id:{id}-pb"), "").await;
+    let line = &lines(&found)[0];
+    assert_eq!(line["message"], "disk almost full");
+    assert_eq!(line["severity"], "WARNING");
+    assert_eq!(line["fields"]["service"], "promtail");
+    assert_eq!(line["fields"]["host"], "node-1");
+
+    // A malformed push is refused whole, naming where.
+    let r = admin
+        .request(Method::POST, "/loki/api/v1/push")
+        .header("content-type", "application/json")
+        .body(r#"{"streams":[{"stream":{"job":"x"},"values":[["1","ok"],[2,"bad"]]}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("values[1][0]"),
+        "{e}"
+    );
+}

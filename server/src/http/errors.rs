@@ -278,6 +278,7 @@ pub(crate) fn is_api(path: &str) -> bool {
         || path.starts_with("/api/")
         || path.starts_with("/prometheus/")
         || path.starts_with("/v1/")
+        || path.starts_with("/loki/api/")
 }
 
 /// Requests no route matched: JSON 404 under `/api`, the app's "not found" page elsewhere.

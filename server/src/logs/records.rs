@@ -186,6 +186,40 @@ pub fn from_otlp(line: ingest::LogLine, service: &str, now: i64) -> Result<Recor
     from_object(o, service, now)
 }
 
+/// One Loki entry as a store record: a line that is a JSON object is read as a JSON record
+/// (the seed's formatter behind a Loki handler needs no configuration), any other line is
+/// the body; stream labels and structured metadata fill in what the line does not say
+/// (`service_name`, `service`, `job` or `app` → service; `level`, `severity`,
+/// `detected_level` → severity; the rest → attributes).
+pub fn from_loki(entry: ingest::LokiEntry, service: &str) -> Result<Record, String> {
+    let mut o = match serde_json::from_str::<Value>(&entry.line) {
+        Ok(Value::Object(o)) => o,
+        _ => {
+            let mut o = Map::new();
+            o.insert("message".into(), Value::String(entry.line));
+            o
+        }
+    };
+    if !o.contains_key("timestamp") && !o.contains_key("time") {
+        o.insert("timestamp".into(), Value::from(entry.time_ns.max(0) as u64));
+    }
+    let has_level = ["level", "levelname", "severity"]
+        .iter()
+        .any(|k| o.contains_key(*k));
+    let has_service = ["service", "service.name", "service_name"]
+        .iter()
+        .any(|k| o.contains_key(*k));
+    for (k, v) in entry.labels.into_iter().chain(entry.metadata) {
+        let key = match k.as_str() {
+            "service_name" | "service" | "job" | "app" if !has_service => "service".to_owned(),
+            "level" | "severity" | "detected_level" if !has_level => "level".to_owned(),
+            _ => k,
+        };
+        o.entry(key).or_insert(Value::String(v));
+    }
+    from_object(o, service, 0)
+}
+
 /// The first of `keys` present (and not null), removed from `o`.
 fn take_first(o: &mut Map<String, Value>, keys: &[&str]) -> Option<Value> {
     keys.iter()

@@ -4,8 +4,8 @@
 
 use app::dto::Role;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -13,7 +13,7 @@ use serde_json::json;
 use super::Api;
 use crate::charts::time::{now_seconds, resolve};
 use crate::http::errors::ApiError;
-use crate::logs::records::{from_otlp, parse_json_lines, MAX_LINES};
+use crate::logs::records::{from_loki, from_otlp, parse_json_lines, MAX_LINES};
 use crate::logs::{now_ns, LogStore, LogStoreError};
 use crate::sources::logs::{LogQuery, LogSource};
 use crate::state::AppState;
@@ -30,6 +30,7 @@ const DEFAULT_BUCKETS: f64 = 100.0;
 pub(super) fn routes(api: Api) -> Api {
     api.at(Method::POST, "/api/v1/logs", Role::Editor, json_lines)
         .at(Method::POST, "/v1/logs", Role::Editor, otlp_logs)
+        .at(Method::POST, "/loki/api/v1/push", Role::Editor, loki_push)
         .at(Method::GET, "/api/v1/logs/query", Role::Viewer, search)
         .at(
             Method::GET,
@@ -46,7 +47,7 @@ pub(super) fn routes(api: Api) -> Api {
         )
 }
 
-pub(super) fn store(state: &AppState) -> Result<&std::sync::Arc<LogStore>, ApiError> {
+fn store(state: &AppState) -> Result<&std::sync::Arc<LogStore>, ApiError> {
     state.logs.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -57,7 +58,7 @@ pub(super) fn store(state: &AppState) -> Result<&std::sync::Arc<LogStore>, ApiEr
 }
 
 /// A refused or failed append in the API's words.
-pub(super) fn append_failure(e: LogStoreError) -> ApiError {
+fn append_failure(e: LogStoreError) -> ApiError {
     match e {
         LogStoreError::Refused(m) => {
             let mut api = ApiError::invalid("body", m);
@@ -73,26 +74,55 @@ pub(super) fn append_failure(e: LogStoreError) -> ApiError {
     }
 }
 
-/// The service of lines that name none: `?service=`, else the `X-Service-Name` header.
-pub(super) fn default_service(params: &[(String, String)], headers: &HeaderMap) -> String {
-    param(params, "service")
-        .or_else(|| {
-            headers
-                .get("x-service-name")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_default()
+/// What every push route reads: the service of lines that name none (`?service=`, else
+/// the `X-Service-Name` header), the body's type and encoding, and the body.
+struct Push {
+    service: String,
+    content_type: Option<String>,
+    encoding: Option<String>,
+    body: Bytes,
 }
 
-async fn json_lines(
-    State(state): State<AppState>,
-    Query(params): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+impl FromRequest<AppState> for Push {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (service, content_type, encoding) = {
+            let header = |name: header::HeaderName| {
+                req.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let service = req
+                .uri()
+                .query()
+                .and_then(|q| {
+                    url::form_urlencoded::parse(q.as_bytes())
+                        .find(|(k, v)| k == "service" && !v.is_empty())
+                        .map(|(_, v)| v.into_owned())
+                })
+                .or_else(|| header(header::HeaderName::from_static("x-service-name")))
+                .unwrap_or_default();
+            let content_type = header(header::CONTENT_TYPE);
+            let encoding = header(header::CONTENT_ENCODING);
+            (service, content_type, encoding)
+        };
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Push {
+            service,
+            content_type,
+            encoding,
+            body,
+        })
+    }
+}
+
+async fn json_lines(State(state): State<AppState>, push: Push) -> Result<Response, ApiError> {
     let store = store(&state)?;
-    let service = default_service(&params, &headers);
+    let Push { service, body, .. } = push;
     let lines = bytecount_lines(&body);
     let parsed = crate::cpu::INGEST
         .run(move || parse_json_lines(&body, &service, now_ns()))
@@ -115,16 +145,14 @@ async fn json_lines(
 
 /// OTLP/HTTP logs: records the store cannot take (too many fields, a bad time) are refused
 /// one by one in the partial success; the rest are stored as one batch.
-async fn otlp_logs(
-    State(state): State<AppState>,
-    Query(params): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn otlp_logs(State(state): State<AppState>, push: Push) -> Result<Response, ApiError> {
     let store = store(&state)?;
-    let service = default_service(&params, &headers);
-    let content_type = header_str(&headers, header::CONTENT_TYPE);
-    let encoding = header_str(&headers, header::CONTENT_ENCODING);
+    let Push {
+        service,
+        content_type,
+        encoding,
+        body,
+    } = push;
     let decoded = crate::cpu::INGEST
         .run(move || {
             let decoded = ingest::decode_otlp_logs(
@@ -167,11 +195,49 @@ async fn otlp_logs(
         .into_response())
 }
 
-fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+/// The Loki push API: the whole request is stored or refused (a bad entry is named);
+/// 204 as Loki answers.
+async fn loki_push(State(state): State<AppState>, push: Push) -> Result<Response, ApiError> {
+    let store = store(&state)?;
+    let Push {
+        service,
+        content_type,
+        encoding,
+        body,
+    } = push;
+    let decoded = crate::cpu::INGEST
+        .run(move || {
+            let entries = ingest::decode_loki_push(
+                &body,
+                content_type.as_deref(),
+                encoding.as_deref(),
+                &ingest::Limits::default(),
+                MAX_LINES,
+            )
+            .map_err(|e| (1, super::ingest::decode_failure(e)))?;
+            let n = entries.len();
+            entries
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    from_loki(e, &service)
+                        .map_err(|m| (n, ApiError::invalid("body", format!("entry {i}: {m}"))))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    let records = match decoded {
+        Ok(r) => r,
+        Err((lines, e)) => {
+            store.count_refused("loki", "malformed", lines);
+            return Err(e);
+        }
+    };
+    store
+        .append("loki", records)
+        .await
+        .map_err(append_failure)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn bytecount_lines(body: &[u8]) -> usize {
