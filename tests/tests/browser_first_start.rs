@@ -167,7 +167,8 @@ async fn the_built_in_store_is_made_the_default_again_from_the_data_sources_page
         .unwrap()
         .iter()
         .filter(|s| s["default"] == true)
-        .map(|s| s["type"].as_str().unwrap())
+        .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(default, ["embedded"]);
+    // The metrics default is the built-in store again; the logs default stayed the log store.
+    assert_eq!(default, ["Embedded", "Embedded logs"]);
 }
