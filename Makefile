@@ -37,13 +37,14 @@ test: setup-test site
 	# The tests run with loopback only: nothing they start can reach another host.
 	scripts/isolated.sh cargo test --workspace --exclude frontend --offline -- --test-threads=2
 
-# Benchmarks (figures in docs/BENCHMARKS.md): chart rendering, and the release portal
-# against Prometheus on the same data.
+# Benchmarks (figures in docs/BENCHMARKS.md): chart rendering, the release portal against
+# Prometheus on the same data, and the embedded store against Prometheus and VictoriaMetrics.
 bench: setup-test build
 	cargo bench -p server --bench chart_render
 	KEIKO_BIN=$(CURDIR)/target/release/keiko-portal cargo bench -p e2e --bench portal_vs_prometheus
 	KEIKO_BIN=$(CURDIR)/target/release/keiko-portal cargo bench -p e2e --bench dashboard_page
 	scripts/bench_auth.sh
+	scripts/bench_store.sh
 	scripts/measure_figures.sh
 
 lint: setup

@@ -157,6 +157,16 @@ impl Prometheus {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The process id, e.g. to read its memory from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The TSDB directory.
+    pub fn tsdb_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
     /// Runs an instant query now and returns `data.result`.
     pub async fn query(&self, promql: &str) -> Vec<Value> {
         self.query_at(promql, crate::now_seconds()).await

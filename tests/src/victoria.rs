@@ -18,11 +18,17 @@ impl VictoriaMetrics {
 
     /// Starts it on `port` (e.g. one a client was told about before the store came up).
     pub async fn start_on(port: u16) -> VictoriaMetrics {
+        VictoriaMetrics::start_with(port, &[]).await
+    }
+
+    /// Starts it on `port` with `extra` flags (e.g. `-search.disableCache`).
+    pub async fn start_with(port: u16, extra: &[&str]) -> VictoriaMetrics {
         let dir = tempfile::tempdir().expect("temp dir");
         let child = Command::new("victoria-metrics")
             .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
             .arg(format!("-storageDataPath={}", dir.path().display()))
             .arg("-retentionPeriod=1")
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -42,6 +48,16 @@ impl VictoriaMetrics {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The process id, e.g. to read its memory from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The data directory (`-storageDataPath`).
+    pub fn data_path(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     /// Imports Prometheus text lines with millisecond timestamps and makes them searchable.
