@@ -588,3 +588,43 @@ async fn python_logging_loki_pushes_seed_lines_and_protobuf_pushes_are_read() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn a_hundred_malformed_bodies_per_protocol_are_refused_and_store_nothing() {
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let now_ns = format!("{}", (e2e::now_seconds() * 1e9) as i64);
+    let jsonl = seed_line(1, "INFO", &"a long enough message ".repeat(8), "cut");
+    let otlp = json!({"resourceLogs": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "cut"}}]},
+        "scopeLogs": [{"logRecords": [{"timeUnixNano": now_ns,
+            "body": {"stringValue": "a long enough message ".repeat(4)}}]}]}]})
+    .to_string();
+    let loki = json!({"streams": [{"stream": {"job": "cut"},
+        "values": [[now_ns, "a long enough message ".repeat(4)]]}]})
+    .to_string();
+    for (path, content_type, whole) in [
+        ("/api/v1/logs", "application/x-ndjson", &jsonl),
+        ("/v1/logs", "application/json", &otlp),
+        ("/loki/api/v1/push", "application/json", &loki),
+    ] {
+        assert!(
+            whole.len() > 101,
+            "{path}: the body is too short to cut 100 ways"
+        );
+        for cut in 1..=100 {
+            let body = whole[..cut].to_owned();
+            let r = admin
+                .request(Method::POST, path)
+                .header("content-type", content_type)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            assert!(status.is_client_error(), "{path} with {body:?}: {status}");
+        }
+    }
+    let stored = search(&admin, "NOT service:keiko-portal", "").await;
+    assert!(lines(&stored).is_empty(), "{stored}");
+}
