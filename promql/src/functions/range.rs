@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::histogram_range::{with_histograms, Handled, Window};
 use super::FnCall;
 use crate::error::QueryError;
-use crate::eval::{Evaluator, VSample, Val};
+use crate::eval::{Evaluator, VSample, Val, WindowCursor};
 use crate::stats::{format_go_g, kahan_inc, quantile, KahanSum, Mean, Variance};
 
 /// The functions this module evaluates; `None` for any other name.
@@ -73,23 +73,32 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
             }
         }
     }
-    let mut out: Vec<Vec<VSample>> = Vec::with_capacity(ctx.len());
-    let mut absent_labels = None;
+    // One pass per series over all steps (its points stay in cache and its window slides
+    // forward), each step's samples kept in series order.
+    let times: Vec<i64> = ctx.times().collect();
+    let mut out: Vec<Vec<VSample>> = (0..times.len()).map(|_| Vec::new()).collect();
+    let mut any = vec![false; times.len()];
     let mut non_counters: Vec<String> = Vec::new();
-    for (step, t) in ctx.times().enumerate() {
+    for (i, series) in input.series.iter().enumerate() {
         ev.check()?;
-        let p = |i: usize| params[i][step];
-        let te = input.eval_time(t);
-        let mut res = Vec::new();
-        let mut any = false;
-        for i in 0..input.series.len() {
-            let w = input.window(i, t);
-            let hw = input.histogram_window(i, t);
+        let metric = series.labels.metric_name();
+        let drop_name = !keeps_name || series.drop_name;
+        let not_counter = metric.filter(|n| {
+            !["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|s| n.ends_with(s))
+        });
+        let mut cursor = WindowCursor::default();
+        let mut not_counter = not_counter;
+        for (step, &t) in times.iter().enumerate() {
+            let p = |i: usize| params[i][step];
+            let te = input.eval_time(t);
+            let (w, hw) = input.windows_from(i, t, &mut cursor);
             if w.is_empty() && hw.is_empty() {
                 continue;
             }
-            any = true;
-            let series = &input.series[i];
+            any[step] = true;
+            let res = &mut out[step];
             if !hw.is_empty() {
                 let window = Window {
                     floats: w,
@@ -97,9 +106,7 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                     start: te - input.range,
                     end: te,
                 };
-                let metric = series.labels.metric_name().unwrap_or("");
-                let drop_name = !keeps_name || series.drop_name;
-                match with_histograms(ev, name, &window, metric) {
+                match with_histograms(ev, name, &window, metric.unwrap_or("")) {
                     Handled::FloatsOnly => {}
                     Handled::Nothing => continue,
                     Handled::Float(v) => {
@@ -119,13 +126,8 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                 "rate" | "increase" | "delta" => {
                     let counter = name != "delta";
                     if counter && w.len() > 1 {
-                        if let Some(n) = series.labels.metric_name() {
-                            if !["_total", "_sum", "_count", "_bucket"]
-                                .iter()
-                                .any(|s| n.ends_with(s))
-                            {
-                                non_counters.push(n.to_string());
-                            }
+                        if let Some(n) = not_counter.take() {
+                            non_counters.push(n.to_string());
                         }
                     }
                     extrapolated_rate(w, te - input.range, te, counter, name == "rate")
@@ -155,20 +157,20 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                 )),
             };
             if let Some(v) = v {
-                res.push(VSample::float(
-                    series.labels.clone(),
-                    v,
-                    !keeps_name || series.drop_name,
-                ));
+                res.push(VSample::float(series.labels.clone(), v, drop_name));
             }
         }
-        if name == "absent_over_time" && !any {
-            let labels = absent_labels
-                .get_or_insert_with(|| Rc::new(super::absent_labels(args[0])))
-                .clone();
-            res.push(VSample::float(labels, 1.0, false));
+    }
+    if name == "absent_over_time" {
+        let mut absent_labels = None;
+        for (res, any) in out.iter_mut().zip(any) {
+            if !any {
+                let labels = absent_labels
+                    .get_or_insert_with(|| Rc::new(super::absent_labels(args[0])))
+                    .clone();
+                res.push(VSample::float(labels, 1.0, false));
+            }
         }
-        out.push(res);
     }
     non_counters.sort();
     non_counters.dedup();
