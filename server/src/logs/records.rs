@@ -186,6 +186,28 @@ pub fn from_otlp(line: ingest::LogLine, service: &str, now: i64) -> Result<Recor
     from_object(o, service, now)
 }
 
+/// OTLP log records as store records; those that cannot be stored (too many fields, a bad
+/// time) are counted and the first reason given, for the partial success.
+pub fn from_otlp_lines(
+    lines: Vec<ingest::LogLine>,
+    service: &str,
+    now: i64,
+) -> (Vec<Record>, i64, String) {
+    let (mut kept, mut rejected, mut reason) = (Vec::new(), 0i64, String::new());
+    for (i, line) in lines.into_iter().enumerate() {
+        match from_otlp(line, service, now) {
+            Ok(r) => kept.push(r),
+            Err(e) => {
+                rejected += 1;
+                if reason.is_empty() {
+                    reason = format!("log record {i}: {e}");
+                }
+            }
+        }
+    }
+    (kept, rejected, reason)
+}
+
 /// One Loki entry as a store record: a line that is a JSON object is read as a JSON record
 /// (the seed's formatter behind a Loki handler needs no configuration), any other line is
 /// the body; stream labels and structured metadata fill in what the line does not say

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::Api;
 use crate::charts::time::{now_seconds, resolve};
 use crate::http::errors::ApiError;
-use crate::logs::records::{from_loki, from_otlp, parse_json_lines, MAX_LINES};
+use crate::logs::records::{from_loki, from_otlp_lines, parse_json_lines, MAX_LINES};
 use crate::logs::{now_ns, LogStore, LogStoreError};
 use crate::sources::logs::{LogQuery, LogSource};
 use crate::state::AppState;
@@ -155,26 +155,15 @@ async fn otlp_logs(State(state): State<AppState>, push: Push) -> Result<Response
     } = push;
     let decoded = crate::cpu::INGEST
         .run(move || {
-            let decoded = ingest::decode_otlp_logs(
+            let mut decoded = ingest::decode_otlp_logs(
                 &body,
                 content_type.as_deref(),
                 encoding.as_deref(),
                 &ingest::Limits::default(),
                 MAX_LINES,
             )?;
-            let now = now_ns();
-            let (mut kept, mut rejected, mut reason) = (Vec::new(), 0i64, String::new());
-            for (i, line) in decoded.lines.iter().cloned().enumerate() {
-                match from_otlp(line, &service, now) {
-                    Ok(r) => kept.push(r),
-                    Err(e) => {
-                        rejected += 1;
-                        if reason.is_empty() {
-                            reason = format!("log record {i}: {e}");
-                        }
-                    }
-                }
-            }
+            let lines = std::mem::take(&mut decoded.lines);
+            let (kept, rejected, reason) = from_otlp_lines(lines, &service, now_ns());
             Ok::<_, ingest::DecodeError>((decoded, kept, rejected, reason))
         })
         .await?;
