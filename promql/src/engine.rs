@@ -301,15 +301,32 @@ fn range_value(val: Val, ctx: &Ctx) -> Result<(Value, Vec<HistogramSeries>), Que
         Val::Vector(steps) => {
             // Points per series (by the address of its shared labels) and name flag, in step
             // order; `parts` holds the `Rc`s, so addresses are not reused meanwhile.
+            // A series usually sits at the same place in every step: that place's series of
+            // the previous step is tried before the index.
             let mut index: HashMap<(*const Labels, bool), usize> = HashMap::new();
             let mut parts: Vec<(Rc<Labels>, bool, Points)> = Vec::new();
+            let mut at: Vec<usize> = Vec::new();
             for (t, step) in ctx.times().zip(steps) {
-                for s in step {
-                    let key = (Rc::as_ptr(&s.labels), s.drop_name);
-                    let i = *index.entry(key).or_insert_with(|| {
-                        parts.push((s.labels.clone(), s.drop_name, Vec::new()));
-                        parts.len() - 1
+                for (j, s) in step.into_iter().enumerate() {
+                    let hinted = at.get(j).copied().filter(|&i| {
+                        Rc::ptr_eq(&parts[i].0, &s.labels) && parts[i].1 == s.drop_name
                     });
+                    let i = match hinted {
+                        Some(i) => i,
+                        None => {
+                            let key = (Rc::as_ptr(&s.labels), s.drop_name);
+                            let i = *index.entry(key).or_insert_with(|| {
+                                parts.push((s.labels.clone(), s.drop_name, Vec::new()));
+                                parts.len() - 1
+                            });
+                            if j < at.len() {
+                                at[j] = i;
+                            } else {
+                                at.push(i);
+                            }
+                            i
+                        }
+                    };
                     parts[i].2.push((t, sample_point(&s)));
                 }
             }
