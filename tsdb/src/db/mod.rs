@@ -260,23 +260,36 @@ impl Db {
     ) -> Result<Vec<SeriesData>, Error> {
         let limit = self.opts.limits.max_samples_per_query;
         let mut total = 0usize;
-        let mut by_labels: BTreeMap<Labels, Vec<Vec<Sample>>> = BTreeMap::new();
+        // Each series' samples in one list, chunk after chunk (blocks, then the head); a list
+        // that went back in time is sorted at the end, the earlier sample kept per timestamp
+        // (as merge_samples does). Usually chunks follow each other and nothing is sorted.
+        let mut by_labels: BTreeMap<Labels, (Vec<Sample>, bool)> = BTreeMap::new();
         let mut decode =
-            |labels: &Labels, bytes: &[u8], by_labels: &mut BTreeMap<Labels, Vec<Vec<Sample>>>| {
-                let samples: Vec<Sample> = XorIter::new(bytes)
-                    .filter(|s| s.t >= mint && s.t <= maxt)
-                    .collect();
-                total += samples.len();
+            |labels: &Labels,
+             bytes: &[u8],
+             by_labels: &mut BTreeMap<Labels, (Vec<Sample>, bool)>| {
+                let in_range = XorIter::new(bytes).filter(|s| s.t >= mint && s.t <= maxt);
+                let added = match by_labels.get_mut(labels) {
+                    Some((samples, in_order)) => {
+                        let (before, last) = (samples.len(), samples.last().map(|s| s.t));
+                        samples.extend(in_range);
+                        if let (Some(last), Some(first)) = (last, samples.get(before)) {
+                            *in_order &= first.t > last;
+                        }
+                        samples.len() - before
+                    }
+                    None => {
+                        let samples: Vec<Sample> = in_range.collect();
+                        let n = samples.len();
+                        if n > 0 {
+                            by_labels.insert(labels.clone(), (samples, true));
+                        }
+                        n
+                    }
+                };
+                total += added;
                 if total > limit {
                     return Err(Error::QueryTooLarge { limit });
-                }
-                if !samples.is_empty() {
-                    match by_labels.get_mut(labels) {
-                        Some(lists) => lists.push(samples),
-                        None => {
-                            by_labels.insert(labels.clone(), vec![samples]);
-                        }
-                    }
                 }
                 Ok(())
             };
@@ -298,9 +311,12 @@ impl Db {
         }
         Ok(by_labels
             .into_iter()
-            .map(|(labels, lists)| SeriesData {
-                labels,
-                samples: compact::merge_samples(lists),
+            .map(|(labels, (mut samples, in_order))| {
+                if !in_order {
+                    samples.sort_by_key(|s| s.t);
+                    samples.dedup_by_key(|s| s.t);
+                }
+                SeriesData { labels, samples }
             })
             .collect())
     }
