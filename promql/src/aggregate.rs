@@ -27,35 +27,54 @@ fn group_labels(l: &Labels, modifier: &Option<LabelModifier>) -> Labels {
     out
 }
 
-/// Groups a step's samples, keeping groups in order of first appearance.
-/// `keys` remembers each series' group labels across steps (keyed by the address of its
-/// labels, whose `Rc` it holds so the address stays taken).
+/// Groups a step's samples, keeping groups in order of first appearance. A group's labels
+/// are one shared `Rc` for every series and step (see [`GroupKeys`]), so grouping compares
+/// addresses, and the results of the steps share their labels.
 fn group(
     step: &[VSample],
     modifier: &Option<LabelModifier>,
     keys: &mut GroupKeys,
-) -> Vec<(Labels, Vec<usize>)> {
-    let mut index: HashMap<Rc<Labels>, usize> = HashMap::new();
-    let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
+) -> Vec<(Rc<Labels>, Vec<usize>)> {
+    let mut index: HashMap<*const Labels, usize> = HashMap::new();
+    let mut groups: Vec<(Rc<Labels>, Vec<usize>)> = Vec::new();
     for (i, s) in step.iter().enumerate() {
-        let key = keys
-            .entry(Rc::as_ptr(&s.labels))
-            .or_insert_with(|| (s.labels.clone(), Rc::new(group_labels(&s.labels, modifier))))
-            .1
-            .clone();
-        match index.get(&key) {
+        let key = keys.group_of(&s.labels, modifier);
+        match index.get(&Rc::as_ptr(&key)) {
             Some(&g) => groups[g].1.push(i),
             None => {
-                index.insert(key.clone(), groups.len());
-                groups.push(((*key).clone(), vec![i]));
+                index.insert(Rc::as_ptr(&key), groups.len());
+                groups.push((key, vec![i]));
             }
         }
     }
     groups
 }
 
-/// Group labels keyed by the address of the series labels they were computed from.
-type GroupKeys = HashMap<*const Labels, (Rc<Labels>, Rc<Labels>)>;
+/// The group labels of the series an aggregation has seen: keyed by the address of the
+/// series' labels (whose `Rc` is held so the address stays taken), each group's labels
+/// made once and shared.
+#[derive(Default)]
+struct GroupKeys {
+    by_series: HashMap<*const Labels, (Rc<Labels>, Rc<Labels>)>,
+    groups: HashMap<Labels, Rc<Labels>>,
+}
+
+impl GroupKeys {
+    /// The shared group labels of a series.
+    fn group_of(&mut self, series: &Rc<Labels>, modifier: &Option<LabelModifier>) -> Rc<Labels> {
+        if let Some((_, g)) = self.by_series.get(&Rc::as_ptr(series)) {
+            return g.clone();
+        }
+        let g = self
+            .groups
+            .entry(group_labels(series, modifier))
+            .or_insert_with_key(|l| Rc::new(l.clone()))
+            .clone();
+        self.by_series
+            .insert(Rc::as_ptr(series), (series.clone(), g.clone()));
+        g
+    }
+}
 
 /// Whether `label` may be used as a label name.
 pub(crate) fn valid_label_name(label: &str) -> bool {
@@ -92,7 +111,7 @@ pub(crate) fn eval_aggregate(
     }
     let input = ev.eval_vector(&a.expr, ctx)?;
     let mut out = Vec::with_capacity(input.len());
-    let mut keys = GroupKeys::new();
+    let mut keys = GroupKeys::default();
     for (i, step) in input.into_iter().enumerate() {
         ev.check()?;
         let param = params.get(i).copied().unwrap_or(f64::NAN);
@@ -155,7 +174,7 @@ pub(crate) fn eval_aggregate(
                 let mut index: HashMap<Labels, usize> = HashMap::new();
                 for (key, members) in &groups {
                     for &m in members.iter().filter(|&&m| step[m].h.is_none()) {
-                        let mut l = key.clone();
+                        let mut l = (**key).clone();
                         l.set(&label_param, &format_go_float(step[m].v));
                         match index.get(&l) {
                             Some(&c) => counts[c].1 += 1.0,
@@ -182,7 +201,6 @@ pub(crate) fn eval_aggregate(
                 for (labels, members) in groups {
                     // Grouping by a to-be-dropped `__name__` keeps it only until the end.
                     let drop_name = members.iter().any(|&m| step[m].drop_name);
-                    let labels = Rc::new(labels);
                     let hists: Vec<&Rc<FloatHistogram>> =
                         members.iter().filter_map(|&m| step[m].h.as_ref()).collect();
                     let values: Vec<f64> = members
