@@ -2,6 +2,8 @@
 //! (`"1.5"`, `"NaN"`, `"+Inf"`), times as Unix seconds.
 
 use promql::{Labels, Value};
+use serde::ser::{SerializeMap, SerializeSeq, SerializeTuple};
+use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value as Json};
 
 /// A value as Prometheus writes it (Go's `FormatFloat(v, 'f', -1, 64)`: no exponent).
@@ -62,6 +64,120 @@ pub fn data(value: &Value) -> Json {
     }
 }
 
+/// `data` of a query answer, serialised as [`data`] builds it, without the tree.
+pub struct Data<'a>(pub &'a Value);
+
+/// `[time, "value"]`.
+struct Point(i64, f64);
+
+/// A time as [`seconds`] writes it.
+struct Seconds(i64);
+
+/// A label set as a JSON object.
+struct LabelMap<'a>(&'a Labels);
+
+impl Serialize for Seconds {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 % 1000 == 0 {
+            s.serialize_i64(self.0 / 1000)
+        } else {
+            s.serialize_f64(self.0 as f64 / 1000.0)
+        }
+    }
+}
+
+impl Serialize for Point {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(2)?;
+        t.serialize_element(&Seconds(self.0))?;
+        t.serialize_element(&number(self.1))?;
+        t.end()
+    }
+}
+
+impl Serialize for LabelMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (n, v) in self.0.iter() {
+            m.serialize_entry(n, v)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for Data<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Samples<'a>(&'a [promql::Sample]);
+        impl Serialize for Samples<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for x in self.0 {
+                    seq.serialize_element(&SampleRef(x))?;
+                }
+                seq.end()
+            }
+        }
+        struct SampleRef<'a>(&'a promql::Sample);
+        impl Serialize for SampleRef<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("metric", &LabelMap(&self.0.labels))?;
+                m.serialize_entry("value", &Point(self.0.t, self.0.v))?;
+                m.end()
+            }
+        }
+        struct Matrix<'a>(&'a [promql::Series]);
+        impl Serialize for Matrix<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for x in self.0 {
+                    seq.serialize_element(&SeriesRef(x))?;
+                }
+                seq.end()
+            }
+        }
+        struct SeriesRef<'a>(&'a promql::Series);
+        impl Serialize for SeriesRef<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                struct Values<'a>(&'a [(i64, f64)]);
+                impl Serialize for Values<'_> {
+                    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                        for (t, v) in self.0 {
+                            seq.serialize_element(&Point(*t, *v))?;
+                        }
+                        seq.end()
+                    }
+                }
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("metric", &LabelMap(&self.0.labels))?;
+                m.serialize_entry("values", &Values(&self.0.samples))?;
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(2))?;
+        match self.0 {
+            Value::Scalar { t, v } => {
+                m.serialize_entry("resultType", "scalar")?;
+                m.serialize_entry("result", &Point(*t, *v))?;
+            }
+            Value::String { t, s: text } => {
+                m.serialize_entry("resultType", "string")?;
+                m.serialize_entry("result", &(Seconds(*t), text))?;
+            }
+            Value::Vector(samples) => {
+                m.serialize_entry("resultType", "vector")?;
+                m.serialize_entry("result", &Samples(samples))?;
+            }
+            Value::Matrix(series) => {
+                m.serialize_entry("resultType", "matrix")?;
+                m.serialize_entry("result", &Matrix(series))?;
+            }
+        }
+        m.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +203,33 @@ mod tests {
             data(&v),
             json!({"resultType": "vector", "result": [{"metric": {"__name__": "up", "job": "a"}, "value": [1.5, "1"]}]})
         );
+    }
+
+    #[test]
+    fn the_streamed_data_equals_the_tree() {
+        let labels = Labels::new([("__name__", "up"), ("job", "a")]);
+        for v in [
+            Value::Scalar {
+                t: 1_500,
+                v: f64::NAN,
+            },
+            Value::String {
+                t: 2_000,
+                s: "x".into(),
+            },
+            Value::Vector(vec![promql::Sample {
+                labels: labels.clone(),
+                t: 1_000,
+                v: f64::INFINITY,
+            }]),
+            Value::Matrix(vec![promql::Series {
+                labels,
+                samples: vec![(1_000, 1.0), (1_250, -0.5)],
+            }]),
+            Value::Matrix(vec![]),
+        ] {
+            assert_eq!(serde_json::to_value(Data(&v)).unwrap(), data(&v), "{v:?}");
+        }
     }
 
     #[test]

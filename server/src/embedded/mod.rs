@@ -54,12 +54,20 @@ impl From<promql::QueryError> for QueryFailure {
     }
 }
 
-/// A query's `data` with the annotations Prometheus puts beside it.
+/// A query's result with the annotations Prometheus puts beside it. The HTTP API writes
+/// the result straight to JSON ([`json::Data`]); in-process callers ask for [`Answer::data`].
 #[derive(Debug)]
 pub struct Answer {
-    pub data: Value,
+    pub value: promql::Value,
     pub warnings: Vec<String>,
     pub infos: Vec<String>,
+}
+
+impl Answer {
+    /// `data` of the answer as Prometheus's API shapes it, as a JSON tree.
+    pub fn data(&self) -> Value {
+        json::data(&self.value)
+    }
 }
 
 /// Settings of the embedded store (from the portal's config).
@@ -382,7 +390,7 @@ pub enum AppendFailure {
 
 fn answer(r: promql::QueryResult) -> Answer {
     Answer {
-        data: json::data(&r.value),
+        value: r.value,
         warnings: r.warnings,
         infos: r.infos,
     }

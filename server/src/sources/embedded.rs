@@ -36,7 +36,7 @@ impl MetricsSource for EmbeddedSource {
         Box::pin(async move {
             let t = time_or(q.time.as_deref(), now_ms())?;
             let answer = self.0.instant(q.query.clone(), t).await.map_err(failure)?;
-            Ok(answer.data)
+            Ok(answer.data())
         })
     }
 
@@ -50,7 +50,7 @@ impl MetricsSource for EmbeddedSource {
                 .range(q.query.clone(), start, end, step)
                 .await
                 .map_err(failure)?;
-            Ok(answer.data)
+            Ok(answer.data())
         })
     }
 

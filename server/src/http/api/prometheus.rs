@@ -105,14 +105,24 @@ fn success(data: Value) -> Response {
 }
 
 fn answered(a: Answer) -> Response {
-    let mut body = json!({"status": "success", "data": a.data});
-    if !a.warnings.is_empty() {
-        body["warnings"] = json!(a.warnings);
+    /// Written straight to JSON: a range answer can hold a million points, too many to
+    /// build as a `serde_json::Value` tree first.
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        status: &'static str,
+        data: crate::embedded::json::Data<'a>,
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        warnings: &'a [String],
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        infos: &'a [String],
     }
-    if !a.infos.is_empty() {
-        body["infos"] = json!(a.infos);
-    }
-    Json(body).into_response()
+    Json(Body {
+        status: "success",
+        data: crate::embedded::json::Data(&a.value),
+        warnings: &a.warnings,
+        infos: &a.infos,
+    })
+    .into_response()
 }
 
 /// Parameters of the query string and, for POST, the form body (repeated keys kept).
