@@ -140,6 +140,13 @@ pub struct SourceOption {
     pub url: String,
     #[serde(default)]
     pub default: bool,
+    /// `metrics`, `logs` or `traces` (absent: metrics, as every source before families).
+    #[serde(default = "metrics")]
+    pub family: String,
+}
+
+fn metrics() -> String {
+    "metrics".into()
 }
 
 #[cfg(test)]

@@ -31,7 +31,10 @@ impl Fetcher {
         if let Some((backend, user)) = self.inner {
             return backend.0.sources(user).await;
         }
-        in_browser(call("GET", "/api/v1/datasources", None::<&()>)).await
+        // Charts query metrics sources only (the server's backend filters the same way).
+        let all: Vec<SourceOption> =
+            in_browser(call("GET", "/api/v1/datasources", None::<&()>)).await?;
+        Ok(all.into_iter().filter(|s| s.family == "metrics").collect())
     }
 
     pub async fn chart(self, source: i64, req: ChartRequest) -> Result<ChartView, ApiFailure> {

@@ -44,6 +44,7 @@ impl ChartBackend for ServerCharts {
                     kind: r.kind,
                     url: r.url,
                     default: r.is_default,
+                    family: r.family,
                 })
                 .collect())
         })
