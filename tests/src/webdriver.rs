@@ -352,6 +352,20 @@ impl Browser {
         self.type_text(&field, password).await;
         let submit = self.find("#login-form button[type=submit]").await;
         self.click(&submit).await;
+        // The form is a plain POST; the login page is hydrated already, so waiting for
+        // hydration alone could return before the answer (and its session cookie) arrived, and
+        // the test's next `goto` would cancel the sign-in. Wait until the browser has left
+        // `/login` (the portal redirects to `next` or `/` on success).
+        let url = eventually(Duration::from_secs(30), "the sign-in redirect", || async {
+            let url = self.current_url().await;
+            let path = url.split('?').next().unwrap_or_default().to_owned();
+            (!path.ends_with("/login") || url.contains("error=")).then_some(url)
+        })
+        .await;
+        assert!(
+            !url.contains("error="),
+            "signing in as {login} failed: {url}"
+        );
         self.wait_hydrated().await;
     }
 
