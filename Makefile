@@ -35,7 +35,7 @@ test: setup-test site
 	cargo build -p server
 	cargo test --workspace --exclude frontend --no-run
 	# The tests run with loopback only: nothing they start can reach another host.
-	scripts/isolated.sh cargo test --workspace --exclude frontend --offline -- --test-threads=2
+	scripts/isolated.sh cargo test --workspace --exclude frontend --offline --no-fail-fast -- --test-threads=2
 
 # Benchmarks (figures in docs/BENCHMARKS.md): chart rendering, the release portal against
 # Prometheus on the same data, and the embedded store against Prometheus and VictoriaMetrics.
