@@ -22,9 +22,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{json, Value};
 
-use crate::chunk::ENCODING_XOR;
+use crate::chunk::{compact_encoding, is_known_encoding, ENCODING_XOR};
 use crate::error::Error;
 use crate::fsutil::{dir_size, sync_dir};
+use crate::head::ChunkData;
 use crate::index::{self, BlockIndex, ChunkMeta, IndexSeries};
 use crate::labels::Labels;
 use crate::matcher::Matcher;
@@ -185,25 +186,29 @@ impl BlockWriter {
         self.meta.parents = parents;
     }
 
-    /// Adds a series with its XOR chunks `(mint, maxt, bytes)` in time order. Series must
-    /// come in increasing label order; one without chunks is skipped.
-    pub(crate) fn add_series(
-        &mut self,
-        labels: Labels,
-        chunks: &[(i64, i64, &[u8])],
-    ) -> Result<(), Error> {
+    /// Adds a series with its chunks in time order. Series must come in increasing label
+    /// order; one without chunks is skipped. An XOR chunk of whole numbers is written as an
+    /// integer chunk when that is smaller.
+    pub(crate) fn add_series(&mut self, labels: Labels, chunks: &[ChunkData]) -> Result<(), Error> {
         if chunks.is_empty() {
             return Ok(());
         }
         debug_assert!(self.series.last().is_none_or(|s| s.labels < labels));
         let mut metas = Vec::with_capacity(chunks.len());
-        for &(mint, maxt, bytes) in chunks {
+        for c in chunks {
+            let (mint, maxt) = (c.mint, c.maxt);
+            let (encoding, converted) = if c.encoding == ENCODING_XOR {
+                compact_encoding(&c.bytes)
+            } else {
+                (c.encoding, None)
+            };
+            let bytes: &[u8] = converted.as_deref().unwrap_or(&c.bytes);
             let len = 1 + bytes.len() as u64 + 4;
             let mut h = crc32fast::Hasher::new();
-            h.update(&[ENCODING_XOR]);
+            h.update(&[encoding]);
             h.update(bytes);
             self.chunks
-                .write_all(&[ENCODING_XOR])
+                .write_all(&[encoding])
                 .and_then(|_| self.chunks.write_all(bytes))
                 .and_then(|_| self.chunks.write_all(&h.finalize().to_le_bytes()))
                 .map_err(Error::io("write chunks file"))?;
@@ -334,8 +339,8 @@ impl Block {
             .collect()
     }
 
-    /// Reads and checks one chunk's bytes.
-    pub(crate) fn read_chunk(&self, c: &ChunkMeta) -> Result<Vec<u8>, Error> {
+    /// Reads and checks one chunk: its encoding byte and its bytes.
+    pub(crate) fn read_chunk(&self, c: &ChunkMeta) -> Result<ChunkData, Error> {
         let path = || self.dir.join("chunks");
         if c.len < 5 {
             return Err(Error::corrupt(
@@ -348,22 +353,25 @@ impl Block {
             .read_exact_at(&mut buf, c.offset)
             .map_err(Error::io(format!("read {}", path().display())))?;
         let (body, crc) = buf.split_at(buf.len() - 4);
-        if crc32fast::hash(body).to_le_bytes() != crc || body[0] != ENCODING_XOR {
+        if crc32fast::hash(body).to_le_bytes() != crc || !is_known_encoding(body[0]) {
             return Err(Error::corrupt(
                 path(),
                 format!("chunk at {} fails its checksum", c.offset),
             ));
         }
-        buf.truncate(buf.len() - 4);
-        buf.remove(0);
-        Ok(buf)
+        Ok(ChunkData {
+            mint: c.mint,
+            maxt: c.maxt,
+            encoding: body[0],
+            bytes: std::sync::Arc::from(&body[1..]),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunk::{encode_chunks, Sample, XorIter};
+    use crate::chunk::{encode_chunks, Sample, ENCODING_INT};
 
     #[test]
     fn block_write_read_round_trip() {
@@ -375,10 +383,11 @@ mod tests {
             let samples: Vec<Sample> = (0..300)
                 .map(|j| Sample::new(j * 15_000, (i * j) as f64))
                 .collect();
-            let chunks = encode_chunks(&samples);
-            let refs: Vec<(i64, i64, &[u8])> =
-                chunks.iter().map(|(a, b, c)| (*a, *b, &c[..])).collect();
-            w.add_series(labels.clone(), &refs).unwrap();
+            let chunks: Vec<ChunkData> = encode_chunks(&samples)
+                .into_iter()
+                .map(|(a, b, c)| ChunkData::xor(a, b, c))
+                .collect();
+            w.add_series(labels.clone(), &chunks).unwrap();
             all.push((labels, samples));
         }
         let meta = w.finish().unwrap();
@@ -396,9 +405,11 @@ mod tests {
         let samples: Vec<Sample> = got[0]
             .1
             .iter()
-            .flat_map(|c| XorIter::new(&b.read_chunk(c).unwrap()).collect::<Vec<_>>())
+            .flat_map(|c| b.read_chunk(c).unwrap().samples().collect::<Vec<_>>())
             .collect();
         assert_eq!(samples, all[1].1[..120]);
+        // Whole numbers: written as integer chunks.
+        assert_eq!(b.read_chunk(&got[0].1[0]).unwrap().encoding, ENCODING_INT);
     }
 
     #[test]
@@ -406,9 +417,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut w = BlockWriter::new(tmp.path(), 0, 100, 1, vec![]).unwrap();
         let chunks = encode_chunks(&[Sample::new(1, 1.0), Sample::new(2, 2.0)]);
+        let (mint, maxt, bytes) = chunks[0].clone();
         w.add_series(
             Labels::new([("a", "b")]).unwrap(),
-            &[(1, 2, &chunks[0].2[..])],
+            &[ChunkData::xor(mint, maxt, bytes)],
         )
         .unwrap();
         let meta = w.finish().unwrap();

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::block::{Block, BlockMeta, BlockWriter};
-use crate::chunk::{encode_chunks, Sample, XorIter};
+use crate::chunk::{encode_chunks, Sample};
 use crate::error::Error;
 use crate::head::{block_start, ChunkData};
 use crate::labels::Labels;
@@ -67,19 +67,11 @@ pub(crate) fn normalize(mut chunks: Vec<ChunkData>, mint: i64, maxt: i64) -> Vec
     }
     let lists = chunks
         .iter()
-        .map(|c| {
-            XorIter::new(&c.bytes)
-                .filter(|s| s.t >= mint && s.t <= maxt)
-                .collect()
-        })
+        .map(|c| c.samples().filter(|s| s.t >= mint && s.t <= maxt).collect())
         .collect();
     encode_chunks(&merge_samples(lists))
         .into_iter()
-        .map(|(mint, maxt, bytes)| ChunkData {
-            mint,
-            maxt,
-            bytes: Arc::from(bytes),
-        })
+        .map(|(mint, maxt, bytes)| ChunkData::xor(mint, maxt, bytes))
         .collect()
 }
 
@@ -127,19 +119,11 @@ pub(crate) fn compact(parent: &Path, blocks: &[Arc<Block>]) -> Result<BlockMeta,
             for (bi, si) in places {
                 let b = &blocks[bi];
                 for c in &b.index.series[si].chunks {
-                    chunks.push(ChunkData {
-                        mint: c.mint,
-                        maxt: c.maxt,
-                        bytes: Arc::from(b.read_chunk(c)?),
-                    });
+                    chunks.push(b.read_chunk(c)?);
                 }
             }
             let chunks = normalize(chunks, min_time, max_time - 1);
-            let refs: Vec<(i64, i64, &[u8])> = chunks
-                .iter()
-                .map(|c| (c.mint, c.maxt, &c.bytes[..]))
-                .collect();
-            w.add_series(labels.clone(), &refs)?;
+            w.add_series(labels.clone(), &chunks)?;
         }
         Ok(())
     })();
@@ -208,11 +192,7 @@ mod tests {
     fn normalize_clips_and_merges_overlaps() {
         let enc = |samples: &[Sample]| {
             let (mint, maxt, bytes) = encode_chunks(samples).remove(0);
-            ChunkData {
-                mint,
-                maxt,
-                bytes: Arc::from(bytes),
-            }
+            ChunkData::xor(mint, maxt, bytes)
         };
         let a = enc(&(0..10)
             .map(|t| Sample::new(t, t as f64))
@@ -223,7 +203,7 @@ mod tests {
         let out = normalize(vec![b, a], 2, 12);
         let samples: Vec<Sample> = out
             .iter()
-            .flat_map(|c| XorIter::new(&c.bytes).collect::<Vec<_>>())
+            .flat_map(|c| c.samples().collect::<Vec<_>>())
             .collect();
         assert_eq!(samples.len(), 11);
         assert_eq!(samples[0], Sample::new(2, 2.0));
@@ -247,7 +227,8 @@ mod tests {
             series.sort();
             for (labels, t) in series {
                 let chunks = encode_chunks(&[Sample::new(t, 1.0), Sample::new(t + 1000, 2.0)]);
-                w.add_series(labels, &[(chunks[0].0, chunks[0].1, &chunks[0].2[..])])
+                let (mint, maxt, bytes) = chunks[0].clone();
+                w.add_series(labels, &[ChunkData::xor(mint, maxt, bytes)])
                     .unwrap();
             }
             let meta = w.finish().unwrap();

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::chunk::{XorAppender, SAMPLES_PER_CHUNK};
+use crate::chunk::{ChunkIter, XorAppender, ENCODING_XOR, SAMPLES_PER_CHUNK};
 use crate::error::{Refusal, RefuseReason, Rejection};
 use crate::labels::Labels;
 use crate::limits::Limits;
@@ -24,10 +24,27 @@ use crate::wal::{WalBatch, WalSample};
 pub(crate) struct ChunkData {
     pub(crate) mint: i64,
     pub(crate) maxt: i64,
+    /// [`crate::chunk::ENCODING_XOR`] or [`crate::chunk::ENCODING_INT`].
+    pub(crate) encoding: u8,
     pub(crate) bytes: Arc<[u8]>,
 }
 
 impl ChunkData {
+    /// An XOR chunk (what the head appends).
+    pub(crate) fn xor(mint: i64, maxt: i64, bytes: impl Into<Arc<[u8]>>) -> Self {
+        ChunkData {
+            mint,
+            maxt,
+            encoding: ENCODING_XOR,
+            bytes: bytes.into(),
+        }
+    }
+
+    /// Its samples.
+    pub(crate) fn samples(&self) -> ChunkIter<'_> {
+        ChunkIter::new(self.encoding, &self.bytes)
+    }
+
     pub(crate) fn overlaps(&self, mint: i64, maxt: i64) -> bool {
         self.mint <= maxt && self.maxt >= mint
     }
@@ -70,11 +87,8 @@ impl MemSeries {
         };
         if cut {
             if let Some(o) = self.open.take() {
-                self.closed.push(ChunkData {
-                    mint: o.mint,
-                    maxt: o.maxt,
-                    bytes: Arc::from(o.app.into_bytes()),
-                });
+                self.closed
+                    .push(ChunkData::xor(o.mint, o.maxt, o.app.into_bytes()));
             }
             self.open = Some(OpenChunk {
                 mint: t,
@@ -99,11 +113,7 @@ impl MemSeries {
             .collect();
         if let Some(o) = &self.open {
             if o.mint <= maxt && o.maxt >= mint {
-                out.push(ChunkData {
-                    mint: o.mint,
-                    maxt: o.maxt,
-                    bytes: Arc::from(o.app.bytes()),
-                });
+                out.push(ChunkData::xor(o.mint, o.maxt, o.app.bytes()));
             }
         }
         out

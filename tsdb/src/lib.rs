@@ -24,17 +24,19 @@
 //!   wal/checkpoint.00000006  the live part of the segments up to 6, after a head cut
 //!   <block id>/meta.json     {"ulid", "minTime", "maxTime" (exclusive), "stats", "compaction"}
 //!   <block id>/index         symbol table, series with chunk references, postings
-//!   <block id>/chunks        XOR chunks, each with a CRC32
+//!   <block id>/chunks        XOR or integer chunks, each with its encoding byte and a CRC32
 //!   <block id>.tmp/          a block being written (removed at open if left by a crash)
 //! ```
 //!
 //! The formats are described in the `wal`, `index` and `block` module docs (private; see
-//! the source), the chunk encoding in [`chunk::xor`].
+//! the source), the chunk encodings in [`chunk::xor`] and [`chunk::int`].
 //!
 //! # Invariants
 //!
 //! * **Durability on commit.** [`Appender::commit`] returns `Ok` only after the batch is
-//!   written to the WAL as one record and fsynced. Replay at [`Db::open`] restores every
+//!   written to the WAL as one record and an fsync that started after that write has
+//!   finished (concurrent commits share one: group commit). A failed fsync refuses every
+//!   later commit until the store is reopened. Replay at [`Db::open`] restores every
 //!   acknowledged batch; a record torn by a crash fails its checksum and is cut off with
 //!   everything after it (it was never acknowledged).
 //! * **All-or-nothing batches.** A batch is checked in full (limits, out-of-order,
@@ -55,7 +57,8 @@
 //!
 //! # Concurrency
 //!
-//! [`Db`] is `Send + Sync`. Commits are serialised by the WAL lock (check, fsync, apply);
+//! [`Db`] is `Send + Sync`. Commits are serialised by the WAL lock (check, write, apply)
+//! and then wait for a shared fsync outside it;
 //! queries take a read lock on the head only to copy the chunks they need and run beside
 //! commits and [`Db::maintain`], which the server calls periodically (no thread is owned
 //! here).

@@ -32,6 +32,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::encoding::{Dec, Enc};
 use crate::error::Error;
@@ -228,8 +229,11 @@ pub(crate) struct Wal {
     dir: PathBuf,
     segment_size: u64,
     segment: u64,
-    file: File,
+    /// Shared so a group commit can fsync it without holding the log's lock.
+    file: Arc<File>,
     len: u64,
+    /// Records written so far (this process); the sequence number of the last one.
+    written: u64,
 }
 
 impl Wal {
@@ -296,8 +300,9 @@ impl Wal {
                 dir: dir.to_owned(),
                 segment_size,
                 segment,
-                file,
+                file: Arc::new(file),
                 len,
+                written: 0,
             },
             report,
         ))
@@ -305,31 +310,48 @@ impl Wal {
 
     /// Appends one batch and fsyncs it. Starts a new segment first when the current one is
     /// full.
+    #[cfg(test)]
     pub(crate) fn log(&mut self, batch: &WalBatch) -> Result<(), Error> {
+        self.write(batch)?;
+        let (file, _) = self.sync_target();
+        file.sync_data()
+            .map_err(Error::io(format!("sync WAL segment {}", self.segment)))
+    }
+
+    /// Appends one batch without syncing it and returns its sequence number; the caller
+    /// acknowledges it only after a sync covering that number ([`Wal::sync_target`]). Starts
+    /// a new segment first when the current one is full.
+    pub(crate) fn write(&mut self, batch: &WalBatch) -> Result<u64, Error> {
         if self.len >= self.segment_size {
             self.cut()?;
         }
         let rec = frame(&batch.encode());
-        let ctx = || format!("append to WAL segment {}", self.segment);
-        if let Err(e) = self
-            .file
-            .write_all(&rec)
-            .and_then(|_| self.file.sync_data())
-        {
+        if let Err(e) = (&*self.file).write_all(&rec) {
             // Drop whatever part reached the file so the next record starts clean.
             let _ = self.file.set_len(self.len);
-            return Err(Error::io(ctx())(e));
+            return Err(Error::io(format!("append to WAL segment {}", self.segment))(e));
         }
         self.len += rec.len() as u64;
-        Ok(())
+        self.written += 1;
+        Ok(self.written)
     }
 
-    /// Starts a new segment; returns the number of the last complete one.
+    /// The file to fsync and the last sequence number a sync of it makes durable (earlier
+    /// segments are synced when they are cut).
+    pub(crate) fn sync_target(&self) -> (Arc<File>, u64) {
+        (Arc::clone(&self.file), self.written)
+    }
+
+    /// Starts a new segment; returns the number of the last complete one. The finished
+    /// segment is synced first, so records written but not yet synced stay durable.
     pub(crate) fn cut(&mut self) -> Result<u64, Error> {
         let done = self.segment;
+        self.file
+            .sync_data()
+            .map_err(Error::io(format!("sync WAL segment {done}")))?;
         let (file, len) = open_segment(&self.dir, done + 1)?;
         sync_dir(&self.dir)?;
-        self.file = file;
+        self.file = Arc::new(file);
         self.len = len;
         self.segment = done + 1;
         Ok(done)

@@ -34,6 +34,18 @@ fn labels(i: usize) -> Labels {
     .unwrap()
 }
 
+/// The series of writer `w` in the concurrent run.
+fn writer_labels(w: usize, i: usize) -> Labels {
+    Labels::new([
+        ("__name__", "crash_test".to_string()),
+        ("series", i.to_string()),
+        ("writer", w.to_string()),
+    ])
+    .unwrap()
+}
+
+const WRITERS: usize = 4;
+
 /// The latest timestamp stored, if any.
 fn last_t(db: &Db) -> Option<i64> {
     db.select(&[], i64::MIN, i64::MAX)
@@ -66,12 +78,54 @@ fn crash_child() {
     }
 }
 
+/// Like [`crash_child`] with [`WRITERS`] threads committing at once (so commits share
+/// fsyncs); each prints `ack <writer> <t>`.
+#[test]
+fn crash_child_concurrent() {
+    let Ok(dir) = std::env::var("TSDB_CRASH_CHILD_CONCURRENT") else {
+        return;
+    };
+    let db = Db::open(&dir, options()).unwrap();
+    // One clock for all writers, so none falls behind what maintenance cuts off.
+    let clock = std::sync::atomic::AtomicI64::new(last_t(&db).map_or(0, |t| t + STEP));
+    std::thread::scope(|scope| {
+        for w in 0..WRITERS {
+            let (db, clock) = (&db, &clock);
+            scope.spawn(move || {
+                let out = std::io::stdout();
+                loop {
+                    let t = clock.fetch_add(STEP, std::sync::atomic::Ordering::SeqCst);
+                    let mut app = db.appender();
+                    for i in 0..SERIES / WRITERS {
+                        app.append(writer_labels(w, i), t, t as f64 + i as f64)
+                            .unwrap();
+                    }
+                    app.commit().unwrap();
+                    writeln!(out.lock(), "ack {w} {t}").unwrap();
+                    if t % (30 * STEP) == 0 {
+                        db.maintain(t - 10 * STEP).unwrap();
+                    }
+                }
+            });
+        }
+    });
+}
+
 /// Runs a child until it has acknowledged at least `min_acks` batches, kills it with
 /// SIGKILL, and returns every timestamp it acknowledged.
 fn run_and_kill(dir: &std::path::Path, min_acks: usize) -> Vec<i64> {
+    run_child(dir, min_acks, "crash_child", "TSDB_CRASH_CHILD")
+        .into_iter()
+        .map(|line| line.parse().unwrap())
+        .collect()
+}
+
+/// Runs test `name` as a child with `env` = `dir` until it printed `min_acks` lines
+/// `ack <rest>`, kills it with SIGKILL, and returns every acknowledged `<rest>`.
+fn run_child(dir: &std::path::Path, min_acks: usize, name: &str, env: &str) -> Vec<String> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-        .env("TSDB_CRASH_CHILD", dir)
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -84,19 +138,50 @@ fn run_and_kill(dir: &std::path::Path, min_acks: usize) -> Vec<i64> {
         let Some(line) = lines.next() else {
             panic!("child exited early: {:?}", child.wait())
         };
-        if let Some(t) = line.unwrap().strip_prefix("ack ") {
-            acked.push(t.parse().unwrap());
+        if let Some(rest) = line.unwrap().strip_prefix("ack ") {
+            acked.push(rest.to_owned());
         }
     }
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     // Acknowledgements printed before the kill and still in the pipe count too.
     for line in lines.map_while(Result::ok) {
-        if let Some(t) = line.strip_prefix("ack ") {
-            acked.push(t.parse().unwrap());
+        if let Some(rest) = line.strip_prefix("ack ") {
+            acked.push(rest.to_owned());
         }
     }
     acked
+}
+
+#[test]
+fn concurrent_committers_lose_no_acknowledged_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut acked: Vec<(String, i64)> = Vec::new();
+    for round in 0..3 {
+        for line in run_child(
+            tmp.path(),
+            300 + round * 53,
+            "crash_child_concurrent",
+            "TSDB_CRASH_CHILD_CONCURRENT",
+        ) {
+            let (w, t) = line.split_once(' ').unwrap();
+            acked.push((w.to_owned(), t.parse().unwrap()));
+        }
+        let db = Db::open(tmp.path(), options()).unwrap();
+        let got = db.select(&[], i64::MIN, i64::MAX).unwrap();
+        assert_eq!(got.len(), SERIES / WRITERS * WRITERS, "round {round}");
+        for s in &got {
+            let w = s.labels.get("writer").unwrap();
+            let stored: BTreeSet<i64> = s.samples.iter().map(|s| s.t).collect();
+            for (_, t) in acked.iter().filter(|(aw, _)| aw == w) {
+                assert!(
+                    stored.contains(t),
+                    "round {round}: {} lost acknowledged t={t}",
+                    s.labels
+                );
+            }
+        }
+    }
 }
 
 #[test]

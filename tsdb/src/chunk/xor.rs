@@ -99,20 +99,7 @@ impl XorAppender {
     }
 
     fn write_dod(&mut self, dod: i64) {
-        if dod == 0 {
-            self.w.write_bit(false);
-            return;
-        }
-        for (prefix, plen, nbits) in BUCKETS {
-            let half = 1i64 << (nbits - 1);
-            if (-half..half).contains(&dod) {
-                self.w.write_bits(prefix, plen);
-                self.w.write_bits(dod as u64 & ((1u64 << nbits) - 1), nbits);
-                return;
-            }
-        }
-        self.w.write_bits(0b1111, 4);
-        self.w.write_bits(dod as u64, 64);
+        write_dod(&mut self.w, dod);
     }
 
     fn write_value(&mut self, bits: u64) {
@@ -150,8 +137,46 @@ impl XorAppender {
     }
 }
 
+/// A timestamp's delta-of-delta in one of the five buckets (see the module comment).
+pub(super) fn write_dod(w: &mut BitWriter, dod: i64) {
+    if dod == 0 {
+        w.write_bit(false);
+        return;
+    }
+    for (prefix, plen, nbits) in BUCKETS {
+        let half = 1i64 << (nbits - 1);
+        if (-half..half).contains(&dod) {
+            w.write_bits(prefix, plen);
+            w.write_bits(dod as u64 & ((1u64 << nbits) - 1), nbits);
+            return;
+        }
+    }
+    w.write_bits(0b1111, 4);
+    w.write_bits(dod as u64, 64);
+}
+
+pub(super) fn read_dod(r: &mut BitReader<'_>) -> Option<i64> {
+    let mut ones = 0;
+    while ones < 4 && r.read_bit()? {
+        ones += 1;
+    }
+    let nbits = match ones {
+        0 => return Some(0),
+        4 => return r.read_bits(64).map(|b| b as i64),
+        n => BUCKETS[n - 1].2,
+    };
+    let raw = r.read_bits(nbits)?;
+    Some(sign_extend(raw, nbits))
+}
+
+/// Sign-extends the low `nbits` of `raw` (a two's complement payload).
+pub(super) fn sign_extend(raw: u64, nbits: u32) -> i64 {
+    let shift = 64 - nbits;
+    ((raw << shift) as i64) >> shift
+}
+
 /// Zigzag varint written byte-wise into the bit stream.
-fn write_varint(w: &mut BitWriter, v: i64) {
+pub(super) fn write_varint(w: &mut BitWriter, v: i64) {
     let mut u = ((v << 1) ^ (v >> 63)) as u64;
     loop {
         let b = (u & 0x7f) as u8;
@@ -164,7 +189,7 @@ fn write_varint(w: &mut BitWriter, v: i64) {
     }
 }
 
-fn read_varint(r: &mut BitReader<'_>) -> Option<i64> {
+pub(super) fn read_varint(r: &mut BitReader<'_>) -> Option<i64> {
     let mut u = 0u64;
     for shift in (0..64).step_by(7) {
         let b = r.read_byte()?;
@@ -238,19 +263,7 @@ impl<'a> XorIter<'a> {
     }
 
     fn read_dod(&mut self) -> Option<i64> {
-        let mut ones = 0;
-        while ones < 4 && self.r.read_bit()? {
-            ones += 1;
-        }
-        let nbits = match ones {
-            0 => return Some(0),
-            4 => return self.r.read_bits(64).map(|b| b as i64),
-            n => BUCKETS[n - 1].2,
-        };
-        let raw = self.r.read_bits(nbits)?;
-        // Sign-extend the two's complement payload.
-        let shift = 64 - nbits;
-        Some(((raw << shift) as i64) >> shift)
+        read_dod(&mut self.r)
     }
 
     fn read_value(&mut self) -> Option<()> {

@@ -3,15 +3,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::block::{Block, BlockMeta, BlockWriter};
-use crate::chunk::{Sample, XorIter};
+use crate::chunk::Sample;
 use crate::compact;
 use crate::error::{Error, Refusal, RefuseReason, Rejection};
 use crate::fsutil::{dir_size, sync_dir, DirLock};
-use crate::head::{block_start, Head, Pending};
+use crate::head::{block_start, ChunkData, Head, Pending};
 use crate::labels::Labels;
 use crate::limits::Limits;
 use crate::matcher::Matcher;
@@ -129,14 +129,23 @@ struct Counters {
 /// An embedded time-series database in one directory. `Send + Sync`: share it in an `Arc`
 /// and append and query from any number of threads.
 ///
-/// Commits are serialised (they share the WAL's fsync); queries run beside them and beside
-/// maintenance. See the crate docs for the on-disk layout and the guarantees.
+/// Commits write the WAL one at a time and share its fsync (group commit: one sync makes
+/// every record written before it durable, and a commit is acknowledged only after such a
+/// sync); queries run beside them and beside maintenance. See the crate docs for the on-disk
+/// layout and the guarantees.
 pub struct Db {
     dir: PathBuf,
     opts: Options,
     head: Head,
-    /// The WAL; its lock is also the commit lock (check, log, apply happen under it).
+    /// The WAL; its lock is also the commit lock (check, write, apply happen under it; the
+    /// fsync does not).
     wal: Mutex<Wal>,
+    /// The WAL sequence number known durable; held while one committer fsyncs for all.
+    synced: Mutex<u64>,
+    /// Set when an fsync of the WAL failed: what it held may be lost, and since the kernel
+    /// may have dropped the dirty pages, no later sync can be trusted; every later commit is
+    /// refused until the store is reopened (it then replays what did reach the disk).
+    wal_failed: AtomicBool,
     blocks: RwLock<Vec<Arc<Block>>>,
     /// Serialises `maintain` calls.
     maintenance: Mutex<()>,
@@ -179,6 +188,8 @@ impl Db {
             opts,
             head,
             wal: Mutex::new(wal),
+            synced: Mutex::new(0),
+            wal_failed: AtomicBool::new(false),
             blocks: RwLock::new(blocks),
             maintenance: Mutex::new(()),
             counters: Counters::default(),
@@ -213,6 +224,7 @@ impl Db {
             r.by_reason[0].1 = over_limit;
             return Err(self.reject(r));
         }
+        self.check_wal()?;
         let mut wal = lock(&self.wal);
         let batch = self
             .head
@@ -223,14 +235,43 @@ impl Db {
             self.counters.commits.fetch_add(1, Ordering::Relaxed);
             return Ok(0);
         }
-        wal.log(&batch)?;
+        let seq = wal.write(&batch)?;
+        // Applied before the sync (as Prometheus applies without one): a query may see the
+        // samples a moment before they are acknowledged.
         let stored = self.head.apply(&batch);
         drop(wal);
+        self.sync_wal(seq)?;
         self.counters.commits.fetch_add(1, Ordering::Relaxed);
         self.counters
             .appended
             .fetch_add(stored as u64, Ordering::Relaxed);
         Ok(stored)
+    }
+
+    fn check_wal(&self) -> Result<(), Error> {
+        if self.wal_failed.load(Ordering::Acquire) {
+            return Err(Error::io("WAL")(std::io::Error::other(
+                "an earlier fsync of the write-ahead log failed; reopen the store",
+            )));
+        }
+        Ok(())
+    }
+
+    /// Returns once WAL record `seq` is on disk. Whoever takes the `synced` lock first syncs
+    /// for everyone who wrote before it; the others find their record covered.
+    fn sync_wal(&self, seq: u64) -> Result<(), Error> {
+        let mut synced = lock(&self.synced);
+        self.check_wal()?;
+        if *synced >= seq {
+            return Ok(());
+        }
+        let (file, upto) = lock(&self.wal).sync_target();
+        if let Err(e) = file.sync_data() {
+            self.wal_failed.store(true, Ordering::Release);
+            return Err(Error::io("sync the WAL")(e));
+        }
+        *synced = upto;
+        Ok(())
     }
 
     fn reject(&self, r: Rejection) -> Error {
@@ -266,9 +307,9 @@ impl Db {
         let mut by_labels: BTreeMap<Labels, (Vec<Sample>, bool)> = BTreeMap::new();
         let mut decode =
             |labels: &Labels,
-             bytes: &[u8],
+             chunk: &ChunkData,
              by_labels: &mut BTreeMap<Labels, (Vec<Sample>, bool)>| {
-                let in_range = XorIter::new(bytes).filter(|s| s.t >= mint && s.t <= maxt);
+                let in_range = chunk.samples().filter(|s| s.t >= mint && s.t <= maxt);
                 let added = match by_labels.get_mut(labels) {
                     Some((samples, in_order)) => {
                         let (before, last) = (samples.len(), samples.last().map(|s| s.t));
@@ -306,7 +347,7 @@ impl Db {
         }
         for s in self.head.select(matchers, mint, maxt) {
             for c in &s.chunks {
-                decode(&s.labels, &c.bytes, &mut by_labels)?;
+                decode(&s.labels, c, &mut by_labels)?;
             }
         }
         Ok(by_labels
@@ -423,11 +464,7 @@ impl Db {
             let written = (|| {
                 for s in series {
                     let chunks = compact::normalize(s.chunks, start, end - 1);
-                    let refs: Vec<(i64, i64, &[u8])> = chunks
-                        .iter()
-                        .map(|c| (c.mint, c.maxt, &c.bytes[..]))
-                        .collect();
-                    w.add_series(s.labels, &refs)?;
+                    w.add_series(s.labels, &chunks)?;
                 }
                 Ok(())
             })();
