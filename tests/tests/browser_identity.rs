@@ -45,9 +45,11 @@ async fn a_wrong_password_shows_a_message_then_signing_in_and_out_works() {
     browser
         .click(&browser.find("#login-form button[type=submit]").await)
         .await;
+    // The signed-in page's header (not the login page's) shows who is signed in; only then
+    // has the POST's redirect landed.
+    let who = browser.text(&browser.find(".whoami-login").await).await;
     browser.wait_hydrated().await;
     let after_login = browser.current_url().await;
-    let who = browser.text(&browser.find(".whoami-login").await).await;
 
     browser.click(&browser.find("#logout").await).await;
     browser.find("#login-form").await;
