@@ -203,7 +203,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     dashboards::provision(&db, &state.metrics, config.provisioning_dir.as_deref()).await;
     checklist::evidence::spawn_schedule(
         db.clone(),
-        state.sources.access().clone(),
+        state.sources.clone(),
         std::time::Duration::from_secs(300),
     );
     tracing::info!(%address, data_dir = %config.data_dir.display(), "Listening");

@@ -116,9 +116,12 @@ async fn ticking_items_updates_progress_without_reload_and_shows_evidence() {
         badge.starts_with("evidence verified · 20") && badge.ends_with('Z'),
         "{badge}"
     );
-    assert_eq!(
-        unverifiable,
-        "cannot verify yet — the portal has no log source"
+    // The log check runs on the schedule (once at start): before it, "not checked yet";
+    // after it, this team names no services to look for.
+    assert!(
+        unverifiable.starts_with("not checked yet")
+            || unverifiable.starts_with("cannot verify — the team names no services"),
+        "{unverifiable}"
     );
     assert_eq!(marker, json!("same-page"), "the page reloaded");
     assert_eq!(pressed, json!("true"));

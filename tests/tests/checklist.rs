@@ -219,12 +219,15 @@ async fn the_alert_rule_evidence_follows_the_teams_own_rules_and_flags_a_done_it
             .starts_with("the team owns no rule namespace"),
         "{alerting}"
     );
-    // Checks without data say so, and never pretend.
+    // Checks without data say so, and never pretend: the log check asks the log store on
+    // the schedule only, and this team names no services for it to look for.
     let logs = item(&list, "Correlation-IDs");
     assert_eq!(logs["evidence"]["status"], "unverifiable");
-    assert_eq!(
-        logs["evidence"]["detail"],
-        "cannot verify yet — the portal has no log source"
+    let detail = logs["evidence"]["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("not checked yet")
+            || detail.starts_with("cannot verify — the team names no services"),
+        "{detail}"
     );
 
     // The team owns namespace `platform`; a rule elsewhere is not its evidence.
@@ -649,5 +652,104 @@ async fn metrics_evidence_checks_the_teams_services_in_a_real_prometheus() {
     assert!(
         gauge["body"]["values"][0]["raw"].as_f64().unwrap() > 1e6,
         "{gauge}"
+    );
+}
+
+#[tokio::test]
+async fn log_and_contact_point_evidence_come_from_the_log_store_and_the_notification_log() {
+    let receiver = e2e::receiver::Receiver::start().await;
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let id = team(&admin, "Platform").await;
+    let (s, owned) = admin
+        .send(
+            Method::PUT,
+            &format!("/api/v1/teams/{id}/ownership"),
+            Some(json!({"services": ["keiko-api"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{owned}");
+    let evidence = |results: &Value, check: &str| {
+        results
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["team_id"] == id && r["check"] == check)
+            .cloned()
+            .unwrap()
+    };
+
+    // Nothing logged and nothing sent yet: both fail, saying what is missing.
+    let (s, results) = admin.post("/api/v1/checklist/evidence", json!(null)).await;
+    assert_eq!(s, 200, "{results}");
+    let logs = evidence(&results, "correlation_id_logs");
+    assert_eq!(logs["status"], "failing", "{logs}");
+    assert_eq!(
+        logs["detail"],
+        "no log line with a correlation_id from services keiko-api in the last 24 h"
+    );
+    let channel = evidence(&results, "notification_channel_tested");
+    assert_eq!(channel["status"], "failing", "{channel}");
+    assert!(
+        channel["detail"].as_str().unwrap().contains("never sent"),
+        "{channel}"
+    );
+
+    // Lines of another service, or without a correlation_id, are not the team's evidence.
+    let lines = [
+        json!({"level": "INFO", "message": "other", "service": "billing", "correlation_id": "c-0"}),
+        json!({"level": "INFO", "message": "no id", "service": "keiko-api"}),
+        json!({"level": "INFO", "message": "Request completed", "service": "keiko-api", "correlation_id": "c-1"}),
+        json!({"level": "ERROR", "message": "Request failed", "service": "keiko-api", "correlation_id": "c-2"}),
+    ];
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let r = admin
+        .request(Method::POST, "/api/v1/logs")
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+
+    // A contact point whose test reaches the receiver.
+    let (s, cp) = admin
+        .post(
+            "/api/v1/contact-points",
+            json!({"name": "ops-hook", "type": "webhook", "settings": {"url": receiver.url("/hook")}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{cp}");
+    let (s, sent) = admin
+        .post(
+            &format!("/api/v1/contact-points/{}/test", cp["id"]),
+            json!(null),
+        )
+        .await;
+    assert_eq!(s, 200, "{sent}");
+
+    let (_, results) = admin.post("/api/v1/checklist/evidence", json!(null)).await;
+    let logs = evidence(&results, "correlation_id_logs");
+    assert_eq!(logs["status"], "verified", "{logs}");
+    assert_eq!(
+        logs["detail"],
+        "log lines with a correlation_id in the last 24 h: 2 from service keiko-api"
+    );
+    let channel = evidence(&results, "notification_channel_tested");
+    assert_eq!(channel["status"], "verified", "{channel}");
+    assert!(
+        channel["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("“ops-hook” (webhook): test sent at 20"),
+        "{channel}"
+    );
+    // The page shows the stored result of the log check.
+    let (_, list) = admin
+        .get(&format!("/api/v1/teams/{id}/checklist?lang=de"))
+        .await;
+    assert_eq!(
+        item(&list, "Correlation-IDs")["evidence"]["status"],
+        "verified"
     );
 }

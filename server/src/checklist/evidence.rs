@@ -9,10 +9,12 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 
 use super::ownership::{self, Ownership};
+use super::signal_evidence;
 use crate::db::now;
 use crate::error::Error;
 use crate::rules::namespace::Namespace;
-use crate::sources::registry::Access;
+use crate::sources::logs::LogSource;
+use crate::sources::registry::SourceRegistry;
 use crate::sources::store::SourceRow;
 use crate::sources::{InstantQuery, MetricsSource};
 
@@ -66,12 +68,12 @@ pub const CHECKS: &[(&str, &str)] = &[
     ),
     (
         "correlation_id_logs",
-        "logs with a correlation_id arrive from a log source",
+        "the log source holds lines with a correlation_id from the team's services (last 24 h)",
     ),
     ("recent_spans", "spans were received in the last 24 h"),
     (
         "notification_channel_tested",
-        "a notification channel's last test succeeded",
+        "a contact point's latest delivery (a test or a notification) was sent",
     ),
 ];
 
@@ -333,49 +335,61 @@ async fn overview_dashboard(db: &SqlitePool, owned: &Ownership) -> Result<(Statu
     Ok((Status::Failing, seen.join("; ")))
 }
 
+/// The stores the source-asking checks read, reached once per evaluation.
+struct Reach<'a> {
+    metrics: &'a Sources,
+    /// The default log source, or why there is none.
+    logs: Result<Arc<dyn LogSource>, String>,
+}
+
 async fn run_check(
     db: &SqlitePool,
-    sources: Option<&Sources>,
+    reach: Option<&Reach<'_>>,
     owned: &Ownership,
     check: &str,
 ) -> Result<(Status, String), Error> {
+    let sources = reach.map(|r| r.metrics);
     Ok(match check {
         "alert_rules_defined" => alert_rules_defined(db, owned).await?,
         "custom_metrics" => custom_metrics(sources, owned).await,
         "system_metrics" => system_metrics(sources, owned).await,
         "overview_dashboard" => overview_dashboard(db, owned).await?,
-        "correlation_id_logs" => (
-            Status::Unverifiable,
-            "cannot verify yet — the portal has no log source".into(),
-        ),
+        "correlation_id_logs" => {
+            let logs = match reach {
+                Some(r) => r.logs.as_ref().map_err(String::as_str),
+                None => Err("checked on the schedule and on request only"),
+            };
+            signal_evidence::correlation_id_logs(logs, owned).await
+        }
         "recent_spans" => (
             Status::Unverifiable,
             "cannot verify yet — the portal has no trace source".into(),
         ),
-        "notification_channel_tested" => (
-            Status::Unverifiable,
-            "cannot verify yet — the portal has no notification channels".into(),
-        ),
+        "notification_channel_tested" => signal_evidence::notification_channel_tested(db).await?,
         other => (Status::Unverifiable, format!("unknown check `{other}`")),
     })
 }
 
-/// Checks that ask external stores: they run on the schedule and on request, never while
-/// a page is being read (a slow source would hold the page for its timeout).
-const ASKS_SOURCES: &[&str] = &["custom_metrics", "system_metrics"];
+/// Checks that ask stores: they run on the schedule and on request, never while a page is
+/// being read (a slow source would hold the page for its timeout).
+const ASKS_SOURCES: &[&str] = &["custom_metrics", "system_metrics", "correlation_id_logs"];
 
 /// Runs every check for every team and stores the results; returns them per team.
 pub async fn evaluate_all(
     db: &SqlitePool,
-    access: &Access,
+    registry: &SourceRegistry,
 ) -> Result<Vec<(i64, Vec<Evidence>)>, Error> {
-    let sources = access.all(db).await?;
+    let metrics = registry.access().all(db).await?;
+    let reach = Reach {
+        metrics: &metrics,
+        logs: registry.logs(None).await.map_err(|e| e.to_string()),
+    };
     let teams: Vec<i64> = sqlx::query_scalar("SELECT id FROM teams ORDER BY id")
         .fetch_all(db)
         .await?;
     let mut out = Vec::with_capacity(teams.len());
     for team in teams {
-        out.push((team, evaluate(db, team, Some(&sources)).await?));
+        out.push((team, evaluate(db, team, Some(&reach)).await?));
     }
     Ok(out)
 }
@@ -389,17 +403,17 @@ pub async fn on_read(db: &SqlitePool, team_id: i64) -> Result<Vec<Evidence>, Err
 async fn evaluate(
     db: &SqlitePool,
     team_id: i64,
-    sources: Option<&Sources>,
+    reach: Option<&Reach<'_>>,
 ) -> Result<Vec<Evidence>, Error> {
     let owned = ownership::get(db, team_id).await?;
     let mut out = Vec::new();
     for (check, _) in CHECKS {
-        let (status, detail) = match sources {
+        let (status, detail) = match reach {
             None if ASKS_SOURCES.contains(check) => {
                 out.push(stored(db, team_id, check).await?);
                 continue;
             }
-            _ => run_check(db, sources, &owned, check).await?,
+            _ => run_check(db, reach, &owned, check).await?,
         };
         let at = now();
         let previous: Option<(String, Option<String>)> = sqlx::query_as(
@@ -473,12 +487,12 @@ async fn stored(db: &SqlitePool, team_id: i64, check: &str) -> Result<Evidence, 
 }
 
 /// Re-evaluates every `interval` until the process ends.
-pub fn spawn_schedule(db: SqlitePool, access: Access, interval: std::time::Duration) {
+pub fn spawn_schedule(db: SqlitePool, registry: SourceRegistry, interval: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         loop {
             tick.tick().await;
-            if let Err(err) = evaluate_all(&db, &access).await {
+            if let Err(err) = evaluate_all(&db, &registry).await {
                 tracing::warn!(error = %err, error_type = "EvidenceError", "Evaluating checklist evidence failed");
             }
         }

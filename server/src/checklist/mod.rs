@@ -5,6 +5,7 @@
 pub mod evidence;
 mod export;
 pub mod ownership;
+mod signal_evidence;
 mod template;
 
 pub use export::{export, file_name, Format};

@@ -200,7 +200,7 @@ async fn overview(
 
 /// Runs every team's checks now: one entry per (team, check), each with its `team_id`.
 async fn run_evidence(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let results: Vec<Value> = evidence::evaluate_all(&state.db, state.sources.access())
+    let results: Vec<Value> = evidence::evaluate_all(&state.db, &state.sources)
         .await?
         .into_iter()
         .flat_map(|(team_id, list)| {

@@ -1,0 +1,122 @@
+//! Evidence from the portal's alerting configuration and from the log store: "Notification-
+//! Channels konfiguriert" (a contact point delivered) and "Correlation-IDs für
+//! Request-Tracking aktiviert" (log lines with a `correlation_id` from the team's services).
+
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+
+use super::evidence::Status;
+use super::ownership::Ownership;
+use crate::error::Error;
+use crate::sources::logs::{LogQuery, LogSource};
+
+/// How far back the log check looks.
+const LOG_WINDOW_SECS: f64 = 24.0 * 3600.0;
+
+/// Verified when a contact point's latest delivery — a "send test" or a notification — was
+/// sent; the detail names each contact point's latest outcome. Contact points are the
+/// portal's, not a team's, so every team sees the same answer.
+pub(super) async fn notification_channel_tested(
+    db: &SqlitePool,
+) -> Result<(Status, String), Error> {
+    let points: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, type FROM contact_points ORDER BY name")
+            .fetch_all(db)
+            .await?;
+    if points.is_empty() {
+        return Ok((
+            Status::Failing,
+            "no contact point exists; add one under Alerting → Contact points".into(),
+        ));
+    }
+    let mut sent = Vec::new();
+    let mut other = Vec::new();
+    for (name, kind) in points {
+        let last: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT at, outcome, group_key, answer FROM notification_log WHERE receiver = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&name)
+        .fetch_optional(db)
+        .await?;
+        match last {
+            Some((at, outcome, key, _)) if outcome == "sent" => {
+                let what = if key.contains("/test:") {
+                    "test"
+                } else {
+                    "notification"
+                };
+                sent.push(format!("“{name}” ({kind}): {what} sent at {at}"));
+            }
+            Some((at, _, _, answer)) => other.push(format!(
+                "“{name}” ({kind}): last delivery failed at {at}: {answer}"
+            )),
+            None => other.push(format!("“{name}” ({kind}): never sent (use “Send test”)")),
+        }
+    }
+    let status = if sent.is_empty() {
+        Status::Failing
+    } else {
+        Status::Verified
+    };
+    Ok((
+        status,
+        sent.into_iter().chain(other).collect::<Vec<_>>().join("; "),
+    ))
+}
+
+/// Verified when the log source holds lines with a `correlation_id` from a service the team
+/// owns in the last 24 hours; the detail counts them per service.
+pub(super) async fn correlation_id_logs(
+    logs: Result<&Arc<dyn LogSource>, &str>,
+    owned: &Ownership,
+) -> (Status, String) {
+    let logs = match logs {
+        Ok(logs) => logs,
+        Err(why) => return (Status::Unverifiable, format!("cannot verify — {why}")),
+    };
+    if owned.services.is_empty() {
+        return (
+            Status::Unverifiable,
+            "cannot verify — the team names no services; add them under “What this team owns”"
+                .into(),
+        );
+    }
+    let end = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let services = owned
+        .services
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let q = LogQuery {
+        query: format!("correlation_id:* AND service:({services})"),
+        start: end - LOG_WINDOW_SECS,
+        end: end + 1.0,
+        limit: owned.services.len().max(1),
+        cursor: None,
+    };
+    match logs.field_values("service", &q).await {
+        Ok(found) if !found.is_empty() => (
+            Status::Verified,
+            format!(
+                "log lines with a correlation_id in the last 24 h: {}",
+                found
+                    .iter()
+                    .map(|f| format!("{} from service {}", f.count, f.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Ok(_) => (
+            Status::Failing,
+            format!(
+                "no log line with a correlation_id from services {} in the last 24 h",
+                owned.services.join(", ")
+            ),
+        ),
+        Err(e) => (Status::Failing, format!("the log source failed: {e}")),
+    }
+}
