@@ -103,6 +103,49 @@ impl World {
         body["id"].as_i64().unwrap()
     }
 
+    async fn fresh_escalation_policy(&self) -> i64 {
+        let cp = self.unique("esc-cp");
+        let (s, body) = self
+            .admin
+            .post(
+                "/api/v1/contact-points",
+                contact_point(&cp, "http://127.0.0.1:9/hook"),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        let (s, body) = self
+            .admin
+            .post(
+                "/api/v1/escalation-policies",
+                escalation_policy(&self.unique("esc"), &cp),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
+    /// The fingerprint of a firing alert of a fresh rule group.
+    async fn fresh_alert(&self) -> String {
+        let name = self.unique("firing");
+        let (s, body) = self
+            .admin
+            .post(
+                "/api/v1/rule-groups",
+                json!({"name": name, "interval": "1s", "rules": [{"alert": name, "expr": "vector(1)"}]}),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        e2e::eventually(std::time::Duration::from_secs(30), "the alert", || async {
+            let (_, alerts) = self.admin.get("/api/v1/alerts").await;
+            alerts["data"]["alerts"]
+                .as_array()?
+                .iter()
+                .find(|a| a["labels"]["alertname"] == name.as_str())
+                .and_then(|a| a["fingerprint"].as_str().map(str::to_owned))
+        })
+        .await
+    }
+
     async fn fresh_dashboard(&self) -> String {
         let (s, body) = self
             .admin
@@ -183,12 +226,20 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("PUT", "/api/v1/notification-policies") => Some(Admin),
         ("POST", "/api/v1/silences") => Some(Editor),
         ("DELETE", "/api/v1/silences/{id}") => Some(Editor),
+        ("POST", "/api/v1/escalation-policies") => Some(Admin),
+        ("PUT", "/api/v1/escalation-policies/{id}") => Some(Admin),
+        ("DELETE", "/api/v1/escalation-policies/{id}") => Some(Admin),
+        ("POST", "/api/v1/alerts/{fingerprint}/ack") => Some(Editor),
         _ => return None,
     })
 }
 
 fn contact_point(name: &str, url: &str) -> Value {
     json!({"name": name, "type": "webhook", "settings": {"url": url}})
+}
+
+fn escalation_policy(name: &str, contact_point: &str) -> Value {
+    json!({"name": name, "steps": {"critical": [{"contact_point": contact_point, "after": "5m"}]}})
 }
 
 fn silence() -> Value {
@@ -346,6 +397,16 @@ async fn prepare(
         ("POST", "/v1/logs") => (path.into(), Some(json!({}))),
         // A Loki push of no streams is a valid push.
         ("POST", "/loki/api/v1/push") => (path.into(), Some(json!({"streams": []}))),
+        // One bulk action with its document (sent as a raw body).
+        ("POST" | "PUT", "/_bulk" | "/{index}/_bulk") => (
+            path.replace("{index}", "roles"),
+            Some(Value::String(
+                "{\"index\":{\"_index\":\"roles\"}}\n{\"message\":\"matrix\"}\n".into(),
+            )),
+        ),
+        ("PUT", "/_template/{name}" | "/_index_template/{name}" | "/_ilm/policy/{name}") => {
+            (path.replace("{name}", "probe"), Some(json!({})))
+        }
         ("POST", "/prometheus/api/v1/label/{name}/values") => {
             ("/prometheus/api/v1/label/job/values".into(), None)
         }
@@ -419,6 +480,44 @@ async fn prepare(
                 None,
             )
         }
+        ("POST", "/api/v1/escalation-policies") => {
+            let cp = world.unique("esc-cp");
+            let (s, body) = world
+                .admin
+                .post(
+                    "/api/v1/contact-points",
+                    contact_point(&cp, "http://127.0.0.1:9/hook"),
+                )
+                .await;
+            assert_eq!(s, 201, "{body}");
+            (
+                path.into(),
+                Some(escalation_policy(&world.unique("esc"), &cp)),
+            )
+        }
+        ("PUT", "/api/v1/escalation-policies/{id}") => {
+            let id = world.fresh_escalation_policy().await;
+            let (_, current) = world
+                .admin
+                .get(&format!("/api/v1/escalation-policies/{id}"))
+                .await;
+            let mut body = current.clone();
+            for k in ["id", "updated_at"] {
+                body.as_object_mut().unwrap().remove(k);
+            }
+            (format!("/api/v1/escalation-policies/{id}"), Some(body))
+        }
+        ("DELETE", "/api/v1/escalation-policies/{id}") => (
+            format!(
+                "/api/v1/escalation-policies/{}",
+                world.fresh_escalation_policy().await
+            ),
+            None,
+        ),
+        ("POST", "/api/v1/alerts/{fingerprint}/ack") => (
+            format!("/api/v1/alerts/{}/ack", world.fresh_alert().await),
+            None,
+        ),
         ("POST", "/api/v1/dashboards") => (
             path.into(),
             Some(json!({"dashboard": {"title": world.unique("Board")}})),

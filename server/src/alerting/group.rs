@@ -333,6 +333,7 @@ fn posted(
                 starts_at: a.fired_at.unwrap_or(a.active_at),
                 ends_at,
                 generator_url: url.clone(),
+                active_at: a.active_at,
             });
         }
     }

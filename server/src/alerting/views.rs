@@ -143,16 +143,71 @@ pub async fn prometheus_rules(
     Ok(json!({ "groups": groups }))
 }
 
-/// Pending and firing alerts of every rule, as Prometheus's `/api/v1/alerts` lists them.
-pub fn alerts(manager: Option<&Manager>) -> Value {
+/// The labels an alert is handed on with (external labels added where it sets none),
+/// whose fingerprint names it in notifications and acknowledgements.
+fn posted_labels(manager: &Manager, a: &Alert) -> crate::notify::matchers::Labels {
+    let mut labels = a.labels.clone();
+    for (k, v) in &manager.context().templates.external_labels {
+        labels.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    labels
+}
+
+fn sorted_runs(manager: Option<&Manager>) -> Vec<GroupRun> {
     let mut runs: Vec<GroupRun> = manager
         .map(|m| m.snapshot().into_values().collect())
         .unwrap_or_default();
     runs.sort_by(|a, b| (&a.namespace, &a.spec.name).cmp(&(&b.namespace, &b.spec.name)));
-    let alerts: Vec<Value> = runs
+    runs
+}
+
+/// Pending and firing alerts of every rule, as Prometheus's `/api/v1/alerts` lists them;
+/// with `notifier`, also each alert's `fingerprint` and, when acknowledged,
+/// `acknowledgedBy`, `acknowledgedAt` and `acknowledgedVia`.
+pub fn alerts(manager: Option<&Manager>, notifier: Option<&crate::notify::Notifier>) -> Value {
+    let Some(m) = manager else {
+        return json!({ "alerts": [] });
+    };
+    let alerts: Vec<Value> = sorted_runs(manager)
         .iter()
         .flat_map(|r| r.rules.iter())
-        .flat_map(|s| s.alerts.current().into_iter().map(alert_json))
+        .flat_map(|s| s.alerts.current())
+        .map(|a| {
+            let mut v = alert_json(a);
+            let Some(n) = notifier else { return v };
+            let fp = crate::notify::payloads::fingerprint(&posted_labels(m, a));
+            v["fingerprint"] = json!(format!("{fp:016x}"));
+            if let Some(ack) = n.ack_of(fp, a.active_at) {
+                if let Some(o) = ack.view().as_object() {
+                    for (k, x) in o.iter().filter(|(k, _)| *k != "fingerprint") {
+                        v[k] = x.clone();
+                    }
+                }
+            }
+            v
+        })
         .collect();
     json!({ "alerts": alerts })
+}
+
+/// The pending or firing alert with this fingerprint.
+pub fn find_active(
+    manager: Option<&Manager>,
+    fingerprint: u64,
+) -> Option<crate::notify::acks::ActiveAlert> {
+    let m = manager?;
+    sorted_runs(manager)
+        .iter()
+        .flat_map(|r| r.rules.iter())
+        .flat_map(|s| s.alerts.current())
+        .find_map(|a| {
+            let labels = posted_labels(m, a);
+            (crate::notify::payloads::fingerprint(&labels) == fingerprint).then_some(
+                crate::notify::acks::ActiveAlert {
+                    fingerprint,
+                    labels,
+                    active_at: a.active_at,
+                },
+            )
+        })
 }

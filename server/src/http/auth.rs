@@ -87,6 +87,8 @@ impl Principal {
 fn is_public(method: &Method, path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/login")
         || path.starts_with("/pkg/")
+        // Acknowledgement links: the signed token is the credential.
+        || path.starts_with("/ack/")
         || (path == "/api/v1/session" && method == Method::POST)
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, Leptos pages, and the tower layers around them.
 
+mod ack_link;
 mod api;
 pub mod auth;
 mod chart_backend;
@@ -69,6 +70,7 @@ pub fn app(state: AppState) -> Router {
             get(|| async { axum::response::Redirect::to("/alerting/rules") }),
         )
         .merge(api::router())
+        .merge(ack_link::routes())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -521,6 +521,14 @@ pub async fn save(
                     format!("the notification policy routes to `{}`; change the policy first", e.name),
                 ));
             }
+            if e.name != name
+                && super::escalation::contact_points_in_use(&mut tx).await?.contains(&e.name)
+            {
+                return Err(Error::conflict(
+                    "name",
+                    format!("an escalation policy sends to `{}`; change it first", e.name),
+                ));
+            }
             sqlx::query(
                 "UPDATE contact_points SET name = ?, type = ?, settings = ?, secret = ?, send_resolved = ?, version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
             )
@@ -582,6 +590,18 @@ pub async fn delete(
             "name",
             format!(
                 "the notification policy routes to `{}`; change the policy first",
+                existing.name
+            ),
+        ));
+    }
+    if super::escalation::contact_points_in_use(&mut tx)
+        .await?
+        .contains(&existing.name)
+    {
+        return Err(Error::conflict(
+            "name",
+            format!(
+                "an escalation policy sends to `{}`; change it first",
                 existing.name
             ),
         ));

@@ -39,11 +39,13 @@ struct Dispatcher {
     log: Arc<std::sync::Mutex<HashMap<String, Entry>>>,
     /// Log keys whose notification is being sent.
     inflight: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    escalation: super::escalate::Progress,
 }
 
 pub fn spawn(notifier: Arc<Notifier>, mut inbox: mpsc::Receiver<Vec<PostedAlert>>) {
     tokio::spawn(async move {
         let entries = super::log::load_entries(&notifier.db).await;
+        let escalation = super::escalate::Progress::load(&notifier.db).await;
         let mut d = Dispatcher {
             log: Arc::new(std::sync::Mutex::new(entries)),
             policy: notifier.current_policy(),
@@ -51,6 +53,7 @@ pub fn spawn(notifier: Arc<Notifier>, mut inbox: mpsc::Receiver<Vec<PostedAlert>
             alerts: HashMap::new(),
             groups: HashMap::new(),
             inflight: Default::default(),
+            escalation,
         };
         loop {
             let next = d
@@ -69,6 +72,7 @@ pub fn spawn(notifier: Arc<Notifier>, mut inbox: mpsc::Receiver<Vec<PostedAlert>
             }
             d.follow_policy();
             d.flush_due().await;
+            super::escalate::tick(&d.notifier, &d.alerts, &mut d.escalation).await;
         }
     });
 }

@@ -4,10 +4,15 @@
 //! Alertmanager's matchers; `silences.rs` v2 silences; `dispatcher.rs` aggregation groups,
 //! their timers and the notification log's dedup; `payloads.rs` the Slack, webhook, e-mail
 //! and Alertmanager bodies; `senders.rs` HTTP and SMTP delivery with retries; `log.rs` the
-//! notification log; `metrics.rs` the `keiko_notification*` figures.
+//! notification log; `metrics.rs` the `keiko_notification*` figures; `escalation.rs`
+//! escalation policies and `escalate.rs` their execution; `acks.rs` acknowledgements and
+//! their signed links.
 
+pub mod acks;
 pub mod contact_points;
 pub mod dispatcher;
+pub mod escalate;
+pub mod escalation;
 pub mod log;
 pub mod matchers;
 pub mod metrics;
@@ -36,6 +41,9 @@ pub struct PostedAlert {
     pub starts_at: i64,
     pub ends_at: i64,
     pub generator_url: String,
+    /// When the rule manager first saw this episode (`activeAt`, Unix ms): what an
+    /// acknowledgement and an escalation belong to.
+    pub active_at: i64,
 }
 
 impl PostedAlert {
@@ -96,6 +104,12 @@ pub struct Notifier {
     pub policy: Arc<RwLock<Arc<policy::Policy>>>,
     pub silences: Arc<RwLock<Vec<silences::Silence>>>,
     pub sender: senders::Sender,
+    /// Escalation policies as stored (reloaded on every change).
+    pub escalations: RwLock<Arc<Vec<escalation::EscalationPolicy>>>,
+    /// Acknowledgements by fingerprint.
+    pub acks: RwLock<std::collections::HashMap<u64, acks::Ack>>,
+    /// Signs acknowledgement links.
+    link_key: Vec<u8>,
     inbox: mpsc::Sender<Vec<PostedAlert>>,
 }
 
@@ -135,6 +149,9 @@ impl Notifier {
             sender: senders::Sender::new(&options)?,
             policy: Arc::new(RwLock::new(Arc::new(live))),
             silences: Arc::new(RwLock::new(silences::load(&db).await?)),
+            escalations: RwLock::new(Arc::new(escalation::list(&db).await?)),
+            acks: RwLock::new(acks::load(&db).await?),
+            link_key: acks::link_key(&db).await?,
             metrics: metrics::NotifyMetrics::new(),
             db,
             secrets,
@@ -156,6 +173,21 @@ impl Notifier {
         if let Ok(mut w) = self.policy.write() {
             *w = Arc::new(p);
         }
+    }
+
+    pub fn escalation_policies(&self) -> Arc<Vec<escalation::EscalationPolicy>> {
+        self.escalations
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub async fn reload_escalations(&self) -> Result<(), Error> {
+        let fresh = Arc::new(escalation::list(&self.db).await?);
+        if let Ok(mut w) = self.escalations.write() {
+            *w = fresh;
+        }
+        Ok(())
     }
 
     pub async fn reload_silences(&self) -> Result<(), Error> {
@@ -191,6 +223,7 @@ impl Notifier {
             starts_at: now,
             ends_at: now + 5 * 60_000,
             generator_url: self.options.external_url.clone(),
+            active_at: now,
         };
         let data = payloads::Data::new(
             &cp.name,

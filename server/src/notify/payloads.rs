@@ -315,6 +315,7 @@ mod tests {
                 1_800_000_000_000
             },
             generator_url: "http://x/graph".into(),
+            active_at: 1_700_000_000_000,
         }
     }
 

@@ -6,6 +6,7 @@
 mod checklist;
 mod dashboards;
 mod datasources;
+mod escalation;
 mod history;
 mod home;
 mod identity;
@@ -97,9 +98,9 @@ fn method_name(m: &Method) -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    let mut api = logs::routes(notifications::routes(ingest::routes(prometheus::routes(
-        dashboards::routes(history::routes(datasources::routes(checklist::routes(
-            rules::routes(identity::routes(home::routes(Api::new()))),
+    let mut api = escalation::routes(logs::routes(notifications::routes(ingest::routes(
+        prometheus::routes(dashboards::routes(history::routes(datasources::routes(
+            checklist::routes(rules::routes(identity::routes(home::routes(Api::new())))),
         )))),
     ))));
     api.routes.push(RouteInfo {

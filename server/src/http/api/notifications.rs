@@ -74,7 +74,7 @@ pub(super) fn routes(api: Api) -> Api {
         )
 }
 
-fn notifier(state: &AppState) -> Result<Arc<Notifier>, Error> {
+pub(super) fn notifier(state: &AppState) -> Result<Arc<Notifier>, Error> {
     state
         .notify
         .clone()

@@ -364,5 +364,5 @@ async fn rules(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Respon
 
 /// `/prometheus/api/v1/alerts`: pending and firing alerts.
 async fn alerts(State(state): State<AppState>) -> Response {
-    success(alerting::views::alerts(state.alerting.as_deref()))
+    success(alerting::views::alerts(state.alerting.as_deref(), None))
 }

@@ -151,7 +151,7 @@ async fn prometheus_rules(
 
 /// `GET /api/v1/alerts`: pending and firing alerts, as Prometheus lists them.
 async fn alerts(State(state): State<AppState>) -> Response {
-    let data = alerting::views::alerts(state.alerting.as_deref());
+    let data = alerting::views::alerts(state.alerting.as_deref(), state.notify.as_deref());
     Json(json!({ "status": "success", "data": data })).into_response()
 }
 
