@@ -36,11 +36,14 @@ mod otlp;
 pub mod prompb;
 mod remote_write;
 mod sample;
+pub mod spans;
+mod zipkin;
 
 pub use error::DecodeError;
 pub use limits::Limits;
 pub use loki::{decode_loki_push, LokiEntry};
 pub use otlp::logs::{decode_otlp_logs, LogLine, OtlpLogs};
+pub use otlp::traces::{decode_otlp_traces, OtlpSpans};
 pub use otlp::{
     decode_otlp_metrics, decode_otlp_metrics_with, translate_otlp, OtlpDecoded, OtlpFormat,
     OtlpOptions, MAX_TARGET_INFO_FILL,
@@ -53,3 +56,5 @@ pub use sample::{
     is_stale_nan, is_valid_label_name, is_valid_metric_name, stale_nan, Metadata, MetricType,
     Sample, METRIC_NAME_LABEL, STALE_NAN_BITS,
 };
+pub use spans::{DecodedSpans, SpanLimits, SpanLine};
+pub use zipkin::decode_zipkin_v2;

@@ -76,6 +76,10 @@ pub struct Config {
     pub logs_retention_days: u64,
     /// And at most this many bytes on disk (oldest blocks go first); unset: no size limit.
     pub logs_retention_bytes: Option<u64>,
+    /// The embedded span store keeps spans this many days (under `<data dir>/traces`).
+    pub traces_retention_days: u64,
+    /// And at most this many bytes on disk (oldest blocks go first); unset: no size limit.
+    pub traces_retention_bytes: Option<u64>,
     /// The portal scrapes its own `/metrics` into the embedded store this often (job
     /// `keiko-portal`); 0 turns the self-scrape off.
     pub self_scrape_interval_secs: u64,
@@ -127,6 +131,8 @@ impl Default for Config {
             metrics_retention_bytes: None,
             logs_retention_days: 7,
             logs_retention_bytes: None,
+            traces_retention_days: 7,
+            traces_retention_bytes: None,
             self_scrape_interval_secs: 15,
             anonymous_ingest: false,
             scrape_config_file: None,
@@ -238,6 +244,16 @@ impl Config {
                 Some(parse_number("KEIKO_LOGS_RETENTION_BYTES", &v)?)
             };
         }
+        if let Some(v) = var("KEIKO_TRACES_RETENTION_DAYS") {
+            self.traces_retention_days = parse_number("KEIKO_TRACES_RETENTION_DAYS", &v)?;
+        }
+        if let Some(v) = var("KEIKO_TRACES_RETENTION_BYTES") {
+            self.traces_retention_bytes = if v.is_empty() {
+                None
+            } else {
+                Some(parse_number("KEIKO_TRACES_RETENTION_BYTES", &v)?)
+            };
+        }
         if let Some(v) = var("KEIKO_SELF_SCRAPE_INTERVAL_SECS") {
             self.self_scrape_interval_secs = parse_number("KEIKO_SELF_SCRAPE_INTERVAL_SECS", &v)?;
         }
@@ -316,6 +332,9 @@ impl Config {
         }
         if self.logs_retention_days == 0 {
             bail!("logs_retention_days must be at least 1");
+        }
+        if self.traces_retention_days == 0 {
+            bail!("traces_retention_days must be at least 1");
         }
         if let Some(u) = &self.public_url {
             let parsed = url::Url::parse(u)

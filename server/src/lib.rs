@@ -31,6 +31,7 @@ pub mod rules;
 pub mod sources;
 pub mod state;
 pub mod telemetry;
+pub mod traces;
 
 use std::sync::Arc;
 
@@ -101,6 +102,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .context("registering log store metrics")?;
     }
     logs::selflog::start(log_store.clone());
+    let trace_store = traces::TraceStore::open(
+        &config.data_dir.join("traces"),
+        traces::Settings::from_config(&config),
+    )
+    .context("opening the embedded span store")?;
+    trace_store.spawn_maintenance();
+    for c in trace_store.collectors() {
+        metrics
+            .register(c)
+            .context("registering span store metrics")?;
+    }
+    traces::selfspans::start(trace_store.clone());
     if !config.remote_write_urls.is_empty() {
         let forwarder = embedded::forward::Forwarder::start(
             config
@@ -148,6 +161,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             allow_link_local: config.allow_link_local_sources,
             embedded: Some(embedded.clone()),
             logs: Some(log_store.clone()),
+            traces: Some(trace_store.clone()),
         },
     );
     let alerting = alerting::Manager::start(alerting::Context::new(
@@ -193,6 +207,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         token_uses: Default::default(),
         embedded: Some(embedded),
         logs: Some(log_store),
+        traces: Some(trace_store),
         scraper: Some(scraper),
         alerting: Some(alerting),
         notify: Some(notifier),

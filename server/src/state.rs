@@ -27,6 +27,8 @@ pub struct AppState {
     pub embedded: Option<Arc<crate::embedded::EmbeddedStore>>,
     /// The embedded log store (ingest writes here; queries go through `sources`).
     pub logs: Option<Arc<crate::logs::LogStore>>,
+    /// The embedded span store (ingest writes here; queries go through `sources`).
+    pub traces: Option<Arc<crate::traces::TraceStore>>,
     /// Its scrape loops.
     pub scraper: Option<Arc<crate::embedded::scraper::Scraper>>,
     /// The rule manager: evaluation of every stored rule group.

@@ -10,7 +10,8 @@
 //! - the embedded log store: the same JSON lines, batched off the logging thread
 //!   (`logs::selflog`), so the portal's own lines are searchable.
 //! - OpenTelemetry: every span is an OTel span, so trace ids exist even when nothing is
-//!   exported; spans are exported by OTLP/HTTP only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+//!   exported; spans are exported by OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set,
+//!   and go to the portal's own span store otherwise (`traces::selfspans`).
 
 use std::fmt::Debug;
 use std::fs::{File, OpenOptions};
@@ -111,6 +112,8 @@ fn tracer_provider(exporting: bool) -> anyhow::Result<SdkTracerProvider> {
             .build()
             .context("building the OTLP span exporter")?;
         builder = builder.with_batch_exporter(exporter);
+    } else {
+        builder = builder.with_batch_exporter(crate::traces::selfspans::SelfSpanExporter);
     }
     Ok(builder.build())
 }

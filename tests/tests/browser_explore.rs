@@ -495,8 +495,8 @@ async fn data_sources_are_added_tested_refused_with_reasons_and_deleted_in_the_u
     assert_eq!(s, 200, "{before}");
     assert_eq!(
         before.as_array().map(Vec::len),
-        Some(2),
-        "the built-in stores (metrics and logs) only: {before}"
+        Some(3),
+        "the built-in stores (metrics, logs and traces) only: {before}"
     );
 
     // A cloud-metadata address is refused beside the URL field; nothing is saved.

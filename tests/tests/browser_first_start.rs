@@ -169,6 +169,7 @@ async fn the_built_in_store_is_made_the_default_again_from_the_data_sources_page
         .filter(|s| s["default"] == true)
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    // The metrics default is the built-in store again; the logs default stayed the log store.
-    assert_eq!(default, ["Embedded", "Embedded logs"]);
+    // The metrics default is the built-in store again; the logs and traces defaults stayed
+    // the built-in log and span stores.
+    assert_eq!(default, ["Embedded", "Embedded logs", "Embedded traces"]);
 }

@@ -35,10 +35,15 @@ fn encode_query(q: &str) -> String {
 async fn a_fresh_portal_scrapes_itself_and_answers_as_prometheus_does() {
     let portal = portal().await;
     let admin = portal.admin();
-    // The built-in sources (the metrics store and the log store) are there and the
+    // The built-in sources (the metrics, log and span stores) are there and the
     // defaults, with no source added by hand.
     let (_, sources) = admin.get("/api/v1/datasources").await;
-    assert_eq!(sources.as_array().unwrap().len(), 2, "{sources}");
+    assert_eq!(sources.as_array().unwrap().len(), 3, "{sources}");
+    assert_eq!(
+        (sources[2]["family"].clone(), sources[2]["default"].clone()),
+        (json!("traces"), json!(true)),
+        "{sources}"
+    );
     assert_eq!(sources[0]["family"], "metrics", "{sources}");
     assert_eq!(
         (

@@ -396,8 +396,8 @@ async fn store_types_to_come_are_refused_naming_the_type_and_settings_are_checke
     let (_, list) = admin.get("/api/v1/datasources").await;
     assert_eq!(
         list.as_array().unwrap().len(),
-        2,
-        "only the built-in stores (metrics and logs): {list}"
+        3,
+        "only the built-in stores (metrics, logs and traces): {list}"
     );
 
     // A new metrics default takes over from the built-in store: one default per family.
@@ -416,6 +416,6 @@ async fn store_types_to_come_are_refused_naming_the_type_and_settings_are_checke
         .filter(|s| s["default"] == true)
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    // The logs family keeps its default (the built-in log store).
-    assert_eq!(defaults, ["Embedded logs", "P"], "{list}");
+    // The logs and traces families keep their defaults (the built-in stores).
+    assert_eq!(defaults, ["Embedded logs", "Embedded traces", "P"], "{list}");
 }

@@ -16,6 +16,7 @@
 mod attributes;
 pub mod logs;
 mod names;
+pub mod traces;
 mod translate;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::{

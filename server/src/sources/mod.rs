@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod embedded;
 pub mod embedded_logs;
+pub mod embedded_traces;
 pub mod kind;
 pub mod logs;
 pub mod m4;

@@ -11,6 +11,7 @@ use sqlx::SqlitePool;
 
 use super::embedded::EmbeddedSource;
 use super::embedded_logs::EmbeddedLogs;
+use super::embedded_traces::EmbeddedTraces;
 use super::kind::{not_implemented, Family, SourceKind};
 use super::logs::LogSource;
 use super::prometheus::{Auth, PrometheusClient};
@@ -22,6 +23,7 @@ use crate::embedded::EmbeddedStore;
 use crate::error::Error;
 use crate::logs::LogStore;
 use crate::outbound;
+use crate::traces::TraceStore;
 
 /// What reaching stored sources needs: the secret box, the outbound limits and the
 /// embedded store (when it runs).
@@ -33,6 +35,8 @@ pub struct Access {
     pub embedded: Option<Arc<EmbeddedStore>>,
     /// The embedded log store (when it runs): the built-in source of the logs family.
     pub logs: Option<Arc<LogStore>>,
+    /// The embedded span store (when it runs): the built-in source of the traces family.
+    pub traces: Option<Arc<TraceStore>>,
 }
 
 /// A built client, as the trait of the source's family.
@@ -57,6 +61,13 @@ pub fn client(row: &SourceRow, access: &Access) -> Result<Client, Error> {
             None => Err(Error::invalid(
                 "type",
                 "the embedded log store is not running",
+            )),
+        },
+        SourceKind::Embedded if row.family() == Family::Traces => match &access.traces {
+            Some(store) => Ok(Client::Traces(Arc::new(EmbeddedTraces(store.clone())))),
+            None => Err(Error::invalid(
+                "type",
+                "the embedded span store is not running",
             )),
         },
         SourceKind::Embedded => match &access.embedded {

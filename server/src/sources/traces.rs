@@ -16,8 +16,13 @@ pub struct TraceQuery {
     pub operation: Option<String>,
     /// Span attributes (tags) that must match exactly.
     pub attributes: BTreeMap<String, String>,
-    /// Only traces whose root lasts at least this long.
+    /// Only traces with a matching span that lasts at least this long …
     pub min_duration_ms: Option<f64>,
+    /// … and at most this long.
+    pub max_duration_ms: Option<f64>,
+    /// Only traces with a matching span whose status is error.
+    #[serde(default)]
+    pub errors_only: bool,
     /// Unix seconds, inclusive.
     pub start: f64,
     /// Unix seconds, exclusive.
@@ -43,15 +48,78 @@ pub struct TraceSummary {
 /// One span of a trace.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Span {
+    pub trace_id: String,
     pub span_id: String,
     pub parent_span_id: Option<String>,
     pub service: String,
     pub operation: String,
+    /// `server`, `client`, `producer`, `consumer`, `internal` or `unspecified`.
+    pub kind: String,
     /// Unix nanoseconds.
     pub start_ns: i64,
     pub duration_ms: f64,
+    pub duration_ns: i64,
     pub error: bool,
+    /// The status's description, when the span has one.
+    pub status_message: Option<String>,
     pub attributes: BTreeMap<String, String>,
+    /// Resource attributes (Jaeger's process tags), `service.name` left out.
+    pub resource: BTreeMap<String, String>,
+    /// Types other than string of attributes (`int64`, `float64`, `bool`); resource
+    /// attributes under `@r.<name>`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attribute_types: BTreeMap<String, String>,
+    pub events: Vec<SpanEventView>,
+    pub links: Vec<SpanLinkView>,
+}
+
+/// An event at a point in a span (a Zipkin annotation, an exception).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpanEventView {
+    pub time_ns: i64,
+    pub name: String,
+    pub attributes: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attribute_types: BTreeMap<String, String>,
+}
+
+/// A link from a span to another span.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpanLinkView {
+    pub trace_id: String,
+    pub span_id: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// An operation of a service, with the kind of its spans.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Operation {
+    pub name: String,
+    /// Empty when the store does not know it.
+    pub span_kind: String,
+}
+
+/// Calls from one service to another in a time range: a span of `child` whose parent
+/// span belongs to `parent`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceEdge {
+    pub parent: String,
+    pub child: String,
+    pub calls: u64,
+    /// Calls whose child span has an error status.
+    pub errors: u64,
+    /// 95th percentile of the child spans' durations.
+    pub p95_ms: f64,
+}
+
+/// The service map of a time range.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceMap {
+    pub edges: Vec<ServiceEdge>,
+    /// Spans read; when the range holds more than the store reads for one map, the map
+    /// covers the newest ones and `truncated` is set.
+    pub spans_read: usize,
+    pub truncated: bool,
 }
 
 /// A whole trace: every span the store has for the id.
@@ -76,6 +144,17 @@ pub trait TraceSource: Send + Sync {
         start: f64,
         end: f64,
     ) -> BoxFuture<'a, Result<Vec<String>, SourceError>>;
+    /// The operations of `service` (span names with their kind).
+    fn operations<'a>(
+        &'a self,
+        service: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Operation>, SourceError>>;
+    /// Calls between services in `[start, end)`.
+    fn service_map<'a>(
+        &'a self,
+        start: f64,
+        end: f64,
+    ) -> BoxFuture<'a, Result<ServiceMap, SourceError>>;
     /// The span attribute names seen in `[start, end)`.
     fn attribute_names<'a>(
         &'a self,

@@ -1,0 +1,127 @@
+//! The embedded span store as a [`TraceSource`]: called in-process, each read on a
+//! blocking thread behind the store's concurrency limit and timeout. `query.rs` holds the
+//! reads, `view.rs` the stored records as the family's types.
+
+mod query;
+mod view;
+
+pub use query::normalize_trace_id;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use super::traces::{Operation, ServiceMap, Trace, TraceQuery, TraceSource, TraceSummary};
+use super::SourceError;
+use crate::traces::catalog::lock;
+use crate::traces::{TraceStore, TraceStoreError};
+use query::range;
+
+pub struct EmbeddedTraces(pub Arc<TraceStore>);
+
+fn failure(e: TraceStoreError) -> SourceError {
+    match e {
+        TraceStoreError::Refused(m) => SourceError::BadQuery(m),
+        TraceStoreError::Timeout(ms) => SourceError::Timeout(ms),
+        other => SourceError::Upstream(other.to_string()),
+    }
+}
+
+impl TraceSource for EmbeddedTraces {
+    fn search<'a>(
+        &'a self,
+        q: &'a TraceQuery,
+    ) -> BoxFuture<'a, Result<Vec<TraceSummary>, SourceError>> {
+        Box::pin(async move {
+            let q = q.clone();
+            self.0
+                .read(move |s, _| query::search(s, &q))
+                .await
+                .map_err(failure)
+        })
+    }
+
+    fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, Result<Option<Trace>, SourceError>> {
+        Box::pin(async move {
+            let id = trace_id.to_owned();
+            self.0
+                .read(move |s, _| query::trace(s, &id))
+                .await
+                .map_err(failure)
+        })
+    }
+
+    fn services<'a>(
+        &'a self,
+        _start: f64,
+        _end: f64,
+    ) -> BoxFuture<'a, Result<Vec<String>, SourceError>> {
+        Box::pin(async move {
+            self.0
+                .read(|_, table| Ok(lock(table).services()))
+                .await
+                .map_err(failure)
+        })
+    }
+
+    fn operations<'a>(
+        &'a self,
+        service: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Operation>, SourceError>> {
+        Box::pin(async move {
+            let service = service.to_owned();
+            self.0
+                .read(move |_, table| {
+                    Ok(lock(table)
+                        .operations(&service)
+                        .into_iter()
+                        .map(|(name, span_kind)| Operation { name, span_kind })
+                        .collect())
+                })
+                .await
+                .map_err(failure)
+        })
+    }
+
+    fn service_map<'a>(
+        &'a self,
+        start: f64,
+        end: f64,
+    ) -> BoxFuture<'a, Result<ServiceMap, SourceError>> {
+        Box::pin(async move {
+            self.0
+                .read(move |s, _| query::service_map(s, range(start, end)))
+                .await
+                .map_err(failure)
+        })
+    }
+
+    fn attribute_names<'a>(
+        &'a self,
+        start: f64,
+        end: f64,
+    ) -> BoxFuture<'a, Result<Vec<String>, SourceError>> {
+        Box::pin(async move {
+            self.0
+                .read(move |s, _| query::attribute_names(s, range(start, end)))
+                .await
+                .map_err(failure)
+        })
+    }
+
+    fn attribute_values<'a>(
+        &'a self,
+        name: &'a str,
+        start: f64,
+        end: f64,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<String>, SourceError>> {
+        Box::pin(async move {
+            let name = name.to_owned();
+            self.0
+                .read(move |s, _| query::attribute_values(s, &name, range(start, end), limit))
+                .await
+                .map_err(failure)
+        })
+    }
+}

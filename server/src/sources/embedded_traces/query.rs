@@ -1,0 +1,424 @@
+//! Reads over the span store, on the caller's (blocking) thread: trace search (spans that
+//! match, then their traces' merged summaries), a trace by id (bloom-filtered on the trace
+//! id), the service map, attribute names and values. Every read is bounded: a search looks
+//! at most [`MAX_SEARCH_SPANS`] matching spans, a trace holds at most [`MAX_TRACE_SPANS`]
+//! spans, a service map reads at most [`MAX_MAP_SPANS`].
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use logstore::query::{Compare, FieldTest};
+use logstore::{Cursor, Query, Record, Store, TimeRange, Value};
+
+use super::view::{merge_summaries, span_view};
+use crate::sources::traces::{ServiceEdge, ServiceMap, Trace, TraceQuery, TraceSummary};
+use crate::traces::catalog::{equals, spans_only};
+use crate::traces::records::{self, stored_name, RESOURCE_PREFIX, SERVICE, SPAN_ID, TRACE_REC};
+use crate::traces::TraceStoreError;
+
+pub const MAX_SEARCH_SPANS: usize = 100_000;
+pub const MAX_TRACE_SPANS: usize = 50_000;
+pub const MAX_MAP_SPANS: usize = 200_000;
+/// Most traces one search returns.
+pub const MAX_TRACES: usize = 1_000;
+const PAGE: usize = 5_000;
+
+fn ns(seconds: f64) -> i64 {
+    (seconds * 1e9).clamp(i64::MIN as f64, i64::MAX as f64) as i64
+}
+
+pub fn range(start: f64, end: f64) -> TimeRange {
+    TimeRange {
+        from: ns(start),
+        to: ns(end),
+    }
+}
+
+/// A trace id as stored: 32 lowercase hex digits (a 16-digit id is padded, as Zipkin's
+/// 64-bit ids are at ingest).
+pub fn normalize_trace_id(id: &str) -> Result<String, TraceStoreError> {
+    let id = id.to_ascii_lowercase();
+    let id = if id.len() == 16 {
+        format!("{id:0>32}")
+    } else {
+        id
+    };
+    if ingest::spans::is_hex_id(&id, 32) {
+        Ok(id)
+    } else {
+        Err(TraceStoreError::Refused(
+            "a trace id is 32 hex digits (or 16 for a 64-bit id)".into(),
+        ))
+    }
+}
+
+/// An attribute filter: the stored names to look at and the value they must hold exactly.
+struct Tag {
+    names: Vec<String>,
+    value: String,
+}
+
+/// The span query of a search, and the attribute filters checked exactly afterwards
+/// (the engine's attribute match also takes a value holding the words).
+fn span_query(store: &Store, q: &TraceQuery) -> Result<(Query, Vec<Tag>), TraceStoreError> {
+    let schema = store.schema();
+    let mut all = vec![spans_only()];
+    if let Some(s) = q.service.as_deref().filter(|s| !s.is_empty()) {
+        all.push(equals("service", s));
+    }
+    if let Some(op) = q.operation.as_deref().filter(|s| !s.is_empty()) {
+        all.push(equals("operation", op));
+    }
+    if q.errors_only {
+        all.push(equals("status", "error"));
+    }
+    for (op, bound) in [
+        (Compare::Ge, q.min_duration_ms),
+        (Compare::Le, q.max_duration_ms),
+    ] {
+        if let Some(ms) = bound {
+            if !ms.is_finite() || ms < 0.0 {
+                return Err(TraceStoreError::Refused(
+                    "durations are non-negative numbers".into(),
+                ));
+            }
+            all.push(Query::Field {
+                field: "duration".into(),
+                test: FieldTest::Range(op, ((ms * 1e6) as i64).to_string()),
+            });
+        }
+    }
+    let mut tags = Vec::new();
+    for (k, v) in &q.attributes {
+        let is_column = schema
+            .columns()
+            .iter()
+            .any(|c| c.name == *k || c.aliases.iter().any(|a| a == k));
+        match k.as_str() {
+            "error" if v == "true" => all.push(equals("status", "error")),
+            "otel.status_code" => all.push(equals("status", &v.to_ascii_lowercase())),
+            _ if is_column => all.push(equals(k, v)),
+            _ => {
+                let names = vec![stored_name(schema, k), format!("{RESOURCE_PREFIX}{k}")];
+                all.push(Query::Or(names.iter().map(|n| equals(n, v)).collect()));
+                tags.push(Tag {
+                    names,
+                    value: v.clone(),
+                });
+            }
+        }
+    }
+    Ok((Query::And(all), tags))
+}
+
+fn trace_id_of(r: &Record) -> &str {
+    r.values
+        .get(records::TRACE_ID)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The ids of the newest traces with a span matching `q`, newest match first.
+pub fn trace_ids(store: &Store, q: &TraceQuery) -> Result<Vec<String>, TraceStoreError> {
+    let (query, tags) = span_query(store, q)?;
+    let limit = q.limit.clamp(1, MAX_TRACES);
+    let window = range(q.start, q.end);
+    let mut seen = HashSet::new();
+    let mut ids = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    let mut read = 0;
+    while ids.len() < limit && read < MAX_SEARCH_SPANS {
+        let page = store.search(&query, window, PAGE, cursor)?;
+        read += page.hits.len();
+        for hit in &page.hits {
+            let exact = tags.iter().all(|t| {
+                t.names
+                    .iter()
+                    .any(|n| hit.record.attribute(n) == Some(t.value.as_str()))
+            });
+            let id = trace_id_of(&hit.record);
+            if exact && !id.is_empty() && seen.insert(id.to_owned()) {
+                ids.push(id.to_owned());
+                if ids.len() >= limit {
+                    break;
+                }
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(ids)
+}
+
+/// All records of `query` over all time, a page at a time, at most `max`.
+fn collect(store: &Store, query: &Query, max: usize) -> Result<Vec<Record>, TraceStoreError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.search(query, TimeRange::all(), PAGE.min(max), cursor)?;
+        out.extend(page.hits.into_iter().map(|h| h.record));
+        match page.next {
+            Some(next) if out.len() < max => cursor = Some(next),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// The merged summaries of `ids`, in their order (ids the store has no summary for are
+/// left out).
+pub fn summaries(store: &Store, ids: &[String]) -> Result<Vec<TraceSummary>, TraceStoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let query = Query::And(vec![
+            equals("rec", TRACE_REC),
+            Query::Or(chunk.iter().map(|id| equals("trace_id", id)).collect()),
+        ]);
+        let mut merged = merge_summaries(&collect(store, &query, MAX_TRACE_SPANS)?);
+        out.extend(chunk.iter().filter_map(|id| merged.remove(id)));
+    }
+    Ok(out)
+}
+
+/// The traces matching `q` with their summaries, newest match first.
+pub fn search(store: &Store, q: &TraceQuery) -> Result<Vec<TraceSummary>, TraceStoreError> {
+    let ids = trace_ids(store, q)?;
+    summaries(store, &ids)
+}
+
+/// Every span of trace `id` (a span sent twice counts once), by start time.
+pub fn trace(store: &Store, id: &str) -> Result<Option<Trace>, TraceStoreError> {
+    let id = normalize_trace_id(id)?;
+    let query = Query::And(vec![spans_only(), equals("trace_id", &id)]);
+    let found = collect(store, &query, MAX_TRACE_SPANS)?;
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let mut seen = HashSet::new();
+    let mut spans: Vec<_> = found
+        .into_iter()
+        .filter(|r| {
+            let span_id = r.values.get(SPAN_ID).and_then(Value::as_str);
+            seen.insert(span_id.unwrap_or_default().to_owned())
+        })
+        .map(span_view)
+        .collect();
+    spans.sort_by(|a, b| (a.start_ns, &a.span_id).cmp(&(b.start_ns, &b.span_id)));
+    Ok(Some(Trace {
+        trace_id: id,
+        spans,
+    }))
+}
+
+/// Calls between services in `window`: a span of one service whose parent span belongs to
+/// another (both read in the window).
+pub fn service_map(store: &Store, window: TimeRange) -> Result<ServiceMap, TraceStoreError> {
+    let query = spans_only();
+    let mut service_of: HashMap<String, String> = HashMap::new();
+    let mut children: Vec<(String, String, bool, i64)> = Vec::new();
+    let mut cursor = None;
+    let mut read = 0;
+    let mut truncated = false;
+    loop {
+        let page = store.search(&query, window, PAGE, cursor)?;
+        read += page.hits.len();
+        for hit in page.hits {
+            let r = hit.record;
+            let get = |i: usize| r.values.get(i).and_then(Value::as_str).map(str::to_owned);
+            let service = get(SERVICE).unwrap_or_default();
+            if let Some(parent) = get(records::PARENT_ID) {
+                let error = get(records::STATUS).as_deref() == Some("error");
+                let duration = r.values.get(records::DURATION).and_then(Value::as_int);
+                children.push((parent, service.clone(), error, duration.unwrap_or(0)));
+            }
+            if let Some(id) = get(SPAN_ID) {
+                service_of.insert(id, service);
+            }
+        }
+        match page.next {
+            Some(_) if read >= MAX_MAP_SPANS => {
+                truncated = true;
+                break;
+            }
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut edges: BTreeMap<(String, String), (u64, Vec<i64>)> = BTreeMap::new();
+    for (parent, child, error, duration) in children {
+        let Some(from) = service_of.get(&parent) else {
+            continue;
+        };
+        if *from == child {
+            continue;
+        }
+        let e = edges.entry((from.clone(), child)).or_default();
+        e.0 += u64::from(error);
+        e.1.push(duration);
+    }
+    Ok(ServiceMap {
+        edges: edges
+            .into_iter()
+            .map(|((parent, child), (errors, mut durations))| {
+                durations.sort_unstable();
+                let rank = ((durations.len() as f64) * 0.95).ceil() as usize;
+                let p95 = durations[rank.clamp(1, durations.len()) - 1];
+                ServiceEdge {
+                    parent,
+                    child,
+                    calls: durations.len() as u64,
+                    errors,
+                    p95_ms: p95 as f64 / 1e6,
+                }
+            })
+            .collect(),
+        spans_read: read,
+        truncated,
+    })
+}
+
+/// Names of span attributes in `window` (resource attributes as `resource.<name>`), most
+/// common first.
+pub fn attribute_names(store: &Store, window: TimeRange) -> Result<Vec<String>, TraceStoreError> {
+    let columns: HashSet<String> = store
+        .schema()
+        .columns()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    Ok(store
+        .fields(&spans_only(), window)?
+        .into_iter()
+        .map(|f| f.name)
+        .filter(|n| n != "body" && !columns.contains(n) && !n.starts_with("@types"))
+        .filter(|n| n != "@events" && n != "@links")
+        .map(|n| match n.strip_prefix(RESOURCE_PREFIX) {
+            Some(r) => format!("resource.{r}"),
+            None => n
+                .strip_prefix(records::ESCAPED_PREFIX)
+                .map(str::to_owned)
+                .unwrap_or(n),
+        })
+        .collect())
+}
+
+/// The most common values of attribute `name` in `window` (`resource.<name>` for a
+/// resource attribute).
+pub fn attribute_values(
+    store: &Store,
+    name: &str,
+    window: TimeRange,
+    limit: usize,
+) -> Result<Vec<String>, TraceStoreError> {
+    let stored = match name.strip_prefix("resource.") {
+        Some(r) => format!("{RESOURCE_PREFIX}{r}"),
+        None => stored_name(store.schema(), name),
+    };
+    Ok(store
+        .field_values(&spans_only(), window, &stored, limit)?
+        .into_iter()
+        .map(|f| f.name)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use ingest::spans::{Attr, SpanKind, SpanLine, SpanStatus};
+
+    use super::*;
+    use crate::traces::{Settings, TraceStore};
+
+    const TRACE: &str = "5b8efff798038103d269b633813fc60c";
+
+    fn span(id: &str, parent: &str, service: &str, name: &str, start: i64, ms: i64) -> SpanLine {
+        SpanLine {
+            trace_id: TRACE.into(),
+            span_id: id.into(),
+            parent_span_id: parent.into(),
+            name: name.into(),
+            kind: if parent.is_empty() {
+                SpanKind::Server
+            } else {
+                SpanKind::Client
+            },
+            start_ns: start,
+            end_ns: start + ms * 1_000_000,
+            service: service.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn late_spans_join_their_trace_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = 1_700_000_000_000_000_000;
+        let mut mcp = span(
+            "00000000000000b2",
+            "00000000000000b1",
+            "mcp-server",
+            "mcp.call",
+            t0 + 1_000_000,
+            40,
+        );
+        mcp.status = SpanStatus::Error;
+        mcp.attributes = vec![Attr::text("mcp.tool", "search_docs")];
+        {
+            let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+            store.append_blocking(&[mcp.clone()]).unwrap();
+            // The root arrives later, in a batch of its own.
+            let mut root = span(
+                "00000000000000b1",
+                "",
+                "keiko-agent",
+                "agent_task_execution",
+                t0,
+                100,
+            );
+            root.attributes = vec![Attr::text("agent.id", "agent-7")];
+            store.append_blocking(&[root]).unwrap();
+        }
+        let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+        let s = store.engine();
+        let t = trace(s, TRACE).unwrap().unwrap();
+        assert_eq!(t.spans.len(), 2);
+        assert_eq!(t.spans[0].operation, "agent_task_execution");
+        assert_eq!(t.spans[1].attributes["mcp.tool"], "search_docs");
+        let q = TraceQuery {
+            service: Some("mcp-server".into()),
+            attributes: BTreeMap::from([("mcp.tool".into(), "search_docs".into())]),
+            min_duration_ms: Some(30.0),
+            start: 0.0,
+            end: 2e9,
+            limit: 10,
+            ..Default::default()
+        };
+        let found = search(s, &q).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].root_service, "keiko-agent");
+        assert_eq!((found[0].span_count, found[0].error_count), (2, 1));
+        assert_eq!(found[0].duration_ms, 100.0);
+        // An attribute holding the word but not equal to the value is no match.
+        let loose = TraceQuery {
+            attributes: BTreeMap::from([("mcp.tool".into(), "search".into())]),
+            ..q.clone()
+        };
+        assert!(search(s, &loose).unwrap().is_empty());
+        let slow = TraceQuery {
+            min_duration_ms: Some(50.0),
+            ..q
+        };
+        assert!(search(s, &slow).unwrap().is_empty());
+        let map = service_map(s, TimeRange::all()).unwrap();
+        assert_eq!(map.edges.len(), 1);
+        let e = &map.edges[0];
+        assert_eq!(
+            (e.parent.as_str(), e.child.as_str()),
+            ("keiko-agent", "mcp-server")
+        );
+        assert_eq!((e.calls, e.errors, e.p95_ms), (1, 1, 40.0));
+        assert!(normalize_trace_id("xyz").is_err());
+        assert_eq!(trace(s, "00000000000000000000000000000001").unwrap(), None);
+    }
+}

@@ -1,0 +1,109 @@
+//! The services-and-operations table, kept in memory at ingest (every stored batch adds
+//! its services, operations and span kinds) and rebuilt from the store's facets at open and
+//! after retention dropped blocks. Bounded: at most [`MAX_SERVICES`] services and
+//! [`MAX_OPERATIONS`] operations per service; what is beyond is not listed.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use ingest::spans::SpanLine;
+use logstore::query::{FieldTest, Text};
+use logstore::{Query, Store, TimeRange};
+
+use super::records::SPAN_REC;
+
+pub const MAX_SERVICES: usize = 10_000;
+pub const MAX_OPERATIONS: usize = 10_000;
+
+type Table = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Services → operations → span kind (empty when only the rebuild saw it).
+#[derive(Debug, Default)]
+pub struct Catalog {
+    services: Table,
+    /// What ingest added since a rebuild's scan started: joined to the scan's result.
+    since_scan: Option<Table>,
+}
+
+pub fn lock(m: &Mutex<Catalog>) -> MutexGuard<'_, Catalog> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `field` equal to `value` (a whole-value match on keyword columns).
+pub fn equals(field: &str, value: &str) -> Query {
+    Query::Field {
+        field: field.to_owned(),
+        test: FieldTest::Equals(Text::Phrase(value.to_owned())),
+    }
+}
+
+/// Span records only (not partial trace summaries).
+pub fn spans_only() -> Query {
+    equals("rec", SPAN_REC)
+}
+
+impl Catalog {
+    /// Adds the services and operations of stored spans.
+    pub fn add(&mut self, spans: &[SpanLine]) {
+        add_to(&mut self.services, spans);
+        if let Some(pending) = &mut self.since_scan {
+            add_to(pending, spans);
+        }
+    }
+
+    /// A rebuild's scan starts: remember what ingest adds from now on.
+    pub fn scan_started(&mut self) {
+        self.since_scan = Some(Table::new());
+    }
+
+    /// Takes a rebuilt table (services of dropped blocks go), with what ingest added
+    /// while it was scanned.
+    pub fn replace_with(&mut self, mut found: Catalog) {
+        for (service, ops) in self.since_scan.take().unwrap_or_default() {
+            found.services.entry(service).or_default().extend(ops);
+        }
+        self.services = found.services;
+    }
+
+    pub fn services(&self) -> Vec<String> {
+        self.services.keys().cloned().collect()
+    }
+
+    /// The operations of `service` with their span kinds (empty when unknown).
+    pub fn operations(&self, service: &str) -> Vec<(String, String)> {
+        self.services
+            .get(service)
+            .map(|ops| ops.iter().map(|(n, k)| (n.clone(), k.clone())).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn add_to(table: &mut Table, spans: &[SpanLine]) {
+    for s in spans {
+        if !table.contains_key(&s.service) && table.len() >= MAX_SERVICES {
+            continue;
+        }
+        let ops = table.entry(s.service.clone()).or_default();
+        if ops.len() < MAX_OPERATIONS || ops.contains_key(&s.name) {
+            ops.insert(s.name.clone(), s.kind.as_str().to_owned());
+        }
+    }
+}
+
+/// The table as the stored spans give it: services by facet, then each one's operations.
+pub fn scan(store: &Store) -> Result<Catalog, logstore::Error> {
+    let all = TimeRange::all();
+    let mut table = Catalog::default();
+    // Kinds are not facets of operations here: a rebuilt operation's kind stays empty
+    // until ingest sees it again.
+    for service in store.field_values(&spans_only(), all, "service", MAX_SERVICES)? {
+        let q = Query::And(vec![spans_only(), equals("service", &service.name)]);
+        let ops = store
+            .field_values(&q, all, "operation", MAX_OPERATIONS)?
+            .into_iter()
+            .map(|op| (op.name, String::new()))
+            .collect();
+        table.services.insert(service.name, ops);
+    }
+    Ok(table)
+}

@@ -1,0 +1,301 @@
+//! The embedded span store: the `logstore` block engine opened under `<data dir>/traces`
+//! with the spans schema ([`records`]), retention from the configuration, periodic
+//! maintenance, bounded reads, ingest counters, the services-and-operations table
+//! ([`catalog`]) and the portal's own spans fed in ([`selfspans`]).
+//!
+//! The store is synchronous; every call here runs it on a blocking thread. Only
+//! `sources::embedded_traces` reads it for the query APIs, and only the ingest routes and
+//! [`selfspans`] write to it.
+
+pub mod catalog;
+pub mod records;
+pub mod selfspans;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ingest::spans::SpanLine;
+use logstore::{Options, Record, Store};
+use prometheus::{IntCounterVec, Opts};
+use tokio::sync::Semaphore;
+
+use crate::logs::now_ns;
+use catalog::Catalog;
+
+/// How the store keeps and bounds its data, from the portal's configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Blocks whose newest span is older than this are dropped.
+    pub retention: Duration,
+    /// Oldest blocks are dropped while the store is larger; `None`: no size limit.
+    pub retention_bytes: Option<u64>,
+    /// Reads running at the same time, at most; more wait (up to [`QUERY_WAIT`]).
+    pub max_concurrent_queries: usize,
+    /// One read may take this long.
+    pub query_timeout: Duration,
+}
+
+impl Settings {
+    pub fn from_config(config: &crate::config::Config) -> Settings {
+        Settings {
+            retention: Duration::from_secs(config.traces_retention_days * 86_400),
+            retention_bytes: config.traces_retention_bytes,
+            ..Default::default()
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            retention: Duration::from_secs(7 * 86_400),
+            retention_bytes: None,
+            max_concurrent_queries: 4,
+            query_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The longest a read waits for a slot before it is refused as busy.
+const QUERY_WAIT: Duration = Duration::from_secs(10);
+
+/// Why a store call did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceStoreError {
+    /// The request itself is wrong (limits, a bad filter): a 4xx.
+    #[error("{0}")]
+    Refused(String),
+    #[error("the span store is busy; retry in a second")]
+    Busy,
+    #[error("the trace query took longer than {0} ms")]
+    Timeout(u64),
+    /// A failure of the store itself (I/O, corruption); the detail is logged, not shown.
+    #[error("the span store failed: {0}")]
+    Failed(String),
+}
+
+impl From<logstore::Error> for TraceStoreError {
+    fn from(e: logstore::Error) -> Self {
+        match e {
+            logstore::Error::Limit(_)
+            | logstore::Error::InvalidRecord { .. }
+            | logstore::Error::Parse(_)
+            | logstore::Error::InvalidQuery(_) => TraceStoreError::Refused(e.to_string()),
+            other => TraceStoreError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// Spans of one append: stored, and refused (too large once stored) with the first reason.
+#[derive(Debug, Default)]
+pub struct Appended {
+    pub stored: usize,
+    pub refused: usize,
+    pub reason: String,
+}
+
+/// The store with its read gate, its table of services and operations, and counters.
+pub struct TraceStore {
+    store: Arc<Store>,
+    catalog: Arc<Mutex<Catalog>>,
+    settings: Settings,
+    queries: Semaphore,
+    /// `keiko_spans_ingested_total{protocol}`: spans stored.
+    accepted: IntCounterVec,
+    /// `keiko_spans_refused_total{protocol,reason}`: spans not stored.
+    refused: IntCounterVec,
+}
+
+impl TraceStore {
+    /// Opens (or creates) the store in `dir`, replaying its WAL; the services table is
+    /// rebuilt from the stored spans on a thread of its own.
+    pub fn open(dir: &Path, settings: Settings) -> Result<Arc<TraceStore>, logstore::Error> {
+        let opts = Options {
+            retention_ns: Some(settings.retention.as_nanos().min(i64::MAX as u128) as i64),
+            retention_bytes: settings.retention_bytes,
+            ..Options::default()
+        };
+        let store = Arc::new(Store::open(dir, records::schema(), opts)?);
+        let accepted = IntCounterVec::new(
+            Opts::new(
+                "keiko_spans_ingested_total",
+                "Spans stored in the embedded span store, by protocol",
+            ),
+            &["protocol"],
+        )
+        .expect("valid counter");
+        let refused = IntCounterVec::new(
+            Opts::new(
+                "keiko_spans_refused_total",
+                "Spans not stored, by protocol and reason",
+            ),
+            &["protocol", "reason"],
+        )
+        .expect("valid counter");
+        let traces = Arc::new(TraceStore {
+            store,
+            catalog: Default::default(),
+            queries: Semaphore::new(settings.max_concurrent_queries.max(1)),
+            settings,
+            accepted,
+            refused,
+        });
+        traces.rebuild_catalog();
+        Ok(traces)
+    }
+
+    /// Rebuilds the services table from the store, off the caller's thread.
+    fn rebuild_catalog(&self) {
+        let store = self.store.clone();
+        let table = self.catalog.clone();
+        catalog::lock(&table).scan_started();
+        let _ = std::thread::Builder::new()
+            .name("keiko-span-catalog".into())
+            .spawn(move || match catalog::scan(&store) {
+                Ok(found) => catalog::lock(&table).replace_with(found),
+                Err(err) => {
+                    tracing::warn!(error = %err, error_type = "SpanStoreCatalog", "Rebuilding the services table failed")
+                }
+            });
+    }
+
+    /// The counters, for the portal's registry.
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.accepted.clone()),
+            Box::new(self.refused.clone()),
+            Box::new(selfspans::DROPPED.clone()),
+        ]
+    }
+
+    /// Counts `n` spans of `protocol` refused for `reason`.
+    pub fn count_refused(&self, protocol: &str, reason: &str, n: usize) {
+        if n > 0 {
+            self.refused
+                .with_label_values(&[protocol, reason])
+                .inc_by(n as u64);
+        }
+    }
+
+    /// Stores `spans` as one all-or-nothing WAL record (spans and their partial trace
+    /// summaries), on the calling (blocking) thread. A span too large once stored is left
+    /// out and reported; `Ok` means every other span is durable.
+    pub fn append_blocking(&self, spans: &[SpanLine]) -> Result<Appended, TraceStoreError> {
+        let schema = self.store.schema();
+        let max = self.store.options().limits.max_record_bytes;
+        let mut out = Appended::default();
+        let mut kept = Vec::with_capacity(spans.len());
+        let mut batch: Vec<Record> = Vec::with_capacity(spans.len() + 1);
+        for s in spans {
+            match records::span_record(schema, s, max) {
+                Ok(r) => {
+                    batch.push(r);
+                    kept.push(s);
+                }
+                Err(reason) => {
+                    out.refused += 1;
+                    if out.reason.is_empty() {
+                        out.reason = reason;
+                    }
+                }
+            }
+        }
+        if kept.is_empty() {
+            return Ok(out);
+        }
+        let owned: Vec<SpanLine> = kept.iter().map(|s| (*s).clone()).collect();
+        batch.extend(records::summary_records(&owned));
+        self.store.append(&batch)?;
+        catalog::lock(&self.catalog).add(&owned);
+        out.stored = owned.len();
+        Ok(out)
+    }
+
+    /// [`TraceStore::append_blocking`] on `cpu::INGEST`, counted under `protocol`.
+    pub async fn append(
+        self: &Arc<Self>,
+        protocol: &'static str,
+        spans: Vec<SpanLine>,
+    ) -> Result<Appended, TraceStoreError> {
+        let n = spans.len();
+        if n == 0 {
+            return Ok(Appended::default());
+        }
+        let me = self.clone();
+        let done = crate::cpu::INGEST
+            .run(move || me.append_blocking(&spans))
+            .await;
+        match done {
+            Ok(Ok(a)) => {
+                self.accepted
+                    .with_label_values(&[protocol])
+                    .inc_by(a.stored as u64);
+                self.count_refused(protocol, "too_large", a.refused);
+                Ok(a)
+            }
+            Ok(Err(e)) => {
+                let reason = match e {
+                    TraceStoreError::Refused(_) => "limit",
+                    _ => "store_error",
+                };
+                self.count_refused(protocol, reason, n);
+                Err(e)
+            }
+            Err(_) => {
+                self.count_refused(protocol, "busy", n);
+                Err(TraceStoreError::Busy)
+            }
+        }
+    }
+
+    /// The engine, for reads on the caller's (blocking) thread.
+    pub fn engine(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs one read on a blocking thread, gated by the concurrency limit and the timeout.
+    pub(crate) async fn read<T, F>(&self, job: F) -> Result<T, TraceStoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store, &Mutex<Catalog>) -> Result<T, TraceStoreError> + Send + 'static,
+    {
+        let _permit = tokio::time::timeout(QUERY_WAIT, self.queries.acquire())
+            .await
+            .map_err(|_| TraceStoreError::Busy)?
+            .map_err(|_| TraceStoreError::Busy)?;
+        let store = self.store.clone();
+        let table = self.catalog.clone();
+        let task = tokio::task::spawn_blocking(move || job(&store, &table));
+        let timeout = self.settings.query_timeout;
+        match tokio::time::timeout(timeout, task).await {
+            Err(_) => Err(TraceStoreError::Timeout(timeout.as_millis() as u64)),
+            Ok(Err(join)) => Err(TraceStoreError::Failed(join.to_string())),
+            Ok(Ok(r)) => r,
+        }
+    }
+
+    /// Head cut and retention every minute, on a blocking thread, until the process ends;
+    /// after blocks were dropped, the services table is rebuilt.
+    pub fn spawn_maintenance(self: &Arc<Self>) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let s = me.store.clone();
+                let done = tokio::task::spawn_blocking(move || s.maintain(now_ns())).await;
+                match done {
+                    Ok(Ok(report)) if report.blocks_dropped > 0 => me.rebuild_catalog(),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(err)) => {
+                        tracing::warn!(error = %err, error_type = "SpanStoreMaintenance", "Span store maintenance failed")
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, error_type = "SpanStoreMaintenance", "Span store maintenance stopped")
+                    }
+                }
+            }
+        });
+    }
+}
