@@ -24,6 +24,9 @@ if [ "$mode" = test ]; then
   want_pkg prometheus-node-exporter
   want_pkg victoria-metrics
   want_pkg prometheus-alertmanager
+  # rsyslog's omelasticsearch ships lines to the portal's Elasticsearch bulk API (#16).
+  want_pkg rsyslog
+  want_pkg rsyslog-elasticsearch
 fi
 command -v npm >/dev/null || want_pkg npm
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -39,6 +42,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
       prometheus-node-exporter) systemctl disable --now prometheus-node-exporter >/dev/null 2>&1 || true ;;
       victoria-metrics) systemctl disable --now victoria-metrics >/dev/null 2>&1 || true ;;
       prometheus-alertmanager) systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true ;;
+      rsyslog) systemctl disable --now rsyslog >/dev/null 2>&1 || true ;;
     esac
   done
 fi

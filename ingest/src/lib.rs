@@ -30,8 +30,10 @@
 
 mod decompress;
 mod error;
+pub mod fluent;
 mod limits;
 pub mod loki;
+pub mod msgpack;
 mod otlp;
 pub mod prompb;
 mod remote_write;

@@ -85,6 +85,9 @@ pub struct Config {
     pub self_scrape_interval_secs: u64,
     /// Accept pushed metrics (`/api/v1/write`, `/v1/metrics`) without credentials.
     pub anonymous_ingest: bool,
+    /// Address of the Fluentd forward protocol listener (e.g. `127.0.0.1:24224`); unset: off.
+    /// The protocol's shared-key handshake is not spoken: bind it to a trusted network.
+    pub fluent_forward_listen: Option<SocketAddr>,
     /// `scrape_configs` in Prometheus's YAML shape: targets the embedded store scrapes
     /// (reloaded on SIGHUP and on `POST /api/v1/scrape-config/reload`).
     pub scrape_config_file: Option<PathBuf>,
@@ -135,6 +138,7 @@ impl Default for Config {
             traces_retention_bytes: None,
             self_scrape_interval_secs: 15,
             anonymous_ingest: false,
+            fluent_forward_listen: None,
             scrape_config_file: None,
             remote_write_urls: Vec::new(),
             remote_write_queue_samples: 500_000,
@@ -297,6 +301,15 @@ impl Config {
                         })
                 })
                 .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(v) = var("KEIKO_FLUENT_FORWARD_LISTEN") {
+            self.fluent_forward_listen = if v.is_empty() {
+                None
+            } else {
+                Some(v.parse().with_context(|| {
+                    format!("KEIKO_FLUENT_FORWARD_LISTEN must be HOST:PORT, not `{v}`")
+                })?)
+            };
         }
         if let Some(v) = var("KEIKO_ANONYMOUS_INGEST") {
             self.anonymous_ingest = matches!(v.as_str(), "1" | "true" | "yes");

@@ -114,6 +114,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .context("registering span store metrics")?;
     }
     traces::selfspans::start(trace_store.clone());
+    if let Some(forward) = config.fluent_forward_listen {
+        let listener = tokio::net::TcpListener::bind(forward)
+            .await
+            .with_context(|| format!("binding the Fluentd forward listener {forward}"))?;
+        tracing::info!(address = %forward, "Fluentd forward listener started");
+        logs::forward::spawn(listener, log_store.clone());
+    }
     if !config.remote_write_urls.is_empty() {
         let forwarder = embedded::forward::Forwarder::start(
             config

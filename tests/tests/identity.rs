@@ -203,6 +203,11 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("POST", "/api/v1/logs") => Some(Editor),
         ("POST", "/v1/logs") => Some(Editor),
         ("POST", "/loki/api/v1/push") => Some(Editor),
+        // Elasticsearch's bulk API and the template/ILM probes shippers make (#16).
+        ("POST" | "PUT", "/_bulk" | "/{index}/_bulk") => Some(Editor),
+        ("PUT", "/_template/{name}" | "/_index_template/{name}" | "/_ilm/policy/{name}") => {
+            Some(Editor)
+        }
         // Prometheus's API takes queries as POST forms too: reading, not changing.
         ("POST", p) if p.starts_with("/prometheus/api/v1/") => Some(Viewer),
         ("POST", "/api/v1/datasources") => Some(Admin),
@@ -397,6 +402,16 @@ async fn prepare(
         ("POST", "/v1/logs") => (path.into(), Some(json!({}))),
         // A Loki push of no streams is a valid push.
         ("POST", "/loki/api/v1/push") => (path.into(), Some(json!({"streams": []}))),
+        // One bulk action with its document (sent as a raw body).
+        ("POST" | "PUT", "/_bulk" | "/{index}/_bulk") => (
+            path.replace("{index}", "roles"),
+            Some(Value::String(
+                "{\"index\":{\"_index\":\"roles\"}}\n{\"message\":\"matrix\"}\n".into(),
+            )),
+        ),
+        ("PUT", "/_template/{name}" | "/_index_template/{name}" | "/_ilm/policy/{name}") => {
+            (path.replace("{name}", "probe"), Some(json!({})))
+        }
         // One bulk action with its document (sent as a raw body).
         ("POST" | "PUT", "/_bulk" | "/{index}/_bulk") => (
             path.replace("{index}", "roles"),

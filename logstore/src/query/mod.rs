@@ -1,8 +1,10 @@
 //! The query language and its evaluation. See the crate docs for the syntax.
 
 mod eval;
+mod filter;
 mod parse;
 
+pub use filter::matching;
 pub use parse::{parse, Compare, FieldTest, ParseError, Query, Text, MAX_DEPTH, MAX_QUERY_BYTES};
 
 pub(crate) use eval::{eval, may_match};

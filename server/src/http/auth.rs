@@ -52,7 +52,7 @@ pub fn is_ingest(path: &str) -> bool {
     matches!(
         path,
         "/api/v1/write" | "/v1/metrics" | "/api/v1/logs" | "/v1/logs" | "/loki/api/v1/push"
-    )
+    ) || crate::http::errors::is_elastic(path)
 }
 
 impl Principal {

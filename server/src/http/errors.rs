@@ -279,6 +279,17 @@ pub(crate) fn is_api(path: &str) -> bool {
         || path.starts_with("/prometheus/")
         || path.starts_with("/v1/")
         || path.starts_with("/loki/api/")
+        || is_elastic(path)
+}
+
+/// Elasticsearch's API as shippers call it (`http/api/elastic.rs`).
+pub(crate) fn is_elastic(path: &str) -> bool {
+    path == "/_bulk"
+        || (path.ends_with("/_bulk") && path.matches('/').count() == 2)
+        || path == "/_cat/health"
+        || path.starts_with("/_template/")
+        || path.starts_with("/_index_template/")
+        || path.starts_with("/_ilm/policy/")
 }
 
 /// Requests no route matched: JSON 404 under `/api`, the app's "not found" page elsewhere.

@@ -78,6 +78,8 @@ pub fn app(state: AppState) -> Router {
             move || app::shell(options.clone()),
         )
         .fallback(errors::fallback)
+        // `GET /` from an Elasticsearch client (no HTML asked for) answers cluster info.
+        .layer(axum::middleware::from_fn(api::root_probe))
         // Each `layer` wraps everything above it: the first listed runs innermost, the
         // last runs first on the way in and last on the way out.
         .layer(

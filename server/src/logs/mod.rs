@@ -6,8 +6,11 @@
 //! `sources::embedded_logs` reads it for the query API, and only the ingest routes and
 //! [`selflog`] write to it.
 
+pub mod elastic;
+pub mod forward;
 pub mod records;
 pub mod selflog;
+pub mod tail;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -91,6 +94,8 @@ pub struct LogStore {
     accepted: IntCounterVec,
     /// `keiko_log_lines_refused_total{protocol,reason}`: lines not stored.
     refused: IntCounterVec,
+    /// The open live tails, offered every acknowledged batch.
+    tails: tail::Tails,
 }
 
 impl LogStore {
@@ -124,6 +129,7 @@ impl LogStore {
             settings,
             accepted,
             refused,
+            tails: tail::Tails::default(),
         }))
     }
 
@@ -145,7 +151,20 @@ impl LogStore {
 
     /// Appends on the calling (blocking) thread, without counting.
     pub(crate) fn append_blocking(&self, records: &[Record]) -> Result<u64, logstore::Error> {
-        self.store.append(records)
+        let first_seq = self.store.append(records)?;
+        if self.tails.watched() {
+            self.tails.publish(&Arc::new(tail::Batch {
+                first_seq,
+                records: records.to_vec(),
+            }));
+        }
+        Ok(first_seq)
+    }
+
+    /// Opens a live tail of the lines matching `query` stored from now on, sending at most
+    /// `rate` lines per second; busy when [`tail::MAX_TAILS`] are open.
+    pub fn tail(&self, query: Query, rate: u32) -> Result<tail::Tail, LogStoreError> {
+        self.tails.open(query, rate).ok_or(LogStoreError::Busy)
     }
 
     /// Counts `n` lines of `protocol` refused for `reason`.
@@ -162,17 +181,32 @@ impl LogStore {
         records: Vec<Record>,
     ) -> Result<usize, LogStoreError> {
         let n = records.len();
+        self.append_at(protocol, records).await.map(|_| n)
+    }
+
+    /// [`LogStore::append`], answering the sequence number of the first record (the
+    /// others follow it in order): a line's id is `<time ns>.<seq>`.
+    pub async fn append_at(
+        &self,
+        protocol: &str,
+        records: Vec<Record>,
+    ) -> Result<u64, LogStoreError> {
+        let n = records.len();
         if n == 0 {
             return Ok(0);
         }
         let store = self.store.clone();
-        let done = crate::cpu::INGEST.run(move || store.append(&records)).await;
+        let done = crate::cpu::INGEST
+            .run(move || store.append(&records).map(|first| (first, records)))
+            .await;
         match done {
-            Ok(Ok(_)) => {
+            Ok(Ok((first_seq, records))) => {
                 self.accepted
                     .with_label_values(&[protocol])
                     .inc_by(n as u64);
-                Ok(n)
+                self.tails
+                    .publish(&Arc::new(tail::Batch { first_seq, records }));
+                Ok(first_seq)
             }
             Ok(Err(e)) => {
                 let e = LogStoreError::from(e);

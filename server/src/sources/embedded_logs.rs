@@ -45,6 +45,11 @@ fn counts(v: Vec<logstore::FieldCount>) -> Vec<FieldCount> {
         .collect()
 }
 
+/// A record with its sequence number (a live tail's line) in the shape every source gives.
+pub fn line(seq: u64, record: logstore::Record) -> LogRecord {
+    self::record(Hit { seq, record })
+}
+
 /// A stored record in the shape every source gives.
 fn record(hit: Hit) -> LogRecord {
     let id = Cursor {

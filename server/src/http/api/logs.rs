@@ -41,13 +41,19 @@ pub(super) fn routes(api: Api) -> Api {
         .at(Method::GET, "/api/v1/logs/fields", Role::Viewer, fields)
         .at(
             Method::GET,
+            "/api/v1/logs/tail",
+            Role::Viewer,
+            super::logs_tail::tail,
+        )
+        .at(
+            Method::GET,
             "/api/v1/logs/fields/{name}/values",
             Role::Viewer,
             field_values,
         )
 }
 
-fn store(state: &AppState) -> Result<&std::sync::Arc<LogStore>, ApiError> {
+pub(super) fn store(state: &AppState) -> Result<&std::sync::Arc<LogStore>, ApiError> {
     state.logs.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -235,14 +241,14 @@ fn bytecount_lines(body: &[u8]) -> usize {
         .count()
 }
 
-fn param(p: &[(String, String)], key: &str) -> Option<String> {
+pub(super) fn param(p: &[(String, String)], key: &str) -> Option<String> {
     p.iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.clone())
         .filter(|v| !v.is_empty())
 }
 
-fn number(
+pub(super) fn number(
     p: &[(String, String)],
     key: &'static str,
     default: usize,
@@ -260,11 +266,9 @@ fn number(
     }
 }
 
-/// `query`, `from`, `to` (as dashboards take them: `now-1h`, Unix seconds, RFC 3339),
-/// `cursor`; the query is parsed here so a syntax error answers 400 with its position.
-fn log_query(p: &[(String, String)], limit: usize) -> Result<LogQuery, ApiError> {
-    let query = param(p, "query").unwrap_or_default();
-    if let Err(e) = logstore::parse(&query) {
+/// The `query` parameter parsed; a syntax error answers 400 with its position.
+pub(super) fn parsed_query(query: &str) -> Result<logstore::Query, ApiError> {
+    logstore::parse(query).map_err(|e| {
         let mut api = ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_query",
@@ -272,8 +276,15 @@ fn log_query(p: &[(String, String)], limit: usize) -> Result<LogQuery, ApiError>
         );
         api.field = Some("query".into());
         api.details = Some(json!({ "position": e.position }));
-        return Err(api);
-    }
+        api
+    })
+}
+
+/// `query`, `from`, `to` (as dashboards take them: `now-1h`, Unix seconds, RFC 3339),
+/// `cursor`; the query is parsed here so a syntax error answers 400 with its position.
+fn log_query(p: &[(String, String)], limit: usize) -> Result<LogQuery, ApiError> {
+    let query = param(p, "query").unwrap_or_default();
+    parsed_query(&query)?;
     let now = now_seconds();
     let time = |key: &'static str, default: &str| {
         resolve(&param(p, key).unwrap_or_else(|| default.to_owned()), now)

@@ -5,6 +5,7 @@
 
 mod checklist;
 mod dashboards;
+mod elastic;
 mod datasources;
 mod escalation;
 mod history;
@@ -12,6 +13,7 @@ mod home;
 mod identity;
 mod ingest;
 mod logs;
+mod logs_tail;
 mod notifications;
 mod prometheus;
 mod rules;
@@ -97,12 +99,15 @@ fn method_name(m: &Method) -> &'static str {
     }
 }
 
+pub use elastic::root_probe;
+
 pub fn router() -> Router<AppState> {
-    let mut api = escalation::routes(logs::routes(notifications::routes(ingest::routes(
+    let api = escalation::routes(logs::routes(notifications::routes(ingest::routes(
         prometheus::routes(dashboards::routes(history::routes(datasources::routes(
             checklist::routes(rules::routes(identity::routes(home::routes(Api::new())))),
         )))),
     ))));
+    let mut api = elastic::routes(api);
     api.routes.push(RouteInfo {
         method: "GET",
         path: "/api/v1/meta/routes",

@@ -1,0 +1,202 @@
+//! The subset of Elasticsearch's API log shippers need (Filebeat, Fluentd's and Fluent
+//! Bit's `elasticsearch` outputs, rsyslog's `omelasticsearch`): `POST /_bulk` and
+//! `POST /{index}/_bulk` into the embedded log store with per-item results as
+//! Elasticsearch answers them; the calls they make first answered harmlessly: `GET /`
+//! (cluster info, for requests that do not ask for HTML), `HEAD|GET /_cat/health`, and
+//! index template and ILM policy probes (`GET`/`PUT` answer that they exist / are
+//! acknowledged; nothing is kept). Whole-request errors use Elasticsearch's error shape.
+
+use app::dto::Role;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::Api;
+use crate::http::errors::ApiError;
+use crate::logs::elastic::{answer, error_body, parse_bulk, Bulk};
+use crate::logs::{now_ns, LogStoreError};
+use crate::state::AppState;
+
+/// The Elasticsearch version the portal answers as (8.x: no mapping types).
+const VERSION: &str = "8.11.0";
+
+pub(super) fn routes(api: Api) -> Api {
+    let mut api = api;
+    for method in [Method::POST, Method::PUT] {
+        api = api
+            .at(method.clone(), "/_bulk", Role::Editor, bulk_default)
+            .at(method, "/{index}/_bulk", Role::Editor, bulk_index);
+    }
+    api.at(Method::GET, "/_cat/health", Role::Editor, health)
+        .at(Method::GET, "/_template/{name}", Role::Editor, exists)
+        .at(Method::PUT, "/_template/{name}", Role::Editor, acknowledged)
+        .at(Method::GET, "/_index_template/{name}", Role::Editor, exists)
+        .at(
+            Method::PUT,
+            "/_index_template/{name}",
+            Role::Editor,
+            acknowledged,
+        )
+        .at(Method::GET, "/_ilm/policy/{name}", Role::Editor, exists)
+        .at(
+            Method::PUT,
+            "/_ilm/policy/{name}",
+            Role::Editor,
+            acknowledged,
+        )
+}
+
+/// Marks a response as Elasticsearch's (clients of 8.x check this header).
+fn product(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        "x-elastic-product",
+        HeaderValue::from_static("Elasticsearch"),
+    );
+    r
+}
+
+fn es_error(status: StatusCode, kind: &str, reason: &str) -> Response {
+    product((status, Json(error_body(status.as_u16(), kind, reason))).into_response())
+}
+
+async fn bulk_default(
+    State(state): State<AppState>,
+    Query(p): Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
+    bulk(state, None, p, body).await
+}
+
+async fn bulk_index(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    Query(p): Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
+    bulk(state, Some(index), p, body).await
+}
+
+async fn bulk(
+    state: AppState,
+    index: Option<String>,
+    p: Vec<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let started = std::time::Instant::now();
+    let Some(store) = state.logs.clone() else {
+        return es_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the embedded log store is not running",
+        );
+    };
+    let service = p
+        .iter()
+        .find(|(k, v)| k == "service" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let parsed = crate::cpu::INGEST
+        .run(move || parse_bulk(&body, index.as_deref(), &service, now_ns()))
+        .await;
+    let mut bulk: Bulk = match parsed {
+        Err(busy) => return ApiError::from(busy).into_response(),
+        Ok(Err(e)) => {
+            store.count_refused("elasticsearch", "malformed", 1);
+            return es_error(
+                StatusCode::BAD_REQUEST,
+                "illegal_argument_exception",
+                &e.to_string(),
+            );
+        }
+        Ok(Ok(b)) => b,
+    };
+    if bulk.items.is_empty() {
+        return es_error(
+            StatusCode::BAD_REQUEST,
+            "action_request_validation_exception",
+            "Validation Failed: 1: no requests added;",
+        );
+    }
+    let refused = bulk.items.len() - bulk.records.len();
+    store.count_refused("elasticsearch", "invalid_record", refused);
+    let records = std::mem::take(&mut bulk.records);
+    let times: Vec<i64> = records.iter().map(|r| r.time).collect();
+    let first_seq = match store.append_at("elasticsearch", records).await {
+        Ok(seq) => seq,
+        Err(LogStoreError::Busy) => {
+            return es_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "es_rejected_execution_exception",
+                "the log store is busy; retry",
+            )
+        }
+        Err(LogStoreError::Refused(m)) => {
+            return es_error(StatusCode::BAD_REQUEST, "illegal_argument_exception", &m)
+        }
+        Err(other) => {
+            return ApiError::internal(anyhow::anyhow!(other.to_string())).into_response()
+        }
+    };
+    let took = started.elapsed().as_millis() as u64;
+    product(Json(answer(&bulk.items, &times, first_seq, took)).into_response())
+}
+
+async fn health() -> Response {
+    let now = chrono::Utc::now();
+    product(
+        (
+            [(header::CONTENT_TYPE, "text/plain; charset=UTF-8")],
+            format!(
+                "{} {} keiko green 1 1 1 1 0 0 0 0 - 100.0%\n",
+                now.timestamp(),
+                now.format("%H:%M:%S")
+            ),
+        )
+            .into_response(),
+    )
+}
+
+async fn exists(Path(name): Path<String>) -> Response {
+    product(Json(json!({ name: {} })).into_response())
+}
+
+async fn acknowledged() -> Response {
+    product(Json(json!({ "acknowledged": true })).into_response())
+}
+
+/// Elasticsearch's cluster information.
+fn info() -> Value {
+    json!({
+        "name": "keiko-portal",
+        "cluster_name": "keiko",
+        "cluster_uuid": "keiko-portal-embedded-logs",
+        "version": {
+            "number": VERSION,
+            "build_flavor": "default",
+            "build_type": "keiko",
+            "lucene_version": "9.8.0",
+            "minimum_wire_compatibility_version": "7.17.0",
+            "minimum_index_compatibility_version": "7.0.0"
+        },
+        "tagline": "You Know, for Search"
+    })
+}
+
+/// `GET /` from an Elasticsearch client (it does not ask for HTML) answers the cluster
+/// information; a browser's request goes on to the home page.
+pub async fn root_probe(req: Request, next: Next) -> Response {
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if req.uri().path() == "/" && matches!(*req.method(), Method::GET | Method::HEAD) && !wants_html
+    {
+        return product(Json(info()).into_response());
+    }
+    next.run(req).await
+}
