@@ -656,7 +656,7 @@ async fn metrics_evidence_checks_the_teams_services_in_a_real_prometheus() {
 }
 
 #[tokio::test]
-async fn log_and_contact_point_evidence_come_from_the_log_store_and_the_notification_log() {
+async fn log_contact_point_and_escalation_evidence_come_from_the_stores_and_the_configuration() {
     let receiver = e2e::receiver::Receiver::start().await;
     let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
     let admin = portal.admin();
@@ -694,6 +694,20 @@ async fn log_and_contact_point_evidence_come_from_the_log_store_and_the_notifica
         channel["detail"].as_str().unwrap().contains("never sent"),
         "{channel}"
     );
+    let escalation = evidence(&results, "escalation_policy_defined");
+    assert_eq!(escalation["status"], "failing", "{escalation}");
+    assert_eq!(
+        escalation["detail"],
+        "no escalation policy exists; add one under Alerting → Escalation"
+    );
+    // The seed's "Escalation-Policies implementiert" carries this check.
+    let (_, list) = admin
+        .get(&format!("/api/v1/teams/{id}/checklist?lang=de"))
+        .await;
+    assert_eq!(
+        item(&list, "Escalation-Policies")["evidence"]["check"],
+        "escalation_policy_defined"
+    );
 
     // Lines of another service, or without a correlation_id, are not the team's evidence.
     let lines = [
@@ -728,7 +742,25 @@ async fn log_and_contact_point_evidence_come_from_the_log_store_and_the_notifica
         .await;
     assert_eq!(s, 200, "{sent}");
 
+    // An escalation policy over it: critical to the hook now and again after ten minutes.
+    let (s, policy) = admin
+        .post(
+            "/api/v1/escalation-policies",
+            json!({"name": "on-call", "matchers": [], "steps": {"critical": [
+                {"contact_point": "ops-hook", "after": "0s"},
+                {"contact_point": "ops-hook", "after": "10m"}
+            ]}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{policy}");
+
     let (_, results) = admin.post("/api/v1/checklist/evidence", json!(null)).await;
+    let escalation = evidence(&results, "escalation_policy_defined");
+    assert_eq!(escalation["status"], "verified", "{escalation}");
+    assert_eq!(
+        escalation["detail"],
+        "“on-call” — critical: ops-hook now, ops-hook after 10m"
+    );
     let logs = evidence(&results, "correlation_id_logs");
     assert_eq!(logs["status"], "verified", "{logs}");
     assert_eq!(

@@ -75,6 +75,10 @@ pub const CHECKS: &[(&str, &str)] = &[
         "notification_channel_tested",
         "a contact point's latest delivery (a test or a notification) was sent",
     ),
+    (
+        "escalation_policy_defined",
+        "an escalation policy has steps, each naming a contact point that exists",
+    ),
 ];
 
 /// The four kinds of host series "System-Metriken (CPU, Memory, Disk, Network)" names, each
@@ -366,6 +370,7 @@ async fn run_check(
             "cannot verify yet — the portal has no trace source".into(),
         ),
         "notification_channel_tested" => signal_evidence::notification_channel_tested(db).await?,
+        "escalation_policy_defined" => signal_evidence::escalation_policy_defined(db).await?,
         other => (Status::Unverifiable, format!("unknown check `{other}`")),
     })
 }

@@ -1,5 +1,6 @@
 //! Evidence from the portal's alerting configuration and from the log store: "Notification-
-//! Channels konfiguriert" (a contact point delivered) and "Correlation-IDs für
+//! Channels konfiguriert" (a contact point delivered), "Escalation-Policies implementiert"
+//! (a policy with steps whose contact points exist) and "Correlation-IDs für
 //! Request-Tracking aktiviert" (log lines with a `correlation_id` from the team's services).
 
 use std::sync::Arc;
@@ -62,6 +63,75 @@ pub(super) async fn notification_channel_tested(
     Ok((
         status,
         sent.into_iter().chain(other).collect::<Vec<_>>().join("; "),
+    ))
+}
+
+/// Verified when an escalation policy has at least one step and every step names a contact
+/// point that exists; the detail lists each policy's steps per severity. Policies are the
+/// portal's, so every team sees the same answer.
+pub(super) async fn escalation_policy_defined(db: &SqlitePool) -> Result<(Status, String), Error> {
+    let policies: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, steps FROM escalation_policies ORDER BY name")
+            .fetch_all(db)
+            .await?;
+    if policies.is_empty() {
+        return Ok((
+            Status::Failing,
+            "no escalation policy exists; add one under Alerting → Escalation".into(),
+        ));
+    }
+    let points: Vec<String> = sqlx::query_scalar("SELECT name FROM contact_points")
+        .fetch_all(db)
+        .await?;
+    let mut complete = Vec::new();
+    let mut problems = Vec::new();
+    for (name, steps) in policies {
+        let steps: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&steps).unwrap_or_default();
+        let mut described = Vec::new();
+        let mut missing = Vec::new();
+        for (severity, list) in &steps {
+            let list = list.as_array().map(Vec::as_slice).unwrap_or_default();
+            let chain: Vec<String> = list
+                .iter()
+                .map(|s| {
+                    let cp = s["contact_point"].as_str().unwrap_or_default();
+                    if !points.iter().any(|p| p == cp) {
+                        missing.push(cp.to_owned());
+                    }
+                    match s["after"].as_str().unwrap_or("0s") {
+                        "0s" | "0m" | "0" => format!("{cp} now"),
+                        after => format!("{cp} after {after}"),
+                    }
+                })
+                .collect();
+            if !chain.is_empty() {
+                described.push(format!("{severity}: {}", chain.join(", ")));
+            }
+        }
+        if described.is_empty() {
+            problems.push(format!("“{name}” has no steps"));
+        } else if !missing.is_empty() {
+            problems.push(format!(
+                "“{name}” names missing contact points {}",
+                missing.join(", ")
+            ));
+        } else {
+            complete.push(format!("“{name}” — {}", described.join("; ")));
+        }
+    }
+    let status = if complete.is_empty() {
+        Status::Failing
+    } else {
+        Status::Verified
+    };
+    Ok((
+        status,
+        complete
+            .into_iter()
+            .chain(problems)
+            .collect::<Vec<_>>()
+            .join("; "),
     ))
 }
 
