@@ -694,6 +694,12 @@ async fn log_contact_point_and_escalation_evidence_come_from_the_stores_and_the_
         channel["detail"].as_str().unwrap().contains("never sent"),
         "{channel}"
     );
+    let spans = evidence(&results, "recent_spans");
+    assert_eq!(spans["status"], "failing", "{spans}");
+    assert_eq!(
+        spans["detail"],
+        "no span from services keiko-api in the last 24 h"
+    );
     let escalation = evidence(&results, "escalation_policy_defined");
     assert_eq!(escalation["status"], "failing", "{escalation}");
     assert_eq!(

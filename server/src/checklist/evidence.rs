@@ -16,6 +16,7 @@ use crate::rules::namespace::Namespace;
 use crate::sources::logs::LogSource;
 use crate::sources::registry::SourceRegistry;
 use crate::sources::store::SourceRow;
+use crate::sources::traces::TraceSource;
 use crate::sources::{InstantQuery, MetricsSource};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -70,7 +71,10 @@ pub const CHECKS: &[(&str, &str)] = &[
         "correlation_id_logs",
         "the log source holds lines with a correlation_id from the team's services (last 24 h)",
     ),
-    ("recent_spans", "spans were received in the last 24 h"),
+    (
+        "recent_spans",
+        "the trace source holds spans from the team's services (last 24 h)",
+    ),
     (
         "notification_channel_tested",
         "a contact point's latest delivery (a test or a notification) was sent",
@@ -344,6 +348,8 @@ struct Reach<'a> {
     metrics: &'a Sources,
     /// The default log source, or why there is none.
     logs: Result<Arc<dyn LogSource>, String>,
+    /// The default trace source, or why there is none.
+    traces: Result<Arc<dyn TraceSource>, String>,
 }
 
 async fn run_check(
@@ -365,10 +371,13 @@ async fn run_check(
             };
             signal_evidence::correlation_id_logs(logs, owned).await
         }
-        "recent_spans" => (
-            Status::Unverifiable,
-            "cannot verify yet — the portal has no trace source".into(),
-        ),
+        "recent_spans" => {
+            let traces = match reach {
+                Some(r) => r.traces.as_ref().map_err(String::as_str),
+                None => Err("checked on the schedule and on request only"),
+            };
+            signal_evidence::recent_spans(traces, owned).await
+        }
         "notification_channel_tested" => signal_evidence::notification_channel_tested(db).await?,
         "escalation_policy_defined" => signal_evidence::escalation_policy_defined(db).await?,
         other => (Status::Unverifiable, format!("unknown check `{other}`")),
@@ -377,7 +386,12 @@ async fn run_check(
 
 /// Checks that ask stores: they run on the schedule and on request, never while a page is
 /// being read (a slow source would hold the page for its timeout).
-const ASKS_SOURCES: &[&str] = &["custom_metrics", "system_metrics", "correlation_id_logs"];
+const ASKS_SOURCES: &[&str] = &[
+    "custom_metrics",
+    "system_metrics",
+    "correlation_id_logs",
+    "recent_spans",
+];
 
 /// Runs every check for every team and stores the results; returns them per team.
 pub async fn evaluate_all(
@@ -388,6 +402,7 @@ pub async fn evaluate_all(
     let reach = Reach {
         metrics: &metrics,
         logs: registry.logs(None).await.map_err(|e| e.to_string()),
+        traces: registry.traces(None).await.map_err(|e| e.to_string()),
     };
     let teams: Vec<i64> = sqlx::query_scalar("SELECT id FROM teams ORDER BY id")
         .fetch_all(db)

@@ -1,7 +1,8 @@
 //! Evidence from the portal's alerting configuration and from the log store: "Notification-
 //! Channels konfiguriert" (a contact point delivered), "Escalation-Policies implementiert"
-//! (a policy with steps whose contact points exist) and "Correlation-IDs für
-//! Request-Tracking aktiviert" (log lines with a `correlation_id` from the team's services).
+//! (a policy with steps whose contact points exist), "Correlation-IDs für
+//! Request-Tracking aktiviert" (log lines with a `correlation_id` from the team's services)
+//! and "Distributed Tracing aktiviert" (spans from the team's services).
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use super::evidence::Status;
 use super::ownership::Ownership;
 use crate::error::Error;
 use crate::sources::logs::{LogQuery, LogSource};
+use crate::sources::traces::{TraceQuery, TraceSource};
 
 /// How far back the log check looks.
 const LOG_WINDOW_SECS: f64 = 24.0 * 3600.0;
@@ -135,6 +137,76 @@ pub(super) async fn escalation_policy_defined(db: &SqlitePool) -> Result<(Status
     ))
 }
 
+/// Traces counted per service, at most (the count says "at least" past it).
+const TRACES_PER_SERVICE: usize = 100;
+
+/// Verified when the trace source holds spans from a service the team owns in the last 24
+/// hours; the detail counts traces and spans per service.
+pub(super) async fn recent_spans(
+    traces: Result<&Arc<dyn TraceSource>, &str>,
+    owned: &Ownership,
+) -> (Status, String) {
+    let traces = match traces {
+        Ok(traces) => traces,
+        Err(why) => return (Status::Unverifiable, format!("cannot verify — {why}")),
+    };
+    if owned.services.is_empty() {
+        return (
+            Status::Unverifiable,
+            "cannot verify — the team names no services; add them under “What this team owns”"
+                .into(),
+        );
+    }
+    let end = unix_now();
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for service in &owned.services {
+        let q = TraceQuery {
+            service: Some(service.clone()),
+            start: end - LOG_WINDOW_SECS,
+            end: end + 1.0,
+            limit: TRACES_PER_SERVICE,
+            ..Default::default()
+        };
+        match traces.search(&q).await {
+            Ok(list) if !list.is_empty() => {
+                let spans: usize = list.iter().map(|t| t.span_count).sum();
+                let at_least = if list.len() >= TRACES_PER_SERVICE {
+                    "at least "
+                } else {
+                    ""
+                };
+                found.push(format!(
+                    "{at_least}{} trace(s) with {spans} span(s) from service {service}",
+                    list.len()
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(format!("{service}: {e}")),
+        }
+    }
+    if !found.is_empty() {
+        return (
+            Status::Verified,
+            format!("traces in the last 24 h: {}", found.join(", ")),
+        );
+    }
+    let mut detail = format!(
+        "no span from services {} in the last 24 h",
+        owned.services.join(", ")
+    );
+    if !errors.is_empty() {
+        detail.push_str(&format!("; the trace source failed: {}", errors.join("; ")));
+    }
+    (Status::Failing, detail)
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// Verified when the log source holds lines with a `correlation_id` from a service the team
 /// owns in the last 24 hours; the detail counts them per service.
 pub(super) async fn correlation_id_logs(
@@ -152,9 +224,7 @@ pub(super) async fn correlation_id_logs(
                 .into(),
         );
     }
-    let end = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
+    let end = unix_now();
     let services = owned
         .services
         .iter()
