@@ -188,6 +188,7 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("DELETE", "/api/v1/teams/{id}/members/{user_id}") => Some(Admin),
         ("POST", "/api/v1/rules/import") => Some(Editor),
         ("POST", "/api/v1/rules/validate") => Some(Viewer),
+        ("POST", "/api/v1/rules/test") => Some(Viewer),
         ("POST", "/api/v1/rule-groups") => Some(Editor),
         ("PUT", "/api/v1/rule-groups/{name}") => Some(Editor),
         ("DELETE", "/api/v1/rule-groups/{name}") => Some(Editor),
@@ -342,6 +343,13 @@ async fn prepare(
             (path.into(), Some(Value::String(format!("groups:\n  - name: {name}\n    rules:\n      - alert: A\n        expr: up == 0\n"))))
         }
         ("POST", "/api/v1/rules/validate") => (path.into(), Some(json!({"expr": "up == 0"}))),
+        ("POST", "/api/v1/rules/test") => (
+            path.into(),
+            Some(Value::String(
+                "tests:\n  - promql_expr_test:\n      - expr: vector(1)\n        eval_time: 0s\n"
+                    .into(),
+            )),
+        ),
         ("POST", "/api/v1/rule-groups") => {
             (path.into(), Some(rule_group(&world.unique("created"))))
         }

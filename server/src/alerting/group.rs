@@ -402,6 +402,48 @@ fn apply(
     (error, Some(eval::alert_series(&status.alerts)))
 }
 
+/// When a rule's alerts move on (its `for`, `keep_firing_for`) and its limits.
+pub(super) fn timing_of(rule: &RuleSpec, limit: usize, series_limit: usize) -> Timing {
+    Timing {
+        hold_ms: millis(rule.for_.as_deref()),
+        keep_firing_ms: millis(rule.keep_firing_for.as_deref()),
+        limit,
+        series_limit,
+    }
+}
+
+/// One rule's evaluation at `ts` as a simulation runs it (backtests, rule unit tests):
+/// the same steps as [`evaluate`] takes, on a result the caller queried. Returns the error
+/// and the series to write, with staleness markers for series the previous step wrote.
+pub(super) fn simulate_step(
+    rule: &RuleSpec,
+    result: Result<Vec<Sample>, String>,
+    status: &mut RuleStatus,
+    ts: i64,
+    timing: Timing,
+    templates: &eval::TemplateContext,
+    querier: &dyn Querier,
+) -> (Option<String>, Vec<Sample>) {
+    let outcome = match result {
+        Ok(s) => Outcome::Samples(s),
+        Err(e) => Outcome::Failed(e),
+    };
+    let (error, series) = apply(rule, outcome, status, ts, timing, templates, querier);
+    let mut writes = Vec::new();
+    if let Some(series) = series {
+        let now: HashSet<Labels> = series.iter().map(|s| s.labels.clone()).collect();
+        for gone in status.series.difference(&now) {
+            writes.push(Sample {
+                labels: gone.clone(),
+                value: tsdb::STALE_NAN,
+            });
+        }
+        writes.extend(series);
+        status.series = now;
+    }
+    (error, writes)
+}
+
 impl Outcome {
     fn into_result(self) -> Result<Vec<Sample>, String> {
         match self {

@@ -5,13 +5,14 @@
 //! `state.rs` moves alerts from pending to firing to resolved; `template/` executes Go
 //! templates; `persist.rs` keeps active alerts in SQLite across restarts; `views.rs`
 //! answers Prometheus's `/api/v1/rules` and `/api/v1/alerts` shapes; `metrics.rs` the
-//! `keiko_rule_*` figures.
+//! `keiko_rule_*` figures; `promtool.rs` rule unit tests in promtool's format.
 
 pub mod eval;
 pub mod group;
 pub mod manager;
 pub mod metrics;
 pub mod persist;
+pub mod promtool;
 pub mod state;
 pub mod template;
 pub mod views;

@@ -30,6 +30,7 @@ pub(super) fn routes(api: Api) -> Api {
             Role::Viewer,
             validate,
         )
+        .at(Method::POST, "/api/v1/rules/test", Role::Viewer, unit_test)
         .at(
             Method::GET,
             "/api/v1/rule-groups",
@@ -209,6 +210,12 @@ async fn import(
     let ns = namespace(q.namespace.as_deref())?;
     let report = rules::import(&state.db, &state.metrics, &actor, &ns, &body, q.dry_run).await?;
     Ok(Json(report).into_response())
+}
+
+/// `POST /api/v1/rules/test`: a promtool unit-test file (YAML) → each test group's verdict
+/// with promtool's messages.
+async fn unit_test(State(state): State<AppState>, body: String) -> Result<Response, ApiError> {
+    Ok(Json(alerting::promtool::test_file(&state.db, &body).await?).into_response())
 }
 
 /// Live validation for the editor: never writes, always 200 with `errors` and `warnings`.
