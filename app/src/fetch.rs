@@ -65,6 +65,47 @@ impl Fetcher {
         in_browser(call("GET", &path, None::<&()>)).await
     }
 
+    /// A page of log lines with the histogram and the fields of the same search.
+    pub async fn logs(
+        self,
+        req: crate::components::log_model::LogsRequest,
+    ) -> Result<crate::components::log_model::LogsView, ApiFailure> {
+        use crate::components::log_model::{FieldCount, LogHistogram, LogLine, LogsView};
+        #[cfg(feature = "ssr")]
+        if let Some((backend, user)) = self.inner {
+            return backend.0.logs(user, req).await;
+        }
+        #[derive(serde::Deserialize)]
+        struct Page {
+            lines: Vec<LogLine>,
+            next: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Fields {
+            fields: Vec<FieldCount>,
+        }
+        let (paged, plain) = (req.to_query_string(true), req.to_query_string(false));
+        in_browser(async move {
+            let page: Page =
+                call("GET", &format!("/api/v1/logs/query?{paged}"), None::<&()>).await?;
+            let histogram: LogHistogram = call(
+                "GET",
+                &format!("/api/v1/logs/histogram?{plain}"),
+                None::<&()>,
+            )
+            .await?;
+            let fields: Fields =
+                call("GET", &format!("/api/v1/logs/fields?{plain}"), None::<&()>).await?;
+            Ok(LogsView {
+                lines: page.lines,
+                next: page.next,
+                histogram,
+                fields: fields.fields,
+            })
+        })
+        .await
+    }
+
     pub async fn table(
         self,
         source: i64,

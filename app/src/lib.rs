@@ -12,6 +12,7 @@ mod explore;
 mod fetch;
 mod home;
 mod login;
+mod logs;
 mod nav;
 mod pages;
 pub mod session;
@@ -70,7 +71,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/dashboards") view={Lazy::<LazyDashboardList>::new()} />
                         <Route path=path!("/d/:uid") view={Lazy::<LazyDashboardPage>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/explore/metrics") view={Lazy::<LazyExploreMetrics>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/explore/logs") view={Lazy::<LazyExploreLogs>::new()} />
+                        <Route path=path!("/explore/logs") view={Lazy::<LazyExploreLogs>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/explore/traces") view={Lazy::<LazyExploreTraces>::new()} />
                         <Route path=path!("/alerting/rules") view={Lazy::<LazyRulesList>::new()} />
                         <Route path=path!("/alerting/rules/edit") view={Lazy::<LazyRuleEditor>::new()} />
@@ -163,7 +164,7 @@ lazy_pages! {
     LazyDashboardList => dashboards::DashboardList,
     LazyDashboardPage => dashboards::DashboardPage,
     LazyExploreMetrics => explore::ExploreMetrics,
-    LazyExploreLogs => pages::ExploreLogs,
+    LazyExploreLogs => logs::ExploreLogs,
     LazyExploreTraces => pages::ExploreTraces,
     LazyRulesList => alerting::RulesList,
     LazyRuleEditor => alerting::RuleEditor,

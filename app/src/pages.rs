@@ -19,16 +19,6 @@ fn ComingLater(title: &'static str, what: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn ExploreLogs() -> impl IntoView {
-    view! {
-        <ComingLater
-            title="Explore logs"
-            what="Search structured logs by correlation ID, level and logger."
-        />
-    }
-}
-
-#[component]
 pub fn ExploreTraces() -> impl IntoView {
     view! {
         <ComingLater

@@ -492,3 +492,86 @@ async fn fluent_logger_and_every_forward_mode_reach_the_store_with_acks() {
         .unwrap_or(0);
     assert_eq!(n, 0);
 }
+
+#[tokio::test]
+async fn a_line_is_read_by_id_with_its_context_from_the_same_service_and_host() {
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let t0 = ((e2e::now_seconds() - 60.0) * 1000.0) as i64;
+    let mut body = String::new();
+    for i in 0..20 {
+        for (service, host) in [("ctx", "h1"), ("ctx", "h2"), ("other", "h1")] {
+            body += &json!({
+                "timestamp": t0 + i,
+                "service": service,
+                "host": host,
+                "message": format!("{service} {host} step {i}"),
+            })
+            .to_string();
+            body.push('\n');
+        }
+    }
+    let (s, answer) = push(&admin, "/api/v1/logs", body).await;
+    assert_eq!(s, 200, "{answer}");
+    let (s, found) = admin
+        .get(&format!(
+            "/api/v1/logs/query?query={}&from=now-1h&to=now",
+            enc("\"ctx h1 step 10\"")
+        ))
+        .await;
+    assert_eq!(s, 200, "{found}");
+    let id = found["lines"][0]["id"].as_str().unwrap().to_owned();
+
+    let (s, line) = admin.get(&format!("/api/v1/logs/lines/{id}")).await;
+    assert_eq!(s, 200, "{line}");
+    assert_eq!(line["message"], "ctx h1 step 10");
+    assert_eq!(line["fields"]["host"], "h1");
+
+    let (s, c) = admin
+        .get(&format!("/api/v1/logs/lines/{id}/context?before=3&after=3"))
+        .await;
+    assert_eq!(s, 200, "{c}");
+    let texts = |side: &str| -> Vec<String> {
+        c[side]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(c["line"]["id"], id.as_str());
+    assert_eq!(c["scope"], "service:\"ctx\" AND host:\"h1\"");
+    assert_eq!(
+        texts("before"),
+        ["ctx h1 step 9", "ctx h1 step 8", "ctx h1 step 7"]
+    );
+    assert_eq!(
+        texts("after"),
+        ["ctx h1 step 13", "ctx h1 step 12", "ctx h1 step 11"]
+    );
+    // At the end of the stream there is less to show.
+    let (_, last) = admin
+        .get(&format!(
+            "/api/v1/logs/query?query={}&from=now-1h&to=now",
+            enc("\"ctx h1 step 19\"")
+        ))
+        .await;
+    let last_id = last["lines"][0]["id"].as_str().unwrap();
+    let (s, c) = admin
+        .get(&format!("/api/v1/logs/lines/{last_id}/context?after=3"))
+        .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["after"].as_array().unwrap().len(), 0);
+    assert_eq!(c["before"].as_array().unwrap().len(), 5);
+
+    let (s, e) = admin.get("/api/v1/logs/lines/not-an-id").await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["error"]["field"], "id", "{e}");
+    let (s, e) = admin.get("/api/v1/logs/lines/1.999999/context").await;
+    assert_eq!(s, 404, "{e}");
+    let (s, e) = admin
+        .get(&format!("/api/v1/logs/lines/{id}/context?before=100000"))
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["error"]["field"], "before", "{e}");
+}

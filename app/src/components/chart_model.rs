@@ -221,6 +221,13 @@ pub mod backend {
             user: SessionUser,
             req: crate::dashboards::model::DashboardRequest,
         ) -> Answer<crate::dashboards::model::DashboardView>;
+        /// A page of log lines with the histogram and fields of the search (the logs
+        /// family's default source).
+        fn logs(
+            &self,
+            user: SessionUser,
+            req: crate::components::log_model::LogsRequest,
+        ) -> Answer<crate::components::log_model::LogsView>;
     }
 
     #[derive(Clone)]

@@ -49,6 +49,10 @@ pub enum PanelBody {
     Text {
         html: String,
     },
+    /// A logs panel's lines, newest first.
+    Logs {
+        lines: Vec<crate::components::log_model::LogLine>,
+    },
     Row {
         collapsed: bool,
     },

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::components::chart::Chart;
 use crate::components::chart_model::encode_pairs;
+use crate::components::log_lines::LogList;
 use crate::components::time_range::zoom_times;
 use crate::dashboards::model::{PanelBody, PanelView, StatValue};
 
@@ -30,13 +31,24 @@ pub(super) fn PanelBox(
         )
     };
     let id = p.id;
-    let explore = p.query.clone().map(|q| {
-        let mut pairs = vec![("q", q), ("from", range.0.clone()), ("to", range.1.clone())];
-        if let Some(ds) = p.datasource {
-            pairs.push(("ds", ds.to_string()));
-        }
-        format!("/explore/metrics?{}", encode_pairs(&pairs))
-    });
+    let is_logs = matches!(p.body, PanelBody::Logs { .. });
+    let explore = if is_logs {
+        let q = p.query.clone().unwrap_or_default();
+        let pairs = [
+            ("query", q),
+            ("from", range.0.clone()),
+            ("to", range.1.clone()),
+        ];
+        Some(format!("/explore/logs?{}", encode_pairs(&pairs)))
+    } else {
+        p.query.clone().map(|q| {
+            let mut pairs = vec![("q", q), ("from", range.0.clone()), ("to", range.1.clone())];
+            if let Some(ds) = p.datasource {
+                pairs.push(("ds", ds.to_string()));
+            }
+            format!("/explore/metrics?{}", encode_pairs(&pairs))
+        })
+    };
     if let PanelBody::Row { collapsed } = p.body {
         return view! {
             <div class="panel-row" style=style data-panel=id.to_string()>
@@ -54,6 +66,10 @@ pub(super) fn PanelBox(
         PanelBody::Chart { chart } if chart.series.is_empty() => no_data(),
         PanelBody::Stat { values } | PanelBody::Gauge { values, .. } if values.is_empty() => no_data(),
         PanelBody::Table { table } if table.rows.is_empty() => no_data(),
+        PanelBody::Logs { lines } if lines.is_empty() => no_data(),
+        PanelBody::Logs { lines } => view! {
+            <div class="panel-logs"><LogList lines=lines range=range.clone() /></div>
+        }.into_any(),
         PanelBody::Chart { chart } => view! {
             <Chart view=chart focus=None
                 on_zoom=Callback::new(move |range: (f64, f64)| {

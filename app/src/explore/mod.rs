@@ -187,6 +187,19 @@ pub fn ExploreMetrics() -> impl IntoView {
     view! {
         <Title text="Explore metrics" />
         <h1>"Explore metrics"</h1>
+        // The same time range in Explore → Logs (the lines behind a spike).
+        <p class="explore-links">
+            <a id="show-logs" href=move || {
+                let st = state.read();
+                format!(
+                    "/explore/logs?{}",
+                    crate::components::chart_model::encode_pairs(&[
+                        ("from", st.from.clone()),
+                        ("to", st.to.clone()),
+                    ])
+                )
+            }>"Show logs for this range"</a>
+        </p>
         <Transition fallback=|| view! { <p>"Loading data sources…"</p> }>
             {move || {
                 sources

@@ -237,6 +237,60 @@ impl Store {
         })
     }
 
+    /// The oldest `limit` records matching `query` in `range` that come after `after` in
+    /// `(time, seq)` order, oldest first: the lines that follow one line (its context).
+    /// `limit` is capped by `max_query_limit`.
+    pub fn search_after(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        limit: usize,
+        after: Cursor,
+    ) -> Result<Vec<Hit>, Error> {
+        let limit = limit.min(self.opts.limits.max_query_limit);
+        let scope = Scope {
+            query,
+            range: TimeRange {
+                from: range.from.max(after.time),
+                to: range.to,
+            },
+            cursor: None,
+        };
+        let mut best: Vec<(i64, u64, Record)> = Vec::new();
+        if limit == 0 || scope.range.from >= scope.range.to {
+            return Ok(Vec::new());
+        }
+        self.scan(&scope, &mut |seg, rows| {
+            let full = best.len() >= limit;
+            if full && seg.time_range().0 > best[best.len() - 1].0 {
+                return Ok(true);
+            }
+            let times = seg.times()?;
+            let seqs = seg.seqs()?;
+            let mut cands: Vec<(i64, u64, usize)> = rows
+                .iter()
+                .map(|r| (times[r], seqs[r], r))
+                .filter(|c| (c.0, c.1) > (after.time, after.seq))
+                .collect();
+            cands.sort_unstable_by_key(|c| (c.0, c.1));
+            cands.truncate(limit);
+            if full {
+                let (wt, ws, _) = &best[best.len() - 1];
+                cands.retain(|c| (c.0, c.1) < (*wt, *ws));
+            }
+            for (t, s, r) in cands {
+                best.push((t, s, seg.record(r)?.1));
+            }
+            best.sort_by_key(|c| (c.0, c.1));
+            best.truncate(limit);
+            Ok(true)
+        })?;
+        Ok(best
+            .into_iter()
+            .map(|(_, seq, record)| Hit { seq, record })
+            .collect())
+    }
+
     /// How many records match `query` in `range`.
     pub fn count(&self, query: &Query, range: TimeRange) -> Result<u64, Error> {
         let scope = Scope {

@@ -313,3 +313,50 @@ fn a_crash_between_block_and_wal_cleanup_neither_loses_nor_doubles() {
     assert!(!orphan.exists());
     assert_eq!(store.count(&Query::All, TimeRange::all()).unwrap(), 50);
 }
+
+#[test]
+fn search_after_gives_the_oldest_lines_following_one_across_head_and_blocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    for store in stores(tmp.path()) {
+        let all = parse("").unwrap();
+        // The line at 98 s: its sequence number from a search.
+        let at = store
+            .search(
+                &all,
+                TimeRange {
+                    from: 98 * S,
+                    to: 99 * S,
+                },
+                1,
+                None,
+            )
+            .unwrap()
+            .hits
+            .remove(0);
+        let cursor = Cursor {
+            time: at.record.time,
+            seq: at.seq,
+        };
+        let after = store
+            .search_after(&all, TimeRange::all(), 5, cursor)
+            .unwrap();
+        let t: Vec<i64> = after.iter().map(|h| h.record.time / S).collect();
+        // Crosses the block boundary at 100 (and 130 in the split store).
+        assert_eq!(t, vec![99, 100, 101, 102, 103]);
+        let payments = store
+            .search_after(
+                &parse("service:payments").unwrap(),
+                TimeRange::all(),
+                3,
+                cursor,
+            )
+            .unwrap();
+        let t: Vec<i64> = payments.iter().map(|h| h.record.time / S).collect();
+        assert_eq!(t, vec![100, 110, 120]);
+        let end = TimeRange {
+            from: 0,
+            to: 101 * S,
+        };
+        assert_eq!(store.search_after(&all, end, 5, cursor).unwrap().len(), 2);
+    }
+}

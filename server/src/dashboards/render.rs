@@ -13,6 +13,7 @@ use super::field;
 use super::model::{css_color, Dashboard, Panel, PanelKind, Reducer, Threshold, VariableKind};
 use crate::charts;
 use crate::error::Error;
+use crate::sources::logs::{LogQuery, LogSource};
 use crate::sources::MetricsSource;
 
 /// Assumed scrape interval for `$__rate_interval` (Grafana's default of 15 s).
@@ -23,6 +24,14 @@ const ROW_PX: u32 = 30;
 pub type Resolve = dyn Fn(Option<i64>) -> futures::future::BoxFuture<'static, Result<Arc<dyn MetricsSource>, Error>>
     + Send
     + Sync;
+
+/// Finds a logs source by id (`None`: the logs family's default), for logs panels.
+pub type LogsResolve = dyn Fn(Option<i64>) -> futures::future::BoxFuture<'static, Result<Arc<dyn LogSource>, Error>>
+    + Send
+    + Sync;
+
+/// Lines a logs panel shows (the newest).
+const LOG_PANEL_LINES: usize = 100;
 
 /// The value of "All" when the variable has no options to list: any value (`.*`).
 const ANY: &str = "\u{0}any";
@@ -214,6 +223,10 @@ fn sparkline(points: &[(f64, f64)]) -> String {
 
 struct Ctx<'a> {
     resolve: &'a Resolve,
+    logs: &'a LogsResolve,
+    /// The range in Unix seconds.
+    start: f64,
+    end: f64,
     values: HashMap<String, Vec<String>>,
     from: String,
     to: String,
@@ -282,6 +295,24 @@ async fn panel_body(
         PanelKind::Unsupported => Ok(PanelBody::Unsupported {
             original: p.text.clone(),
         }),
+        PanelKind::Logs => {
+            let source = (ctx.logs)(p.datasource).await?;
+            let q = LogQuery {
+                query: targets.first().map(|(q, _)| q.clone()).unwrap_or_default(),
+                start: ctx.start,
+                end: ctx.end,
+                limit: LOG_PANEL_LINES,
+                cursor: None,
+            };
+            let found = source.search(&q).await?;
+            Ok(PanelBody::Logs {
+                lines: found
+                    .records
+                    .into_iter()
+                    .map(crate::sources::logs::LogRecord::into_line)
+                    .collect(),
+            })
+        }
         PanelKind::Timeseries => {
             let source = (ctx.resolve)(p.datasource).await?;
             let overrides = field::Overrides::compile(&p.overrides);
@@ -369,6 +400,7 @@ pub async fn render(
     doc: &Dashboard,
     req: &DashboardRequest,
     resolve: &Resolve,
+    logs: &LogsResolve,
     now: f64,
 ) -> Result<(Vec<VariableView>, Vec<PanelView>, String, String), Error> {
     let from = req.from.clone().unwrap_or_else(|| doc.time.from.clone());
@@ -440,6 +472,9 @@ pub async fn render(
     }
     let ctx = Ctx {
         resolve,
+        logs,
+        start,
+        end,
         values,
         from: from.clone(),
         to: to.clone(),

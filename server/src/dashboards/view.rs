@@ -18,10 +18,19 @@ pub async fn render_view(
 ) -> Result<DashboardView, Error> {
     let stored = store::get(db, &req.uid).await?;
     let resolve = sources.metrics_per_render();
+    let registry = sources.clone();
+    let logs = move |id: Option<i64>| -> futures::future::BoxFuture<
+        'static,
+        Result<std::sync::Arc<dyn crate::sources::logs::LogSource>, Error>,
+    > {
+        let registry = registry.clone();
+        Box::pin(async move { registry.logs(id).await })
+    };
     let (variables, panels, from, to) = super::render::render(
         &stored.dashboard,
         req,
         &resolve,
+        &logs,
         crate::charts::time::now_seconds(),
     )
     .await?;

@@ -78,6 +78,15 @@ impl ChartBackend for ServerCharts {
         })
     }
 
+    fn logs(
+        &self,
+        _user: SessionUser,
+        req: app::components::log_model::LogsRequest,
+    ) -> Answer<app::components::log_model::LogsView> {
+        let state = self.0.clone();
+        Box::pin(async move { explore_logs(&state, req).await.map_err(failure) })
+    }
+
     fn table(
         &self,
         _user: SessionUser,
@@ -100,4 +109,54 @@ impl ChartBackend for ServerCharts {
             .map_err(failure)
         })
     }
+}
+
+/// Explore → Logs's first page: the lines, the histogram (about 100 buckets, as the
+/// histogram route chooses when no step is given) and the fields of one search, from the
+/// logs family's default source.
+async fn explore_logs(
+    state: &AppState,
+    req: app::components::log_model::LogsRequest,
+) -> Result<app::components::log_model::LogsView, crate::error::Error> {
+    use crate::error::Error;
+    use app::components::log_model::{FieldCount, LogHistogram, LogsView};
+    let now = charts::time::now_seconds();
+    let start = charts::time::resolve(&req.from, now).map_err(|m| Error::invalid("from", m))?;
+    let end = charts::time::resolve(&req.to, now).map_err(|m| Error::invalid("to", m))?;
+    if end <= start {
+        return Err(Error::invalid("to", "`to` must be after `from`"));
+    }
+    let q = crate::sources::logs::LogQuery {
+        query: req.query,
+        start,
+        end,
+        limit: req.limit.clamp(1, 5_000),
+        cursor: req.cursor,
+    };
+    let src = state.sources.logs(None).await?;
+    let step = ((end - start) / 100.0).ceil().max(1.0);
+    let (found, histogram, fields) =
+        futures::future::join3(src.search(&q), src.histogram(&q, step), src.field_names(&q)).await;
+    let (found, histogram, fields) = (found?, histogram?, fields?);
+    Ok(LogsView {
+        lines: found
+            .records
+            .into_iter()
+            .map(crate::sources::logs::LogRecord::into_line)
+            .collect(),
+        next: found.next,
+        histogram: LogHistogram {
+            start: histogram.start,
+            step: histogram.step,
+            levels: histogram.levels,
+            counts: histogram.counts,
+        },
+        fields: fields
+            .into_iter()
+            .map(|f| FieldCount {
+                name: f.name,
+                count: f.count,
+            })
+            .collect(),
+    })
 }

@@ -255,6 +255,18 @@ impl LogStore {
             .await
     }
 
+    /// The oldest `limit` lines matching `query` in `range` after `after`, oldest first.
+    pub async fn search_after(
+        &self,
+        query: Query,
+        range: TimeRange,
+        limit: usize,
+        after: Cursor,
+    ) -> Result<Vec<logstore::Hit>, LogStoreError> {
+        self.read(move |s| s.search_after(&query, range, limit, after))
+            .await
+    }
+
     pub async fn histogram(
         &self,
         query: Query,

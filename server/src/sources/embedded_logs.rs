@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use logstore::query::{FieldTest, Text};
 use logstore::{severity, Cursor, Hit, LogColumn, Query, TimeRange, Value};
 
-use super::logs::{FieldCount, LogHistogram, LogQuery, LogRecord, LogSearch, LogSource};
+use super::logs::{
+    FieldCount, LogContext, LogHistogram, LogQuery, LogRecord, LogSearch, LogSource,
+};
 use super::SourceError;
 use crate::logs::{LogStore, LogStoreError};
 
@@ -85,6 +88,41 @@ fn record(hit: Hit) -> LogRecord {
     }
 }
 
+/// Fields that name an instance of a service; the first a line has narrows its context.
+const INSTANCE_FIELDS: [&str; 4] = ["service.instance.id", "instance", "host.name", "host"];
+/// How far from the line its context is looked for.
+const CONTEXT_WINDOW_NS: i64 = 86_400 * 1_000_000_000;
+
+/// The stream of a line: its service and instance, as a query (built, not parsed, so no
+/// value needs quoting) and as text.
+fn stream_of(line: &LogRecord) -> (Query, String) {
+    let mut parts = Vec::new();
+    let mut text = Vec::new();
+    let instance = INSTANCE_FIELDS
+        .iter()
+        .find_map(|k| line.fields.get(*k).map(|v| (*k, v)));
+    for (field, value) in line
+        .fields
+        .get("service")
+        .map(|v| ("service", v))
+        .into_iter()
+        .chain(instance)
+    {
+        parts.push(Query::Field {
+            field: field.to_owned(),
+            test: FieldTest::Equals(Text::Phrase(value.clone())),
+        });
+        let quoted = value.replace('\\', "\\\\").replace('"', "\\\"");
+        text.push(format!("{field}:\"{quoted}\""));
+    }
+    let query = match parts.len() {
+        0 => Query::All,
+        1 => parts.remove(0),
+        _ => Query::And(parts),
+    };
+    (query, text.join(" AND "))
+}
+
 impl LogSource for EmbeddedLogs {
     fn search<'a>(&'a self, q: &'a LogQuery) -> BoxFuture<'a, Result<LogSearch, SourceError>> {
         Box::pin(async move {
@@ -122,6 +160,46 @@ impl LogSource for EmbeddedLogs {
                 .await
                 .map_err(failure)?;
             Ok(page.hits.into_iter().find(|h| h.seq == at.seq).map(record))
+        })
+    }
+
+    fn context<'a>(
+        &'a self,
+        id: &'a str,
+        before: usize,
+        after: usize,
+    ) -> BoxFuture<'a, Result<Option<LogContext>, SourceError>> {
+        Box::pin(async move {
+            let Some(line) = self.get(id).await? else {
+                return Ok(None);
+            };
+            let at = Cursor::parse(id).map_err(|e| SourceError::BadQuery(e.to_string()))?;
+            let (stream, scope) = stream_of(&line);
+            let older = TimeRange {
+                from: at.time.saturating_sub(CONTEXT_WINDOW_NS),
+                to: at.time.saturating_add(1),
+            };
+            let page = self
+                .0
+                .search(stream.clone(), older, before, Some(at))
+                .await
+                .map_err(failure)?;
+            let newer = TimeRange {
+                from: at.time,
+                to: at.time.saturating_add(CONTEXT_WINDOW_NS),
+            };
+            let mut later = self
+                .0
+                .search_after(stream, newer, after, at)
+                .await
+                .map_err(failure)?;
+            later.reverse();
+            Ok(Some(LogContext {
+                line,
+                scope,
+                before: page.hits.into_iter().map(record).collect(),
+                after: later.into_iter().map(record).collect(),
+            }))
         })
     }
 

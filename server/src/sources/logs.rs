@@ -47,6 +47,20 @@ pub struct LogSearch {
     pub next: Option<String>,
 }
 
+/// One line with the lines around it from the same stream (its service, and its instance
+/// when it names one), in a search's newest-first order: `after`, the line, then `before`
+/// read as one list.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LogContext {
+    pub line: LogRecord,
+    /// The query that selects the stream (`service:"…" AND host:"…"`), empty for all lines.
+    pub scope: String,
+    /// Up to the asked number of lines just before the line, newest first.
+    pub before: Vec<LogRecord>,
+    /// Up to the asked number of lines just after the line, newest first.
+    pub after: Vec<LogRecord>,
+}
+
 /// A field name or value with the number of matching records that have it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldCount {
@@ -72,6 +86,14 @@ pub trait LogSource: Send + Sync {
     fn search<'a>(&'a self, q: &'a LogQuery) -> BoxFuture<'a, Result<LogSearch, SourceError>>;
     /// One record by the id a search gave; `None` when the store no longer has it.
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<LogRecord>, SourceError>>;
+    /// The line `id` with up to `before` and `after` lines around it from the same stream;
+    /// `None` when the store no longer has the line.
+    fn context<'a>(
+        &'a self,
+        id: &'a str,
+        before: usize,
+        after: usize,
+    ) -> BoxFuture<'a, Result<Option<LogContext>, SourceError>>;
     /// The field names the matching records carry, with counts, most common first.
     fn field_names<'a>(
         &'a self,

@@ -136,19 +136,22 @@ pub enum PanelKind {
     Table,
     Text,
     Row,
+    /// Log lines for a query in the log store's language (Grafana's `logs` panel).
+    Logs,
     /// A Grafana panel the import could not convert: kept in place, shown as a notice.
     Unsupported,
 }
 
 impl PanelKind {
     /// The kinds a panel can be made in the editor (`Unsupported` only comes from import).
-    pub const EDITABLE: [PanelKind; 6] = [
+    pub const EDITABLE: [PanelKind; 7] = [
         PanelKind::Timeseries,
         PanelKind::Stat,
         PanelKind::Gauge,
         PanelKind::Table,
         PanelKind::Text,
         PanelKind::Row,
+        PanelKind::Logs,
     ];
 
     /// The name in the document (`timeseries`, `stat`, …).
@@ -160,6 +163,7 @@ impl PanelKind {
             PanelKind::Table => "table",
             PanelKind::Text => "text",
             PanelKind::Row => "row",
+            PanelKind::Logs => "logs",
             PanelKind::Unsupported => "unsupported",
         }
     }

@@ -7,6 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::grafana_fields;
+
+mod logs;
 use super::model::{
     Dashboard, Grid, Panel, PanelKind, Reducer, Target, Threshold, TimeRange, Variable,
     VariableKind, FORMAT,
@@ -585,6 +587,7 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
         "table" | "table-old" => Some(PanelKind::Table),
         "text" => Some(PanelKind::Text),
         "row" => Some(PanelKind::Row),
+        "logs" => Some(PanelKind::Logs),
         _ => None,
     };
     let is_row = kind == Some(PanelKind::Row);
@@ -612,6 +615,8 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
     let thresholds = thresholds_of(p, &mut notes);
     let targets = if matches!(kind, PanelKind::Text | PanelKind::Row) {
         Vec::new()
+    } else if kind == PanelKind::Logs {
+        logs::targets_of(p, &mut notes)
     } else {
         targets_of(p, &mut notes)
     };

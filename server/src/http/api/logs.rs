@@ -47,6 +47,18 @@ pub(super) fn routes(api: Api) -> Api {
         )
         .at(
             Method::GET,
+            "/api/v1/logs/lines/{id}",
+            Role::Viewer,
+            super::log_lines::line,
+        )
+        .at(
+            Method::GET,
+            "/api/v1/logs/lines/{id}/context",
+            Role::Viewer,
+            super::log_lines::context,
+        )
+        .at(
+            Method::GET,
             "/api/v1/logs/fields/{name}/values",
             Role::Viewer,
             field_values,
@@ -304,7 +316,7 @@ fn log_query(p: &[(String, String)], limit: usize) -> Result<LogQuery, ApiError>
     })
 }
 
-async fn source(
+pub(super) async fn source(
     state: &AppState,
     p: &[(String, String)],
 ) -> Result<std::sync::Arc<dyn LogSource>, ApiError> {
@@ -318,7 +330,7 @@ async fn source(
     Ok(state.sources.logs(id).await?)
 }
 
-fn source_failure(e: crate::sources::SourceError) -> ApiError {
+pub(super) fn source_failure(e: crate::sources::SourceError) -> ApiError {
     ApiError::from(crate::error::Error::from(e))
 }
 

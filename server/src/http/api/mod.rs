@@ -12,6 +12,7 @@ mod history;
 mod home;
 mod identity;
 mod ingest;
+mod log_lines;
 mod logs;
 mod logs_tail;
 mod notifications;

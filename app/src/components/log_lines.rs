@@ -1,0 +1,169 @@
+//! Log lines as Explore → Logs and the dashboards' logs panel show them: time, level
+//! (coloured), service and message; a click expands a line to all its fields (a table and
+//! the JSON) with "copy", filter buttons, context, and links for its trace and request.
+
+use leptos::prelude::*;
+
+use crate::components::chart_model::encode_pairs;
+use crate::components::log_model::{quote_value, rfc3339_ns, LogLine};
+
+/// A filter edit a field's buttons ask for: `(field, value, include)`.
+pub type Filter = (String, String, bool);
+
+/// Where a field value links to: a trace (`trace_id`, `span_id`) or every line of the
+/// request (`correlation_id`), over `range`.
+pub fn link_for(line: &LogLine, field: &str, range: &(String, String)) -> Option<String> {
+    let value = line.field(field)?;
+    match field {
+        "trace_id" => Some(format!(
+            "/explore/traces/{}",
+            crate::components::form::encode(value)
+        )),
+        "span_id" => line.field("trace_id").map(|t| {
+            format!(
+                "/explore/traces/{}?span={}",
+                crate::components::form::encode(t),
+                crate::components::form::encode(value)
+            )
+        }),
+        "correlation_id" => Some(format!(
+            "/explore/logs?{}",
+            encode_pairs(&[
+                ("query", format!("correlation_id:{}", quote_value(value))),
+                ("from", range.0.clone()),
+                ("to", range.1.clone()),
+            ])
+        )),
+        _ => None,
+    }
+}
+
+/// The lines, newest first as given.
+#[component]
+pub fn LogList(
+    lines: Vec<LogLine>,
+    /// The range shown, carried by request links.
+    range: (String, String),
+    #[prop(optional, into)] on_filter: Option<Callback<Filter>>,
+    #[prop(optional, into)] on_context: Option<Callback<LogLine>>,
+) -> impl IntoView {
+    view! {
+        <ol class="log-lines">
+            {lines
+                .into_iter()
+                .map(|line| {
+                    view! {
+                        <LogLineRow line=line range=range.clone() on_filter=on_filter on_context=on_context />
+                    }
+                })
+                .collect_view()}
+        </ol>
+    }
+}
+
+/// One line, expandable.
+#[component]
+pub fn LogLineRow(
+    line: LogLine,
+    range: (String, String),
+    on_filter: Option<Callback<Filter>>,
+    on_context: Option<Callback<LogLine>>,
+) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let copied = RwSignal::new(None::<bool>);
+    let class = format!("log-line {}", line.severity_class());
+    let time = rfc3339_ns(line.time_ns);
+    let level = line.severity.clone().unwrap_or_default();
+    let service = line.field("service").unwrap_or_default().to_owned();
+    let trace = link_for(&line, "trace_id", &range);
+    let line = StoredValue::new(line);
+    let json = line.with_value(LogLine::to_json);
+    let copy = {
+        let json = json.clone();
+        move |_| copy_text(json.clone(), copied)
+    };
+    let details = move || {
+        open.get().then(|| {
+            let l = line.get_value();
+            let rows = std::iter::once(("message".to_owned(), l.message.clone()))
+                .chain(l.severity.clone().map(|s| ("level".to_owned(), s)))
+                .chain(l.fields.clone())
+                .map(|(k, v)| {
+                    let href = link_for(&l, &k, &range);
+                    let value = match href {
+                        Some(h) => view! { <a class="log-link" data-field=k.clone() href=h>{v.clone()}</a> }.into_any(),
+                        None => view! { <span>{v.clone()}</span> }.into_any(),
+                    };
+                    let filters = on_filter.filter(|_| k != "message").map(|cb| {
+                        let (k1, v1, k2, v2) = (k.clone(), v.clone(), k.clone(), v.clone());
+                        view! {
+                            <button type="button" class="filter-in" title="Only lines with this value"
+                                on:click=move |_| cb.run((k1.clone(), v1.clone(), true))>"+"</button>
+                            <button type="button" class="filter-out" title="Leave out lines with this value"
+                                on:click=move |_| cb.run((k2.clone(), v2.clone(), false))>"−"</button>
+                        }
+                    });
+                    view! {
+                        <tr data-field=k.clone()>
+                            <th scope="row">{k.clone()}</th>
+                            <td class="log-field-value">{value}</td>
+                            <td class="log-field-filters">{filters}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            let context = on_context.map(|cb| {
+                view! {
+                    <button type="button" class="log-context-button" on:click=move |_| cb.run(line.get_value())>
+                        "Show context"
+                    </button>
+                }
+            });
+            view! {
+                <div class="log-details">
+                    <div class="log-actions">
+                        <button type="button" class="log-copy" on:click=copy.clone()>
+                            {move || match copied.get() {
+                                Some(true) => "Copied",
+                                Some(false) => "Copy failed",
+                                None => "Copy",
+                            }}
+                        </button>
+                        {context}
+                    </div>
+                    <table class="grid log-fields"><tbody>{rows}</tbody></table>
+                    <pre class="log-json">{json.clone()}</pre>
+                </div>
+            }
+        })
+    };
+    view! {
+        <li class=class data-id=line.with_value(|l| l.id.clone())>
+            <button type="button" class="log-toggle" aria-expanded=move || if open.get() { "true" } else { "false" }
+                on:click=move |_| open.update(|o| *o = !*o)>
+                <time class="log-time">{time}</time>
+                <span class="log-level">{level}</span>
+                <span class="log-service">{service}</span>
+                <span class="log-message">{line.with_value(|l| l.message.clone())}</span>
+            </button>
+            {trace.map(|h| view! { <a class="log-trace" href=h title="Open the trace">"trace"</a> })}
+            {details}
+        </li>
+    }
+}
+
+/// Puts `text` on the clipboard and reports whether it worked.
+fn copy_text(text: String, done: RwSignal<Option<bool>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let promise = window().navigator().clipboard().write_text(&text);
+        leptos::task::spawn_local(async move {
+            let ok = wasm_bindgen_futures::JsFuture::from(promise).await.is_ok();
+            done.try_set(Some(ok));
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (text, done);
+    }
+}
