@@ -65,6 +65,17 @@ impl Fetcher {
         in_browser(call("GET", &path, None::<&()>)).await
     }
 
+    /// `data` of `GET /api/v1/rules?type=alert`: alerting rules with health and alerts.
+    pub async fn alert_rules(self) -> Result<serde_json::Value, ApiFailure> {
+        #[cfg(feature = "ssr")]
+        if let Some((backend, user)) = self.inner {
+            return backend.0.alert_rules(user).await;
+        }
+        let answer: serde_json::Value =
+            in_browser(call("GET", "/api/v1/rules?type=alert", None::<&()>)).await?;
+        Ok(answer["data"].clone())
+    }
+
     /// A page of log lines with the histogram and the fields of the same search.
     pub async fn logs(
         self,

@@ -1,7 +1,8 @@
 //! The home page: what is set up (data sources with their health, rule groups, teams,
 //! dashboards), the user's starred and recently viewed dashboards, the user's teams with
-//! their checklist progress, and the next steps while the portal is still empty. A client of
-//! `GET /api/v1/home`; the data loads after hydration.
+//! their checklist progress, the alerts firing now, and the next steps while the portal is
+//! still empty. A client of `GET /api/v1/home` and `GET /api/v1/alerts`; the data loads after
+//! hydration.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -103,10 +104,71 @@ pub fn Home() -> impl IntoView {
              for Keiko — the FastAPI app, its AI agents and its MCP tool servers."
         </p>
         {body}
-        // Firing alerts join the home page in a later release; this section is their place.
+        <FiringAlerts />
+    }
+}
+
+/// What is firing now (`GET /api/v1/alerts`), most severe first, linked to the alerts page.
+#[component]
+fn FiringAlerts() -> impl IntoView {
+    let alerts = RwSignal::new(None::<Result<Value, ApiFailure>>);
+    Effect::new(move |_| {
+        spawn_local(async move {
+            alerts.set(Some(call("GET", "/api/v1/alerts", None::<&()>).await));
+        });
+    });
+    let rank = |sev: &str| match sev {
+        "critical" => 0,
+        "warning" => 1,
+        "info" => 2,
+        _ => 3,
+    };
+    let body = move || match alerts.get() {
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+        Some(Ok(v)) => {
+            let mut firing: Vec<Value> = v["data"]["alerts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| a["state"] == "firing")
+                .cloned()
+                .collect();
+            let sev = |a: &Value| a["labels"]["severity"].as_str().unwrap_or("").to_owned();
+            firing.sort_by_key(|a| {
+                (
+                    rank(&sev(a)),
+                    a["activeAt"].as_str().unwrap_or("").to_owned(),
+                )
+            });
+            if firing.is_empty() {
+                return view! { <p class="test-ok" id="nothing-firing">"Nothing is firing."</p> }
+                    .into_any();
+            }
+            view! {
+                <ul class="plain-list" id="home-firing">
+                    {firing.into_iter().map(|a| {
+                        let name = a["labels"]["alertname"].as_str().unwrap_or("").to_owned();
+                        let summary = a["annotations"]["summary"].as_str().unwrap_or("").to_owned();
+                        let severity = sev(&a);
+                        let since = a["activeAt"].as_str().unwrap_or("").to_owned();
+                        view! {
+                            <li class="home-alert" data-alertname=name.clone() data-severity=severity.clone()>
+                                <span class=format!("badge severity-{severity}")>{severity.clone()}</span>
+                                " "<strong>{name.clone()}</strong>" "{summary}
+                                <span class="muted">{format!(" since {since}")}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        }
+    };
+    view! {
         <section class="card" id="firing-alerts" aria-label="Firing alerts">
-            <h2>"Firing alerts"</h2>
-            <p class="muted">"Coming in a later release: the alerts firing now, by severity."</p>
+            <h2><a href="/alerting/alerts">"Firing alerts"</a></h2>
+            {body}
         </section>
     }
 }

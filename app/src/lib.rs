@@ -14,6 +14,7 @@ mod home;
 mod login;
 mod logs;
 mod nav;
+mod notifications;
 mod pages;
 pub mod session;
 mod settings;
@@ -75,6 +76,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/explore/traces") view={Lazy::<LazyExploreTraces>::new()} />
                         <Route path=path!("/alerting/rules") view={Lazy::<LazyRulesList>::new()} />
                         <Route path=path!("/alerting/rules/edit") view={Lazy::<LazyRuleEditor>::new()} />
+                        <Route path=path!("/alerting/alerts") view={Lazy::<LazyAlerts>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/alerting/silences") view={Lazy::<LazySilences>::new()} />
+                        <Route path=path!("/alerting/contact-points") view={Lazy::<LazyContactPoints>::new()} />
+                        <Route path=path!("/alerting/policies") view={Lazy::<LazyPolicies>::new()} />
                         <Route path=path!("/checklist") view={Lazy::<LazyChecklist>::new()} />
                         <Route path=path!("/settings/datasources") view={Lazy::<LazyDataSources>::new()} />
                         <Route path=path!("/settings/targets") view={Lazy::<LazyTargets>::new()} />
@@ -109,7 +114,11 @@ pub const NAV_PAGES: &[(&str, &str)] = &[
     ("/explore/metrics", "Metrics"),
     ("/explore/logs", "Logs"),
     ("/explore/traces", "Traces"),
+    ("/alerting/alerts", "Alerts"),
     ("/alerting/rules", "Rules"),
+    ("/alerting/silences", "Silences"),
+    ("/alerting/contact-points", "Contact points"),
+    ("/alerting/policies", "Notification policies"),
     ("/checklist", "Checklist"),
     ("/settings/datasources", "Data sources"),
     ("/settings/targets", "Scrape targets"),
@@ -168,6 +177,10 @@ lazy_pages! {
     LazyExploreTraces => pages::ExploreTraces,
     LazyRulesList => alerting::RulesList,
     LazyRuleEditor => alerting::RuleEditor,
+    LazyAlerts => alerting::AlertsPage,
+    LazySilences => notifications::Silences,
+    LazyContactPoints => notifications::ContactPoints,
+    LazyPolicies => notifications::Policies,
     LazyChecklist => checklist::Checklist,
     LazyDataSources => admin::DataSources,
     LazyTargets => admin::Targets,

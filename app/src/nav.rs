@@ -40,7 +40,19 @@ pub fn Sidebar() -> impl IntoView {
                         <span class="nav-heading">"Alerting"</span>
                         <ul>
                             <li>
+                                <A href="/alerting/alerts">"Alerts"</A>
+                            </li>
+                            <li>
                                 <A href="/alerting/rules">"Rules"</A>
+                            </li>
+                            <li>
+                                <A href="/alerting/silences">"Silences"</A>
+                            </li>
+                            <li>
+                                <A href="/alerting/contact-points">"Contact points"</A>
+                            </li>
+                            <li>
+                                <A href="/alerting/policies">"Notification policies"</A>
                             </li>
                         </ul>
                     </li>

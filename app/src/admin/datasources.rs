@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api_client::{call, ApiFailure};
-use crate::components::form::{field_error, form_error};
+use crate::components::form::{field_error, form_error, text_field};
 use crate::dto::Role;
 use crate::session;
 
@@ -281,17 +281,8 @@ fn SourceForm(fields: Fields, reload: RwSignal<u32>) -> impl IntoView {
             "Add a data source"
         }
     };
-    let text = move |id: &'static str,
-                     label: &'static str,
-                     signal: RwSignal<String>,
-                     field: &'static str,
-                     kind: &'static str| {
-        view! {
-            <label for=id>{label}</label>
-            <input id=id type=kind prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev)) />
-            {field_error(failure, field)}
-        }
-    };
+    let text =
+        move |id, label, signal, field, kind| text_field(failure, id, label, signal, field, kind);
     view! {
         <form class="card source-form" id="source-form" on:submit=submit novalidate>
             <h2>{heading}</h2>

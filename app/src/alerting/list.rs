@@ -1,4 +1,7 @@
-//! `/alerting/rules`: groups by namespace, search, severity and label filters.
+//! `/alerting/rules`: groups by namespace, search, severity and label filters; each rule
+//! with its health, state and last error from evaluation (`/api/v1/rules`).
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,6 +24,15 @@ pub fn RulesList() -> impl IntoView {
             groups.set(Some(
                 call::<Vec<Value>>("GET", "/api/v1/rule-groups", None::<&()>).await,
             ));
+        });
+    });
+    // What evaluation found, per group (namespace, name), rules in the group's order.
+    let status = RwSignal::new(HashMap::<(String, String), Vec<Value>>::new());
+    Effect::new(move |_| {
+        spawn_local(async move {
+            if let Ok(answer) = call::<Value>("GET", "/api/v1/rules", None::<&()>).await {
+                status.set(evaluation_by_group(&answer["data"]));
+            }
         });
     });
     let search = RwSignal::new(String::new());
@@ -92,7 +104,7 @@ pub fn RulesList() -> impl IntoView {
                                         <span class="muted">"Namespace "</span>{ns.clone()}
                                         <a class="button small" href=export download=format!("{ns}.rules.yml")>"Export"</a>
                                     </h2>
-                                    {groups.into_iter().map(|g| group_card(&ns, g, matches)).collect_view()}
+                                    {groups.into_iter().map(|g| group_card(&ns, g, matches, status)).collect_view()}
                                 </section>
                             }
                         })
@@ -104,15 +116,59 @@ pub fn RulesList() -> impl IntoView {
     }
 }
 
+/// `/api/v1/rules` data as each group's rules in order.
+fn evaluation_by_group(data: &Value) -> HashMap<(String, String), Vec<Value>> {
+    data["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| {
+            let key = (
+                g["file"].as_str().unwrap_or_default().to_owned(),
+                g["name"].as_str().unwrap_or_default().to_owned(),
+            );
+            (key, g["rules"].as_array().cloned().unwrap_or_default())
+        })
+        .collect()
+}
+
+/// A rule's health, state and last error as evaluation left them.
+fn evaluation_cells(
+    status: RwSignal<HashMap<(String, String), Vec<Value>>>,
+    key: (String, String),
+    index: usize,
+    name: String,
+) -> impl IntoView {
+    move || {
+        let s = status.with(|m| {
+            m.get(&key)
+                .and_then(|rules| rules.get(index))
+                .filter(|r| r["name"] == name.as_str())
+                .cloned()
+        });
+        let s = s.unwrap_or(Value::Null);
+        let health = s["health"].as_str().unwrap_or("unknown").to_owned();
+        let state = s["state"].as_str().unwrap_or("").to_owned();
+        let error = s["lastError"].as_str().unwrap_or("").to_owned();
+        view! {
+            <td class="rule-health"><span class=format!("badge health-{health}")>{health.clone()}</span></td>
+            <td class="rule-state">{(!state.is_empty()).then(|| view! { <span class=format!("badge state-{state}")>{state.clone()}</span> })}</td>
+            <td class="rule-error">{(!error.is_empty()).then(|| view! { <span class="test-failed">{error.clone()}</span> })}</td>
+        }
+    }
+}
+
 /// One group of the list, its rules filtered by `matches`.
 fn group_card(
     ns: &str,
     g: Value,
     matches: impl Fn(&Value) -> bool + Copy + 'static,
+    status: RwSignal<HashMap<(String, String), Vec<Value>>>,
 ) -> impl IntoView {
     let name = g["name"].as_str().unwrap_or("").to_owned();
     let rules: Vec<Value> = g["rules"].as_array().cloned().unwrap_or_default();
     let href = editor_href(ns, &name);
+    let name_of_group = name.clone();
     let warnings = g["warnings"].as_array().map(|w| w.len()).unwrap_or(0);
     view! {
         <section class="rule-group card" data-group=name.clone() data-namespace=ns.to_owned()>
@@ -125,16 +181,19 @@ fn group_card(
                 <tbody>
                     {rules
                         .into_iter()
-                        .map(|r| {
+                        .enumerate()
+                        .map(|(i, r)| {
                             let shown = matches(&r);
                             let name = r.get("alert").or(r.get("record")).and_then(Value::as_str).unwrap_or("").to_owned();
                             let key = name.clone();
+                            let key_name = name.clone();
                             view! {
                                 <tr class="rule-row" data-rule=key class:hidden=!shown>
                                     <td>{if r.get("alert").is_some() { "alert" } else { "record" }}</td>
                                     <td><strong>{name}</strong></td>
                                     <td><code>{r["expr"].as_str().unwrap_or("").to_owned()}</code></td>
                                     <td>{severity_of(&r)}</td>
+                                    {evaluation_cells(status, (ns.to_owned(), name_of_group.clone()), i, key_name.clone())}
                                 </tr>
                             }
                         })

@@ -1,8 +1,10 @@
-//! Alert rules pages: the list (search, severity and label filters) and the editor (a field
+//! Alerting pages: the alerts firing and pending (`alerts.rs`, rendered on the server), and
+//! the alert rules pages: the list (search, severity and label filters) and the editor (a field
 //! per part, live validation with the error's place marked, lint warnings beside each rule,
 //! a YAML tab, history with diff and restore, conflict handling, Ctrl/Cmd+S). Both are
 //! clients of `/api/v1/rule-groups` and `/api/v1/rules/validate`.
 
+mod alerts;
 mod draft;
 mod editor;
 mod import;
@@ -10,6 +12,7 @@ mod list;
 mod rule_card;
 mod tabs;
 
+pub use alerts::AlertsPage;
 pub use editor::RuleEditor;
 pub use list::RulesList;
 

@@ -18,6 +18,49 @@ pub fn field_error(failure: RwSignal<Option<ApiFailure>>, field: &'static str) -
     }
 }
 
+/// The message of the last failure about `field` or a part of it (`matchers[1]`,
+/// `route.routes[0].receiver`), beside the field; the part is named in the message.
+pub fn field_error_under(
+    failure: RwSignal<Option<ApiFailure>>,
+    field: &'static str,
+) -> impl IntoView {
+    move || {
+        failure
+            .get()
+            .filter(|f| {
+                f.field.as_deref().is_some_and(|k| {
+                    k == field
+                        || k.strip_prefix(field)
+                            .is_some_and(|rest| rest.starts_with(['[', '.']))
+                })
+            })
+            .map(|f| {
+                view! {
+                    <span class="field-error" data-field=field>
+                        {f.to_string()}
+                    </span>
+                }
+            })
+    }
+}
+
+/// A labelled input bound to `signal` (`kind`: `text`, `url`, `password`, …), with the last
+/// failure's message for `field` beside it.
+pub fn text_field(
+    failure: RwSignal<Option<ApiFailure>>,
+    id: &'static str,
+    label: &'static str,
+    signal: RwSignal<String>,
+    field: &'static str,
+    kind: &'static str,
+) -> impl IntoView {
+    view! {
+        <label for=id>{label}</label>
+        <input id=id type=kind prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev)) />
+        {field_error(failure, field)}
+    }
+}
+
 /// A failure that names no field, shown above the form.
 pub fn form_error(failure: RwSignal<Option<ApiFailure>>) -> impl IntoView {
     move || {

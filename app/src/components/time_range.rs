@@ -68,9 +68,53 @@ pub fn to_local_input(t: &str) -> String {
     }
 }
 
+/// `2026-11-25T10:00:00Z` (or with an offset, fractions ignored) → Unix seconds.
+pub fn rfc3339_seconds(t: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil, the inverse of `chart::utc`.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let rest = t[19..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match rest {
+        "Z" | "z" | "" => 0,
+        o => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            let hh = o.get(1..3)?.parse::<i64>().ok()?;
+            let mm = o.get(4..6)?.parse::<i64>().ok()?;
+            sign * (hh * 3600 + mm * 60)
+        }
+    };
+    Some(days * 86_400 + h * 3600 + min * 60 + sec - offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_times_become_unix_seconds() {
+        assert_eq!(rfc3339_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            rfc3339_seconds("2026-12-03T08:55:39.123Z"),
+            Some(1_796_288_139)
+        );
+        assert_eq!(
+            rfc3339_seconds("2026-12-03T09:55:39+01:00"),
+            Some(1_796_288_139)
+        );
+        assert_eq!(rfc3339_seconds("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+        assert_eq!(rfc3339_seconds("yesterday"), None);
+    }
 
     #[test]
     fn absolute_inputs_become_rfc3339() {

@@ -78,6 +78,19 @@ impl ChartBackend for ServerCharts {
         })
     }
 
+    fn alert_rules(&self, _user: SessionUser) -> Answer<serde_json::Value> {
+        let state = self.0.clone();
+        Box::pin(async move {
+            crate::alerting::views::prometheus_rules(
+                &state.db,
+                state.alerting.as_deref(),
+                Some("alert"),
+            )
+            .await
+            .map_err(failure)
+        })
+    }
+
     fn logs(
         &self,
         _user: SessionUser,

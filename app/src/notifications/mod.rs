@@ -1,0 +1,30 @@
+//! Notification pages: contact points with "send test" and the notification log
+//! (`contact_points.rs`, `log.rs`), the routing tree and inhibition rules (`policies.rs`),
+//! and silences (`silences.rs`). Clients of `/api/v1/contact-points`,
+//! `/api/v1/notification-policies`, `/api/v1/silences` and `/api/v1/notifications`.
+
+mod contact_points;
+mod log;
+mod policies;
+mod silences;
+
+pub use contact_points::ContactPoints;
+pub use policies::Policies;
+pub use silences::Silences;
+
+/// A matcher in Alertmanager's text form, `name="value"` (quotes and backslashes escaped).
+pub(crate) fn matcher_text(name: &str, value: &str) -> String {
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    format!("{name}=\"{escaped}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn matcher_values_are_quoted_and_escaped() {
+        assert_eq!(super::matcher_text("job", "a\"b\\"), r#"job="a\"b\\""#);
+    }
+}
