@@ -293,7 +293,8 @@ async fn grafana_exports_of_four_schema_versions_report_every_panel() {
     );
 
     // Schema 39: what is dropped is said (transformations, a hidden query, an unknown
-    // unit); the value mapping is kept; non-PromQL panels are not supported.
+    // unit); the value mapping is kept; a Loki logs panel becomes a logs panel; other
+    // non-PromQL panels are not supported.
     let d = import(&admin, fixture("tests/fixtures/grafana/v39-changes.json")).await;
     let r = &d["report"];
     assert_every_panel_and_variable_reported(
@@ -321,7 +322,16 @@ async fn grafana_exports_of_four_schema_versions_report_every_panel() {
         requests["mappings"],
         json!([{"value": 0.0, "text": "idle"}])
     );
-    assert_eq!(entry(r, "panel", "Chat logs")["outcome"], "not_supported");
+    // A Loki logs panel becomes a logs panel with its query in the log store's language.
+    assert_eq!(entry(r, "panel", "Chat logs")["outcome"], "converted");
+    let chat_logs = stored["dashboard"]["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == "Chat logs")
+        .unwrap();
+    assert_eq!(chat_logs["type"], "logs");
+    assert_eq!(chat_logs["targets"][0]["expr"], "app:keiko AND \"chat\"");
     let sessions = entry(r, "panel", "Sessions");
     assert_eq!(sessions["outcome"], "not_supported");
     assert!(notes(sessions).contains("not PromQL") && notes(sessions).contains("furlongs"));

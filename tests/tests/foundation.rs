@@ -39,6 +39,7 @@ async fn every_page_is_rendered_on_the_server_with_navigation() {
         "/",
         "/dashboards",
         "/explore/metrics",
+        "/explore/logs",
         "/settings/datasources",
         "/alerting/rules",
         "/checklist",
