@@ -1,6 +1,7 @@
 //! Logs (#16), the live paths and the shippers: the live tail as server-sent events read
 //! while lines are pushed, Elasticsearch bulk requests from rsyslog's omelasticsearch,
-//! Fluentd's forward protocol from PyPI `fluent-logger`, and concurrent pushes.
+//! Fluentd's forward protocol from PyPI `fluent-logger`, a line by id with its context,
+//! and concurrent pushes over three protocols surviving kill -9.
 
 use std::time::Duration;
 
@@ -574,4 +575,147 @@ async fn a_line_is_read_by_id_with_its_context_from_the_same_service_and_host() 
         .await;
     assert_eq!(s, 400, "{e}");
     assert_eq!(e["error"]["field"], "before", "{e}");
+}
+
+/// One batch of 10 lines with the correlation id `id`, as protocol `kind` sends it: the
+/// path, the content type and the body.
+fn batch_body(kind: usize, id: &str) -> (&'static str, &'static str, String) {
+    let line = |i: usize| json!({"message": format!("{id} line {i}"), "correlation_id": id});
+    match kind % 3 {
+        0 => (
+            "/api/v1/logs?service=push-jsonl",
+            "application/x-ndjson",
+            (0..10).map(|i| line(i).to_string() + "\n").collect(),
+        ),
+        1 => (
+            "/push-es/_bulk?service=push-es",
+            "application/x-ndjson",
+            (0..10)
+                .map(|i| format!("{{\"create\":{{}}}}\n{}\n", line(i)))
+                .collect(),
+        ),
+        _ => {
+            let now = (e2e::now_seconds() * 1e9) as u128;
+            let values: Vec<Value> = (0..10)
+                .map(|i| json!([(now + i as u128).to_string(), line(i).to_string()]))
+                .collect();
+            (
+                "/loki/api/v1/push",
+                "application/json",
+                json!({"streams": [{"stream": {"service_name": "push-loki"}, "values": values}]})
+                    .to_string(),
+            )
+        }
+    }
+}
+
+/// Lines per correlation id `cc-*` in the store.
+async fn counts_by_batch(client: &Client) -> std::collections::HashMap<String, u64> {
+    let (s, values) = client
+        .get("/api/v1/logs/fields/correlation_id/values?query=correlation_id%3Acc-*&from=now-1h&to=now&limit=1000")
+        .await;
+    assert_eq!(s, 200, "{values}");
+    values["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["value"].as_str().unwrap().to_owned(),
+                v["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Six clients push at once (JSON lines, Elasticsearch bulk and Loki, two each), `batches`
+/// batches each from `first`; answers the ids of the acknowledged batches (a client stops
+/// at its first failure). `acked` counts acknowledgements as they come.
+async fn push_concurrently(
+    client: &Client,
+    first: usize,
+    batches: usize,
+    acked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<String> {
+    let mut tasks = Vec::new();
+    for c in 0..6 {
+        let client = client.clone();
+        let acked = acked.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ok = Vec::new();
+            for b in first..first + batches {
+                let id = format!("cc-{c}-{b}");
+                let (path, content_type, body) = batch_body(c, &id);
+                let sent = client
+                    .request(Method::POST, path)
+                    .header("content-type", content_type)
+                    .body(body)
+                    .timeout(Duration::from_secs(10))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status().is_success() => {
+                        ok.push(id);
+                        acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    Ok(r) => panic!("{path}: {} {}", r.status(), r.text().await.unwrap()),
+                    Err(_) => break,
+                }
+            }
+            ok
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
+
+#[tokio::test]
+async fn concurrent_pushes_over_three_protocols_keep_every_acknowledged_line_through_kill_9() {
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+
+    // All at once, nothing refused: every acknowledged line is queryable at once.
+    let first = push_concurrently(&admin, 0, 15, acked.clone()).await;
+    assert_eq!(first.len(), 6 * 15);
+    let counts = counts_by_batch(&admin).await;
+    for id in &first {
+        assert_eq!(counts.get(id), Some(&10), "batch {id}: {counts:?}");
+    }
+
+    // Again, killed with -9 while the clients push: what was acknowledged survives.
+    let pid = portal.pid();
+    let pushing = {
+        let admin = admin.clone();
+        let acked = acked.clone();
+        tokio::spawn(async move { push_concurrently(&admin, 15, 60, acked).await })
+    };
+    e2e::eventually(Duration::from_secs(60), "more acknowledged batches", || {
+        let acked = acked.clone();
+        async move { (acked.load(std::sync::atomic::Ordering::SeqCst) >= 6 * 15 + 30).then_some(()) }
+    })
+    .await;
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    let second = pushing.await.unwrap();
+    assert!(
+        second.len() >= 30,
+        "{} batches before the kill",
+        second.len()
+    );
+    let dir = portal.abandon();
+    let portal = Portal::start_in(dir, &[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let counts = counts_by_batch(&portal.admin()).await;
+    for id in first.iter().chain(&second) {
+        assert_eq!(
+            counts.get(id),
+            Some(&10),
+            "acknowledged batch {id} lost after kill -9"
+        );
+    }
 }
