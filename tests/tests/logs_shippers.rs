@@ -719,3 +719,81 @@ async fn concurrent_pushes_over_three_protocols_keep_every_acknowledged_line_thr
         );
     }
 }
+
+#[tokio::test]
+async fn a_hundred_cut_bulk_bodies_and_forward_messages_store_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let port = e2e::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let portal = Portal::start_with(&[
+        ("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0"),
+        ("KEIKO_FLUENT_FORWARD_LISTEN", &listen),
+    ])
+    .await;
+    let admin = portal.admin();
+    let text = "a long enough message ".repeat(6);
+
+    // Bulk: a cut in the action line refuses the request; a cut in the document refuses
+    // that item (as Elasticsearch does); either way nothing is stored.
+    let bulk = format!(
+        "{}\n{}\n",
+        json!({"index": {"_index": "cut"}}),
+        json!({"message": text, "service": "cut-es"})
+    );
+    assert!(bulk.len() > 101);
+    for cut in 1..=100 {
+        let (s, _, answer) = post_raw(&admin, "/_bulk", bulk[..cut].to_owned()).await;
+        let refused_items = s == 200
+            && answer["errors"] == true
+            && answer["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["index"]["status"] == 400);
+        assert!(s == 400 || refused_items, "cut {cut}: {s} {answer}");
+    }
+    assert!(messages(&admin, "service:cut-es").await.is_empty());
+
+    // Forward: ["cut.tag", [[time, {"message": text}]], {"chunk": "k1"}] by hand.
+    let mut message = vec![0x93, 0xa7];
+    message.extend(b"cut.tag");
+    message.extend([0x91, 0x92, 0xce]);
+    message.extend((e2e::now_seconds() as u32).to_be_bytes());
+    message.extend([0x81, 0xa7]);
+    message.extend(b"message");
+    message.extend([0xd9, text.len() as u8]);
+    message.extend(text.as_bytes());
+    message.extend([0x81, 0xa5]);
+    message.extend(b"chunk");
+    message.extend([0xa2, b'k', b'1']);
+    assert!(message.len() > 101);
+    let send = |bytes: Vec<u8>| async move {
+        let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        c.write_all(&bytes).await.unwrap();
+        c.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), c.read_to_end(&mut answer))
+            .await
+            .expect("the portal closes within 10 s")
+            .unwrap_or(0);
+        answer
+    };
+    for cut in 1..=100 {
+        assert_eq!(
+            send(message[..cut].to_vec()).await,
+            Vec::<u8>::new(),
+            "cut {cut}"
+        );
+    }
+    // The tag is not a string: refused as a whole, no ack.
+    let mut bad = message.clone();
+    bad[1] = 0x07;
+    assert_eq!(send(bad).await, Vec::<u8>::new());
+    assert!(messages(&admin, "service:cut.tag").await.is_empty());
+    // The whole message is acknowledged and stored.
+    let ack = send(message).await;
+    assert_eq!(ack, [0x81, 0xa3, b'a', b'c', b'k', 0xa2, b'k', b'1']);
+    assert_eq!(messages(&admin, "service:cut.tag").await, [text.as_str()]);
+}
