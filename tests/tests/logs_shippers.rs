@@ -253,7 +253,7 @@ template(name="portal" type="list" option.json="on") {{
 }}
 ruleset(name="toportal") {{
   action(type="omelasticsearch" server="127.0.0.1" serverport="{port}" template="portal"
-         searchIndex="syslog" bulkmode="on" uid="admin" pwd="{password}"
+         searchIndex="syslog" bulkmode="on" maxbytes="1m" uid="admin" pwd="{password}"
          errorfile="{errors}" action.resumeRetryCount="-1" action.resumeInterval="1")
 }}
 input(type="imtcp" port="{input}" address="127.0.0.1" ruleset="toportal")

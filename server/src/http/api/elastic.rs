@@ -5,6 +5,8 @@
 //! (cluster info, for requests that do not ask for HTML), `HEAD|GET /_cat/health`, and
 //! index template and ILM policy probes (`GET`/`PUT` answer that they exist / are
 //! acknowledged; nothing is kept). Whole-request errors use Elasticsearch's error shape.
+//! A bulk request is bounded by `body_limit_bytes` (413 beyond): configure shippers to stay
+//! under it (rsyslog's `maxbytes`, Filebeat's `bulk_max_size`, Fluent Bit's `Buffer_Size`).
 
 use app::dto::Role;
 use axum::body::Bytes;
