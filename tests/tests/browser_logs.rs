@@ -136,7 +136,16 @@ async fn search_histogram_facets_expand_links_context_and_the_url() {
     // Search: type a query and run it; the URL holds it, the lines come newest first with
     // their level's colour.
     let input = browser.find("#logs-query").await;
+    // Live validation: a syntax error is named with its position while typing …
+    browser.type_text(&input, "level:>= AND x").await;
+    let error = browser
+        .wait_text("#logs-query-error", |t| !t.is_empty())
+        .await;
+    assert!(error.contains("at byte 9"), "{error}");
+    // … and goes away once the query parses.
+    browser.clear(&input).await;
     browser.type_text(&input, QUERY).await;
+    browser.wait_text("#logs-query-error", str::is_empty).await;
     click(&browser, "#logs-run").await;
     let searched = wait_url(&browser, "the query in the URL", |u| {
         u.contains("query=module%3Acheckout_flow")

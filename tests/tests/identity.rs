@@ -204,6 +204,8 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("POST", "/api/v1/logs") => Some(Editor),
         ("POST", "/v1/logs") => Some(Editor),
         ("POST", "/loki/api/v1/push") => Some(Editor),
+        ("POST", "/v1/traces") => Some(Editor),
+        ("POST", "/api/v2/spans") => Some(Editor),
         // Elasticsearch's bulk API and the template/ILM probes shippers make (#16).
         ("POST" | "PUT", "/_bulk" | "/{index}/_bulk") => Some(Editor),
         ("PUT", "/_template/{name}" | "/_index_template/{name}" | "/_ilm/policy/{name}") => {
@@ -410,6 +412,9 @@ async fn prepare(
         ("POST", "/v1/logs") => (path.into(), Some(json!({}))),
         // A Loki push of no streams is a valid push.
         ("POST", "/loki/api/v1/push") => (path.into(), Some(json!({"streams": []}))),
+        // An empty OTLP/JSON traces request and an empty Zipkin list are valid pushes.
+        ("POST", "/v1/traces") => (path.into(), Some(json!({}))),
+        ("POST", "/api/v2/spans") => (path.into(), Some(json!([]))),
         // One bulk action with its document (sent as a raw body).
         ("POST" | "PUT", "/_bulk" | "/{index}/_bulk") => (
             path.replace("{index}", "roles"),

@@ -25,6 +25,9 @@ use sidebar::FieldSidebar;
 use state::LogsState;
 use tail::LiveTail;
 
+/// Most lines the page holds through "Older lines" (a narrower range finds the rest).
+const MAX_SHOWN: usize = 5_000;
+
 #[component]
 pub fn ExploreLogs() -> impl IntoView {
     let params = use_query_map();
@@ -59,6 +62,9 @@ pub fn ExploreLogs() -> impl IntoView {
     };
 
     let draft = RwSignal::new(state.get_untracked().query);
+    // Live validation: the query's syntax error (with its position) as the user types.
+    let query_error = RwSignal::new(None::<String>);
+    let typed = StoredValue::new(0u64);
     let url_query = Memo::new(move |_| state.read().query.clone());
     Effect::new(move |_| draft.set(url_query.get()));
     let on_run = move |ev: leptos::ev::SubmitEvent| {
@@ -101,7 +107,21 @@ pub fn ExploreLogs() -> impl IntoView {
             <input id="logs-query" name="query" type="search" autocomplete="off" spellcheck="false"
                 placeholder="level:>=WARNING AND \"timeout\" · service:api · correlation_id:…"
                 prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev)) />
+                aria-describedby="logs-query-error"
+                on:input=move |ev| {
+                    draft.set(event_target_value(&ev));
+                    typed.update_value(|n| *n += 1);
+                    let ticket = typed.get_value();
+                    set_timeout(
+                        move || {
+                            // Only once typing pauses, and only if the page is still here.
+                            if typed.try_get_value() == Some(ticket) {
+                                check_query(draft.get_untracked(), query_error);
+                            }
+                        },
+                        std::time::Duration::from_millis(400),
+                    );
+                } />
             <label class="visually-hidden" for="logs-range">"Time range"</label>
             <select id="logs-range" on:change=move |ev| {
                 let v = event_target_value(&ev);
@@ -147,6 +167,7 @@ pub fn ExploreLogs() -> impl IntoView {
                 {move || if state.read().live { "Stop live" } else { "Live" }}
             </button>
         </form>
+        <p id="logs-query-error" class="field-error" role="alert">{move || query_error.get()}</p>
         <Transition fallback=|| view! { <p class="loading">"Searching…"</p> }>
             {move || result.get().map(|r| match r {
                 Err(e) => view! {
@@ -176,7 +197,7 @@ pub fn ExploreLogs() -> impl IntoView {
                                             <LogList lines=older.get() range=range.get() on_filter=on_filter on_context=on_context />
                                         }}
                                         {move || paging.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
-                                        {move || cursor.get().is_some().then(|| view! {
+                                        {move || (cursor.get().is_some() && shown + older.with(Vec::len) < MAX_SHOWN).then(|| view! {
                                             <button type="button" id="logs-older" on:click=load_older>"Older lines"</button>
                                         })}
                                     }.into_any()
@@ -202,6 +223,30 @@ fn shown_time(t: &str) -> String {
         Ok(n) => utc(if n > 1e11 { n / 1000.0 } else { n }),
         Err(_) => t.to_owned(),
     }
+}
+
+/// Asks the server whether `query` parses (a search of the last minute for one line: the
+/// query is parsed before anything is read) and shows its syntax error, if any.
+fn check_query(query: String, into: RwSignal<Option<String>>) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        let path = format!(
+            "/api/v1/logs/query?{}",
+            crate::components::chart_model::encode_pairs(&[
+                ("query", query),
+                ("from", "now-1m".into()),
+                ("to", "now".into()),
+                ("limit", "1".into()),
+            ])
+        );
+        let answer = crate::api_client::call::<serde_json::Value>("GET", &path, None::<&()>).await;
+        into.try_set(match answer {
+            Err(e) if e.code == "bad_query" => Some(e.message),
+            _ => None,
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (query, into);
 }
 
 /// Loads the page after `req.cursor` and appends it (browser only: the button appears

@@ -47,11 +47,17 @@ pub struct Principal {
     pub ingest_only: bool,
 }
 
-/// Where metrics and logs are pushed: the only routes an ingest-scoped caller may reach.
+/// Where metrics, logs and spans are pushed: the only routes an ingest-scoped caller may reach.
 pub fn is_ingest(path: &str) -> bool {
     matches!(
         path,
-        "/api/v1/write" | "/v1/metrics" | "/api/v1/logs" | "/v1/logs" | "/loki/api/v1/push"
+        "/api/v1/write"
+            | "/v1/metrics"
+            | "/api/v1/logs"
+            | "/v1/logs"
+            | "/loki/api/v1/push"
+            | "/v1/traces"
+            | "/api/v2/spans"
     ) || crate::http::errors::is_elastic(path)
 }
 

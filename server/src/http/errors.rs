@@ -279,6 +279,7 @@ pub(crate) fn is_api(path: &str) -> bool {
         || path.starts_with("/prometheus/")
         || path.starts_with("/v1/")
         || path.starts_with("/loki/api/")
+        || path.starts_with("/jaeger/api/")
         || is_elastic(path)
 }
 

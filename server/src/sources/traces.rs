@@ -155,6 +155,18 @@ pub trait TraceSource: Send + Sync {
         start: f64,
         end: f64,
     ) -> BoxFuture<'a, Result<ServiceMap, SourceError>>;
+    /// Whole traces matching the query, newest first: the search, then each trace by id.
+    fn find<'a>(&'a self, q: &'a TraceQuery) -> BoxFuture<'a, Result<Vec<Trace>, SourceError>> {
+        Box::pin(async move {
+            let mut traces = Vec::new();
+            for summary in self.search(q).await? {
+                if let Some(t) = self.get(&summary.trace_id).await? {
+                    traces.push(t);
+                }
+            }
+            Ok(traces)
+        })
+    }
     /// The span attribute names seen in `[start, end)`.
     fn attribute_names<'a>(
         &'a self,

@@ -5,19 +5,21 @@
 
 mod checklist;
 mod dashboards;
-mod elastic;
 mod datasources;
+mod elastic;
 mod escalation;
 mod history;
 mod home;
 mod identity;
 mod ingest;
+mod jaeger;
 mod log_lines;
 mod logs;
 mod logs_tail;
 mod notifications;
 mod prometheus;
 mod rules;
+mod traces;
 
 pub use identity::{sign_in_form, sign_out_form};
 
@@ -105,7 +107,9 @@ pub use elastic::root_probe;
 pub fn router() -> Router<AppState> {
     let api = escalation::routes(logs::routes(notifications::routes(ingest::routes(
         prometheus::routes(dashboards::routes(history::routes(datasources::routes(
-            checklist::routes(rules::routes(identity::routes(home::routes(Api::new())))),
+            checklist::routes(rules::routes(identity::routes(home::routes(
+                jaeger::routes(traces::routes(Api::new())),
+            )))),
         )))),
     ))));
     let mut api = elastic::routes(api);

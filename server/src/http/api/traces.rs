@@ -1,0 +1,419 @@
+//! Traces: OTLP/HTTP (`/v1/traces`) and Zipkin v2 (`/api/v2/spans`) ingest into the
+//! embedded span store, and the portal's own read API over the traces family's default
+//! source (or `datasource=<id>`): a trace by id, a search with summaries, the service map.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use app::dto::Role;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::Api;
+use crate::charts::time::{now_seconds, resolve};
+use crate::http::errors::ApiError;
+use crate::sources::traces::{TraceQuery, TraceSource};
+use crate::state::AppState;
+use crate::traces::{TraceStore, TraceStoreError};
+
+/// Spans one push may hold, at most.
+pub const MAX_SPANS: usize = 10_000;
+/// Largest push body once decompressed.
+const MAX_BODY: usize = 16 << 20;
+/// Traces one search returns unless asked for another number, and at most.
+const DEFAULT_TRACES: usize = 20;
+pub(super) const MAX_TRACES: usize = 1_000;
+
+pub(super) fn routes(api: Api) -> Api {
+    api.at(Method::POST, "/v1/traces", Role::Editor, otlp_traces)
+        .at(Method::POST, "/api/v2/spans", Role::Editor, zipkin_spans)
+        .at(Method::GET, "/api/v1/traces/search", Role::Viewer, search)
+        .at(Method::GET, "/api/v1/traces/{id}", Role::Viewer, trace)
+        .at(
+            Method::GET,
+            "/api/v1/services/map",
+            Role::Viewer,
+            service_map,
+        )
+}
+
+fn store(state: &AppState) -> Result<&Arc<TraceStore>, ApiError> {
+    state.traces.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the embedded span store is not running",
+        )
+    })
+}
+
+fn limits() -> ingest::Limits {
+    ingest::Limits {
+        max_decompressed_bytes: MAX_BODY,
+        ..ingest::Limits::default()
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A refused or failed append in the API's words.
+fn append_failure(e: TraceStoreError) -> ApiError {
+    match e {
+        TraceStoreError::Refused(m) => {
+            let mut api = ApiError::invalid("body", m);
+            api.code = "refused";
+            api
+        }
+        TraceStoreError::Busy => {
+            let mut api = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());
+            api.retry_after = Some(1);
+            api
+        }
+        other => ApiError::internal(anyhow::anyhow!(other.to_string())),
+    }
+}
+
+/// A span decoder of the ingest crate (OTLP traces, Zipkin v2).
+type Decoder<T> = fn(
+    &[u8],
+    Option<&str>,
+    Option<&str>,
+    &ingest::Limits,
+    &ingest::SpanLimits,
+    usize,
+) -> Result<T, ingest::DecodeError>;
+
+/// Decodes a push body on `cpu::INGEST`; a body that cannot be read is counted under
+/// `protocol` and answered 400 (413, 415).
+async fn decode<T: Send + 'static>(
+    store: &TraceStore,
+    protocol: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+    decoder: Decoder<T>,
+) -> Result<T, ApiError> {
+    let content_type = header_text(headers, header::CONTENT_TYPE);
+    let encoding = header_text(headers, header::CONTENT_ENCODING);
+    let decoded = crate::cpu::INGEST
+        .run(move || {
+            decoder(
+                &body,
+                content_type.as_deref(),
+                encoding.as_deref(),
+                &limits(),
+                &ingest::SpanLimits::default(),
+                MAX_SPANS,
+            )
+        })
+        .await?;
+    decoded.map_err(|e| {
+        store.count_refused(protocol, "malformed", 1);
+        super::ingest::decode_failure(e)
+    })
+}
+
+/// OTLP/HTTP traces: spans that break a rule are refused one by one in the partial
+/// success; the rest are stored as one batch.
+async fn otlp_traces(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let store = store(&state)?;
+    let mut decoded = decode(store, "otlp", &headers, body, ingest::decode_otlp_traces).await?;
+    store.count_refused("otlp", "invalid_span", decoded.decoded.rejected as usize);
+    let spans = std::mem::take(&mut decoded.decoded.spans);
+    let appended = store.append("otlp", spans).await.map_err(append_failure)?;
+    if appended.refused > 0 {
+        let d = &mut decoded.decoded;
+        d.rejected += appended.refused as i64;
+        if !d.error_message.is_empty() {
+            d.error_message.push_str("; ");
+        }
+        d.error_message.push_str(&appended.reason);
+    }
+    Ok((
+        [(header::CONTENT_TYPE, decoded.format.content_type())],
+        decoded.response_body(),
+    )
+        .into_response())
+}
+
+/// Zipkin v2: the whole request is stored or refused (400 naming the span), 202 as
+/// Zipkin's server answers.
+async fn zipkin_spans(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let store = store(&state)?;
+    let decoded = decode(store, "zipkin", &headers, body, ingest::decode_zipkin_v2).await?;
+    if decoded.rejected > 0 {
+        let n = decoded.rejected as usize + decoded.spans.len();
+        store.count_refused("zipkin", "invalid_span", n);
+        return Err(ApiError::invalid("body", decoded.error_message));
+    }
+    let appended = store
+        .append("zipkin", decoded.spans)
+        .await
+        .map_err(append_failure)?;
+    if appended.refused > 0 {
+        // Too large once stored: the others are stored, and the sender is told.
+        return Err(ApiError::invalid(
+            "body",
+            format!(
+                "{} spans stored, {} refused: {}",
+                appended.stored, appended.refused, appended.reason
+            ),
+        ));
+    }
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+fn param(p: &[(String, String)], key: &str) -> Option<String> {
+    p.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.is_empty())
+}
+
+pub(super) async fn source(
+    state: &AppState,
+    p: &[(String, String)],
+) -> Result<Arc<dyn TraceSource>, ApiError> {
+    let id = match param(p, "datasource") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .map_err(|_| ApiError::invalid("datasource", "must be a data source id"))?,
+        ),
+    };
+    Ok(state.sources.traces(id).await?)
+}
+
+pub(super) fn source_failure(e: crate::sources::SourceError) -> ApiError {
+    ApiError::from(crate::error::Error::from(e))
+}
+
+/// A duration as Go writes them (`1.5s`, `250ms`, `100us`, `2m`), in milliseconds.
+pub(super) fn duration_ms(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let scale = match unit {
+        "ns" => 1e-6,
+        "us" | "µs" => 1e-3,
+        "ms" | "" => 1.0,
+        "s" => 1e3,
+        "m" => 60e3,
+        "h" => 3_600e3,
+        _ => return None,
+    };
+    Some(n * scale).filter(|v| v.is_finite())
+}
+
+/// `service`, `operation`, `tags` (a JSON object, or `key=value` pairs separated by
+/// spaces), `tag=key:value` (repeated), `minDuration`, `maxDuration`, `errors`, `from`,
+/// `to` (as dashboards take them), `limit`.
+fn trace_query(p: &[(String, String)]) -> Result<TraceQuery, ApiError> {
+    let now = now_seconds();
+    let time = |key: &'static str, default: &str| {
+        resolve(&param(p, key).unwrap_or_else(|| default.to_owned()), now)
+            .map_err(|m| ApiError::invalid(key, m))
+    };
+    let start = time("from", "now-1h")?;
+    let end = time("to", "now")?;
+    if end <= start {
+        return Err(ApiError::invalid("to", "`to` must be after `from`"));
+    }
+    let limit = limit_param(p, DEFAULT_TRACES)?;
+    Ok(TraceQuery {
+        service: param(p, "service"),
+        operation: param(p, "operation"),
+        attributes: tags(p)?,
+        min_duration_ms: duration_param(p, "minDuration")?,
+        max_duration_ms: duration_param(p, "maxDuration")?,
+        errors_only: param(p, "errors").is_some_and(|v| v == "true" || v == "1"),
+        start,
+        end,
+        limit,
+    })
+}
+
+/// `limit`: traces a search returns, 1 to [`MAX_TRACES`].
+pub(super) fn limit_param(p: &[(String, String)], default: usize) -> Result<usize, ApiError> {
+    match param(p, "limit") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_TRACES).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_TRACES}"),
+                )
+            }),
+    }
+}
+
+pub(super) fn duration_param(
+    p: &[(String, String)],
+    key: &'static str,
+) -> Result<Option<f64>, ApiError> {
+    param(p, key)
+        .map(|v| {
+            duration_ms(&v).ok_or_else(|| {
+                ApiError::invalid(key, format!("{v:?} is not a duration like 250ms or 1.5s"))
+            })
+        })
+        .transpose()
+}
+
+/// Attribute filters from `tags` (JSON object or `k=v k2=v2`) and `tag=k:v` parameters.
+pub(super) fn tags(p: &[(String, String)]) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut out = BTreeMap::new();
+    if let Some(t) = param(p, "tags") {
+        if t.trim_start().starts_with('{') {
+            let parsed: BTreeMap<String, serde_json::Value> = serde_json::from_str(&t)
+                .map_err(|e| ApiError::invalid("tags", format!("not a JSON object: {e}")))?;
+            for (k, v) in parsed {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                out.insert(k, v);
+            }
+        } else {
+            for pair in t.split_whitespace() {
+                let (k, v) = pair.split_once('=').ok_or_else(|| {
+                    ApiError::invalid("tags", format!("{pair:?} is not key=value"))
+                })?;
+                out.insert(k.to_owned(), v.trim_matches('"').to_owned());
+            }
+        }
+    }
+    for (k, v) in p.iter().filter(|(k, _)| k == "tag") {
+        let (key, value) = v
+            .split_once(':')
+            .ok_or_else(|| ApiError::invalid(k.clone(), format!("{v:?} is not key:value")))?;
+        out.insert(key.to_owned(), value.to_owned());
+    }
+    if out.len() > 32 {
+        return Err(ApiError::invalid("tags", "at most 32 tag filters"));
+    }
+    Ok(out)
+}
+
+async fn search(
+    State(state): State<AppState>,
+    Query(p): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let q = trace_query(&p)?;
+    let found = source(&state, &p)
+        .await?
+        .search(&q)
+        .await
+        .map_err(source_failure)?;
+    Ok(Json(json!({ "traces": found })).into_response())
+}
+
+async fn trace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(p): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let found = source(&state, &p)
+        .await?
+        .get(&id)
+        .await
+        .map_err(source_failure)?;
+    match found {
+        Some(t) => Ok(Json(t).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no trace {id}"),
+        )),
+    }
+}
+
+async fn service_map(
+    State(state): State<AppState>,
+    Query(p): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let now = now_seconds();
+    let time = |key: &'static str, default: &str| {
+        resolve(&param(&p, key).unwrap_or_else(|| default.to_owned()), now)
+            .map_err(|m| ApiError::invalid(key, m))
+    };
+    let (start, end) = (time("from", "now-1h")?, time("to", "now")?);
+    if end <= start {
+        return Err(ApiError::invalid("to", "`to` must be after `from`"));
+    }
+    let map = source(&state, &p)
+        .await?
+        .service_map(start, end)
+        .await
+        .map_err(source_failure)?;
+    let mut nodes: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for e in &map.edges {
+        nodes.entry(&e.parent).or_default();
+        let n = nodes.entry(&e.child).or_default();
+        n.0 += e.calls;
+        n.1 += e.errors;
+    }
+    let nodes: Vec<_> = nodes
+        .into_iter()
+        .map(|(service, (calls, errors))| {
+            json!({"service": service, "incoming_calls": calls, "incoming_errors": errors})
+        })
+        .collect();
+    Ok(Json(json!({
+        "from": start,
+        "to": end,
+        "nodes": nodes,
+        "edges": map.edges,
+        "spans_read": map.spans_read,
+        "truncated": map.truncated,
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_read_as_milliseconds() {
+        assert_eq!(duration_ms("1.5s"), Some(1500.0));
+        assert_eq!(duration_ms("250ms"), Some(250.0));
+        assert_eq!(duration_ms("100us"), Some(0.1));
+        assert_eq!(duration_ms("2m"), Some(120_000.0));
+        assert_eq!(duration_ms("fast"), None);
+        let p = vec![
+            (
+                "tags".to_owned(),
+                r#"{"agent.id":"a-1","http.status_code":500}"#.to_owned(),
+            ),
+            ("tag".to_owned(), "task.type:analysis".to_owned()),
+        ];
+        let t = tags(&p).unwrap();
+        assert_eq!(t["http.status_code"], "500");
+        assert_eq!(t["task.type"], "analysis");
+        let bad = vec![("tags".to_owned(), "nope".to_owned())];
+        assert_eq!(tags(&bad).unwrap_err().field.as_deref(), Some("tags"));
+    }
+}
