@@ -216,6 +216,24 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_tail_that_falls_behind_is_told_how_many_batches_it_lost() {
+        let tails = Tails::default();
+        let mut tail = tails.open(Query::All, 1_000).unwrap();
+        for i in 0..BACKLOG_BATCHES as u64 + 10 {
+            tails.publish(&batch(i, &["line"]));
+        }
+        match tail.next().await.unwrap() {
+            TailEvent::Skipped { lagged_batches, .. } => assert_eq!(lagged_batches, 10),
+            other => panic!("{other:?}"),
+        }
+        // Then the batches it still holds, oldest first.
+        match tail.next().await.unwrap() {
+            TailEvent::Lines(lines) => assert_eq!(lines[0].0, 10),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn at_most_max_tails_are_open() {
         let tails = Tails::default();
