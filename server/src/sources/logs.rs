@@ -39,6 +39,19 @@ pub struct LogRecord {
     pub fields: BTreeMap<String, String>,
 }
 
+impl LogRecord {
+    /// The record as the pages show it (the same fields, the app's type).
+    pub fn into_line(self) -> app::components::log_model::LogLine {
+        app::components::log_model::LogLine {
+            id: self.id,
+            time_ns: self.time_ns,
+            severity: self.severity,
+            message: self.message,
+            fields: self.fields,
+        }
+    }
+}
+
 /// The answer to a search: the records, and where the next page starts when there is one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LogSearch {
