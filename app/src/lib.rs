@@ -80,7 +80,6 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/alerting/silences") view={Lazy::<LazySilences>::new()} />
                         <Route path=path!("/alerting/contact-points") view={Lazy::<LazyContactPoints>::new()} />
                         <Route path=path!("/alerting/policies") view={Lazy::<LazyPolicies>::new()} />
-                        <Route path=path!("/alerting/escalation") view={Lazy::<LazyEscalation>::new()} />
                         <Route path=path!("/checklist") view={Lazy::<LazyChecklist>::new()} />
                         <Route path=path!("/settings/datasources") view={Lazy::<LazyDataSources>::new()} />
                         <Route path=path!("/settings/targets") view={Lazy::<LazyTargets>::new()} />
@@ -120,7 +119,6 @@ pub const NAV_PAGES: &[(&str, &str)] = &[
     ("/alerting/silences", "Silences"),
     ("/alerting/contact-points", "Contact points"),
     ("/alerting/policies", "Notification policies"),
-    ("/alerting/escalation", "Escalation"),
     ("/checklist", "Checklist"),
     ("/settings/datasources", "Data sources"),
     ("/settings/targets", "Scrape targets"),
@@ -183,7 +181,6 @@ lazy_pages! {
     LazySilences => notifications::Silences,
     LazyContactPoints => notifications::ContactPoints,
     LazyPolicies => notifications::Policies,
-    LazyEscalation => notifications::Escalation,
     LazyChecklist => checklist::Checklist,
     LazyDataSources => admin::DataSources,
     LazyTargets => admin::Targets,

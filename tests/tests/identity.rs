@@ -189,6 +189,7 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("POST", "/api/v1/rules/import") => Some(Editor),
         ("POST", "/api/v1/rules/validate") => Some(Viewer),
         ("POST", "/api/v1/rules/test") => Some(Viewer),
+        ("POST", "/api/v1/rules/backtest") => Some(Viewer),
         ("POST", "/api/v1/rule-groups") => Some(Editor),
         ("PUT", "/api/v1/rule-groups/{name}") => Some(Editor),
         ("DELETE", "/api/v1/rule-groups/{name}") => Some(Editor),
@@ -345,6 +346,12 @@ async fn prepare(
             (path.into(), Some(Value::String(format!("groups:\n  - name: {name}\n    rules:\n      - alert: A\n        expr: up == 0\n"))))
         }
         ("POST", "/api/v1/rules/validate") => (path.into(), Some(json!({"expr": "up == 0"}))),
+        ("POST", "/api/v1/rules/backtest") => (
+            path.into(),
+            Some(
+                json!({"rule": {"alert": "A", "expr": "vector(1)"}, "start": "now-10m", "end": "now"}),
+            ),
+        ),
         ("POST", "/api/v1/rules/test") => (
             path.into(),
             Some(Value::String(

@@ -10,7 +10,7 @@ use e2e::alertmanager::Alertmanager;
 use e2e::api::Client;
 use e2e::portal::Portal;
 use e2e::receiver::Receiver;
-use e2e::{eventually, free_port, workspace_root};
+use e2e::{eventually, free_port, rfc3339, workspace_root};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -370,25 +370,6 @@ async fn slack_and_webhook_bodies_match_alertmanager_0_25_field_by_field() {
 }
 
 /// Unix seconds as RFC 3339 UTC (days to civil date after Howard Hinnant).
-fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 /// Waits for `n` Slack and `n` webhook bodies from each side, then compares them pairwise
 /// (by Slack title, by alert name and status).
 async fn compare_with_alertmanager(receiver: &Receiver, n: usize) {

@@ -5,8 +5,10 @@
 //! `state.rs` moves alerts from pending to firing to resolved; `template/` executes Go
 //! templates; `persist.rs` keeps active alerts in SQLite across restarts; `views.rs`
 //! answers Prometheus's `/api/v1/rules` and `/api/v1/alerts` shapes; `metrics.rs` the
-//! `keiko_rule_*` figures; `promtool.rs` rule unit tests in promtool's format.
+//! `keiko_rule_*` figures; `promtool.rs` rule unit tests in promtool's format;
+//! `backtest.rs` a rule run over a past range of its source.
 
+pub mod backtest;
 pub mod eval;
 pub mod group;
 pub mod manager;

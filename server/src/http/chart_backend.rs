@@ -78,19 +78,16 @@ impl ChartBackend for ServerCharts {
         })
     }
 
-    fn alerts_page(&self, _user: SessionUser) -> Answer<serde_json::Value> {
+    fn alert_rules(&self, _user: SessionUser) -> Answer<serde_json::Value> {
         let state = self.0.clone();
         Box::pin(async move {
-            let rules = crate::alerting::views::prometheus_rules(
+            crate::alerting::views::prometheus_rules(
                 &state.db,
                 state.alerting.as_deref(),
                 Some("alert"),
             )
             .await
-            .map_err(failure)?;
-            let alerts =
-                crate::alerting::views::alerts(state.alerting.as_deref(), state.notify.as_deref());
-            Ok(serde_json::json!({ "rules": rules, "alerts": alerts }))
+            .map_err(failure)
         })
     }
 

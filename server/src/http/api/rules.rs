@@ -32,6 +32,12 @@ pub(super) fn routes(api: Api) -> Api {
         )
         .at(Method::POST, "/api/v1/rules/test", Role::Viewer, unit_test)
         .at(
+            Method::POST,
+            "/api/v1/rules/backtest",
+            Role::Viewer,
+            backtest,
+        )
+        .at(
             Method::GET,
             "/api/v1/rule-groups",
             Role::Viewer,
@@ -216,6 +222,19 @@ async fn import(
 /// with promtool's messages.
 async fn unit_test(State(state): State<AppState>, body: String) -> Result<Response, ApiError> {
     Ok(Json(alerting::promtool::test_file(&state.db, &body).await?).into_response())
+}
+
+/// `POST /api/v1/rules/backtest`: one alerting rule over a past range of its source → the
+/// timeline of its alerts and the notifications it would have caused.
+async fn backtest(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<alerting::backtest::BacktestBody>,
+) -> Result<Response, ApiError> {
+    let manager = state.alerting.clone().ok_or_else(|| {
+        crate::error::Error::internal(anyhow::anyhow!("rule evaluation is not running"))
+    })?;
+    let answer = alerting::backtest::run(&manager, state.notify.as_deref(), body).await?;
+    Ok(Json(answer).into_response())
 }
 
 /// Live validation for the editor: never writes, always 200 with `errors` and `warnings`.

@@ -1,0 +1,378 @@
+//! Backtesting an alerting rule (also an unsaved edit) over a past range of its source:
+//! one range query of its expression at the evaluation step (a range query answers what
+//! instant queries at each step would), then every step applied as live evaluation applies
+//! it (`group::simulate_step`: the real `for`, `keep_firing_for`, templates, no-data and
+//! error behaviour). The alert state starts empty at `start`, as after a fresh start.
+//!
+//! The answer: per alert label set, the intervals it was pending and firing and when it
+//! resolved; and the notifications it would have caused under the current notification
+//! policy, counted per alert (each alert as its own group: `group_by`, `group_wait` and
+//! `group_interval` are not simulated): one when it starts firing, one more every
+//! `repeat_interval` while it fires, and one when it resolves if the receiving contact
+//! point sends resolved notifications. Bounded: at most [`MAX_STEPS`] steps and
+//! [`MAX_SERIES`] series in the query's answer.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::eval::{time_param, Sample};
+use super::group::{simulate_step, timing_of, RuleStatus};
+use super::state::{AlertState, Labels};
+use super::template::NoQueries;
+use super::views::rfc3339;
+use super::Manager;
+use crate::error::Error;
+use crate::promql_syntax::duration::PromDuration;
+use crate::rules::model::{GroupSpec, RuleSpec};
+use crate::sources::RangeQuery;
+
+pub const MAX_STEPS: i64 = 11_000;
+pub const MAX_SERIES: usize = 1_000;
+
+/// `POST /api/v1/rules/backtest`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestBody {
+    pub rule: RuleSpec,
+    /// A metrics data source by name; the default one when absent.
+    pub source: Option<String>,
+    /// `now-6h`, Unix seconds or RFC 3339.
+    pub start: String,
+    pub end: String,
+    /// The evaluation interval to simulate (default 1m).
+    pub step: Option<String>,
+}
+
+fn bad_rule(e: Error) -> Error {
+    match e {
+        Error::InvalidMany {
+            field,
+            message,
+            errors,
+        } => Error::InvalidMany {
+            field: field.replacen("rules[0]", "rule", 1),
+            message,
+            errors,
+        },
+        other => other,
+    }
+}
+
+struct Span {
+    state: AlertState,
+    from: i64,
+    to: i64,
+}
+
+/// The notifications one alert's history would have caused.
+struct Counts {
+    firing: u64,
+    repeats: u64,
+    resolved: u64,
+}
+
+pub async fn run(
+    manager: &Manager,
+    notifier: Option<&crate::notify::Notifier>,
+    body: BacktestBody,
+) -> Result<Value, Error> {
+    if !body.rule.is_alert() {
+        return Err(Error::invalid(
+            "rule.alert",
+            "a backtest runs an alerting rule (`alert`, not `record`)",
+        ));
+    }
+    let group = GroupSpec {
+        name: "backtest".into(),
+        interval: None,
+        limit: None,
+        source: body.source.clone(),
+        rules: vec![body.rule.clone()],
+    };
+    crate::rules::validate::validate_group(&group)
+        .map_err(|issues| bad_rule(crate::rules::invalid(issues)))?;
+    let now = crate::charts::time::now_seconds();
+    let start =
+        crate::charts::time::resolve(&body.start, now).map_err(|m| Error::invalid("start", m))?;
+    let end = crate::charts::time::resolve(&body.end, now).map_err(|m| Error::invalid("end", m))?;
+    if end <= start {
+        return Err(Error::invalid("end", "must be after start"));
+    }
+    let step_ms = match &body.step {
+        Some(s) => PromDuration::parse(s.trim())
+            .map_err(|m| Error::invalid("step", m))?
+            .millis() as i64,
+        None => 60_000,
+    };
+    if step_ms < 1000 {
+        return Err(Error::invalid("step", "at least 1s"));
+    }
+    let (start_ms, end_ms) = ((start * 1000.0) as i64, (end * 1000.0) as i64);
+    let steps = (end_ms - start_ms) / step_ms + 1;
+    if steps > MAX_STEPS {
+        return Err(Error::invalid(
+            "step",
+            format!("{steps} steps from start to end; at most {MAX_STEPS} (choose a larger step or a shorter range)"),
+        ));
+    }
+    let ctx = manager.context();
+    let source = ctx
+        .source_for(body.source.as_deref())
+        .await
+        .map_err(|m| Error::invalid("source", m))?;
+    let q = RangeQuery {
+        query: body.rule.expr.clone(),
+        start: time_param(start_ms),
+        end: time_param(end_ms),
+        step: format!("{}ms", step_ms),
+        timeout: Some(format!("{}ms", ctx.options.query_timeout.as_millis())),
+    };
+    let data = source
+        .query_range(&q)
+        .await
+        .map_err(|e| Error::SourceUnavailable(e.to_string()))?;
+    let by_step = matrix(&data, start_ms, step_ms)?;
+
+    let name = body.rule.name().to_owned();
+    let rule = body.rule;
+    let templates = ctx.templates.clone();
+    let (history, errors) =
+        crate::cpu::run(move || simulate(&rule, by_step, start_ms, end_ms, step_ms, &templates))
+            .await?;
+
+    let policy = notifier.map(|n| n.current_policy());
+    let receivers: HashMap<String, bool> = match notifier {
+        Some(n) => crate::notify::contact_points::list(&n.db, &n.secrets)
+            .await?
+            .into_iter()
+            .map(|c| (c.name, c.send_resolved))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let mut total = Counts {
+        firing: 0,
+        repeats: 0,
+        resolved: 0,
+    };
+    let alerts: Vec<Value> = history
+        .into_iter()
+        .map(|(labels, spans)| {
+            let route = policy.as_ref().and_then(|p| {
+                let mut posted = labels.clone();
+                for (k, v) in &ctx.templates.external_labels {
+                    posted.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+                p.routes_for(&posted).first().map(|n| n.opts.clone())
+            });
+            let repeat_ms = route
+                .as_ref()
+                .map(|o| o.repeat_interval.as_millis() as i64)
+                .unwrap_or(4 * 3_600_000)
+                .max(1);
+            let send_resolved = route
+                .as_ref()
+                .and_then(|o| receivers.get(&o.receiver).copied())
+                .unwrap_or(false);
+            let mut counts = Counts {
+                firing: 0,
+                repeats: 0,
+                resolved: 0,
+            };
+            let mut resolved_at = Vec::new();
+            for s in &spans {
+                if s.state == AlertState::Firing {
+                    counts.firing += 1;
+                    counts.repeats += ((s.to - s.from - 1).max(0) / repeat_ms) as u64;
+                    // A span ends at the first step the alert no longer fires.
+                    if s.to <= end_ms {
+                        resolved_at.push(rfc3339(s.to));
+                        if send_resolved {
+                            counts.resolved += 1;
+                        }
+                    }
+                }
+            }
+            total.firing += counts.firing;
+            total.repeats += counts.repeats;
+            total.resolved += counts.resolved;
+            json!({
+                "labels": labels,
+                "intervals": spans.iter().map(|s| json!({
+                    "state": s.state.as_str(),
+                    "from": rfc3339(s.from),
+                    "to": rfc3339(s.to.min(end_ms)),
+                    "open": s.to > end_ms,
+                })).collect::<Vec<_>>(),
+                "resolvedAt": resolved_at,
+                "notifications": counts.firing + counts.repeats + counts.resolved,
+                "receiver": route.map(|o| o.receiver),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "rule": name,
+        "start": rfc3339(start_ms),
+        "end": rfc3339(end_ms),
+        "step": step_ms as f64 / 1000.0,
+        "steps": steps,
+        "alerts": alerts,
+        "errors": errors,
+        "notifications": {
+            "total": total.firing + total.repeats + total.resolved,
+            "firing": total.firing,
+            "repeats": total.repeats,
+            "resolved": total.resolved,
+        },
+    }))
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v.as_str()? {
+        "NaN" => Some(f64::NAN),
+        "+Inf" | "Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        s => s.parse().ok(),
+    }
+}
+
+/// A range query's matrix as the samples of each step (by step index).
+fn matrix(data: &Value, start_ms: i64, step_ms: i64) -> Result<BTreeMap<i64, Vec<Sample>>, Error> {
+    let series = match data["resultType"].as_str() {
+        Some("matrix") => data["result"].as_array().cloned().unwrap_or_default(),
+        Some(other) => {
+            return Err(Error::invalid(
+                "rule.expr",
+                format!("the query answers a {other}, not a vector"),
+            ))
+        }
+        None => Vec::new(),
+    };
+    if series.len() > MAX_SERIES {
+        return Err(Error::invalid(
+            "rule.expr",
+            format!(
+                "the query answers {} series; a backtest takes at most {MAX_SERIES}",
+                series.len()
+            ),
+        ));
+    }
+    let mut out: BTreeMap<i64, Vec<Sample>> = BTreeMap::new();
+    for s in series {
+        let labels: Labels = s["metric"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for p in s["values"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let (Some(t), Some(v)) = (p[0].as_f64(), number(&p[1])) else {
+                continue;
+            };
+            let t_ms = (t * 1000.0).round() as i64;
+            let index = (t_ms - start_ms + step_ms / 2).div_euclid(step_ms);
+            out.entry(index).or_default().push(Sample {
+                labels: labels.clone(),
+                value: v,
+            });
+        }
+    }
+    Ok(out)
+}
+
+type History = BTreeMap<Labels, Vec<Span>>;
+
+/// Steps the rule through the answer; per alert, its pending and firing spans (`to`
+/// beyond `end` while still open), and the evaluation errors.
+fn simulate(
+    rule: &RuleSpec,
+    mut by_step: BTreeMap<i64, Vec<Sample>>,
+    start_ms: i64,
+    end_ms: i64,
+    step_ms: i64,
+    templates: &super::eval::TemplateContext,
+) -> (History, Vec<String>) {
+    let mut status = RuleStatus::default();
+    let timing = timing_of(rule, 0, 0);
+    let mut history: History = BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut index = 0i64;
+    let mut ts = start_ms;
+    while ts <= end_ms {
+        let samples = by_step.remove(&index).unwrap_or_default();
+        let (error, _) = simulate_step(
+            rule,
+            Ok(samples),
+            &mut status,
+            ts,
+            timing,
+            templates,
+            &NoQueries,
+        );
+        if let Some(e) = error {
+            if errors.len() < 100 {
+                errors.push(format!("{}: {e}", rfc3339(ts)));
+            }
+        }
+        for a in status.alerts.active.values() {
+            if a.state == AlertState::Inactive {
+                continue;
+            }
+            let spans = history.entry(a.labels.clone()).or_default();
+            match spans.last_mut() {
+                Some(last) if last.state == a.state && last.to == ts => last.to = ts + step_ms,
+                _ => spans.push(Span {
+                    state: a.state,
+                    from: ts,
+                    to: ts + step_ms,
+                }),
+            }
+        }
+        index += 1;
+        ts += step_ms;
+    }
+    (history, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_then_firing_then_kept_then_resolved() {
+        let rule: RuleSpec =
+            serde_norway::from_str("alert: Down\nexpr: up == 0\nfor: 2m\nkeep_firing_for: 1m")
+                .unwrap();
+        let down = |i: i64| {
+            (
+                i,
+                vec![Sample {
+                    labels: Labels::from([("job".into(), "api".into())]),
+                    value: 0.0,
+                }],
+            )
+        };
+        // Down from step 1 to step 5 (minutes), then healthy.
+        let by_step: BTreeMap<i64, Vec<Sample>> = (1..=5).map(down).collect();
+        let (history, errors) =
+            simulate(&rule, by_step, 0, 10 * 60_000, 60_000, &Default::default());
+        assert!(errors.is_empty());
+        let spans = &history[&Labels::from([
+            ("alertname".into(), "Down".into()),
+            ("job".into(), "api".into()),
+        ])];
+        let shape: Vec<(&str, i64, i64)> = spans
+            .iter()
+            .map(|s| (s.state.as_str(), s.from / 60_000, s.to / 60_000))
+            .collect();
+        // Pending at 1 and 2, firing from 3 (for: 2m), kept firing at 6, resolved at 7.
+        assert_eq!(shape, [("pending", 1, 3), ("firing", 3, 7)]);
+    }
+}
