@@ -2,7 +2,8 @@
 //! Bit's `elasticsearch` outputs, rsyslog's `omelasticsearch`): `POST /_bulk` and
 //! `POST /{index}/_bulk` into the embedded log store with per-item results as
 //! Elasticsearch answers them; the calls they make first answered harmlessly: `GET /`
-//! (cluster info, for requests that do not ask for HTML), `HEAD|GET /_cat/health`, and
+//! (cluster info, for clients that ask for JSON and not HTML, or name a shipper in their
+//! `User-Agent`), `HEAD|GET /_cat/health`, and
 //! index template and ILM policy probes (`GET`/`PUT` answer that they exist / are
 //! acknowledged; nothing is kept). Whole-request errors use Elasticsearch's error shape.
 //! A bulk request is bounded by `body_limit_bytes` (413 beyond): configure shippers to stay
@@ -188,17 +189,33 @@ fn info() -> Value {
     })
 }
 
-/// `GET /` from an Elasticsearch client (it does not ask for HTML) answers the cluster
-/// information; a browser's request goes on to the home page.
+/// `GET /` from an Elasticsearch client answers the cluster information; any other request
+/// (a browser, a plain HTTP client) goes on to the home page. A client counts as
+/// Elasticsearch's when it asks for JSON and not HTML, or names itself as one of the
+/// shippers in its `User-Agent`.
 pub async fn root_probe(req: Request, next: Next) -> Response {
-    let wants_html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    if req.uri().path() == "/" && matches!(*req.method(), Method::GET | Method::HEAD) && !wants_html
+    if req.uri().path() == "/"
+        && matches!(*req.method(), Method::GET | Method::HEAD)
+        && from_a_shipper(req.headers())
     {
         return product(Json(info()).into_response());
     }
     next.run(req).await
+}
+
+fn from_a_shipper(headers: &axum::http::HeaderMap) -> bool {
+    let text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let accept = text(header::ACCEPT);
+    let agent = text(header::USER_AGENT);
+    let wants_json = accept.contains("json") && !accept.contains("text/html");
+    wants_json
+        || ["elastic", "beat", "fluent", "logstash", "rsyslog", "vector"]
+            .iter()
+            .any(|n| agent.contains(n))
 }
