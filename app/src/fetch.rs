@@ -65,15 +65,19 @@ impl Fetcher {
         in_browser(call("GET", &path, None::<&()>)).await
     }
 
-    /// `data` of `GET /api/v1/rules?type=alert`: alerting rules with health and alerts.
-    pub async fn alert_rules(self) -> Result<serde_json::Value, ApiFailure> {
+    /// `{"rules": data of GET /api/v1/rules?type=alert, "alerts": data of GET /api/v1/alerts}`.
+    pub async fn alerts_page(self) -> Result<serde_json::Value, ApiFailure> {
         #[cfg(feature = "ssr")]
         if let Some((backend, user)) = self.inner {
-            return backend.0.alert_rules(user).await;
+            return backend.0.alerts_page(user).await;
         }
-        let answer: serde_json::Value =
-            in_browser(call("GET", "/api/v1/rules?type=alert", None::<&()>)).await?;
-        Ok(answer["data"].clone())
+        in_browser(async {
+            let rules: serde_json::Value =
+                call("GET", "/api/v1/rules?type=alert", None::<&()>).await?;
+            let alerts: serde_json::Value = call("GET", "/api/v1/alerts", None::<&()>).await?;
+            Ok(serde_json::json!({ "rules": rules["data"], "alerts": alerts["data"] }))
+        })
+        .await
     }
 
     /// A page of log lines with the histogram and the fields of the same search.

@@ -80,6 +80,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/alerting/silences") view={Lazy::<LazySilences>::new()} />
                         <Route path=path!("/alerting/contact-points") view={Lazy::<LazyContactPoints>::new()} />
                         <Route path=path!("/alerting/policies") view={Lazy::<LazyPolicies>::new()} />
+                        <Route path=path!("/alerting/escalation") view={Lazy::<LazyEscalation>::new()} />
                         <Route path=path!("/checklist") view={Lazy::<LazyChecklist>::new()} />
                         <Route path=path!("/settings/datasources") view={Lazy::<LazyDataSources>::new()} />
                         <Route path=path!("/settings/targets") view={Lazy::<LazyTargets>::new()} />
@@ -119,6 +120,7 @@ pub const NAV_PAGES: &[(&str, &str)] = &[
     ("/alerting/silences", "Silences"),
     ("/alerting/contact-points", "Contact points"),
     ("/alerting/policies", "Notification policies"),
+    ("/alerting/escalation", "Escalation"),
     ("/checklist", "Checklist"),
     ("/settings/datasources", "Data sources"),
     ("/settings/targets", "Scrape targets"),
@@ -181,6 +183,7 @@ lazy_pages! {
     LazySilences => notifications::Silences,
     LazyContactPoints => notifications::ContactPoints,
     LazyPolicies => notifications::Policies,
+    LazyEscalation => notifications::Escalation,
     LazyChecklist => checklist::Checklist,
     LazyDataSources => admin::DataSources,
     LazyTargets => admin::Targets,

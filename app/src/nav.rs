@@ -54,6 +54,9 @@ pub fn Sidebar() -> impl IntoView {
                             <li>
                                 <A href="/alerting/policies">"Notification policies"</A>
                             </li>
+                            <li>
+                                <A href="/alerting/escalation">"Escalation"</A>
+                            </li>
                         </ul>
                     </li>
                     <li>

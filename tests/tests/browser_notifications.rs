@@ -469,3 +469,82 @@ async fn the_routing_tree_is_edited_saved_and_read_back_and_a_stale_save_gets_40
     assert_eq!(after["route"]["group_wait"], "5s", "{after}");
     assert_eq!(after["route"]["group_interval"], "1m");
 }
+
+#[tokio::test]
+async fn an_escalation_policy_is_made_in_the_form_and_a_firing_alert_is_acknowledged_from_the_alerts_page(
+) {
+    let portal = portal().await;
+    let admin = portal.admin();
+    let hook = Receiver::start().await;
+    webhook(&admin, "team-hook", &hook.url("/team")).await;
+    webhook(&admin, "oncall", &hook.url("/oncall")).await;
+    let browser = signed_in(&portal, "/alerting/escalation").await;
+    set_value(&browser, "#escalation-name", "keiko-critical").await;
+    let step = |i: usize, part: &str| format!(".escalation-step[data-index='{i}'] .{part}");
+    set_value(&browser, &step(0, "step-contact-point"), "team-hook").await;
+    click(&browser, "#add-step").await;
+    set_value(&browser, &step(1, "step-contact-point"), "nobody").await;
+    set_value(&browser, &step(1, "step-after"), "10m").await;
+    click(&browser, "#save-escalation").await;
+    let refused = browser
+        .wait_text(".field-error[data-field='steps']", |t| !t.is_empty())
+        .await;
+    let (_, none) = admin.get("/api/v1/escalation-policies").await;
+    set_value(&browser, &step(1, "step-contact-point"), "oncall").await;
+    click(&browser, "#save-escalation").await;
+    browser
+        .wait_text("#escalation-saved", |t| t.contains("keiko-critical"))
+        .await;
+    let chain = browser
+        .wait_text(
+            ".escalation-policy[data-name='keiko-critical'] .escalation-chain[data-severity='critical']",
+            |t| !t.is_empty(),
+        )
+        .await;
+    let (_, stored) = admin.get("/api/v1/escalation-policies").await;
+
+    let (s, body) = admin
+        .post(
+            "/api/v1/rule-groups",
+            json!({"name": "esc", "interval": "1s", "rules": [
+                {"alert": "MCPServerDown", "expr": "vector(1)", "labels": {"severity": "critical"},
+                 "annotations": {"summary": "MCP Server nicht erreichbar"}}
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    eventually(Duration::from_secs(30), "the alert firing", || async {
+        let (_, v) = admin.get("/api/v1/alerts").await;
+        v["data"]["alerts"]
+            .as_array()?
+            .iter()
+            .find(|a| a["state"] == "firing" && a["fingerprint"].is_string())
+            .cloned()
+    })
+    .await;
+    browser.goto(&portal.url("/alerting/alerts")).await;
+    browser.wait_hydrated().await;
+    let item = "article.alert-item[data-alertname='MCPServerDown']";
+    click(&browser, &format!("{item} .ack-alert")).await;
+    let acked = browser
+        .wait_text(&format!("{item} .alert-acked"), |t| {
+            t.contains("Acknowledged by")
+        })
+        .await;
+    let (_, alerts) = admin.get("/api/v1/alerts").await;
+    let errors = browser.console_errors().await;
+    browser.close().await;
+
+    assert!(refused.contains("nobody"), "{refused}");
+    assert_eq!(none, json!([]), "nothing saved after the refusal");
+    assert_eq!(chain, "critical: team-hook now → oncall after 10m");
+    assert_eq!(
+        stored[0]["steps"]["critical"],
+        json!([{"contact_point": "team-hook", "after": "0s"}, {"contact_point": "oncall", "after": "10m"}]),
+        "{stored}"
+    );
+    assert!(acked.contains("admin"), "{acked}");
+    let alert = &alerts["data"]["alerts"][0];
+    assert_eq!(alert["acknowledgedBy"], "admin", "{alerts}");
+    assert!(errors.iter().all(|e| e.contains("400")), "{errors:?}");
+}

@@ -1,22 +1,27 @@
 //! `/alerting/alerts`: firing and pending alerts grouped by labels (the group-by and state
 //! choices live in the URL), with since when, value, annotations, links to the rule, to
-//! Explore at that time and to the dashboard a `dashboard` annotation names, and a "Silence"
-//! button that opens the silence form prefilled with the alert's labels. Rendered on the
+//! Explore at that time and to the dashboard a `dashboard` annotation names, a "Silence"
+//! button that opens the silence form prefilled with the alert's labels, and "Acknowledge"
+//! (who acknowledged and when is shown; it stops the alert's escalation). Rendered on the
 //! server in the first HTML (the rules with their alerts come through the `Fetcher`).
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use serde_json::Value;
 
 use super::editor_href;
+use crate::api_client::call;
 use crate::components::chart_model::encode_pairs;
 use crate::components::form::encode;
 use crate::components::time_range::rfc3339_seconds;
+use crate::dto::Role;
 use crate::fetch::Fetcher;
 use crate::notifications::matcher_text;
+use crate::session;
 
 /// One pending or firing alert with the rule it comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +35,10 @@ pub(crate) struct ActiveAlert {
     pub state: String,
     pub active_at: String,
     pub value: String,
+    /// From `/api/v1/alerts` (empty when notifications are off).
+    pub fingerprint: String,
+    pub acknowledged_by: String,
+    pub acknowledged_at: String,
 }
 
 fn strings(v: &Value) -> BTreeMap<String, String> {
@@ -42,13 +51,24 @@ fn strings(v: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// The alerts of Prometheus's `/api/v1/rules` data, each with its rule.
-pub(crate) fn active_alerts(data: &Value) -> Vec<ActiveAlert> {
+/// The alerts of Prometheus's `/api/v1/rules` data (`page["rules"]`), each with its rule,
+/// and its fingerprint and acknowledgement from `/api/v1/alerts` (`page["alerts"]`, the
+/// same alert has the same labels and `activeAt`).
+pub(crate) fn active_alerts(page: &Value) -> Vec<ActiveAlert> {
     let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    let listed: Vec<&Value> = page["alerts"]["alerts"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     let mut out = Vec::new();
-    for g in data["groups"].as_array().into_iter().flatten() {
+    for g in page["rules"]["groups"].as_array().into_iter().flatten() {
         for r in g["rules"].as_array().into_iter().flatten() {
             for a in r["alerts"].as_array().into_iter().flatten() {
+                let same = listed
+                    .iter()
+                    .find(|l| l["labels"] == a["labels"] && l["activeAt"] == a["activeAt"])
+                    .copied()
+                    .unwrap_or(&Value::Null);
                 out.push(ActiveAlert {
                     rule: text(r, "name"),
                     namespace: text(g, "file"),
@@ -59,6 +79,9 @@ pub(crate) fn active_alerts(data: &Value) -> Vec<ActiveAlert> {
                     state: text(a, "state"),
                     active_at: text(a, "activeAt"),
                     value: text(a, "value"),
+                    fingerprint: text(same, "fingerprint"),
+                    acknowledged_by: text(same, "acknowledgedBy"),
+                    acknowledged_at: text(same, "acknowledgedAt"),
                 });
             }
         }
@@ -155,9 +178,10 @@ pub fn AlertsPage() -> impl IntoView {
         || (),
         move |_| {
             let f = fetcher.clone();
-            async move { f.alert_rules().await }
+            async move { f.alerts_page().await }
         },
     );
+    let refresh = Callback::new(move |_: ()| data.refetch());
     let navigate = use_navigate();
     let go = Callback::new(move |(by, state): (String, String)| {
         let url = format!(
@@ -220,7 +244,7 @@ pub fn AlertsPage() -> impl IntoView {
                                         <section class="card alert-group" data-group=key.clone()>
                                             <h2>{if key.is_empty() { "All alerts".to_owned() } else { key.clone() }}
                                                 <span class="muted">{format!(" · {}", list.len())}</span></h2>
-                                            {list.into_iter().map(|a| view! { <AlertItem a=a /> }).collect_view()}
+                                            {list.into_iter().map(|a| view! { <AlertItem a=a refresh=refresh /> }).collect_view()}
                                         </section>
                                     }).collect_view()}
                                 </div>
@@ -234,7 +258,28 @@ pub fn AlertsPage() -> impl IntoView {
 }
 
 #[component]
-fn AlertItem(a: ActiveAlert) -> impl IntoView {
+fn AlertItem(a: ActiveAlert, refresh: Callback<()>) -> impl IntoView {
+    let can_ack = session::has_role(Role::Editor)
+        && !a.fingerprint.is_empty()
+        && a.acknowledged_by.is_empty();
+    let failure = RwSignal::new(None::<String>);
+    let fingerprint = a.fingerprint.clone();
+    let acknowledge = move |_| {
+        let path = format!("/api/v1/alerts/{}/ack", encode(&fingerprint));
+        spawn_local(async move {
+            match call::<Value>("POST", &path, None::<&()>).await {
+                Ok(_) => refresh.run(()),
+                Err(e) => failure.set(Some(e.to_string())),
+            }
+        });
+    };
+    let acked = (!a.acknowledged_by.is_empty()).then(|| {
+        format!(
+            "Acknowledged by {} at {}",
+            a.acknowledged_by,
+            shown_time(&a.acknowledged_at)
+        )
+    });
     let rule_href = format!(
         "{}#rule-{}",
         editor_href(&a.namespace, &a.group),
@@ -264,6 +309,7 @@ fn AlertItem(a: ActiveAlert) -> impl IntoView {
                 <span class="muted alert-since">{format!(" since {}", shown_time(&a.active_at))}</span>
                 <span class="alert-value">{format!(" · value {}", shown_value(&a.value))}</span>
             </div>
+            {acked.map(|t| view! { <p class="alert-acked test-ok">{t}</p> })}
             <div class="alert-labels">{labels}</div>
             <dl class="alert-annotations">{annotations}</dl>
             <div class="actions">
@@ -271,6 +317,10 @@ fn AlertItem(a: ActiveAlert) -> impl IntoView {
                 <a class="explore-link" href=explore_href(&a)>"Explore at that time"</a>
                 {dashboard.map(|d| view! { <a class="dashboard-link" href=d>"Dashboard"</a> })}
                 <a class="button small silence-alert" href=silence_href(&a.labels)>"Silence"</a>
+                {can_ack.then(|| view! {
+                    <button type="button" class="small ack-alert" on:click=acknowledge>"Acknowledge"</button>
+                })}
+                {move || failure.get().map(|m| view! { <span class="test-failed" role="alert">{m}</span> })}
             </div>
         </article>
     }
@@ -295,18 +345,23 @@ mod tests {
             state: state.into(),
             active_at: at.into(),
             value: "1e+00".into(),
+            fingerprint: String::new(),
+            acknowledged_by: String::new(),
+            acknowledged_at: String::new(),
         }
     }
 
     #[test]
     fn alerts_come_out_of_the_rules_answer_with_their_rule() {
-        let data = json!({"groups": [{"name": "g", "file": "ns", "rules": [
+        let rules = json!({"groups": [{"name": "g", "file": "ns", "rules": [
             {"name": "Down", "query": "up == 0", "alerts": [
                 {"labels": {"alertname": "Down", "job": "a"}, "annotations": {"summary": "s"},
                  "state": "firing", "activeAt": "2026-12-03T08:00:00Z", "value": "0e+00"}]},
             {"name": "Quiet", "query": "vector(1)", "alerts": []}
         ]}]});
-        let list = active_alerts(&data);
+        let alerts = json!({"alerts": [{"labels": {"alertname": "Down", "job": "a"}, "activeAt": "2026-12-03T08:00:00Z",
+            "fingerprint": "00000000000000ab", "acknowledgedBy": "ops"}]});
+        let list = active_alerts(&json!({"rules": rules, "alerts": alerts}));
         assert_eq!(list.len(), 1);
         assert_eq!(
             (
@@ -317,6 +372,8 @@ mod tests {
             ("ns", "g", "Down")
         );
         assert_eq!(list[0].labels["job"], "a");
+        assert_eq!(list[0].fingerprint, "00000000000000ab");
+        assert_eq!(list[0].acknowledged_by, "ops");
     }
 
     #[test]

@@ -221,9 +221,10 @@ pub mod backend {
             user: SessionUser,
             req: crate::dashboards::model::DashboardRequest,
         ) -> Answer<crate::dashboards::model::DashboardView>;
-        /// The alerting rules with their health and alerts (`data` of `GET /api/v1/rules?type=alert`):
-        /// the alerts page renders them on the server.
-        fn alert_rules(&self, user: SessionUser) -> Answer<serde_json::Value>;
+        /// What the alerts page shows, rendered on the server: `{"rules": data of
+        /// GET /api/v1/rules?type=alert, "alerts": data of GET /api/v1/alerts}` (the second
+        /// holds fingerprints and acknowledgements).
+        fn alerts_page(&self, user: SessionUser) -> Answer<serde_json::Value>;
         /// A page of log lines with the histogram and fields of the search (the logs
         /// family's default source).
         fn logs(

@@ -1,14 +1,17 @@
 //! Notification pages: contact points with "send test" and the notification log
 //! (`contact_points.rs`, `log.rs`), the routing tree and inhibition rules (`policies.rs`),
-//! and silences (`silences.rs`). Clients of `/api/v1/contact-points`,
-//! `/api/v1/notification-policies`, `/api/v1/silences` and `/api/v1/notifications`.
+//! silences (`silences.rs`) and escalation policies (`escalation.rs`). Clients of
+//! `/api/v1/contact-points`, `/api/v1/notification-policies`, `/api/v1/silences`,
+//! `/api/v1/escalation-policies` and `/api/v1/notifications`.
 
 mod contact_points;
+mod escalation;
 mod log;
 mod policies;
 mod silences;
 
 pub use contact_points::ContactPoints;
+pub use escalation::Escalation;
 pub use policies::Policies;
 pub use silences::Silences;
 

@@ -78,16 +78,19 @@ impl ChartBackend for ServerCharts {
         })
     }
 
-    fn alert_rules(&self, _user: SessionUser) -> Answer<serde_json::Value> {
+    fn alerts_page(&self, _user: SessionUser) -> Answer<serde_json::Value> {
         let state = self.0.clone();
         Box::pin(async move {
-            crate::alerting::views::prometheus_rules(
+            let rules = crate::alerting::views::prometheus_rules(
                 &state.db,
                 state.alerting.as_deref(),
                 Some("alert"),
             )
             .await
-            .map_err(failure)
+            .map_err(failure)?;
+            let alerts =
+                crate::alerting::views::alerts(state.alerting.as_deref(), state.notify.as_deref());
+            Ok(serde_json::json!({ "rules": rules, "alerts": alerts }))
         })
     }
 
