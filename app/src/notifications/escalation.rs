@@ -199,16 +199,7 @@ fn EscalationForm(
     let rows = RwSignal::new(initial);
     let receivers = RwSignal::new(Vec::<String>::new());
     Effect::new(move |_| {
-        spawn_local(async move {
-            if let Ok(list) = call::<Vec<Value>>("GET", "/api/v1/contact-points", None::<&()>).await
-            {
-                receivers.set(
-                    list.iter()
-                        .filter_map(|c| c["name"].as_str().map(str::to_owned))
-                        .collect(),
-                );
-            }
-        });
+        super::load_contact_point_names(receivers);
     });
     let failure = RwSignal::new(None::<ApiFailure>);
     let saved = RwSignal::new(None::<String>);

@@ -15,6 +15,23 @@ pub use escalation::Escalation;
 pub use policies::Policies;
 pub use silences::Silences;
 
+/// Fills `names` with the contact points' names (for the receiver fields' suggestions).
+fn load_contact_point_names(names: leptos::prelude::RwSignal<Vec<String>>) {
+    use leptos::prelude::Set;
+    leptos::task::spawn_local(async move {
+        let path = "/api/v1/contact-points";
+        if let Ok(list) =
+            crate::api_client::call::<Vec<serde_json::Value>>("GET", path, None::<&()>).await
+        {
+            names.set(
+                list.iter()
+                    .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                    .collect(),
+            );
+        }
+    });
+}
+
 /// A matcher in Alertmanager's text form, `name="value"` (quotes and backslashes escaped).
 pub(crate) fn matcher_text(name: &str, value: &str) -> String {
     let escaped = value

@@ -105,16 +105,7 @@ pub fn Policies() -> impl IntoView {
     };
     Effect::new(move |_| {
         load();
-        spawn_local(async move {
-            if let Ok(list) = call::<Vec<Value>>("GET", "/api/v1/contact-points", None::<&()>).await
-            {
-                receivers.set(
-                    list.iter()
-                        .filter_map(|c| c["name"].as_str().map(str::to_owned))
-                        .collect(),
-                );
-            }
-        });
+        super::load_contact_point_names(receivers);
     });
     let edit = move |f: Box<dyn FnOnce(&mut Value)>| {
         doc.update(|d| {
