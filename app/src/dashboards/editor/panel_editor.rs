@@ -85,6 +85,11 @@ pub(super) fn PanelEditor(
                 let Some(p) = p else {
                     return Vec::new();
                 };
+                // A logs panel's query is in the log store's language, not PromQL: the view
+                // shows its lines; there is no chart to preview.
+                if p.kind == PanelKind::Logs {
+                    return Vec::new();
+                }
                 let Some(ds) = pick_source(p.datasource, &list) else {
                     return Vec::new();
                 };
