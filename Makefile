@@ -45,6 +45,7 @@ bench: setup-test build
 	KEIKO_BIN=$(CURDIR)/target/release/keiko-portal cargo bench -p e2e --bench dashboard_page
 	scripts/bench_auth.sh
 	scripts/bench_store.sh
+	scripts/bench_traces.sh
 	scripts/measure_figures.sh
 
 lint: setup
