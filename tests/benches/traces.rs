@@ -133,7 +133,7 @@ fn trace_hex(n: u64) -> String {
 
 /// The spans of trace `n`, per service, starting at `start` ns.
 fn trace(n: u64, start: u64) -> Vec<(String, otlp::Span)> {
-    let failed = n % 20 == 0;
+    let failed = n.is_multiple_of(20);
     let root_id = (n * SPANS_PER_TRACE).to_be_bytes().to_vec();
     let mut spans = vec![(
         "keiko-agent".to_owned(),
@@ -150,7 +150,14 @@ fn trace(n: u64, start: u64) -> Vec<(String, otlp::Span)> {
                     "task.type",
                     ["analysis", "summary", "triage"][(n % 3) as usize],
                 ),
-                text("task.priority", if n % 7 == 0 { "high" } else { "normal" }),
+                text(
+                    "task.priority",
+                    if n.is_multiple_of(7) {
+                        "high"
+                    } else {
+                        "normal"
+                    },
+                ),
                 text("task.status", if failed { "failed" } else { "completed" }),
                 int("task.result_size", (n % 4096) as i64),
             ],
@@ -188,7 +195,6 @@ fn trace(n: u64, start: u64) -> Vec<(String, otlp::Span)> {
                     message: "server did not answer".into(),
                     code: 2,
                 }),
-                ..Default::default()
             },
         ));
     }
