@@ -74,8 +74,8 @@ async fn webhook(admin: &Client, name: &str, url: &str) {
 }
 
 #[tokio::test]
-async fn a_contact_point_made_in_the_form_sends_a_test_to_the_receiver_and_the_log_shows_failures()
-{
+async fn contact_points_made_and_edited_in_the_form_send_tests_to_the_receiver_and_the_log_shows_failures(
+) {
     let portal = portal().await;
     let admin = portal.admin();
     let hook = Receiver::start().await;
@@ -134,9 +134,33 @@ async fn a_contact_point_made_in_the_form_sends_a_test_to_the_receiver_and_the_l
             |t| !t.is_empty(),
         )
         .await;
+
+    // The provisioned Slack contact point is filled in through "Edit": enabled, and a test
+    // reaches the receiver with the seed's channel.
+    let slack = "tr.contact-point[data-name='keiko-slack']";
+    click(&browser, &format!("{slack} .edit-contact-point")).await;
+    let channel = eventually(Duration::from_secs(10), "the form loaded", || async {
+        let v = value_of(&browser, "#cp-channel").await;
+        v.as_str().filter(|c| !c.is_empty()).map(str::to_owned)
+    })
+    .await;
+    set_value(&browser, "#cp-slack-url", &hook.url("/slack")).await;
+    click(&browser, "#save-contact-point").await;
+    browser
+        .wait_text("#contact-point-saved", |t| t.contains("keiko-slack"))
+        .await;
+    browser.wait_text(slack, |t| t.contains("enabled")).await;
+    click(&browser, &format!("{slack} .test-contact-point")).await;
+    browser
+        .wait_text(&format!("{slack} .test-result"), |t| t.starts_with('✓'))
+        .await;
     let errors = browser.console_errors().await;
     browser.close().await;
 
+    assert_eq!(channel, "#keiko-alerts");
+    let posts = hook.at("/slack");
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0]["channel"], "#keiko-alerts", "{}", posts[0]);
     assert!(seed.contains("Slack #keiko-alerts"), "{seed}");
     assert!(
         refused.contains("link-local") || refused.contains("metadata"),

@@ -233,6 +233,7 @@ pub fn AlertsPage() -> impl IntoView {
                                 })}
                             </select>
                             <span class="muted" id="alerts-counts">{format!("{firing} firing, {pending} pending")}</span>
+                            <button type="button" id="refresh-alerts" on:click=move |_| refresh.run(())>"Refresh"</button>
                             <a class="button" href="/alerting/silences">"Silences"</a>
                         </div>
                         {if shown.is_empty() {
