@@ -19,6 +19,7 @@ mod pages;
 pub mod session;
 mod settings;
 mod theme;
+pub mod traces;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -73,7 +74,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/d/:uid") view={Lazy::<LazyDashboardPage>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/explore/metrics") view={Lazy::<LazyExploreMetrics>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/explore/logs") view={Lazy::<LazyExploreLogs>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/explore/traces") view={Lazy::<LazyExploreTraces>::new()} />
+                        <Route path=path!("/explore/traces") view={Lazy::<LazyExploreTraces>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/explore/traces/:trace_id") view={Lazy::<LazyTrace>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/explore/service-map") view={Lazy::<LazyServiceMap>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/alerting/rules") view={Lazy::<LazyRulesList>::new()} />
                         <Route path=path!("/alerting/rules/edit") view={Lazy::<LazyRuleEditor>::new()} />
                         <Route path=path!("/alerting/alerts") view={Lazy::<LazyAlerts>::new()} ssr=SsrMode::Async />
@@ -176,7 +179,9 @@ lazy_pages! {
     LazyDashboardPage => dashboards::DashboardPage,
     LazyExploreMetrics => explore::ExploreMetrics,
     LazyExploreLogs => logs::ExploreLogs,
-    LazyExploreTraces => pages::ExploreTraces,
+    LazyExploreTraces => traces::ExploreTraces,
+    LazyTrace => traces::TracePage,
+    LazyServiceMap => traces::ServiceMapPage,
     LazyRulesList => alerting::RulesList,
     LazyRuleEditor => alerting::RuleEditor,
     LazyAlerts => alerting::AlertsPage,

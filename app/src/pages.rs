@@ -1,32 +1,7 @@
-//! One component per page. Pages whose capability has not been built yet say so plainly and
-//! show no invented content.
+//! Pages that belong to no feature: the not-found page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-/// A page whose feature is not built yet: says so, and says what it will hold.
-#[component]
-fn ComingLater(title: &'static str, what: &'static str) -> impl IntoView {
-    view! {
-        <Title text=title />
-        <h1>{title}</h1>
-        <div class="notice" role="status">
-            <strong>"Coming in a later release."</strong>
-            " "
-            {what}
-        </div>
-    }
-}
-
-#[component]
-pub fn ExploreTraces() -> impl IntoView {
-    view! {
-        <ComingLater
-            title="Explore traces"
-            what="Find traces by service and span attributes such as agent.id and task.type."
-        />
-    }
-}
 
 #[component]
 pub fn NotFound() -> impl IntoView {

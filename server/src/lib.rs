@@ -31,6 +31,7 @@ pub mod rules;
 pub mod sources;
 pub mod state;
 pub mod telemetry;
+pub mod trace_explore;
 pub mod traces;
 
 use std::sync::Arc;

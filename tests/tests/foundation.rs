@@ -45,6 +45,7 @@ async fn every_page_is_rendered_on_the_server_with_navigation() {
         "/dashboards",
         "/explore/metrics",
         "/explore/logs",
+        "/explore/traces",
         "/settings/datasources",
         "/alerting/rules",
         "/alerting/alerts",

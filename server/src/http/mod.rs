@@ -7,6 +7,7 @@ mod chart_backend;
 pub mod errors;
 mod health;
 pub mod observe;
+mod trace_backend;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
     let pkg_dir = state.config.site_root.join("pkg");
     let routes = generate_route_list(app::App);
     let charts = chart_backend::backend(state.clone());
+    let traces = trace_backend::backend(state.clone());
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -74,7 +76,10 @@ pub fn app(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || leptos::prelude::provide_context(charts.clone()),
+            move || {
+                leptos::prelude::provide_context(charts.clone());
+                leptos::prelude::provide_context(traces.clone());
+            },
             move || app::shell(options.clone()),
         )
         .fallback(errors::fallback)

@@ -19,6 +19,7 @@ mod logs_tail;
 mod notifications;
 mod prometheus;
 mod rules;
+mod trace_views;
 mod traces;
 
 pub use identity::{sign_in_form, sign_out_form};
@@ -112,7 +113,7 @@ pub fn router() -> Router<AppState> {
             )))),
         )))),
     ))));
-    let mut api = elastic::routes(api);
+    let mut api = trace_views::routes(elastic::routes(api));
     api.routes.push(RouteInfo {
         method: "GET",
         path: "/api/v1/meta/routes",

@@ -1,0 +1,310 @@
+//! One trace at `/explore/traces/{trace_id}`: the waterfall (rendered on the server; a
+//! subtree folds with its toggle; the critical path highlighted; errors marked), the chosen
+//! span's details (`?span=` picks one, as links from log lines do), self time per service
+//! and operation, and a link to the trace's logs.
+
+use std::collections::HashSet;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::fetch::TraceFetcher;
+use super::layout::{layout, Layout};
+use super::model::{duration_text, Span, Trace};
+use crate::components::chart::utc;
+use crate::components::chart_model::encode_pairs;
+
+#[component]
+pub fn TracePage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = Memo::new(move |_| params.read().get("trace_id").unwrap_or_default());
+    let fetcher = TraceFetcher::new();
+    let result = Resource::new(move || id.get(), move |id| fetcher.clone().trace(id));
+    let wanted_span = Memo::new(move |_| query.read().get("span"));
+    view! {
+        <Title text="Trace" />
+        <p class="crumbs"><a href="/explore/traces">"Explore traces"</a></p>
+        <Transition fallback=|| view! { <p class="loading">"Loading the trace…"</p> }>
+            {move || result.get().map(|r| match r {
+                Err(e) => view! {
+                    <h1>"Trace"</h1>
+                    <div class="panel-error" role="alert" data-testid="trace-error">
+                        <strong>"The trace could not be shown: "</strong>{e.to_string()}
+                    </div>
+                }.into_any(),
+                Ok(t) => view! { <TraceBody trace=t wanted=wanted_span.get_untracked() /> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// Where the trace's logs are: Explore → Logs with `trace_id:<id>` over the trace's time
+/// (a minute either side, as log lines are written around their spans).
+pub fn logs_link(trace_id: &str, start_ns: i64, end_ns: i64, span_id: Option<&str>) -> String {
+    let query = match span_id {
+        Some(s) => format!("trace_id:{trace_id} AND span_id:{s}"),
+        None => format!("trace_id:{trace_id}"),
+    };
+    let ms = |ns: i64| (ns / 1_000_000).to_string();
+    format!(
+        "/explore/logs?{}",
+        encode_pairs(&[
+            ("query", query),
+            ("from", ms(start_ns - 60_000_000_000)),
+            ("to", ms(end_ns + 60_000_000_000)),
+        ])
+    )
+}
+
+#[component]
+fn TraceBody(trace: Trace, wanted: Option<String>) -> impl IntoView {
+    let l = layout(&trace);
+    let root = l.rows.first().map(|r| trace.spans[r.span].clone());
+    let title = root
+        .as_ref()
+        .map(|s| format!("{}: {}", s.service, s.operation))
+        .unwrap_or_else(|| "Trace".into());
+    let services = trace
+        .spans
+        .iter()
+        .map(|s| s.service.as_str())
+        .collect::<HashSet<_>>()
+        .len();
+    let errors = trace.spans.iter().filter(|s| s.error).count();
+    let end_ns = l.start_ns + l.duration_ns;
+    let logs = logs_link(&trace.trace_id, l.start_ns, end_ns, None);
+    let first = wanted
+        .and_then(|w| trace.spans.iter().position(|s| s.span_id == w))
+        .or_else(|| l.rows.first().map(|r| r.span));
+    let selected = RwSignal::new(first);
+    let trace = StoredValue::new(trace);
+    let summary = format!(
+        "{} · {} spans · {} services · {} errors · started {} UTC",
+        duration_text(l.duration_ns as f64 / 1e6),
+        l.rows.len(),
+        services,
+        errors,
+        utc(l.start_ns as f64 / 1e9)
+    );
+    let trace_id = trace.with_value(|t| t.trace_id.clone());
+    view! {
+        <h1 data-testid="trace-title">{title}</h1>
+        <p class="trace-meta">
+            <span class="mono" data-testid="trace-id">{trace_id}</span>" · "{summary}" · "
+            <a id="trace-logs" href=logs>"Logs for this trace"</a>
+        </p>
+        <Waterfall l=l.clone() trace=trace selected=selected />
+        {move || selected.get().map(|i| {
+            let span = trace.with_value(|t| t.spans[i].clone());
+            view! { <SpanDetails span=span /> }
+        })}
+        <SelfTimes l=l />
+    }
+}
+
+#[component]
+fn Waterfall(
+    l: Layout,
+    trace: StoredValue<Trace>,
+    selected: RwSignal<Option<usize>>,
+) -> impl IntoView {
+    let collapsed = RwSignal::new(HashSet::<usize>::new());
+    let parents: Vec<Option<usize>> = l.rows.iter().map(|r| r.parent_row).collect();
+    let parents = StoredValue::new(parents);
+    // A row is hidden when any row above it in its subtree is folded.
+    let hidden = move |row: usize| {
+        let folded = collapsed.read();
+        parents.with_value(|p| {
+            let mut at = p[row];
+            let mut steps = 0;
+            while let Some(r) = at {
+                if folded.contains(&r) {
+                    return true;
+                }
+                at = p[r];
+                steps += 1;
+                if steps > p.len() {
+                    break;
+                }
+            }
+            false
+        })
+    };
+    let ticks = (0..=4)
+        .map(|i| {
+            let ms = l.duration_ns as f64 / 1e6 * f64::from(i) / 4.0;
+            view! { <span style=format!("left:{}%", i * 25)>{duration_text(ms)}</span> }
+        })
+        .collect_view();
+    let rows = l
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(row, r)| {
+            let s: Span = trace.with_value(|t| t.spans[r.span].clone());
+            let span_index = r.span;
+            let has_children = r.children > 0;
+            let label = format!("{} {}", s.service, s.operation);
+            let duration = duration_text(s.duration_ns as f64 / 1e6);
+            view! {
+                <div class="wf-row" role="row" data-span-id=s.span_id.clone() data-depth=r.depth.to_string()
+                    class:critical=r.critical class:error=s.error
+                    class:selected=move || selected.get() == Some(span_index)
+                    style:display=move || if hidden(row) { "none" } else { "" }
+                    on:click=move |_| selected.set(Some(span_index))>
+                    <div class="wf-name" style=format!("padding-left:{}px", 4 + r.depth * 14)>
+                        {has_children.then(|| view! {
+                            <button type="button" class="wf-toggle"
+                                aria-expanded=move || if collapsed.read().contains(&row) { "false" } else { "true" }
+                                aria-label=format!("Fold or unfold the {} spans under {label}", r.children)
+                                on:click=move |ev| {
+                                    ev.stop_propagation();
+                                    collapsed.update(|c| if !c.remove(&row) { c.insert(row); });
+                                }>
+                                {move || if collapsed.read().contains(&row) { "▸" } else { "▾" }}
+                            </button>
+                        })}
+                        {s.error.then(|| view! { <span class="wf-error" title="Error status">"!"</span> })}
+                        <span class="wf-service">{s.service.clone()}</span>
+                        " "
+                        <span class="wf-op">{s.operation.clone()}</span>
+                    </div>
+                    <div class="wf-track">
+                        <div class="wf-bar" style=format!("left:{:.3}%;width:{:.3}%", r.left_pct, r.width_pct)
+                            title=format!("{duration}, self {}", duration_text(r.self_ns as f64 / 1e6))></div>
+                        <span class="wf-dur" style=format!("left:{:.3}%", (r.left_pct + r.width_pct).min(92.0))>{duration.clone()}</span>
+                    </div>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="waterfall" role="table" aria-label="Spans over time" data-testid="waterfall">
+            <div class="wf-row wf-head" role="row">
+                <div class="wf-name">"Service and operation"</div>
+                <div class="wf-track wf-ticks">{ticks}</div>
+            </div>
+            {rows}
+            <p class="hint">"Highlighted: the critical path. Red: spans with an error status."</p>
+        </section>
+    }
+}
+
+fn pairs_table(
+    caption: &'static str,
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> impl IntoView {
+    let rows: Vec<_> = pairs.into_iter().collect();
+    (!rows.is_empty()).then(|| {
+        view! {
+            <table class="data kv">
+                <caption>{caption}</caption>
+                <tbody>
+                    {rows.into_iter().map(|(k, v)| view! {
+                        <tr><th scope="row">{k}</th><td>{v}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }
+    })
+}
+
+#[component]
+fn SpanDetails(span: Span) -> impl IntoView {
+    let mut general = vec![
+        ("span id".to_owned(), span.span_id.clone()),
+        ("service".to_owned(), span.service.clone()),
+        ("operation".to_owned(), span.operation.clone()),
+        ("kind".to_owned(), span.kind.clone()),
+        ("start".to_owned(), utc(span.start_ns as f64 / 1e9)),
+        (
+            "duration".to_owned(),
+            duration_text(span.duration_ns as f64 / 1e6),
+        ),
+        (
+            "status".to_owned(),
+            if span.error { "error" } else { "ok / unset" }.to_owned(),
+        ),
+    ];
+    if let Some(p) = &span.parent_span_id {
+        general.push(("parent".to_owned(), p.clone()));
+    }
+    if let Some(m) = &span.status_message {
+        general.push(("status message".to_owned(), m.clone()));
+    }
+    let events = span
+        .events
+        .iter()
+        .map(|e| {
+            let offset = duration_text((e.time_ns - span.start_ns) as f64 / 1e6);
+            let attrs = e
+                .attributes
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            view! { <li class="span-event"><strong>{e.name.clone()}</strong>" at +"{offset}" "<span class="mono">{attrs}</span></li> }
+        })
+        .collect_view();
+    let links = span
+        .links
+        .iter()
+        .map(|k| {
+            let href = format!("/explore/traces/{}?span={}", k.trace_id, k.span_id);
+            view! { <li class="span-link"><a href=href>{format!("{} / {}", k.trace_id, k.span_id)}</a></li> }
+        })
+        .collect_view();
+    let logs = logs_link(
+        &span.trace_id,
+        span.start_ns,
+        span.end_ns(),
+        Some(&span.span_id),
+    );
+    view! {
+        <section class="span-details" data-testid="span-details" data-span-id=span.span_id.clone()>
+            <h2>{format!("{} · {}", span.service, span.operation)}</h2>
+            <p><a class="span-logs" href=logs>"Logs for this span"</a></p>
+            {pairs_table("Span", general)}
+            {pairs_table("Attributes", span.attributes.clone())}
+            {pairs_table("Resource", span.resource.clone())}
+            {(!span.events.is_empty()).then(|| view! { <h3>"Events"</h3><ul class="span-events">{events}</ul> })}
+            {(!span.links.is_empty()).then(|| view! { <h3>"Links"</h3><ul class="span-links">{links}</ul> })}
+        </section>
+    }
+}
+
+#[component]
+fn SelfTimes(l: Layout) -> impl IntoView {
+    let total = l.duration_ns.max(1) as f64;
+    let rows = l
+        .self_times
+        .into_iter()
+        .map(|s| {
+            let (service, operation) = (s.service.clone(), s.operation.clone());
+            view! {
+                <tr class="self-time" data-service=service data-operation=operation>
+                    <td>{s.service}</td>
+                    <td>{s.operation}</td>
+                    <td class="num">{s.spans}</td>
+                    <td class="num">{duration_text(s.total_ns as f64 / 1e6)}</td>
+                    <td class="num self-ms">{duration_text(s.self_ns as f64 / 1e6)}</td>
+                    <td class="num">{format!("{:.1}%", s.self_ns as f64 * 100.0 / total)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="self-times">
+            <h2>"Self time by service and operation"</h2>
+            <table class="data">
+                <thead>
+                    <tr><th>"Service"</th><th>"Operation"</th><th class="num">"Spans"</th>
+                        <th class="num">"Total"</th><th class="num">"Self"</th><th class="num">"% of trace"</th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+}
