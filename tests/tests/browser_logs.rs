@@ -144,7 +144,28 @@ async fn search_histogram_facets_expand_links_context_and_the_url() {
     assert!(error.contains("at byte 9"), "{error}");
     // … and goes away once the query parses.
     browser.clear(&input).await;
-    browser.type_text(&input, QUERY).await;
+    // Completion: the start of a field name offers the field, then its values.
+    browser.type_text(&input, "modu").await;
+    browser
+        .wait_text("#logs-suggestions", |t| t == "module:")
+        .await;
+    click(&browser, "#logs-suggestions .suggestion").await;
+    browser
+        .wait_text("#logs-suggestions", |t| t.contains("module:checkout_flow"))
+        .await;
+    browser
+        .execute(
+            "[...document.querySelectorAll('#logs-suggestions .suggestion')].find(b => b.textContent === arguments[0]).click();",
+            vec![json!(QUERY)],
+        )
+        .await;
+    let typed = browser
+        .execute(
+            "return document.querySelector('#logs-query').value;",
+            vec![],
+        )
+        .await;
+    assert_eq!(typed, json!(QUERY));
     browser.wait_text("#logs-query-error", str::is_empty).await;
     click(&browser, "#logs-run").await;
     let searched = wait_url(&browser, "the query in the URL", |u| {

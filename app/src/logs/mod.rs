@@ -4,6 +4,7 @@
 //! the trace and the request), older pages, and live tail. The search lives in the URL,
 //! and the first HTML already holds the lines.
 
+mod complete;
 mod context;
 mod histogram;
 mod sidebar;
@@ -65,12 +66,34 @@ pub fn ExploreLogs() -> impl IntoView {
     // Live validation: the query's syntax error (with its position) as the user types.
     let query_error = RwSignal::new(None::<String>);
     let typed = StoredValue::new(0u64);
+    // Completion of the last word: field names (from the search's fields) and values.
+    let suggestions = RwSignal::new(Vec::<String>::new());
+    let field_names = move || {
+        result
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .map(|v| v.fields.into_iter().map(|f| f.name).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let pick = move |with: String| {
+        let q = draft.get_untracked();
+        let (start, _) = complete::at_end(&q);
+        let q = complete::replace_end(&q, start, &with);
+        draft.set(q.clone());
+        suggestions.set(Vec::new());
+        check_query(q.clone(), query_error);
+        // A field picked: its values come next.
+        if with.ends_with(':') {
+            suggest(q, field_names(), range.get_untracked(), suggestions);
+        }
+    };
     let url_query = Memo::new(move |_| state.read().query.clone());
     Effect::new(move |_| draft.set(url_query.get()));
     let on_run = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut st = state.get_untracked();
         st.query = draft.get_untracked().trim().to_owned();
+        suggestions.set(Vec::new());
         let same = st == state.get_untracked();
         go.run(st);
         if same {
@@ -117,6 +140,7 @@ pub fn ExploreLogs() -> impl IntoView {
                             // Only once typing pauses, and only if the page is still here.
                             if typed.try_get_value() == Some(ticket) {
                                 check_query(draft.get_untracked(), query_error);
+                                suggest(draft.get_untracked(), field_names(), range.get_untracked(), suggestions);
                             }
                         },
                         std::time::Duration::from_millis(400),
@@ -167,6 +191,18 @@ pub fn ExploreLogs() -> impl IntoView {
                 {move || if state.read().live { "Stop live" } else { "Live" }}
             </button>
         </form>
+        <ul id="logs-suggestions" class="log-suggestions" role="listbox" aria-label="Completions">
+            {move || suggestions.get().into_iter().map(|text| {
+                let chosen = text.clone();
+                view! {
+                    <li>
+                        <button type="button" class="suggestion" role="option" on:click=move |_| pick(chosen.clone())>
+                            {text}
+                        </button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
         <p id="logs-query-error" class="field-error" role="alert">{move || query_error.get()}</p>
         <Transition fallback=|| view! { <p class="loading">"Searching…"</p> }>
             {move || result.get().map(|r| match r {
@@ -247,6 +283,47 @@ fn check_query(query: String, into: RwSignal<Option<String>>) {
     });
     #[cfg(not(feature = "hydrate"))]
     let _ = (query, into);
+}
+
+/// Suggestions for the last word of `query`: field names from `fields`, or the most
+/// common values of the field it names over `range` (asked of the server).
+fn suggest(
+    query: String,
+    fields: Vec<String>,
+    range: (String, String),
+    into: RwSignal<Vec<String>>,
+) {
+    const MAX: usize = 10;
+    match complete::at_end(&query).1 {
+        complete::Want::Nothing => into.set(Vec::new()),
+        want @ complete::Want::Field(_) => into.set(complete::suggestions(&want, &fields, MAX)),
+        complete::Want::Value { field, prefix } => {
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                #[derive(serde::Deserialize)]
+                struct Values {
+                    values: Vec<crate::components::log_model::FieldCount>,
+                }
+                let path = format!(
+                    "/api/v1/logs/fields/{}/values?{}",
+                    crate::components::form::encode(&field),
+                    crate::components::chart_model::encode_pairs(&[
+                        ("from", range.0),
+                        ("to", range.1),
+                        ("limit", "50".into()),
+                    ])
+                );
+                let values = crate::api_client::call::<Values>("GET", &path, None::<&()>)
+                    .await
+                    .map(|v| v.values.into_iter().map(|v| v.name).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                let want = complete::Want::Value { field, prefix };
+                into.try_set(complete::suggestions(&want, &values, MAX));
+            });
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (field, prefix, range);
+        }
+    }
 }
 
 /// Loads the page after `req.cursor` and appends it (browser only: the button appears
