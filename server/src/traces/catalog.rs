@@ -44,7 +44,7 @@ pub fn spans_only() -> Query {
 
 impl Catalog {
     /// Adds the services and operations of stored spans.
-    pub fn add(&mut self, spans: &[SpanLine]) {
+    pub fn add(&mut self, spans: &[&SpanLine]) {
         add_to(&mut self.services, spans);
         if let Some(pending) = &mut self.since_scan {
             add_to(pending, spans);
@@ -78,14 +78,25 @@ impl Catalog {
     }
 }
 
-fn add_to(table: &mut Table, spans: &[SpanLine]) {
+fn add_to(table: &mut Table, spans: &[&SpanLine]) {
     for s in spans {
-        if !table.contains_key(&s.service) && table.len() >= MAX_SERVICES {
-            continue;
+        if !table.contains_key(&s.service) {
+            if table.len() >= MAX_SERVICES {
+                continue;
+            }
+            table.insert(s.service.clone(), BTreeMap::new());
         }
-        let ops = table.entry(s.service.clone()).or_default();
-        if ops.len() < MAX_OPERATIONS || ops.contains_key(&s.name) {
-            ops.insert(s.name.clone(), s.kind.as_str().to_owned());
+        let Some(ops) = table.get_mut(&s.service) else {
+            continue;
+        };
+        let full = ops.len() >= MAX_OPERATIONS;
+        match ops.get_mut(&s.name) {
+            Some(kind) if kind == s.kind.as_str() => {}
+            Some(kind) => *kind = s.kind.as_str().to_owned(),
+            None if !full => {
+                ops.insert(s.name.clone(), s.kind.as_str().to_owned());
+            }
+            None => {}
         }
     }
 }
@@ -106,4 +117,75 @@ pub fn scan(store: &Store) -> Result<Catalog, logstore::Error> {
         table.services.insert(service.name, ops);
     }
     Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use ingest::spans::{SpanKind, SpanLine};
+
+    use super::*;
+    use crate::traces::{Settings, TraceStore};
+
+    fn span(id: &str, service: &str, name: &str, kind: SpanKind) -> SpanLine {
+        SpanLine {
+            trace_id: "5b8efff798038103d269b633813fc60c".into(),
+            span_id: id.into(),
+            name: name.into(),
+            kind,
+            start_ns: 1_700_000_000_000_000_000,
+            end_ns: 1_700_000_000_100_000_000,
+            service: service.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn services_and_operations_are_kept_at_ingest_and_rebuilt_from_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+        let spans = [
+            span(
+                "00000000000000a1",
+                "keiko-agent",
+                "agent_task_execution",
+                SpanKind::Server,
+            ),
+            span(
+                "00000000000000a2",
+                "keiko-agent",
+                "mcp.call",
+                SpanKind::Client,
+            ),
+            span(
+                "00000000000000a3",
+                "mcp-github",
+                "tools/call search",
+                SpanKind::Server,
+            ),
+        ];
+        store.append_blocking(&spans).unwrap();
+        let mut table = Catalog::default();
+        table.add(&spans.iter().collect::<Vec<_>>());
+        assert_eq!(table.services(), ["keiko-agent", "mcp-github"]);
+        assert_eq!(
+            table.operations("keiko-agent"),
+            [
+                ("agent_task_execution".to_owned(), "server".to_owned()),
+                ("mcp.call".to_owned(), "client".to_owned())
+            ]
+        );
+        // A rebuild finds the same names (kinds come back as ingest sees them again), and
+        // keeps what ingest added while it scanned.
+        table.scan_started();
+        let late = span(
+            "00000000000000a4",
+            "mcp-slack",
+            "tools/call post",
+            SpanKind::Server,
+        );
+        table.add(&[&late]);
+        table.replace_with(scan(store.engine()).unwrap());
+        assert_eq!(table.services(), ["keiko-agent", "mcp-github", "mcp-slack"]);
+        assert_eq!(table.operations("mcp-github")[0].0, "tools/call search");
+    }
 }

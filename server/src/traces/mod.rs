@@ -204,11 +204,10 @@ impl TraceStore {
         if kept.is_empty() {
             return Ok(out);
         }
-        let owned: Vec<SpanLine> = kept.iter().map(|s| (*s).clone()).collect();
-        batch.extend(records::summary_records(&owned));
+        batch.extend(records::summary_records(&kept));
         self.store.append(&batch)?;
-        catalog::lock(&self.catalog).add(&owned);
-        out.stored = owned.len();
+        catalog::lock(&self.catalog).add(&kept);
+        out.stored = kept.len();
         Ok(out)
     }
 

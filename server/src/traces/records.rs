@@ -171,7 +171,7 @@ pub fn span_record(schema: &Schema, s: &SpanLine, max_bytes: usize) -> Result<Re
 }
 
 /// One partial summary per trace among `spans` (see the module docs).
-pub fn summary_records(spans: &[SpanLine]) -> Vec<Record> {
+pub fn summary_records(spans: &[&SpanLine]) -> Vec<Record> {
     struct Acc<'a> {
         start: i64,
         end: i64,
@@ -182,7 +182,7 @@ pub fn summary_records(spans: &[SpanLine]) -> Vec<Record> {
     }
     let mut by_trace: HashMap<&str, Acc<'_>> = HashMap::new();
     let mut order = Vec::new();
-    for s in spans {
+    for &s in spans {
         let acc = by_trace.entry(&s.trace_id).or_insert_with(|| {
             order.push(s.trace_id.as_str());
             Acc {

@@ -265,11 +265,11 @@ mod tests {
 
     #[test]
     fn partial_summaries_merge_with_a_late_root() {
-        let early = summary_records(&[span("00000000000000b2", "00000000000000b1", 20, 40)]);
-        let late = summary_records(&[
-            span("00000000000000b1", "", 10, 50),
-            span("00000000000000b3", "00000000000000b1", 45, 60),
-        ]);
+        let child = span("00000000000000b2", "00000000000000b1", 20, 40);
+        let early = summary_records(&[&child]);
+        let root = span("00000000000000b1", "", 10, 50);
+        let sibling = span("00000000000000b3", "00000000000000b1", 45, 60);
+        let late = summary_records(&[&root, &sibling]);
         let all: Vec<Record> = early.into_iter().chain(late).collect();
         let merged = merge_summaries(&all);
         let t = &merged["5b8efff798038103d269b633813fc60c"];
