@@ -22,6 +22,7 @@ const BODYLESS: &[&str] = &[
     "/api/v1/dashboards/{uid}/duplicate",
     "/api/v1/teams/{id}/members/{user_id}",
     "/api/v1/scrape-config/reload",
+    "/api/v1/alerts/{fingerprint}/ack",
 ];
 
 fn deep_parens(depth: usize) -> String {
