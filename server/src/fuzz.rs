@@ -1,6 +1,7 @@
 //! Property tests for every parser of user text: PromQL, Go templates, rule files (YAML),
-//! dashboards (native JSON), Grafana import, Markdown notes. Whatever the input, each
-//! answers a value or an error: no panic, no stack overflow, error places inside the text.
+//! dashboards (native JSON), Grafana import, Markdown notes, span pushes (OTLP, Zipkin).
+//! Whatever the input, each answers a value or an error: no panic, no stack overflow, error
+//! places inside the text.
 //!
 //! A short run is part of `make test`; a long one: `PROPTEST_CASES=20000 cargo test -p
 //! server --lib fuzz::` (see README).
@@ -240,5 +241,20 @@ proptest! {
     fn markdown_answers_every_text(text in "([>*_`#\\[\\]()!<-]|\n|  |http://|//|[a-z ]){0,300}") {
         let html = markdown::render(&text);
         prop_assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn span_pushes_answer_every_body(
+        bytes in proptest::collection::vec(any::<u8>(), 0..400),
+        json in json_value(),
+    ) {
+        let (limits, spans) = (ingest::Limits::default(), ingest::SpanLimits::default());
+        let _ = ingest::decode_otlp_traces(&bytes, None, None, &limits, &spans, 100);
+        let _ = ingest::decode_zipkin_v2(&bytes, None, None, &limits, &spans, 100);
+        let text = serde_json::to_vec(&json).unwrap_or_default();
+        let otlp = Some("application/json");
+        let _ = ingest::decode_otlp_traces(&text, otlp, None, &limits, &spans, 100);
+        let listed = serde_json::to_vec(&serde_json::json!([json])).unwrap_or_default();
+        let _ = ingest::decode_zipkin_v2(&listed, None, None, &limits, &spans, 100);
     }
 }
