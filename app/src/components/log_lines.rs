@@ -77,11 +77,8 @@ pub fn LogLineRow(
     let service = line.field("service").unwrap_or_default().to_owned();
     let trace = link_for(&line, "trace_id", &range);
     let line = StoredValue::new(line);
-    let json = line.with_value(LogLine::to_json);
-    let copy = {
-        let json = json.clone();
-        move |_| copy_text(json.clone(), copied)
-    };
+    // The JSON is made when a line is opened or copied, not for every line shown.
+    let copy = move |_| copy_text(line.with_value(LogLine::to_json), copied);
     let details = move || {
         open.get().then(|| {
             let l = line.get_value();
@@ -122,7 +119,7 @@ pub fn LogLineRow(
             view! {
                 <div class="log-details">
                     <div class="log-actions">
-                        <button type="button" class="log-copy" on:click=copy.clone()>
+                        <button type="button" class="log-copy" on:click=copy>
                             {move || match copied.get() {
                                 Some(true) => "Copied",
                                 Some(false) => "Copy failed",
@@ -132,7 +129,7 @@ pub fn LogLineRow(
                         {context}
                     </div>
                     <table class="grid log-fields"><tbody>{rows}</tbody></table>
-                    <pre class="log-json">{json.clone()}</pre>
+                    <pre class="log-json">{line.with_value(LogLine::to_json)}</pre>
                 </div>
             }
         })
