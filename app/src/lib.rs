@@ -77,6 +77,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/explore/traces") view={Lazy::<LazyExploreTraces>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/explore/traces/:trace_id") view={Lazy::<LazyTrace>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/explore/service-map") view={Lazy::<LazyServiceMap>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/explore/trace-compare") view={Lazy::<LazyTraceCompare>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/alerting/rules") view={Lazy::<LazyRulesList>::new()} />
                         <Route path=path!("/alerting/rules/edit") view={Lazy::<LazyRuleEditor>::new()} />
                         <Route path=path!("/alerting/alerts") view={Lazy::<LazyAlerts>::new()} ssr=SsrMode::Async />
@@ -182,6 +183,7 @@ lazy_pages! {
     LazyExploreTraces => traces::ExploreTraces,
     LazyTrace => traces::TracePage,
     LazyServiceMap => traces::ServiceMapPage,
+    LazyTraceCompare => traces::ComparePage,
     LazyRulesList => alerting::RulesList,
     LazyRuleEditor => alerting::RuleEditor,
     LazyAlerts => alerting::AlertsPage,

@@ -105,6 +105,11 @@ async fn push_traces(client: &Client) {
         resource("cart", vec![cart]),
         resource("payment", vec![pay, db]),
     ]});
+    post_otlp(client, &body).await;
+}
+
+/// POSTs an OTLP/JSON body to `/v1/traces`; every span must be taken.
+async fn post_otlp(client: &Client, body: &Value) {
     let r = client
         .request(Method::POST, "/v1/traces")
         .header("content-type", "application/json")
@@ -552,5 +557,95 @@ async fn the_service_map_shows_services_and_calls_with_rate_errors_and_p95() {
         (v == false).then_some(())
     })
     .await;
+    browser.close().await;
+}
+
+/// A second checkout (eight minutes ago) whose payment took 660 ms, 560 of them its own.
+const SLOW_CHECKOUT: &str = "5b8aa5a2d2c872e8321cf37308d69df4";
+
+async fn push_slow_checkout(client: &Client) {
+    let t0 = (e2e::now_seconds() * 1e9) as i64 - 480_000_000_000;
+    let body = json!({"resourceSpans": [
+        resource("frontend", vec![
+            span(SLOW_CHECKOUT, "3000000000000001", "", "GET /checkout", 2, t0, 0, 700),
+            span(SLOW_CHECKOUT, "3000000000000004", "3000000000000001", "call payment", 3, t0, 10, 680),
+        ]),
+        resource("payment", vec![
+            span(SLOW_CHECKOUT, "3000000000000005", "3000000000000004", "POST /pay", 2, t0, 20, 660),
+            span(SLOW_CHECKOUT, "3000000000000006", "3000000000000005", "SELECT orders", 3, t0, 30, 100),
+        ]),
+    ]});
+    post_otlp(client, &body).await;
+}
+
+#[tokio::test]
+async fn two_traces_of_one_operation_picked_in_the_list_compare_by_self_time() {
+    let (portal, browser) = start().await;
+    push_slow_checkout(&portal.admin()).await;
+    browser
+        .goto(&portal.url("/explore/traces?service=frontend&operation=GET%20%2Fcheckout"))
+        .await;
+    browser.wait_hydrated().await;
+    assert_eq!(listed(&browser).await, [SLOW_CHECKOUT, CHECKOUT]);
+    click(
+        &browser,
+        &format!("tr[data-trace-id='{CHECKOUT}'] .compare-pick"),
+    )
+    .await;
+    assert!(browser.try_find("#traces-compare").await.is_none());
+    click(
+        &browser,
+        &format!("tr[data-trace-id='{SLOW_CHECKOUT}'] .compare-pick"),
+    )
+    .await;
+    click(&browser, "#traces-compare").await;
+    wait_url(&browser, "the comparison", |u| {
+        u.contains(&format!(
+            "/explore/trace-compare?a={CHECKOUT}&b={SLOW_CHECKOUT}"
+        ))
+    })
+    .await;
+    browser
+        .wait_text("[data-testid=compare-delta]", |t| t == "B − A: +300.0ms")
+        .await;
+    let rows = browser
+        .execute(
+            "return [...document.querySelectorAll('tr.compare-row')].map(r => [r.dataset.service, r.dataset.operation, r.querySelector('.delta').textContent]);",
+            vec![],
+        )
+        .await;
+    // The payment's own time grew most; its query got faster; the cart was not called.
+    assert_eq!(
+        rows[0],
+        json!(["payment", "POST /pay", "+460.0ms"]),
+        "{rows}"
+    );
+    assert_eq!(
+        rows[1],
+        json!(["payment", "SELECT orders", "−100.0ms"]),
+        "{rows}"
+    );
+    let cart = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0] == "cart")
+        .cloned();
+    assert_eq!(
+        cart,
+        Some(json!(["cart", "GET /cart", "−40.0ms"])),
+        "{rows}"
+    );
+    // The first HTML holds the comparison too.
+    let html = portal
+        .admin()
+        .html(&format!(
+            "/explore/trace-compare?a={CHECKOUT}&b={SLOW_CHECKOUT}"
+        ))
+        .await;
+    assert!(
+        html.contains("+460.0ms"),
+        "the comparison in the first HTML"
+    );
     browser.close().await;
 }

@@ -9,8 +9,8 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::fetch::TraceFetcher;
 use super::model::{duration_text, TraceSearch, TraceSearchView};
+use super::range_select::RangeSelect;
 use crate::components::chart::utc;
-use crate::components::time_range::{preset_of, PRESETS};
 
 #[component]
 pub fn ExploreTraces() -> impl IntoView {
@@ -56,10 +56,10 @@ pub fn ExploreTraces() -> impl IntoView {
             result.refetch();
         }
     };
-    let preset = move || {
+    let range = Signal::derive(move || {
         let st = state.read();
-        preset_of(&st.from, &st.to)
-    };
+        (st.from.clone(), st.to.clone())
+    });
     let map_link = move || {
         let st = state.read();
         format!(
@@ -105,24 +105,12 @@ pub fn ExploreTraces() -> impl IntoView {
                     on:change=move |ev| errors.set(event_target_checked(&ev)) />
                 "Errors only"
             </label>
-            <label>"Range"
-                <select id="traces-range" on:change=move |ev| {
-                    let v = event_target_value(&ev);
-                    if v != "custom" {
-                        let mut st = state.get_untracked();
-                        st.from = format!("now-{v}");
-                        st.to = "now".into();
-                        go.run(st);
-                    }
-                }>
-                    {move || (preset() == "custom").then(|| view! {
-                        <option value="custom" selected=true>"Custom range"</option>
-                    })}
-                    {PRESETS.iter().map(|(k, label)| view! {
-                        <option value=*k selected=move || preset() == *k>{*label}</option>
-                    }).collect_view()}
-                </select>
-            </label>
+            <RangeSelect id="traces-range" range=range on_pick=Callback::new(move |from: String| {
+                let mut st = state.get_untracked();
+                st.from = from;
+                st.to = "now".into();
+                go.run(st);
+            }) />
             <button type="submit" id="traces-run" class="primary">"Search"</button>
         </form>
         <Transition fallback=|| view! { <p class="loading">"Searching…"</p> }>
@@ -160,6 +148,21 @@ fn Results(v: TraceSearchView, search: String) -> impl IntoView {
         .into_any();
     }
     let count = v.traces.len();
+    // Two traces picked in the list can be compared.
+    let picked = RwSignal::new(Vec::<String>::new());
+    let compare_link = move || {
+        let p = picked.get();
+        (p.len() == 2).then(|| {
+            let href = format!(
+                "/explore/trace-compare?{}",
+                crate::components::chart_model::encode_pairs(&[
+                    ("a", p[0].clone()),
+                    ("b", p[1].clone())
+                ])
+            );
+            view! { <a id="traces-compare" href=href>"Compare the two picked traces"</a> }
+        })
+    };
     let capped = (v.examined > 0).then(|| {
         let more = if v.capped {
             "; older matches may be missing"
@@ -179,8 +182,24 @@ fn Results(v: TraceSearchView, search: String) -> impl IntoView {
         .map(|t| {
             let href = format!("/explore/traces/{}", t.trace_id);
             let when = utc(t.start_ns as f64 / 1e9);
+            let id = t.trace_id.clone();
+            let id_for_check = t.trace_id.clone();
+            let pick = move |ev: leptos::ev::Event| {
+                let on = event_target_checked(&ev);
+                picked.update(|p| {
+                    p.retain(|x| *x != id);
+                    if on {
+                        p.push(id.clone());
+                        if p.len() > 2 {
+                            p.remove(0);
+                        }
+                    }
+                });
+            };
             view! {
                 <tr class="trace-row" data-trace-id=t.trace_id.clone() class:has-error={t.error_count > 0}>
+                    <td><input type="checkbox" class="compare-pick" aria-label="Pick for comparison"
+                        prop:checked=move || picked.read().contains(&id_for_check) on:change=pick /></td>
                     <td><a href=href>{format!("{}: {}", t.root_service, t.root_operation)}</a></td>
                     <td>{when}</td>
                     <td class="num">{duration_text(t.duration_ms)}</td>
@@ -196,10 +215,11 @@ fn Results(v: TraceSearchView, search: String) -> impl IntoView {
         <p class="traces-count" data-testid="traces-count" data-search=search>{format!("{count} traces")}</p>
         <super::scatter::Scatter v=v.clone() />
         {capped}
+        <p class="compare-bar">{compare_link}</p>
         <table class="data traces-list">
             <thead>
                 <tr>
-                    <th>"Trace"</th><th>"Start (UTC)"</th><th class="num">"Duration"</th>
+                    <th><span class="visually-hidden">"Compare"</span></th><th>"Trace"</th><th>"Start (UTC)"</th><th class="num">"Duration"</th>
                     <th class="num">"Spans"</th><th class="num">"Errors"</th><th>"Trace id"</th>
                 </tr>
             </thead>

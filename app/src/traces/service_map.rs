@@ -10,9 +10,9 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::fetch::TraceFetcher;
 use super::model::{red_text, ServiceMapView};
+use super::range_select::RangeSelect;
 use crate::components::chart_model::encode_pairs;
 use crate::components::form::raw_text;
-use crate::components::time_range::{preset_of, PRESETS};
 
 const NODE_W: f64 = 230.0;
 const NODE_H: f64 = 58.0;
@@ -83,10 +83,6 @@ pub fn ServiceMapPage() -> impl IntoView {
         move || range.get(),
         move |(from, to)| fetcher.clone().service_map(from, to),
     );
-    let preset = move || {
-        let (f, t) = range.get();
-        preset_of(&f, &t)
-    };
     let search_link = move || {
         let (from, to) = range.get();
         format!(
@@ -102,24 +98,10 @@ pub fn ServiceMapPage() -> impl IntoView {
             <a href="#" aria-current="page" class="tab active">"Service map"</a>
         </nav>
         <div class="traces-toolbar">
-            <label>"Range"
-                <select id="map-range" on:change=move |ev| {
-                    let v = event_target_value(&ev);
-                    if v != "custom" {
-                        let url = format!("/explore/service-map?{}", encode_pairs(&[
-                            ("from", format!("now-{v}")), ("to", "now".into()),
-                        ]));
-                        navigate(&url, Default::default());
-                    }
-                }>
-                    {move || (preset() == "custom").then(|| view! {
-                        <option value="custom" selected=true>"Custom range"</option>
-                    })}
-                    {PRESETS.iter().map(|(k, label)| view! {
-                        <option value=*k selected=move || preset() == *k>{*label}</option>
-                    }).collect_view()}
-                </select>
-            </label>
+            <RangeSelect id="map-range" range=range on_pick=Callback::new(move |from: String| {
+                let url = format!("/explore/service-map?{}", encode_pairs(&[("from", from), ("to", "now".into())]));
+                navigate(&url, Default::default());
+            }) />
         </div>
         <Transition fallback=|| view! { <p class="loading">"Drawing the map…"</p> }>
             {move || result.get().map(|r| match r {
