@@ -208,16 +208,16 @@ proptest! {
         // Whatever the validator accepts, the executor runs to an answer (text or error).
         if template::check(&text).is_ok() {
             let labels = std::collections::BTreeMap::from([("a".to_owned(), "b".to_owned())]);
-            let data = crate::alerting::template::AlertData {
+            let data = crate::gotemplate::AlertData {
                 labels: &labels,
                 external_labels: &labels,
                 external_url: "",
                 value: 1.5,
             };
-            let _ = crate::alerting::template::try_expand(
+            let _ = crate::gotemplate::try_expand(
                 &text,
                 &data,
-                &crate::alerting::template::NoQueries,
+                &crate::gotemplate::NoQueries,
             );
         }
     }

@@ -17,6 +17,7 @@ pub mod embedded;
 pub mod error;
 #[cfg(test)]
 mod fuzz;
+pub mod gotemplate;
 pub mod history;
 pub mod home;
 pub mod http;

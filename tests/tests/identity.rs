@@ -124,6 +124,18 @@ impl World {
         body["id"].as_i64().unwrap()
     }
 
+    async fn fresh_notification_template(&self) -> i64 {
+        let (s, body) = self
+            .admin
+            .post(
+                "/api/v1/notification-templates",
+                notification_template(&self.unique("tmpl")),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
     /// The fingerprint of a firing alert of a fresh rule group.
     async fn fresh_alert(&self) -> String {
         let name = self.unique("firing");
@@ -239,12 +251,21 @@ fn expected_min(method: &str, path: &str) -> Option<Option<Caller>> {
         ("PUT", "/api/v1/escalation-policies/{id}") => Some(Admin),
         ("DELETE", "/api/v1/escalation-policies/{id}") => Some(Admin),
         ("POST", "/api/v1/alerts/{fingerprint}/ack") => Some(Editor),
+        ("POST", "/api/v1/notification-templates") => Some(Admin),
+        ("PUT", "/api/v1/notification-templates/{id}") => Some(Admin),
+        ("DELETE", "/api/v1/notification-templates/{id}") => Some(Admin),
+        ("POST", "/api/v1/notification-templates/preview") => Some(Editor),
         _ => return None,
     })
 }
 
 fn contact_point(name: &str, url: &str) -> Value {
     json!({"name": name, "type": "webhook", "settings": {"url": url}})
+}
+
+/// A notification template defining one template named after it (names are unique).
+fn notification_template(name: &str) -> Value {
+    json!({"name": name, "body": format!("{{{{ define \"matrix.{name}\" }}}}x{{{{ end }}}}")})
 }
 
 fn escalation_policy(name: &str, contact_point: &str) -> Value {
@@ -548,6 +569,30 @@ async fn prepare(
                 world.fresh_escalation_policy().await
             ),
             None,
+        ),
+        ("POST", "/api/v1/notification-templates") => (
+            path.into(),
+            Some(notification_template(&world.unique("tmpl"))),
+        ),
+        ("PUT", "/api/v1/notification-templates/{id}") => {
+            let id = world.fresh_notification_template().await;
+            let (_, current) = world
+                .admin
+                .get(&format!("/api/v1/notification-templates/{id}"))
+                .await;
+            let body = json!({"name": current["name"], "body": current["body"], "version": current["version"]});
+            (format!("/api/v1/notification-templates/{id}"), Some(body))
+        }
+        ("DELETE", "/api/v1/notification-templates/{id}") => (
+            format!(
+                "/api/v1/notification-templates/{}",
+                world.fresh_notification_template().await
+            ),
+            None,
+        ),
+        ("POST", "/api/v1/notification-templates/preview") => (
+            path.into(),
+            Some(json!({"type": "slack", "fingerprint": world.fresh_alert().await})),
         ),
         ("POST", "/api/v1/alerts/{fingerprint}/ack") => (
             format!("/api/v1/alerts/{}/ack", world.fresh_alert().await),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::state::{AlertState, Found, Labels, RuleAlerts};
-use super::template::{self, AlertData, Querier};
+use crate::gotemplate::{self as template, AlertData, Querier};
 use crate::rules::model::RuleSpec;
 use crate::sources::{InstantQuery, MetricsSource};
 
@@ -250,7 +250,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::alerting::template::NoQueries;
+    use crate::gotemplate::NoQueries;
 
     fn rule(yaml: &str) -> RuleSpec {
         serde_norway::from_str(yaml).unwrap()

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use super::eval::{self, Sample};
 use super::state::{Labels, RuleAlerts, Timing};
-use super::template::Querier;
 use super::Context;
+use crate::gotemplate::Querier;
 use crate::promql_syntax::duration::PromDuration;
 use crate::rules::model::{GroupSpec, NoDataBehaviour, RuleSpec};
 use crate::sources::MetricsSource;
@@ -139,7 +139,7 @@ struct BlockingQuerier {
 }
 
 impl Querier for BlockingQuerier {
-    fn query(&self, q: &str) -> Result<super::template::QueryResult, String> {
+    fn query(&self, q: &str) -> Result<crate::gotemplate::QueryResult, String> {
         let source = self.source.clone().ok_or("no data source")?;
         let samples =
             self.handle
@@ -303,7 +303,7 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
 /// Firing and resolved alerts as Prometheus sends them to Alertmanager: a firing alert
 /// holds until 4 × max(interval, 1 min) from now, a resolved one ends when it resolved;
 /// external labels are added where an alert does not set them.
-fn posted(
+pub(crate) fn posted(
     run: &GroupRun,
     templates: &eval::TemplateContext,
     ts: i64,
@@ -456,7 +456,7 @@ impl Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerting::template::NoQueries;
+    use crate::gotemplate::NoQueries;
 
     fn group(yaml: &str) -> GroupRun {
         GroupRun::new(

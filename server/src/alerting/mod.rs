@@ -16,7 +16,6 @@ pub mod metrics;
 pub mod persist;
 pub mod promtool;
 pub mod state;
-pub mod template;
 pub mod views;
 
 use std::sync::Arc;

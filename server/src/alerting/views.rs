@@ -190,6 +190,18 @@ pub fn alerts(manager: Option<&Manager>, notifier: Option<&crate::notify::Notifi
     json!({ "alerts": alerts })
 }
 
+/// Every firing alert as it is sent to notifications now (for previews of templates).
+pub fn firing_posted(manager: Option<&Manager>, now_ms: i64) -> Vec<crate::notify::PostedAlert> {
+    let Some(m) = manager else {
+        return Vec::new();
+    };
+    sorted_runs(manager)
+        .iter()
+        .flat_map(|r| super::group::posted(r, &m.context().templates, now_ms))
+        .filter(|a| !a.resolved_at(now_ms))
+        .collect()
+}
+
 /// The pending or firing alert with this fingerprint.
 pub fn find_active(
     manager: Option<&Manager>,

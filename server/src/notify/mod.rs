@@ -4,7 +4,8 @@
 //! Alertmanager's matchers; `silences.rs` v2 silences; `dispatcher.rs` aggregation groups,
 //! their timers and the notification log's dedup; `payloads.rs` the Slack, webhook, e-mail
 //! and Alertmanager bodies; `senders.rs` HTTP and SMTP delivery with retries; `log.rs` the
-//! notification log; `metrics.rs` the `keiko_notification*` figures; `escalation.rs`
+//! notification log; `templates.rs` editable notification templates; `metrics.rs` the
+//! `keiko_notification*` figures; `escalation.rs`
 //! escalation policies and `escalate.rs` their execution; `acks.rs` acknowledgements and
 //! their signed links.
 
@@ -20,6 +21,7 @@ pub mod payloads;
 pub mod policy;
 pub mod senders;
 pub mod silences;
+pub mod templates;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -146,7 +148,7 @@ impl Notifier {
         })?;
         let (tx, rx) = mpsc::channel(options.queue.max(1));
         let notifier = Arc::new(Notifier {
-            sender: senders::Sender::new(&options)?,
+            sender: senders::Sender::new(&options, db.clone())?,
             policy: Arc::new(RwLock::new(Arc::new(live))),
             silences: Arc::new(RwLock::new(silences::load(&db).await?)),
             escalations: RwLock::new(Arc::new(escalation::list(&db).await?)),

@@ -15,7 +15,9 @@ use serde_json::Value;
 use super::contact_points::{ContactPoint, Settings, Tls};
 use super::metrics::NotifyMetrics;
 use super::payloads::{self, Data};
+use super::templates;
 use super::Options;
+use crate::gotemplate::TemplateSet;
 
 /// What one notification came to.
 #[derive(Clone, Debug)]
@@ -37,10 +39,12 @@ pub struct Sender {
     http: reqwest::Client,
     limit: Arc<tokio::sync::Semaphore>,
     options: Options,
+    /// Where the notification templates are read at each delivery.
+    db: sqlx::SqlitePool,
 }
 
 impl Sender {
-    pub fn new(options: &Options) -> anyhow::Result<Sender> {
+    pub fn new(options: &Options, db: sqlx::SqlitePool) -> anyhow::Result<Sender> {
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -51,6 +55,7 @@ impl Sender {
             http,
             limit: Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1))),
             options: options.clone(),
+            db,
         })
     }
 
@@ -81,9 +86,14 @@ impl Sender {
         let target = target(&cp.settings);
         let mut attempts = 0;
         let mut backoff = self.options.backoff;
+        // The stored templates as they are now; a broken store sends the built-in texts.
+        let set = templates::load(&self.db).await.unwrap_or_else(|err| {
+            tracing::warn!(error = %err, error_type = "NotificationTemplates", "Reading the notification templates failed; the built-in texts are used");
+            TemplateSet::default()
+        });
         let result = loop {
             attempts += 1;
-            match self.once(cp, data, group_key).await {
+            match self.once(cp, data, group_key, &set).await {
                 Ok(answer) => break Ok(answer),
                 Err(f) => {
                     metrics.failed_attempts.with_label_values(&[kind]).inc();
@@ -116,12 +126,19 @@ impl Sender {
         cp: &ContactPoint,
         data: &Data,
         group_key: &str,
+        set: &TemplateSet,
     ) -> Result<String, Failure> {
         match &cp.settings {
             Settings::Slack {
                 url: Some(url),
                 channel,
-            } => self.post(url, &payloads::slack(data, channel)).await,
+            } => {
+                let body = slack_body(data, channel, set).map_err(|message| Failure {
+                    message,
+                    retry: false,
+                })?;
+                self.post(url, &body).await
+            }
             Settings::Webhook { url: Some(url) } => {
                 self.post(url, &payloads::webhook(data, group_key)).await
             }
@@ -154,8 +171,17 @@ impl Sender {
                 password,
                 tls,
             } => {
-                self.email(data, to, from, host, username, password.as_deref(), *tls)
-                    .await
+                self.email(
+                    data,
+                    set,
+                    to,
+                    from,
+                    host,
+                    username,
+                    password.as_deref(),
+                    *tls,
+                )
+                .await
             }
             _ => Err(Failure {
                 message: "the contact point is disabled".into(),
@@ -208,6 +234,7 @@ impl Sender {
     async fn email(
         &self,
         data: &Data,
+        set: &TemplateSet,
         to: &[String],
         from: &str,
         smarthost: &str,
@@ -219,7 +246,7 @@ impl Sender {
             message: m,
             retry: false,
         };
-        let (subject, text, html) = payloads::email(data);
+        let (subject, text, html) = email_parts(data, set).map_err(bad)?;
         let mut message = lettre::Message::builder()
             .from(
                 from.parse::<Mailbox>()
@@ -323,5 +350,46 @@ fn target(s: &Settings) -> String {
             to.join(", "),
             smarthost.as_deref().unwrap_or("")
         ),
+    }
+}
+
+/// The Slack body with the title and text of the stored templates where they replace them.
+fn slack_body(data: &Data, channel: &str, set: &TemplateSet) -> Result<Value, String> {
+    let mut body = payloads::slack(data, channel);
+    let attachment = &mut body["attachments"][0];
+    if let Some(title) = templates::render_part(set, "slack", data, "title")? {
+        attachment["fallback"] = Value::String(format!("{title} | {}", data.alerts_link()));
+        attachment["title"] = Value::String(title);
+    }
+    if let Some(text) = templates::render_part(set, "slack", data, "text")? {
+        attachment["text"] = Value::String(text);
+    }
+    Ok(body)
+}
+
+/// Subject, text and HTML of an e-mail, each from the stored templates where one replaces it.
+fn email_parts(data: &Data, set: &TemplateSet) -> Result<(String, String, String), String> {
+    let (mut subject, mut text, mut html) = payloads::email(data);
+    for (part, value) in [
+        ("subject", &mut subject),
+        ("text", &mut text),
+        ("html", &mut html),
+    ] {
+        if let Some(rendered) = templates::render_part(set, "email", data, part)? {
+            *value = rendered;
+        }
+    }
+    Ok((subject, text, html))
+}
+
+/// What the message parts of `kind` to `data.receiver` come to with `set` (for previews).
+pub fn preview(kind: &str, data: &Data, set: &TemplateSet) -> Result<Value, String> {
+    match kind {
+        "slack" => slack_body(data, "", set),
+        "email" => {
+            let (subject, text, html) = email_parts(data, set)?;
+            Ok(serde_json::json!({"subject": subject, "text": text, "html": html}))
+        }
+        other => Err(format!("{other} messages are JSON and are not templated")),
     }
 }

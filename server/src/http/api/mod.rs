@@ -16,6 +16,7 @@ mod jaeger;
 mod log_lines;
 mod logs;
 mod logs_tail;
+mod notification_templates;
 mod notifications;
 mod prometheus;
 mod rules;
@@ -113,6 +114,7 @@ pub fn router() -> Router<AppState> {
             )))),
         )))),
     ))));
+    let api = notification_templates::routes(api);
     let mut api = trace_views::routes(elastic::routes(api));
     api.routes.push(RouteInfo {
         method: "GET",

@@ -1,9 +1,10 @@
-//! Go `text/template` execution for alert labels and annotations, as Prometheus expands
-//! them: the data is the alert (`.Labels`, `.Value`, `.ExternalLabels`, `.ExternalURL`) and
+//! Go `text/template` execution, shared by alerting and notifications (so neither imports
+//! the other for it). For alert labels and annotations it expands as Prometheus does: the data is the alert (`.Labels`, `.Value`, `.ExternalLabels`, `.ExternalURL`) and
 //! `$labels`, `$value`, `$externalLabels`, `$externalURL` are declared before the text, as
 //! Prometheus prepends `{{$labels := .Labels}}…`. A failed expansion reads
 //! `<error expanding template: …>`, as Prometheus writes it. Templates are validated by
 //! `rules::template::check` when a rule is saved; `parse` builds the tree the executor walks.
+//! [`TemplateSet`] holds Alertmanager-style named templates for notification messages.
 
 mod exec;
 mod funcs;
@@ -76,6 +77,64 @@ pub fn try_expand(
     ex.declare("$value", Value::Float(data.value));
     ex.run(dot)?;
     Ok(ex.out)
+}
+
+/// Named templates — Alertmanager-style `{{ define "name" }}…{{ end }}` blocks from any
+/// number of sources — executed with any data (notification templates).
+#[derive(Clone, Debug, Default)]
+pub struct TemplateSet {
+    tree: parse::Tree,
+}
+
+impl TemplateSet {
+    /// Parses `sources` (a name for messages, a body); a name defined twice is an error.
+    pub fn parse<'a>(
+        sources: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<TemplateSet, String> {
+        let mut tree = parse::Tree::default();
+        let mut origin: BTreeMap<String, &str> = BTreeMap::new();
+        for (source, body) in sources {
+            let parsed = parse::parse(body).map_err(|e| format!("{source}: {e}"))?;
+            for (name, nodes) in parsed.defines {
+                if let Some(first) = origin.insert(name.clone(), source) {
+                    return Err(format!(
+                        "{source}: template \"{name}\" is already defined in {first}"
+                    ));
+                }
+                tree.defines.insert(name, nodes);
+            }
+        }
+        Ok(TemplateSet { tree })
+    }
+
+    /// The names it defines, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.tree.defines.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.tree.defines.contains_key(name)
+    }
+
+    /// Executes template `name` with `dot` as its data (and `$`).
+    pub fn execute(&self, name: &str, dot: Value) -> Result<String, String> {
+        self.execute_text(&format!("{{{{ template {name:?} . }}}}"), dot)
+    }
+
+    /// Executes `text` (which may call this set's templates) with `dot`.
+    pub fn execute_text(&self, text: &str, dot: Value) -> Result<String, String> {
+        let mut tree = parse::parse(text)?;
+        for (name, nodes) in &self.tree.defines {
+            tree.defines
+                .entry(name.clone())
+                .or_insert_with(|| nodes.clone());
+        }
+        let mut ex = exec::Exec::new(&tree, &NoQueries, String::new());
+        ex.run(dot)?;
+        Ok(ex.out)
+    }
 }
 
 /// Whether expanding `text` may call `query` (then it runs where blocking is allowed).

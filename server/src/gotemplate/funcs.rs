@@ -288,6 +288,27 @@ pub fn call(ex: &mut Exec<'_>, name: &str, args: Vec<Value>) -> Result<Value, St
         "toTime" => Value::Time(num(&args)?),
         "toUpper" => Value::Str(string(&one(&args)?).to_uppercase()),
         "toLower" => Value::Str(string(&one(&args)?).to_lowercase()),
+        // Alertmanager's additions for notification templates.
+        "trimSpace" => Value::Str(string(&one(&args)?).trim().to_owned()),
+        "join" => {
+            arity(name, &args, 2)?;
+            match &args[0] {
+                Value::List(items) => Value::Str(
+                    items
+                        .iter()
+                        .map(string)
+                        .collect::<Vec<_>>()
+                        .join(&string(&args[1])),
+                ),
+                other => {
+                    return Err(format!(
+                        "wrong type for value; expected []string; got {}",
+                        other.type_name()
+                    ))
+                }
+            }
+        }
+        "stringSlice" => Value::List(args.iter().map(|a| Value::Str(string(a))).collect()),
         "title" => Value::Str(title(&string(&one(&args)?))),
         "safeHtml" => Value::Str(string(&one(&args)?)),
         "html" => Value::Str(html_escape(&args.iter().map(string).collect::<String>())),

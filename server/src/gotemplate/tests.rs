@@ -311,3 +311,46 @@ fn numbers_print_as_go_prints_them() {
     assert_eq!(go_float(0.00001), "1e-05");
     assert_eq!(go_float(-2.5), "-2.5");
 }
+
+#[test]
+fn a_template_that_spins_stops_at_the_step_budget() {
+    let e = expand_with(
+        "{{ range 1000000 }}{{ range 1000000 }}{{ end }}{{ end }}",
+        Value::Nil,
+        &NoQueries,
+    )
+    .unwrap_err();
+    assert!(e.contains("steps"), "{e}");
+}
+
+#[test]
+fn template_sets_call_each_others_defines_and_refuse_a_name_twice() {
+    let set = TemplateSet::parse([
+        (
+            "a",
+            r#"{{ define "greet" }}hi {{ template "name" . }}{{ end }}"#,
+        ),
+        ("b", r#"{{ define "name" }}{{ .Labels.who }}{{ end }}"#),
+    ])
+    .unwrap();
+    assert_eq!(set.names(), ["greet", "name"]);
+    let dot = Value::Data(Box::new(BTreeMap::from([(
+        "Labels".to_owned(),
+        Value::labels(&labels(&[("who", "keiko"), ("b", "2")])),
+    )])));
+    assert_eq!(set.execute("greet", dot.clone()).unwrap(), "hi keiko");
+    assert_eq!(
+        set.execute_text(
+            "{{ range .Labels.SortedPairs }}{{ .Name }}={{ .Value }};{{ end }}{{ join .Labels.Names \",\" }}",
+            dot
+        )
+        .unwrap(),
+        "b=2;who=keiko;b,who"
+    );
+    let twice = TemplateSet::parse([
+        ("a", r#"{{ define "x" }}{{ end }}"#),
+        ("b", r#"{{ define "x" }}{{ end }}"#),
+    ])
+    .unwrap_err();
+    assert!(twice.contains("already defined in a"), "{twice}");
+}

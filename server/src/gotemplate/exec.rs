@@ -11,6 +11,8 @@ use super::Querier;
 const MAX_OUTPUT: usize = 1 << 20;
 /// Deepest `{{template}}` call chain.
 const MAX_CALLS: usize = 100;
+/// Nodes one execution may run (`range` over a large number, nested, would otherwise spin).
+const MAX_STEPS: usize = 1_000_000;
 
 /// A value inside a template, as Go's reflection would see Prometheus's data.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +31,32 @@ pub enum Value {
     Data(Box<BTreeMap<String, Value>>),
     /// A `time.Time` from `toTime`, as Unix seconds.
     Time(f64),
+}
+
+/// The methods of Alertmanager's `template.KV` (a label set) that take no arguments.
+const KV_METHODS: [&str; 3] = ["SortedPairs", "Names", "Values"];
+
+fn kv_method(m: &BTreeMap<String, Value>, name: &str) -> Value {
+    match name {
+        "SortedPairs" => Value::List(
+            m.iter()
+                .map(|(k, v)| {
+                    Value::Data(Box::new(BTreeMap::from([
+                        ("Name".to_owned(), Value::Str(k.clone())),
+                        ("Value".to_owned(), v.clone()),
+                    ])))
+                })
+                .collect(),
+        ),
+        "Names" => Value::List(m.keys().map(|k| Value::Str(k.clone())).collect()),
+        _ => Value::List(m.values().cloned().collect()),
+    }
+}
+
+/// A list whose items are alerts of notification data (structs with a `Status`).
+fn is_alert_list(l: &[Value]) -> bool {
+    l.iter()
+        .all(|a| matches!(a, Value::Data(m) if m.contains_key("Status")))
 }
 
 impl Value {
@@ -57,7 +85,26 @@ impl Value {
     /// `.name` on this value.
     fn field(&self, name: &str) -> Result<Value, String> {
         match self {
+            // Alertmanager's `template.KV` methods; a label of that name wins (Prometheus's
+            // plain `map[string]string` has no methods, and no real label is named so).
+            Value::Map(m) if !m.contains_key(name) && KV_METHODS.contains(&name) => {
+                Ok(kv_method(m, name))
+            }
             Value::Map(m) => Ok(m.get(name).cloned().unwrap_or(Value::Str(String::new()))),
+            // Alertmanager's `template.Alerts` methods, on a list of alerts.
+            Value::List(l) if matches!(name, "Firing" | "Resolved") && is_alert_list(l) => {
+                let want = if name == "Firing" {
+                    "firing"
+                } else {
+                    "resolved"
+                };
+                Ok(Value::List(
+                    l.iter()
+                        .filter(|a| matches!(a.field("Status"), Ok(Value::Str(s)) if s == want))
+                        .cloned()
+                        .collect(),
+                ))
+            }
             Value::Data(m) => m.get(name).cloned().ok_or_else(|| {
                 format!("can't evaluate field {name} in type *template.tmplQueryRecord")
             }),
@@ -110,6 +157,7 @@ pub struct Exec<'a> {
     vars: Vec<(String, Value)>,
     pub out: String,
     calls: usize,
+    steps: usize,
     pub(super) querier: &'a dyn Querier,
     pub(super) external_url: String,
 }
@@ -121,6 +169,7 @@ impl<'a> Exec<'a> {
             vars: Vec::new(),
             out: String::new(),
             calls: 0,
+            steps: 0,
             querier,
             external_url,
         }
@@ -142,6 +191,12 @@ impl<'a> Exec<'a> {
 
     fn nodes(&mut self, nodes: &[Node], dot: &Value) -> Result<(), Flow> {
         for n in nodes {
+            self.steps += 1;
+            if self.steps > MAX_STEPS {
+                return Err(Flow::Error(format!(
+                    "the template ran more than {MAX_STEPS} steps"
+                )));
+            }
             self.node(n, dot)?;
             if self.out.len() > MAX_OUTPUT {
                 return Err(Flow::Error(format!(
@@ -217,6 +272,13 @@ impl<'a> Exec<'a> {
                     return r;
                 }
                 for (k, v) in items {
+                    self.steps += 1;
+                    if self.steps > MAX_STEPS {
+                        self.vars.truncate(mark);
+                        return Err(Flow::Error(format!(
+                            "the template ran more than {MAX_STEPS} steps"
+                        )));
+                    }
                     let inner = self.vars.len();
                     match decl.as_slice() {
                         [one] => self.declare(one, v.clone()),
