@@ -11,9 +11,9 @@ use app::traces::model::{ServiceEdge, ServiceMapView, ServiceNode};
 use crate::error::Error;
 use crate::sources::traces::{TraceQuery, TraceSource};
 
-const MAX_SERVICES: usize = 100;
-const TRACES_PER_SERVICE: usize = 200;
-const MAX_TRACES: usize = 2_000;
+const MAX_SERVICES: usize = 50;
+const TRACES_PER_SERVICE: usize = 50;
+const MAX_TRACES: usize = 500;
 
 /// The 95th percentile (nearest rank) of `values`, 0 for none.
 fn p95(values: &mut [f64]) -> f64 {
