@@ -417,5 +417,9 @@ async fn store_types_to_come_are_refused_naming_the_type_and_settings_are_checke
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     // The logs and traces families keep their defaults (the built-in stores).
-    assert_eq!(defaults, ["Embedded logs", "Embedded traces", "P"], "{list}");
+    assert_eq!(
+        defaults,
+        ["Embedded logs", "Embedded traces", "P"],
+        "{list}"
+    );
 }
