@@ -284,10 +284,17 @@ async fn every_body_route_refuses_hostile_bodies_and_changes_nothing() {
                 assert_refused(&label, status, &answer);
             } else if path.contains("/restore/") && status.is_success() {
                 panic!("{label}: a hostile body was accepted: {answer}");
+            } else if (path.starts_with("/_template/")
+                || path.starts_with("/_index_template/")
+                || path.starts_with("/_ilm/"))
+                && status.is_success()
+            {
+                // Elasticsearch probes: any JSON object is acknowledged (and not kept).
+                assert_eq!(*what, "wrong member types", "{label}: {answer}");
             } else if path == "/api/v1/logs" && status.is_success() {
                 // JSON lines: any JSON object is one log record; nothing else is accepted.
                 assert_eq!(*what, "wrong member types", "{label}: {answer}");
-            } else if path == "/v1/logs" && status.is_success() {
+            } else if (path == "/v1/logs" || path == "/v1/traces") && status.is_success() {
                 // As for metrics: an object of unknown fields is an empty OTLP request.
                 assert_eq!(answer, json!({}), "{label}");
             } else if path == "/v1/metrics" && status.is_success() {
@@ -358,7 +365,10 @@ async fn hostile_paths_and_query_strings_are_refused_with_a_field() {
             assert_refused(&format!("GET {path} with {v:.40}"), status, &body);
         }
         let filled = fill(&path, &w);
-        for q in &queries {
+        // The live tail is a stream that stays open while its query is valid: only the
+        // unparsable queries are sent to it (refused before the stream starts).
+        let streams = path == "/api/v1/logs/tail";
+        for q in queries.iter().take(if streams { 2 } else { queries.len() }) {
             let (status, body) = admin.get(&format!("{filled}{q}")).await;
             let label = format!("GET {path}{:.60}", q);
             assert!(

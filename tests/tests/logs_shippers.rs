@@ -414,6 +414,13 @@ async fn the_bulk_api_answers_per_item_as_elasticsearch_does() {
         )
         .await;
     assert_eq!((s.as_u16(), &ack["acknowledged"]), (200, &json!(true)));
+    // What was put is found; other names are not (Filebeat then puts them); names
+    // Elasticsearch refuses are refused naming `name`.
+    assert_eq!(admin.get("/_index_template/filebeat").await.0, 200);
+    assert_eq!(admin.get("/_index_template/never-put").await.0, 404);
+    let (s, bad) = admin.get("/_template/Bad%20Name").await;
+    assert_eq!(s, 400, "{bad}");
+    assert_eq!(bad["error"]["field"], "name", "{bad}");
     // A browser asking for `/` still gets the portal.
     let page = admin
         .request(Method::GET, "/")

@@ -175,11 +175,48 @@ fn span(
     })
 }
 
+/// Deepest nesting of a valid OTLP/JSON trace request is well under this (values nest
+/// through `kvlistValue`/`arrayValue`).
+const MAX_JSON_DEPTH: usize = 64;
+
+/// The deepest nesting of objects and arrays in `raw` (strings skipped).
+fn json_depth(raw: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in raw {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Parses OTLP/JSON. Enums must be numbers for the generated code; names
 /// (`"SPAN_KIND_SERVER"`, `"STATUS_CODE_ERROR"`), which the protobuf JSON mapping also
 /// allows, are rewritten to numbers first.
 fn parse_json(raw: &[u8]) -> Result<ExportTraceServiceRequest, DecodeError> {
     let error = |e: serde_json::Error| DecodeError::Json(clip(&e.to_string()));
+    if json_depth(raw) > MAX_JSON_DEPTH {
+        // Unknown fields are skipped, not parsed: without this a deeply nested one would be
+        // accepted as an empty request.
+        return Err(DecodeError::Json(format!(
+            "nested deeper than {MAX_JSON_DEPTH} levels"
+        )));
+    }
     let named = |needle: &[u8]| raw.windows(needle.len()).any(|w| w == needle);
     if !named(b"\"SPAN_KIND_") && !named(b"\"STATUS_CODE_") {
         return serde_json::from_slice(raw).map_err(error);
@@ -305,6 +342,9 @@ mod tests {
     #[test]
     fn truncated_protobuf_is_an_error_not_a_panic() {
         let request: ExportTraceServiceRequest = parse_json(BODY.as_bytes()).unwrap();
+        let deep = format!("{}1{}", "{\"a\":".repeat(100), "}".repeat(100));
+        assert!(parse_json(deep.as_bytes()).is_err());
+        assert_eq!(json_depth(br#"{"a":"{{[[","b":[{}]}"#), 3);
         let proto = request.encode_to_vec();
         for cut in 0..proto.len() {
             let _ = decode_otlp_traces(

@@ -4,8 +4,10 @@
 //! Elasticsearch answers them; the calls they make first answered harmlessly: `GET /`
 //! (cluster info, for clients that ask for JSON and not HTML, or name a shipper in their
 //! `User-Agent`), `HEAD|GET /_cat/health`, and
-//! index template and ILM policy probes (`GET`/`PUT` answer that they exist / are
-//! acknowledged; nothing is kept). Whole-request errors use Elasticsearch's error shape.
+//! index template and ILM policy probes (`PUT` is acknowledged and its name remembered —
+//! in memory, at most 1,000 names, the body is not kept — so a later `GET` finds it and
+//! other names answer 404, as Elasticsearch does; a name Elasticsearch would refuse is a
+//! 400 naming `name`). Whole-request errors use Elasticsearch's error shape.
 //! A bulk request is bounded by `body_limit_bytes` (413 beyond): configure shippers to stay
 //! under it (rsyslog's `maxbytes`, Filebeat's `bulk_max_size`, Fluent Bit's `Buffer_Size`).
 
@@ -63,7 +65,12 @@ fn product(mut r: Response) -> Response {
 }
 
 fn es_error(status: StatusCode, kind: &str, reason: &str) -> Response {
-    product((status, Json(error_body(status.as_u16(), kind, reason))).into_response())
+    let mut body = error_body(status.as_u16(), kind, reason);
+    if status == StatusCode::BAD_REQUEST {
+        // The portal's refusals name a field; a whole-request error is about the body.
+        body["error"]["field"] = json!("body");
+    }
+    product((status, Json(body)).into_response())
 }
 
 async fn bulk_default(
@@ -163,11 +170,70 @@ async fn health() -> Response {
     )
 }
 
-async fn exists(Path(name): Path<String>) -> Response {
-    product(Json(json!({ name: {} })).into_response())
+/// Template and policy names acknowledged by `PUT` (bounded; the bodies are not kept).
+static PUT_NAMES: std::sync::LazyLock<std::sync::Mutex<std::collections::BTreeSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+const MAX_PUT_NAMES: usize = 1_000;
+
+/// Why Elasticsearch would refuse `name` as an index, template or policy name.
+fn name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 255 {
+        Some("must be 1 to 255 bytes")
+    } else if name == "." || name == ".." || name.starts_with(['-', '_', '+']) {
+        Some("must not be . or .. or start with -, _ or +")
+    } else if name.chars().any(|c| {
+        c.is_control()
+            || c.is_whitespace()
+            || c.is_uppercase()
+            || matches!(
+                c,
+                '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|' | ',' | '#' | ':'
+            )
+    }) {
+        Some("must be lowercase without spaces, control characters or \\ / * ? \" < > | , # :")
+    } else {
+        None
+    }
 }
 
-async fn acknowledged() -> Response {
+fn bad_name(problem: &str) -> Response {
+    let mut body = error_body(400, "invalid_index_name_exception", problem);
+    body["error"]["field"] = json!("name");
+    product((StatusCode::BAD_REQUEST, Json(body)).into_response())
+}
+
+async fn exists(Path(name): Path<String>) -> Response {
+    if let Some(problem) = name_problem(&name) {
+        return bad_name(problem);
+    }
+    let known = PUT_NAMES.lock().map(|n| n.contains(&name)).unwrap_or(false);
+    if known {
+        product(Json(json!({ name: {} })).into_response())
+    } else {
+        es_error(
+            StatusCode::NOT_FOUND,
+            "resource_not_found_exception",
+            "no such template or policy",
+        )
+    }
+}
+
+async fn acknowledged(Path(name): Path<String>, body: Bytes) -> Response {
+    if let Some(problem) = name_problem(&name) {
+        return bad_name(problem);
+    }
+    if serde_json::from_slice::<serde_json::Map<String, Value>>(&body).is_err() {
+        return es_error(
+            StatusCode::BAD_REQUEST,
+            "parse_exception",
+            "the body must be a JSON object",
+        );
+    }
+    if let Ok(mut names) = PUT_NAMES.lock() {
+        if names.len() < MAX_PUT_NAMES || names.contains(&name) {
+            names.insert(name);
+        }
+    }
     product(Json(json!({ "acknowledged": true })).into_response())
 }
 
