@@ -664,7 +664,7 @@ async fn layout_drag_row_fold_source_choice_refresh_and_a_provisioned_boards_lif
             vec![json!({"element-6066-11e4-a52e-4f735466cecf": refresh.0})],
         )
         .await;
-    eventually(Duration::from_secs(30), "two refreshes", || async {
+    eventually(Duration::from_secs(50), "two refreshes", || async {
         let url = browser.current_url().await;
         (url.contains("refresh=10s") && renders(&browser).await >= before + 2).then_some(())
     })
