@@ -453,16 +453,6 @@ async fn prepare(
         ("PUT", "/_template/{name}" | "/_index_template/{name}" | "/_ilm/policy/{name}") => {
             (path.replace("{name}", "probe"), Some(json!({})))
         }
-        // One bulk action with its document (sent as a raw body).
-        ("POST" | "PUT", "/_bulk" | "/{index}/_bulk") => (
-            path.replace("{index}", "roles"),
-            Some(Value::String(
-                "{\"index\":{\"_index\":\"roles\"}}\n{\"message\":\"matrix\"}\n".into(),
-            )),
-        ),
-        ("PUT", "/_template/{name}" | "/_index_template/{name}" | "/_ilm/policy/{name}") => {
-            (path.replace("{name}", "probe"), Some(json!({})))
-        }
         ("POST", "/prometheus/api/v1/label/{name}/values") => {
             ("/prometheus/api/v1/label/job/values".into(), None)
         }
