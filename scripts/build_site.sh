@@ -4,7 +4,7 @@
 #   2. site-split: a main module plus one module per page (`#[lazy_route]`) and the chunks
 #      they share, with the manifest Leptos reads to preload a page's own modules;
 #   3. wasm-bindgen on the main module (keeping the exports the split modules import);
-#   4. wasm-opt -Oz on every module, two at a time;
+#   4. wasm-opt -Oz on every module of 4 KiB or more, two at a time;
 #   5. the stylesheet.
 # A page's first load is the main module, its own module and the chunks the manifest lists.
 set -euo pipefail
@@ -28,7 +28,9 @@ mv "$PKG.new/${NAME}_bg.wasm" "$PKG.new/$NAME.wasm"
 
 # SITE_NO_OPT=1 skips this step while iterating (a larger bundle, same behaviour).
 # The split tool writes a name subsection wasm-opt does not know; it drops it (and says so).
-[ -n "${SITE_NO_OPT:-}" ] || find "$PKG.new" -name '*.wasm' -print0 | xargs -0 -P 2 -I{} sh -c \
+# Modules under 4 KiB (most of the ~760) are left as they are: wasm-opt's start-up (about a
+# second each) cost ~12 minutes for a few hundred bytes in all.
+[ -n "${SITE_NO_OPT:-}" ] || find "$PKG.new" -name '*.wasm' -size +4k -print0 | xargs -0 -P 2 -I{} sh -c \
   "$WASM_OPT -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
      --enable-mutable-globals --enable-reference-types --enable-multivalue '{}' -o '{}.opt' \
      2>/dev/null && mv '{}.opt' '{}'"
