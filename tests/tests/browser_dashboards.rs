@@ -655,7 +655,15 @@ async fn layout_drag_row_fold_source_choice_refresh_and_a_provisioned_boards_lif
     })
     .await;
 
-    // Auto-refresh every 10 s re-runs the panels without a reload.
+    // Auto-refresh every 10 s re-runs the panels without a reload. Renders are counted in
+    // the resource timings, whose buffer (250 entries by default) the page's many split
+    // modules can fill: make room first, or later renders would not be recorded.
+    browser
+        .execute(
+            "performance.setResourceTimingBufferSize(100000); return true;",
+            vec![],
+        )
+        .await;
     let before = renders(&browser).await;
     let refresh = browser.find("#board-refresh").await;
     browser
