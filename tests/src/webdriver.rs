@@ -165,7 +165,7 @@ impl Browser {
 
     /// Waits up to 10 s for the element.
     pub async fn find(&self, css: &str) -> Element {
-        eventually(Duration::from_secs(10), &format!("element `{css}`"), || {
+        eventually(Duration::from_secs(20), &format!("element `{css}`"), || {
             self.try_find(css)
         })
         .await
@@ -316,7 +316,7 @@ impl Browser {
     /// Waits until the element's text satisfies `pred`, and returns the text.
     pub async fn wait_text(&self, css: &str, pred: impl Fn(&str) -> bool) -> String {
         eventually(
-            Duration::from_secs(10),
+            Duration::from_secs(20),
             &format!("text of `{css}`"),
             || async {
                 // Read by selector each time: a re-rendered element never goes stale here.
