@@ -163,7 +163,7 @@ impl Browser {
             .map(|id| Element(id.to_owned()))
     }
 
-    /// Waits up to 10 s for the element.
+    /// Waits up to 20 s for the element.
     pub async fn find(&self, css: &str) -> Element {
         eventually(Duration::from_secs(20), &format!("element `{css}`"), || {
             self.try_find(css)
