@@ -150,12 +150,8 @@ pub(super) async fn recent_spans(
         Ok(traces) => traces,
         Err(why) => return (Status::Unverifiable, format!("cannot verify — {why}")),
     };
-    if owned.services.is_empty() {
-        return (
-            Status::Unverifiable,
-            "cannot verify — the team names no services; add them under “What this team owns”"
-                .into(),
-        );
+    if let Some(why) = no_services(owned) {
+        return why;
     }
     let end = unix_now();
     let mut found = Vec::new();
@@ -201,6 +197,17 @@ pub(super) async fn recent_spans(
     (Status::Failing, detail)
 }
 
+/// "Cannot verify" when the team names no services for a store check to look for.
+fn no_services(owned: &Ownership) -> Option<(Status, String)> {
+    owned.services.is_empty().then(|| {
+        (
+            Status::Unverifiable,
+            "cannot verify — the team names no services; add them under “What this team owns”"
+                .into(),
+        )
+    })
+}
+
 fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -217,12 +224,8 @@ pub(super) async fn correlation_id_logs(
         Ok(logs) => logs,
         Err(why) => return (Status::Unverifiable, format!("cannot verify — {why}")),
     };
-    if owned.services.is_empty() {
-        return (
-            Status::Unverifiable,
-            "cannot verify — the team names no services; add them under “What this team owns”"
-                .into(),
-        );
+    if let Some(why) = no_services(owned) {
+        return why;
     }
     let end = unix_now();
     let services = owned
