@@ -1,7 +1,7 @@
 //! Rule groups as Prometheus rule files write them: the types are `wire::rules`, shared with
 //! the rule editor; this module keeps the seed's file for tests.
 
-pub use wire::rules::{GroupSpec, NoDataBehaviour, RuleFile, RuleSpec};
+pub use wire::rules::{GroupSpec, GroupWrite, NoDataBehaviour, RuleFile, RuleSpec};
 
 /// The seed's `keiko.rules` group, verbatim.
 #[cfg(test)]

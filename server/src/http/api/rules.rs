@@ -14,7 +14,7 @@ use super::Api;
 use crate::actor::Actor;
 use crate::alerting;
 use crate::http::errors::{ApiError, ApiJson};
-use crate::rules::model::{GroupSpec, RuleSpec};
+use crate::rules::model::GroupWrite;
 use crate::rules::namespace::Namespace;
 use crate::rules::{self, actions, store, views};
 use crate::state::AppState;
@@ -85,45 +85,6 @@ pub(super) fn routes(api: Api) -> Api {
             Role::Editor,
             restore,
         )
-}
-
-/// A group as the API writes it: the rule-file fields plus `version` (for updates) and a
-/// change `message`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GroupBody {
-    /// Only on create (default `default`); a group never moves between namespaces.
-    #[serde(default)]
-    namespace: Option<String>,
-    name: String,
-    #[serde(default)]
-    interval: Option<String>,
-    #[serde(default)]
-    limit: Option<u64>,
-    #[serde(default)]
-    source: Option<String>,
-    #[serde(default)]
-    rules: Vec<RuleSpec>,
-    #[serde(default)]
-    version: Option<i64>,
-    #[serde(default)]
-    message: Option<String>,
-}
-
-impl GroupBody {
-    fn split(self) -> (GroupSpec, Option<i64>, String) {
-        (
-            GroupSpec {
-                name: self.name,
-                interval: self.interval,
-                limit: self.limit,
-                source: self.source,
-                rules: self.rules,
-            },
-            self.version,
-            self.message.unwrap_or_default(),
-        )
-    }
 }
 
 /// `?namespace=` of the group routes; `default` when absent.
@@ -251,10 +212,10 @@ async fn list_groups(State(state): State<AppState>) -> Result<Response, ApiError
 async fn create_group(
     State(state): State<AppState>,
     actor: Actor,
-    ApiJson(body): ApiJson<GroupBody>,
+    ApiJson(body): ApiJson<GroupWrite>,
 ) -> Result<Response, ApiError> {
     let ns = namespace(body.namespace.as_deref())?;
-    let (spec, _, message) = body.split();
+    let (spec, message) = (body.group, body.message.unwrap_or_default());
     let (stored, valid) =
         actions::save(&state.db, &state.metrics, &actor, &ns, spec, None, &message).await?;
     Ok((
@@ -285,7 +246,7 @@ async fn update_group(
     actor: Actor,
     Path(name): Path<String>,
     Query(q): Query<NamespaceQuery>,
-    ApiJson(body): ApiJson<GroupBody>,
+    ApiJson(body): ApiJson<GroupWrite>,
 ) -> Result<Response, ApiError> {
     let ns = namespace(q.namespace.as_deref())?;
     if body.namespace.as_deref().is_some_and(|b| b != ns.as_str()) {
@@ -294,8 +255,8 @@ async fn update_group(
             "the namespace in the body differs from the URL's; a group does not move between namespaces",
         ));
     }
-    let (spec, version, message) = body.split();
-    let version = version.ok_or_else(|| {
+    let (spec, message) = (body.group, body.message.unwrap_or_default());
+    let version = body.version.ok_or_else(|| {
         ApiError::invalid(
             "version",
             "send the version you edited (optimistic locking)",
