@@ -51,8 +51,8 @@ pub use otlp::{
     OtlpOptions, MAX_TARGET_INFO_FILL,
 };
 pub use remote_write::{
-    decode_remote_write, decode_remote_write_with, translate as translate_remote_write, Decoded,
-    RemoteWriteStats,
+    decode_remote_write, decode_remote_write_series, decode_remote_write_with,
+    translate as translate_remote_write, Decoded, DecodedSeries, RemoteWriteStats, SeriesSamples,
 };
 pub use sample::{
     is_stale_nan, is_valid_label_name, is_valid_metric_name, stale_nan, Metadata, MetricType,

@@ -52,6 +52,47 @@ pub struct Decoded {
     pub error: String,
 }
 
+/// One series of a request: its labels once, its float samples `(t_ms, value)` in request
+/// order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SeriesSamples {
+    /// As in [`Sample::labels`]: sorted by name, names unique, values non-empty.
+    pub labels: Vec<(String, String)>,
+    /// `(milliseconds since the Unix epoch, value)`; values may be the staleness marker.
+    pub samples: Vec<(i64, f64)>,
+}
+
+/// A decoded remote-write request with the samples kept per series (no label set copied
+/// per sample): what a store appends. [`Decoded`] is the same with one [`Sample`] per point.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DecodedSeries {
+    /// The accepted series with their samples, in request order (series without float
+    /// samples left out).
+    pub series: Vec<SeriesSamples>,
+    /// As in [`Decoded::metadata`].
+    pub metadata: Vec<Metadata>,
+    /// Counts.
+    pub stats: RemoteWriteStats,
+    /// As in [`Decoded::error`].
+    pub error: String,
+}
+
+impl DecodedSeries {
+    /// One [`Sample`] per point, in request order.
+    pub fn into_samples(self) -> Decoded {
+        let mut samples = Vec::with_capacity(self.stats.samples_accepted);
+        for series in self.series {
+            push_samples(&mut samples, series.labels, &series.samples);
+        }
+        Decoded {
+            samples,
+            metadata: self.metadata,
+            stats: self.stats,
+            error: self.error,
+        }
+    }
+}
+
 /// Decodes a remote-write 1.0 body with the default [`Limits`].
 ///
 /// `content_encoding` is the request's `Content-Encoding`: `snappy` (block format, as the
@@ -69,6 +110,15 @@ pub fn decode_remote_write_with(
     content_encoding: Option<&str>,
     limits: &Limits,
 ) -> Result<Decoded, DecodeError> {
+    decode_remote_write_series(body, content_encoding, limits).map(DecodedSeries::into_samples)
+}
+
+/// Decodes a remote-write 1.0 body into samples per series (see [`decode_remote_write`]).
+pub fn decode_remote_write_series(
+    body: &[u8],
+    content_encoding: Option<&str>,
+    limits: &Limits,
+) -> Result<DecodedSeries, DecodeError> {
     match decompress::media(content_encoding).as_deref() {
         None | Some("snappy") => {}
         Some(other) => return Err(DecodeError::UnsupportedContentEncoding(clip(other))),
@@ -77,14 +127,22 @@ pub fn decode_remote_write_with(
     let request = prompb::WriteRequest::decode(raw.as_slice())
         .map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     drop(raw);
-    translate(request, limits)
+    translate_series(request, limits)
 }
 
 /// Turns a decoded `WriteRequest` into samples, validating each series.
 pub fn translate(request: prompb::WriteRequest, limits: &Limits) -> Result<Decoded, DecodeError> {
+    translate_series(request, limits).map(DecodedSeries::into_samples)
+}
+
+/// Turns a decoded `WriteRequest` into samples per series, validating each series.
+pub fn translate_series(
+    request: prompb::WriteRequest,
+    limits: &Limits,
+) -> Result<DecodedSeries, DecodeError> {
     let mut budget = Budget::new(limits);
     let mut refusals = Refusals::default();
-    let mut out = Decoded::default();
+    let mut out = DecodedSeries::default();
     out.stats.series = request.timeseries.len();
 
     for series in request.timeseries {
@@ -112,7 +170,16 @@ pub fn translate(request: prompb::WriteRequest, limits: &Limits) -> Result<Decod
         }
         budget.charge(&labels, series.samples.len())?;
         out.stats.samples_accepted += series.samples.len();
-        push_samples(&mut out.samples, labels, &series.samples);
+        if !series.samples.is_empty() {
+            out.series.push(SeriesSamples {
+                labels,
+                samples: series
+                    .samples
+                    .iter()
+                    .map(|p| (p.timestamp, p.value))
+                    .collect(),
+            });
+        }
     }
 
     for md in request.metadata {
@@ -132,7 +199,7 @@ pub fn translate(request: prompb::WriteRequest, limits: &Limits) -> Result<Decod
 }
 
 /// Appends one sample per point, copying the labels into all but the last.
-fn push_samples(out: &mut Vec<Sample>, labels: Vec<(String, String)>, points: &[prompb::Sample]) {
+fn push_samples(out: &mut Vec<Sample>, labels: Vec<(String, String)>, points: &[(i64, f64)]) {
     let Some((last, rest)) = points.split_last() else {
         return;
     };
@@ -140,14 +207,14 @@ fn push_samples(out: &mut Vec<Sample>, labels: Vec<(String, String)>, points: &[
     for p in rest {
         out.push(Sample {
             labels: labels.clone(),
-            t_ms: p.timestamp,
-            v: p.value,
+            t_ms: p.0,
+            v: p.1,
         });
     }
     out.push(Sample {
         labels,
-        t_ms: last.timestamp,
-        v: last.value,
+        t_ms: last.0,
+        v: last.1,
     });
 }
 
@@ -271,7 +338,19 @@ mod tests {
                 },
             ],
         };
+        let per_series =
+            decode_remote_write_series(&body(&request), Some("snappy"), &Limits::default())
+                .unwrap();
+        assert_eq!(per_series.series.len(), 2);
+        assert_eq!(per_series.series[0].samples, vec![(1000, 1.0), (2000, 0.0)]);
+        assert_eq!(per_series.series[1].labels.len(), 2);
+        assert_eq!(per_series.stats.samples_accepted, 4);
         let decoded = decode_remote_write(&body(&request), Some("snappy")).unwrap();
+        // (Compared as text: the staleness marker is a NaN, unequal to itself.)
+        assert_eq!(
+            format!("{:?}", per_series.into_samples()),
+            format!("{decoded:?}")
+        );
         assert_eq!(decoded.error, "");
         assert_eq!(decoded.samples.len(), 4);
         let s = &decoded.samples[1];

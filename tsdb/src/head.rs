@@ -194,11 +194,10 @@ pub(crate) struct HeadSeries {
     pub(crate) chunks: Vec<ChunkData>,
 }
 
-/// A pending sample of an append batch.
+/// Pending samples of one series in an append batch, in the order appended.
 pub(crate) struct Pending {
     pub(crate) labels: Labels,
-    pub(crate) t: i64,
-    pub(crate) v: f64,
+    pub(crate) samples: Vec<(i64, f64)>,
 }
 
 /// The in-memory head.
@@ -238,6 +237,9 @@ impl Head {
 
     /// Checks a batch against the head and the limits, resolving series refs (new series get
     /// the next free refs). Returns the batch to log and apply, or every refusal.
+    ///
+    /// Each pending series is looked up once for all its samples; samples are checked in
+    /// batch order, so refusals and their counts are those of checking one sample at a time.
     pub(crate) fn prepare(
         &self,
         batch: Vec<Pending>,
@@ -246,110 +248,121 @@ impl Head {
         let h = self.read();
         let oldest = h.min_valid.max(h.maxt.saturating_sub(self.range / 2));
         let newest = limits.max_future_ms.map(|f| now_ms().saturating_add(f));
-        let mut out = WalBatch::default();
+        let mut out = WalBatch {
+            series: Vec::new(),
+            samples: Vec::with_capacity(batch.iter().map(|p| p.samples.len()).sum()),
+        };
         let mut new_refs: HashMap<Labels, u64> = HashMap::new();
         let mut new_per_metric: HashMap<String, usize> = HashMap::new();
+        // Last (time, value bits) of series seen earlier in this batch.
         let mut last: HashMap<u64, (i64, u64)> = HashMap::new();
         let mut refusals: Vec<Refusal> = Vec::new();
+        let refuse = |reason: RefuseReason, message: String| Refusal { reason, message };
         for p in batch {
-            let refuse = |reason: RefuseReason, message: String| Refusal { reason, message };
-            if p.t < oldest {
-                refusals.push(refuse(
-                    RefuseReason::TooOld,
-                    format!(
-                        "sample of {} at {} is before the head's oldest writable time {oldest}",
-                        p.labels, p.t
-                    ),
-                ));
-                continue;
-            }
-            if let Some(newest) = newest.filter(|&n| p.t > n) {
-                refusals.push(refuse(
-                    RefuseReason::TooFarInFuture,
-                    format!(
-                        "sample of {} at {} is after {newest}, the clock plus the limit max_future_ms={}",
-                        p.labels,
-                        p.t,
-                        limits.max_future_ms.unwrap_or_default()
-                    ),
-                ));
-                continue;
-            }
-            let id = match h.refs.get(&p.labels).or_else(|| new_refs.get(&p.labels)) {
-                Some(&id) => id,
-                None => {
+            // The series' ref, resolved at its first sample that passes the time checks:
+            // Some(Ok(id)), or Some(Err(refusal)) for a series that may not be created.
+            let mut series: Option<Result<u64, Refusal>> = None;
+            let mut prev: Option<(i64, u64)> = None;
+            for &(t, v) in &p.samples {
+                if t < oldest {
+                    refusals.push(refuse(
+                        RefuseReason::TooOld,
+                        format!(
+                            "sample of {} at {t} is before the head's oldest writable time {oldest}",
+                            p.labels
+                        ),
+                    ));
+                    continue;
+                }
+                if let Some(newest) = newest.filter(|&n| t > n) {
+                    refusals.push(refuse(
+                        RefuseReason::TooFarInFuture,
+                        format!(
+                            "sample of {} at {t} is after {newest}, the clock plus the limit max_future_ms={}",
+                            p.labels,
+                            limits.max_future_ms.unwrap_or_default()
+                        ),
+                    ));
+                    continue;
+                }
+                let resolved = series.get_or_insert_with(|| {
+                    if let Some(&id) = h.refs.get(&p.labels).or_else(|| new_refs.get(&p.labels)) {
+                        return Ok(id);
+                    }
                     if let Some(r) = limits.check_labels(&p.labels) {
-                        refusals.push(r);
-                        continue;
+                        return Err(r);
                     }
                     let total = h.series.len() + new_refs.len();
                     if total >= limits.max_series {
-                        refusals.push(refuse(
+                        return Err(refuse(
                             RefuseReason::SeriesTotal,
                             format!(
                                 "new series {} would exceed the limit max_series={}",
                                 p.labels, limits.max_series
                             ),
                         ));
-                        continue;
                     }
                     let name = p.labels.metric_name();
                     let of_metric = h.per_metric.get(name).copied().unwrap_or(0)
                         + new_per_metric.get(name).copied().unwrap_or(0);
                     if of_metric >= limits.max_series_per_metric {
-                        refusals.push(refuse(
+                        return Err(refuse(
                             RefuseReason::SeriesPerMetric,
                             format!(
                                 "new series {} would exceed the limit max_series_per_metric={} for metric {name:?}",
                                 p.labels, limits.max_series_per_metric
                             ),
                         ));
-                        continue;
                     }
                     let id = h.next_ref + new_refs.len() as u64;
                     *new_per_metric.entry(name.to_owned()).or_default() += 1;
                     new_refs.insert(p.labels.clone(), id);
                     out.series.push((id, p.labels.clone()));
-                    id
-                }
-            };
-            let (last_t, last_v) = last
-                .get(&id)
-                .copied()
-                .or_else(|| h.series.get(&id).map(|s| (s.last_t, s.last_v)))
-                .unwrap_or((i64::MIN, 0));
-            if p.t < last_t {
-                refusals.push(refuse(
-                    RefuseReason::OutOfOrder,
-                    format!(
-                        "sample of {} at {} is older than its last sample at {last_t}",
-                        p.labels, p.t
-                    ),
-                ));
-                continue;
-            }
-            if p.t == last_t {
-                if p.v.to_bits() != last_v {
+                    Ok(id)
+                });
+                let id = match resolved {
+                    Ok(id) => *id,
+                    Err(r) => {
+                        refusals.push(r.clone());
+                        continue;
+                    }
+                };
+                let (last_t, last_v) = *prev.get_or_insert_with(|| {
+                    last.get(&id)
+                        .copied()
+                        .or_else(|| h.series.get(&id).map(|s| (s.last_t, s.last_v)))
+                        .unwrap_or((i64::MIN, 0))
+                });
+                if t < last_t {
                     refusals.push(refuse(
-                        RefuseReason::Duplicate,
+                        RefuseReason::OutOfOrder,
                         format!(
-                            "sample of {} at {} has value {} but {} is already stored at that time",
-                            p.labels,
-                            p.t,
-                            p.v,
-                            f64::from_bits(last_v)
+                            "sample of {} at {t} is older than its last sample at {last_t}",
+                            p.labels
                         ),
                     ));
+                    continue;
                 }
-                // The same sample again is accepted and not stored twice.
-                continue;
+                if t == last_t {
+                    if v.to_bits() != last_v {
+                        refusals.push(refuse(
+                            RefuseReason::Duplicate,
+                            format!(
+                                "sample of {} at {t} has value {v} but {} is already stored at that time",
+                                p.labels,
+                                f64::from_bits(last_v)
+                            ),
+                        ));
+                    }
+                    // The same sample again is accepted and not stored twice.
+                    continue;
+                }
+                prev = Some((t, v.to_bits()));
+                out.samples.push(WalSample { series: id, t, v });
             }
-            last.insert(id, (p.t, p.v.to_bits()));
-            out.samples.push(WalSample {
-                series: id,
-                t: p.t,
-                v: p.v,
-            });
+            if let (Some(Ok(id)), Some(newest)) = (series, prev) {
+                last.insert(id, newest);
+            }
         }
         if refusals.is_empty() {
             Ok(out)
@@ -382,21 +395,33 @@ impl Head {
             h.next_ref = h.next_ref.max(id + 1);
         }
         let mut stored = 0;
+        let (mut mint, mut maxt, mut chunks) = (h.mint, h.maxt, 0);
+        // Samples come in runs of one series: it is looked up once per run.
+        let mut current: Option<(u64, Option<&mut MemSeries>)> = None;
         for s in &batch.samples {
-            let id = h.aliases.get(&s.series).copied().unwrap_or(s.series);
-            let Some(series) = h.series.get_mut(&id) else {
+            if current
+                .as_ref()
+                .is_none_or(|(logged, _)| *logged != s.series)
+            {
+                let id = h.aliases.get(&s.series).copied().unwrap_or(s.series);
+                current = Some((s.series, h.series.get_mut(&id)));
+            }
+            let Some((_, Some(series))) = current.as_mut() else {
                 continue;
             };
             if s.t <= series.last_t || s.t < h.min_valid {
                 continue;
             }
             if series.append(s.t, s.v, self.range) {
-                h.chunks += 1;
+                chunks += 1;
             }
-            h.mint = h.mint.min(s.t);
-            h.maxt = h.maxt.max(s.t);
+            mint = mint.min(s.t);
+            maxt = maxt.max(s.t);
             stored += 1;
         }
+        h.chunks += chunks;
+        h.mint = mint;
+        h.maxt = maxt;
         stored
     }
 
@@ -506,8 +531,7 @@ mod tests {
     fn pending(name: &str, t: i64, v: f64) -> Pending {
         Pending {
             labels: Labels::new([("__name__", name)]).unwrap(),
-            t,
-            v,
+            samples: vec![(t, v)],
         }
     }
 
@@ -616,8 +640,7 @@ mod tests {
         };
         let ser = |m: &str, i: usize| Pending {
             labels: Labels::new([("__name__", m.to_owned()), ("i", i.to_string())]).unwrap(),
-            t: 1,
-            v: 0.0,
+            samples: vec![(1, 0.0)],
         };
         let r = commit(&head, vec![ser("a", 1), ser("a", 2), ser("a", 3)], &l).unwrap_err();
         assert_eq!(r.by_reason, vec![(RefuseReason::SeriesPerMetric, 1)]);

@@ -213,6 +213,7 @@ impl Db {
         Appender {
             db: self,
             pending: Vec::new(),
+            samples: 0,
             over_limit: 0,
         }
     }
@@ -640,7 +641,10 @@ fn open_blocks(dir: &Path) -> Result<Vec<Arc<Block>>, Error> {
 /// survives a crash. Dropping an appender without committing discards it.
 pub struct Appender<'a> {
     db: &'a Db,
+    /// Samples by series; consecutive appends to one series share an entry.
     pending: Vec<Pending>,
+    /// Samples in `pending`.
+    samples: usize,
     /// Samples refused for the batch-size limit.
     over_limit: u64,
 }
@@ -650,22 +654,61 @@ impl Appender<'_> {
     /// commit — when the batch is already at [`Limits::max_samples_per_batch`].
     pub fn append(&mut self, labels: Labels, t: i64, v: f64) -> Result<(), Error> {
         let max = self.db.opts.limits.max_samples_per_batch;
-        if self.pending.len() >= max {
+        if self.samples >= max {
             self.over_limit += 1;
             return Err(Error::Rejected(batch_size_rejection(max)));
         }
-        self.pending.push(Pending { labels, t, v });
+        self.samples += 1;
+        match self.pending.last_mut() {
+            Some(last) if last.labels == labels => last.samples.push((t, v)),
+            _ => self.pending.push(Pending {
+                labels,
+                samples: vec![(t, v)],
+            }),
+        }
+        Ok(())
+    }
+
+    /// Adds samples of one series to the batch, in order: the same as appending them one
+    /// by one, but the labels are given (and checked against the head) once.
+    pub fn append_series(
+        &mut self,
+        labels: Labels,
+        samples: impl IntoIterator<Item = (i64, f64)>,
+    ) -> Result<(), Error> {
+        let samples = samples.into_iter();
+        let mut entry = Pending {
+            labels,
+            samples: Vec::with_capacity(samples.size_hint().0),
+        };
+        let max = self.db.opts.limits.max_samples_per_batch;
+        let mut over = 0u64;
+        for (t, v) in samples {
+            if self.samples + entry.samples.len() >= max {
+                over += 1;
+            } else {
+                entry.samples.push((t, v));
+            }
+        }
+        self.samples += entry.samples.len();
+        if !entry.samples.is_empty() {
+            self.pending.push(entry);
+        }
+        if over > 0 {
+            self.over_limit += over;
+            return Err(Error::Rejected(batch_size_rejection(max)));
+        }
         Ok(())
     }
 
     /// Samples in the batch so far.
     pub fn len(&self) -> usize {
-        self.pending.len()
+        self.samples
     }
 
     /// True when nothing was appended.
     pub fn is_empty(&self) -> bool {
-        self.pending.is_empty()
+        self.samples == 0
     }
 
     /// Checks, logs (fsync) and applies the batch; returns the number of samples stored

@@ -190,6 +190,78 @@ fn refusals_are_counted_per_reason_and_nothing_is_applied() {
 }
 
 #[test]
+fn series_appends_match_sample_appends() {
+    // The same batch, once sample by sample with the series interleaved and once a series
+    // at a time, stores the same samples and refuses the same ones.
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (
+        Db::open(one.path(), opts()).unwrap(),
+        Db::open(two.path(), opts()).unwrap(),
+    );
+    let mut app = a.appender();
+    for t in 0..4 {
+        for i in 0..3 {
+            app.append(labels("m", i), 1000 * t, value(i, t)).unwrap();
+        }
+    }
+    assert_eq!(app.len(), 12);
+    assert_eq!(app.commit().unwrap(), 12);
+    let mut app = b.appender();
+    for i in 0..3 {
+        app.append_series(labels("m", i), (0..4).map(|t| (1000 * t, value(i, t))))
+            .unwrap();
+    }
+    assert_eq!(app.len(), 12);
+    assert_eq!(app.commit().unwrap(), 12);
+    assert_eq!(all(&a), all(&b));
+
+    // A series given twice in one batch: the second run is checked against the first.
+    for db in [&a, &b] {
+        let mut app = db.appender();
+        app.append_series(labels("m", 0), [(5000, 1.0), (6000, 2.0)])
+            .unwrap();
+        app.append_series(labels("m", 1), [(5000, 1.0)]).unwrap();
+        app.append_series(labels("m", 0), [(5500, 3.0), (6000, 4.0), (7000, 5.0)])
+            .unwrap();
+        let Err(Error::Rejected(r)) = app.commit() else {
+            panic!("expected a rejection")
+        };
+        assert_eq!(
+            r.by_reason,
+            vec![(RefuseReason::OutOfOrder, 1), (RefuseReason::Duplicate, 1)]
+        );
+    }
+    assert_eq!(all(&a), all(&b));
+
+    // The batch-size limit counts samples, not series.
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Options {
+        limits: Limits {
+            max_samples_per_batch: 3,
+            ..Limits::default()
+        },
+        ..opts()
+    };
+    let db = Db::open(tmp.path(), o).unwrap();
+    let mut app = db.appender();
+    app.append_series(labels("c", 0), [(1, 1.0), (2, 1.0)])
+        .unwrap();
+    let e = app
+        .append_series(labels("c", 1), [(1, 1.0), (2, 1.0), (3, 1.0)])
+        .unwrap_err();
+    assert!(e.to_string().contains("max_samples_per_batch=3"), "{e}");
+    assert!(matches!(app.commit(), Err(Error::Rejected(_))));
+    assert!(db.select(&[], 0, 10).unwrap().is_empty());
+    let refused: BTreeMap<&str, u64> = db
+        .stats()
+        .refused
+        .iter()
+        .map(|(r, n)| (r.as_str(), *n))
+        .collect();
+    assert_eq!(refused["batch_size_limit"], 2);
+}
+
+#[test]
 fn replay_after_drop_without_close() {
     let tmp = tempfile::tempdir().unwrap();
     {
