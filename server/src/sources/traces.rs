@@ -112,13 +112,77 @@ pub struct ServiceEdge {
     pub p95_ms: f64,
 }
 
+/// Requests entering one service in a time range (its server and consumer spans, and
+/// its root spans).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceNode {
+    pub service: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub p95_ms: f64,
+}
+
 /// The service map of a time range.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ServiceMap {
+    pub nodes: Vec<ServiceNode>,
     pub edges: Vec<ServiceEdge>,
-    /// Spans read; when the range holds more than the store reads for one map, the map
-    /// covers the newest ones and `truncated` is set.
-    pub spans_read: usize,
+    /// Set when the store no longer holds every minute of the range's counts (or a
+    /// remote store answered for part of it).
+    pub truncated: bool,
+}
+
+/// RED over time: per service (the requests entering it) when `service` is not given,
+/// else per operation of `service` (only `operation` when given).
+#[derive(Clone, Debug, Default)]
+pub struct RedQuery {
+    pub service: Option<String>,
+    pub operation: Option<String>,
+    /// Unix seconds, inclusive.
+    pub start: f64,
+    /// Unix seconds, exclusive.
+    pub end: f64,
+    /// Seconds per point, a whole number of minutes.
+    pub step: u64,
+}
+
+/// Rate, errors and duration of one step (or of the whole range).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RedPoint {
+    /// Unix seconds of the step's start.
+    pub t: f64,
+    pub requests: u64,
+    pub errors: u64,
+    /// Requests per second over the step.
+    pub rate: f64,
+    /// Errors per request (0 with no requests).
+    pub error_ratio: f64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// One service's (or operation's) RED: a point per step with requests, and the totals.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RedSeries {
+    pub service: String,
+    /// Set for the series of an operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    pub total: RedPoint,
+    pub points: Vec<RedPoint>,
+}
+
+/// The answer to a [`RedQuery`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Red {
+    pub start: f64,
+    pub end: f64,
+    pub step: u64,
+    pub series: Vec<RedSeries>,
+    /// Set when the store no longer holds every minute of the range, or when more series
+    /// matched than one answer holds.
     pub truncated: bool,
 }
 
@@ -155,6 +219,8 @@ pub trait TraceSource: Send + Sync {
         start: f64,
         end: f64,
     ) -> BoxFuture<'a, Result<ServiceMap, SourceError>>;
+    /// Rate, errors and duration per step, per service or operation (see [`RedQuery`]).
+    fn red<'a>(&'a self, q: &'a RedQuery) -> BoxFuture<'a, Result<Red, SourceError>>;
     /// Whole traces matching the query, newest first: the search, then each trace by id.
     fn find<'a>(&'a self, q: &'a TraceQuery) -> BoxFuture<'a, Result<Vec<Trace>, SourceError>> {
         Box::pin(async move {

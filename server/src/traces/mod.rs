@@ -7,8 +7,10 @@
 //! `sources::embedded_traces` reads it for the query APIs, and only the ingest routes and
 //! [`selfspans`] write to it.
 
+pub mod aggregates;
 pub mod catalog;
 pub mod records;
+pub mod red;
 pub mod selfspans;
 
 use std::path::Path;
@@ -17,10 +19,11 @@ use std::time::Duration;
 
 use ingest::spans::SpanLine;
 use logstore::{Options, Record, Store};
-use prometheus::{IntCounterVec, Opts};
+use prometheus::{IntCounter, IntCounterVec, Opts};
 use tokio::sync::Semaphore;
 
 use crate::logs::now_ns;
+use aggregates::Aggregates;
 use catalog::Catalog;
 
 /// How the store keeps and bounds its data, from the portal's configuration.
@@ -99,17 +102,22 @@ pub struct Appended {
 pub struct TraceStore {
     store: Arc<Store>,
     catalog: Arc<Mutex<Catalog>>,
+    /// RED per minute and the service-to-service edges, kept at ingest.
+    aggregates: Arc<Mutex<Aggregates>>,
     settings: Settings,
     queries: Semaphore,
     /// `keiko_spans_ingested_total{protocol}`: spans stored.
     accepted: IntCounterVec,
     /// `keiko_spans_refused_total{protocol,reason}`: spans not stored.
     refused: IntCounterVec,
+    /// `keiko_trace_red_keys_refused_total`: new RED keys refused (the table was full).
+    red_refused: IntCounter,
 }
 
 impl TraceStore {
-    /// Opens (or creates) the store in `dir`, replaying its WAL; the services table is
-    /// rebuilt from the stored spans on a thread of its own.
+    /// Opens (or creates) the store in `dir`, replaying its WAL, and rebuilds the RED
+    /// table from its `red` records; the services table is rebuilt from the stored spans
+    /// on a thread of its own.
     pub fn open(dir: &Path, settings: Settings) -> Result<Arc<TraceStore>, logstore::Error> {
         let opts = Options {
             retention_ns: Some(settings.retention.as_nanos().min(i64::MAX as u128) as i64),
@@ -133,9 +141,17 @@ impl TraceStore {
             &["protocol", "reason"],
         )
         .expect("valid counter");
+        let red_refused = IntCounter::new(
+            "keiko_trace_red_keys_refused_total",
+            "New service, operation or edge keys the RED table refused because it was full",
+        )
+        .expect("valid counter");
+        let red = red::RedTable::rebuild(&store)?;
         let traces = Arc::new(TraceStore {
             store,
             catalog: Default::default(),
+            aggregates: Arc::new(Mutex::new(Aggregates::with_table(red))),
+            red_refused,
             queries: Semaphore::new(settings.max_concurrent_queries.max(1)),
             settings,
             accepted,
@@ -160,11 +176,21 @@ impl TraceStore {
             });
     }
 
+    /// Drops the RED minutes older than the store's oldest span (retention dropped blocks).
+    fn trim_aggregates(&self) {
+        let stats = self.store.stats();
+        let oldest = stats.blocks.iter().map(|b| b.min_time).min();
+        if let Some(oldest) = oldest {
+            aggregates::lock(&self.aggregates).red.drop_before(oldest);
+        }
+    }
+
     /// The counters, for the portal's registry.
     pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
         vec![
             Box::new(self.accepted.clone()),
             Box::new(self.refused.clone()),
+            Box::new(self.red_refused.clone()),
             Box::new(selfspans::DROPPED.clone()),
         ]
     }
@@ -205,7 +231,17 @@ impl TraceStore {
             return Ok(out);
         }
         batch.extend(records::summary_records(&kept));
-        self.store.append(&batch)?;
+        {
+            // One lock over prepare, append and commit: the table follows the WAL's order.
+            let mut agg = aggregates::lock(&self.aggregates);
+            let refused_before = agg.red.keys_refused;
+            let mut prepared = agg.prepare(&kept, schema.columns().len());
+            self.red_refused
+                .inc_by(agg.red.keys_refused - refused_before);
+            batch.append(&mut prepared.records);
+            self.store.append(&batch)?;
+            agg.commit(prepared);
+        }
         catalog::lock(&self.catalog).add(&kept);
         out.stored = kept.len();
         Ok(out)
@@ -257,7 +293,9 @@ impl TraceStore {
     pub(crate) async fn read<T, F>(&self, job: F) -> Result<T, TraceStoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Store, &Mutex<Catalog>) -> Result<T, TraceStoreError> + Send + 'static,
+        F: FnOnce(&Store, &Mutex<Catalog>, &Mutex<Aggregates>) -> Result<T, TraceStoreError>
+            + Send
+            + 'static,
     {
         let _permit = tokio::time::timeout(QUERY_WAIT, self.queries.acquire())
             .await
@@ -265,7 +303,8 @@ impl TraceStore {
             .map_err(|_| TraceStoreError::Busy)?;
         let store = self.store.clone();
         let table = self.catalog.clone();
-        let task = tokio::task::spawn_blocking(move || job(&store, &table));
+        let agg = self.aggregates.clone();
+        let task = tokio::task::spawn_blocking(move || job(&store, &table, &agg));
         let timeout = self.settings.query_timeout;
         match tokio::time::timeout(timeout, task).await {
             Err(_) => Err(TraceStoreError::Timeout(timeout.as_millis() as u64)),
@@ -285,7 +324,10 @@ impl TraceStore {
                 let s = me.store.clone();
                 let done = tokio::task::spawn_blocking(move || s.maintain(now_ns())).await;
                 match done {
-                    Ok(Ok(report)) if report.blocks_dropped > 0 => me.rebuild_catalog(),
+                    Ok(Ok(report)) if report.blocks_dropped > 0 => {
+                        me.trim_aggregates();
+                        me.rebuild_catalog()
+                    }
                     Ok(Ok(_)) => {}
                     Ok(Err(err)) => {
                         tracing::warn!(error = %err, error_type = "SpanStoreMaintenance", "Span store maintenance failed")

@@ -1,6 +1,7 @@
 //! Traces: OTLP/HTTP (`/v1/traces`) and Zipkin v2 (`/api/v2/spans`) ingest into the
 //! embedded span store, and the portal's own read API over the traces family's default
-//! source (or `datasource=<id>`): a trace by id, a search with summaries, the service map.
+//! source (or `datasource=<id>`): a trace by id, a search with summaries, the service map
+//! and RED over time (both from the per-minute counts kept at ingest).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,12 +12,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::Api;
 use crate::charts::time::{now_seconds, resolve};
 use crate::http::errors::ApiError;
-use crate::sources::traces::{TraceQuery, TraceSource};
+use crate::sources::traces::{RedQuery, TraceQuery, TraceSource};
 use crate::state::AppState;
 use crate::traces::{TraceStore, TraceStoreError};
 
@@ -32,6 +33,7 @@ pub(super) fn routes(api: Api) -> Api {
     api.at(Method::POST, "/v1/traces", Role::Editor, otlp_traces)
         .at(Method::POST, "/api/v2/spans", Role::Editor, zipkin_spans)
         .at(Method::GET, "/api/v1/traces/search", Role::Viewer, search)
+        .at(Method::GET, "/api/v1/traces/red", Role::Viewer, red)
         .at(Method::GET, "/api/v1/traces/{id}", Role::Viewer, trace)
         .at(
             Method::GET,
@@ -350,46 +352,102 @@ async fn trace(
     }
 }
 
-async fn service_map(
-    State(state): State<AppState>,
-    Query(p): Query<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
+/// `from` and `to` (as dashboards take them; `now-1h` and `now` unless given).
+fn time_range(p: &[(String, String)]) -> Result<(f64, f64), ApiError> {
     let now = now_seconds();
     let time = |key: &'static str, default: &str| {
-        resolve(&param(&p, key).unwrap_or_else(|| default.to_owned()), now)
+        resolve(&param(p, key).unwrap_or_else(|| default.to_owned()), now)
             .map_err(|m| ApiError::invalid(key, m))
     };
     let (start, end) = (time("from", "now-1h")?, time("to", "now")?);
     if end <= start {
         return Err(ApiError::invalid("to", "`to` must be after `from`"));
     }
+    Ok((start, end))
+}
+
+/// The service map from the per-minute counts kept at ingest: nodes (requests entering
+/// each service, and the calls it receives from other services) and edges.
+async fn service_map(
+    State(state): State<AppState>,
+    Query(p): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let (start, end) = time_range(&p)?;
     let map = source(&state, &p)
         .await?
         .service_map(start, end)
         .await
         .map_err(source_failure)?;
-    let mut nodes: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for e in &map.edges {
-        nodes.entry(&e.parent).or_default();
-        let n = nodes.entry(&e.child).or_default();
-        n.0 += e.calls;
-        n.1 += e.errors;
+    let mut nodes: BTreeMap<&str, Value> = BTreeMap::new();
+    let blank = |s: &str| {
+        json!({"service": s, "requests": 0, "errors": 0, "p95_ms": 0.0,
+               "incoming_calls": 0, "incoming_errors": 0})
+    };
+    for n in &map.nodes {
+        let mut v = blank(&n.service);
+        v["requests"] = json!(n.requests);
+        v["errors"] = json!(n.errors);
+        v["p95_ms"] = json!(n.p95_ms);
+        nodes.insert(&n.service, v);
     }
-    let nodes: Vec<_> = nodes
-        .into_iter()
-        .map(|(service, (calls, errors))| {
-            json!({"service": service, "incoming_calls": calls, "incoming_errors": errors})
-        })
-        .collect();
+    for e in &map.edges {
+        nodes.entry(&e.parent).or_insert_with(|| blank(&e.parent));
+        let n = nodes.entry(&e.child).or_insert_with(|| blank(&e.child));
+        n["incoming_calls"] = json!(n["incoming_calls"].as_u64().unwrap_or(0) + e.calls);
+        n["incoming_errors"] = json!(n["incoming_errors"].as_u64().unwrap_or(0) + e.errors);
+    }
     Ok(Json(json!({
         "from": start,
         "to": end,
-        "nodes": nodes,
+        "nodes": nodes.into_values().collect::<Vec<_>>(),
         "edges": map.edges,
-        "spans_read": map.spans_read,
         "truncated": map.truncated,
     }))
     .into_response())
+}
+
+/// `step`: seconds per point, a whole number of minutes; by default the range over about
+/// 60 points, at least a minute.
+fn step_param(p: &[(String, String)], start: f64, end: f64) -> Result<u64, ApiError> {
+    match param(p, "step") {
+        None => Ok((((end - start) / 60.0 / 60.0).ceil() as u64).max(1) * 60),
+        Some(v) => duration_ms(&v)
+            .map(|ms| ms / 1e3)
+            .filter(|s| *s >= 60.0 && s.fract() == 0.0 && (*s as u64).is_multiple_of(60))
+            .map(|s| s as u64)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "step",
+                    format!("{v:?} is not a whole number of minutes (60s, 5m)"),
+                )
+            }),
+    }
+}
+
+/// RED over time from the per-minute counts kept at ingest: per service (requests
+/// entering it) without `service`, else per operation of `service` (`operation` narrows
+/// to one).
+async fn red(
+    State(state): State<AppState>,
+    Query(p): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let (start, end) = time_range(&p)?;
+    let q = RedQuery {
+        service: param(&p, "service"),
+        operation: param(&p, "operation"),
+        start,
+        end,
+        step: step_param(&p, start, end)?,
+    };
+    if q.operation.is_some() && q.service.is_none() {
+        return Err(ApiError::invalid("operation", "needs `service`"));
+    }
+    let red = source(&state, &p)
+        .await?
+        .red(&q)
+        .await
+        .map_err(source_failure)?;
+    Ok(Json(red).into_response())
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! The embedded span store as a [`TraceSource`]: called in-process, each read on a
 //! blocking thread behind the store's concurrency limit and timeout. `query.rs` holds the
-//! reads, `view.rs` the stored records as the family's types.
+//! reads of spans, `red.rs` the reads of the RED table kept at ingest (service map, RED
+//! over time), `view.rs` the stored records as the family's types.
 
 mod query;
+mod red;
 mod view;
 
 pub use query::normalize_trace_id;
@@ -11,7 +13,9 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::traces::{Operation, ServiceMap, Trace, TraceQuery, TraceSource, TraceSummary};
+use super::traces::{
+    Operation, Red, RedQuery, ServiceMap, Trace, TraceQuery, TraceSource, TraceSummary,
+};
 use super::SourceError;
 use crate::traces::catalog::lock;
 use crate::traces::{TraceStore, TraceStoreError};
@@ -35,7 +39,7 @@ impl TraceSource for EmbeddedTraces {
         Box::pin(async move {
             let q = q.clone();
             self.0
-                .read(move |s, _| query::search(s, &q))
+                .read(move |s, _, _| query::search(s, &q))
                 .await
                 .map_err(failure)
         })
@@ -45,7 +49,7 @@ impl TraceSource for EmbeddedTraces {
         Box::pin(async move {
             let id = trace_id.to_owned();
             self.0
-                .read(move |s, _| query::trace(s, &id))
+                .read(move |s, _, _| query::trace(s, &id))
                 .await
                 .map_err(failure)
         })
@@ -58,7 +62,7 @@ impl TraceSource for EmbeddedTraces {
     ) -> BoxFuture<'a, Result<Vec<String>, SourceError>> {
         Box::pin(async move {
             self.0
-                .read(|_, table| Ok(lock(table).services()))
+                .read(|_, table, _| Ok(lock(table).services()))
                 .await
                 .map_err(failure)
         })
@@ -71,7 +75,7 @@ impl TraceSource for EmbeddedTraces {
         Box::pin(async move {
             let service = service.to_owned();
             self.0
-                .read(move |_, table| {
+                .read(move |_, table, _| {
                     Ok(lock(table)
                         .operations(&service)
                         .into_iter()
@@ -90,7 +94,17 @@ impl TraceSource for EmbeddedTraces {
     ) -> BoxFuture<'a, Result<ServiceMap, SourceError>> {
         Box::pin(async move {
             self.0
-                .read(move |s, _| query::service_map(s, range(start, end)))
+                .read(move |_, _, agg| Ok(red::service_map(agg, start, end)))
+                .await
+                .map_err(failure)
+        })
+    }
+
+    fn red<'a>(&'a self, q: &'a RedQuery) -> BoxFuture<'a, Result<Red, SourceError>> {
+        Box::pin(async move {
+            let q = q.clone();
+            self.0
+                .read(move |_, _, agg| red::red(agg, &q))
                 .await
                 .map_err(failure)
         })
@@ -103,7 +117,7 @@ impl TraceSource for EmbeddedTraces {
     ) -> BoxFuture<'a, Result<Vec<String>, SourceError>> {
         Box::pin(async move {
             self.0
-                .read(move |s, _| query::attribute_names(s, range(start, end)))
+                .read(move |s, _, _| query::attribute_names(s, range(start, end)))
                 .await
                 .map_err(failure)
         })
@@ -119,7 +133,7 @@ impl TraceSource for EmbeddedTraces {
         Box::pin(async move {
             let name = name.to_owned();
             self.0
-                .read(move |s, _| query::attribute_values(s, &name, range(start, end), limit))
+                .read(move |s, _, _| query::attribute_values(s, &name, range(start, end), limit))
                 .await
                 .map_err(failure)
         })

@@ -1,23 +1,21 @@
 //! Reads over the span store, on the caller's (blocking) thread: trace search (spans that
 //! match, then their traces' merged summaries), a trace by id (bloom-filtered on the trace
-//! id), the service map, attribute names and values. Every read is bounded: a search looks
-//! at most [`MAX_SEARCH_SPANS`] matching spans, a trace holds at most [`MAX_TRACE_SPANS`]
-//! spans, a service map reads at most [`MAX_MAP_SPANS`].
+//! id), attribute names and values. Every read is bounded: a search looks at most
+//! [`MAX_SEARCH_SPANS`] matching spans, a trace holds at most [`MAX_TRACE_SPANS`] spans.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 
 use logstore::query::{Compare, FieldTest};
 use logstore::{Cursor, Query, Record, Store, TimeRange, Value};
 
 use super::view::{merge_summaries, span_view};
-use crate::sources::traces::{ServiceEdge, ServiceMap, Trace, TraceQuery, TraceSummary};
+use crate::sources::traces::{Trace, TraceQuery, TraceSummary};
 use crate::traces::catalog::{equals, spans_only};
-use crate::traces::records::{self, stored_name, RESOURCE_PREFIX, SERVICE, SPAN_ID, TRACE_REC};
+use crate::traces::records::{self, stored_name, RESOURCE_PREFIX, SPAN_ID, TRACE_REC};
 use crate::traces::TraceStoreError;
 
 pub const MAX_SEARCH_SPANS: usize = 100_000;
 pub const MAX_TRACE_SPANS: usize = 50_000;
-pub const MAX_MAP_SPANS: usize = 200_000;
 /// Most traces one search returns.
 pub const MAX_TRACES: usize = 1_000;
 const PAGE: usize = 5_000;
@@ -210,73 +208,6 @@ pub fn trace(store: &Store, id: &str) -> Result<Option<Trace>, TraceStoreError> 
     }))
 }
 
-/// Calls between services in `window`: a span of one service whose parent span belongs to
-/// another (both read in the window).
-pub fn service_map(store: &Store, window: TimeRange) -> Result<ServiceMap, TraceStoreError> {
-    let query = spans_only();
-    let mut service_of: HashMap<String, String> = HashMap::new();
-    let mut children: Vec<(String, String, bool, i64)> = Vec::new();
-    let mut cursor = None;
-    let mut read = 0;
-    let mut truncated = false;
-    loop {
-        let page = store.search(&query, window, PAGE, cursor)?;
-        read += page.hits.len();
-        for hit in page.hits {
-            let r = hit.record;
-            let get = |i: usize| r.values.get(i).and_then(Value::as_str).map(str::to_owned);
-            let service = get(SERVICE).unwrap_or_default();
-            if let Some(parent) = get(records::PARENT_ID) {
-                let error = get(records::STATUS).as_deref() == Some("error");
-                let duration = r.values.get(records::DURATION).and_then(Value::as_int);
-                children.push((parent, service.clone(), error, duration.unwrap_or(0)));
-            }
-            if let Some(id) = get(SPAN_ID) {
-                service_of.insert(id, service);
-            }
-        }
-        match page.next {
-            Some(_) if read >= MAX_MAP_SPANS => {
-                truncated = true;
-                break;
-            }
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    let mut edges: BTreeMap<(String, String), (u64, Vec<i64>)> = BTreeMap::new();
-    for (parent, child, error, duration) in children {
-        let Some(from) = service_of.get(&parent) else {
-            continue;
-        };
-        if *from == child {
-            continue;
-        }
-        let e = edges.entry((from.clone(), child)).or_default();
-        e.0 += u64::from(error);
-        e.1.push(duration);
-    }
-    Ok(ServiceMap {
-        edges: edges
-            .into_iter()
-            .map(|((parent, child), (errors, mut durations))| {
-                durations.sort_unstable();
-                let rank = ((durations.len() as f64) * 0.95).ceil() as usize;
-                let p95 = durations[rank.clamp(1, durations.len()) - 1];
-                ServiceEdge {
-                    parent,
-                    child,
-                    calls: durations.len() as u64,
-                    errors,
-                    p95_ms: p95 as f64 / 1e6,
-                }
-            })
-            .collect(),
-        spans_read: read,
-        truncated,
-    })
-}
-
 /// Names of span attributes in `window` (resource attributes as `resource.<name>`), most
 /// common first.
 pub fn attribute_names(store: &Store, window: TimeRange) -> Result<Vec<String>, TraceStoreError> {
@@ -410,14 +341,6 @@ mod tests {
             ..q
         };
         assert!(search(s, &slow).unwrap().is_empty());
-        let map = service_map(s, TimeRange::all()).unwrap();
-        assert_eq!(map.edges.len(), 1);
-        let e = &map.edges[0];
-        assert_eq!(
-            (e.parent.as_str(), e.child.as_str()),
-            ("keiko-agent", "mcp-server")
-        );
-        assert_eq!((e.calls, e.errors, e.p95_ms), (1, 1, 40.0));
         assert!(normalize_trace_id("xyz").is_err());
         assert_eq!(trace(s, "00000000000000000000000000000001").unwrap(), None);
     }
