@@ -106,6 +106,10 @@ pub struct Config {
     pub rule_concurrency: usize,
     /// Alerts one alerting rule may hold (a group's `limit` may ask for fewer).
     pub rule_max_alerts: usize,
+    /// Each alerting rule's state history keeps transitions this many days.
+    pub alert_history_days: u64,
+    /// And at most this many transitions per rule (the oldest go first).
+    pub alert_history_per_rule: usize,
     /// `$externalLabels` of alert templates (Prometheus's `external_labels`).
     pub external_labels: std::collections::BTreeMap<String, String>,
 }
@@ -146,6 +150,8 @@ impl Default for Config {
             rule_query_timeout_secs: 30,
             rule_concurrency: 4,
             rule_max_alerts: 10_000,
+            alert_history_days: 30,
+            alert_history_per_rule: 1_000,
             external_labels: Default::default(),
         }
     }
@@ -288,6 +294,12 @@ impl Config {
         if let Some(v) = var("KEIKO_RULE_MAX_ALERTS") {
             self.rule_max_alerts = parse_number("KEIKO_RULE_MAX_ALERTS", &v)?;
         }
+        if let Some(v) = var("KEIKO_ALERT_HISTORY_DAYS") {
+            self.alert_history_days = parse_number("KEIKO_ALERT_HISTORY_DAYS", &v)?;
+        }
+        if let Some(v) = var("KEIKO_ALERT_HISTORY_PER_RULE") {
+            self.alert_history_per_rule = parse_number("KEIKO_ALERT_HISTORY_PER_RULE", &v)?;
+        }
         if let Some(v) = var("KEIKO_EXTERNAL_LABELS") {
             self.external_labels = v
                 .split(',')
@@ -339,6 +351,9 @@ impl Config {
             || self.rule_max_alerts == 0
         {
             bail!("rule_evaluation_interval_secs, rule_query_timeout_secs, rule_concurrency and rule_max_alerts must be at least 1");
+        }
+        if self.alert_history_days == 0 || self.alert_history_per_rule == 0 {
+            bail!("alert_history_days and alert_history_per_rule must be at least 1");
         }
         if self.metrics_retention_days == 0 {
             bail!("metrics_retention_days must be at least 1");

@@ -169,6 +169,7 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
     };
     let mut writes: Vec<Sample> = Vec::new();
     let mut changed: Vec<(usize, String, RuleAlerts)> = Vec::new();
+    let mut transitions: Vec<(String, Vec<super::history::Transition>)> = Vec::new();
     for (i, rule) in spec.rules.iter().enumerate() {
         let rule_started = Instant::now();
         ctx.metrics.evaluations.with_label_values(&[&key]).inc();
@@ -252,6 +253,10 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
         status.evaluation_secs = rule_started.elapsed().as_secs_f64();
         if rule.is_alert() && status.alerts.fingerprint() != prior.alerts.fingerprint() {
             changed.push((i, rule.name().to_owned(), status.alerts.clone()));
+            let moved = super::history::transitions(&prior.alerts, &status.alerts, ts);
+            if !moved.is_empty() {
+                transitions.push((rule.name().to_owned(), moved));
+            }
         }
         if let Ok(mut r) = run.lock() {
             if let Some(slot) = r.rules.get_mut(i) {
@@ -266,6 +271,18 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
         {
             tracing::warn!(error = %err, rule_group = %key, error_type = "AlertStateWrite", "Writing alert state failed");
         }
+    }
+    if let Err(err) = super::history::record(
+        &ctx.db,
+        &namespace,
+        &spec.name,
+        &transitions,
+        ctx.options.history,
+        ts,
+    )
+    .await
+    {
+        tracing::warn!(error = %err, rule_group = %key, error_type = "AlertHistoryWrite", "Writing alert state history failed");
     }
     let elapsed = started.elapsed().as_secs_f64();
     ctx.metrics

@@ -6,11 +6,13 @@
 //! templates; `persist.rs` keeps active alerts in SQLite across restarts; `views.rs`
 //! answers Prometheus's `/api/v1/rules` and `/api/v1/alerts` shapes; `metrics.rs` the
 //! `keiko_rule_*` figures; `promtool.rs` rule unit tests in promtool's format;
-//! `backtest.rs` a rule run over a past range of its source.
+//! `backtest.rs` a rule run over a past range of its source; `history.rs` every alert's
+//! state changes per rule, bounded by age and count.
 
 pub mod backtest;
 pub mod eval;
 pub mod group;
+pub mod history;
 pub mod manager;
 pub mod metrics;
 pub mod persist;
@@ -48,6 +50,8 @@ pub struct Options {
     /// A restored pending alert gets at least this long to fire (Prometheus's
     /// `--rules.alert.for-grace-period`).
     pub for_grace_period: Duration,
+    /// How much per-rule state history is kept.
+    pub history: history::Retention,
 }
 
 impl Options {
@@ -58,6 +62,10 @@ impl Options {
             query_timeout: Duration::from_secs(config.rule_query_timeout_secs),
             concurrency: config.rule_concurrency,
             max_alerts_per_rule: config.rule_max_alerts,
+            history: history::Retention {
+                max_age_ms: (config.alert_history_days.saturating_mul(86_400_000)) as i64,
+                max_per_rule: config.alert_history_per_rule,
+            },
             ..Default::default()
         }
     }
@@ -73,6 +81,7 @@ impl Default for Options {
             sync_every: Duration::from_secs(2),
             outage_tolerance: Duration::from_secs(3600),
             for_grace_period: Duration::from_secs(600),
+            history: history::Retention::default(),
         }
     }
 }

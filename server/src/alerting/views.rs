@@ -162,21 +162,50 @@ fn sorted_runs(manager: Option<&Manager>) -> Vec<GroupRun> {
 }
 
 /// Pending and firing alerts of every rule, as Prometheus's `/api/v1/alerts` lists them;
-/// with `notifier`, also each alert's `fingerprint` and, when acknowledged,
-/// `acknowledgedBy`, `acknowledgedAt` and `acknowledgedVia`.
+/// with `notifier`, also each alert's `fingerprint`, its `status` as Alertmanager's API
+/// shows it (`state` `active` or `suppressed`, `silencedBy` the ids of the active silences
+/// that mute it, `inhibitedBy` the fingerprints of the firing alerts that inhibit it) and,
+/// when acknowledged, `acknowledgedBy`, `acknowledgedAt` and `acknowledgedVia`.
 pub fn alerts(manager: Option<&Manager>, notifier: Option<&crate::notify::Notifier>) -> Value {
     let Some(m) = manager else {
         return json!({ "alerts": [] });
     };
-    let alerts: Vec<Value> = sorted_runs(manager)
+    let runs = sorted_runs(manager);
+    let current: Vec<(&Alert, crate::notify::matchers::Labels)> = runs
         .iter()
         .flat_map(|r| r.rules.iter())
         .flat_map(|s| s.alerts.current())
-        .map(|a| {
+        .map(|a| (a, posted_labels(m, a)))
+        .collect();
+    let now = chrono::Utc::now();
+    let firing: Vec<(u64, &crate::notify::matchers::Labels)> = current
+        .iter()
+        .filter(|(a, _)| a.state == super::state::AlertState::Firing)
+        .map(|(_, l)| (crate::notify::payloads::fingerprint(l), l))
+        .collect();
+    let alerts: Vec<Value> = current
+        .iter()
+        .map(|(a, labels)| {
             let mut v = alert_json(a);
             let Some(n) = notifier else { return v };
-            let fp = crate::notify::payloads::fingerprint(&posted_labels(m, a));
+            let fp = crate::notify::payloads::fingerprint(labels);
             v["fingerprint"] = json!(format!("{fp:016x}"));
+            let silenced_by = n.silenced_by(labels, now);
+            let inhibited_by: Vec<String> = n
+                .inhibited_by(fp, labels, &firing)
+                .into_iter()
+                .map(|f| format!("{f:016x}"))
+                .collect();
+            let state = if silenced_by.is_empty() && inhibited_by.is_empty() {
+                "active"
+            } else {
+                "suppressed"
+            };
+            v["status"] = json!({
+                "state": state,
+                "silencedBy": silenced_by,
+                "inhibitedBy": inhibited_by,
+            });
             if let Some(ack) = n.ack_of(fp, a.active_at) {
                 if let Some(o) = ack.view().as_object() {
                     for (k, x) in o.iter().filter(|(k, _)| *k != "fingerprint") {

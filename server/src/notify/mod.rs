@@ -192,6 +192,37 @@ impl Notifier {
         Ok(())
     }
 
+    /// The ids of the active silences that mute an alert with these labels.
+    pub fn silenced_by(&self, labels: &Labels, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+        self.silences
+            .read()
+            .map(|s| {
+                s.iter()
+                    .filter(|s| s.mutes(labels, now))
+                    .map(|s| s.id.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The fingerprints of the `firing` alerts (fingerprint, labels) that inhibit the alert
+    /// `fp` with these labels under the current policy's inhibition rules.
+    pub fn inhibited_by(&self, fp: u64, labels: &Labels, firing: &[(u64, &Labels)]) -> Vec<u64> {
+        let policy = self.current_policy();
+        firing
+            .iter()
+            .filter(|(sfp, source)| {
+                *sfp != fp
+                    && policy.inhibit.iter().any(|rule| {
+                        matchers::all_match(&rule.target, labels)
+                            && matchers::all_match(&rule.source, source)
+                            && rule.equal.iter().all(|l| source.get(l) == labels.get(l))
+                    })
+            })
+            .map(|(sfp, _)| *sfp)
+            .collect()
+    }
+
     pub async fn reload_silences(&self) -> Result<(), Error> {
         let fresh = silences::load(&self.db).await?;
         if let Ok(mut w) = self.silences.write() {

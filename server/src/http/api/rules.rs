@@ -75,6 +75,12 @@ pub(super) fn routes(api: Api) -> Api {
         )
         .at(
             Method::GET,
+            "/api/v1/rule-groups/{name}/state-history",
+            Role::Viewer,
+            state_history,
+        )
+        .at(
+            Method::GET,
             "/api/v1/rule-groups/{name}/history/{version}",
             Role::Viewer,
             history_version,
@@ -317,6 +323,50 @@ async fn history(
         return Err(ApiError::not_found("rule group"));
     }
     Ok(Json(versions).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateHistoryQuery {
+    #[serde(default)]
+    namespace: Option<String>,
+    /// One rule of the group; all its alerting rules when absent.
+    #[serde(default)]
+    rule: Option<String>,
+    /// The newest this many transitions (default 500).
+    #[serde(default)]
+    limit: Option<String>,
+}
+
+/// The state changes of the alerts of a group's rules (or of one rule), oldest first.
+async fn state_history(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<StateHistoryQuery>,
+) -> Result<Response, ApiError> {
+    let ns = namespace(q.namespace.as_deref())?;
+    let limit = match q.limit.as_deref() {
+        None => 500,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=alerting::history::MAX_READ).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "limit",
+                    format!(
+                        "`{l}` is not a number from 1 to {}",
+                        alerting::history::MAX_READ
+                    ),
+                )
+            })?,
+    };
+    if store::history(&state.db, &ns, &name).await?.is_empty() {
+        return Err(ApiError::not_found("rule group"));
+    }
+    let answer =
+        alerting::history::read(&state.db, ns.as_str(), &name, q.rule.as_deref(), limit).await?;
+    Ok(Json(answer).into_response())
 }
 
 async fn history_version(
