@@ -500,10 +500,17 @@ impl<'a> Evaluator<'a> {
         for s in series {
             self.check()?;
             let labels = Rc::new(s.labels);
+            // Evaluation times never decrease from step to step (`@` holds them still), so
+            // the samples at or before each are found by moving forward, not by searching.
+            let (mut fi, mut hi) = (0, 0);
             for (i, t) in ctx.times().enumerate() {
                 let te = te(t);
-                let fi = s.floats.partition_point(|p| p.0 <= te);
-                let hi = s.histograms.partition_point(|p| p.0 <= te);
+                while fi < s.floats.len() && s.floats[fi].0 <= te {
+                    fi += 1;
+                }
+                while hi < s.histograms.len() && s.histograms[hi].0 <= te {
+                    hi += 1;
+                }
                 let float = (fi > 0).then(|| s.floats[fi - 1]);
                 let hist = (hi > 0).then(|| &s.histograms[hi - 1]);
                 let sample = match (float, hist) {

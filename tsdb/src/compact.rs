@@ -118,9 +118,7 @@ pub(crate) fn compact(parent: &Path, blocks: &[Arc<Block>]) -> Result<BlockMeta,
             let mut chunks = Vec::new();
             for (bi, si) in places {
                 let b = &blocks[bi];
-                for c in &b.index.series[si].chunks {
-                    chunks.push(b.read_chunk(c)?);
-                }
+                chunks.extend(b.read_chunks(&b.index.series[si].chunks)?);
             }
             let chunks = normalize(chunks, min_time, max_time - 1);
             w.add_series(labels.clone(), &chunks)?;

@@ -341,8 +341,8 @@ impl Db {
             .filter(|b| b.meta.overlaps(mint, maxt))
         {
             for (labels, chunks) in b.select(matchers, mint, maxt) {
-                for c in &chunks {
-                    decode(labels, &b.read_chunk(c)?, &mut by_labels)?;
+                for c in &b.read_chunks(&chunks)? {
+                    decode(labels, c, &mut by_labels)?;
                 }
             }
         }
