@@ -39,6 +39,9 @@ pub(crate) struct ActiveAlert {
     pub fingerprint: String,
     pub acknowledged_by: String,
     pub acknowledged_at: String,
+    /// From `/api/v1/alerts`' `status`: the silences that mute it, the alerts that inhibit it.
+    pub silenced_by: Vec<String>,
+    pub inhibited_by: Vec<String>,
 }
 
 fn strings(v: &Value) -> BTreeMap<String, String> {
@@ -49,6 +52,14 @@ fn strings(v: &Value) -> BTreeMap<String, String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// The alerts of Prometheus's `/api/v1/rules` data (`page["rules"]`), each with its rule,
@@ -82,6 +93,8 @@ pub(crate) fn active_alerts(page: &Value) -> Vec<ActiveAlert> {
                     fingerprint: text(same, "fingerprint"),
                     acknowledged_by: text(same, "acknowledgedBy"),
                     acknowledged_at: text(same, "acknowledgedAt"),
+                    silenced_by: ids(&same["status"]["silencedBy"]),
+                    inhibited_by: ids(&same["status"]["inhibitedBy"]),
                 });
             }
         }
@@ -301,11 +314,26 @@ fn AlertItem(a: ActiveAlert, refresh: Callback<()>) -> impl IntoView {
         .filter(|(k, _)| k.as_str() != "dashboard")
         .map(|(k, v)| view! { <dt>{k.clone()}</dt><dd data-annotation=k.clone()>{v.clone()}</dd> })
         .collect_view();
+    // Alertmanager's `suppressed`: say by what (a silence links to the silences page).
+    let muted =
+        (!a.silenced_by.is_empty() || !a.inhibited_by.is_empty()).then(|| {
+            let silenced = (!a.silenced_by.is_empty()).then(|| view! {
+            <a class="badge state-silenced alert-silenced" href="/alerting/silences"
+                data-silenced-by=a.silenced_by.join(",")
+                title=format!("Muted by silence {}", a.silenced_by.join(", "))>"silenced"</a>
+        });
+            let inhibited = (!a.inhibited_by.is_empty()).then(|| view! {
+            <span class="badge state-silenced alert-inhibited"
+                title=format!("Inhibited by alert {}", a.inhibited_by.join(", "))>"inhibited"</span>
+        });
+            view! { {silenced}{inhibited} }
+        });
     view! {
         <article class="alert-item" data-alertname=a.labels.get("alertname").cloned().unwrap_or_default()
-            data-state=a.state.clone()>
+            data-state=a.state.clone() data-silenced=(!a.silenced_by.is_empty()).to_string()>
             <div class="alert-head">
                 <span class=format!("badge state-{}", a.state)>{a.state.clone()}</span>
+                {muted}
                 <strong>{a.rule.clone()}</strong>
                 <span class="muted alert-since">{format!(" since {}", shown_time(&a.active_at))}</span>
                 <span class="alert-value">{format!(" · value {}", shown_value(&a.value))}</span>
@@ -349,6 +377,8 @@ mod tests {
             fingerprint: String::new(),
             acknowledged_by: String::new(),
             acknowledged_at: String::new(),
+            silenced_by: Vec::new(),
+            inhibited_by: Vec::new(),
         }
     }
 
@@ -361,9 +391,12 @@ mod tests {
             {"name": "Quiet", "query": "vector(1)", "alerts": []}
         ]}]});
         let alerts = json!({"alerts": [{"labels": {"alertname": "Down", "job": "a"}, "activeAt": "2026-12-03T08:00:00Z",
-            "fingerprint": "00000000000000ab", "acknowledgedBy": "ops"}]});
+            "fingerprint": "00000000000000ab", "acknowledgedBy": "ops",
+            "status": {"state": "suppressed", "silencedBy": ["s1"], "inhibitedBy": []}}]});
         let list = active_alerts(&json!({"rules": rules, "alerts": alerts}));
         assert_eq!(list.len(), 1);
+        assert_eq!(list[0].silenced_by, ["s1"]);
+        assert!(list[0].inhibited_by.is_empty());
         assert_eq!(
             (
                 list[0].namespace.as_str(),

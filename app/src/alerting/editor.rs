@@ -6,9 +6,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use serde_json::{json, Value};
 
+use super::backtest_tab::BacktestTab;
 use super::draft::{GroupDraft, RuleDraft, StoredGroup};
 use super::rule_card::RuleCard;
+use super::state_history::StateHistoryTab;
 use super::tabs::{HistoryTab, YamlTab};
+use super::tests_tab::TestsTab;
 use super::{editor_href, group_url};
 use crate::api_client::{call, ApiFailure};
 use crate::dto::Role;
@@ -19,6 +22,9 @@ enum Tab {
     Form,
     Yaml,
     History,
+    StateHistory,
+    Backtest,
+    Tests,
 }
 
 #[component]
@@ -230,6 +236,9 @@ pub fn RuleEditor() -> impl IntoView {
                 <button type="button" role="tab" id="tab-form" class:active=move || tab.get() == Tab::Form on:click=move |_| tab.set(Tab::Form)>"Rules"</button>
                 <button type="button" role="tab" id="tab-yaml" class:active=move || tab.get() == Tab::Yaml on:click=move |_| tab.set(Tab::Yaml)>"YAML"</button>
                 <button type="button" role="tab" id="tab-history" class:active=move || tab.get() == Tab::History on:click=move |_| tab.set(Tab::History)>"History"</button>
+                <button type="button" role="tab" id="tab-state-history" class:active=move || tab.get() == Tab::StateHistory on:click=move |_| tab.set(Tab::StateHistory)>"State history"</button>
+                <button type="button" role="tab" id="tab-backtest" class:active=move || tab.get() == Tab::Backtest on:click=move |_| tab.set(Tab::Backtest)>"Backtest"</button>
+                <button type="button" role="tab" id="tab-tests" class:active=move || tab.get() == Tab::Tests on:click=move |_| tab.set(Tab::Tests)>"Tests"</button>
             </div>
             {move || failure.get().map(|f| view! {
                 <p class="form-error" id="save-error" role="alert">
@@ -287,6 +296,10 @@ pub fn RuleEditor() -> impl IntoView {
                 <YamlTab yaml draft />
             </div>
             {move || (tab.get() == Tab::History).then(|| saved_name.get().map(|n| view! { <HistoryTab namespace=namespace.get_untracked() name=n current=yaml version load /> }))}
+            {move || (tab.get() == Tab::StateHistory).then(|| saved_name.get().map(|n| view! { <StateHistoryTab namespace=namespace.get_untracked() name=n draft /> }))}
+            // Kept mounted once opened, so switching back to the rules keeps inputs and results.
+            <div class:hidden=move || tab.get() != Tab::Backtest>{move || loaded.get().then(|| view! { <BacktestTab draft /> })}</div>
+            <div class:hidden=move || tab.get() != Tab::Tests>{move || loaded.get().then(|| view! { <TestsTab draft /> })}</div>
             <div class="save-bar">
                 {can_edit.then(|| view! {
                     <label class="save-message">"Change note "

@@ -1,16 +1,21 @@
 //! Alerting pages: the alerts firing and pending (`alerts.rs`, rendered on the server), and
 //! the alert rules pages: the list (search, severity and label filters) and the editor (a field
 //! per part, live validation with the error's place marked, lint warnings beside each rule,
-//! a YAML tab, history with diff and restore, conflict handling, Ctrl/Cmd+S). Both are
-//! clients of `/api/v1/rule-groups` and `/api/v1/rules/validate`.
+//! a YAML tab, history with diff and restore, conflict handling, Ctrl/Cmd+S; the state
+//! history of its alerts, a backtest and unit tests in tabs). Both are clients of
+//! `/api/v1/rule-groups` and `/api/v1/rules/validate`.
 
 mod alerts;
+mod backtest_tab;
 mod draft;
 mod editor;
 mod import;
 mod list;
 mod rule_card;
+mod state_history;
 mod tabs;
+mod tests_tab;
+mod timeline;
 
 pub use alerts::AlertsPage;
 pub use editor::RuleEditor;
