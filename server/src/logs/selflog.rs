@@ -61,12 +61,24 @@ pub fn start(store: Arc<LogStore>) {
     }
 }
 
+/// How long the writer waits for the next line: with an empty batch, until one comes
+/// (`None`); otherwise until the batch is [`BATCH_AGE`] old. A timeout with an empty batch
+/// would wake the thread at once, again and again, once the last batch is older than
+/// that: a busy loop that held a whole core on an idle portal.
+fn wait_for(batch_is_empty: bool, batch_age: Duration) -> Option<Duration> {
+    (!batch_is_empty).then(|| BATCH_AGE.saturating_sub(batch_age))
+}
+
 fn write_loop(store: &LogStore, rx: &Receiver<String>) {
     let mut batch = Vec::with_capacity(BATCH_LINES);
     let mut since = Instant::now();
     loop {
-        let wait = BATCH_AGE.saturating_sub(since.elapsed());
-        match rx.recv_timeout(wait) {
+        let next = match wait_for(batch.is_empty(), since.elapsed()) {
+            // Nothing to write: sleep until a line comes (no timer while idle).
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(wait) => rx.recv_timeout(wait),
+        };
+        match next {
             Ok(line) => {
                 if batch.is_empty() {
                     since = Instant::now();
@@ -92,5 +104,23 @@ fn write_loop(store: &LogStore, rx: &Receiver<String>) {
             batch.clear();
             since = Instant::now();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_writer_blocks_instead_of_polling() {
+        // Empty batch: no timeout at all, however long ago the last batch was written.
+        assert_eq!(wait_for(true, Duration::ZERO), None);
+        assert_eq!(wait_for(true, Duration::from_secs(60)), None);
+        // A batch waiting: until it is BATCH_AGE old, then at once.
+        assert_eq!(
+            wait_for(false, Duration::from_millis(100)),
+            Some(BATCH_AGE - Duration::from_millis(100))
+        );
+        assert_eq!(wait_for(false, BATCH_AGE * 2), Some(Duration::ZERO));
     }
 }
