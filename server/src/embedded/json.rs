@@ -8,15 +8,7 @@ use serde_json::{json, Map, Value as Json};
 
 /// A value as Prometheus writes it (Go's `FormatFloat(v, 'f', -1, 64)`: no exponent).
 pub fn number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
+    Number(v).to_string()
 }
 
 /// A time as Prometheus writes it: whole seconds as an integer (`1700000000`, not
@@ -86,11 +78,36 @@ impl Serialize for Seconds {
     }
 }
 
+/// A value as [`number`] writes it, written straight into the output (no `String` per
+/// point: a range answer holds up to millions).
+struct Number(f64);
+
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v.is_nan() {
+            f.write_str("NaN")
+        } else if v == f64::INFINITY {
+            f.write_str("+Inf")
+        } else if v == f64::NEG_INFINITY {
+            f.write_str("-Inf")
+        } else {
+            write!(f, "{v}")
+        }
+    }
+}
+
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl Serialize for Point {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut t = s.serialize_tuple(2)?;
         t.serialize_element(&Seconds(self.0))?;
-        t.serialize_element(&number(self.1))?;
+        t.serialize_element(&Number(self.1))?;
         t.end()
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! [`MetricsSource`]: crate::sources::MetricsSource
 
+mod exemplars;
 pub mod exposition;
 pub mod forward;
 pub mod json;
@@ -112,6 +113,8 @@ pub struct EmbeddedStore {
     metadata: std::sync::RwLock<std::collections::BTreeMap<String, Metadata>>,
     /// Where committed samples are also sent (remote_write), when configured.
     forwarder: std::sync::OnceLock<Arc<forward::Forwarder>>,
+    /// Exemplars from pushes (`exemplars.rs`), in memory and bounded.
+    exemplars: tsdb::Exemplars,
 }
 
 /// What a metric family is, for `/api/v1/metadata`.
@@ -151,6 +154,7 @@ impl EmbeddedStore {
             engine,
             metadata: Default::default(),
             forwarder: Default::default(),
+            exemplars: Default::default(),
         }))
     }
 
@@ -331,15 +335,33 @@ impl EmbeddedStore {
         self: &Arc<Self>,
         samples: Vec<(LabelPairs, i64, f64)>,
     ) -> Result<usize, AppendFailure> {
+        self.append_series(per_series(samples)).await
+    }
+
+    /// Writes samples given per series (labels once, then `(t_ms, value)` in order) as one
+    /// all-or-nothing batch; durable when this returns `Ok`. The same as [`Self::append`]
+    /// with each sample's labels, without building and looking up a label set per sample.
+    pub async fn append_series(
+        self: &Arc<Self>,
+        series: Vec<SeriesPoints>,
+    ) -> Result<usize, AppendFailure> {
         let me = self.clone();
         cpu::INGEST
             .run(move || {
                 let forward = me.forwarder.get();
-                let copy = forward.map(|_| samples.clone());
+                let copy = forward.map(|_| {
+                    series
+                        .iter()
+                        .flat_map(|(labels, points)| {
+                            points.iter().map(|&(t, v)| (labels.clone(), t, v))
+                        })
+                        .collect::<Vec<_>>()
+                });
                 let mut app = me.db.appender();
-                for (labels, t, v) in samples {
+                for (labels, points) in series {
                     let labels = tsdb::Labels::new(labels).map_err(AppendFailure::Refused)?;
-                    app.append(labels, t, v).map_err(AppendFailure::Refused)?;
+                    app.append_series(labels, points)
+                        .map_err(AppendFailure::Refused)?;
                 }
                 let stored = app.commit().map_err(AppendFailure::Refused)?;
                 // Only what the store acknowledged goes on.
@@ -379,6 +401,22 @@ impl EmbeddedStore {
 /// A series' labels as `(name, value)` pairs, `__name__` included, in any order.
 pub type LabelPairs = Vec<(String, String)>;
 
+/// One series' samples: its labels, then `(t_ms, value)` in the order to append.
+pub type SeriesPoints = (LabelPairs, Vec<(i64, f64)>);
+
+/// Samples each with its labels as runs per series: consecutive samples with the same
+/// labels share one entry (order kept, so appending the runs is appending the samples).
+pub fn per_series(samples: impl IntoIterator<Item = (LabelPairs, i64, f64)>) -> Vec<SeriesPoints> {
+    let mut out: Vec<SeriesPoints> = Vec::new();
+    for (labels, t, v) in samples {
+        match out.last_mut() {
+            Some((last, points)) if *last == labels => points.push((t, v)),
+            _ => out.push((labels, vec![(t, v)])),
+        }
+    }
+    out
+}
+
 /// Why samples were not written.
 #[derive(Debug)]
 pub enum AppendFailure {
@@ -416,4 +454,32 @@ pub fn selector_matchers(selector: &str) -> Result<Vec<tsdb::Matcher>, QueryFail
         out.push(queryable::store_matcher(m)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(name: &str) -> LabelPairs {
+        vec![("__name__".to_owned(), name.to_owned())]
+    }
+
+    #[test]
+    fn per_series_groups_runs_and_keeps_order() {
+        let runs = per_series([
+            (l("a"), 1, 1.0),
+            (l("a"), 2, 2.0),
+            (l("b"), 1, 3.0),
+            (l("a"), 3, 4.0),
+        ]);
+        assert_eq!(
+            runs,
+            vec![
+                (l("a"), vec![(1, 1.0), (2, 2.0)]),
+                (l("b"), vec![(1, 3.0)]),
+                (l("a"), vec![(3, 4.0)]),
+            ]
+        );
+        assert!(per_series([]).is_empty());
+    }
 }

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::Api;
-use crate::embedded::{AppendFailure, EmbeddedStore, Metadata};
+use crate::embedded::{per_series, AppendFailure, EmbeddedStore, Metadata, SeriesPoints};
 use crate::http::errors::ApiError;
 use crate::state::AppState;
 
@@ -56,11 +56,11 @@ fn store(state: &AppState) -> Result<&std::sync::Arc<EmbeddedStore>, ApiError> {
     })
 }
 
-/// Stores the decoded samples as one batch; refusals are 400 (the sender must not retry),
-/// a full ingest pool 503 (it should).
+/// Stores the decoded samples (per series) as one batch; refusals are 400 (the sender must
+/// not retry), a full ingest pool 503 (it should).
 async fn append(
     store: &std::sync::Arc<EmbeddedStore>,
-    samples: Vec<ingest::Sample>,
+    series: Vec<SeriesPoints>,
     metadata: &[ingest::Metadata],
 ) -> Result<usize, ApiError> {
     store.record_metadata(metadata.iter().map(|m| {
@@ -73,11 +73,7 @@ async fn append(
             },
         )
     }));
-    let batch = samples
-        .into_iter()
-        .map(|s| (s.labels, s.t_ms, s.v))
-        .collect();
-    store.append(batch).await.map_err(|e| match e {
+    store.append_series(series).await.map_err(|e| match e {
         AppendFailure::Refused(err) => {
             let mut api = ApiError::invalid("body", err.to_string());
             api.code = "refused";
@@ -103,11 +99,17 @@ async fn remote_write(
     let store = store(&state)?;
     let encoding = header_str(&headers, header::CONTENT_ENCODING).map(str::to_owned);
     let decoded = crate::cpu::INGEST
-        .run(move || ingest::decode_remote_write_with(&body, encoding.as_deref(), &limits()))
+        .run(move || ingest::decode_remote_write_series(&body, encoding.as_deref(), &limits()))
         .await
         .map_err(ApiError::from)?
         .map_err(decode_failure)?;
-    append(store, decoded.samples, &decoded.metadata).await?;
+    let series = decoded
+        .series
+        .into_iter()
+        .map(|s| (s.labels, s.samples))
+        .collect();
+    append(store, series, &decoded.metadata).await?;
+    store.add_exemplars(&decoded.exemplars);
     if !decoded.error.is_empty() {
         // The valid series are stored; what was refused is said (Prometheus: 400).
         return Err(ApiError::invalid("body", decoded.error));
@@ -144,6 +146,8 @@ async fn otlp_metrics(
         .map_err(decode_failure)?;
     let answer = decoded.response_body();
     let content_type = decoded.format.content_type();
-    append(store, decoded.samples, &decoded.metadata).await?;
+    let series = per_series(decoded.samples.into_iter().map(|s| (s.labels, s.t_ms, s.v)));
+    append(store, series, &decoded.metadata).await?;
+    store.add_exemplars(&decoded.exemplars);
     Ok(([(header::CONTENT_TYPE, content_type)], answer).into_response())
 }
