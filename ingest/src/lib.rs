@@ -55,8 +55,8 @@ pub use remote_write::{
     translate as translate_remote_write, Decoded, DecodedSeries, RemoteWriteStats, SeriesSamples,
 };
 pub use sample::{
-    is_stale_nan, is_valid_label_name, is_valid_metric_name, stale_nan, Metadata, MetricType,
-    Sample, METRIC_NAME_LABEL, STALE_NAN_BITS,
+    is_stale_nan, is_valid_label_name, is_valid_metric_name, stale_nan, ExemplarSample, Metadata,
+    MetricType, Sample, METRIC_NAME_LABEL, STALE_NAN_BITS,
 };
 pub use spans::{DecodedSpans, SpanLimits, SpanLine};
 pub use zipkin::decode_zipkin_v2;

@@ -4,7 +4,8 @@
 //! refused on its own (its samples counted in [`RemoteWriteStats::samples_rejected`] and the
 //! reason given in [`Decoded::error`]); the other series of the request are kept, as
 //! Prometheus does. Native histograms are refused the same way, per series, while the float
-//! samples of that series are kept. Exemplars are ignored (counted). Labels with an empty value
+//! samples of that series are kept. Exemplars of accepted series are kept ([`Decoded::exemplars`]);
+//! those of refused series are counted. Labels with an empty value
 //! are dropped, since an empty value means "no such label" in Prometheus.
 //!
 //! The server is expected to store [`Decoded::samples`] and answer `204 No Content` when
@@ -18,7 +19,7 @@ use crate::error::{clip, DecodeError, Refusals};
 use crate::limits::{Budget, Limits};
 use crate::prompb;
 use crate::sample::{is_valid_label_name, is_valid_metric_name, METRIC_NAME_LABEL};
-use crate::{Metadata, Sample};
+use crate::{ExemplarSample, Metadata, Sample};
 
 /// Counts for one remote-write request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,7 +34,7 @@ pub struct RemoteWriteStats {
     pub samples_rejected: usize,
     /// Native histogram samples, all refused.
     pub histograms_rejected: usize,
-    /// Exemplars, all ignored.
+    /// Exemplars not kept (of a refused series, or with an invalid label).
     pub exemplars_ignored: usize,
     /// Metadata entries kept (entries with an invalid family name are skipped).
     pub metadata: usize,
@@ -46,6 +47,8 @@ pub struct Decoded {
     pub samples: Vec<Sample>,
     /// The metadata sent along (remote-write 1.0 senders may send it in the same request).
     pub metadata: Vec<Metadata>,
+    /// The exemplars of the accepted series.
+    pub exemplars: Vec<ExemplarSample>,
     /// Counts.
     pub stats: RemoteWriteStats,
     /// Why some series or histograms were refused (first few reasons); empty when none were.
@@ -71,6 +74,8 @@ pub struct DecodedSeries {
     pub series: Vec<SeriesSamples>,
     /// As in [`Decoded::metadata`].
     pub metadata: Vec<Metadata>,
+    /// As in [`Decoded::exemplars`].
+    pub exemplars: Vec<ExemplarSample>,
     /// Counts.
     pub stats: RemoteWriteStats,
     /// As in [`Decoded::error`].
@@ -87,6 +92,7 @@ impl DecodedSeries {
         Decoded {
             samples,
             metadata: self.metadata,
+            exemplars: self.exemplars,
             stats: self.stats,
             error: self.error,
         }
@@ -135,6 +141,20 @@ pub fn translate(request: prompb::WriteRequest, limits: &Limits) -> Result<Decod
     translate_series(request, limits).map(DecodedSeries::into_samples)
 }
 
+/// An exemplar's labels, sorted, or `None` when a name is invalid or given twice (empty
+/// values are dropped).
+fn exemplar_labels(labels: Vec<prompb::Label>) -> Option<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = labels
+        .into_iter()
+        .filter(|l| !l.value.is_empty())
+        .map(|l| (l.name, l.value))
+        .collect();
+    out.sort();
+    let valid =
+        out.iter().all(|(n, _)| is_valid_label_name(n)) && out.windows(2).all(|w| w[0].0 != w[1].0);
+    valid.then_some(out)
+}
+
 /// Turns a decoded `WriteRequest` into samples per series, validating each series.
 pub fn translate_series(
     request: prompb::WriteRequest,
@@ -146,10 +166,10 @@ pub fn translate_series(
     out.stats.series = request.timeseries.len();
 
     for series in request.timeseries {
-        out.stats.exemplars_ignored += series.exemplars.len();
         let labels = match series_labels(series.labels, limits) {
             Ok(labels) => labels,
             Err((described, reason)) => {
+                out.stats.exemplars_ignored += series.exemplars.len();
                 out.stats.series_rejected += 1;
                 out.stats.samples_rejected += series.samples.len();
                 out.stats.histograms_rejected += series.histograms.len();
@@ -167,6 +187,17 @@ pub fn translate_series(
                 describe(&labels),
                 series.histograms.len()
             ));
+        }
+        for e in series.exemplars {
+            match exemplar_labels(e.labels) {
+                Some(own) => out.exemplars.push(ExemplarSample {
+                    series: labels.clone(),
+                    labels: own,
+                    value: e.value,
+                    t_ms: e.timestamp,
+                }),
+                None => out.stats.exemplars_ignored += 1,
+            }
         }
         budget.charge(&labels, series.samples.len())?;
         out.stats.samples_accepted += series.samples.len();
@@ -473,7 +504,13 @@ mod tests {
         assert_eq!(decoded.samples[0].name(), "mixed");
         assert_eq!(decoded.stats.histograms_rejected, 3);
         assert_eq!(decoded.stats.series_rejected, 1);
-        assert_eq!(decoded.stats.exemplars_ignored, 1);
+        assert_eq!(decoded.stats.exemplars_ignored, 0);
+        assert_eq!(
+            decoded.exemplars.len(),
+            1,
+            "the accepted series' exemplar is kept"
+        );
+        assert_eq!(decoded.exemplars[0].series, decoded.samples[0].labels);
     }
 
     #[test]

@@ -28,6 +28,19 @@ pub struct Sample {
     pub v: f64,
 }
 
+/// An exemplar of one series: a sample's pointer to a trace (labels such as `trace_id` and
+/// `span_id`), as remote-write and OTLP send them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExemplarSample {
+    /// The series it belongs to, as in [`Sample::labels`].
+    pub series: Vec<(String, String)>,
+    /// Its own labels, names unique, values non-empty.
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+    /// Milliseconds since the Unix epoch.
+    pub t_ms: i64,
+}
+
 impl Sample {
     /// The metric name (`__name__`), empty if missing (never the case for decoded samples).
     pub fn name(&self) -> &str {

@@ -65,6 +65,7 @@
 
 pub mod chunk;
 mod error;
+mod exemplars;
 mod labels;
 mod limits;
 mod matcher;
@@ -84,6 +85,7 @@ pub use block::BlockMeta;
 pub use chunk::{is_stale_nan, Sample, STALE_NAN, STALE_NAN_BITS};
 pub use db::{Appender, Db, MaintainReport, Options, SeriesData, Stats, TWO_HOURS_MS};
 pub use error::{Error, Refusal, RefuseReason, Rejection};
+pub use exemplars::{Exemplar, ExemplarRefusal, Exemplars};
 pub use labels::{valid_label_name, Labels, METRIC_NAME};
 pub use limits::Limits;
 pub use matcher::{matches_all, MatchOp, Matcher};

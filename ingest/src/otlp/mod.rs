@@ -78,6 +78,8 @@ pub struct OtlpDecoded {
     pub samples: Vec<Sample>,
     /// One entry per metric family seen (`target_info` included).
     pub metadata: Vec<Metadata>,
+    /// Exemplars of sums, gauges and histogram buckets (trace and span ids in hex).
+    pub exemplars: Vec<crate::ExemplarSample>,
     /// OTLP data points translated (a histogram point counts once, whatever its series).
     pub accepted_data_points: u64,
     /// OTLP data points refused, as the partial success reports them.

@@ -16,8 +16,8 @@ use std::hash::{Hash, Hasher};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric::Data, number_data_point, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics,
-    SummaryDataPoint,
+    exemplar, metric::Data, number_data_point, Exemplar, HistogramDataPoint, Metric,
+    NumberDataPoint, ResourceMetrics, SummaryDataPoint,
 };
 
 use super::attributes::value_string;
@@ -25,8 +25,9 @@ use super::names::{label_name, metric_name, unit_name, Kind};
 use super::{OtlpDecoded, OtlpOptions};
 use crate::error::{clip, DecodeError, Refusals};
 use crate::limits::{Budget, Limits};
+use crate::sample::is_valid_label_name;
 use crate::sample::{stale_nan, METRIC_NAME_LABEL};
-use crate::{Metadata, MetricType, Sample};
+use crate::{ExemplarSample, Metadata, MetricType, Sample};
 
 const TEMPORALITY_DELTA: i32 = 1;
 const TEMPORALITY_CUMULATIVE: i32 = 2;
@@ -41,6 +42,9 @@ const TARGET_INFO: &str = "target_info";
 const TARGET_INFO_INTERVAL_NS: i128 = 150 * 1_000_000_000;
 /// Most `target_info` samples written before a resource's latest point.
 pub const MAX_TARGET_INFO_FILL: usize = 1000;
+
+/// Exemplars one request keeps, at most; more are left out.
+pub const MAX_EXEMPLARS: usize = 10_000;
 
 /// A label set under construction, sorted by name.
 type Labels = BTreeMap<String, String>;
@@ -356,6 +360,7 @@ impl Translator<'_> {
             };
             let v = flagged(p.flags, v);
             self.push(&labels, family, None, millis(p.time_unix_nano), v)?;
+            self.exemplars(&p.exemplars, &labels, family, |_| None);
         }
         Ok(())
     }
@@ -389,8 +394,61 @@ impl Translator<'_> {
                 self.push(&labels, &bucket, le, t, flagged(p.flags, cumulative as f64))?;
             }
             self.push(&labels, &bucket, Some(("le", "+Inf".to_owned())), t, total)?;
+            // An exemplar belongs to the bucket its value falls in, as Prometheus files it.
+            let bounds = &p.explicit_bounds;
+            self.exemplars(&p.exemplars, &labels, &bucket, |v| {
+                let le = bounds.iter().find(|b| v <= **b).map(|b| float_label(*b));
+                Some(("le", le.unwrap_or_else(|| "+Inf".to_owned())))
+            });
         }
         Ok(())
+    }
+
+    /// Keeps a point's exemplars (`trace_id`, `span_id` in hex and the filtered attributes
+    /// whose names are valid labels) for the series `name` with `labels`, plus the extra
+    /// label `extra` gives for the exemplar's value; at most [`MAX_EXEMPLARS`] a request.
+    fn exemplars(
+        &mut self,
+        list: &[Exemplar],
+        labels: &Labels,
+        name: &str,
+        extra: impl Fn(f64) -> Option<(&'static str, String)>,
+    ) {
+        for e in list {
+            if self.out.exemplars.len() >= MAX_EXEMPLARS {
+                return;
+            }
+            let value = match e.value {
+                Some(exemplar::Value::AsDouble(d)) => d,
+                Some(exemplar::Value::AsInt(i)) => i as f64,
+                None => continue,
+            };
+            let mut own: Labels = Labels::new();
+            for kv in &e.filtered_attributes {
+                let v = value_string(kv.value.as_ref());
+                if is_valid_label_name(&kv.key) && !v.is_empty() {
+                    own.insert(kv.key.clone(), v);
+                }
+            }
+            let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+            if !e.trace_id.is_empty() {
+                own.insert("trace_id".into(), hex(&e.trace_id));
+            }
+            if !e.span_id.is_empty() {
+                own.insert("span_id".into(), hex(&e.span_id));
+            }
+            let mut series = labels.clone();
+            series.insert(METRIC_NAME_LABEL.to_owned(), name.to_owned());
+            if let Some((label, v)) = extra(value) {
+                series.insert(label.to_owned(), v);
+            }
+            self.out.exemplars.push(ExemplarSample {
+                series: series.into_iter().collect(),
+                labels: own.into_iter().collect(),
+                value,
+                t_ms: millis(e.time_unix_nano),
+            });
+        }
     }
 
     fn summaries(
@@ -644,6 +702,13 @@ mod tests {
             sum: Some(12.5),
             bucket_counts: vec![1, 2, 3, 4],
             explicit_bounds: vec![0.1, 1.0, 1e21],
+            exemplars: vec![Exemplar {
+                time_unix_nano: NS,
+                value: Some(exemplar::Value::AsDouble(0.5)),
+                trace_id: vec![0xab; 16],
+                span_id: vec![0x01; 8],
+                filtered_attributes: vec![kv("user", "u-1"), kv("bad key", "x")],
+            }],
             ..Default::default()
         };
         let no_sum = HistogramDataPoint {
@@ -651,6 +716,7 @@ mod tests {
             sum: None,
             explicit_bounds: vec![5.0, 6.0],
             bucket_counts: vec![1],
+            exemplars: vec![],
             ..point.clone()
         };
         let req = request(
@@ -681,6 +747,20 @@ mod tests {
             .map(|s| (s.name().to_owned(), s.label("le").map(str::to_owned)))
             .collect();
         assert_eq!(route_b.len(), 3, "{route_b:?}");
+        // The exemplar of 0.5 is filed under the bucket `le="1"`, with its trace.
+        assert_eq!(d.exemplars.len(), 1);
+        let e = &d.exemplars[0];
+        assert!(e.series.contains(&("le".into(), "1".into())), "{e:?}");
+        assert!(e.series.contains(&("__name__".into(), b.clone())), "{e:?}");
+        assert_eq!(
+            e.labels,
+            [
+                ("span_id".to_owned(), "0101010101010101".to_owned()),
+                ("trace_id".to_owned(), "ab".repeat(16)),
+                ("user".to_owned(), "u-1".to_owned()),
+            ]
+        );
+        assert_eq!((e.value, e.t_ms), (0.5, millis(NS)));
         assert_eq!(d.metadata[0].metric_type, MetricType::Histogram);
         assert_eq!(d.metadata[0].family, f);
     }

@@ -46,10 +46,16 @@ pub(super) fn routes(mut api: Api) -> Api {
                 labels,
             )
             .at(
-                method,
+                method.clone(),
                 "/prometheus/api/v1/label/{name}/values",
                 Role::Viewer,
                 label_values,
+            )
+            .at(
+                method,
+                "/prometheus/api/v1/query_exemplars",
+                Role::Viewer,
+                query_exemplars,
             );
     }
     api.at(
@@ -291,6 +297,23 @@ async fn label_values(
             .await
     };
     run.await.map_or_else(error, success)
+}
+
+/// `query`, `start`, `end`: the exemplars of the series the query's selectors select.
+async fn query_exemplars(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let run = || {
+        let p = Params::of(raw, &body)?;
+        let query = p
+            .get("query")
+            .ok_or_else(|| QueryFailure::bad_data("invalid parameter \"query\": missing"))?;
+        let (start, end) = (p.time("start", i64::MIN)?, p.time("end", i64::MAX)?);
+        store(&state)?.query_exemplars(query, start, end)
+    };
+    run().map_or_else(error, success)
 }
 
 async fn metadata(State(state): State<AppState>) -> Response {

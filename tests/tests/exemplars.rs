@@ -1,0 +1,193 @@
+//! Exemplars (#17): the embedded metrics store keeps the exemplars of OTLP pushes
+//! (OpenTelemetry's Python SDK attaches the current span's trace to a histogram
+//! observation) and of remote-write, and serves them as Prometheus's
+//! `/prometheus/api/v1/query_exemplars` does; an exemplar's trace opens in the span store.
+
+use prost::Message;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use e2e::api::Client;
+use e2e::portal::Portal;
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn exemplars(admin: &Client, query: &str, start: f64, end: f64) -> (u16, Value) {
+    let (s, body) = admin
+        .get(&format!(
+            "/prometheus/api/v1/query_exemplars?query={}&start={start}&end={end}",
+            enc(query)
+        ))
+        .await;
+    (s.as_u16(), body)
+}
+
+#[tokio::test]
+async fn otlp_histogram_exemplars_point_at_their_trace() {
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let (s, token) = admin
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "otel", "scopes": ["ingest"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{token}");
+    let before = e2e::now_seconds() - 60.0;
+    let out = e2e::run_python(
+        "otlp_exemplars.py",
+        &[
+            ("OTLP_ENDPOINT", portal.url("/v1/metrics")),
+            ("OTLP_TRACES_ENDPOINT", portal.url("/v1/traces")),
+            ("OTLP_TOKEN", token["token"].as_str().unwrap().to_owned()),
+        ],
+    )
+    .await;
+    let trace_id = out.trim();
+    assert_eq!(trace_id.len(), 32, "{out}");
+    let after = e2e::now_seconds() + 60.0;
+
+    // Any query naming the series finds them, as Grafana asks beside a range query.
+    let q =
+        "histogram_quantile(0.9, sum by (le) (rate(keiko_request_duration_seconds_bucket[5m])))";
+    let (s, body) = exemplars(&admin, q, before, after).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "success");
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(
+        data.len(),
+        1,
+        "one bucket holds the one observation: {body}"
+    );
+    let series = &data[0]["seriesLabels"];
+    assert_eq!(series["__name__"], "keiko_request_duration_seconds_bucket");
+    assert_eq!(
+        series["le"], "0.5",
+        "0.3 s falls in the 0.5 bucket: {series}"
+    );
+    assert_eq!(series["endpoint"], "/api/agents");
+    let e = &data[0]["exemplars"][0];
+    assert_eq!(e["labels"]["trace_id"], trace_id, "{e}");
+    assert_eq!(
+        e["labels"]["span_id"].as_str().map(str::len),
+        Some(16),
+        "{e}"
+    );
+    assert_eq!(e["value"], "0.3");
+    let t = e["timestamp"].as_f64().unwrap();
+    assert!(t >= before && t <= after, "{e}");
+
+    // The exemplar's trace is in the span store.
+    let (s, trace) = admin.get(&format!("/api/v1/traces/{trace_id}")).await;
+    assert_eq!(s, 200, "{trace}");
+    assert_eq!(trace["spans"][0]["operation"], "GET /api/agents");
+
+    // Outside the range, or for other series, nothing.
+    let (_, none) = exemplars(&admin, q, before - 3600.0, before - 1800.0).await;
+    assert_eq!(none["data"], json!([]));
+    let (_, other) = exemplars(&admin, "up", before, after).await;
+    assert_eq!(other["data"], json!([]));
+}
+
+fn label(name: &str, value: &str) -> ingest::prompb::Label {
+    ingest::prompb::Label {
+        name: name.into(),
+        value: value.into(),
+    }
+}
+
+/// A remote-write body: `rw_latency_bucket{le="1"}` with one sample and one exemplar.
+fn remote_write(t_ms: i64, trace: &str) -> Vec<u8> {
+    let request = ingest::prompb::WriteRequest {
+        timeseries: vec![ingest::prompb::TimeSeries {
+            labels: vec![
+                label("__name__", "rw_latency_bucket"),
+                label("job", "api"),
+                label("le", "1"),
+            ],
+            samples: vec![ingest::prompb::Sample {
+                value: 7.0,
+                timestamp: t_ms,
+            }],
+            exemplars: vec![ingest::prompb::Exemplar {
+                labels: vec![label("trace_id", trace)],
+                value: 0.42,
+                timestamp: t_ms,
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    snap::raw::Encoder::new()
+        .compress_vec(&request.encode_to_vec())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn remote_write_exemplars_are_kept_once_and_bad_queries_are_400() {
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let now_ms = (e2e::now_seconds() * 1e3) as i64;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    // The same exemplar twice (a retried request), then a later one.
+    for (t, id) in [
+        (now_ms - 2_000, trace),
+        (now_ms - 2_000, trace),
+        (now_ms, "00f067aa0ba902b7"),
+    ] {
+        let r = admin
+            .request(Method::POST, "/api/v1/write")
+            .header("content-type", "application/x-protobuf")
+            .header("content-encoding", "snappy")
+            .header("x-prometheus-remote-write-version", "0.1.0")
+            .body(remote_write(t, id))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
+    }
+    let now = e2e::now_seconds();
+    let (s, body) = exemplars(
+        &admin,
+        r#"rw_latency_bucket{job="api"}"#,
+        now - 60.0,
+        now + 60.0,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let list = body["data"][0]["exemplars"].as_array().unwrap();
+    let ids: Vec<&str> = list
+        .iter()
+        .map(|e| e["labels"]["trace_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [trace, "00f067aa0ba902b7"],
+        "the duplicate is kept once: {body}"
+    );
+    assert_eq!(list[0]["value"], "0.42");
+    assert_eq!(
+        list[0]["timestamp"].as_f64(),
+        Some((now_ms - 2_000) as f64 / 1e3)
+    );
+
+    for (query, what) in [
+        ("query=rate(", "a broken query"),
+        ("start=0", "no query"),
+        ("query=up&start=10&end=5", "end before start"),
+    ] {
+        let (s, e) = admin
+            .get(&format!(
+                "/prometheus/api/v1/query_exemplars?{}",
+                query.replace('(', "%28")
+            ))
+            .await;
+        assert_eq!(
+            (s.as_u16(), e["errorType"].as_str()),
+            (400, Some("bad_data")),
+            "{what}: {e}"
+        );
+    }
+}
