@@ -12,6 +12,7 @@ pub mod remote_write;
 pub mod seed_data;
 pub mod svg;
 pub mod synthetic;
+pub mod ui;
 pub mod victoria;
 pub mod webdriver;
 
@@ -117,4 +118,20 @@ pub fn rfc3339(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// An RFC 3339 time in UTC as the portal writes it (`2026-12-03T10:00:01.5Z`, fractions
+/// optional) → Unix milliseconds.
+pub fn rfc3339_millis(t: &str) -> i64 {
+    let s = t.trim_end_matches('Z');
+    let (date, time) = s.split_once('T').expect("date and time");
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
+    let (y, m) = if d[1] <= 2 {
+        (d[0] - 1, d[1] + 9)
+    } else {
+        (d[0], d[1] - 3)
+    };
+    let days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + d[2] - 719_469;
+    let c: Vec<f64> = time.split(':').map(|x| x.parse().unwrap()).collect();
+    days * 86_400_000 + ((c[0] * 3600.0 + c[1] * 60.0 + c[2]) * 1000.0).round() as i64
 }

@@ -51,19 +51,8 @@ async fn history_of(admin: &Client, rule: &str, n: usize, last: &str) -> Vec<Val
     .await
 }
 
-/// A transition's time (`2026-12-03T10:00:01.5Z`, UTC) in Unix milliseconds.
-fn millis(t: &Value) -> i64 {
-    let s = t["at"].as_str().unwrap().trim_end_matches('Z');
-    let (date, time) = s.split_once('T').unwrap();
-    let d: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
-    let (y, m) = if d[1] <= 2 {
-        (d[0] - 1, d[1] + 9)
-    } else {
-        (d[0], d[1] - 3)
-    };
-    let days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + d[2] - 719_469;
-    let c: Vec<f64> = time.split(':').map(|x| x.parse().unwrap()).collect();
-    days * 86_400_000 + ((c[0] * 3600.0 + c[1] * 60.0 + c[2]) * 1000.0).round() as i64
+fn at(t: &Value) -> i64 {
+    e2e::rfc3339_millis(t["at"].as_str().unwrap())
 }
 
 #[tokio::test]
@@ -102,7 +91,7 @@ async fn every_state_change_of_an_alert_is_in_its_rule_s_history_and_the_count_i
         assert_eq!(t["labels"]["severity"], "warning");
         assert_eq!(t["value"], "7e+00");
     }
-    let (pending, firing, resolved) = (millis(&life[0]), millis(&life[1]), millis(&life[2]));
+    let (pending, firing, resolved) = (at(&life[0]), at(&life[1]), at(&life[2]));
     assert!(firing - pending >= 2000, "for: 2s held: {life:?}");
     assert!(resolved > firing);
 

@@ -6,57 +6,12 @@
 
 use std::time::Duration;
 
-use e2e::api::{Client, ADMIN_PASSWORD};
+use e2e::api::Client;
 use e2e::eventually;
 use e2e::portal::Portal;
-use e2e::webdriver::Browser;
+use e2e::ui::{click, count, set_value, signed_in};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-async fn signed_in(portal: &Portal, path: &str) -> Browser {
-    let browser = Browser::start().await;
-    browser
-        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
-        .await;
-    browser.goto(&portal.url(path)).await;
-    browser.wait_hydrated().await;
-    browser
-}
-
-/// Sets a field's value and fires `input`, as typing does (works on filled fields too).
-async fn set_value(browser: &Browser, css: &str, value: &str) {
-    browser.find(css).await;
-    let done = browser
-        .execute(
-            "const e = document.querySelector(arguments[0]); e.value = arguments[1]; \
-             e.dispatchEvent(new Event('input', {bubbles: true})); return e.value;",
-            vec![json!(css), json!(value)],
-        )
-        .await;
-    assert_eq!(done, json!(value), "{css}");
-}
-
-async fn click(browser: &Browser, css: &str) {
-    let el = browser.find(css).await;
-    browser
-        .execute(
-            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
-            vec![json!(css)],
-        )
-        .await;
-    browser.click(&el).await;
-}
-
-async fn count(browser: &Browser, css: &str) -> u64 {
-    browser
-        .execute(
-            "return document.querySelectorAll(arguments[0]).length;",
-            vec![json!(css)],
-        )
-        .await
-        .as_u64()
-        .unwrap_or(0)
-}
 
 async fn put_expr(admin: &Client, name: &str, rule: Value) {
     let (_, current) = admin.get(&format!("/api/v1/rule-groups/{name}")).await;

@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use serde_json::{json, Value};
 
 use super::log::NotificationLog;
+use super::templates::NotificationTemplates;
 use crate::api_client::{call, ApiFailure};
 use crate::components::form::{field_error, field_error_under, form_error, text_field};
 use crate::dto::Role;
@@ -272,6 +273,7 @@ pub fn ContactPoints() -> impl IntoView {
             <tbody>{rows}</tbody>
         </table>
         {is_admin.then(|| view! { <ContactPointForm fields reload /> })}
+        <NotificationTemplates />
         <NotificationLog reload=log_reload />
     }
 }

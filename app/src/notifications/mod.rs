@@ -1,6 +1,7 @@
 //! Notification pages: contact points with "send test" and the notification log
 //! (`contact_points.rs`, `log.rs`), the routing tree and inhibition rules (`policies.rs`),
-//! silences (`silences.rs`) and escalation policies (`escalation.rs`). Clients of
+//! silences (`silences.rs`), escalation policies (`escalation.rs`) and notification
+//! templates with their preview (`templates.rs`, on the contact points page). Clients of
 //! `/api/v1/contact-points`, `/api/v1/notification-policies`, `/api/v1/silences`,
 //! `/api/v1/escalation-policies` and `/api/v1/notifications`.
 
@@ -9,6 +10,7 @@ mod escalation;
 mod log;
 mod policies;
 mod silences;
+mod templates;
 
 pub use contact_points::ContactPoints;
 pub use escalation::Escalation;

@@ -1,7 +1,8 @@
 //! `/alerting/silences`: active, pending and expired silences, a form to create one
 //! (matchers, start, end or duration, comment) — prefilled from `?matcher=…` when it was
-//! opened from an alert — and "Expire". A client of `/api/v1/silences` (Alertmanager v2's
-//! shape); the list loads after hydration.
+//! opened from an alert —, "Edit" (the same form, saved under the silence's id), "Extend 1h"
+//! and "Expire". A client of `/api/v1/silences` (Alertmanager v2's shape); the list loads
+//! after hydration.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::api_client::{call, ApiFailure};
 use crate::components::form::{field_error_under, form_error, text_field};
-use crate::components::time_range::local_input_to_rfc3339;
+use crate::components::time_range::{local_input_to_rfc3339, rfc3339_seconds, to_local_input};
 use crate::dto::Role;
 use crate::session;
 
@@ -121,6 +122,7 @@ pub fn Silences() -> impl IntoView {
     let list = RwSignal::new(None::<Result<Vec<Value>, ApiFailure>>);
     let reload = RwSignal::new(0u32);
     let list_failure = RwSignal::new(None::<ApiFailure>);
+    let editing = RwSignal::new(None::<Value>);
     Effect::new(move |_| {
         reload.track();
         spawn_local(async move {
@@ -131,6 +133,26 @@ pub fn Silences() -> impl IntoView {
         spawn_local(async move {
             let path = format!("/api/v1/silences/{}", crate::components::form::encode(&id));
             match call::<Value>("DELETE", &path, None::<&()>).await {
+                Ok(_) => {
+                    list_failure.set(None);
+                    reload.update(|n| *n += 1)
+                }
+                Err(e) => list_failure.set(Some(e)),
+            }
+        });
+    };
+    // The same silence an hour longer (the server keeps its id: an update in place).
+    let extend = move |s: Value| {
+        let Some(end) = s["endsAt"].as_str().and_then(rfc3339_seconds) else {
+            return;
+        };
+        let body = json!({
+            "id": s["id"], "matchers": s["matchers"], "startsAt": s["startsAt"],
+            "endsAt": rfc3339_ms((end + 3600) as f64 * 1000.0),
+            "createdBy": s["createdBy"], "comment": s["comment"],
+        });
+        spawn_local(async move {
+            match call::<Value>("POST", "/api/v1/silences", Some(&body)).await {
                 Ok(_) => {
                     list_failure.set(None);
                     reload.update(|n| *n += 1)
@@ -163,6 +185,7 @@ pub fn Silences() -> impl IntoView {
                                 let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
                                 let expirable = can_edit && state != "expired";
                                 let target = id.clone();
+                                let (to_edit, to_extend) = (s.clone(), s.clone());
                                 view! {
                                     <tr class="silence-row" data-id=id.clone() data-state=state.clone()>
                                         <td><span class=format!("badge state-{state}")>{state.clone()}</span></td>
@@ -172,6 +195,11 @@ pub fn Silences() -> impl IntoView {
                                         <td>{text("createdBy")}</td>
                                         <td>{text("comment")}</td>
                                         <td>{expirable.then(|| view! {
+                                            <button type="button" class="small edit-silence" on:click=move |_| {
+                                                editing.set(Some(to_edit.clone()));
+                                                if let Some(f) = document().get_element_by_id("silence-form") { f.scroll_into_view(); }
+                                            }>"Edit"</button>
+                                            <button type="button" class="small extend-silence" on:click=move |_| extend(to_extend.clone())>"Extend 1h"</button>
                                             <button type="button" class="danger expire-silence" on:click=move |_| expire(target.clone())>"Expire"</button>
                                         })}</td>
                                     </tr>
@@ -188,7 +216,7 @@ pub fn Silences() -> impl IntoView {
         <h1>"Silences"</h1>
         <p class="lead">"A silence mutes the notifications of every alert all its matchers match, from its start to its end."</p>
         {form_error(list_failure)}
-        {can_edit.then(|| view! { <SilenceForm reload /> })}
+        {can_edit.then(|| view! { <SilenceForm reload editing /> })}
         <section id="active-silences" aria-label="Active silences">
             <h2>"Active and pending"</h2>
             {table(false)}
@@ -201,7 +229,7 @@ pub fn Silences() -> impl IntoView {
 }
 
 #[component]
-fn SilenceForm(reload: RwSignal<u32>) -> impl IntoView {
+fn SilenceForm(reload: RwSignal<u32>, editing: RwSignal<Option<Value>>) -> impl IntoView {
     let query = use_query_map();
     let prefilled = query
         .read_untracked()
@@ -215,6 +243,33 @@ fn SilenceForm(reload: RwSignal<u32>) -> impl IntoView {
     let comment = RwSignal::new(String::new());
     let failure = RwSignal::new(None::<ApiFailure>);
     let saved = RwSignal::new(None::<String>);
+    let clear = move || {
+        editing.set(None);
+        matchers.set(String::new());
+        comment.set(String::new());
+        starts.set(String::new());
+        ends.set(String::new());
+    };
+    // "Edit" fills the form with the silence; saving then updates it under its id.
+    Effect::new(move |_| {
+        let Some(s) = editing.get() else { return };
+        let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
+        matchers.set(
+            s["matchers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(matcher_line)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        starts.set(to_local_input(&text("startsAt")));
+        ends.set(to_local_input(&text("endsAt")));
+        author.set(text("createdBy"));
+        comment.set(text("comment"));
+        failure.set(None);
+        saved.set(None);
+    });
     let invalid = move |field: &str, message: String| {
         failure.set(Some(ApiFailure {
             status: 400,
@@ -257,23 +312,31 @@ fn SilenceForm(reload: RwSignal<u32>) -> impl IntoView {
                 }
             },
         };
-        let body = json!({
+        let mut body = json!({
             "matchers": list,
             "startsAt": start.unwrap_or_else(|| rfc3339_ms(now)),
             "endsAt": end,
             "createdBy": author.get_untracked(),
             "comment": comment.get_untracked(),
         });
+        let updating = editing.with_untracked(|e| e.as_ref().map(|s| s["id"].clone()));
+        if let Some(id) = &updating {
+            body["id"] = id.clone();
+        }
         spawn_local(async move {
             match call::<Value>("POST", "/api/v1/silences", Some(&body)).await {
                 Ok(v) => {
                     failure.set(None);
                     saved.set(Some(format!(
-                        "Silence {} created.",
-                        v["silenceID"].as_str().unwrap_or("")
+                        "Silence {} {}.",
+                        v["silenceID"].as_str().unwrap_or(""),
+                        if updating.is_some() {
+                            "updated"
+                        } else {
+                            "created"
+                        }
                     )));
-                    matchers.set(String::new());
-                    comment.set(String::new());
+                    clear();
                     reload.update(|n| *n += 1);
                 }
                 Err(e) => failure.set(Some(e)),
@@ -284,7 +347,7 @@ fn SilenceForm(reload: RwSignal<u32>) -> impl IntoView {
         move |id, label, signal, field, kind| text_field(failure, id, label, signal, field, kind);
     view! {
         <form class="card" id="silence-form" on:submit=submit novalidate>
-            <h2>"New silence"</h2>
+            <h2>{move || if editing.with(Option::is_some) { "Edit silence" } else { "New silence" }}</h2>
             {form_error(failure)}
             <div class="form-grid">
                 <label for="silence-matchers">"Matchers (one per line: name=\"value\", !=, =~, !~)"</label>
@@ -299,7 +362,10 @@ fn SilenceForm(reload: RwSignal<u32>) -> impl IntoView {
                 {text("silence-author", "Created by", author, "createdBy", "text")}
                 {text("silence-comment", "Comment", comment, "comment", "text")}
             </div>
-            <button type="submit" class="primary" id="save-silence">"Create silence"</button>
+            <button type="submit" class="primary" id="save-silence">{move || if editing.with(Option::is_some) { "Save silence" } else { "Create silence" }}</button>
+            {move || editing.with(Option::is_some).then(|| view! {
+                <button type="button" id="cancel-edit-silence" on:click=move |_| clear()>"Cancel"</button>
+            })}
             {move || saved.get().map(|m| view! { <p class="form-ok" id="silence-saved" role="status">{m}</p> })}
         </form>
     }
