@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 NAME=keiko # LEPTOS_OUTPUT_NAME in .cargo/config.toml
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
-PKG=target/site/pkg
+PKG=${SITE_PKG:-target/site/pkg} # SITE_PKG: build elsewhere (measuring while tests use target/site)
 WASM=$TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm
 WASM_OPT=.tools/node_modules/.bin/wasm-opt
 

@@ -55,15 +55,19 @@ pub async fn call<T: DeserializeOwned>(
         body.map(|b| serde_json::to_string(b).unwrap_or_default()),
     )
     .await?;
-    let value: Value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    };
     if !(200..300).contains(&status) {
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         return Err(ApiFailure::from_body(status, &value));
     }
-    serde_json::from_value(value).map_err(|e| ApiFailure {
+    // Straight from the text, not through a `Value`: the same `from_str` code decodes the
+    // data a page's resources carry in the server-rendered HTML, so each answer type is
+    // compiled into the browser bundle once instead of twice.
+    let text = if text.is_empty() {
+        "null"
+    } else {
+        text.as_str()
+    };
+    serde_json::from_str(text).map_err(|e| ApiFailure {
         status,
         code: "decode".into(),
         message: format!("unexpected answer from the server: {e}"),

@@ -29,7 +29,11 @@ pub struct StatValue {
     pub sparkline: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Written as `{"kind": "chart", "chart": …}` (serde's internally tagged form, `kind` first).
+/// Read by `body_de`, which relies on `kind` coming first: serde's own reader for internally
+/// tagged enums buffers the whole body first, which doubled the decoding code of every type
+/// inside it in the browser bundle.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PanelBody {
     Chart {
@@ -62,6 +66,127 @@ pub enum PanelBody {
     Error {
         message: String,
     },
+}
+
+impl<'de> Deserialize<'de> for PanelBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(body_de::BodyVisitor)
+    }
+}
+
+mod body_de {
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{Error, MapAccess, Visitor};
+    use serde::Deserialize;
+
+    use super::{PanelBody, StatValue};
+    use crate::components::chart_model::{ChartView, TableView};
+    use crate::components::log_model::LogLine;
+
+    const KINDS: &[&str] = &[
+        "chart",
+        "stat",
+        "gauge",
+        "table",
+        "text",
+        "logs",
+        "row",
+        "unsupported",
+        "error",
+    ];
+
+    #[derive(Deserialize)]
+    struct Chart {
+        chart: ChartView,
+    }
+    #[derive(Deserialize)]
+    struct Values {
+        values: Vec<StatValue>,
+    }
+    #[derive(Deserialize)]
+    struct Gauge {
+        values: Vec<StatValue>,
+        min: f64,
+        max: f64,
+    }
+    #[derive(Deserialize)]
+    struct Table {
+        table: TableView,
+    }
+    #[derive(Deserialize)]
+    struct Text {
+        html: String,
+    }
+    #[derive(Deserialize)]
+    struct Logs {
+        lines: Vec<LogLine>,
+    }
+    #[derive(Deserialize)]
+    struct Row {
+        collapsed: bool,
+    }
+    #[derive(Deserialize)]
+    struct Unsupported {
+        original: String,
+    }
+    #[derive(Deserialize)]
+    struct Failed {
+        message: String,
+    }
+
+    pub(super) struct BodyVisitor;
+
+    impl<'de> Visitor<'de> for BodyVisitor {
+        type Value = PanelBody;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a panel body whose first key is `kind`")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PanelBody, A::Error> {
+            if map.next_key::<String>()?.as_deref() != Some("kind") {
+                return Err(A::Error::missing_field("kind"));
+            }
+            let kind: String = map.next_value()?;
+            // The variant's fields are the rest of the same map.
+            let rest = MapAccessDeserializer::new(map);
+            Ok(match kind.as_str() {
+                "chart" => PanelBody::Chart {
+                    chart: Chart::deserialize(rest)?.chart,
+                },
+                "stat" => PanelBody::Stat {
+                    values: Values::deserialize(rest)?.values,
+                },
+                "gauge" => {
+                    let g = Gauge::deserialize(rest)?;
+                    PanelBody::Gauge {
+                        values: g.values,
+                        min: g.min,
+                        max: g.max,
+                    }
+                }
+                "table" => PanelBody::Table {
+                    table: Table::deserialize(rest)?.table,
+                },
+                "text" => PanelBody::Text {
+                    html: Text::deserialize(rest)?.html,
+                },
+                "logs" => PanelBody::Logs {
+                    lines: Logs::deserialize(rest)?.lines,
+                },
+                "row" => PanelBody::Row {
+                    collapsed: Row::deserialize(rest)?.collapsed,
+                },
+                "unsupported" => PanelBody::Unsupported {
+                    original: Unsupported::deserialize(rest)?.original,
+                },
+                "error" => PanelBody::Error {
+                    message: Failed::deserialize(rest)?.message,
+                },
+                other => return Err(A::Error::unknown_variant(other, KINDS)),
+            })
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -129,5 +254,57 @@ impl DashboardRequest {
             pairs.push(("toggle", id.to_string()));
         }
         crate::components::chart_model::encode_pairs(&pairs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_panel_body_reads_back_what_the_server_writes() {
+        let bodies = vec![
+            PanelBody::Chart {
+                chart: ChartView::default(),
+            },
+            PanelBody::Stat {
+                values: vec![StatValue {
+                    name: "a".into(),
+                    value: "1 ms".into(),
+                    raw: 1.0,
+                    color: "green".into(),
+                    sparkline: String::new(),
+                }],
+            },
+            PanelBody::Gauge {
+                values: vec![],
+                min: 0.0,
+                max: 100.0,
+            },
+            PanelBody::Table {
+                table: TableView::default(),
+            },
+            PanelBody::Text {
+                html: "<p>x</p>".into(),
+            },
+            PanelBody::Logs { lines: vec![] },
+            PanelBody::Row { collapsed: true },
+            PanelBody::Unsupported {
+                original: "heatmap".into(),
+            },
+            PanelBody::Error {
+                message: "boom".into(),
+            },
+        ];
+        for body in bodies {
+            let text = serde_json::to_string(&body).unwrap();
+            assert!(text.starts_with(r#"{"kind":"#), "{text}");
+            let back: PanelBody = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, body);
+        }
+        let late = serde_json::from_str::<PanelBody>(r#"{"collapsed":true,"kind":"row"}"#);
+        assert!(late.unwrap_err().to_string().contains("kind"));
+        let unknown = serde_json::from_str::<PanelBody>(r#"{"kind":"pie"}"#);
+        assert!(unknown.unwrap_err().to_string().contains("pie"));
     }
 }

@@ -14,6 +14,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 
+mod slim;
+
 /// The loader's name, as Leptos's `HydrationScripts` looks it up when files are not hashed.
 const LINK_NAME: &str = "__wasm_split.______________________.js";
 
@@ -39,6 +41,23 @@ fn main() -> anyhow::Result<()> {
         opts
     })
     .map_err(|e| anyhow::anyhow!("splitting {input}: {e}"))?;
+
+    // Every split module gets the input's whole type section and its custom sections
+    // (names, target features): in a few hundred small modules that was over half of their
+    // compressed size. wasm-opt would drop both, but its start-up costs about a second a
+    // module, so `slim` does it here and wasm-opt runs on the large modules only.
+    for entry in std::fs::read_dir(&pkg_dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if path != main_out && name.ends_with(".wasm") {
+            let wasm = std::fs::read(&path)?;
+            let slimmed = slim::slim(&wasm).with_context(|| format!("slimming {name}"))?;
+            std::fs::write(&path, slimmed)?;
+        }
+    }
 
     let manifest = serde_json::to_string_pretty(&split.prefetch_map)?;
     std::fs::write(pkg_dir.join("__wasm_split_manifest.json"), manifest)?;
