@@ -94,12 +94,12 @@ async fn a_rule_s_state_history_is_a_timeline_in_its_editor_and_a_silenced_alert
         || async {
             let pending = count(
                 &browser,
-                &format!("{section} rect.timeline-bar[data-state='pending']"),
+                &format!("{section} span.timeline-bar[data-state='pending']"),
             )
             .await;
             let firing = count(
                 &browser,
-                &format!("{section} rect.timeline-bar[data-state='firing']"),
+                &format!("{section} span.timeline-bar[data-state='firing']"),
             )
             .await;
             (pending >= 1 && firing >= 1).then_some((pending, firing))
@@ -169,7 +169,7 @@ async fn an_unsaved_edit_is_backtested_and_unit_tested_beside_the_editor_with_re
         .await;
     let firing_bars = count(
         &browser,
-        "#backtest-result rect.timeline-bar[data-state='firing']",
+        "#backtest-result span.timeline-bar[data-state='firing']",
     )
     .await;
     let step_error_gone = count(&browser, "#backtest .field-error").await;

@@ -117,7 +117,9 @@ async fn a_silence_is_extended_and_edited_in_place_and_a_bad_matcher_is_refused_
     .await;
 
     // Edit: the form is filled with the silence; a bad matcher is refused beside the field.
-    browser.wait_text(&row, |t| t.contains("first")).await;
+    // (Wait for the list to show the new end first: it re-renders after the extension.)
+    let new_end = extended[0]["endsAt"].as_str().unwrap().to_owned();
+    browser.wait_text(&row, |t| t.contains(&new_end)).await;
     click(&browser, &format!("{row} .edit-silence")).await;
     let filled = eventually(Duration::from_secs(10), "the form filled", || async {
         let v = browser

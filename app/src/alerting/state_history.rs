@@ -74,12 +74,13 @@ pub(super) fn StateHistoryTab(
 #[component]
 fn RuleHistory(rule: String, transitions: Vec<Value>) -> impl IntoView {
     let now = now_secs();
-    let start = transitions
+    let first = transitions
         .first()
         .and_then(|t| t["at"].as_str())
         .and_then(rfc3339_seconds)
-        .map(|s| s.min(now - 60))
         .unwrap_or(now - 3600);
+    // From the first change (a little before it, so its bar shows) until now.
+    let start = first - ((now - first) / 50).max(1);
     let rows = from_transitions(&transitions, now);
     let start_text = transitions
         .first()

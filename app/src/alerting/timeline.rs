@@ -1,6 +1,6 @@
 //! A state timeline as Grafana draws one: a row per alert (label set), a bar for each span
 //! it was pending or firing. Built from a rule's state history (transitions) or from a
-//! backtest's intervals; the layout is pure and unit-tested, the drawing is SVG.
+//! backtest's intervals; the layout is pure and unit-tested, the drawing is HTML.
 
 use leptos::prelude::*;
 use serde_json::Value;
@@ -108,11 +108,9 @@ pub(super) fn short_time(t: &str) -> String {
         .collect()
 }
 
-const WIDTH: f64 = 1000.0;
-const LABEL_W: f64 = 260.0;
-const ROW_H: f64 = 22.0;
-
-/// The timeline from `start` to `end` (Unix seconds), the two times written under it.
+/// The timeline from `start` to `end` (Unix seconds), the two times written under it: a
+/// row per alert, its labels beside a track with a bar per span (positions in percent, so
+/// it reads the same in a narrow column as across the page).
 #[component]
 pub(super) fn Timeline(
     rows: Vec<Row>,
@@ -122,42 +120,43 @@ pub(super) fn Timeline(
     end_text: String,
 ) -> impl IntoView {
     let span = (end - start).max(1) as f64;
-    let x = move |t: i64| LABEL_W + ((t - start) as f64 / span).clamp(0.0, 1.0) * (WIDTH - LABEL_W);
-    let height = ROW_H * rows.len() as f64 + 18.0;
-    let bars = rows
+    let pct = move |t: i64| ((t - start) as f64 / span * 100.0).clamp(0.0, 100.0);
+    let rows = rows
         .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let y = i as f64 * ROW_H;
-            let segments = row
+        .map(|row| {
+            let bars = row
                 .segments
                 .into_iter()
                 .map(|s| {
-                    let (x1, x2) = (x(s.from), x(s.to));
-                    let title = format!("{} {}s", s.state, s.to - s.from);
+                    let (left, right) = (pct(s.from), pct(s.to));
+                    let title = format!(
+                        "{} for {}s{}",
+                        s.state,
+                        s.to - s.from,
+                        if s.open { ", still" } else { "" }
+                    );
                     view! {
-                        <rect class=format!("timeline-bar timeline-{}", s.state) data-state=s.state.clone()
-                            x=format!("{x1:.1}") y=format!("{:.1}", y + 3.0)
-                            width=format!("{:.1}", (x2 - x1).max(2.0)) height=format!("{:.1}", ROW_H - 6.0)>
-                            <title>{title}</title>
-                        </rect>
+                        <span class=format!("timeline-bar timeline-{}", s.state) data-state=s.state.clone()
+                            style=format!("left:{left:.3}%;width:max(2px, {:.3}%)", right - left) title=title></span>
                     }
                 })
                 .collect_view();
             view! {
-                <g class="timeline-row" data-labels=row.labels.clone()>
-                    <text x="0" y=format!("{:.1}", y + ROW_H * 0.7) class="timeline-labels">{row.labels.clone()}</text>
-                    {segments}
-                </g>
+                <div class="timeline-row" data-labels=row.labels.clone()>
+                    <span class="timeline-labels" title=row.labels.clone()>{row.labels.clone()}</span>
+                    <div class="timeline-track">{bars}</div>
+                </div>
             }
         })
         .collect_view();
     view! {
-        <svg class="timeline" viewBox=format!("0 0 {WIDTH} {height}") preserveAspectRatio="none" role="img">
-            {bars}
-            <text x=format!("{LABEL_W}") y=format!("{:.1}", height - 4.0) class="timeline-axis">{start_text}</text>
-            <text x=format!("{WIDTH}") y=format!("{:.1}", height - 4.0) class="timeline-axis" text-anchor="end">{end_text}</text>
-        </svg>
+        <div class="timeline" role="img" aria-label="State timeline">
+            {rows}
+            <div class="timeline-row timeline-axis">
+                <span></span>
+                <div class="timeline-ends"><span>{start_text}</span><span>{end_text}</span></div>
+            </div>
+        </div>
     }
 }
 
