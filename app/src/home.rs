@@ -57,7 +57,7 @@ struct DashboardCounts {
 struct MyTeam {
     id: i64,
     name: String,
-    progress: Value,
+    progress: wire::checklist::Progress,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]

@@ -30,7 +30,7 @@ pub async fn summary(db: &SqlitePool, access: &Access, user_id: i64) -> Result<V
         .filter(|t| t.members.iter().any(|m| m.id == user_id))
     {
         let list = checklist::team_checklist(db, team.id, TEMPLATE, Lang::En).await?;
-        mine.push(json!({ "id": team.id, "name": team.name, "progress": list["progress"] }));
+        mine.push(json!({ "id": team.id, "name": team.name, "progress": list.progress }));
     }
     let all = crate::dashboards::store::list(db, user_id, &Default::default()).await?;
     let starred: Vec<Value> = all

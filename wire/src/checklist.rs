@@ -138,6 +138,172 @@ pub fn service_problem(job: &str) -> Option<String> {
         })
 }
 
+// ---- what the server answers --------------------------------------------------------------
+
+/// Items done out of those that apply (not "not applicable"), and the share in percent with
+/// one decimal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub done: usize,
+    pub applicable: usize,
+    pub percent: f64,
+}
+
+impl Progress {
+    pub fn of(done: usize, applicable: usize) -> Progress {
+        let percent = if applicable == 0 {
+            0.0
+        } else {
+            (done as f64 * 1000.0 / applicable as f64).round() / 10.0
+        };
+        Progress {
+            done,
+            applicable,
+            percent,
+        }
+    }
+}
+
+/// A user an item is assigned to.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Owner {
+    pub id: i64,
+    pub login: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TeamRef {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TemplateRef {
+    pub id: i64,
+    pub name: String,
+    pub version: i64,
+}
+
+/// What an evidence check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvidenceStatus {
+    Verified,
+    Failing,
+    /// The portal has no data to decide yet (e.g. no log source).
+    Unverifiable,
+}
+
+impl EvidenceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceStatus::Verified => "verified",
+            EvidenceStatus::Failing => "failing",
+            EvidenceStatus::Unverifiable => "unverifiable",
+        }
+    }
+}
+
+/// One evidence check's latest result for a team.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub check: String,
+    pub status: EvidenceStatus,
+    /// What was found, in words.
+    pub detail: String,
+    pub checked_at: String,
+    /// When the check last turned from verified (or unknown) to failing.
+    pub failing_since: Option<String>,
+}
+
+/// One item of a team's checklist: the template's text in the asked language, the team's
+/// state of it, its evidence and what needs attention.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemView {
+    pub id: i64,
+    pub title: String,
+    pub detail: String,
+    /// One of `STATES`.
+    pub state: String,
+    pub reason: String,
+    pub owner: Option<Owner>,
+    pub due_date: Option<String>,
+    pub note: String,
+    /// `note` as HTML, raw HTML in it escaped.
+    pub note_html: String,
+    pub evidence_links: Vec<String>,
+    pub updated_at: Option<String>,
+    pub updated_by: Option<String>,
+    pub evidence: Option<Evidence>,
+    /// Set when the item is done but its evidence fails.
+    pub warning: Option<String>,
+    pub overdue: bool,
+    /// The item's history (a URL of the API).
+    pub history: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SectionView {
+    pub id: i64,
+    pub title: String,
+    pub progress: Progress,
+    pub items: Vec<ItemView>,
+}
+
+/// `GET /api/v1/teams/{id}/checklist`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamChecklist {
+    pub team: TeamRef,
+    pub template: TemplateRef,
+    pub language: Lang,
+    pub progress: Progress,
+    pub sections: Vec<SectionView>,
+}
+
+/// One change of an item: who, when, the fields that changed, the state before and after
+/// (as stored then; older entries may lack fields added since).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub actor: String,
+    pub changed: Vec<String>,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+/// `GET /api/v1/checklist/overview`: teams × sections, and the open items that are overdue
+/// or have no owner.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub teams: Vec<TeamProgress>,
+    pub attention: Vec<Attention>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TeamProgress {
+    pub team: TeamRef,
+    pub progress: Progress,
+    pub sections: Vec<SectionProgress>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SectionProgress {
+    pub id: i64,
+    pub title: String,
+    pub progress: Progress,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Attention {
+    pub team: String,
+    pub team_id: i64,
+    pub item_id: i64,
+    pub title: String,
+    pub overdue: bool,
+    pub owner: Option<Owner>,
+    pub due_date: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +322,12 @@ mod tests {
             serde_json::to_string(&unchanged).unwrap(),
             r#"{"note":"n"}"#
         );
+    }
+
+    #[test]
+    fn progress_rounds_to_one_decimal_and_is_zero_when_nothing_applies() {
+        assert_eq!(Progress::of(1, 3).percent, 33.3);
+        assert_eq!(Progress::of(2, 3).percent, 66.7);
+        assert_eq!(Progress::of(0, 0).percent, 0.0);
     }
 }

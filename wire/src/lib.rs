@@ -1,5 +1,6 @@
 //! The documents the server and the app exchange, typed once for both: the native dashboard
-//! document, rule groups as Prometheus rule files write them, and the checklist's bodies.
+//! document, rule groups as Prometheus rule files write them, and the checklist's bodies
+//! and answers.
 //! The app edits these types and the server validates the same ones; checks that need no
 //! server state live here, so the editor can show the server's own messages before a save.
 //!

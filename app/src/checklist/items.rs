@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
-use wire::checklist::ItemPatch;
+use wire::checklist::{EvidenceStatus, HistoryEntry, ItemPatch, ItemView};
 
 use super::STATES;
 use crate::api_client::{call, ApiFailure};
@@ -13,18 +13,18 @@ use crate::dto::UserView;
 #[component]
 pub(super) fn ItemRow(
     team_id: i64,
-    item: Value,
+    item: ItemView,
     users: RwSignal<Vec<UserView>>,
     can_edit: bool,
     reload: RwSignal<u32>,
     shown: Signal<bool>,
 ) -> impl IntoView {
-    let id = item["id"].as_i64().unwrap_or(0);
-    let state = item["state"].as_str().unwrap_or("open").to_owned();
+    let id = item.id;
+    let state = item.state.clone();
     let failure = RwSignal::new(None::<ApiFailure>);
     let asking_reason = RwSignal::new(false);
-    let reason = RwSignal::new(item["reason"].as_str().unwrap_or("").to_owned());
-    let history = RwSignal::new(None::<Vec<Value>>);
+    let reason = RwSignal::new(item.reason.clone());
+    let history = RwSignal::new(None::<Vec<HistoryEntry>>);
     let send = move |body: ItemPatch| {
         spawn_local(async move {
             match call::<Value>(
@@ -43,22 +43,15 @@ pub(super) fn ItemRow(
             }
         });
     };
-    let owner_id = item["owner"]["id"].as_i64();
-    let evidence = item["evidence"].clone();
-    let warning = item["warning"].as_str().map(str::to_owned);
-    let overdue = item["overdue"] == true;
-    let note_html = item["note_html"].as_str().unwrap_or("").to_owned();
-    let note = item["note"].as_str().unwrap_or("").to_owned();
-    let due = item["due_date"].as_str().unwrap_or("").to_owned();
-    let links = item["evidence_links"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let links_text: String = links
-        .iter()
-        .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let owner_id = item.owner.as_ref().map(|o| o.id);
+    let evidence = item.evidence.clone();
+    let warning = item.warning.clone();
+    let overdue = item.overdue;
+    let note_html = item.note_html.clone();
+    let note = item.note.clone();
+    let due = item.due_date.clone().unwrap_or_default();
+    let links = item.evidence_links.clone();
+    let links_text = links.join(" ");
 
     view! {
         <li class="checklist-item" data-item=id data-state=state.clone() class:hidden=move || !shown.get()>
@@ -81,18 +74,16 @@ pub(super) fn ItemRow(
                         }
                     }).collect_view()}
                 </div>
-                <span class="item-title"><strong>{item["title"].as_str().unwrap_or("").to_owned()}</strong> " " {item["detail"].as_str().unwrap_or("").to_owned()}</span>
+                <span class="item-title"><strong>{item.title.clone()}</strong> " " {item.detail.clone()}</span>
                 {overdue.then(|| view! { <span class="badge overdue">"overdue"</span> })}
-                {(!evidence.is_null()).then(|| {
-                    let status = evidence["status"].as_str().unwrap_or("").to_owned();
-                    let text = match status.as_str() {
-                        "verified" => format!("evidence verified · {}", evidence["checked_at"].as_str().unwrap_or("")),
-                        "failing" => format!("evidence failing since {}", evidence["failing_since"].as_str().unwrap_or("")),
-                        _ => evidence["detail"].as_str().unwrap_or("").to_owned(),
+                {evidence.map(|e| {
+                    let text = match e.status {
+                        EvidenceStatus::Verified => format!("evidence verified · {}", e.checked_at),
+                        EvidenceStatus::Failing => format!("evidence failing since {}", e.failing_since.as_deref().unwrap_or("")),
+                        EvidenceStatus::Unverifiable => e.detail.clone(),
                     };
-                    let detail = evidence["detail"].as_str().unwrap_or("").to_owned();
-                    let shown_detail = (status != "unverifiable").then(|| view! { <span class="evidence-detail">{detail.clone()}</span> });
-                    view! { <span class=format!("badge evidence-badge evidence-{status}") title=detail>{text}</span> {shown_detail} }
+                    let shown_detail = (e.status != EvidenceStatus::Unverifiable).then(|| view! { <span class="evidence-detail">{e.detail.clone()}</span> });
+                    view! { <span class=format!("badge evidence-badge evidence-{}", e.status.as_str()) title=e.detail.clone()>{text}</span> {shown_detail} }
                 })}
             </div>
             {warning.map(|w| view! { <p class="evidence-warning" role="alert">{w}</p> })}
@@ -104,7 +95,7 @@ pub(super) fn ItemRow(
                     {field_error(failure, "reason")}
                 </div>
             })}
-            {(state == "not_applicable").then(|| view! { <p class="muted">"Not applicable: " {item["reason"].as_str().unwrap_or("").to_owned()}</p> })}
+            {(state == "not_applicable").then(|| view! { <p class="muted">"Not applicable: " {item.reason.clone()}</p> })}
             <div class="item-details">
                 <label>"Owner"
                     <select class="owner-select" disabled=!can_edit on:change=move |ev| {
@@ -136,10 +127,10 @@ pub(super) fn ItemRow(
                         {field_error(failure, "evidence_links")}
                         {field_error(failure, "note")}
                     })}
-                    <ul class="links">{links.iter().filter_map(Value::as_str).map(|l| view! { <li><a href=l.to_owned() rel="noopener noreferrer">{l.to_owned()}</a></li> }).collect_view()}</ul>
+                    <ul class="links">{links.into_iter().map(|l| view! { <li><a href=l.clone() rel="noopener noreferrer">{l.clone()}</a></li> }).collect_view()}</ul>
                     <button type="button" class="link show-history" on:click=move |_| {
                         spawn_local(async move {
-                            if let Ok(h) = call::<Vec<Value>>("GET", &format!("/api/v1/teams/{team_id}/checklist/items/{id}/history"), None::<&()>).await {
+                            if let Ok(h) = call::<Vec<HistoryEntry>>("GET", &format!("/api/v1/teams/{team_id}/checklist/items/{id}/history"), None::<&()>).await {
                                 history.set(Some(h));
                             }
                         });
@@ -158,17 +149,6 @@ pub(super) fn ItemRow(
     }
 }
 
-fn history_line(e: &Value) -> String {
-    let changed: Vec<&str> = e["changed"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    format!(
-        "{} · {} changed {}",
-        e["at"].as_str().unwrap_or(""),
-        e["actor"].as_str().unwrap_or(""),
-        changed.join(", ")
-    )
+fn history_line(e: &HistoryEntry) -> String {
+    format!("{} · {} changed {}", e.at, e.actor, e.changed.join(", "))
 }

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use serde_json::Value;
+use wire::checklist::{Overview, TeamChecklist};
 
 use crate::api_client::{call, ApiFailure};
 use crate::components::progress::{progress_text, ProgressBar};
@@ -88,13 +88,13 @@ pub fn Checklist() -> impl IntoView {
 
 #[component]
 fn TeamChecklist(team_id: i64, users: RwSignal<Vec<UserView>>, can_edit: bool) -> impl IntoView {
-    let list = RwSignal::new(None::<Result<Value, ApiFailure>>);
+    let list = RwSignal::new(None::<Result<TeamChecklist, ApiFailure>>);
     let reload = RwSignal::new(0u32);
     Effect::new(move |_| {
         reload.track();
         spawn_local(async move {
             list.set(Some(
-                call::<Value>(
+                call::<TeamChecklist>(
                     "GET",
                     &format!("/api/v1/teams/{team_id}/checklist"),
                     None::<&()>,
@@ -122,19 +122,17 @@ fn TeamChecklist(team_id: i64, users: RwSignal<Vec<UserView>>, can_edit: bool) -
             None => view! { <p>"Loading…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="form-error">{e.message}</p> }.into_any(),
             Some(Ok(data)) => {
-                let sections = data["sections"].as_array().cloned().unwrap_or_default();
                 view! {
-                    <ProgressBar progress=data["progress"].clone() id=Some("overall-progress") />
-                    {sections.into_iter().map(|s| {
-                        let items = s["items"].as_array().cloned().unwrap_or_default();
+                    <ProgressBar progress=data.progress id=Some("overall-progress") />
+                    {data.sections.into_iter().map(|s| {
                         view! {
-                            <section class="checklist-section card" data-section=s["id"].to_string()>
-                                <h2>{s["title"].as_str().unwrap_or("").to_owned()}</h2>
-                                <ProgressBar progress=s["progress"].clone() id=None />
+                            <section class="checklist-section card" data-section=s.id.to_string()>
+                                <h2>{s.title}</h2>
+                                <ProgressBar progress=s.progress id=None />
                                 <ul class="checklist-items">
-                                    {items.into_iter().map(|item| {
-                                        let state = item["state"].as_str().unwrap_or("open").to_owned();
-                                        let owner = item["owner"]["login"].as_str().unwrap_or("").to_owned();
+                                    {s.items.into_iter().map(|item| {
+                                        let state = item.state.clone();
+                                        let owner = item.owner.as_ref().and_then(|o| o.login.clone()).unwrap_or_default();
                                         let shown = move || {
                                             let sf = state_filter.get();
                                             let of = owner_filter.get();
@@ -157,11 +155,11 @@ fn TeamChecklist(team_id: i64, users: RwSignal<Vec<UserView>>, can_edit: bool) -
 
 #[component]
 fn Overview() -> impl IntoView {
-    let data = RwSignal::new(None::<Result<Value, ApiFailure>>);
+    let data = RwSignal::new(None::<Result<Overview, ApiFailure>>);
     Effect::new(move |_| {
         spawn_local(async move {
             data.set(Some(
-                call::<Value>("GET", "/api/v1/checklist/overview", None::<&()>).await,
+                call::<Overview>("GET", "/api/v1/checklist/overview", None::<&()>).await,
             ));
         });
     });
@@ -170,29 +168,27 @@ fn Overview() -> impl IntoView {
             None => view! { <p>"Loading…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="form-error">{e.message}</p> }.into_any(),
             Some(Ok(v)) => {
-                let teams = v["teams"].as_array().cloned().unwrap_or_default();
-                let headers: Vec<String> = teams.first().and_then(|t| t["sections"].as_array()).into_iter().flatten()
-                    .map(|s| s["title"].as_str().unwrap_or("").to_owned()).collect();
-                let attention = v["attention"].as_array().cloned().unwrap_or_default();
+                let headers: Vec<String> = v.teams.first().into_iter().flat_map(|t| &t.sections)
+                    .map(|s| s.title.clone()).collect();
                 view! {
                     <table class="grid" id="team-matrix">
                         <thead><tr><th>"Team"</th><th>"Overall"</th>{headers.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
                         <tbody>
-                            {teams.into_iter().map(|t| view! {
-                                <tr data-team=t["team"]["name"].as_str().unwrap_or("").to_owned()>
-                                    <td><a href=format!("/checklist?team={}", t["team"]["id"])>{t["team"]["name"].as_str().unwrap_or("").to_owned()}</a></td>
-                                    <td>{progress_text(&t["progress"])}</td>
-                                    {t["sections"].as_array().cloned().unwrap_or_default().into_iter().map(|s| view! { <td>{format!("{}%", s["progress"]["percent"])}</td> }).collect_view()}
+                            {v.teams.into_iter().map(|t| view! {
+                                <tr data-team=t.team.name.clone()>
+                                    <td><a href=format!("/checklist?team={}", t.team.id)>{t.team.name.clone()}</a></td>
+                                    <td>{progress_text(&t.progress)}</td>
+                                    {t.sections.into_iter().map(|s| view! { <td>{format!("{:.1}%", s.progress.percent)}</td> }).collect_view()}
                                 </tr>
                             }).collect_view()}
                         </tbody>
                     </table>
                     <h2>"Needs attention"</h2>
                     <ul id="attention">
-                        {attention.into_iter().map(|a| view! {
-                            <li>{format!("{}: {}{}{}", a["team"].as_str().unwrap_or(""), a["title"].as_str().unwrap_or(""),
-                                if a["overdue"] == true { " — overdue" } else { "" },
-                                if a["owner"].is_null() { " — no owner" } else { "" })}</li>
+                        {v.attention.into_iter().map(|a| view! {
+                            <li>{format!("{}: {}{}{}", a.team, a.title,
+                                if a.overdue { " — overdue" } else { "" },
+                                if a.owner.is_none() { " — no owner" } else { "" })}</li>
                         }).collect_view()}
                     </ul>
                 }.into_any()

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use sqlx::SqlitePool;
 
 use super::ownership::{self, Ownership};
@@ -19,35 +18,8 @@ use crate::sources::store::SourceRow;
 use crate::sources::traces::TraceSource;
 use crate::sources::{InstantQuery, MetricsSource};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Verified,
-    Failing,
-    /// The portal has no data to decide yet (e.g. no log source).
-    Unverifiable,
-}
-
-impl Status {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Status::Verified => "verified",
-            Status::Failing => "failing",
-            Status::Unverifiable => "unverifiable",
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Evidence {
-    pub check: String,
-    pub status: Status,
-    /// What was found, in words.
-    pub detail: String,
-    pub checked_at: String,
-    /// When the check last turned from verified (or unknown) to failing.
-    pub failing_since: Option<String>,
-}
+/// A check's result and its status, typed once for the server and the app.
+pub use wire::checklist::{Evidence, EvidenceStatus as Status};
 
 /// Every check the portal knows, with its description.
 pub const CHECKS: &[(&str, &str)] = &[

@@ -1,6 +1,6 @@
 //! A team's checklist exported as CSV (one row per item) or Markdown.
 
-use serde_json::Value;
+use wire::checklist::TeamChecklist;
 
 use crate::error::Error;
 
@@ -37,10 +37,10 @@ impl Format {
 
 /// The file name a download of `list` gets: `checklist-<team>.<ext>`, the team's name
 /// reduced to ASCII letters, digits and `-`.
-pub fn file_name(list: &Value, format: Format) -> String {
-    let name: String = list["team"]["name"]
-        .as_str()
-        .unwrap_or("team")
+pub fn file_name(list: &TeamChecklist, format: Format) -> String {
+    let name: String = list
+        .team
+        .name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
@@ -63,71 +63,66 @@ fn csv_field(s: &str) -> String {
 
 /// The checklist as CSV (one row per item) or Markdown (the seed's `- [ ]` style; also for
 /// `Json`, which callers answer with the list itself).
-pub fn export(list: &Value, format: Format) -> String {
+pub fn export(list: &TeamChecklist, format: Format) -> String {
     let mut out = String::new();
+    let items = list
+        .sections
+        .iter()
+        .flat_map(|s| s.items.iter().map(move |i| (s, i)));
     if format == Format::Csv {
         out.push_str("section,item,detail,state,reason,owner,due_date,evidence,evidence_links\r\n");
-        for s in list["sections"].as_array().into_iter().flatten() {
-            for i in s["items"].as_array().into_iter().flatten() {
-                let cells = [
-                    s["title"].as_str().unwrap_or(""),
-                    i["title"].as_str().unwrap_or(""),
-                    i["detail"].as_str().unwrap_or(""),
-                    i["state"].as_str().unwrap_or(""),
-                    i["reason"].as_str().unwrap_or(""),
-                    i["owner"]["login"].as_str().unwrap_or(""),
-                    i["due_date"].as_str().unwrap_or(""),
-                    i["evidence"]["status"].as_str().unwrap_or(""),
-                    &i["evidence_links"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ];
-                out.push_str(
-                    &cells
-                        .iter()
-                        .map(|c| csv_field(c))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
-                out.push_str("\r\n");
-            }
+        for (s, i) in items {
+            let cells = [
+                s.title.as_str(),
+                &i.title,
+                &i.detail,
+                &i.state,
+                &i.reason,
+                i.owner
+                    .as_ref()
+                    .and_then(|o| o.login.as_deref())
+                    .unwrap_or(""),
+                i.due_date.as_deref().unwrap_or(""),
+                i.evidence.as_ref().map(|e| e.status.as_str()).unwrap_or(""),
+                &i.evidence_links.join(" "),
+            ];
+            out.push_str(
+                &cells
+                    .iter()
+                    .map(|c| csv_field(c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            out.push_str("\r\n");
         }
         return out;
     }
     out.push_str(&format!(
         "# {} — {}\n\nProgress: {}/{} ({}%)\n",
-        list["template"]["name"].as_str().unwrap_or(""),
-        list["team"]["name"].as_str().unwrap_or(""),
-        list["progress"]["done"],
-        list["progress"]["applicable"],
-        list["progress"]["percent"]
+        list.template.name,
+        list.team.name,
+        list.progress.done,
+        list.progress.applicable,
+        list.progress.percent
     ));
-    for s in list["sections"].as_array().into_iter().flatten() {
-        out.push_str(&format!("\n### {}\n\n", s["title"].as_str().unwrap_or("")));
-        for i in s["items"].as_array().into_iter().flatten() {
-            let mark = match i["state"].as_str() {
-                Some("done") => "x",
-                Some("not_applicable") => "-",
-                Some("in_progress") => "~",
+    for s in &list.sections {
+        out.push_str(&format!("\n### {}\n\n", s.title));
+        for i in &s.items {
+            let mark = match i.state.as_str() {
+                "done" => "x",
+                "not_applicable" => "-",
+                "in_progress" => "~",
                 _ => " ",
             };
-            out.push_str(&format!(
-                "- [{mark}] **{}** {}",
-                i["title"].as_str().unwrap_or(""),
-                i["detail"].as_str().unwrap_or("")
-            ));
-            if let Some(owner) = i["owner"]["login"].as_str() {
+            out.push_str(&format!("- [{mark}] **{}** {}", i.title, i.detail));
+            if let Some(owner) = i.owner.as_ref().and_then(|o| o.login.as_deref()) {
                 out.push_str(&format!(" — owner: {owner}"));
             }
-            if let Some(due) = i["due_date"].as_str() {
+            if let Some(due) = &i.due_date {
                 out.push_str(&format!(", due {due}"));
             }
-            if i["state"] == "not_applicable" {
-                out.push_str(&format!(" (n/a: {})", i["reason"].as_str().unwrap_or("")));
+            if i.state == "not_applicable" {
+                out.push_str(&format!(" (n/a: {})", i.reason));
             }
             out.push('\n');
         }

@@ -25,7 +25,11 @@ use crate::db::now;
 use crate::error::Error;
 use crate::metrics::Metrics;
 
-pub use wire::checklist::{ItemPatch, Lang, STATES};
+pub use wire::checklist::{
+    Attention, Evidence, EvidenceStatus, HistoryEntry, ItemPatch, ItemView, Lang, Overview, Owner,
+    Progress, SectionProgress, SectionView, TeamChecklist, TeamProgress, TeamRef, TemplateRef,
+    STATES,
+};
 
 // ---- a team's checklist -----------------------------------------------------------------
 
@@ -41,15 +45,6 @@ struct StateRow {
     evidence_links: String,
     updated_at: String,
     updated_by: String,
-}
-
-fn progress(done: usize, applicable: usize) -> Value {
-    let percent = if applicable == 0 {
-        0.0
-    } else {
-        (done as f64 * 1000.0 / applicable as f64).round() / 10.0
-    };
-    json!({ "done": done, "applicable": applicable, "percent": percent })
 }
 
 fn item_state_json(row: Option<&StateRow>) -> Value {
@@ -78,7 +73,7 @@ pub async fn team_checklist(
     team_id: i64,
     template_id: i64,
     lang: Lang,
-) -> Result<Value, Error> {
+) -> Result<TeamChecklist, Error> {
     let team = crate::identity::teams::get(db, team_id)
         .await?
         .ok_or_else(|| Error::not_found("team"))?;
@@ -91,7 +86,7 @@ pub async fn team_checklist(
 async fn evaluate_evidence(
     db: &SqlitePool,
     team_id: i64,
-) -> Result<HashMap<String, evidence::Evidence>, Error> {
+) -> Result<HashMap<String, Evidence>, Error> {
     Ok(evidence::on_read(db, team_id)
         .await?
         .into_iter()
@@ -105,9 +100,9 @@ async fn render(
     team_id: i64,
     team_name: &str,
     template: &Template,
-    evidence: &HashMap<String, evidence::Evidence>,
+    evidence: &HashMap<String, Evidence>,
     lang: Lang,
-) -> Result<Value, Error> {
+) -> Result<TeamChecklist, Error> {
     let states: Vec<StateRow> = sqlx::query_as(
         "SELECT s.item_id, s.state, s.reason, s.owner_id, u.login AS owner_login, s.due_date, s.note, \
          s.evidence_links, s.updated_at, s.updated_by FROM team_item_states s \
@@ -124,13 +119,11 @@ async fn render(
         let (mut done, mut applicable) = (0, 0);
         let mut items = Vec::new();
         for item in &section.items {
-            let row = by_item.get(&item.id).copied();
-            let mut v = item_state_json(row);
-            let state = v["state"].as_str().unwrap_or("open").to_owned();
-            if state != "not_applicable" {
+            let mut v = item_view(by_item.get(&item.id).copied());
+            if v.state != "not_applicable" {
                 applicable += 1;
             }
-            if state == "done" {
+            if v.state == "done" {
                 done += 1;
             }
             let ev = item.evidence_check.as_ref().and_then(|c| evidence.get(c));
@@ -138,45 +131,79 @@ async fn render(
                 Lang::De => (&item.title_de, &item.detail_de),
                 Lang::En => (&item.title_en, &item.detail_en),
             };
-            v["id"] = json!(item.id);
-            v["title"] = json!(title);
-            v["detail"] = json!(detail);
-            v["evidence"] = json!(ev);
-            v["warning"] = json!(match (state.as_str(), ev) {
-                ("done", Some(e)) if e.status == evidence::Status::Failing => Some(format!(
+            v.id = item.id;
+            v.title = title.clone();
+            v.detail = detail.clone();
+            v.warning = match (v.state.as_str(), ev) {
+                ("done", Some(e)) if e.status == EvidenceStatus::Failing => Some(format!(
                     "done, but evidence fails since {}: {}",
                     e.failing_since.as_deref().unwrap_or(&e.checked_at),
                     e.detail
                 )),
                 _ => None,
-            });
-            v["overdue"] = json!(
-                v["due_date"].as_str().is_some_and(|d| d < today.as_str())
-                    && state != "done"
-                    && state != "not_applicable"
-            );
-            v["history"] = json!(format!(
+            };
+            v.evidence = ev.cloned();
+            v.overdue = v.due_date.as_deref().is_some_and(|d| d < today.as_str())
+                && v.state != "done"
+                && v.state != "not_applicable";
+            v.history = format!(
                 "/api/v1/teams/{team_id}/checklist/items/{}/history",
                 item.id
-            ));
+            );
             items.push(v);
         }
         done_all += done;
         applicable_all += applicable;
-        sections.push(json!({
-            "id": section.id,
-            "title": match lang { Lang::De => &section.title_de, Lang::En => &section.title_en },
-            "progress": progress(done, applicable),
-            "items": items,
-        }));
+        sections.push(SectionView {
+            id: section.id,
+            title: match lang {
+                Lang::De => section.title_de.clone(),
+                Lang::En => section.title_en.clone(),
+            },
+            progress: Progress::of(done, applicable),
+            items,
+        });
     }
-    Ok(json!({
-        "team": { "id": team_id, "name": team_name },
-        "template": { "id": template.id, "name": template.name, "version": template.version },
-        "language": lang,
-        "progress": progress(done_all, applicable_all),
-        "sections": sections,
-    }))
+    Ok(TeamChecklist {
+        team: TeamRef {
+            id: team_id,
+            name: team_name.to_owned(),
+        },
+        template: TemplateRef {
+            id: template.id,
+            name: template.name.clone(),
+            version: template.version,
+        },
+        language: lang,
+        progress: Progress::of(done_all, applicable_all),
+        sections,
+    })
+}
+
+/// The item's state fields from its stored row (an untouched item is open, unowned, empty);
+/// the rest of the view is the template's and the evidence's.
+fn item_view(row: Option<&StateRow>) -> ItemView {
+    let Some(r) = row else {
+        return ItemView {
+            state: "open".into(),
+            ..ItemView::default()
+        };
+    };
+    ItemView {
+        state: r.state.clone(),
+        reason: r.reason.clone(),
+        owner: r.owner_id.map(|id| Owner {
+            id,
+            login: r.owner_login.clone(),
+        }),
+        due_date: r.due_date.clone(),
+        note: r.note.clone(),
+        note_html: crate::markdown::render(&r.note),
+        evidence_links: serde_json::from_str(&r.evidence_links).unwrap_or_default(),
+        updated_at: Some(r.updated_at.clone()),
+        updated_by: Some(r.updated_by.clone()),
+        ..ItemView::default()
+    }
 }
 
 /// Changes one item of a team's checklist; the before/after goes to the item's history and
@@ -374,7 +401,7 @@ pub async fn item_history(
     db: &SqlitePool,
     team_id: i64,
     item_id: i64,
-) -> Result<Vec<Value>, Error> {
+) -> Result<Vec<HistoryEntry>, Error> {
     let team: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE id = ?")
         .bind(team_id)
         .fetch_optional(db)
@@ -401,43 +428,62 @@ pub async fn item_history(
         .map(|(at, actor, before, after)| {
             let before: Value = serde_json::from_str(&before).unwrap_or_default();
             let after: Value = serde_json::from_str(&after).unwrap_or_default();
-            let changed: Vec<&String> = after
+            let changed: Vec<String> = after
                 .as_object()
-                .map(|o| o.keys().filter(|k| before.get(k.as_str()) != after.get(k.as_str())).collect())
+                .map(|o| {
+                    o.keys()
+                        .filter(|k| before.get(k.as_str()) != after.get(k.as_str()))
+                        .cloned()
+                        .collect()
+                })
                 .unwrap_or_default();
-            json!({ "at": at, "actor": actor, "changed": changed, "before": before, "after": after })
+            HistoryEntry {
+                at,
+                actor,
+                changed,
+                before,
+                after,
+            }
         })
         .collect())
 }
 
 /// Teams × sections with progress, plus what needs attention (overdue or without owner).
-pub async fn overview(db: &SqlitePool, template_id: i64, lang: Lang) -> Result<Value, Error> {
+pub async fn overview(db: &SqlitePool, template_id: i64, lang: Lang) -> Result<Overview, Error> {
     let teams = crate::identity::teams::list(db).await?;
     // The template is the same for every team: load it once.
     let template = template_by_id(db, template_id).await?;
-    let mut rows = Vec::new();
-    let mut attention = Vec::new();
+    let mut answer = Overview::default();
     for team in teams {
         let evidence = evaluate_evidence(db, team.id).await?;
         let list = render(db, team.id, &team.name, &template, &evidence, lang).await?;
-        for section in list["sections"].as_array().into_iter().flatten() {
-            for item in section["items"].as_array().into_iter().flatten() {
-                let open = item["state"] != "done" && item["state"] != "not_applicable";
-                if open && (item["overdue"] == true || item["owner"].is_null()) {
-                    attention.push(json!({
-                        "team": team.name, "team_id": team.id, "item_id": item["id"], "title": item["title"],
-                        "overdue": item["overdue"], "owner": item["owner"], "due_date": item["due_date"],
-                    }));
-                }
+        for item in list.sections.iter().flat_map(|s| &s.items) {
+            let open = item.state != "done" && item.state != "not_applicable";
+            if open && (item.overdue || item.owner.is_none()) {
+                answer.attention.push(Attention {
+                    team: team.name.clone(),
+                    team_id: team.id,
+                    item_id: item.id,
+                    title: item.title.clone(),
+                    overdue: item.overdue,
+                    owner: item.owner.clone(),
+                    due_date: item.due_date.clone(),
+                });
             }
         }
-        rows.push(json!({
-            "team": { "id": team.id, "name": team.name },
-            "progress": list["progress"],
-            "sections": list["sections"].as_array().into_iter().flatten()
-                .map(|s| json!({ "id": s["id"], "title": s["title"], "progress": s["progress"] }))
-                .collect::<Vec<_>>(),
-        }));
+        answer.teams.push(TeamProgress {
+            team: list.team,
+            progress: list.progress,
+            sections: list
+                .sections
+                .into_iter()
+                .map(|s| SectionProgress {
+                    id: s.id,
+                    title: s.title,
+                    progress: s.progress,
+                })
+                .collect(),
+        });
     }
-    Ok(json!({ "teams": rows, "attention": attention }))
+    Ok(answer)
 }
