@@ -64,11 +64,17 @@ async fn a_rule_s_state_history_is_a_timeline_in_its_editor_and_a_silenced_alert
         )
         .await;
 
-    browser
-        .goto(&portal.url("/alerting/rules/edit?namespace=default&group=ui"))
-        .await;
-    browser.wait_hydrated().await;
-    click(&browser, "#tab-state-history").await;
+    // Its "State history" link opens the rule's editor on that tab.
+    click(
+        &browser,
+        "article.alert-item[data-alertname='HighErrorRate'] .history-link",
+    )
+    .await;
+    let opened = eventually(Duration::from_secs(10), "the editor", || async {
+        let url = browser.current_url().await;
+        url.contains("/alerting/rules/edit").then_some(url)
+    })
+    .await;
     let section = ".state-history-rule[data-rule='HighErrorRate']";
     let firing = browser
         .wait_text(&format!("{section} tr.transition[data-to='firing']"), |t| {
@@ -111,6 +117,10 @@ async fn a_rule_s_state_history_is_a_timeline_in_its_editor_and_a_silenced_alert
     browser.close().await;
 
     assert!(html.contains("alert-silenced"), "{html}");
+    assert!(
+        opened.ends_with("/alerting/rules/edit?namespace=default&group=ui&tab=state-history#state-history-HighErrorRate"),
+        "{opened}"
+    );
     assert!(marker.contains("silenced"), "{marker}");
     assert!(firing.contains("alertname=\"HighErrorRate\""), "{firing}");
     assert!(firing.contains("1e+00"), "{firing}");

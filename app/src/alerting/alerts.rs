@@ -13,7 +13,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use serde_json::Value;
 
-use super::editor_href;
+use super::{editor_href, state_history_href};
 use crate::api_client::call;
 use crate::components::chart_model::encode_pairs;
 use crate::components::form::encode;
@@ -343,6 +343,7 @@ fn AlertItem(a: ActiveAlert, refresh: Callback<()>) -> impl IntoView {
             <dl class="alert-annotations">{annotations}</dl>
             <div class="actions">
                 <a class="rule-link" href=rule_href>"Rule"</a>
+                <a class="history-link" href=state_history_href(&a.namespace, &a.group, &a.rule)>"State history"</a>
                 <a class="explore-link" href=explore_href(&a)>"Explore at that time"</a>
                 {dashboard.map(|d| view! { <a class="dashboard-link" href=d>"Dashboard"</a> })}
                 <a class="button small silence-alert" href=silence_href(&a.labels)>"Silence"</a>

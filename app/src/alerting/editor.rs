@@ -50,7 +50,15 @@ pub fn RuleEditor() -> impl IntoView {
     let issues = RwSignal::new(Value::Null);
     let status = RwSignal::new(String::new());
     let conflict = RwSignal::new(None::<Value>);
-    let tab = RwSignal::new(Tab::Form);
+    // `?tab=` opens another tab first (links to a rule's state history use it).
+    let tab = RwSignal::new(match query.with_untracked(|q| q.get("tab")).as_deref() {
+        Some("yaml") => Tab::Yaml,
+        Some("history") => Tab::History,
+        Some("state-history") => Tab::StateHistory,
+        Some("backtest") => Tab::Backtest,
+        Some("tests") => Tab::Tests,
+        _ => Tab::Form,
+    });
     let yaml = RwSignal::new(String::new());
     let saved_name = RwSignal::new(existing.clone());
 

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use serde_json::Value;
 
 use super::import::ImportRules;
-use super::{editor_href, severity_of};
+use super::{editor_href, severity_of, state_history_href};
 use crate::api_client::{call, ApiFailure};
 use crate::components::form::encode;
 use crate::dto::Role;
@@ -187,6 +187,7 @@ fn group_card(
                             let name = r.get("alert").or(r.get("record")).and_then(Value::as_str).unwrap_or("").to_owned();
                             let key = name.clone();
                             let key_name = name.clone();
+                            let history = r.get("alert").is_some().then(|| state_history_href(ns, &name_of_group, &name));
                             view! {
                                 <tr class="rule-row" data-rule=key class:hidden=!shown>
                                     <td>{if r.get("alert").is_some() { "alert" } else { "record" }}</td>
@@ -194,6 +195,7 @@ fn group_card(
                                     <td><code>{r["expr"].as_str().unwrap_or("").to_owned()}</code></td>
                                     <td>{severity_of(&r)}</td>
                                     {evaluation_cells(status, (ns.to_owned(), name_of_group.clone()), i, key_name.clone())}
+                                    <td>{history.map(|h| view! { <a class="history-link" href=h>"State history"</a> })}</td>
                                 </tr>
                             }
                         })

@@ -47,6 +47,15 @@ pub(super) fn editor_href(namespace: &str, name: &str) -> String {
     )
 }
 
+/// The editor's State history tab, at one rule's timeline.
+pub(super) fn state_history_href(namespace: &str, group: &str, rule: &str) -> String {
+    format!(
+        "{}&tab=state-history#state-history-{}",
+        editor_href(namespace, group),
+        encode(rule)
+    )
+}
+
 /// A namespace named after an uploaded rule file: its name without `.yml`/`.yaml`, every
 /// character a namespace cannot hold replaced by `-`.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]

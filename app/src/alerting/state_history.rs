@@ -106,7 +106,7 @@ fn RuleHistory(rule: String, transitions: Vec<Value>) -> impl IntoView {
         .collect_view();
     let empty = transitions.is_empty();
     view! {
-        <section class="card state-history-rule" data-rule=rule.clone() data-count=transitions.len()>
+        <section class="card state-history-rule" id=format!("state-history-{rule}") data-rule=rule.clone() data-count=transitions.len()>
             <h3>{rule.clone()}</h3>
             {if empty {
                 view! { <p class="muted no-transitions">"No state changes yet."</p> }.into_any()
