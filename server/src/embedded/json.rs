@@ -91,8 +91,33 @@ impl std::fmt::Display for Number {
             f.write_str("+Inf")
         } else if v == f64::NEG_INFINITY {
             f.write_str("-Inf")
+        } else if v == 0.0 {
+            f.write_str(if v.is_sign_negative() { "-0" } else { "0" })
+        } else if v.fract() == 0.0 {
+            // Whole numbers (most counters and gauges): as an integer, exactly while they
+            // fit in 53 bits; above that every float is whole and `{v}` writes it.
+            if v.abs() < 9_007_199_254_740_992.0 {
+                f.write_str(itoa::Buffer::new().format(v as i64))
+            } else {
+                write!(f, "{v}")
+            }
         } else {
-            write!(f, "{v}")
+            // The shortest digits that read back as `v`, by ryu (faster than `{v}`). With
+            // at most 15 significant digits there is one such decimal, so both agree;
+            // longer ones may differ in the last digit between the two algorithms, and
+            // where ryu would use an exponent `{v}` writes the plain decimal: `{v}` then.
+            let mut buf = ryu::Buffer::new();
+            let text = buf.format_finite(v);
+            let significant = text
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .skip_while(|&d| d == b'0')
+                .count();
+            if text.contains('e') || significant > 15 {
+                write!(f, "{v}")
+            } else {
+                f.write_str(text)
+            }
         }
     }
 }
@@ -207,6 +232,48 @@ mod tests {
         assert_eq!(number(1e-7), "0.0000001");
         assert_eq!(number(f64::NAN), "NaN");
         assert_eq!(number(f64::NEG_INFINITY), "-Inf");
+    }
+
+    #[test]
+    fn fast_numbers_are_the_ones_format_writes() {
+        // A spread of magnitudes, signs and fractions (a fixed pseudo-random sequence),
+        // and the edges of the fast paths.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            1e15,
+            -1e15,
+            1e15 - 1.0,
+            1e16,
+            1e-5,
+            1e-7,
+            123.456,
+            0.1,
+            0.3,
+            2.5e-3,
+            9_007_199_254_740_993.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+        ];
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            if v.is_finite() {
+                values.push(v);
+            }
+            let scaled = (x % 2_000_000) as f64 / [1.0, 10.0, 1000.0, 3.0][(x % 4) as usize];
+            values.push(if x.is_multiple_of(3) { -scaled } else { scaled });
+        }
+        for v in values {
+            assert_eq!(Number(v).to_string(), format!("{v}"), "{v:e}");
+        }
     }
 
     #[test]
