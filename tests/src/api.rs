@@ -30,8 +30,11 @@ impl Client {
         Client {
             base: base.to_owned(),
             auth,
+            // A request that hangs (a stream that never ends, a server that stopped
+            // answering) fails its test after two minutes instead of stalling the whole run.
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(120))
                 .build()
                 .unwrap(),
         }

@@ -141,6 +141,42 @@ async fn stored_templates_replace_the_slack_title_and_text_of_a_delivery() {
     // The rest of the body is still Alertmanager's.
     assert_eq!(attachment["color"], "danger");
     assert_eq!(got["channel"], "#keiko-alerts");
+
+    // The next delivery after an edit uses the edit, and after a delete the built-in text
+    // (the sender keeps the parsed templates only while none changes).
+    let url = format!("/api/v1/notification-templates/{}", saved["id"]);
+    let edited = body.replace("firing)", "firing, edited)");
+    let (s, answer) = admin
+        .send(
+            Method::PUT,
+            &url,
+            Some(json!({"name": "keiko", "body": edited, "version": 1})),
+        )
+        .await;
+    assert_eq!(s, 200, "{answer}");
+    let title_of_post = |n: usize| {
+        let hook = &hook;
+        async move {
+            eventually(Duration::from_secs(20), "the next Slack post", || async {
+                hook.at("/slack").get(n).cloned()
+            })
+            .await["attachments"][0]["title"]
+                .clone()
+        }
+    };
+    let test_url = format!("/api/v1/contact-points/{}/test", cp["id"]);
+    assert_eq!(admin.post(&test_url, json!(null)).await.0, 200);
+    assert_eq!(
+        title_of_post(1).await,
+        "FIRING: TestAlert (1 firing, edited)"
+    );
+    assert_eq!(admin.send(Method::DELETE, &url, None).await.0, 204);
+    assert_eq!(admin.post(&test_url, json!(null)).await.0, 200);
+    let built_in = title_of_post(2).await;
+    assert!(
+        built_in.as_str().is_some_and(|t| !t.contains("edited")),
+        "{built_in}"
+    );
 }
 
 #[tokio::test]

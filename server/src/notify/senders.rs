@@ -41,6 +41,7 @@ pub struct Sender {
     options: Options,
     /// Where the notification templates are read at each delivery.
     db: sqlx::SqlitePool,
+    templates: templates::Cache,
 }
 
 impl Sender {
@@ -56,6 +57,7 @@ impl Sender {
             limit: Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1))),
             options: options.clone(),
             db,
+            templates: templates::Cache::default(),
         })
     }
 
@@ -87,9 +89,9 @@ impl Sender {
         let mut attempts = 0;
         let mut backoff = self.options.backoff;
         // The stored templates as they are now; a broken store sends the built-in texts.
-        let set = templates::load(&self.db).await.unwrap_or_else(|err| {
+        let set = self.templates.load(&self.db).await.unwrap_or_else(|err| {
             tracing::warn!(error = %err, error_type = "NotificationTemplates", "Reading the notification templates failed; the built-in texts are used");
-            TemplateSet::default()
+            Default::default()
         });
         let result = loop {
             attempts += 1;

@@ -13,6 +13,7 @@
 //! Alertmanager bodies are JSON and are not templated, as in Alertmanager.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -118,6 +119,37 @@ pub async fn load(db: &SqlitePool) -> Result<TemplateSet, Error> {
     let all = list(db).await?;
     set_of(all.iter().map(|t| (t.name.as_str(), t.body.as_str())))
         .map_err(|e| Error::internal(anyhow::anyhow!(e)))
+}
+
+/// The stored templates parsed once and kept until one changes: each delivery asks for
+/// them, and parsing every stored body for every message cost more than sending it.
+#[derive(Clone, Default)]
+pub struct Cache(Arc<Mutex<Option<Kept>>>);
+
+/// The parsed set and the generation it was read at.
+type Kept = (Generation, Arc<TemplateSet>);
+
+/// What changes whenever a template is created, updated or deleted: their count, the sum of
+/// their versions and the highest id (ids are never reused).
+type Generation = (i64, i64, i64);
+
+impl Cache {
+    pub async fn load(&self, db: &SqlitePool) -> Result<Arc<TemplateSet>, Error> {
+        let generation: Generation = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(version), 0), COALESCE(MAX(id), 0) FROM notification_templates",
+        )
+        .fetch_one(db)
+        .await?;
+        if let Some((seen, set)) = &*self.0.lock().unwrap_or_else(|p| p.into_inner()) {
+            if *seen == generation {
+                return Ok(set.clone());
+            }
+        }
+        // Read after the generation: the set kept is never older than the key it is kept by.
+        let set = Arc::new(load(db).await?);
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((generation, set.clone()));
+        Ok(set)
+    }
 }
 
 fn set_of<'a>(
