@@ -2,6 +2,7 @@
 //! fresh data directory, a real Prometheus, and a real headless Chromium driven over
 //! WebDriver (a small client on reqwest; chromedriver does the driving).
 
+pub mod alerting;
 pub mod alertmanager;
 pub mod api;
 pub mod certs;

@@ -3,9 +3,6 @@
 //! `silencedBy` (the active silences that mute it) and `inhibitedBy` (the firing alerts that
 //! inhibit it under the policy's inhibition rules); expiring the silence makes it active again.
 
-use std::time::Duration;
-
-use e2e::eventually;
 use e2e::portal::Portal;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -35,29 +32,11 @@ async fn a_silenced_alert_is_suppressed_with_the_silence_s_id_and_an_inhibited_o
         )
         .await;
     assert_eq!(s, 201, "{body}");
-    let all_firing = || async {
-        let (_, v) = admin.get("/api/v1/alerts").await;
-        let n = v["data"]["alerts"]
-            .as_array()?
-            .iter()
-            .filter(|a| a["state"] == "firing")
-            .count();
-        (n == 3).then_some(v)
-    };
-    let before = eventually(Duration::from_secs(30), "three alerts firing", all_firing).await;
+    let before = e2e::alerting::firing(&admin, 3).await;
 
     // A silence on HighMemoryUsage; critical alerts inhibit warnings of the same team.
-    let now = e2e::now_seconds() as i64;
-    let (s, silence) = admin
-        .post(
-            "/api/v1/silences",
-            json!({"matchers": [{"name": "alertname", "value": "HighMemoryUsage", "isRegex": false, "isEqual": true}],
-                   "startsAt": e2e::rfc3339(now), "endsAt": e2e::rfc3339(now + 3600),
-                   "createdBy": "admin", "comment": "known, being fixed"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{silence}");
-    let id = silence["silenceID"].as_str().unwrap().to_owned();
+    let id =
+        e2e::alerting::silence_alertname(&admin, "HighMemoryUsage", "known, being fixed").await;
     let (_, current) = admin.get("/api/v1/notification-policies").await;
     let doc = json!({"route": current["route"], "version": current["version"],
         "inhibit_rules": [{"source_matchers": ["severity=\"critical\""],

@@ -38,21 +38,8 @@ async fn a_rule_s_state_history_is_a_timeline_in_its_editor_and_a_silenced_alert
         )
         .await;
     assert_eq!(s, 201, "{body}");
-    eventually(Duration::from_secs(30), "the alert firing", || async {
-        let (_, v) = admin.get("/api/v1/alerts").await;
-        (v["data"]["alerts"][0]["state"] == "firing").then_some(())
-    })
-    .await;
-    let now = e2e::now_seconds() as i64;
-    let (s, silence) = admin
-        .post(
-            "/api/v1/silences",
-            json!({"matchers": [{"name": "alertname", "value": "HighErrorRate", "isRegex": false, "isEqual": true}],
-                   "startsAt": e2e::rfc3339(now), "endsAt": e2e::rfc3339(now + 3600),
-                   "createdBy": "admin", "comment": "deploying the fix"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{silence}");
+    e2e::alerting::firing(&admin, 1).await;
+    e2e::alerting::silence_alertname(&admin, "HighErrorRate", "deploying the fix").await;
     // Server-rendered: the marker is in the first HTML.
     let html = admin.html("/alerting/alerts").await;
 

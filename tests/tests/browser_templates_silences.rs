@@ -25,11 +25,7 @@ async fn a_template_is_refused_at_its_field_previewed_unsaved_on_the_firing_aler
         )
         .await;
     assert_eq!(s, 201, "{body}");
-    eventually(Duration::from_secs(30), "the alert firing", || async {
-        let (_, v) = admin.get("/api/v1/alerts").await;
-        (v["data"]["alerts"][0]["state"] == "firing").then_some(())
-    })
-    .await;
+    e2e::alerting::firing(&admin, 1).await;
 
     let browser = signed_in(&portal, "/alerting/contact-points").await;
     browser
@@ -93,17 +89,7 @@ async fn a_template_is_refused_at_its_field_previewed_unsaved_on_the_firing_aler
 async fn a_silence_is_extended_and_edited_in_place_and_a_bad_matcher_is_refused_at_its_field() {
     let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
     let admin = portal.admin();
-    let now = e2e::now_seconds() as i64;
-    let (s, created) = admin
-        .post(
-            "/api/v1/silences",
-            json!({"matchers": [{"name": "alertname", "value": "HighErrorRate", "isRegex": false, "isEqual": true}],
-                   "startsAt": e2e::rfc3339(now), "endsAt": e2e::rfc3339(now + 3600),
-                   "createdBy": "admin", "comment": "first"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{created}");
-    let id = created["silenceID"].as_str().unwrap().to_owned();
+    let id = e2e::alerting::silence_alertname(&admin, "HighErrorRate", "first").await;
     let (_, before) = admin.get("/api/v1/silences").await;
 
     let browser = signed_in(&portal, "/alerting/silences").await;
