@@ -95,6 +95,19 @@ impl Client {
         self.send(Method::POST, path, Some(body)).await
     }
 
+    /// POSTs newline-delimited JSON (log lines) as `application/x-ndjson`.
+    pub async fn post_ndjson(&self, path: &str, body: String) -> (StatusCode, Value) {
+        let r = self
+            .request(Method::POST, path)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .expect("ndjson request");
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Signs in through `POST /api/v1/session` and returns a session client (with CSRF).
     pub async fn sign_in(
         base: &str,

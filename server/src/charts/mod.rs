@@ -122,6 +122,14 @@ pub fn step_of(req: &ChartRequest, now: f64) -> Option<f64> {
     plan(req, now).ok().map(|p| p.step)
 }
 
+/// One series with the `(legend format, query)` that names it.
+pub type Named = (series::Series, (String, String));
+
+/// The range (Unix seconds) and step a chart request draws: `(start, end, step)`.
+pub fn frame(req: &ChartRequest, now: f64) -> Result<(f64, f64, f64), Error> {
+    plan(req, now).map(|p| (p.start, p.end, p.step))
+}
+
 /// Runs several `(query, legend format)` targets (run concurrently) into one chart; the
 /// request's own `query` and `legend` are not used. `style` may rename and recolour a
 /// series, given its display name.
@@ -136,28 +144,76 @@ pub async fn chart_many(
     check_queries(&queries).await?;
     let plan = plan(req, now)?;
     let started = Instant::now();
-    let runs = targets.iter().map(|(query, _)| {
-        let q = RangeQuery {
-            query: query.clone(),
-            start: plan.start.to_string(),
-            end: plan.end.to_string(),
-            step: plan.step.to_string(),
-            timeout: None,
-        };
-        async move { source.query_range(&q).await }
-    });
-    let answers = futures::future::join_all(runs).await;
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let runs = targets
+        .iter()
+        .map(|(query, legend)| range_series(source, query, legend, &plan));
     let mut all = Vec::new();
-    for (answer, (query, legend)) in answers.into_iter().zip(targets) {
-        let data = answer?;
-        let found = series::from_matrix(&data).map_err(SourceError::Garbage)?;
-        all.extend(
-            found
-                .into_iter()
-                .map(|s| (s, (legend.clone(), query.clone()))),
-        );
+    for answer in futures::future::join_all(runs).await {
+        all.extend(answer?);
     }
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    draw(all, queries.join("\n"), req, &plan, elapsed_ms, style).await
+}
+
+/// One PromQL query's series over a chart request's range and step (checked first).
+pub async fn promql_series(
+    source: &dyn MetricsSource,
+    query: &str,
+    legend: &str,
+    req: &ChartRequest,
+    now: f64,
+) -> Result<Vec<Named>, Error> {
+    check_queries(&[query]).await?;
+    let plan = plan(req, now)?;
+    range_series(source, query, legend, &plan).await
+}
+
+async fn range_series(
+    source: &dyn MetricsSource,
+    query: &str,
+    legend: &str,
+    plan: &Plan,
+) -> Result<Vec<Named>, Error> {
+    let q = RangeQuery {
+        query: query.to_owned(),
+        start: plan.start.to_string(),
+        end: plan.end.to_string(),
+        step: plan.step.to_string(),
+        timeout: None,
+    };
+    let data = source.query_range(&q).await?;
+    let found = series::from_matrix(&data).map_err(SourceError::Garbage)?;
+    Ok(found
+        .into_iter()
+        .map(|s| (s, (legend.to_owned(), query.to_owned())))
+        .collect())
+}
+
+/// Draws series that were fetched already (PromQL, log counts, or both) into one chart:
+/// at most [`MAX_SERIES`], the same axes, legend and units. `queries` is what the inspector
+/// shows as the query text; `spacing` the widest distance of a series' points (log-count
+/// buckets may be wider than the chart's step), so a line breaks only at missing points.
+pub async fn draw_series(
+    all: Vec<Named>,
+    queries: String,
+    req: &ChartRequest,
+    now: f64,
+    (elapsed_ms, spacing): (f64, f64),
+    style: &(dyn Fn(&str) -> Style + Sync),
+) -> Result<ChartView, Error> {
+    let mut plan = plan(req, now)?;
+    plan.step = plan.step.max(spacing);
+    draw(all, queries, req, &plan, elapsed_ms, style).await
+}
+
+async fn draw(
+    all: Vec<Named>,
+    queries: String,
+    req: &ChartRequest,
+    plan: &Plan,
+    elapsed_ms: f64,
+    style: &(dyn Fn(&str) -> Style + Sync),
+) -> Result<ChartView, Error> {
     let total = all.len();
     let (shown, legends): (Vec<series::Series>, Vec<(String, String)>) =
         all.into_iter().take(MAX_SERIES).unzip();
@@ -233,7 +289,7 @@ pub async fn chart_many(
             )
         }),
         inspector: Inspector {
-            query: queries.join("\n"),
+            query: queries,
             start: plan.start,
             end: plan.end,
             step: plan.step,

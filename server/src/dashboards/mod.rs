@@ -5,6 +5,7 @@ pub mod actions;
 pub mod field;
 pub mod grafana;
 mod grafana_fields;
+mod log_counts;
 pub mod model;
 pub mod render;
 pub mod store;

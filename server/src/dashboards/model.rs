@@ -4,13 +4,13 @@
 
 pub use wire::dashboard::{
     color_hex, css_color, is_color, is_uid, Checks, Dashboard, Grid, Panel, PanelKind, Reducer,
-    Target, Threshold, TimeRange, Variable, VariableKind, FORMAT, GRID_COLUMNS,
+    Target, TargetKind, Threshold, TimeRange, Variable, VariableKind, FORMAT, GRID_COLUMNS,
 };
 
 use crate::error::Error;
 
 /// The checks a stored document gets beyond its shape: times and the refresh as the charts
-/// read them, PromQL within the parser's limits, units the charts know, override patterns
+/// read them, PromQL within the parser's limits, log queries as the log store parses them, units the charts know, override patterns
 /// that compile within their size limit.
 struct ServerChecks;
 
@@ -25,6 +25,22 @@ impl Checks for ServerChecks {
 
     fn promql_limits(&self, expr: &str) -> Result<(), String> {
         crate::promql_syntax::check_limits(expr).map_err(|e| e.message)
+    }
+
+    fn log_query(&self, query: &str) -> Result<(), String> {
+        // With a `$variable` the text is whole only once rendered: its size is checked now.
+        if query.contains('$') {
+            return match query.len() <= logstore::query::MAX_QUERY_BYTES {
+                true => Ok(()),
+                false => Err(format!(
+                    "must be at most {} bytes",
+                    logstore::query::MAX_QUERY_BYTES
+                )),
+            };
+        }
+        logstore::parse(query)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     fn unit(&self, unit: &str) -> bool {
@@ -61,6 +77,21 @@ mod tests {
 
     fn doc(panels: serde_json::Value) -> Dashboard {
         serde_json::from_value(json!({"title": "T", "panels": panels})).unwrap()
+    }
+
+    #[test]
+    fn a_log_count_query_the_log_store_cannot_parse_is_refused_naming_the_position() {
+        let d = doc(
+            json!([{"id": 1, "type": "timeseries", "grid": {"x": 0, "y": 0, "w": 12, "h": 8},
+                    "targets": [{"expr": "level:ERROR AND (", "kind": "log_count"}]}]),
+        );
+        let err = validate(&d).unwrap_err();
+        assert_eq!(err.field(), Some("panels[0].targets[0].expr"));
+        let ok = doc(
+            json!([{"id": 1, "type": "timeseries", "grid": {"x": 0, "y": 0, "w": 12, "h": 8},
+                    "targets": [{"expr": "service:$service AND \"timeout\"", "kind": "log_count"}]}]),
+        );
+        assert!(validate(&ok).is_ok());
     }
 
     #[test]

@@ -9,8 +9,9 @@ use app::components::chart_model::{ChartRequest, TableView};
 use app::components::units::Unit;
 use app::dashboards::model::{DashboardRequest, PanelBody, PanelView, StatValue, VariableView};
 
-use super::field;
+use super::model::TargetKind;
 use super::model::{css_color, Dashboard, Panel, PanelKind, Reducer, Threshold, VariableKind};
+use super::{field, log_counts};
 use crate::charts;
 use crate::error::Error;
 use crate::sources::logs::{LogQuery, LogSource};
@@ -64,6 +65,29 @@ pub fn interpolate(
     step: f64,
     range: f64,
 ) -> String {
+    interpolate_with(expr, values, step, range, &|vals| match vals.len() {
+        0 => String::new(),
+        1 if vals[0] == ANY => ".*".to_owned(),
+        1 => regex_escape(&vals[0]),
+        _ => format!(
+            "({})",
+            vals.iter()
+                .map(|v| regex_escape(v))
+                .collect::<Vec<_>>()
+                .join("|")
+        ),
+    })
+}
+
+/// [`interpolate`] with the selection written by `fill` (PromQL regex, or the log
+/// language's words and `OR`s).
+fn interpolate_with(
+    expr: &str,
+    values: &HashMap<String, Vec<String>>,
+    step: f64,
+    range: f64,
+    fill: &dyn Fn(&[String]) -> String,
+) -> String {
     let mut builtins = vec![
         (
             "__rate_interval",
@@ -73,19 +97,7 @@ pub fn interpolate(
         ("__range", format!("{}s", range.round().max(1.0))),
     ];
     for (name, vals) in values {
-        let text = match vals.len() {
-            0 => String::new(),
-            1 if vals[0] == ANY => ".*".to_owned(),
-            1 => regex_escape(&vals[0]),
-            _ => format!(
-                "({})",
-                vals.iter()
-                    .map(|v| regex_escape(v))
-                    .collect::<Vec<_>>()
-                    .join("|")
-            ),
-        };
-        builtins.push((name.as_str(), text));
+        builtins.push((name.as_str(), fill(vals)));
     }
     // Longest names first so `$endpoint_name` is not taken for `$endpoint`.
     builtins.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
@@ -271,12 +283,79 @@ fn targets_for(ctx: &Ctx<'_>, p: &Panel, req: &ChartRequest) -> Vec<(String, Str
     p.targets
         .iter()
         .map(|t| {
-            (
-                interpolate(&t.expr, &ctx.values, step, ctx.range),
-                t.legend.clone(),
-            )
+            let expr = if t.kind.is_promql() {
+                interpolate(&t.expr, &ctx.values, step, ctx.range)
+            } else {
+                interpolate_with(&t.expr, &ctx.values, step, ctx.range, &|v| {
+                    log_counts::fill_value(v, ANY)
+                })
+            };
+            (expr, t.legend.clone())
         })
         .collect()
+}
+
+/// A chart panel's series drawn into one chart: PromQL targets from the panel's metrics
+/// source, log-count targets from their logs source (counts per bucket), in target order.
+async fn panel_chart(
+    ctx: &Ctx<'_>,
+    p: &Panel,
+    req: &ChartRequest,
+    targets: &[(String, String)],
+    style: &(dyn Fn(&str) -> charts::Style + Sync),
+) -> Result<app::components::chart_model::ChartView, Error> {
+    if !log_counts::any_log_counts(&p.targets) {
+        let source = (ctx.resolve)(p.datasource).await?;
+        return charts::chart_many(source.as_ref(), targets, req, ctx.now, style).await;
+    }
+    let frame = charts::frame(req, ctx.now)?;
+    let started = std::time::Instant::now();
+    let runs = p
+        .targets
+        .iter()
+        .zip(targets)
+        .map(|(t, (query, legend))| async move {
+            match t.kind {
+                TargetKind::Promql => {
+                    let source = (ctx.resolve)(p.datasource).await?;
+                    let found =
+                        charts::promql_series(source.as_ref(), query, legend, req, ctx.now).await?;
+                    let n = found.len();
+                    Ok::<_, Error>((found, n, 0.0))
+                }
+                TargetKind::LogCount => log_counts::series(ctx.logs, t, query, legend, frame).await,
+            }
+        });
+    let mut all = Vec::new();
+    let mut cut = Vec::new();
+    let mut spacing = 0.0f64;
+    for (t, answer) in p.targets.iter().zip(futures::future::join_all(runs).await) {
+        let (found, distinct, width) = answer?;
+        spacing = spacing.max(width);
+        if !t.kind.is_promql() && distinct > found.len() {
+            cut.push(format!(
+                "`{}` has more than {} values of `{}`; the {} most common are drawn.",
+                t.expr,
+                log_counts::MAX_LOG_COUNT_SERIES,
+                t.split_by,
+                found.len()
+            ));
+        }
+        all.extend(found);
+    }
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let queries = targets
+        .iter()
+        .map(|(q, _)| q.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut chart =
+        charts::draw_series(all, queries, req, ctx.now, (elapsed_ms, spacing), style).await?;
+    if !cut.is_empty() {
+        cut.extend(chart.notice.take());
+        chart.notice = Some(cut.join(" "));
+    }
+    Ok(chart)
 }
 
 async fn panel_body(
@@ -314,7 +393,6 @@ async fn panel_body(
             })
         }
         PanelKind::Timeseries => {
-            let source = (ctx.resolve)(p.datasource).await?;
             let overrides = field::Overrides::compile(&p.overrides);
             let style = |name: &str| {
                 let o = overrides.for_name(name);
@@ -323,7 +401,7 @@ async fn panel_body(
                     color: o.color.map(|c| css_color(&c)),
                 }
             };
-            let chart = charts::chart_many(source.as_ref(), targets, req, ctx.now, &style).await?;
+            let chart = panel_chart(ctx, p, req, targets, &style).await?;
             Ok(PanelBody::Chart { chart })
         }
         PanelKind::Table => {
@@ -338,11 +416,7 @@ async fn panel_body(
             Ok(PanelBody::Table { table })
         }
         PanelKind::Stat | PanelKind::Gauge => {
-            let source = (ctx.resolve)(p.datasource).await?;
-            let chart = charts::chart_many(source.as_ref(), targets, req, ctx.now, &|_| {
-                charts::Style::default()
-            })
-            .await?;
+            let chart = panel_chart(ctx, p, req, targets, &|_| charts::Style::default()).await?;
             let overrides = field::Overrides::compile(&p.overrides);
             let unit = if p.unit.is_empty() {
                 chart.plot.unit

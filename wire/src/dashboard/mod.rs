@@ -196,12 +196,69 @@ pub struct Grid {
     pub h: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What a panel target's `expr` is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// PromQL against the panel's metrics source.
+    #[default]
+    Promql,
+    /// A log query (the log store's language); its matching lines are counted per interval,
+    /// optionally one series per value of `split_by`, and drawn like any time series.
+    LogCount,
+}
+
+impl TargetKind {
+    pub fn is_promql(&self) -> bool {
+        *self == TargetKind::Promql
+    }
+
+    /// The name in the document (`promql`, `log_count`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Promql => "promql",
+            TargetKind::LogCount => "log_count",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TargetKind> {
+        [TargetKind::Promql, TargetKind::LogCount]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
+/// Series one log-count target may draw (values of `split_by` beyond these are left out).
+pub const MAX_LOG_COUNT_SERIES: usize = 20;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     pub expr: String,
     #[serde(default)]
     pub legend: String,
+    /// PromQL (the default, left out of the document) or a log count.
+    #[serde(default, skip_serializing_if = "TargetKind::is_promql")]
+    pub kind: TargetKind,
+    /// Log counts: the logs source to ask (`None`: the logs family's default). PromQL
+    /// targets use the panel's `datasource`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datasource: Option<i64>,
+    /// Log counts: the field whose values split the counts into series (`level`,
+    /// `service`); empty for one series of all matching lines.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub split_by: String,
+    /// Log counts: the width of a bucket (`1m`, a Prometheus duration); empty for the
+    /// chart's own step.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub interval: String,
+}
+
+/// A field name a log-count target may split by: 1 to 100 of letters, digits, `_ . -`.
+pub fn is_field_name(s: &str) -> bool {
+    (1..=100).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

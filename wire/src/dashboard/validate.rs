@@ -3,8 +3,9 @@
 //! browser has, so it can name a problem before the save.
 
 use super::{
-    field, is_color, is_uid, Dashboard, PanelKind, VariableKind, FORMAT, GRID_COLUMNS, MAX_CURRENT,
-    MAX_PANELS, MAX_TAGS, MAX_TARGETS, MAX_TEXT_BYTES, MAX_THRESHOLDS, MAX_VARIABLES,
+    field, is_color, is_field_name, is_uid, Dashboard, PanelKind, TargetKind, VariableKind, FORMAT,
+    GRID_COLUMNS, MAX_CURRENT, MAX_PANELS, MAX_TAGS, MAX_TARGETS, MAX_TEXT_BYTES, MAX_THRESHOLDS,
+    MAX_VARIABLES,
 };
 use crate::FieldError;
 
@@ -21,6 +22,11 @@ pub trait Checks {
     }
     /// PromQL (or a variable's list) within the parser's size and nesting limits.
     fn promql_limits(&self, _expr: &str) -> Result<(), String> {
+        Ok(())
+    }
+    /// A log query (the log store's language) within its parser's limits; parsed in full
+    /// when it holds no `$variable`.
+    fn log_query(&self, _query: &str) -> Result<(), String> {
         Ok(())
     }
     /// A unit id the charts know (`bytes`, `percent`, …).
@@ -171,12 +177,49 @@ impl Dashboard {
                 if t.expr.trim().is_empty() {
                     return Err(bad(at(&format!("targets[{k}].expr")), "must not be empty"));
                 }
-                // Variables (`$job`) may keep an expression from parsing until it is
-                // rendered, but its size and nesting are checked now: a stored expression
-                // must never be one that the parser cannot survive.
-                checks
-                    .promql_limits(&t.expr)
-                    .map_err(|m| bad(at(&format!("targets[{k}].expr")), m))?;
+                let tf = |f: &str| at(&format!("targets[{k}].{f}"));
+                match t.kind {
+                    // Variables (`$job`) may keep an expression from parsing until it is
+                    // rendered, but its size and nesting are checked now: a stored
+                    // expression must never be one that the parser cannot survive.
+                    TargetKind::Promql => {
+                        checks
+                            .promql_limits(&t.expr)
+                            .map_err(|m| bad(tf("expr"), m))?;
+                        for (f, set) in [
+                            ("datasource", t.datasource.is_some()),
+                            ("split_by", !t.split_by.is_empty()),
+                            ("interval", !t.interval.is_empty()),
+                        ] {
+                            if set {
+                                return Err(bad(tf(f), "only a `log_count` target has it"));
+                            }
+                        }
+                    }
+                    TargetKind::LogCount => {
+                        if !matches!(
+                            p.kind,
+                            PanelKind::Timeseries | PanelKind::Stat | PanelKind::Gauge
+                        ) {
+                            return Err(bad(
+                                tf("kind"),
+                                "log counts are drawn by timeseries, stat and gauge panels only",
+                            ));
+                        }
+                        checks.log_query(&t.expr).map_err(|m| bad(tf("expr"), m))?;
+                        if !t.split_by.is_empty() && !is_field_name(&t.split_by) {
+                            return Err(bad(
+                                tf("split_by"),
+                                "must be a field name: 1 to 100 letters, digits, `_`, `.` or `-`",
+                            ));
+                        }
+                        if !t.interval.is_empty() {
+                            checks
+                                .duration(&t.interval)
+                                .map_err(|m| bad(tf("interval"), m))?;
+                        }
+                    }
+                }
                 if t.legend.chars().count() > 500 {
                     return Err(bad(
                         at(&format!("targets[{k}].legend")),
@@ -251,6 +294,37 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(field_of(&twice).as_deref(), Some("variables[1].name"));
+    }
+
+    #[test]
+    fn log_count_targets_are_checked_for_their_own_fields() {
+        let grid = json!({"x": 0, "y": 0, "w": 12, "h": 8});
+        let ok = doc(json!([{"id": 1, "type": "timeseries", "grid": grid,
+            "targets": [{"expr": "level:ERROR", "kind": "log_count", "split_by": "service", "interval": "1m"}]}]));
+        assert_eq!(field_of(&ok), None);
+        let table = doc(json!([{"id": 1, "type": "table", "grid": grid,
+            "targets": [{"expr": "level:ERROR", "kind": "log_count"}]}]));
+        assert_eq!(
+            field_of(&table).as_deref(),
+            Some("panels[0].targets[0].kind")
+        );
+        let split = doc(json!([{"id": 1, "type": "timeseries", "grid": grid,
+            "targets": [{"expr": "x", "kind": "log_count", "split_by": "a b"}]}]));
+        assert_eq!(
+            field_of(&split).as_deref(),
+            Some("panels[0].targets[0].split_by")
+        );
+        let promql = doc(json!([{"id": 1, "type": "timeseries", "grid": grid,
+            "targets": [{"expr": "up", "split_by": "level"}]}]));
+        assert_eq!(
+            field_of(&promql).as_deref(),
+            Some("panels[0].targets[0].split_by")
+        );
+        // A PromQL target's document is unchanged: the new fields are left out.
+        let back = serde_json::to_value(&ok.panels[0].targets[0]).unwrap();
+        assert_eq!(back["kind"], "log_count");
+        let plain = serde_json::to_value(&promql.panels[0].targets[0]).unwrap();
+        assert!(plain.get("kind").is_none() && plain.get("interval").is_none());
     }
 
     #[test]

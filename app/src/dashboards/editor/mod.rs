@@ -405,7 +405,7 @@ fn new_panel(panels: &[Panel]) -> Panel {
         datasource: None,
         targets: vec![Target {
             expr: "up".into(),
-            legend: String::new(),
+            ..Target::default()
         }],
         unit: String::new(),
         min: None,

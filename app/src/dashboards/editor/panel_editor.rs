@@ -1,7 +1,9 @@
-//! The selected panel's fields, queries with a live preview, and its place on the grid.
+//! The selected panel's fields, queries with a live preview, and its place on the grid. A
+//! query is PromQL (in the Explore editor) or "Logs (count)": a log query whose matching
+//! lines are counted per interval, optionally split by a field.
 
 use leptos::prelude::*;
-use wire::dashboard::{Dashboard, Panel, PanelKind, Target};
+use wire::dashboard::{Dashboard, Panel, PanelKind, Target, TargetKind};
 
 use super::{query_letter, settle_panels};
 use crate::components::chart::Chart;
@@ -95,6 +97,11 @@ pub(super) fn PanelEditor(
                 };
                 let mut charts = Vec::new();
                 for (k, t) in p.targets.iter().enumerate() {
+                    // Log counts are drawn by the dashboard's render path (the view), not
+                    // by the PromQL chart API the preview asks.
+                    if !t.kind.is_promql() {
+                        continue;
+                    }
                     let req = ChartRequest {
                         query: t.expr.clone(),
                         from: "now-1h".into(),
@@ -130,14 +137,7 @@ pub(super) fn PanelEditor(
         }
     });
     let target_count = Memo::new(move |_| p.with(|p| p.as_ref().map_or(0, |p| p.targets.len())));
-    let add_query = move |_| {
-        edit(Box::new(|p| {
-            p.targets.push(Target {
-                expr: String::new(),
-                legend: String::new(),
-            })
-        }))
-    };
+    let add_query = move |_| edit(Box::new(|p| p.targets.push(Target::default())));
     // Query `k`'s text, if the panel has it.
     let expr_of = move |k: usize| {
         p.with_untracked(|p| {
@@ -172,10 +172,74 @@ pub(super) fn PanelEditor(
             }
         });
         let legend_id = format!("panel-legend-{k}");
+        let kind_id = format!("panel-query-kind-{k}");
+        let target = move |get: fn(&Target) -> String| {
+            move || {
+                p.with(|p| {
+                    p.as_ref()
+                        .and_then(|p| p.targets.get(k))
+                        .map(get)
+                        .unwrap_or_default()
+                })
+            }
+        };
+        let kind = Memo::new(move |_| {
+            p.with(|p| {
+                p.as_ref()
+                    .and_then(|p| p.targets.get(k))
+                    .map(|t| t.kind)
+                    .unwrap_or_default()
+            })
+        });
+        let set_kind = move |ev: leptos::ev::Event| {
+            let Some(new) = TargetKind::parse(&event_target_value(&ev)) else {
+                return;
+            };
+            edit(Box::new(move |p| {
+                if let Some(t) = p.targets.get_mut(k) {
+                    t.kind = new;
+                    if new.is_promql() {
+                        t.split_by.clear();
+                        t.interval.clear();
+                        t.datasource = None;
+                    }
+                }
+            }));
+        };
+        // A log count's own fields: the query (the log store's language), split and bucket.
+        let log_fields = move || {
+            let (query_id, split_id, interval_id) = (
+                format!("panel-log-query-{k}"),
+                format!("panel-split-by-{k}"),
+                format!("panel-interval-{k}"),
+            );
+            view! {
+                <label for=query_id.clone()>"Log query"</label>
+                <textarea id=query_id class="log-count-query" rows="2" prop:value=move || draft.get()
+                    placeholder="level:ERROR AND \"timeout\""
+                    on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
+                <label for=split_id.clone()>"Split by field"</label>
+                <input id=split_id prop:value=target(|t| t.split_by.clone()) placeholder="level, service … (empty: one series)"
+                    on:change=move |ev| { let v = event_target_value(&ev).trim().to_owned(); edit(Box::new(move |p| if let Some(t) = p.targets.get_mut(k) { t.split_by = v; })); } />
+                <label for=interval_id.clone()>"Min interval"</label>
+                <input id=interval_id prop:value=target(|t| t.interval.clone()) placeholder="1m (empty: the chart's step)"
+                    on:change=move |ev| { let v = event_target_value(&ev).trim().to_owned(); edit(Box::new(move |p| if let Some(t) = p.targets.get_mut(k) { t.interval = v; })); } />
+                <p class="hint">"Lines matching the query are counted per interval and drawn as a time series when the dashboard is viewed."</p>
+            }
+        };
         view! {
             <div class="panel-target" data-query=k.to_string()>
                 <h4>{format!("Query {}", query_letter(k))}</h4>
-                <QueryEditor id=format!("panel-query-{k}") draft=draft source=source run=Callback::new(move |_| preview_at.update(|n| *n += 1)) />
+                <label for=kind_id.clone()>"Query type"</label>
+                <select id=kind_id on:change=set_kind>
+                    <option value="promql" selected=move || kind.get().is_promql()>"PromQL"</option>
+                    <option value="log_count" selected=move || !kind.get().is_promql()>"Logs (count)"</option>
+                </select>
+                {move || if kind.get().is_promql() {
+                    view! { <QueryEditor id=format!("panel-query-{k}") draft=draft source=source run=Callback::new(move |_| preview_at.update(|n| *n += 1)) /> }.into_any()
+                } else {
+                    log_fields().into_any()
+                }}
                 <label for=legend_id.clone()>"Legend"</label>
                 <input id=legend_id prop:value=move || p.with(|p| p.as_ref().and_then(|p| p.targets.get(k)).map(|t| t.legend.clone()).unwrap_or_default())
                     placeholder="{{label}} …"

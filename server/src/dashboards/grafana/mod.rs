@@ -459,10 +459,15 @@ fn targets_of(p: &Value, notes: &mut Vec<String>) -> Vec<Target> {
             notes.push(format!("hidden query {ref_id} left out"));
             continue;
         }
+        if let Some(count) = logs::count_target(t, p, notes) {
+            out.extend(count);
+            continue;
+        }
         match t["expr"].as_str().filter(|e| !e.trim().is_empty()) {
             Some(expr) => out.push(Target {
                 expr: expr.to_owned(),
                 legend: s(&t["legendFormat"]),
+                ..Target::default()
             }),
             None => notes.push(format!(
                 "query {} is not PromQL (only Prometheus-API sources are supported yet)",
@@ -613,13 +618,17 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
     let (unit, mut unit_notes) = unit_of(p);
     notes.append(&mut unit_notes);
     let thresholds = thresholds_of(p, &mut notes);
-    let targets = if matches!(kind, PanelKind::Text | PanelKind::Row) {
+    let mut targets = if matches!(kind, PanelKind::Text | PanelKind::Row) {
         Vec::new()
     } else if kind == PanelKind::Logs {
         logs::targets_of(p, &mut notes)
     } else {
         targets_of(p, &mut notes)
     };
+    if kind == PanelKind::Table && targets.iter().any(|t| !t.kind.is_promql()) {
+        notes.push("log counts are drawn by time-series panels only; left out of the table".into());
+        targets.retain(|t| t.kind.is_promql());
+    }
     let reducer = {
         let calc = p["options"]["reduceOptions"]["calcs"][0]
             .as_str()
