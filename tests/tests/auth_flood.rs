@@ -95,10 +95,9 @@ async fn a_flood_of_made_up_basic_logins_neither_swells_nor_stalls_the_portal() 
     assert!(answers.get(&401).copied().unwrap_or(0) > 0, "{answers:?}");
     assert!(peak > 0, "read the portal's memory");
     assert!(
-        // Was 300 MB until the log and span stores joined the process (2026-12-03: peaks of
-        // 313–322 MB seen under CI load; the cause is not yet pinned down — see the session
-        // note). Still a bound: a swelling portal passes it within seconds.
-        peak < 360 * 1024 * 1024,
+        // Argon2's 19 MiB is allocated once per hashing thread and reused: a fresh buffer per
+        // attempt fragmented the heap and a flood grew the process to ~320 MB (debug build).
+        peak < 200 * 1024 * 1024,
         "resident memory peaked at {} MB",
         peak / 1024 / 1024
     );
