@@ -234,3 +234,33 @@ pub fn sample_ids(seed: u64, n: usize, k: usize) -> Vec<String> {
     }
     out
 }
+
+/// A record as one flat JSON line (the columns the peers' tables have), for loading the
+/// same lines into ClickHouse and SQLite (`scripts/bench_logs.sh`).
+pub fn to_json(r: &Record) -> String {
+    let s = |c: LogColumn| r.values[c as usize].as_str().unwrap_or("").to_owned();
+    let sev = r.values[LogColumn::Severity as usize].as_int().unwrap_or(0);
+    let attr = |k: &str| {
+        r.attributes
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    serde_json::json!({
+        "time_ns": r.time,
+        "level": severity::level_name(sev),
+        "service": s(LogColumn::Service),
+        "correlation_id": s(LogColumn::CorrelationId),
+        "message": r.body,
+        "logger": attr("logger"),
+        "module": attr("module"),
+        "function": attr("function"),
+        "line": attr("line").parse::<u32>().unwrap_or(0),
+        "user_id": attr("user_id"),
+        "exception_type": attr("exception.type"),
+        "exception_message": attr("exception.message"),
+        "exception_traceback": attr("exception.traceback"),
+    })
+    .to_string()
+}

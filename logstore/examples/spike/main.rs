@@ -7,6 +7,10 @@
 //! cargo run --release -p logstore --example spike --features tantivy-spike -- \
 //!     --lines 10000000 --dir /tmp/spike
 //! ```
+//!
+//! `--engine dump` writes the same lines as flat JSON (`lines.ndjson`) and the looked-up
+//! correlation ids (`ids.txt`) for the peers of `scripts/bench_logs.sh`; `--results FILE`
+//! appends the figures as one JSON line.
 
 mod lines;
 #[cfg(feature = "tantivy-spike")]
@@ -52,7 +56,21 @@ pub(crate) fn timed(mut f: impl FnMut(usize)) -> (f64, f64) {
     percentiles(ms)
 }
 
-fn own_store(n: usize, dir: &Path, ids: &[String]) {
+/// The lines and the looked-up ids as files, for the peers.
+fn dump(n: usize, dir: &Path, ids: &[String]) {
+    use std::io::Write;
+    let file = std::fs::File::create(dir.join("lines.ndjson")).expect("lines.ndjson");
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut gen = lines::Generator::new(42);
+    for _ in 0..n {
+        writeln!(out, "{}", lines::to_json(&gen.next_record())).expect("write");
+    }
+    out.flush().expect("flush");
+    std::fs::write(dir.join("ids.txt"), ids.join("\n") + "\n").expect("ids.txt");
+    println!("dump: {n} lines to {}", dir.join("lines.ndjson").display());
+}
+
+fn own_store(n: usize, dir: &Path, ids: &[String], results: Option<&Path>) {
     let store = Store::open(
         dir,
         Schema::logs(),
@@ -78,6 +96,13 @@ fn own_store(n: usize, dir: &Path, ids: &[String]) {
     store.flush().expect("flush");
     let secs = started.elapsed().as_secs_f64();
     let bytes = dir_size(dir);
+    let mut figures = serde_json::json!({
+        "engine": "own block store (logstore)",
+        "lines": n,
+        "ingest_lines_per_s": n as f64 / secs,
+        "ingest_threads": 1,
+        "bytes_per_line": bytes as f64 / n as f64,
+    });
     println!(
         "own: {n} lines in {secs:.1} s = {:.0} lines/s (one writer thread); {bytes} bytes on disk = {:.1} bytes/line; {} blocks",
         n as f64 / secs,
@@ -97,11 +122,14 @@ fn own_store(n: usize, dir: &Path, ids: &[String]) {
         store.search(&q, all, 100, None).expect("search");
     });
     println!("own: level:ERROR AND \"timeout\" newest 100: p50 {p50:.2} ms, p99 {p99:.2} ms");
+    figures["term_newest100_ms"] = serde_json::json!([p50, p99]);
     let count = store.count(&q, all).expect("count");
     let (p50, p99) = timed(|_| {
         store.count(&q, all).expect("count");
     });
     println!("own: level:ERROR AND \"timeout\" count ({count}): p50 {p50:.2} ms, p99 {p99:.2} ms");
+    figures["term_count_ms"] = serde_json::json!([p50, p99]);
+    figures["term_count"] = serde_json::json!(count);
     let queries: Vec<_> = ids
         .iter()
         .map(|id| parse(&format!("correlation_id:{id}")).expect("query"))
@@ -118,19 +146,34 @@ fn own_store(n: usize, dir: &Path, ids: &[String]) {
         "own: correlation_id:<id> ({:.1} lines each): p50 {p50:.2} ms, p99 {p99:.2} ms",
         hits as f64 / RUNS as f64
     );
+    figures["id_ms"] = serde_json::json!([p50, p99]);
+    figures["id_lines"] = serde_json::json!(hits as f64 / RUNS as f64);
+    if let Some(path) = results {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("results file");
+        writeln!(f, "{figures}").expect("write results");
+    }
 }
 
 fn main() {
     let mut n = 10_000_000usize;
     let mut dir = PathBuf::from("/tmp/logstore-spike");
     let mut engines = vec!["own".to_string(), "tantivy".to_string()];
+    let mut results: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match (a.as_str(), args.next()) {
             ("--lines", Some(v)) => n = v.parse().expect("--lines N"),
             ("--dir", Some(v)) => dir = PathBuf::from(v),
             ("--engine", Some(v)) => engines = vec![v],
-            _ => panic!("usage: spike [--lines N] [--dir DIR] [--engine own|tantivy]"),
+            ("--results", Some(v)) => results = Some(PathBuf::from(v)),
+            _ => panic!(
+                "usage: spike [--lines N] [--dir DIR] [--engine own|tantivy|dump] [--results FILE]"
+            ),
         }
     }
     // Correlation ids to look up, spread over the whole set.
@@ -140,7 +183,8 @@ fn main() {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).expect("create dir");
         match e.as_str() {
-            "own" => own_store(n, &d, &ids),
+            "own" => own_store(n, &d, &ids, results.as_deref()),
+            "dump" => dump(n, &d, &ids),
             #[cfg(feature = "tantivy-spike")]
             "tantivy" => tantivy_side::run(n, &d, &ids),
             other => println!("{other}: skipped (build with --features tantivy-spike)"),
