@@ -4,15 +4,16 @@
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::bitset::Bitset;
 use crate::error::Error;
 use crate::schema::Record;
+use crate::FastHasher;
 
 /// A string column stored sparsely: the rows that have a value, each with its dictionary
 /// id. Used for `Keyword`/`Id` columns and for every attribute name.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct StrColumn {
     /// The dictionary, in order of first appearance.
     pub(crate) values: Vec<String>,
@@ -20,9 +21,67 @@ pub(crate) struct StrColumn {
     pub(crate) rows: Vec<u32>,
     /// Dictionary id of each row in `rows`.
     pub(crate) ids: Vec<u32>,
+    /// Value → dictionary id: kept by the head's builder as it grows; for a block's column
+    /// with many values built on the first exact lookup (a cached section keeps it).
+    index: OnceLock<HashMap<String, u32, FastHasher>>,
 }
 
+impl PartialEq for StrColumn {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.values, &self.rows, &self.ids) == (&other.values, &other.rows, &other.ids)
+    }
+}
+
+impl Eq for StrColumn {}
+
+/// Dictionaries at least this large are looked up through a hash index.
+const INDEXED_VALUES: usize = 64;
+
 impl StrColumn {
+    pub(crate) fn new(values: Vec<String>, rows: Vec<u32>, ids: Vec<u32>) -> StrColumn {
+        StrColumn {
+            values,
+            rows,
+            ids,
+            index: OnceLock::new(),
+        }
+    }
+
+    /// The dictionary id of `value`, if the column holds it.
+    pub(crate) fn id_of(&self, value: &str) -> Option<u32> {
+        if let Some(index) = self.index.get() {
+            return index.get(value).copied();
+        }
+        if self.values.len() < INDEXED_VALUES {
+            return self
+                .values
+                .iter()
+                .position(|v| v == value)
+                .map(|i| i as u32);
+        }
+        self.index
+            .get_or_init(|| {
+                self.values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (v.clone(), i as u32))
+                    .collect()
+            })
+            .get(value)
+            .copied()
+    }
+
+    /// Rows (of `len`) whose value's dictionary id is `id`.
+    pub(crate) fn rows_with_id(&self, id: u32, len: usize) -> Bitset {
+        let mut out = Bitset::empty(len);
+        for (&row, &i) in self.rows.iter().zip(&self.ids) {
+            if i == id {
+                out.insert(row as usize);
+            }
+        }
+        out
+    }
+
     /// The value of `row`, if it has one.
     pub(crate) fn get(&self, row: usize) -> Option<&str> {
         let i = self.rows.binary_search(&(row as u32)).ok()?;
@@ -46,30 +105,42 @@ impl StrColumn {
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.values.iter().map(|v| v.len() + 24).sum::<usize>() + self.rows.len() * 8
+        // A large dictionary gets its index on the first lookup: counted from the start.
+        let index = if self.values.len() >= INDEXED_VALUES {
+            self.values.iter().map(|v| v.len() + 40).sum::<usize>()
+        } else {
+            0
+        };
+        self.values.iter().map(|v| v.len() + 24).sum::<usize>() + self.rows.len() * 8 + index
     }
 }
 
-/// A [`StrColumn`] being built, with the reverse dictionary.
+/// A [`StrColumn`] being built; its index (value → id) is kept complete as it grows.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct StrColumnBuilder {
     pub(crate) column: StrColumn,
-    lookup: HashMap<String, u32>,
 }
 
 impl StrColumnBuilder {
     pub(crate) fn push(&mut self, row: u32, value: &str) {
-        let id = match self.lookup.get(value) {
+        let col = &mut self.column;
+        if col.index.get().is_none() {
+            let _ = col.index.set(HashMap::default());
+        }
+        let Some(index) = col.index.get_mut() else {
+            unreachable!("set above");
+        };
+        let id = match index.get(value) {
             Some(&id) => id,
             None => {
-                let id = self.column.values.len() as u32;
-                self.column.values.push(value.to_owned());
-                self.lookup.insert(value.to_owned(), id);
+                let id = col.values.len() as u32;
+                col.values.push(value.to_owned());
+                index.insert(value.to_owned(), id);
                 id
             }
         };
-        self.column.rows.push(row);
-        self.column.ids.push(id);
+        col.rows.push(row);
+        col.ids.push(id);
     }
 }
 

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use crate::bitset::Bitset;
-use crate::bloom::id_key;
 use crate::columns::{Segment, Shared, StrColumn, StrColumnBuilder, StrKey};
 use crate::error::Error;
 use crate::schema::{ColumnKind, Record, Schema, Value};
 use crate::tokens::for_each_token;
+use crate::FastHasher;
 
 /// One schema column being built.
 #[derive(Clone, Debug)]
@@ -24,13 +24,11 @@ pub(crate) struct Head {
     pub(crate) seqs: Vec<u64>,
     pub(crate) columns: Vec<ColumnBuilder>,
     pub(crate) attributes: Vec<(String, StrColumnBuilder)>,
-    attribute_pos: HashMap<String, usize>,
+    attribute_pos: HashMap<String, usize, FastHasher>,
     /// Every body, concatenated; `body_ends[i]` is where row `i`'s ends.
     pub(crate) body_text: String,
     pub(crate) body_ends: Vec<usize>,
-    pub(crate) postings: HashMap<String, Vec<u32>>,
-    /// Values of `Id` columns, for lookups that the blocks answer with a bloom filter.
-    ids: std::collections::HashSet<Vec<u8>>,
+    pub(crate) postings: HashMap<String, Vec<u32>, FastHasher>,
     pub(crate) bytes: usize,
     pub(crate) min_time: i64,
     pub(crate) max_time: i64,
@@ -52,11 +50,10 @@ impl Head {
             seqs: Vec::new(),
             columns,
             attributes: Vec::new(),
-            attribute_pos: HashMap::new(),
+            attribute_pos: HashMap::default(),
             body_text: String::new(),
             body_ends: Vec::new(),
-            postings: HashMap::new(),
-            ids: Default::default(),
+            postings: HashMap::default(),
             bytes: 0,
             min_time: i64::MAX,
             max_time: i64::MIN,
@@ -75,15 +72,10 @@ impl Head {
         self.min_time = self.min_time.min(r.time);
         self.max_time = self.max_time.max(r.time);
         self.bytes += r.size();
-        for (i, (col, v)) in self.columns.iter_mut().zip(&r.values).enumerate() {
+        for (col, v) in self.columns.iter_mut().zip(&r.values) {
             match (col, v) {
                 (ColumnBuilder::Ints(ints), v) => ints.push(v.as_int().unwrap_or(i64::MIN)),
-                (ColumnBuilder::Strs(strs), Value::Str(s)) => {
-                    if self.kinds[i] == ColumnKind::Id {
-                        self.ids.insert(id_key(i, s));
-                    }
-                    strs.push(row, s);
-                }
+                (ColumnBuilder::Strs(strs), Value::Str(s)) => strs.push(row, s),
                 (ColumnBuilder::Strs(_), _) => {}
             }
         }
@@ -195,8 +187,12 @@ impl Segment for Head {
         self.postings.contains_key(token)
     }
 
+    /// Exact: the column's dictionary index (the blocks answer with a bloom filter).
     fn may_have_id(&self, column: usize, value: &str) -> bool {
-        self.ids.contains(&id_key(column, value))
+        match self.columns.get(column) {
+            Some(ColumnBuilder::Strs(b)) => b.column.id_of(value).is_some(),
+            _ => false,
+        }
     }
 
     fn body(&self, row: usize) -> Result<String, Error> {

@@ -84,8 +84,11 @@
 //! # Invariants
 //!
 //! * **Durability on append.** [`Store::append`] returns `Ok` only after the batch is in the
-//!   WAL as one checksummed record and fsynced; replay at [`Store::open`] restores every
-//!   acknowledged batch, and cuts a torn tail (never acknowledged).
+//!   WAL as one checksummed record and an fsync that started after that write finished
+//!   (concurrent appends share one: group commit); a failed fsync refuses every later
+//!   append until the store is reopened. Replay at [`Store::open`] restores every
+//!   acknowledged batch, and cuts a torn tail (never acknowledged). A batch is visible to
+//!   queries from its WAL write, a moment before it is acknowledged.
 //! * **All-or-nothing batches.** A batch is checked in full against [`Limits`] and the
 //!   schema before anything is written; one bad record refuses the batch, naming it.
 //! * **Immutable blocks.** A block file is written under a temporary name, fsynced, renamed
@@ -118,10 +121,14 @@ mod wal;
 
 pub use catalog::BlockInfo;
 pub use error::{Error, LimitExceeded};
+/// The seeded fast hasher of the engine's in-memory maps, for callers keeping maps on the
+/// same hot path.
+pub use foldhash::fast::RandomState as FastHasher;
 pub use limits::Limits;
 pub use query::{parse, ParseError, Query};
 pub use schema::{Column, ColumnKind, LogColumn, Record, Schema, Value};
 pub use store::{
     Cursor, FieldCount, Histogram, Hit, MaintainReport, Options, Page, Stats, Store, TimeRange,
+    Written,
 };
 pub use wal::ReplayReport;

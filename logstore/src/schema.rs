@@ -261,9 +261,16 @@ impl Record {
                 )));
             }
         }
+        // Few attributes (the usual case) are checked pairwise, without a set to allocate.
+        let few = self.attributes.len() <= 32;
         let mut names = HashSet::new();
-        for (k, _) in &self.attributes {
-            if k.is_empty() || !names.insert(k.as_str()) {
+        for (i, (k, _)) in self.attributes.iter().enumerate() {
+            let repeated = if few {
+                self.attributes[..i].iter().any(|(seen, _)| seen == k)
+            } else {
+                !names.insert(k.as_str())
+            };
+            if k.is_empty() || repeated {
                 return Err(bad(format!("attribute name {k:?} is empty or repeated")));
             }
             if schema.resolve(k) != FieldRef::Attribute(k) {

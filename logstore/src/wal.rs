@@ -27,6 +27,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::fsutil::sync_dir;
@@ -199,7 +200,8 @@ pub(crate) struct Wal {
     dir: PathBuf,
     segment_size: u64,
     segment: u64,
-    file: File,
+    /// Shared so a group commit can fsync it without holding the writer's lock.
+    file: Arc<File>,
     len: u64,
 }
 
@@ -244,23 +246,21 @@ impl Wal {
             dir: dir.to_owned(),
             segment_size,
             segment,
-            file,
+            file: Arc::new(file),
             len,
         };
         Ok((wal, report))
     }
 
-    /// Appends one batch and fsyncs it; starts a new segment first when this one is full.
-    pub(crate) fn log(&mut self, first_seq: u64, records: &[Record]) -> Result<u64, Error> {
+    /// Appends one batch without syncing it (see [`Wal::sync_target`]); starts a new
+    /// segment first when this one is full. On a failed write the segment is cut back to
+    /// where the batch started.
+    pub(crate) fn write(&mut self, first_seq: u64, records: &[Record]) -> Result<u64, Error> {
         if self.len >= self.segment_size {
             self.cut()?;
         }
         let rec = frame(&encode(first_seq, records));
-        if let Err(e) = self
-            .file
-            .write_all(&rec)
-            .and_then(|_| self.file.sync_data())
-        {
+        if let Err(e) = (&*self.file).write_all(&rec) {
             // Drop whatever part reached the file so the next record starts clean.
             let _ = self.file.set_len(self.len);
             return Err(Error::io(format!("append to WAL segment {}", self.segment))(e));
@@ -269,12 +269,32 @@ impl Wal {
         Ok(rec.len() as u64)
     }
 
-    /// Starts a new segment; returns the number of the last complete one.
+    /// The file to fsync so that everything written so far is durable (earlier segments
+    /// were synced when they were cut).
+    pub(crate) fn sync_target(&self) -> Arc<File> {
+        Arc::clone(&self.file)
+    }
+
+    /// Appends one batch and fsyncs it (for callers without a group commit).
+    #[cfg(test)]
+    pub(crate) fn log(&mut self, first_seq: u64, records: &[Record]) -> Result<u64, Error> {
+        let n = self.write(first_seq, records)?;
+        self.file
+            .sync_data()
+            .map_err(Error::io(format!("sync WAL segment {}", self.segment)))?;
+        Ok(n)
+    }
+
+    /// Starts a new segment; returns the number of the last complete one. The finished
+    /// segment is synced first, so batches written but not yet synced stay durable.
     pub(crate) fn cut(&mut self) -> Result<u64, Error> {
         let done = self.segment;
+        self.file
+            .sync_data()
+            .map_err(Error::io(format!("sync WAL segment {done}")))?;
         let (file, len) = open_segment(&self.dir, done + 1)?;
         sync_dir(&self.dir)?;
-        self.file = file;
+        self.file = Arc::new(file);
         self.len = len;
         self.segment = done + 1;
         Ok(done)

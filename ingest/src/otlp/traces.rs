@@ -55,7 +55,8 @@ pub fn decode_otlp_traces(
     }
     let mut out = DecodedSpans::default();
     let mut index = 0;
-    for rs in &request.resource_spans {
+    // The request is consumed: names, keys and string values move into the spans.
+    for rs in request.resource_spans {
         let resource: &[KeyValue] = rs
             .resource
             .as_ref()
@@ -70,15 +71,12 @@ pub fn decode_otlp_traces(
         let resource_attrs: Vec<Attr> = resource
             .iter()
             .filter(|kv| kv.key != "service.name")
+            .cloned()
             .map(attr)
             .collect();
-        for ss in &rs.scope_spans {
-            let scope = ss
-                .scope
-                .as_ref()
-                .map(|s| s.name.clone())
-                .unwrap_or_default();
-            for s in &ss.spans {
+        for ss in rs.scope_spans {
+            let scope = ss.scope.map(|s| s.name).unwrap_or_default();
+            for s in ss.spans {
                 match span(s, &service, &resource_attrs, &scope) {
                     Ok(line) => out.offer(index, line, span_limits),
                     // An unknown kind or status: refused like any other bad span.
@@ -94,11 +92,18 @@ pub fn decode_otlp_traces(
     })
 }
 
-fn attr(kv: &KeyValue) -> Attr {
+fn attr(kv: KeyValue) -> Attr {
+    let kind = attr_type(kv.value.as_ref());
+    let value = match kv.value {
+        Some(AnyValue {
+            value: Some(Value::StringValue(s)),
+        }) => s,
+        other => value_string(other.as_ref()),
+    };
     Attr {
-        key: kv.key.clone(),
-        value: value_string(kv.value.as_ref()),
-        kind: attr_type(kv.value.as_ref()),
+        key: kv.key,
+        value,
+        kind,
     }
 }
 
@@ -117,14 +122,14 @@ fn time(ns: u64) -> i64 {
 }
 
 fn span(
-    s: &opentelemetry_proto::tonic::trace::v1::Span,
+    s: opentelemetry_proto::tonic::trace::v1::Span,
     service: &str,
     resource: &[Attr],
     scope: &str,
 ) -> Result<SpanLine, String> {
     let kind =
         SpanKind::from_otlp(s.kind).ok_or_else(|| format!("unknown span kind {}", s.kind))?;
-    let (status, status_message) = match &s.status {
+    let (status, status_message) = match s.status {
         None => (SpanStatus::Unset, String::new()),
         Some(st) => {
             let code = match StatusCode::try_from(st.code) {
@@ -133,7 +138,7 @@ fn span(
                 Ok(StatusCode::Error) => SpanStatus::Error,
                 Err(_) => return Err(format!("unknown status code {}", st.code)),
             };
-            (code, st.message.clone())
+            (code, st.message)
         }
     };
     Ok(SpanLine {
@@ -144,7 +149,7 @@ fn span(
         } else {
             hex(&s.parent_span_id)
         },
-        name: s.name.clone(),
+        name: s.name,
         kind,
         start_ns: time(s.start_time_unix_nano),
         end_ns: time(s.end_time_unix_nano),
@@ -152,24 +157,24 @@ fn span(
         status_message,
         service: service.to_owned(),
         resource: resource.to_vec(),
-        attributes: s.attributes.iter().map(attr).collect(),
+        attributes: s.attributes.into_iter().map(attr).collect(),
         scope: scope.to_owned(),
         events: s
             .events
-            .iter()
+            .into_iter()
             .map(|e| SpanEvent {
                 time_ns: time(e.time_unix_nano),
-                name: e.name.clone(),
-                attributes: e.attributes.iter().map(attr).collect(),
+                name: e.name,
+                attributes: e.attributes.into_iter().map(attr).collect(),
             })
             .collect(),
         links: s
             .links
-            .iter()
+            .into_iter()
             .map(|l| SpanLink {
                 trace_id: hex(&l.trace_id),
                 span_id: hex(&l.span_id),
-                attributes: l.attributes.iter().map(attr).collect(),
+                attributes: l.attributes.into_iter().map(attr).collect(),
             })
             .collect(),
     })

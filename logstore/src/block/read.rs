@@ -101,7 +101,7 @@ fn decode_strs(raw: &[u8]) -> Option<StrColumn> {
             ((id as usize) < nv).then_some(id)
         })
         .collect::<Option<Vec<_>>>()?;
-    r.done().then_some(StrColumn { values, rows, ids })
+    r.done().then_some(StrColumn::new(values, rows, ids))
 }
 
 impl Block {

@@ -254,6 +254,15 @@ fn str_rows(
     let Some(col) = seg.strs(key)? else {
         return Ok(Bitset::empty(n));
     };
+    if let (true, FieldTest::Equals(t)) = (exact, test) {
+        if !is_wildcard(t) {
+            // A whole-value match: one dictionary lookup, no pass over the dictionary.
+            return Ok(match col.id_of(t.as_str()) {
+                Some(id) => col.rows_with_id(id, n),
+                None => Bitset::empty(n),
+            });
+        }
+    }
     let mask: Vec<bool> = match test {
         FieldTest::Exists => vec![true; col.values.len()],
         FieldTest::Equals(Text::Word {

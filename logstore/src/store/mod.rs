@@ -94,14 +94,36 @@ struct Writer {
     next_seq: u64,
 }
 
+/// A batch written by [`Store::write`], durable once [`Store::sync`] returns.
+#[must_use = "a written batch is durable only after `Store::sync`"]
+#[derive(Debug)]
+pub struct Written {
+    first: u64,
+    end: u64,
+}
+
+/// How far the WAL is known durable: every batch below `seq`. Held while one appender
+/// fsyncs for all who wrote before it (group commit).
+#[derive(Default)]
+struct Synced {
+    seq: u64,
+    /// An fsync failed: what it held may be lost and no later sync can be trusted; every
+    /// later append is refused until the store is reopened (which replays what reached
+    /// the disk).
+    failed: bool,
+}
+
 /// An embedded record store in one directory. `Send + Sync`: share it in an `Arc`.
-/// Appends are serialised (they share the WAL's fsync); queries run beside them.
+/// Appends write the WAL one at a time and share its fsync (group commit: one sync makes
+/// every batch written before it durable, and an append returns only after such a sync);
+/// queries run beside them.
 pub struct Store {
     dir: PathBuf,
     schema: Schema,
     opts: Options,
     segments: RwLock<Segments>,
     writer: Mutex<Writer>,
+    synced: Mutex<Synced>,
     catalog: Mutex<Catalog>,
     maintenance: Mutex<()>,
     cache: Arc<Cache>,
@@ -177,6 +199,10 @@ impl Store {
                 frozen: None,
                 blocks,
             }),
+            synced: Mutex::new(Synced {
+                seq: next_seq,
+                failed: false,
+            }),
             writer: Mutex::new(Writer { wal, next_seq }),
             catalog: Mutex::new(catalog),
             maintenance: Mutex::new(()),
@@ -203,25 +229,83 @@ impl Store {
     }
 
     /// Appends a batch: checked in full (limits, schema), written to the WAL as one record
-    /// and fsynced, then visible to queries. `Ok` means every record is durable; an error
-    /// means none was stored. Returns the sequence number of the first record.
+    /// and put in the head, then fsynced (one fsync shared by the appends waiting for it).
+    /// `Ok` means every record is durable; a refused batch stores nothing. Only a failed
+    /// fsync leaves the outcome open (the records may still reach a block), and it refuses
+    /// every later append until the store is reopened. Returns the sequence number of the
+    /// first record.
     pub fn append(&self, records: &[Record]) -> Result<u64, Error> {
+        let written = self.write(records)?;
+        self.sync(written)
+    }
+
+    /// The first half of [`Store::append`]: the batch checked, written to the WAL (not yet
+    /// synced) and visible to queries. For callers that keep their own state in the WAL's
+    /// order: update it, then [`Store::sync`] outside their lock so appends share fsyncs.
+    pub fn write(&self, records: &[Record]) -> Result<Written, Error> {
         self.opts.limits.check_batch(records)?;
         for (i, r) in records.iter().enumerate() {
             r.check(&self.schema, i)?;
         }
+        self.check_synced()?;
         let mut w = lock(&self.writer);
         let first = w.next_seq;
         if records.is_empty() {
-            return Ok(first);
+            return Ok(Written { first, end: first });
         }
-        w.wal.log(first, records)?;
+        w.wal.write(first, records)?;
         w.next_seq += records.len() as u64;
+        // Into the head under the writer's lock, so a head cut (which takes it) never
+        // separates a batch in a WAL segment it deletes from the head it cuts.
         let mut seg = self.segments.write().unwrap_or_else(|e| e.into_inner());
         for (i, r) in records.iter().enumerate() {
             seg.head.push(first + i as u64, r);
         }
-        Ok(first)
+        Ok(Written {
+            first,
+            end: w.next_seq,
+        })
+    }
+
+    /// The second half of [`Store::append`]: returns the batch's first sequence number
+    /// once it is on disk.
+    pub fn sync(&self, written: Written) -> Result<u64, Error> {
+        if written.end > written.first {
+            self.sync_through(written.end)?;
+        }
+        Ok(written.first)
+    }
+
+    fn check_synced(&self) -> Result<(), Error> {
+        if lock(&self.synced).failed {
+            return Err(Error::io("sync the WAL")(std::io::Error::other(
+                "an earlier fsync of the write-ahead log failed; reopen the store",
+            )));
+        }
+        Ok(())
+    }
+
+    /// Returns once every batch below sequence `end` is on disk. Whoever takes the lock
+    /// first syncs for everyone who wrote before it; the others find their batch covered.
+    fn sync_through(&self, end: u64) -> Result<(), Error> {
+        let mut synced = lock(&self.synced);
+        if synced.failed {
+            drop(synced);
+            return self.check_synced();
+        }
+        if synced.seq >= end {
+            return Ok(());
+        }
+        let (file, upto) = {
+            let w = lock(&self.writer);
+            (w.wal.sync_target(), w.next_seq)
+        };
+        if let Err(e) = file.sync_data() {
+            synced.failed = true;
+            return Err(Error::io("sync the WAL")(e));
+        }
+        synced.seq = upto;
+        Ok(())
     }
 
     /// Cuts the head into a block if it is big or old enough, then applies retention.

@@ -360,3 +360,64 @@ fn search_after_gives_the_oldest_lines_following_one_across_head_and_blocks() {
         assert_eq!(store.search_after(&all, end, 5, cursor).unwrap().len(), 2);
     }
 }
+
+#[test]
+fn exact_lookups_in_large_dictionaries_match_head_and_blocks_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 300 distinct ids: blocks of 100 rows hold dictionaries large enough for the index.
+    let all: Vec<Record> = (0..300)
+        .map(|i| {
+            Record::log(i * S, INFO, "api", "ok")
+                .with(LogColumn::CorrelationId, &format!("id-{i:04}"))
+        })
+        .collect();
+    let head = Store::open(tmp.path().join("head"), Schema::logs(), options()).unwrap();
+    head.append(&all).unwrap();
+    let blocks = Store::open(tmp.path().join("blocks"), Schema::logs(), options()).unwrap();
+    for chunk in all.chunks(100) {
+        blocks.append(chunk).unwrap();
+        blocks.flush().unwrap();
+    }
+    for store in [&head, &blocks] {
+        let q = |s: &str| store.count(&parse(s).unwrap(), TimeRange::all()).unwrap();
+        for i in [0, 99, 100, 250, 299] {
+            assert_eq!(q(&format!("correlation_id:id-{i:04}")), 1, "id-{i:04}");
+        }
+        assert_eq!(q("correlation_id:id-0300"), 0);
+        assert_eq!(q("correlation_id:id-01*"), 100);
+        assert_eq!(q("correlation_id:id-0001 OR correlation_id:id-0201"), 2);
+    }
+}
+
+#[test]
+fn concurrent_appends_share_fsyncs_and_all_survive_a_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(tmp.path(), Schema::logs(), options()).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4i64 {
+                let store = &store;
+                s.spawn(move || {
+                    for i in 0..50 {
+                        let r = Record::log((t * 1000 + i) * S, INFO, "api", "ok")
+                            .with(LogColumn::CorrelationId, &format!("t{t}-{i}"));
+                        store.append(&[r]).unwrap();
+                    }
+                });
+            }
+        });
+        let written = store.write(&[Record::log(0, INFO, "api", "late")]).unwrap();
+        assert_eq!(store.sync(written).unwrap(), 200);
+    }
+    let store = Store::open(tmp.path(), Schema::logs(), options()).unwrap();
+    assert_eq!(
+        store.count(&parse("").unwrap(), TimeRange::all()).unwrap(),
+        201
+    );
+    assert_eq!(
+        store
+            .count(&parse("correlation_id:t3-49").unwrap(), TimeRange::all())
+            .unwrap(),
+        1
+    );
+}

@@ -10,13 +10,12 @@
 //! the batch's records with the spans and, once they are durable,
 //! [`Aggregates::commit`]s them: the table and the store always agree.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::hash::BuildHasher;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use ingest::spans::{SpanKind, SpanLine};
-use logstore::Record;
+use logstore::{FastHasher, Record};
 
 use super::red::{minute_of, record, Cell, Deltas, Key, KeyKind, RedTable};
 
@@ -40,16 +39,16 @@ struct Pending {
 /// the older is dropped. Bounded at twice `cap` entries.
 #[derive(Debug)]
 struct Generations<V> {
-    new: HashMap<u64, V>,
-    old: HashMap<u64, V>,
+    new: HashMap<u64, V, FastHasher>,
+    old: HashMap<u64, V, FastHasher>,
     cap: usize,
 }
 
 impl<V> Generations<V> {
     fn new(cap: usize) -> Self {
         Generations {
-            new: HashMap::new(),
-            old: HashMap::new(),
+            new: HashMap::default(),
+            old: HashMap::default(),
             cap,
         }
     }
@@ -81,12 +80,12 @@ pub fn lock(m: &Mutex<Aggregates>) -> MutexGuard<'_, Aggregates> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// One seeded hasher for span keys, so a key means the same span in every batch.
+static SPAN_KEYS: LazyLock<FastHasher> = LazyLock::new(FastHasher::default);
+
 /// A span's identity within the store: its trace id and span id, hashed.
 fn span_key(trace_id: &str, span_id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    trace_id.hash(&mut h);
-    span_id.hash(&mut h);
-    h.finish()
+    SPAN_KEYS.hash_one((trace_id, span_id))
 }
 
 /// A batch worked out: its RED records and what to change once they are durable.
@@ -104,7 +103,7 @@ pub struct Aggregates {
     pub red: RedTable,
     recent: Generations<Option<Arc<str>>>,
     waiting: Generations<Vec<Pending>>,
-    names: HashSet<Arc<str>>,
+    names: HashSet<Arc<str>, FastHasher>,
 }
 
 impl Default for Aggregates {
@@ -113,7 +112,7 @@ impl Default for Aggregates {
             red: RedTable::default(),
             recent: Generations::new(RECENT),
             waiting: Generations::new(PENDING),
-            names: HashSet::new(),
+            names: HashSet::default(),
         }
     }
 }
@@ -139,14 +138,14 @@ impl Aggregates {
 
     /// The batch's RED records (`columns` wide) and its changes; nothing changes yet.
     pub fn prepare(&mut self, spans: &[&SpanLine], columns: usize) -> Prepared {
-        type Local<'s> = HashMap<(KeyKind, &'s str, &'s str, i64), Cell>;
-        let mut local: Local<'_> = HashMap::new();
-        let mut edges: HashMap<(Arc<str>, Arc<str>, i64), Cell> = HashMap::new();
+        type Local<'s> = HashMap<(KeyKind, &'s str, &'s str, i64), Cell, FastHasher>;
+        let mut local: Local<'_> = HashMap::default();
+        let mut edges: HashMap<(Arc<str>, Arc<str>, i64), Cell, FastHasher> = HashMap::default();
         let keys: Vec<u64> = spans
             .iter()
             .map(|s| span_key(&s.trace_id, &s.span_id))
             .collect();
-        let in_batch: HashMap<u64, &str> = keys
+        let in_batch: HashMap<u64, &str, FastHasher> = keys
             .iter()
             .zip(spans)
             .map(|(k, s)| (*k, s.service.as_str()))
@@ -213,7 +212,7 @@ impl Aggregates {
                 }
             }
         }
-        let mut deltas = Deltas::new();
+        let mut deltas = Deltas::default();
         for ((kind, a, b, minute), cell) in local {
             let key = Key {
                 kind,

@@ -231,17 +231,20 @@ impl TraceStore {
             return Ok(out);
         }
         batch.extend(records::summary_records(&kept));
-        {
-            // One lock over prepare, append and commit: the table follows the WAL's order.
+        let written = {
+            // One lock over prepare, WAL write and commit: the table follows the WAL's
+            // order. The fsync comes after, outside it, shared with concurrent appends.
             let mut agg = aggregates::lock(&self.aggregates);
             let refused_before = agg.red.keys_refused;
             let mut prepared = agg.prepare(&kept, schema.columns().len());
             self.red_refused
                 .inc_by(agg.red.keys_refused - refused_before);
             batch.append(&mut prepared.records);
-            self.store.append(&batch)?;
+            let written = self.store.write(&batch)?;
             agg.commit(prepared);
-        }
+            written
+        };
+        self.store.sync(written)?;
         catalog::lock(&self.catalog).add(&kept);
         out.stored = kept.len();
         Ok(out)

@@ -180,7 +180,7 @@ pub fn summary_records(spans: &[&SpanLine]) -> Vec<Record> {
         root: Option<&'a SpanLine>,
         first: &'a SpanLine,
     }
-    let mut by_trace: HashMap<&str, Acc<'_>> = HashMap::new();
+    let mut by_trace: HashMap<&str, Acc<'_>, logstore::FastHasher> = HashMap::default();
     let mut order = Vec::new();
     for &s in spans {
         let acc = by_trace.entry(&s.trace_id).or_insert_with(|| {

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use logstore::{Record, Store, TimeRange, Value};
+use logstore::{FastHasher, Record, Store, TimeRange, Value};
 
 use super::catalog::equals;
 use super::records::{DURATION, KIND, OPERATION, REC, SERVICE};
@@ -204,13 +204,13 @@ pub fn record(key: &Key, minute: i64, cell: &Cell, columns: usize) -> Record {
 }
 
 /// Changes of one batch: cells by key and minute.
-pub type Deltas = HashMap<(Key, i64), Cell>;
+pub type Deltas = HashMap<(Key, i64), Cell, FastHasher>;
 
 /// The table: keys, and per minute the cells of the keys that had spans in it.
 #[derive(Debug, Default)]
 pub struct RedTable {
-    keys: HashSet<Key>,
-    minutes: BTreeMap<i64, HashMap<Key, Cell>>,
+    keys: HashSet<Key, FastHasher>,
+    minutes: BTreeMap<i64, HashMap<Key, Cell, FastHasher>>,
     cells: usize,
     /// Minutes before this were dropped to stay within [`MAX_CELLS`].
     horizon: i64,
@@ -323,7 +323,7 @@ impl RedTable {
     pub fn rebuild(store: &Store) -> Result<RedTable, logstore::Error> {
         let query = equals("rec", RED_REC);
         let mut table = RedTable::default();
-        let mut deltas = Deltas::new();
+        let mut deltas = Deltas::default();
         let mut cursor = None;
         let mut names: HashMap<String, Arc<str>> = HashMap::new();
         let mut intern = |s: &str| -> Arc<str> {

@@ -124,8 +124,12 @@ pub fn trace_ids(store: &Store, q: &TraceQuery) -> Result<Vec<String>, TraceStor
     let mut ids = Vec::new();
     let mut cursor: Option<Cursor> = None;
     let mut read = 0;
+    // Pages grow from about what the limit needs (a record is built for every hit) to
+    // `PAGE`, for filters that many spans of one trace match.
+    let mut page_size = (limit * 2).clamp(20, PAGE);
     while ids.len() < limit && read < MAX_SEARCH_SPANS {
-        let page = store.search(&query, window, PAGE, cursor)?;
+        let page = store.search(&query, window, page_size, cursor)?;
+        page_size = (page_size * 4).min(PAGE);
         read += page.hits.len();
         for hit in &page.hits {
             let exact = tags.iter().all(|t| {
