@@ -16,6 +16,11 @@ PKG=${SITE_PKG:-target/site/pkg} # SITE_PKG: build elsewhere (measuring while te
 WASM=$TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm
 WASM_OPT=.tools/node_modules/.bin/wasm-opt
 
+# One build at a time: two runs would split the same wasm into the same `$PKG.new`.
+mkdir -p "$TARGET_DIR"
+exec 9>"$TARGET_DIR/.build_site.lock"
+flock 9
+
 cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
 cargo build -p site-split --release --quiet
 
