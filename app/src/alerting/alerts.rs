@@ -54,6 +54,23 @@ fn strings(v: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+impl ActiveAlert {
+    /// Muted by a silence or an inhibition (Alertmanager's `suppressed`).
+    pub(crate) fn muted(&self) -> bool {
+        !self.silenced_by.is_empty() || !self.inhibited_by.is_empty()
+    }
+}
+
+/// The State choice: everything, `firing`, `pending`, `silenced` (muted) or `active` (not).
+fn shown_by_state(a: &ActiveAlert, state: &str) -> bool {
+    match state {
+        "" => true,
+        "silenced" => a.muted(),
+        "active" => !a.muted(),
+        s => a.state == s,
+    }
+}
+
 fn ids(v: &Value) -> Vec<String> {
     v.as_array()
         .into_iter()
@@ -222,11 +239,12 @@ pub fn AlertsPage() -> impl IntoView {
                     let state = state_filter.get();
                     let shown: Vec<ActiveAlert> = all
                         .iter()
-                        .filter(|a| state.is_empty() || a.state == state)
+                        .filter(|a| shown_by_state(a, &state))
                         .cloned()
                         .collect();
                     let firing = all.iter().filter(|a| a.state == "firing").count();
                     let pending = all.iter().filter(|a| a.state == "pending").count();
+                    let muted = all.iter().filter(|a| a.muted()).count();
                     let keys: Vec<String> = if by.is_empty() { vec![] } else { vec![by.clone()] };
                     let (by_now, state_now) = (by.clone(), state.clone());
                     view! {
@@ -241,11 +259,12 @@ pub fn AlertsPage() -> impl IntoView {
                             </select>
                             <label for="alerts-state">"State"</label>
                             <select id="alerts-state" on:change=move |ev| go.run((by_now.clone(), event_target_value(&ev)))>
-                                {[("", "firing and pending"), ("firing", "firing"), ("pending", "pending")].map(|(v, l)| view! {
+                                {[("", "firing and pending"), ("firing", "firing"), ("pending", "pending"),
+                                  ("active", "not silenced"), ("silenced", "silenced or inhibited")].map(|(v, l)| view! {
                                     <option value=v selected=state == v>{l}</option>
                                 })}
                             </select>
-                            <span class="muted" id="alerts-counts">{format!("{firing} firing, {pending} pending")}</span>
+                            <span class="muted" id="alerts-counts">{format!("{firing} firing, {pending} pending, {muted} silenced or inhibited")}</span>
                             <button type="button" id="refresh-alerts" on:click=move |_| refresh.run(())>"Refresh"</button>
                             <a class="button" href="/alerting/silences">"Silences"</a>
                         </div>
@@ -398,6 +417,8 @@ mod tests {
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].silenced_by, ["s1"]);
         assert!(list[0].inhibited_by.is_empty());
+        assert!(shown_by_state(&list[0], "silenced") && !shown_by_state(&list[0], "active"));
+        assert!(shown_by_state(&list[0], "firing") && !shown_by_state(&list[0], "pending"));
         assert_eq!(
             (
                 list[0].namespace.as_str(),
