@@ -11,6 +11,7 @@ pub mod prometheus;
 pub mod receiver;
 pub mod remote_write;
 pub mod seed_data;
+pub mod spans;
 pub mod svg;
 pub mod synthetic;
 pub mod ui;

@@ -57,6 +57,12 @@ pub enum PanelBody {
     Logs {
         lines: Vec<crate::components::log_model::LogLine>,
     },
+    /// A traces panel's search result, newest first, and the same search in Explore →
+    /// Traces (`/explore/traces?…`).
+    Traces {
+        traces: Vec<crate::traces::model::TraceSummary>,
+        explore: String,
+    },
     Row {
         collapsed: bool,
     },
@@ -82,6 +88,7 @@ mod body_de {
     use super::{PanelBody, StatValue};
     use crate::components::chart_model::{ChartView, TableView};
     use crate::components::log_model::LogLine;
+    use crate::traces::model::TraceSummary;
 
     const KINDS: &[&str] = &[
         "chart",
@@ -90,6 +97,7 @@ mod body_de {
         "table",
         "text",
         "logs",
+        "traces",
         "row",
         "unsupported",
         "error",
@@ -120,6 +128,11 @@ mod body_de {
     #[derive(Deserialize)]
     struct Logs {
         lines: Vec<LogLine>,
+    }
+    #[derive(Deserialize)]
+    struct Traces {
+        traces: Vec<TraceSummary>,
+        explore: String,
     }
     #[derive(Deserialize)]
     struct Row {
@@ -174,6 +187,13 @@ mod body_de {
                 "logs" => PanelBody::Logs {
                     lines: Logs::deserialize(rest)?.lines,
                 },
+                "traces" => {
+                    let t = Traces::deserialize(rest)?;
+                    PanelBody::Traces {
+                        traces: t.traces,
+                        explore: t.explore,
+                    }
+                }
                 "row" => PanelBody::Row {
                     collapsed: Row::deserialize(rest)?.collapsed,
                 },
@@ -288,6 +308,18 @@ mod tests {
                 html: "<p>x</p>".into(),
             },
             PanelBody::Logs { lines: vec![] },
+            PanelBody::Traces {
+                traces: vec![crate::traces::model::TraceSummary {
+                    trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+                    root_service: "checkout".into(),
+                    root_operation: "pay".into(),
+                    start_ns: 1,
+                    duration_ms: 12.5,
+                    span_count: 3,
+                    error_count: 1,
+                }],
+                explore: "/explore/traces?service=checkout".into(),
+            },
             PanelBody::Row { collapsed: true },
             PanelBody::Unsupported {
                 original: "heatmap".into(),

@@ -2,11 +2,12 @@
 
 use leptos::prelude::*;
 
-use crate::components::chart::Chart;
+use crate::components::chart::{utc, Chart};
 use crate::components::chart_model::encode_pairs;
 use crate::components::log_lines::LogList;
 use crate::components::time_range::zoom_times;
 use crate::dashboards::model::{PanelBody, PanelView, StatValue};
+use crate::traces::model::{duration_text, TraceSummary};
 
 #[component]
 pub(super) fn PanelBox(
@@ -32,7 +33,9 @@ pub(super) fn PanelBox(
     };
     let id = p.id;
     let is_logs = matches!(p.body, PanelBody::Logs { .. });
-    let explore = if is_logs {
+    let explore = if let PanelBody::Traces { explore, .. } = &p.body {
+        Some(explore.clone())
+    } else if is_logs {
         let q = p.query.clone().unwrap_or_default();
         let pairs = [
             ("query", q),
@@ -67,6 +70,8 @@ pub(super) fn PanelBox(
         PanelBody::Stat { values } | PanelBody::Gauge { values, .. } if values.is_empty() => no_data(),
         PanelBody::Table { table } if table.rows.is_empty() => no_data(),
         PanelBody::Logs { lines } if lines.is_empty() => no_data(),
+        PanelBody::Traces { traces, .. } if traces.is_empty() => no_data(),
+        PanelBody::Traces { traces, .. } => trace_rows(traces).into_any(),
         PanelBody::Logs { lines } => view! {
             <div class="panel-logs"><LogList lines=lines range=range.clone() /></div>
         }.into_any(),
@@ -118,6 +123,36 @@ pub(super) fn PanelBox(
         </section>
     }
     .into_any()
+}
+
+/// A traces panel's rows: each opens its trace.
+fn trace_rows(traces: Vec<TraceSummary>) -> impl IntoView {
+    let rows = traces
+        .into_iter()
+        .map(|t| {
+            let href = format!("/explore/traces/{}", t.trace_id);
+            view! {
+                <tr class="trace-row" data-trace-id=t.trace_id.clone() class:has-error={t.error_count > 0}>
+                    <td><a href=href>{format!("{}: {}", t.root_service, t.root_operation)}</a></td>
+                    <td>{utc(t.start_ns as f64 / 1e9)}</td>
+                    <td class="num">{duration_text(t.duration_ms)}</td>
+                    <td class="num">{t.span_count}</td>
+                    <td class="num">{t.error_count}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="panel-traces">
+            <table class="data traces-list">
+                <thead>
+                    <tr><th>"Trace"</th><th>"Start (UTC)"</th><th class="num">"Duration"</th>
+                        <th class="num">"Spans"</th><th class="num">"Errors"</th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
 }
 
 /// `--chars:N`, the text's length, from which the CSS sizes its font to fit the width.

@@ -163,8 +163,8 @@ pub fn parse_filters(text: &str) -> Result<Vec<AttrFilter>, String> {
     Ok(out)
 }
 
-/// Terms separated by spaces, a double-quoted part kept whole.
-fn split_terms(text: &str) -> Result<Vec<String>, String> {
+/// Terms separated by spaces, a double-quoted part kept whole (logfmt's terms too).
+pub fn split_terms(text: &str) -> Result<Vec<String>, String> {
     let mut terms = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;

@@ -9,6 +9,7 @@ mod log_counts;
 pub mod model;
 pub mod render;
 pub mod store;
+mod traces;
 pub mod view;
 
 use std::path::Path;

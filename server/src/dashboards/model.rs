@@ -3,8 +3,9 @@
 //! [`Dashboard`] that passed [`validate`] is ever stored.
 
 pub use wire::dashboard::{
-    color_hex, css_color, is_color, is_uid, Checks, Dashboard, Grid, Panel, PanelKind, Reducer,
-    Target, TargetKind, Threshold, TimeRange, Variable, VariableKind, FORMAT, GRID_COLUMNS,
+    color_hex, css_color, is_color, is_uid, Checks, Dashboard, Grid, Panel, PanelKind, RedMeasure,
+    Reducer, Target, TargetKind, Threshold, TimeRange, Variable, VariableKind, FORMAT,
+    GRID_COLUMNS,
 };
 
 use crate::error::Error;
@@ -41,6 +42,14 @@ impl Checks for ServerChecks {
         logstore::parse(query)
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    fn trace_filters(&self, filters: &str) -> Result<(), String> {
+        app::traces::model::parse_filters(filters).map(|_| ())
+    }
+
+    fn trace_duration(&self, d: &str) -> Result<Option<f64>, String> {
+        app::traces::model::parse_duration_ms(d)
     }
 
     fn unit(&self, unit: &str) -> bool {

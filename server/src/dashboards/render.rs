@@ -11,6 +11,7 @@ use app::dashboards::model::{DashboardRequest, PanelBody, PanelView, StatValue, 
 
 use super::model::TargetKind;
 use super::model::{css_color, Dashboard, Panel, PanelKind, Reducer, Threshold, VariableKind};
+use super::traces::{self as trace_panels, TracesResolve};
 use super::{field, log_counts};
 use crate::charts;
 use crate::error::Error;
@@ -236,6 +237,7 @@ fn sparkline(points: &[(f64, f64)]) -> String {
 struct Ctx<'a> {
     resolve: &'a Resolve,
     logs: &'a LogsResolve,
+    traces: &'a TracesResolve,
     /// The range in Unix seconds.
     start: f64,
     end: f64,
@@ -253,6 +255,17 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn collapsed(&self, row: &Panel) -> bool {
         row.collapsed != self.toggle.contains(&row.id)
+    }
+
+    /// A service, operation or attribute filter with `$var` filled in by the first value
+    /// selected (All without options: nothing).
+    fn plain(&self, text: &str) -> String {
+        interpolate_with(text, &self.values, 60.0, self.range, &|v| {
+            v.first()
+                .filter(|x| x.as_str() != ANY)
+                .cloned()
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -283,12 +296,19 @@ fn targets_for(ctx: &Ctx<'_>, p: &Panel, req: &ChartRequest) -> Vec<(String, Str
     p.targets
         .iter()
         .map(|t| {
-            let expr = if t.kind.is_promql() {
-                interpolate(&t.expr, &ctx.values, step, ctx.range)
-            } else {
-                interpolate_with(&t.expr, &ctx.values, step, ctx.range, &|v| {
-                    log_counts::fill_value(v, ANY)
-                })
+            let expr = match t.kind {
+                TargetKind::Promql => interpolate(&t.expr, &ctx.values, step, ctx.range),
+                TargetKind::LogCount => {
+                    interpolate_with(&t.expr, &ctx.values, step, ctx.range, &|v| {
+                        log_counts::fill_value(v, ANY)
+                    })
+                }
+                TargetKind::Red => trace_panels::describe(
+                    &ctx.plain(&t.service),
+                    &ctx.plain(&t.operation),
+                    t.measure,
+                ),
+                TargetKind::TraceSearch => String::new(),
             };
             (expr, t.legend.clone())
         })
@@ -308,6 +328,25 @@ async fn panel_chart(
         let source = (ctx.resolve)(p.datasource).await?;
         return charts::chart_many(source.as_ref(), targets, req, ctx.now, style).await;
     }
+    // RED targets alone, of one unit, draw in that unit unless the panel names one.
+    let red_unit = p
+        .targets
+        .iter()
+        .map(|t| (t.kind == TargetKind::Red).then(|| t.measure.unit()))
+        .collect::<Option<std::collections::BTreeSet<_>>>()
+        .filter(|u| u.len() == 1 && p.unit.is_empty())
+        .and_then(|u| u.into_iter().next());
+    let red_req;
+    let req = match red_unit {
+        Some(unit) => {
+            red_req = ChartRequest {
+                unit: unit.to_owned(),
+                ..req.clone()
+            };
+            &red_req
+        }
+        None => req,
+    };
     let frame = charts::frame(req, ctx.now)?;
     let started = std::time::Instant::now();
     let runs = p
@@ -324,6 +363,15 @@ async fn panel_chart(
                     Ok::<_, Error>((found, n, 0.0))
                 }
                 TargetKind::LogCount => log_counts::series(ctx.logs, t, query, legend, frame).await,
+                TargetKind::Red => {
+                    let (service, operation) = (ctx.plain(&t.service), ctx.plain(&t.operation));
+                    trace_panels::red_series(ctx.traces, t, (&service, &operation), legend, frame)
+                        .await
+                }
+                TargetKind::TraceSearch => Err(Error::invalid(
+                    "kind",
+                    "a trace search is shown by a traces panel only",
+                )),
             }
         });
     let mut all = Vec::new();
@@ -332,7 +380,7 @@ async fn panel_chart(
     for (t, answer) in p.targets.iter().zip(futures::future::join_all(runs).await) {
         let (found, distinct, width) = answer?;
         spacing = spacing.max(width);
-        if !t.kind.is_promql() && distinct > found.len() {
+        if t.kind == TargetKind::LogCount && distinct > found.len() {
             cut.push(format!(
                 "`{}` has more than {} values of `{}`; the {} most common are drawn.",
                 t.expr,
@@ -391,6 +439,20 @@ async fn panel_body(
                     .map(crate::sources::logs::LogRecord::into_line)
                     .collect(),
             })
+        }
+        PanelKind::Traces => {
+            let t = p
+                .targets
+                .first()
+                .ok_or_else(|| Error::invalid("targets", "a traces panel needs its search"))?;
+            let filled = [
+                ctx.plain(&t.service),
+                ctx.plain(&t.operation),
+                ctx.plain(&t.filters),
+            ];
+            let search = trace_panels::search_of(t, filled, (&ctx.from, &ctx.to));
+            let (traces, explore) = trace_panels::search(ctx.traces, t, &search, ctx.now).await?;
+            Ok(PanelBody::Traces { traces, explore })
         }
         PanelKind::Timeseries => {
             let overrides = field::Overrides::compile(&p.overrides);
@@ -474,7 +536,7 @@ pub async fn render(
     doc: &Dashboard,
     req: &DashboardRequest,
     resolve: &Resolve,
-    logs: &LogsResolve,
+    (logs, traces): (&LogsResolve, &TracesResolve),
     now: f64,
 ) -> Result<(Vec<VariableView>, Vec<PanelView>, String, String), Error> {
     let from = req.from.clone().unwrap_or_else(|| doc.time.from.clone());
@@ -547,6 +609,7 @@ pub async fn render(
     let ctx = Ctx {
         resolve,
         logs,
+        traces,
         start,
         end,
         values,
@@ -601,8 +664,13 @@ pub async fn render(
                 id: p.id,
                 title: p.title.clone(),
                 grid: p.grid.clone(),
-                // What this panel ran, for "explore this query".
-                query: targets.into_iter().next().map(|(q, _)| q),
+                // What this panel ran, for "explore this query" (a trace kind links to
+                // Explore → Traces from its body, or not at all).
+                query: targets
+                    .into_iter()
+                    .next()
+                    .filter(|_| !p.targets[0].kind.is_traces())
+                    .map(|(q, _)| q),
                 datasource: p.datasource,
                 body,
             }

@@ -26,11 +26,19 @@ pub async fn render_view(
         let registry = registry.clone();
         Box::pin(async move { registry.logs(id).await })
     };
+    let registry = sources.clone();
+    let traces = move |id: Option<i64>| -> futures::future::BoxFuture<
+        'static,
+        Result<std::sync::Arc<dyn crate::sources::traces::TraceSource>, Error>,
+    > {
+        let registry = registry.clone();
+        Box::pin(async move { registry.traces(id).await })
+    };
     let (variables, panels, from, to) = super::render::render(
         &stored.dashboard,
         req,
         &resolve,
-        &logs,
+        (&logs, &traces),
         crate::charts::time::now_seconds(),
     )
     .await?;

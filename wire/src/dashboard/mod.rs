@@ -138,13 +138,15 @@ pub enum PanelKind {
     Row,
     /// Log lines for a query in the log store's language (Grafana's `logs` panel).
     Logs,
+    /// A trace search's result (Grafana's `traces` panel): one `trace_search` target.
+    Traces,
     /// A Grafana panel the import could not convert: kept in place, shown as a notice.
     Unsupported,
 }
 
 impl PanelKind {
     /// The kinds a panel can be made in the editor (`Unsupported` only comes from import).
-    pub const EDITABLE: [PanelKind; 7] = [
+    pub const EDITABLE: [PanelKind; 8] = [
         PanelKind::Timeseries,
         PanelKind::Stat,
         PanelKind::Gauge,
@@ -152,6 +154,7 @@ impl PanelKind {
         PanelKind::Text,
         PanelKind::Row,
         PanelKind::Logs,
+        PanelKind::Traces,
     ];
 
     /// The name in the document (`timeseries`, `stat`, …).
@@ -164,6 +167,7 @@ impl PanelKind {
             PanelKind::Text => "text",
             PanelKind::Row => "row",
             PanelKind::Logs => "logs",
+            PanelKind::Traces => "traces",
             PanelKind::Unsupported => "unsupported",
         }
     }
@@ -206,7 +210,86 @@ pub enum TargetKind {
     /// A log query (the log store's language); its matching lines are counted per interval,
     /// optionally one series per value of `split_by`, and drawn like any time series.
     LogCount,
+    /// RED of a service (or one of its operations) from the span store's per-minute
+    /// counts: `service`, `operation`, and which series (`measure`).
+    Red,
+    /// A trace search (a traces panel's one target): `service`, `operation`, attribute
+    /// `filters`, duration bounds, errors only, `limit`.
+    TraceSearch,
 }
+
+/// Which RED series a `red` target draws.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedMeasure {
+    /// Requests per second.
+    #[default]
+    Rate,
+    /// Failed requests per second.
+    ErrorRate,
+    /// Failed requests per request (0 to 1).
+    ErrorRatio,
+    /// Duration percentiles, in milliseconds.
+    P50,
+    P95,
+    P99,
+}
+
+impl RedMeasure {
+    pub const ALL: [RedMeasure; 6] = [
+        RedMeasure::Rate,
+        RedMeasure::ErrorRate,
+        RedMeasure::ErrorRatio,
+        RedMeasure::P50,
+        RedMeasure::P95,
+        RedMeasure::P99,
+    ];
+
+    /// The name in the document (`rate`, `error_ratio`, `p95`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedMeasure::Rate => "rate",
+            RedMeasure::ErrorRate => "error_rate",
+            RedMeasure::ErrorRatio => "error_ratio",
+            RedMeasure::P50 => "p50",
+            RedMeasure::P95 => "p95",
+            RedMeasure::P99 => "p99",
+        }
+    }
+
+    /// What the editor and the legend call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            RedMeasure::Rate => "Request rate",
+            RedMeasure::ErrorRate => "Error rate",
+            RedMeasure::ErrorRatio => "Error ratio",
+            RedMeasure::P50 => "Duration p50",
+            RedMeasure::P95 => "Duration p95",
+            RedMeasure::P99 => "Duration p99",
+        }
+    }
+
+    /// The chart unit of its values.
+    pub fn unit(self) -> &'static str {
+        match self {
+            RedMeasure::Rate | RedMeasure::ErrorRate => "reqps",
+            RedMeasure::ErrorRatio => "percentunit",
+            RedMeasure::P50 | RedMeasure::P95 | RedMeasure::P99 => "ms",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<RedMeasure> {
+        RedMeasure::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
+    pub fn is_rate(&self) -> bool {
+        *self == RedMeasure::Rate
+    }
+}
+
+/// Traces a trace search shows unless its `limit` says otherwise, and at most.
+pub const DEFAULT_TRACE_LIMIT: u32 = 20;
+pub const MAX_TRACE_LIMIT: u32 = 500;
 
 impl TargetKind {
     pub fn is_promql(&self) -> bool {
@@ -218,13 +301,25 @@ impl TargetKind {
         match self {
             TargetKind::Promql => "promql",
             TargetKind::LogCount => "log_count",
+            TargetKind::Red => "red",
+            TargetKind::TraceSearch => "trace_search",
         }
     }
 
     pub fn parse(name: &str) -> Option<TargetKind> {
-        [TargetKind::Promql, TargetKind::LogCount]
-            .into_iter()
-            .find(|k| k.as_str() == name)
+        [
+            TargetKind::Promql,
+            TargetKind::LogCount,
+            TargetKind::Red,
+            TargetKind::TraceSearch,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+
+    /// Whether its source is the traces family's (`datasource` names one of those).
+    pub fn is_traces(&self) -> bool {
+        matches!(self, TargetKind::Red | TargetKind::TraceSearch)
     }
 }
 
@@ -234,14 +329,16 @@ pub const MAX_LOG_COUNT_SERIES: usize = 20;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
+    /// PromQL, or a log query; empty (and left out) for the trace kinds.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub expr: String,
     #[serde(default)]
     pub legend: String,
     /// PromQL (the default, left out of the document) or a log count.
     #[serde(default, skip_serializing_if = "TargetKind::is_promql")]
     pub kind: TargetKind,
-    /// Log counts: the logs source to ask (`None`: the logs family's default). PromQL
-    /// targets use the panel's `datasource`.
+    /// Log counts and the trace kinds: the logs (traces) source to ask (`None`: the
+    /// family's default). PromQL targets use the panel's `datasource`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datasource: Option<i64>,
     /// Log counts: the field whose values split the counts into series (`level`,
@@ -252,6 +349,34 @@ pub struct Target {
     /// chart's own step.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub interval: String,
+    /// `red` (required) and `trace_search`: the service.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub service: String,
+    /// `red` and `trace_search`: one operation (span name) of the service; empty for all.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub operation: String,
+    /// `red`: the series drawn.
+    #[serde(default, skip_serializing_if = "RedMeasure::is_rate")]
+    pub measure: RedMeasure,
+    /// `trace_search`: attribute filters as Explore → Traces writes them (`key=v`,
+    /// `key!=v`, `key>n`, `key<n`, bare `key`), separated by spaces.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub filters: String,
+    /// `trace_search`: duration bounds of a matching span (`250ms`, `1.5s`), empty for none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub min_duration: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub max_duration: String,
+    /// `trace_search`: only traces with a failed matching span.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub errors_only: bool,
+    /// `trace_search`: at most this many traces (0: [`DEFAULT_TRACE_LIMIT`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub limit: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A field name a log-count target may split by: 1 to 100 of letters, digits, `_ . -`.

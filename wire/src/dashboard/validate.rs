@@ -3,9 +3,9 @@
 //! browser has, so it can name a problem before the save.
 
 use super::{
-    field, is_color, is_field_name, is_uid, Dashboard, PanelKind, TargetKind, VariableKind, FORMAT,
-    GRID_COLUMNS, MAX_CURRENT, MAX_PANELS, MAX_TAGS, MAX_TARGETS, MAX_TEXT_BYTES, MAX_THRESHOLDS,
-    MAX_VARIABLES,
+    field, is_color, is_field_name, is_uid, Dashboard, PanelKind, RedMeasure, Target, TargetKind,
+    VariableKind, FORMAT, GRID_COLUMNS, MAX_CURRENT, MAX_PANELS, MAX_TAGS, MAX_TARGETS,
+    MAX_TEXT_BYTES, MAX_THRESHOLDS, MAX_TRACE_LIMIT, MAX_VARIABLES,
 };
 use crate::FieldError;
 
@@ -29,6 +29,14 @@ pub trait Checks {
     fn log_query(&self, _query: &str) -> Result<(), String> {
         Ok(())
     }
+    /// Attribute filters of a trace search (`key=v key>n …`); the durations bound to
+    /// milliseconds (`None` when empty).
+    fn trace_filters(&self, _filters: &str) -> Result<(), String> {
+        Ok(())
+    }
+    fn trace_duration(&self, _d: &str) -> Result<Option<f64>, String> {
+        Ok(None)
+    }
     /// A unit id the charts know (`bytes`, `percent`, …).
     fn unit(&self, _unit: &str) -> bool {
         true
@@ -46,6 +54,48 @@ impl Checks for ShapeOnly {}
 
 fn bad(field: String, message: impl Into<String>) -> FieldError {
     FieldError::new(field, message)
+}
+
+/// A target holds only its own kind's fields (a field of another kind is named), and
+/// names of at most 200 characters.
+fn check_target_fields(t: &Target, tf: &dyn Fn(&str) -> String) -> Result<(), FieldError> {
+    use TargetKind::{LogCount, Red, TraceSearch};
+    let fields: [(&str, bool, &[TargetKind]); 12] = [
+        ("expr", !t.expr.is_empty(), &[TargetKind::Promql, LogCount]),
+        (
+            "datasource",
+            t.datasource.is_some(),
+            &[LogCount, Red, TraceSearch],
+        ),
+        ("split_by", !t.split_by.is_empty(), &[LogCount]),
+        ("interval", !t.interval.is_empty(), &[LogCount]),
+        ("service", !t.service.is_empty(), &[Red, TraceSearch]),
+        ("operation", !t.operation.is_empty(), &[Red, TraceSearch]),
+        ("measure", t.measure != RedMeasure::default(), &[Red]),
+        ("filters", !t.filters.is_empty(), &[TraceSearch]),
+        ("min_duration", !t.min_duration.is_empty(), &[TraceSearch]),
+        ("max_duration", !t.max_duration.is_empty(), &[TraceSearch]),
+        ("errors_only", t.errors_only, &[TraceSearch]),
+        ("limit", t.limit != 0, &[TraceSearch]),
+    ];
+    for (f, set, kinds) in fields {
+        if set && !kinds.contains(&t.kind) {
+            let names: Vec<String> = kinds.iter().map(|k| format!("`{}`", k.as_str())).collect();
+            return Err(bad(
+                tf(f),
+                format!("only a {} target has it", names.join(" or ")),
+            ));
+        }
+    }
+    for (f, v) in [("service", &t.service), ("operation", &t.operation)] {
+        if v.chars().count() > 200 || v.contains(['\n', '\r']) {
+            return Err(bad(tf(f), "must be one line of at most 200 characters"));
+        }
+    }
+    if t.filters.len() > 4096 {
+        return Err(bad(tf("filters"), "must be at most 4096 bytes"));
+    }
+    Ok(())
 }
 
 fn is_var_name(s: &str) -> bool {
@@ -174,29 +224,24 @@ impl Dashboard {
                 ));
             }
             for (k, t) in p.targets.iter().enumerate() {
-                if t.expr.trim().is_empty() {
-                    return Err(bad(at(&format!("targets[{k}].expr")), "must not be empty"));
-                }
                 let tf = |f: &str| at(&format!("targets[{k}].{f}"));
+                check_target_fields(t, &tf)?;
                 match t.kind {
                     // Variables (`$job`) may keep an expression from parsing until it is
                     // rendered, but its size and nesting are checked now: a stored
                     // expression must never be one that the parser cannot survive.
                     TargetKind::Promql => {
+                        if t.expr.trim().is_empty() {
+                            return Err(bad(tf("expr"), "must not be empty"));
+                        }
                         checks
                             .promql_limits(&t.expr)
                             .map_err(|m| bad(tf("expr"), m))?;
-                        for (f, set) in [
-                            ("datasource", t.datasource.is_some()),
-                            ("split_by", !t.split_by.is_empty()),
-                            ("interval", !t.interval.is_empty()),
-                        ] {
-                            if set {
-                                return Err(bad(tf(f), "only a `log_count` target has it"));
-                            }
-                        }
                     }
                     TargetKind::LogCount => {
+                        if t.expr.trim().is_empty() {
+                            return Err(bad(tf("expr"), "must not be empty"));
+                        }
                         if !matches!(
                             p.kind,
                             PanelKind::Timeseries | PanelKind::Stat | PanelKind::Gauge
@@ -217,6 +262,55 @@ impl Dashboard {
                             checks
                                 .duration(&t.interval)
                                 .map_err(|m| bad(tf("interval"), m))?;
+                        }
+                    }
+                    TargetKind::Red => {
+                        if !matches!(
+                            p.kind,
+                            PanelKind::Timeseries | PanelKind::Stat | PanelKind::Gauge
+                        ) {
+                            return Err(bad(
+                                tf("kind"),
+                                "RED series are drawn by timeseries, stat and gauge panels only",
+                            ));
+                        }
+                        if t.service.trim().is_empty() {
+                            return Err(bad(tf("service"), "name the service"));
+                        }
+                    }
+                    TargetKind::TraceSearch => {
+                        if p.kind != PanelKind::Traces {
+                            return Err(bad(
+                                tf("kind"),
+                                "a trace search is shown by a traces panel only",
+                            ));
+                        }
+                        checks
+                            .trace_filters(&t.filters)
+                            .map_err(|m| bad(tf("filters"), m))?;
+                        let mut bounds = [None, None];
+                        for (b, (f, d)) in [
+                            ("min_duration", &t.min_duration),
+                            ("max_duration", &t.max_duration),
+                        ]
+                        .into_iter()
+                        .enumerate()
+                        {
+                            bounds[b] = checks.trace_duration(d).map_err(|m| bad(tf(f), m))?;
+                        }
+                        if let [Some(lo), Some(hi)] = bounds {
+                            if hi < lo {
+                                return Err(bad(
+                                    tf("max_duration"),
+                                    "must not be below the minimum duration",
+                                ));
+                            }
+                        }
+                        if t.limit > MAX_TRACE_LIMIT {
+                            return Err(bad(
+                                tf("limit"),
+                                format!("at most {MAX_TRACE_LIMIT} traces"),
+                            ));
                         }
                     }
                 }
@@ -241,6 +335,14 @@ impl Dashboard {
             }
             if needs_query && p.targets.is_empty() {
                 return Err(bad(at("targets"), "this panel type needs a query"));
+            }
+            if p.kind == PanelKind::Traces
+                && (p.targets.len() != 1 || p.targets[0].kind != TargetKind::TraceSearch)
+            {
+                return Err(bad(
+                    at("targets"),
+                    "a traces panel has one target, of kind `trace_search`",
+                ));
             }
             if let (Some(lo), Some(hi)) = (p.min, p.max) {
                 if lo >= hi {
@@ -325,6 +427,70 @@ mod tests {
         assert_eq!(back["kind"], "log_count");
         let plain = serde_json::to_value(&promql.panels[0].targets[0]).unwrap();
         assert!(plain.get("kind").is_none() && plain.get("interval").is_none());
+    }
+
+    #[test]
+    fn red_and_trace_search_targets_are_checked_for_their_own_fields() {
+        let grid = json!({"x": 0, "y": 0, "w": 12, "h": 8});
+        let ok = doc(json!([
+            {"id": 1, "type": "timeseries", "grid": grid,
+             "targets": [{"kind": "red", "service": "checkout", "operation": "pay", "measure": "p95"}]},
+            {"id": 2, "type": "traces", "grid": grid,
+             "targets": [{"kind": "trace_search", "service": "checkout", "filters": "http.status_code>499",
+                          "min_duration": "10ms", "errors_only": true, "limit": 5}]}]));
+        assert_eq!(field_of(&ok), None);
+        let cases = [
+            (
+                json!({"id": 1, "type": "timeseries", "grid": grid, "targets": [{"kind": "red"}]}),
+                "panels[0].targets[0].service",
+            ),
+            (
+                json!({"id": 1, "type": "table", "grid": grid, "targets": [{"kind": "red", "service": "a"}]}),
+                "panels[0].targets[0].kind",
+            ),
+            (
+                json!({"id": 1, "type": "timeseries", "grid": grid,
+                    "targets": [{"kind": "red", "service": "a", "filters": "x=1"}]}),
+                "panels[0].targets[0].filters",
+            ),
+            (
+                json!({"id": 1, "type": "timeseries", "grid": grid,
+                    "targets": [{"expr": "up", "service": "a"}]}),
+                "panels[0].targets[0].service",
+            ),
+            (
+                json!({"id": 1, "type": "traces", "grid": grid, "targets": []}),
+                "panels[0].targets",
+            ),
+            (
+                json!({"id": 1, "type": "traces", "grid": grid, "targets": [{"expr": "up"}]}),
+                "panels[0].targets",
+            ),
+            (
+                json!({"id": 1, "type": "timeseries", "grid": grid, "targets": [{"kind": "trace_search"}]}),
+                "panels[0].targets[0].kind",
+            ),
+            (
+                json!({"id": 1, "type": "traces", "grid": grid,
+                    "targets": [{"kind": "trace_search", "limit": 501}]}),
+                "panels[0].targets[0].limit",
+            ),
+            (
+                json!({"id": 1, "type": "traces", "grid": grid,
+                    "targets": [{"kind": "trace_search", "measure": "p99"}]}),
+                "panels[0].targets[0].measure",
+            ),
+        ];
+        for (panel, field) in cases {
+            let d = doc(json!([panel]));
+            assert_eq!(field_of(&d).as_deref(), Some(field), "{panel}");
+        }
+        // Defaults are left out of the document.
+        let back = serde_json::to_value(&ok.panels[0].targets[0]).unwrap();
+        assert_eq!(
+            back,
+            json!({"legend": "", "kind": "red", "service": "checkout", "operation": "pay", "measure": "p95"})
+        );
     }
 
     #[test]

@@ -234,7 +234,7 @@ pub(super) fn count_target(
                 .map(|f| f.trim_end_matches(".keyword").to_owned())
                 .unwrap_or_default(),
             interval,
-            datasource: None,
+            ..Target::default()
         }));
     }
     let expr = t["expr"].as_str().filter(|e| !e.trim().is_empty())?;
@@ -256,7 +256,7 @@ pub(super) fn count_target(
         kind: TargetKind::LogCount,
         split_by,
         interval,
-        datasource: None,
+        ..Target::default()
     }))
 }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::grafana_fields;
 
 mod logs;
+mod traces;
 use super::model::{
     Dashboard, Grid, Panel, PanelKind, Reducer, Target, Threshold, TimeRange, Variable,
     VariableKind, FORMAT,
@@ -593,6 +594,7 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
         "text" => Some(PanelKind::Text),
         "row" => Some(PanelKind::Row),
         "logs" => Some(PanelKind::Logs),
+        "traces" => Some(PanelKind::Traces),
         _ => None,
     };
     let is_row = kind == Some(PanelKind::Row);
@@ -622,6 +624,8 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
         Vec::new()
     } else if kind == PanelKind::Logs {
         logs::targets_of(p, &mut notes)
+    } else if kind == PanelKind::Traces {
+        traces::target_of(p, &mut notes).into_iter().collect()
     } else {
         targets_of(p, &mut notes)
     };
@@ -671,12 +675,20 @@ fn convert_panel(ctx: &mut Ctx, p: &Value, bottom: u32, auto_slot: &mut u32, out
     };
     let needs_query = matches!(
         kind,
-        PanelKind::Timeseries | PanelKind::Stat | PanelKind::Gauge | PanelKind::Table
+        PanelKind::Timeseries
+            | PanelKind::Stat
+            | PanelKind::Gauge
+            | PanelKind::Table
+            | PanelKind::Traces
     );
     if needs_query && targets.is_empty() {
         ctx.report
             .push(ReportEntry::not_supported("panel", &title, &source_type, {
-                notes.push("no PromQL query to show".into());
+                notes.push(if kind == PanelKind::Traces {
+                    "no Jaeger or Tempo trace search to show".into()
+                } else {
+                    "no PromQL query to show".into()
+                });
                 notes
             }));
         out.push(placeholder(id, title, grid, source_type));
