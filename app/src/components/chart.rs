@@ -1,6 +1,7 @@
 //! A server-rendered chart made interactive: the SVG comes from the server (visible with no
 //! JavaScript); once hydrated, an overlay adds a hover tooltip with every series' value, a
-//! legend whose entries isolate a series, and drag-to-zoom.
+//! legend whose entries isolate a series, and drag-to-zoom; exemplars are points that open
+//! their trace.
 
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
@@ -199,6 +200,31 @@ pub fn Chart(
             }
         })
         .collect_view();
+    // Exemplars as points over the overlay: each opens its trace.
+    let unit = plot.unit;
+    let exemplars = view
+        .exemplars
+        .iter()
+        .filter_map(|e| {
+            let (x, y) = plot.percent_at(e.t, e.value)?;
+            let style = format!("left:{x:.3}%;top:{y:.3}%");
+            let href = format!(
+                "/explore/traces/{}",
+                crate::components::form::encode(&e.trace_id)
+            );
+            let title = format!(
+                "Exemplar {} UTC · {} · {} · trace {}",
+                utc(e.t),
+                unit.format(e.value),
+                e.series,
+                e.trace_id
+            );
+            Some(view! {
+                <a class="chart-exemplar" href=href style=style title=title.clone() aria-label=title
+                    data-trace-id=e.trace_id.clone()></a>
+            })
+        })
+        .collect_view();
     let aspect = format!(
         "aspect-ratio:{} / {}",
         plot.svg_width.max(1),
@@ -219,6 +245,7 @@ pub fn Chart(
                         drag.set(None);
                     }
                 ></div>
+                {exemplars}
                 {selection}
                 {tooltip}
             </div>

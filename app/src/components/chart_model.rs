@@ -96,6 +96,27 @@ pub struct PlotArea {
 }
 
 impl PlotArea {
+    /// Where `(t, v)` is drawn, in percent of the SVG's width and height; a value outside
+    /// the plotted range sits on the edge it passed, a time outside it is not drawn.
+    pub fn percent_at(&self, t: f64, v: f64) -> Option<(f64, f64)> {
+        if !(t >= self.x_min && t <= self.x_max && v.is_finite()) || self.x_max <= self.x_min {
+            return None;
+        }
+        let (w, h) = (
+            f64::from(self.svg_width.max(1)),
+            f64::from(self.svg_height.max(1)),
+        );
+        let x = f64::from(self.left)
+            + (t - self.x_min) / (self.x_max - self.x_min) * f64::from(self.right - self.left);
+        let ratio = if self.y_max > self.y_min {
+            ((v - self.y_min) / (self.y_max - self.y_min)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        let y = f64::from(self.bottom) - ratio * f64::from(self.bottom - self.top);
+        Some((x / w * 100.0, y / h * 100.0))
+    }
+
     /// The time at horizontal pixel `px` of the SVG (clamped to the plot area).
     pub fn time_at(&self, px: f64) -> f64 {
         let width = f64::from((self.right - self.left).max(1));
@@ -137,6 +158,23 @@ pub struct ChartView {
     pub total_series: usize,
     pub notice: Option<String>,
     pub inspector: Inspector,
+    /// Exemplars with a trace id in the chart's range (at most [`MAX_EXEMPLARS`]), drawn
+    /// as points that open their trace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exemplars: Vec<ExemplarPoint>,
+}
+
+/// Most exemplars one chart draws (evenly picked over time when there are more).
+pub const MAX_EXEMPLARS: usize = 100;
+
+/// One exemplar: when, its value, the trace it points to and the series it came with.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExemplarPoint {
+    pub t: f64,
+    pub value: f64,
+    pub trace_id: String,
+    /// The series' labels as PromQL writes them (`name{a="b"}`).
+    pub series: String,
 }
 
 /// One row of an instant query's table.
@@ -175,6 +213,29 @@ mod tests {
             r.to_query_string(),
             "query=rate%28x%7Ba%3D%22b%20c%22%7D%5B5m%5D%29&from=now-1h&to=now&width=800&height=300"
         );
+    }
+
+    #[test]
+    fn exemplars_are_placed_in_the_plot_area() {
+        let p = PlotArea {
+            svg_width: 400,
+            svg_height: 200,
+            left: 100,
+            right: 300,
+            top: 0,
+            bottom: 100,
+            x_min: 1000.0,
+            x_max: 2000.0,
+            y_min: 0.0,
+            y_max: 10.0,
+            ..Default::default()
+        };
+        assert_eq!(p.percent_at(1500.0, 5.0), Some((50.0, 25.0)));
+        assert_eq!(p.percent_at(1000.0, 0.0), Some((25.0, 50.0)));
+        // Above the axis: on the top edge; outside the time range: not drawn.
+        assert_eq!(p.percent_at(2000.0, 99.0), Some((75.0, 0.0)));
+        assert_eq!(p.percent_at(2001.0, 1.0), None);
+        assert_eq!(p.percent_at(1500.0, f64::NAN), None);
     }
 
     #[test]

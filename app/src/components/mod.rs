@@ -1,9 +1,11 @@
-//! What several pages share: the interactive chart and its wire model, the PromQL editor
+//! What several pages share: the interactive chart and its wire model, the links from a
+//! chart or a trace to the other signals, the PromQL editor
 //! and its completion, log lines and their wire model, the time picker's ranges, forms,
 //! units, diffs, progress bars.
 
 pub mod chart;
 pub mod chart_model;
+pub mod correlate;
 pub mod diff;
 pub mod form;
 pub mod log_lines;

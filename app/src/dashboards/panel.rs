@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::components::chart::{utc, Chart};
 use crate::components::chart_model::encode_pairs;
+use crate::components::correlate::{chosen_series, SeriesFilters};
 use crate::components::log_lines::LogList;
 use crate::components::time_range::zoom_times;
 use crate::dashboards::model::{PanelBody, PanelView, StatValue};
@@ -52,6 +53,23 @@ pub(super) fn PanelBox(
             format!("/explore/metrics?{}", encode_pairs(&pairs))
         })
     };
+    let chosen = RwSignal::new(None::<usize>);
+    // The panel's range (zoomed in, it is the dashboard's) and its chosen series' labels,
+    // as Explore → Logs and Explore → Traces filters.
+    let correlate = match &p.body {
+        PanelBody::Chart { chart } if !chart.series.is_empty() => {
+            let labels: Vec<Vec<(String, String)>> =
+                chart.series.iter().map(|s| s.labels.clone()).collect();
+            let range = range.clone();
+            Some(move || {
+                let f = chosen_series(&labels, chosen.get())
+                    .map(|l| SeriesFilters::of(l))
+                    .unwrap_or_default();
+                (f.logs_url(&range), f.traces_url(&range), f.describe())
+            })
+        }
+        _ => None,
+    };
     if let PanelBody::Row { collapsed } = p.body {
         return view! {
             <div class="panel-row" style=style data-panel=id.to_string()>
@@ -75,14 +93,15 @@ pub(super) fn PanelBox(
         PanelBody::Logs { lines } => view! {
             <div class="panel-logs"><LogList lines=lines range=range.clone() /></div>
         }.into_any(),
-        PanelBody::Chart { chart } => view! {
-            <Chart view=chart focus=None
+        // A legend click chooses the series whose labels "Logs" and "Traces" carry.
+        PanelBody::Chart { chart } => (move || view! {
+            <Chart view=chart.clone() focus=chosen.get()
                 on_zoom=Callback::new(move |range: (f64, f64)| {
                     let (from, to) = zoom_times(range);
                     change.run(vec![("from", Some(from)), ("to", Some(to))]);
                 })
-                on_focus=Callback::new(|_| {}) />
-        }.into_any(),
+                on_focus=Callback::new(move |i| chosen.set(i)) />
+        }).into_any(),
         PanelBody::Stat { values } => {
             let named = values.len() > 1;
             view! { <div class="stat-values">{values.into_iter().map(|v| stat_view(v, named)).collect_view()}</div> }.into_any()
@@ -117,6 +136,13 @@ pub(super) fn PanelBox(
                         <button type="button" class="panel-full" title="View" on:click=move |_| change.run(vec![("panel", Some(id.to_string()))])>"⤢"</button>
                     })}
                     {explore.map(|href| view! { <a class="panel-explore" href=href title="Explore this query">"Explore"</a> })}
+                    {correlate.map(|links| {
+                        let links = Memo::new(move |_| links());
+                        view! {
+                            <a class="panel-show-logs" href=move || links.get().0 title=move || format!("Logs for this range {}", links.get().2)>"Logs"</a>
+                            <a class="panel-show-traces" href=move || links.get().1 title=move || format!("Traces for this range {}", links.get().2)>"Traces"</a>
+                        }
+                    })}
                 </span>
             </header>
             <div class="panel-body">{body}</div>

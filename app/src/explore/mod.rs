@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::api_client::call;
 use crate::components::chart::Chart;
 use crate::components::chart_model::{ChartRequest, ChartView, TableView};
+use crate::components::correlate::{chosen_series, SeriesFilters};
 use crate::components::promql_editor::{pick_source, QueryEditor};
 use crate::components::time_range::{zoom_times, REFRESH};
 use crate::fetch::Fetcher;
@@ -184,21 +185,34 @@ pub fn ExploreMetrics() -> impl IntoView {
         go.run(st);
     });
 
+    // The chosen series' filters, set after hydration (the server renders the range
+    // alone, so the first HTML and the hydrated page agree).
+    let filters = RwSignal::new(SeriesFilters::default());
+    Effect::new(move |_| {
+        let focus = state.read().focus;
+        let chosen = match result.get() {
+            Some(Some(Ok(Outcome::Chart(c)))) => {
+                chosen_series(&c.series, focus).map(|s| SeriesFilters::of(&s.labels))
+            }
+            _ => None,
+        };
+        filters.set(chosen.unwrap_or_default());
+    });
+    let range = move || {
+        let st = state.read();
+        (st.from.clone(), st.to.clone())
+    };
+
     view! {
         <Title text="Explore metrics" />
         <h1>"Explore metrics"</h1>
-        // The same time range in Explore → Logs (the lines behind a spike).
+        // The same time range in Explore → Logs and Explore → Traces (what is behind a
+        // spike), filtered by the chosen series' labels once the chart is there.
         <p class="explore-links">
-            <a id="show-logs" href=move || {
-                let st = state.read();
-                format!(
-                    "/explore/logs?{}",
-                    crate::components::chart_model::encode_pairs(&[
-                        ("from", st.from.clone()),
-                        ("to", st.to.clone()),
-                    ])
-                )
-            }>"Show logs for this range"</a>
+            <a id="show-logs" href=move || filters.read().logs_url(&range())
+                title=move || filters.read().describe()>"Show logs for this range"</a>
+            <a id="show-traces" href=move || filters.read().traces_url(&range())
+                title=move || filters.read().describe()>"Show traces for this range"</a>
         </p>
         <Transition fallback=|| view! { <p>"Loading data sources…"</p> }>
             {move || {

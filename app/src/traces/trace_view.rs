@@ -14,6 +14,7 @@ use super::layout::{layout, Layout};
 use super::model::{duration_text, Span, Trace};
 use crate::components::chart::utc;
 use crate::components::chart_model::encode_pairs;
+use crate::components::correlate::request_rate_url;
 
 #[component]
 pub fn TracePage() -> impl IntoView {
@@ -262,10 +263,22 @@ fn SpanDetails(span: Span) -> impl IntoView {
         span.end_ns(),
         Some(&span.span_id),
     );
+    // The service's request rate a quarter of an hour either side of the span.
+    let ms = |ns: i64| (ns / 1_000_000).to_string();
+    let rate = request_rate_url(
+        &span.service,
+        &(
+            ms(span.start_ns - 900_000_000_000),
+            ms(span.end_ns() + 900_000_000_000),
+        ),
+    );
     view! {
         <section class="span-details" data-testid="span-details" data-span-id=span.span_id.clone()>
             <h2>{format!("{} · {}", span.service, span.operation)}</h2>
-            <p><a class="span-logs" href=logs>"Logs for this span"</a></p>
+            <p>
+                <a class="span-logs" href=logs>"Logs for this span"</a>" · "
+                <a class="span-rate" href=rate>{format!("Request rate of {}", span.service)}</a>
+            </p>
             {pairs_table("Span", general)}
             {pairs_table("Attributes", span.attributes.clone())}
             {pairs_table("Resource", span.resource.clone())}

@@ -1,6 +1,8 @@
 //! Charts: a range query against a metrics source, drawn to SVG on the server. The Explore
 //! page and dashboard panels both come through [`chart`]; instant queries become tables.
+//! The queries' exemplars come with the chart (`exemplars.rs`).
 
+pub mod exemplars;
 pub mod series;
 pub mod svg;
 pub mod time;
@@ -8,7 +10,7 @@ pub mod time;
 use std::time::Instant;
 
 use app::components::chart_model::{
-    ChartRequest, ChartView, Inspector, SeriesView, TableRow, TableView, MAX_SERIES,
+    ChartRequest, ChartView, Inspector, SeriesView, TableRow, TableView, MAX_EXEMPLARS, MAX_SERIES,
 };
 use app::components::units::Unit;
 
@@ -147,12 +149,24 @@ pub async fn chart_many(
     let runs = targets
         .iter()
         .map(|(query, legend)| range_series(source, query, legend, &plan));
+    let marks = queries
+        .iter()
+        .map(|q| source.query_exemplars(q, plan.start, plan.end));
+    let (answers, marks) = futures::future::join(
+        futures::future::join_all(runs),
+        futures::future::join_all(marks),
+    )
+    .await;
     let mut all = Vec::new();
-    for answer in futures::future::join_all(runs).await {
+    for answer in answers {
         all.extend(answer?);
     }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    draw(all, queries.join("\n"), req, &plan, elapsed_ms, style).await
+    let mut view = draw(all, queries.join("\n"), req, &plan, elapsed_ms, style).await?;
+    // Exemplars decorate the chart: a store that cannot answer them leaves them out.
+    let marks: Vec<serde_json::Value> = marks.into_iter().filter_map(Result::ok).collect();
+    view.exemplars = exemplars::points(&marks, plan.start, plan.end, MAX_EXEMPLARS);
+    Ok(view)
 }
 
 /// One PromQL query's series over a chart request's range and step (checked first).
@@ -299,6 +313,7 @@ async fn draw(
             points_drawn,
             downsampling: if req.raw { "none" } else { "m4" }.into(),
         },
+        exemplars: Vec::new(),
     })
 }
 

@@ -91,6 +91,20 @@ impl MetricsSource for EmbeddedSource {
         })
     }
 
+    fn query_exemplars<'a>(
+        &'a self,
+        query: &'a str,
+        start: f64,
+        end: f64,
+    ) -> BoxFuture<'a, Result<Value, SourceError>> {
+        let ms = |t: f64| (t * 1000.0).round() as i64;
+        Box::pin(async move {
+            self.0
+                .query_exemplars(query, ms(start), ms(end))
+                .map_err(failure)
+        })
+    }
+
     fn metadata<'a>(&'a self) -> BoxFuture<'a, Result<Value, SourceError>> {
         Box::pin(async move { Ok(self.0.metadata()) })
     }

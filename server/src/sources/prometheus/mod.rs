@@ -271,6 +271,19 @@ impl MetricsSource for PrometheusClient {
     fn metadata<'a>(&'a self) -> BoxFuture<'a, Result<Value, SourceError>> {
         Box::pin(self.get("api/v1/metadata", &[]))
     }
+
+    fn query_exemplars<'a>(
+        &'a self,
+        query: &'a str,
+        start: f64,
+        end: f64,
+    ) -> BoxFuture<'a, Result<Value, SourceError>> {
+        Box::pin(async move {
+            let (start, end) = (start.to_string(), end.to_string());
+            let params = [("query", query), ("start", &start), ("end", &end)];
+            self.get("api/v1/query_exemplars", &params).await
+        })
+    }
 }
 
 /// The query string of `/api/v1/query_range`.
