@@ -19,7 +19,19 @@ pub fn sample_count(series: &[Series]) -> usize {
 /// One request body: every series with its samples, labels sorted by name as Prometheus
 /// sends them.
 pub fn encode(series: &[Series]) -> Vec<u8> {
-    let request = ingest::prompb::WriteRequest {
+    compress(&request(series))
+}
+
+/// The body of `request`: protobuf, snappy block format.
+pub fn compress(request: &ingest::prompb::WriteRequest) -> Vec<u8> {
+    snap::raw::Encoder::new()
+        .compress_vec(&request.encode_to_vec())
+        .expect("snappy compresses any input")
+}
+
+/// The request for `series` (to add what `Series` does not hold, such as exemplars).
+pub fn request(series: &[Series]) -> ingest::prompb::WriteRequest {
+    ingest::prompb::WriteRequest {
         timeseries: series
             .iter()
             .map(|s| {
@@ -44,10 +56,22 @@ pub fn encode(series: &[Series]) -> Vec<u8> {
             })
             .collect(),
         ..Default::default()
-    };
-    snap::raw::Encoder::new()
-        .compress_vec(&request.encode_to_vec())
-        .expect("snappy compresses any input")
+    }
+}
+
+/// POSTs one body to the portal's `/api/v1/write` as `client`: the status and the answer.
+pub async fn push(client: &crate::api::Client, body: Vec<u8>) -> (reqwest::StatusCode, String) {
+    let resp = client
+        .request(reqwest::Method::POST, "/api/v1/write")
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", "snappy")
+        .header("x-prometheus-remote-write-version", "0.1.0")
+        .body(body)
+        .send()
+        .await
+        .expect("the portal answers");
+    let status = resp.status();
+    (status, resp.text().await.unwrap_or_default())
 }
 
 /// Splits `series` into bodies of at most `max_samples` samples each (whole series; a
