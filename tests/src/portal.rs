@@ -132,6 +132,53 @@ impl Portal {
         std::mem::replace(&mut self.data_dir, empty)
     }
 
+    /// Sends SIGKILL to the process (no shutdown code runs); `abandon` then reaps it.
+    pub fn kill_9(&self) {
+        let status = Command::new("kill")
+            .args(["-9", &self.pid().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -9 failed: {status}");
+    }
+
+    /// The kill -9 durability check's first half: `push` is called for batch 0, 1, … on a
+    /// task (with an admin client) until it answers `None` (refused or failed); 1.5 s in, the
+    /// portal is killed with SIGKILL and started again on its data directory with `env`.
+    /// Returns what `push` saw acknowledged (more than five batches, asserted) and the
+    /// restarted portal, for the caller to find every acknowledged batch in.
+    pub async fn kill_9_while_pushing<T, F, Fut>(
+        self,
+        env: &[(&str, &str)],
+        mut push: F,
+    ) -> (Vec<T>, Portal)
+    where
+        T: Send + 'static,
+        F: FnMut(crate::api::Client, usize) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Option<T>> + Send,
+    {
+        let client = self.admin();
+        let writer = tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for batch in 0.. {
+                match push(client.clone(), batch).await {
+                    Some(id) => acked.push(id),
+                    None => break,
+                }
+            }
+            acked
+        });
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        self.kill_9();
+        let acked = writer.await.expect("the pushing task");
+        assert!(
+            acked.len() > 5,
+            "only {} batches were acknowledged before the kill",
+            acked.len()
+        );
+        let dir = self.abandon();
+        (acked, Portal::start_in(dir, env).await)
+    }
+
     /// For a process killed from outside (kill -9): reaps it and hands back its data
     /// directory for a restart.
     pub fn abandon(mut self) -> tempfile::TempDir {

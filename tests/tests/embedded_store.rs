@@ -547,15 +547,11 @@ async fn the_otlp_json_examples_of_opentelemetry_proto_are_accepted_and_queryabl
 
 #[tokio::test]
 async fn every_acknowledged_remote_write_survives_kill_9() {
-    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
-    let admin = portal.admin();
+    let env = [("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")];
+    let portal = Portal::start_with(&env).await;
     let t0 = e2e::now_seconds() as i64 * 1000 - 120_000;
-    let pid = portal.pid();
-    // Push batches on a task; kill -9 the portal while it pushes.
-    let pusher = portal.admin();
-    let writer = tokio::spawn(async move {
-        let mut acked = Vec::new();
-        for batch in 0..10_000usize {
+    let (acked, portal) = portal
+        .kill_9_while_pushing(&env, move |pusher, batch| async move {
             let values: Vec<f64> = (0..10).map(|i| (batch * 10 + i) as f64).collect();
             let body = remote_write_body("durable_total", batch, t0, &values);
             let sent = pusher
@@ -565,31 +561,13 @@ async fn every_acknowledged_remote_write_survives_kill_9() {
                 .timeout(Duration::from_secs(5))
                 .send()
                 .await;
-            match sent {
-                Ok(r) if r.status() == 204 => acked.push(batch),
-                _ => break,
-            }
-        }
-        acked
-    });
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
-    let acked = writer.await.unwrap();
-    assert!(
-        acked.len() > 5,
-        "only {} batches were acknowledged before the kill",
-        acked.len()
-    );
-    let dir = portal.abandon();
-    let portal = Portal::start_in(dir, &[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
-    let admin2 = portal.admin();
-    let _ = admin;
+            matches!(sent, Ok(r) if r.status() == 204).then_some(batch)
+        })
+        .await;
+    let admin = portal.admin();
     let at = e2e::now_seconds();
     let data = prom_get(
-        &admin2,
+        &admin,
         &format!(
             "query?query={}&time={at}",
             encode_query("count_over_time(durable_total[10m])")

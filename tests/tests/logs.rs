@@ -363,12 +363,10 @@ async fn the_portals_own_log_lines_are_searchable_by_correlation_id() {
 
 #[tokio::test]
 async fn every_acknowledged_log_line_survives_kill_9() {
-    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
-    let pid = portal.pid();
-    let pusher = portal.admin();
-    let writer = tokio::spawn(async move {
-        let mut acked = Vec::new();
-        for batch in 0..100_000usize {
+    let env = [("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")];
+    let portal = Portal::start_with(&env).await;
+    let (acked, portal) = portal
+        .kill_9_while_pushing(&env, |pusher, batch| async move {
             let body: Vec<String> = (0..20)
                 .map(|i| {
                     seed_line(
@@ -385,26 +383,9 @@ async fn every_acknowledged_log_line_survives_kill_9() {
                 .timeout(Duration::from_secs(5))
                 .send()
                 .await;
-            match sent {
-                Ok(r) if r.status() == 200 => acked.push(batch),
-                _ => break,
-            }
-        }
-        acked
-    });
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
-    let acked = writer.await.unwrap();
-    assert!(
-        acked.len() > 5,
-        "only {} batches acknowledged before the kill",
-        acked.len()
-    );
-    let dir = portal.abandon();
-    let portal = Portal::start_in(dir, &[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+            matches!(sent, Ok(r) if r.status() == 200).then_some(batch)
+        })
+        .await;
     let admin = portal.admin();
     let (s, values) = admin
         .get("/api/v1/logs/fields/correlation_id/values?query=correlation_id%3Akill-*&from=now-1h&to=now&limit=1000")

@@ -694,7 +694,6 @@ async fn concurrent_pushes_over_three_protocols_keep_every_acknowledged_line_thr
     }
 
     // Again, killed with -9 while the clients push: what was acknowledged survives.
-    let pid = portal.pid();
     let pushing = {
         let admin = admin.clone();
         let acked = acked.clone();
@@ -705,10 +704,7 @@ async fn concurrent_pushes_over_three_protocols_keep_every_acknowledged_line_thr
         async move { (acked.load(std::sync::atomic::Ordering::SeqCst) >= 6 * 15 + 30).then_some(()) }
     })
     .await;
-    std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
+    portal.kill_9();
     let second = pushing.await.unwrap();
     assert!(
         second.len() >= 30,

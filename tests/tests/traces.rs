@@ -588,13 +588,15 @@ async fn the_portals_own_request_spans_are_stored_and_found_by_correlation_id() 
 
 #[tokio::test]
 async fn every_acknowledged_span_survives_kill_9() {
-    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
-    let pid = portal.pid();
-    let pusher = portal.admin();
-    let writer = tokio::spawn(async move {
-        let mut acked = Vec::new();
-        for batch in 1..=900u64 {
-            let id = format!("{batch:032x}");
+    let env = [("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")];
+    let portal = Portal::start_with(&env).await;
+    let (acked, portal) = portal
+        .kill_9_while_pushing(&env, |pusher, batch| async move {
+            // Fewer batches than one search page holds.
+            if batch >= 900 {
+                return None;
+            }
+            let id = format!("{:032x}", batch + 1);
             let t0 = now_ns() - 10_000_000_000;
             let spans = (1..=20u64)
                 .map(|i| {
@@ -613,26 +615,9 @@ async fn every_acknowledged_span_survives_kill_9() {
                 .timeout(Duration::from_secs(5))
                 .send()
                 .await;
-            match sent {
-                Ok(r) if r.status() == 200 => acked.push(id),
-                _ => break,
-            }
-        }
-        acked
-    });
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
-    let acked = writer.await.unwrap();
-    assert!(
-        acked.len() > 5,
-        "only {} batches acknowledged before the kill",
-        acked.len()
-    );
-    let dir = portal.abandon();
-    let portal = Portal::start_in(dir, &[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+            matches!(sent, Ok(r) if r.status() == 200).then_some(id)
+        })
+        .await;
     let admin = portal.admin();
     let (s, found) = admin
         .get("/api/v1/traces/search?service=kill9&from=now-1h&to=now&limit=1000")

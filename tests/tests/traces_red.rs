@@ -202,11 +202,7 @@ async fn red_and_service_map_are_counted_at_ingest_and_survive_kill_9() {
     assert_eq!(edge(&graph, "checkout", "ledger")["calls"], 1);
     assert_eq!(node(&graph, "checkout")["requests"], 10);
 
-    let pid = portal.pid();
-    std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
+    portal.kill_9();
     let dir = portal.abandon();
     let portal = Portal::start_in(dir, ENV).await;
     let (red2, ops2, map2) = read(portal.admin()).await;
