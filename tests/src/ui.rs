@@ -57,3 +57,42 @@ pub async fn count(browser: &Browser, css: &str) -> u64 {
         .as_u64()
         .unwrap_or(0)
 }
+
+/// A dashboard panel's chart once its legend satisfies `ready` (waited for up to 20 s): the
+/// legend's names and how many series lines the SVG draws (axes and grid left out).
+pub async fn panel_series(
+    browser: &Browser,
+    panel: u32,
+    ready: impl Fn(&[String]) -> bool,
+) -> (Vec<String>, u64) {
+    let at = format!("[data-panel='{panel}']");
+    browser.find(&format!("{at} .chart-svg")).await;
+    let names = crate::eventually(
+        std::time::Duration::from_secs(20),
+        "the panel's legend",
+        || async {
+            let names: Vec<String> = browser
+                .execute(
+                    "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent.trim());",
+                    vec![json!(format!("{at} .legend-entry"))],
+                )
+                .await
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            ready(&names).then_some(names)
+        },
+    )
+    .await;
+    let lines = browser
+        .execute(
+            "return [...document.querySelectorAll(arguments[0])].filter(p => !p.getAttribute('stroke').includes('currentColor')).length;",
+            vec![json!(format!("{at} .chart-svg polyline"))],
+        )
+        .await
+        .as_u64()
+        .unwrap_or(0);
+    (names, lines)
+}

@@ -2,11 +2,9 @@
 //! "Logs (count)" with a log query, a split field and a minimum interval is saved, and the
 //! dashboard draws its lines as a chart with one series per level.
 
-use std::time::Duration;
-
 use e2e::api::ADMIN_PASSWORD;
-use e2e::eventually;
 use e2e::portal::Portal;
+use e2e::ui::panel_series;
 use e2e::webdriver::Browser;
 use serde_json::json;
 
@@ -81,25 +79,11 @@ async fn a_logs_count_query_made_in_the_editor_is_drawn_as_a_chart() {
     // The saved panel is drawn on the dashboard: a chart with a line per level.
     browser.goto(&portal.url("/d/counts-ui")).await;
     browser.wait_hydrated().await;
-    browser.find("[data-panel='1'] .chart-svg").await;
-    let legend = eventually(Duration::from_secs(20), "two series in the legend", || async {
-        let names = browser
-            .execute(
-                "return [...document.querySelectorAll(\"[data-panel='1'] .legend-entry\")].map(e => e.textContent.trim());",
-                vec![],
-            )
-            .await;
-        let text = names.to_string();
-        (text.contains("INFO") && text.contains("ERROR")).then_some(text)
+    let (legend, lines) = panel_series(&browser, 1, |names| {
+        names.iter().any(|n| n.contains("INFO")) && names.iter().any(|n| n.contains("ERROR"))
     })
     .await;
-    assert!(!legend.contains("WARNING"), "{legend}");
-    let lines = browser
-        .execute(
-            "return [...document.querySelectorAll(\"[data-panel='1'] .chart-svg polyline\")].filter(p => !p.getAttribute('stroke').includes('currentColor')).length;",
-            vec![],
-        )
-        .await;
-    assert_eq!(lines, json!(2), "a line per level");
+    assert!(!legend.iter().any(|n| n.contains("WARNING")), "{legend:?}");
+    assert_eq!(lines, 2, "a line per level");
     browser.close().await;
 }

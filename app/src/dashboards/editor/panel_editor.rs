@@ -1,9 +1,12 @@
 //! The selected panel's fields, queries with a live preview, and its place on the grid. A
-//! query is PromQL (in the Explore editor) or "Logs (count)": a log query whose matching
-//! lines are counted per interval, optionally split by a field.
+//! query is PromQL (in the Explore editor), "Logs (count)": a log query whose matching
+//! lines are counted per interval, optionally split by a field, or "Traces (RED)": a
+//! service's (or operation's) request rate, errors or duration percentile. A traces
+//! panel's one query is its trace search (service, operation, attribute filters, duration
+//! bounds, errors only, limit).
 
 use leptos::prelude::*;
-use wire::dashboard::{Dashboard, Panel, PanelKind, Target, TargetKind};
+use wire::dashboard::{Dashboard, Panel, PanelKind, RedMeasure, Target, TargetKind};
 
 use super::{query_letter, settle_panels};
 use crate::components::chart::Chart;
@@ -87,9 +90,9 @@ pub(super) fn PanelEditor(
                 let Some(p) = p else {
                     return Vec::new();
                 };
-                // A logs panel's query is in the log store's language, not PromQL: the view
-                // shows its lines; there is no chart to preview.
-                if p.kind == PanelKind::Logs {
+                // A logs (traces) panel's query is in the log store's language (a trace
+                // search), not PromQL: the view shows its lines; there is no chart to preview.
+                if matches!(p.kind, PanelKind::Logs | PanelKind::Traces) {
                     return Vec::new();
                 }
                 let Some(ds) = pick_source(p.datasource, &list) else {
@@ -197,14 +200,72 @@ pub(super) fn PanelEditor(
             };
             edit(Box::new(move |p| {
                 if let Some(t) = p.targets.get_mut(k) {
-                    t.kind = new;
-                    if new.is_promql() {
-                        t.split_by.clear();
-                        t.interval.clear();
-                        t.datasource = None;
-                    }
+                    switch_kind(t, new);
                 }
             }));
+        };
+        // A text field of the target, written on change.
+        let text_field = move |id: String,
+                               label: &'static str,
+                               placeholder: &'static str,
+                               get: fn(&Target) -> String,
+                               set: fn(&mut Target, String)| {
+            view! {
+                <label for=id.clone()>{label}</label>
+                <input id=id prop:value=target(get) placeholder=placeholder
+                    on:change=move |ev| { let v = event_target_value(&ev).trim().to_owned(); edit(Box::new(move |p| if let Some(t) = p.targets.get_mut(k) { set(t, v); })); } />
+            }
+        };
+        let service_fields = move || {
+            view! {
+                {text_field(format!("panel-service-{k}"), "Service", "checkout, $service …", |t| t.service.clone(), |t, v| t.service = v)}
+                {text_field(format!("panel-operation-{k}"), "Operation", "empty: every operation", |t| t.operation.clone(), |t, v| t.operation = v)}
+            }
+        };
+        // RED of a service: which series.
+        let red_fields = move || {
+            let measure_id = format!("panel-measure-{k}");
+            let measure = move || {
+                p.with(|p| {
+                    p.as_ref()
+                        .and_then(|p| p.targets.get(k))
+                        .map(|t| t.measure)
+                        .unwrap_or_default()
+                })
+            };
+            view! {
+                {service_fields()}
+                <label for=measure_id.clone()>"Series"</label>
+                <select id=measure_id on:change=move |ev| {
+                    if let Some(m) = RedMeasure::parse(&event_target_value(&ev)) {
+                        edit(Box::new(move |p| if let Some(t) = p.targets.get_mut(k) { t.measure = m; }));
+                    }
+                }>
+                    {RedMeasure::ALL.map(|m| view! { <option value=m.as_str() selected=move || measure() == m>{m.label()}</option> })}
+                </select>
+                <p class="hint">"From the span store's per-minute counts: without an operation, the requests entering the service."</p>
+            }
+        };
+        // A traces panel's search, as Explore → Traces takes it.
+        let search_fields = move || {
+            let (errors_id, limit_id) = (
+                format!("panel-trace-errors-{k}"),
+                format!("panel-trace-limit-{k}"),
+            );
+            view! {
+                {service_fields()}
+                {text_field(format!("panel-trace-filters-{k}"), "Attributes", "http.status_code>499 agent.id=a-1", |t| t.filters.clone(), |t, v| t.filters = v)}
+                {text_field(format!("panel-trace-min-{k}"), "Min duration", "250ms", |t| t.min_duration.clone(), |t, v| t.min_duration = v)}
+                {text_field(format!("panel-trace-max-{k}"), "Max duration", "2s", |t| t.max_duration.clone(), |t, v| t.max_duration = v)}
+                <label for=errors_id.clone()>"Errors only"</label>
+                <input id=errors_id type="checkbox" prop:checked=move || p.with(|p| p.as_ref().and_then(|p| p.targets.get(k)).is_some_and(|t| t.errors_only))
+                    on:change=move |ev| { let on = event_target_checked(&ev); edit(Box::new(move |p| if let Some(t) = p.targets.get_mut(k) { t.errors_only = on; })); } />
+                <label for=limit_id.clone()>"Limit"</label>
+                <input id=limit_id type="number" min="1" max=wire::dashboard::MAX_TRACE_LIMIT.to_string()
+                    prop:value=target(|t| if t.limit == 0 { String::new() } else { t.limit.to_string() })
+                    placeholder=wire::dashboard::DEFAULT_TRACE_LIMIT.to_string()
+                    on:change=move |ev| { let n = event_target_value(&ev).trim().parse().unwrap_or(0); edit(Box::new(move |p| if let Some(t) = p.targets.get_mut(k) { t.limit = n; })); } />
+            }
         };
         // A log count's own fields: the query (the log store's language), split and bucket.
         let log_fields = move || {
@@ -232,13 +293,14 @@ pub(super) fn PanelEditor(
                 <h4>{format!("Query {}", query_letter(k))}</h4>
                 <label for=kind_id.clone()>"Query type"</label>
                 <select id=kind_id on:change=set_kind>
-                    <option value="promql" selected=move || kind.get().is_promql()>"PromQL"</option>
-                    <option value="log_count" selected=move || !kind.get().is_promql()>"Logs (count)"</option>
+                    {[(TargetKind::Promql, "PromQL"), (TargetKind::LogCount, "Logs (count)"), (TargetKind::Red, "Traces (RED)"), (TargetKind::TraceSearch, "Trace search")]
+                        .map(|(v, label)| view! { <option value=v.as_str() selected=move || kind.get() == v>{label}</option> })}
                 </select>
-                {move || if kind.get().is_promql() {
-                    view! { <QueryEditor id=format!("panel-query-{k}") draft=draft source=source run=Callback::new(move |_| preview_at.update(|n| *n += 1)) /> }.into_any()
-                } else {
-                    log_fields().into_any()
+                {move || match kind.get() {
+                    TargetKind::Promql => view! { <QueryEditor id=format!("panel-query-{k}") draft=draft source=source run=Callback::new(move |_| preview_at.update(|n| *n += 1)) /> }.into_any(),
+                    TargetKind::LogCount => log_fields().into_any(),
+                    TargetKind::Red => red_fields().into_any(),
+                    TargetKind::TraceSearch => search_fields().into_any(),
                 }}
                 <label for=legend_id.clone()>"Legend"</label>
                 <input id=legend_id prop:value=move || p.with(|p| p.as_ref().and_then(|p| p.targets.get(k)).map(|t| t.legend.clone()).unwrap_or_default())
@@ -260,7 +322,16 @@ pub(super) fn PanelEditor(
                 <label for="panel-type">"Type"</label>
                 <select id="panel-type" on:change=move |ev| {
                     if let Some(k) = PanelKind::parse(&event_target_value(&ev)) {
-                        edit(Box::new(move |p| p.kind = k));
+                        edit(Box::new(move |p| {
+                            // A traces panel's one query is its search; other panels have none.
+                            let searches = p.targets.iter().any(|t| t.kind == TargetKind::TraceSearch);
+                            if k == PanelKind::Traces && !(p.targets.len() == 1 && searches) {
+                                p.targets = vec![Target { kind: TargetKind::TraceSearch, ..Target::default() }];
+                            } else if k != PanelKind::Traces && searches {
+                                p.targets.retain(|t| t.kind != TargetKind::TraceSearch);
+                            }
+                            p.kind = k;
+                        }));
                     }
                 }>
                     {PanelKind::EDITABLE.map(|k| view! {
@@ -319,5 +390,26 @@ pub(super) fn PanelEditor(
                 }).collect_view())}
             </Transition>
         </div>
+    }
+}
+
+/// A target made another kind: what both kinds have is kept (the text of PromQL and log
+/// counts, a traces source, service and operation), the rest is cleared.
+fn switch_kind(t: &mut Target, new: TargetKind) {
+    let old = std::mem::take(t);
+    let textual = |k: TargetKind| matches!(k, TargetKind::Promql | TargetKind::LogCount);
+    *t = Target {
+        kind: new,
+        legend: old.legend,
+        ..Target::default()
+    };
+    if textual(old.kind) && textual(new) {
+        t.expr = old.expr;
+    }
+    if new == TargetKind::LogCount && old.kind == TargetKind::LogCount {
+        (t.split_by, t.interval) = (old.split_by, old.interval);
+    }
+    if new.is_traces() && old.kind.is_traces() {
+        (t.service, t.operation, t.datasource) = (old.service, old.operation, old.datasource);
     }
 }
