@@ -136,6 +136,18 @@ async fn a_panel_of_log_counts_draws_lines_per_bucket_split_by_level_and_by_serv
     let info = &chart["series"][0];
     assert_eq!(info["points"].as_array().unwrap().len(), 7, "{info}");
     assert_eq!(chart["inspector"]["query"], "service:checkout");
+    // Its "Explore" link opens the log query in Explore → Logs, not as PromQL.
+    assert_eq!(by_level["query"], "service:checkout", "{by_level}");
+    assert_eq!(by_level["query_is_logs"], true, "{by_level}");
+    let html = admin.html("/d/log-counts").await;
+    let at = html
+        .find("class=\"panel-explore\"")
+        .expect("an Explore link");
+    let tag = &html[html[..at].rfind("<a ").unwrap()..at];
+    assert!(
+        tag.contains("href=\"/explore/logs?query=service%3Acheckout&amp;"),
+        "the log-count panel's Explore link in the first HTML: {tag}"
+    );
 
     let by_service = &panel(&view, 2)["body"]["chart"];
     let expected: BTreeMap<String, BTreeMap<i64, f64>> = [

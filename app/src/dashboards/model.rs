@@ -216,6 +216,9 @@ pub struct PanelView {
     pub grid: Grid,
     /// The first query with variables filled in (for "explore this query").
     pub query: Option<String>,
+    /// `query` is a log query (a log-count target): it opens in Explore → Logs.
+    #[serde(default)]
+    pub query_is_logs: bool,
     pub datasource: Option<i64>,
     pub body: PanelBody,
 }

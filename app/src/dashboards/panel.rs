@@ -33,7 +33,7 @@ pub(super) fn PanelBox(
         )
     };
     let id = p.id;
-    let is_logs = matches!(p.body, PanelBody::Logs { .. });
+    let is_logs = matches!(p.body, PanelBody::Logs { .. }) || p.query_is_logs;
     let explore = if let PanelBody::Traces { explore, .. } = &p.body {
         Some(explore.clone())
     } else if is_logs {

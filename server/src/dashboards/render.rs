@@ -671,6 +671,10 @@ pub async fn render(
                     .next()
                     .filter(|_| !p.targets[0].kind.is_traces())
                     .map(|(q, _)| q),
+                query_is_logs: p
+                    .targets
+                    .first()
+                    .is_some_and(|t| t.kind == TargetKind::LogCount),
                 datasource: p.datasource,
                 body,
             }
