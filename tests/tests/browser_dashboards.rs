@@ -229,6 +229,16 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
     // The last hour (the data spans 50 minutes), then drag to zoom: the URL gets an
     // absolute range; a reload keeps it.
     let time = browser.find("#board-time").await;
+    // The chart drawn for the last hour replaces the one before: drag on the new one.
+    let svg = || async {
+        browser
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.innerHTML : '';",
+                vec![json!(format!("[data-panel=\"{id}\"] .chart-svg-holder"))],
+            )
+            .await
+    };
+    let before = svg().await;
     browser
         .execute(
             "const s = arguments[0]; s.value = '1h'; s.dispatchEvent(new Event('change', {bubbles: true}));",
@@ -237,7 +247,8 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
         .await;
     eventually(Duration::from_secs(10), "the last hour", || async {
         let url = browser.current_url().await;
-        (url.contains("from=now-1h") && lines(&browser, &id).await == 1).then_some(())
+        (url.contains("from=now-1h") && lines(&browser, &id).await == 1 && svg().await != before)
+            .then_some(())
     })
     .await;
     let overlay = browser
