@@ -4,6 +4,17 @@ use serde_json::{json, Value};
 
 use crate::api::Client;
 
+/// A webhook contact point `name` posting to `url` (resolved alerts too), by the admin.
+pub async fn webhook(admin: &Client, name: &str, url: &str) {
+    let (s, body) = admin
+        .post(
+            "/api/v1/contact-points",
+            json!({"name": name, "type": "webhook", "settings": {"url": url}, "send_resolved": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+}
+
 /// A silence of every alert named `alertname` for the next hour, by the admin; its id.
 pub async fn silence_alertname(admin: &Client, alertname: &str, comment: &str) -> String {
     let now = crate::now_seconds() as i64;

@@ -2,11 +2,13 @@
 //! Chromium against the real server: an alert firing on the embedded store is in the first
 //! HTML and silenced from its button; a contact point made in the form sends a test to a
 //! local receiver (and a failed one shows in the log); the routing tree is edited, saved,
-//! read back, and a stale save is refused with 409.
+//! read back, and a stale save is refused with 409; a mute timing is made, attached to a
+//! route and saved, and a bad time of day is refused beside its field.
 
 use std::time::Duration;
 
-use e2e::api::{Client, ADMIN_PASSWORD};
+use e2e::alerting::webhook;
+use e2e::api::ADMIN_PASSWORD;
 use e2e::eventually;
 use e2e::portal::Portal;
 use e2e::receiver::Receiver;
@@ -61,16 +63,6 @@ async fn value_of(browser: &Browser, css: &str) -> Value {
             vec![json!(css)],
         )
         .await
-}
-
-async fn webhook(admin: &Client, name: &str, url: &str) {
-    let (s, body) = admin
-        .post(
-            "/api/v1/contact-points",
-            json!({"name": name, "type": "webhook", "settings": {"url": url}, "send_resolved": true}),
-        )
-        .await;
-    assert_eq!(s, 201, "{body}");
 }
 
 #[tokio::test]
@@ -570,5 +562,124 @@ async fn an_escalation_policy_is_made_in_the_form_and_a_firing_alert_is_acknowle
     assert!(acked.contains("admin"), "{acked}");
     let alert = &alerts["data"]["alerts"][0];
     assert_eq!(alert["acknowledgedBy"], "admin", "{alerts}");
+    assert!(errors.iter().all(|e| e.contains("400")), "{errors:?}");
+}
+
+#[tokio::test]
+async fn a_mute_timing_is_made_attached_to_a_route_saved_and_read_back_and_a_bad_time_is_refused_beside_its_field(
+) {
+    let portal = portal().await;
+    let admin = portal.admin();
+    let hook = Receiver::start().await;
+    webhook(&admin, "team-hook", &hook.url("/team")).await;
+    let (_, before) = admin.get("/api/v1/notification-policies").await;
+    let browser = signed_in(&portal, "/alerting/policies").await;
+    click(&browser, "#add-mute-timing").await;
+    let interval = ".time-interval[data-index='0']";
+    let spec = format!("{interval} .time-spec[data-index='0']");
+    browser.find(&format!("{interval} .interval-name")).await;
+    set_value(&browser, &format!("{interval} .interval-name"), "nights").await;
+    set_value(
+        &browser,
+        &format!("{spec} .spec-times"),
+        "22:00-24:00, 25:00-26:00",
+    )
+    .await;
+    set_value(&browser, &format!("{spec} .spec-weekdays"), "monday:friday").await;
+    set_value(&browser, &format!("{spec} .spec-days"), "1:7, -1").await;
+    set_value(
+        &browser,
+        &format!("{spec} .spec-months"),
+        "january:march, december",
+    )
+    .await;
+    click(&browser, ".route[data-path='route'] > .actions .add-route").await;
+    let existing = before["route"]["routes"].as_array().map_or(0, Vec::len);
+    let child = format!(".route[data-path='route.routes[{existing}]'] > .form-grid");
+    browser.find(&format!("{child} .route-matchers")).await;
+    set_value(
+        &browser,
+        &format!("{child} .route-matchers"),
+        r#"team="keiko""#,
+    )
+    .await;
+    set_value(&browser, &format!("{child} .route-receiver"), "team-hook").await;
+    set_value(&browser, &format!("{child} .route-mute-timings"), "nights").await;
+
+    // 25:00 is no time of day: the message stands beside the times field, nothing is saved.
+    click(&browser, "#save-policy").await;
+    let times_field = "time_intervals[0].time_intervals[0].times";
+    let beside = browser
+        .wait_text(
+            &format!("{spec} .field-error[data-field='{times_field}']"),
+            |t| !t.is_empty(),
+        )
+        .await;
+    let (_, unchanged) = admin.get("/api/v1/notification-policies").await;
+
+    set_value(
+        &browser,
+        &format!("{spec} .spec-times"),
+        "22:00-24:00, 00:00-06:00",
+    )
+    .await;
+    click(&browser, "#save-policy").await;
+    browser
+        .wait_text("#policy-saved", |t| t.starts_with("Saved version"))
+        .await;
+    let stale_error = browser
+        .try_find(&format!("{spec} .field-error"))
+        .await
+        .is_some();
+    let (_, stored) = admin.get("/api/v1/notification-policies").await;
+
+    // Read back after a reload.
+    browser.goto(&portal.url("/alerting/policies")).await;
+    browser.wait_hydrated().await;
+    browser.find(&format!("{spec} .spec-times")).await;
+    let mut back = Vec::new();
+    for css in [
+        format!("{interval} .interval-name"),
+        format!("{spec} .spec-times"),
+        format!("{spec} .spec-weekdays"),
+        format!("{spec} .spec-days"),
+        format!("{spec} .spec-months"),
+        format!("{child} .route-mute-timings"),
+    ] {
+        back.push(value_of(&browser, &css).await);
+    }
+    let errors = browser.console_errors().await;
+    browser.close().await;
+
+    assert!(
+        beside.contains("25:00") && beside.contains("HH:MM"),
+        "{beside}"
+    );
+    assert_eq!(unchanged, before, "nothing saved after the refusal");
+    assert!(!stale_error, "the message goes once the save succeeds");
+    assert_eq!(
+        stored["time_intervals"],
+        json!([{"name": "nights", "time_intervals": [{
+            "times": [{"start_time": "22:00", "end_time": "24:00"}, {"start_time": "00:00", "end_time": "06:00"}],
+            "weekdays": ["monday:friday"],
+            "days_of_month": ["1:7", "-1"],
+            "months": ["january:march", "december"]
+        }]}]),
+        "{stored}"
+    );
+    let route = &stored["route"]["routes"][existing];
+    assert_eq!(route["matchers"], json!([r#"team="keiko""#]), "{stored}");
+    assert_eq!(route["mute_time_intervals"], json!(["nights"]));
+    assert_eq!(
+        back,
+        [
+            "nights",
+            "22:00-24:00, 00:00-06:00",
+            "monday:friday",
+            "1:7, -1",
+            "january:march, december",
+            "nights"
+        ]
+    );
     assert!(errors.iter().all(|e| e.contains("400")), "{errors:?}");
 }

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use e2e::alerting::webhook;
 use e2e::api::Client;
 use e2e::eventually;
 use e2e::portal::Portal;
@@ -20,16 +21,6 @@ async fn portal() -> Portal {
         ("KEIKO_PUBLIC_URL", "http://keiko.example"),
     ])
     .await
-}
-
-async fn webhook(admin: &Client, name: &str, url: String) {
-    let (s, body) = admin
-        .post(
-            "/api/v1/contact-points",
-            json!({"name": name, "type": "webhook", "settings": {"url": url}, "send_resolved": true}),
-        )
-        .await;
-    assert_eq!(s, 201, "{body}");
 }
 
 async fn escalation_policy(admin: &Client, body: Value) -> Value {
@@ -84,8 +75,8 @@ async fn alert(admin: &Client, name: &str) -> Option<Value> {
 async fn escalation_policies_are_validated_naming_the_field_versioned_and_audited() {
     let portal = portal().await;
     let admin = portal.admin();
-    webhook(&admin, "first", "http://127.0.0.1:9/first".into()).await;
-    webhook(&admin, "second", "http://127.0.0.1:9/second".into()).await;
+    webhook(&admin, "first", "http://127.0.0.1:9/first").await;
+    webhook(&admin, "second", "http://127.0.0.1:9/second").await;
     let good = json!({"name": "on-call", "matchers": ["team=\"keiko\""], "steps": {
         "critical": [{"contact_point": "first", "after": "0s"}, {"contact_point": "second", "after": "10m"}],
         "warning": [{"contact_point": "second", "after": "30m"}]}});
@@ -231,7 +222,7 @@ async fn a_critical_alert_escalates_step_by_step_until_acknowledged_through_its_
     let admin = portal.admin();
     let hook = Receiver::start().await;
     for name in ["first", "second", "third"] {
-        webhook(&admin, name, hook.url(&format!("/{name}"))).await;
+        webhook(&admin, name, &hook.url(&format!("/{name}"))).await;
     }
     escalation_policy(
         &admin,
@@ -384,7 +375,7 @@ async fn expired_links_are_refused_and_a_resolved_alert_stops_escalating() {
     let admin = portal.admin();
     let hook = Receiver::start().await;
     for name in ["first", "second"] {
-        webhook(&admin, name, hook.url(&format!("/{name}"))).await;
+        webhook(&admin, name, &hook.url(&format!("/{name}"))).await;
     }
     escalation_policy(
         &admin,
@@ -449,7 +440,7 @@ async fn a_restart_sends_no_step_again_and_keeps_the_acknowledgement() {
     let admin = portal.admin();
     let hook = Receiver::start().await;
     for name in ["first", "second"] {
-        webhook(&admin, name, hook.url(&format!("/{name}"))).await;
+        webhook(&admin, name, &hook.url(&format!("/{name}"))).await;
     }
     escalation_policy(
         &admin,

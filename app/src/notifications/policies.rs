@@ -1,8 +1,9 @@
 //! `/alerting/policies`: the routing tree (root receiver, group_by, timings; child routes at
 //! any depth with matchers, receiver, continue and their own timings) and the inhibition
 //! rules, edited as one document and saved with the version it started from (409 when
-//! another save came first). What the page shows no field for (mute timings, time
-//! intervals) is kept as loaded.
+//! another save came first). Mute timings (Alertmanager's `time_intervals`: times of day,
+//! weekdays, days of the month, months) are edited in their own section and named by a
+//! route's "Mute timings". The server's field errors are shown beside their field.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -73,6 +74,65 @@ fn set_key(obj: &mut Value, key: &str, text: &str, list: bool) {
         None => {
             o.remove(key);
         }
+    }
+}
+
+/// Times of day as the field shows them: `09:00-17:00, 22:00-24:00`.
+fn times_text(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|t| {
+                    format!(
+                        "{}-{}",
+                        t["start_time"].as_str().unwrap_or_default(),
+                        t["end_time"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// The field's text as `times`; a part without `-` becomes a start with no end, for the
+/// server to name.
+fn times_value(text: &str) -> Value {
+    Value::Array(
+        split_list(text)
+            .iter()
+            .map(|part| {
+                let (start, end) = part.split_once('-').unwrap_or((part, ""));
+                json!({"start_time": start.trim(), "end_time": end.trim()})
+            })
+            .collect(),
+    )
+}
+
+/// The period `j` of mute timing `i`.
+fn spec_at(doc: &mut Value, i: usize, j: usize) -> Option<&mut Value> {
+    doc.get_mut("time_intervals")?
+        .get_mut(i)?
+        .get_mut("time_intervals")?
+        .get_mut(j)
+}
+
+/// The last failure's message when it is about `field` or a part of it, beside the field.
+fn error_beside(failure: RwSignal<Option<ApiFailure>>, field: String) -> impl IntoView {
+    move || {
+        let f = failure.get()?;
+        let k = f.field.as_deref()?;
+        let hit = k == field
+            || k.strip_prefix(field.as_str())
+                .is_some_and(|rest| rest.starts_with(['[', '.']));
+        hit.then(|| {
+            let message = if k == field {
+                f.message.clone()
+            } else {
+                f.to_string()
+            };
+            view! { <span class="field-error" data-field=field.clone()>{message}</span> }
+        })
     }
 }
 
@@ -160,8 +220,9 @@ pub fn Policies() -> impl IntoView {
         view! {
             <section class="card" id="routing-tree" aria-label="Routing tree">
                 <h2>"Routing tree" <span class="muted" id="policy-version">{format!(" · version {}", d["version"])}</span></h2>
-                {route_view(&d["route"], vec![], edit, shape, can_edit)}
+                {route_view(&d["route"], vec![], edit, shape, can_edit, failure)}
             </section>
+            {mute_timings(&d, edit, shape, can_edit, failure)}
             <section class="card" id="inhibit-rules" aria-label="Inhibition rules">
                 <h2>"Inhibition rules"</h2>
                 <p class="muted">"A firing alert matching the source matchers mutes the alerts matching the target matchers that share the values of the equal labels."</p>
@@ -234,11 +295,13 @@ fn route_view(
     edit: impl Fn(Box<dyn FnOnce(&mut Value)>) + Copy + Send + Sync + 'static,
     shape: RwSignal<u32>,
     can_edit: bool,
+    failure: RwSignal<Option<ApiFailure>>,
 ) -> AnyView {
     let root = path.is_empty();
     let name = field_path(&path);
     let input = {
         let path = path.clone();
+        let name = name.clone();
         move |key: &'static str, label: &'static str, list: bool, class: &'static str| {
             let path = path.clone();
             let value = if list {
@@ -256,6 +319,7 @@ fn route_view(
                             edit(Box::new(move |d| if let Some(r) = route_at(d, &path) { set_key(r, key, &t, list) }))
                         } />
                 </label>
+                {error_beside(failure, format!("{name}.{key}"))}
             }
         }
     };
@@ -269,7 +333,7 @@ fn route_view(
         .map(|(i, c)| {
             let mut p = path.clone();
             p.push(i);
-            route_view(c, p, edit, shape, can_edit)
+            route_view(c, p, edit, shape, can_edit, failure)
         })
         .collect_view();
     view! {
@@ -282,6 +346,8 @@ fn route_view(
                 {input("group_wait", "Group wait", false, "route-group-wait")}
                 {input("group_interval", "Group interval", false, "route-group-interval")}
                 {input("repeat_interval", "Repeat interval", false, "route-repeat-interval")}
+                // Alertmanager refuses mute timings on the root route.
+                {(!root).then(|| input("mute_time_intervals", "Mute timings", true, "route-mute-timings"))}
                 {(!root).then(|| view! {
                     <label>"Continue"
                         <input class="route-continue" type="checkbox" prop:checked=r["continue"].as_bool().unwrap_or(false) disabled=!can_edit
@@ -326,6 +392,120 @@ fn route_view(
     .into_any()
 }
 
+/// The "Mute timings" section: named intervals, each one or more periods; a period holds
+/// when every field given holds (UTC).
+fn mute_timings(
+    d: &Value,
+    edit: impl Fn(Box<dyn FnOnce(&mut Value)>) + Copy + Send + Sync + 'static,
+    shape: RwSignal<u32>,
+    can_edit: bool,
+    failure: RwSignal<Option<ApiFailure>>,
+) -> impl IntoView {
+    let intervals = d["time_intervals"].as_array().cloned().unwrap_or_default();
+    let interval_views = intervals
+        .iter()
+        .enumerate()
+        .map(|(i, ti)| {
+            let specs = ti["time_intervals"].as_array().cloned().unwrap_or_default();
+            let spec_views = specs
+                .iter()
+                .enumerate()
+                .map(|(j, spec)| {
+                    let at = format!("time_intervals[{i}].time_intervals[{j}]");
+                    let field = |key: &'static str, label: &'static str, class: &'static str, hint: &'static str| {
+                        let value = if key == "times" { times_text(&spec[key]) } else { joined(&spec[key]) };
+                        view! {
+                            <label>{label}
+                                <input class=class type="text" prop:value=value placeholder=hint disabled=!can_edit
+                                    on:input=move |ev| {
+                                        let t = event_target_value(&ev);
+                                        edit(Box::new(move |d| if let Some(s) = spec_at(d, i, j) {
+                                            if key == "times" {
+                                                let v = times_value(&t);
+                                                if let Some(o) = s.as_object_mut() {
+                                                    if v.as_array().is_some_and(Vec::is_empty) { o.remove(key); } else { o.insert(key.into(), v); }
+                                                }
+                                            } else {
+                                                set_key(s, key, &t, true)
+                                            }
+                                        }))
+                                    } />
+                            </label>
+                            {error_beside(failure, format!("{at}.{key}"))}
+                        }
+                    };
+                    view! {
+                        <div class="time-spec form-grid" data-index=j>
+                            {field("times", "Times of day (UTC)", "spec-times", "09:00-17:00, 22:00-24:00")}
+                            {field("weekdays", "Weekdays", "spec-weekdays", "monday:friday, sunday")}
+                            {field("days_of_month", "Days of month", "spec-days", "1:7, -1")}
+                            {field("months", "Months", "spec-months", "january:march, 12")}
+                            {can_edit.then(|| view! {
+                                <button type="button" class="danger remove-period" on:click=move |_| {
+                                    edit(Box::new(move |d| if let Some(a) = d["time_intervals"][i]["time_intervals"].as_array_mut() { if j < a.len() { a.remove(j); } }));
+                                    shape.update(|n| *n += 1);
+                                }>"Remove period"</button>
+                            })}
+                        </div>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div class="time-interval" data-index=i>
+                    <div class="form-grid">
+                        <label>"Name"
+                            <input class="interval-name" type="text" prop:value=ti["name"].as_str().unwrap_or_default().to_owned() disabled=!can_edit
+                                on:input=move |ev| {
+                                    let t = event_target_value(&ev);
+                                    edit(Box::new(move |d| if let Some(o) = d["time_intervals"].get_mut(i).and_then(Value::as_object_mut) { o.insert("name".into(), json!(t.trim())); }))
+                                } />
+                        </label>
+                        {error_beside(failure, format!("time_intervals[{i}].name"))}
+                    </div>
+                    {spec_views}
+                    {can_edit.then(|| view! {
+                        <div class="actions">
+                            <button type="button" class="add-period" on:click=move |_| {
+                                edit(Box::new(move |d| if let Some(ti) = d["time_intervals"].get_mut(i) {
+                                    match ti["time_intervals"].as_array_mut() {
+                                        Some(a) => a.push(json!({})),
+                                        None => ti["time_intervals"] = json!([{}]),
+                                    }
+                                }));
+                                shape.update(|n| *n += 1);
+                            }>"Add period"</button>
+                            <button type="button" class="danger remove-interval" on:click=move |_| {
+                                edit(Box::new(move |d| if let Some(a) = d["time_intervals"].as_array_mut() { if i < a.len() { a.remove(i); } }));
+                                shape.update(|n| *n += 1);
+                            }>"Remove mute timing"</button>
+                        </div>
+                    })}
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" id="mute-timings" aria-label="Mute timings">
+            <h2>"Mute timings"</h2>
+            <p class="muted">"A route naming a mute timing sends nothing while one of its periods holds. A period holds when \
+                all its filled fields do (UTC); ranges are inclusive, days of the month count back from its end when negative."</p>
+            {interval_views}
+            {can_edit.then(|| view! {
+                <button type="button" id="add-mute-timing" on:click=move |_| {
+                    edit(Box::new(|d| {
+                        let ti = json!({"name": "", "time_intervals": [{}]});
+                        match d["time_intervals"].as_array_mut() {
+                            Some(a) => a.push(ti),
+                            None => d["time_intervals"] = json!([ti]),
+                        }
+                    }));
+                    shape.update(|n| *n += 1);
+                }>"Add mute timing"</button>
+            })}
+        </section>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,5 +531,25 @@ mod tests {
             json!({"group_wait": "10s", "matchers": ["a=\"1\"", "b=\"2\""]})
         );
         assert_eq!(field_path(&[0, 1]), "route.routes[0].routes[1]");
+    }
+
+    #[test]
+    fn times_of_day_read_as_ranges_and_back() {
+        let v = times_value("09:00-17:00, 22:00 - 24:00, 9am");
+        assert_eq!(
+            v,
+            json!([
+                {"start_time": "09:00", "end_time": "17:00"},
+                {"start_time": "22:00", "end_time": "24:00"},
+                {"start_time": "9am", "end_time": ""}
+            ])
+        );
+        assert_eq!(times_text(&v), "09:00-17:00, 22:00-24:00, 9am-");
+        let mut d = json!({"time_intervals": [{"name": "n", "time_intervals": [{}, {"weekdays": ["monday"]}]}]});
+        set_key(spec_at(&mut d, 0, 1).unwrap(), "months", "may:august", true);
+        assert_eq!(
+            d["time_intervals"][0]["time_intervals"][1],
+            json!({"weekdays": ["monday"], "months": ["may:august"]})
+        );
     }
 }

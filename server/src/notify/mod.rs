@@ -22,6 +22,7 @@ pub mod policy;
 pub mod senders;
 pub mod silences;
 pub mod templates;
+pub mod time_intervals;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;

@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::matchers::{self, Labels, Matcher};
+use super::time_intervals;
+pub use super::time_intervals::TimeInterval;
 use crate::actor::Actor;
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -65,32 +67,6 @@ pub struct InhibitRule {
     pub target_matchers: Vec<String>,
     #[serde(default)]
     pub equal: Vec<String>,
-}
-
-/// A named set of times (Alertmanager's `time_intervals`, UTC): `times` of day and
-/// `weekdays`; both must hold when both are given.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimeInterval {
-    pub name: String,
-    #[serde(default)]
-    pub time_intervals: Vec<TimeSpec>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimeSpec {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub times: Vec<TimeRange>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub weekdays: Vec<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimeRange {
-    pub start_time: String,
-    pub end_time: String,
 }
 
 /// The document `GET|PUT /api/v1/notification-policies` carries.
@@ -310,63 +286,9 @@ struct Build<'a> {
     count: usize,
 }
 
-fn parse_time(field: &str, t: &str) -> Result<u32, Error> {
-    let (h, m) = t
-        .split_once(':')
-        .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
-        .filter(|(h, m)| *h <= 24 && *m < 60 && (*h < 24 || *m == 0))
-        .ok_or_else(|| Error::invalid(field, format!("`{t}` is not HH:MM")))?;
-    Ok(h * 60 + m)
-}
-
-const WEEKDAYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
-
 /// Validates a policy document against the contact points' names.
 pub fn validate(doc: &PolicyDoc, receivers: &BTreeSet<String>) -> Result<Policy, Error> {
-    let mut intervals = BTreeSet::new();
-    for (i, ti) in doc.time_intervals.iter().enumerate() {
-        let path = format!("time_intervals[{i}]");
-        if ti.name.trim().is_empty() || !intervals.insert(ti.name.clone()) {
-            return Err(Error::invalid(
-                format!("{path}.name"),
-                "a unique, non-empty name",
-            ));
-        }
-        for (j, spec) in ti.time_intervals.iter().enumerate() {
-            for (k, r) in spec.times.iter().enumerate() {
-                let f = format!("{path}.time_intervals[{j}].times[{k}]");
-                let (s, e) = (
-                    parse_time(&format!("{f}.start_time"), &r.start_time)?,
-                    parse_time(&format!("{f}.end_time"), &r.end_time)?,
-                );
-                if s >= e {
-                    return Err(Error::invalid(
-                        format!("{f}.end_time"),
-                        "must be after start_time",
-                    ));
-                }
-            }
-            for (k, d) in spec.weekdays.iter().enumerate() {
-                let ok = d
-                    .split(':')
-                    .all(|p| WEEKDAYS.contains(&p.to_ascii_lowercase().as_str()));
-                if !ok {
-                    return Err(Error::invalid(
-                        format!("{path}.time_intervals[{j}].weekdays[{k}]"),
-                        format!("`{d}` is not a weekday or range like monday:friday"),
-                    ));
-                }
-            }
-        }
-    }
+    let intervals = time_intervals::validate(&doc.time_intervals)?;
     let mut ctx = Build {
         receivers,
         intervals,
@@ -413,34 +335,7 @@ impl Policy {
 
     /// Whether the named time intervals hold at `now`.
     pub fn muted(&self, names: &[String], now: chrono::DateTime<chrono::Utc>) -> bool {
-        use chrono::{Datelike, Timelike};
-        let minute = now.hour() * 60 + now.minute();
-        let weekday = now.weekday().num_days_from_monday() as usize;
-        self.time_intervals
-            .iter()
-            .filter(|t| names.contains(&t.name))
-            .any(|t| {
-                t.time_intervals.iter().any(|spec| {
-                    let in_time = spec.times.is_empty()
-                        || spec.times.iter().any(|r| {
-                            let s = parse_time("", &r.start_time).unwrap_or(0);
-                            let e = parse_time("", &r.end_time).unwrap_or(0);
-                            (s..e).contains(&minute)
-                        });
-                    let day = |d: &str| {
-                        WEEKDAYS
-                            .iter()
-                            .position(|w| w.eq_ignore_ascii_case(d))
-                            .unwrap_or(0)
-                    };
-                    let in_day = spec.weekdays.is_empty()
-                        || spec.weekdays.iter().any(|d| match d.split_once(':') {
-                            Some((a, b)) => (day(a)..=day(b)).contains(&weekday),
-                            None => day(d) == weekday,
-                        });
-                    in_time && in_day
-                })
-            })
+        time_intervals::holds(&self.time_intervals, names, now)
     }
 }
 
@@ -663,46 +558,6 @@ mod tests {
                 json!({"route": {"receiver": "a"}, "inhibit_rules": [{"source_matchers": ["a=~\"(\""]}]})
             ),
             "inhibit_rules[0].source_matchers[0]"
-        );
-    }
-
-    #[test]
-    fn mute_time_intervals_hold_on_their_days_and_times_in_utc() {
-        let doc: PolicyDoc = serde_json::from_value(json!({
-            "route": {"receiver": "a", "mute_time_intervals": ["nights"]},
-            "time_intervals": [{"name": "nights", "time_intervals": [
-                {"times": [{"start_time": "22:00", "end_time": "24:00"}], "weekdays": ["monday:friday"]}
-            ]}]
-        }))
-        .unwrap();
-        let p = validate(&doc, &receivers()).unwrap();
-        let at = |s: &str| {
-            chrono::DateTime::parse_from_rfc3339(s)
-                .unwrap()
-                .with_timezone(&chrono::Utc)
-        };
-        let mute = vec!["nights".to_owned()];
-        assert!(p.muted(&mute, at("2026-12-07T22:30:00Z")), "a Monday night");
-        assert!(!p.muted(&mute, at("2026-12-07T21:59:00Z")));
-        assert!(!p.muted(&mute, at("2026-12-06T23:00:00Z")), "a Sunday");
-        let bad = |v: Value| {
-            validate(&serde_json::from_value(v).unwrap(), &receivers())
-                .unwrap_err()
-                .field()
-                .unwrap()
-                .to_owned()
-        };
-        assert_eq!(
-            bad(
-                json!({"route": {"receiver": "a"}, "time_intervals": [{"name": "n", "time_intervals": [{"times": [{"start_time": "25:00", "end_time": "26:00"}]}]}]})
-            ),
-            "time_intervals[0].time_intervals[0].times[0].start_time"
-        );
-        assert_eq!(
-            bad(
-                json!({"route": {"receiver": "a"}, "time_intervals": [{"name": "n", "time_intervals": [{"weekdays": ["funday"]}]}]})
-            ),
-            "time_intervals[0].time_intervals[0].weekdays[0]"
         );
     }
 }
