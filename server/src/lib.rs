@@ -148,6 +148,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr().context("reading the bound address")?;
+    let external_url = external_url(config.public_url.as_deref(), address);
     let scraper = embedded::scraper::Scraper::new(
         embedded.clone(),
         self_address(address),
@@ -179,7 +180,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Some(embedded.clone()),
         alerting::eval::TemplateContext {
             external_labels: config.external_labels.clone(),
-            external_url: config.public_url.clone().unwrap_or_default(),
+            external_url: external_url.clone(),
         },
         alerting::Options::from_config(&config),
     ));
@@ -193,7 +194,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         secrets.clone(),
         notify::Options {
             allow_link_local: config.allow_link_local_sources,
-            external_url: config.public_url.clone().unwrap_or_default(),
+            external_url: external_url.clone(),
             ..Default::default()
         },
     )
@@ -254,6 +255,27 @@ fn self_address(bound: std::net::SocketAddr) -> String {
         ip => ip,
     };
     std::net::SocketAddr::new(ip, bound.port()).to_string()
+}
+
+/// The URL notifications link back to (acknowledgement links, generator URLs,
+/// `$externalURL`): `public_url`, else, as Prometheus and Alertmanager default their
+/// `--web.external-url`, `http://` the host name (the bound address when one was given)
+/// and the bound port, so a link in a notification is never a bare path.
+fn external_url(public_url: Option<&str>, bound: std::net::SocketAddr) -> String {
+    if let Some(u) = public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    if !bound.ip().is_unspecified() {
+        return format!("http://{bound}");
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty());
+    match host {
+        Some(h) => format!("http://{h}:{}", bound.port()),
+        None => format!("http://{}", self_address(bound)),
+    }
 }
 
 /// SIGHUP reloads the scrape configuration, as it does Prometheus's.

@@ -135,7 +135,7 @@ async fn acknowledge(
             StatusCode::OK,
             "Alert acknowledged",
             &format!(
-                "{}<p>Acknowledged by {} at {}.</p>",
+                "{}<p id=\"ack-confirmed\">Acknowledged by {} at {}.</p>",
                 active.map(|a| labels_list(&a.labels)).unwrap_or_default(),
                 escape_html(&ack.by),
                 escape_html(&ack.at)
