@@ -232,13 +232,9 @@ async fn one_request_is_followed_from_its_access_log_to_its_trace_to_its_rate_ch
         .iter()
         .any(|m| m == "Request completed"));
 
-    browser.back().await;
-    browser.back().await;
-    wait_url(&browser, "back on the chart", |u| {
-        u.contains("/explore/metrics?")
-    })
-    .await;
-    browser.wait_hydrated().await;
+    // The chart again (a reload may have been needed above, so not by Back), then its
+    // traces.
+    open_until(&browser, &portal, &rate, ".chart .legend-entry").await;
     href_when(&browser, "#show-traces", |h| h.contains("service")).await;
     click(&browser, "#show-traces").await;
     wait_url(&browser, "Explore → Traces for the service", |u| {
@@ -324,7 +320,11 @@ async fn show_logs_and_traces_carry_the_range_and_the_chosen_series_labels() {
         param(&traces, "filters").as_deref(),
         Some("service.instance.id=10.0.0.1:8080")
     );
-    // Zoomed in, the links carry the zoomed range.
+    // Zoomed in, the links carry the zoomed range (the drag on the chart drawn for the
+    // chosen series, which replaced the one before).
+    browser
+        .find(".chart .legend-entry[aria-pressed='true']")
+        .await;
     let overlay = browser.find("[data-testid='chart-overlay']").await;
     browser.drag(&overlay, -150, 150).await;
     let zoomed = wait_url(&browser, "a zoomed range", |u| !u.contains("from=now-1h")).await;
