@@ -21,12 +21,18 @@ SPIKE="$TARGET/release/examples/spike"
 dirty=$(git status --porcelain -- logstore scripts | grep -q . && echo " (logstore/ or scripts/ with uncommitted changes)" || true)
 echo "keiko-portal $(git rev-parse --short HEAD)$dirty; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(rustc --version)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
+# The 1-min load average every 10 s while the bench runs (other builds share the cores).
+(while sleep 10; do cut -d' ' -f1 /proc/loadavg; done) >"$DIR/load.txt" &
+sampler=$!
+trap 'kill "$sampler" 2>/dev/null || true' EXIT
 # The lines once, as flat JSON for the peers, with the correlation ids every engine looks up.
 "$SPIKE" --engine dump --lines "$LINES" --dir "$DIR"
 "$SPIKE" --engine own --lines "$LINES" --dir "$DIR" --results "$DIR/results.jsonl"
 echo "load after own store: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" scripts/bench_logs_peers.py "$DIR/dump/lines.ndjson" "$DIR/dump/ids.txt" "$DIR" "$DIR/results.jsonl"
 echo "load after peers: $(cut -d' ' -f1-3 /proc/loadavg)"
+kill "$sampler" 2>/dev/null || true
+sort -n "$DIR/load.txt" | awk '{ v[NR] = $1 } END { if (NR) printf "load during the run (1-min average every 10 s, %d samples): min %s, median %s, max %s\n", NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
 "$PY" - "$DIR/results.jsonl" <<'PYEOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
