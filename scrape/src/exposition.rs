@@ -15,6 +15,18 @@ pub struct ScrapedSample {
     pub timestamp_ms: Option<i64>,
     /// The sample value (`NaN` and infinities included).
     pub value: f64,
+    /// The exemplar after ` # ` (OpenMetrics only).
+    pub exemplar: Option<ScrapedExemplar>,
+}
+
+/// An OpenMetrics exemplar: `# {trace_id="…"} value [timestamp]` after a sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScrapedExemplar {
+    /// Its own labels (e.g. `trace_id`, `span_id`), sorted by name.
+    pub labels: Labels,
+    pub value: f64,
+    /// Its timestamp in milliseconds, if it had one.
+    pub timestamp_ms: Option<i64>,
 }
 
 /// A metric family's type as announced by `# TYPE`.

@@ -2,7 +2,8 @@
 //! quoted strings, values, and metadata text.
 
 use crate::exposition::{
-    Format, Limit, Limits, MetadataBuilder, MetricType, ParseErrorKind, ScrapedSample,
+    Format, Limit, Limits, MetadataBuilder, MetricType, ParseErrorKind, ScrapedExemplar,
+    ScrapedSample,
 };
 use crate::labels::{Labels, METRIC_NAME};
 use crate::openmetrics::seconds_to_ms;
@@ -250,8 +251,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// Reads a sample line: `series value [timestamp]`, the timestamp in milliseconds
-/// (text format) or seconds (OpenMetrics, where an exemplar may follow after `#`;
-/// it is not kept).
+/// (text format) or seconds (OpenMetrics, where an exemplar may follow after `#`).
 pub(crate) fn read_sample(
     cur: &mut Cursor<'_>,
     format: Format,
@@ -277,8 +277,12 @@ pub(crate) fn read_sample(
         }
     };
     cur.skip_blanks();
-    let exemplar = exemplar_ok && cur.peek() == Some(b'#');
-    if !cur.is_at_end() && !exemplar {
+    let exemplar = if exemplar_ok && cur.eat(b'#') {
+        Some(read_exemplar(cur, limits)?)
+    } else {
+        None
+    };
+    if !cur.is_at_end() {
         return syntax(format!(
             "unexpected text after the sample: {:?}",
             excerpt(cur.rest())
@@ -288,6 +292,48 @@ pub(crate) fn read_sample(
         name_labels,
         timestamp_ms,
         value,
+        exemplar,
+    })
+}
+
+/// The exemplar after a sample's ` #`: ` {labels} value [timestamp]`, the timestamp in
+/// seconds. Leaves the cursor at the end of what it read.
+fn read_exemplar(cur: &mut Cursor<'_>, limits: &Limits) -> LexResult<ScrapedExemplar> {
+    if !cur.skip_blanks() || !cur.eat(b'{') {
+        return syntax(format!(
+            "expected an exemplar's labels ' {{…}}' after '#' at {:?}",
+            excerpt(cur.rest())
+        ));
+    }
+    let mut labels: Labels = Vec::new();
+    cur.label_pairs(limits, &mut labels)?;
+    cur.pos += 1; // the closing brace
+    if labels.iter().any(|(n, _)| n == METRIC_NAME) {
+        return syntax("an exemplar has labels, not a metric name");
+    }
+    labels.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = labels.windows(2).find(|w| w[0].0 == w[1].0) {
+        return syntax(format!("exemplar label name {:?} is not unique", w[0].0));
+    }
+    if !cur.skip_blanks() {
+        return syntax("expected a blank before the exemplar's value");
+    }
+    let value = parse_value(cur.token())?;
+    cur.skip_blanks();
+    let timestamp_ms = if cur.is_at_end() {
+        None
+    } else {
+        let token = cur.token();
+        match seconds_to_ms(token) {
+            Some(ts) => Some(ts),
+            None => return syntax(format!("invalid exemplar timestamp {:?}", excerpt(token))),
+        }
+    };
+    cur.skip_blanks();
+    Ok(ScrapedExemplar {
+        labels,
+        value,
+        timestamp_ms,
     })
 }
 

@@ -57,11 +57,12 @@ pub use config::{ConfigError, ScrapeConfig, ScrapeConfigFile, Secret};
 pub use duration::PromDuration;
 pub use exposition::{
     parse, parse_with, Format, Limit, Limits, MetricMetadata, MetricType, ParseError,
-    ParseErrorKind, ParseOptions, Parsed, ScrapedSample,
+    ParseErrorKind, ParseOptions, Parsed, ScrapedExemplar, ScrapedSample,
 };
 pub use labels::Labels;
 pub use outcome::{
-    end_of_run_markers, process_scrape, Outcome, Sample, Scrape, ScrapeError, ScrapeResponse,
+    end_of_run_markers, process_scrape, Exemplar, Outcome, Sample, Scrape, ScrapeError,
+    ScrapeResponse,
 };
 pub use relabel::{RelabelConfig, RelabelRegex};
 pub use staleness::{disappeared, is_stale_nan, stale_nan, SeriesSet, STALE_NAN_BITS};

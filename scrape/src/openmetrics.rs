@@ -148,7 +148,7 @@ pub(crate) fn seconds_to_ms(token: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exposition::Limit;
+    use crate::exposition::{Limit, ScrapedExemplar};
     use crate::labels::format;
 
     fn parse(body: &str) -> Result<Parsed, ParseError> {
@@ -212,6 +212,50 @@ g_gsum 1.5
         assert_eq!(p.metadata[1].metric_type, MetricType::Counter);
         assert_eq!(p.metadata[2].metric_type, MetricType::Info);
         assert_eq!(p.metadata[4].metric_type, MetricType::GaugeHistogram);
+    }
+
+    #[test]
+    fn exemplars_are_read_with_their_labels_value_and_time() {
+        let body = "# TYPE foo counter\n\
+            foo_total 17.0 1520879607.789 # {trace_id=\"KOO5S4vxi0o\"} 0.67\n\
+            # TYPE h histogram\n\
+            h_bucket{le=\"1\"} 3 # {span_id=\"b7\",trace_id=\"4bf9\"} 0.5 1520879607.5\n\
+            h_bucket{le=\"+Inf\"} 4 #  {}  2\n\
+            h_count 4\n# EOF\n";
+        let p = parse(body).unwrap();
+        let exemplars: Vec<_> = p.samples.iter().map(|s| s.exemplar.clone()).collect();
+        let e = |labels: &[(&str, &str)], value, timestamp_ms| {
+            Some(ScrapedExemplar {
+                labels: labels
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                value,
+                timestamp_ms,
+            })
+        };
+        assert_eq!(
+            exemplars,
+            vec![
+                e(&[("trace_id", "KOO5S4vxi0o")], 0.67, None),
+                e(
+                    &[("span_id", "b7"), ("trace_id", "4bf9")],
+                    0.5,
+                    Some(1_520_879_607_500)
+                ),
+                e(&[], 2.0, None),
+                None,
+            ]
+        );
+        for bad in [
+            "a_total 1 # trace_id=\"x\" 1\n# EOF\n",
+            "a_total 1 # {trace_id=\"x\"}\n# EOF\n",
+            "a_total 1 # {trace_id=\"x\"} 1 soon\n# EOF\n",
+            "a_total 1 # {\"name\"} 1\n# EOF\n",
+            "a_total 1 # {a=\"1\",a=\"2\"} 1\n# EOF\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} parsed");
+        }
     }
 
     #[test]

@@ -37,6 +37,16 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// An exemplar to keep: the series it belongs to (after relabeling) and its own labels,
+/// value and time (the scrape's when the exposition gave none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar {
+    pub series: Labels,
+    pub labels: Labels,
+    pub value: f64,
+    pub timestamp_ms: i64,
+}
+
 /// What the HTTP request of a scrape gave.
 #[derive(Debug, Clone, Copy)]
 pub enum ScrapeResponse<'a> {
@@ -103,6 +113,8 @@ pub struct Outcome {
     pub series: SeriesSet,
     /// The metric families' metadata, for `/api/v1/metadata`.
     pub metadata: Vec<MetricMetadata>,
+    /// The scraped samples' exemplars (OpenMetrics), each with its series as stored.
+    pub exemplars: Vec<Exemplar>,
     /// Why the scrape failed, if it did (also the targets API's `lastError`).
     pub error: Option<ScrapeError>,
 }
@@ -160,6 +172,7 @@ pub fn process_scrape(target: &Target, scrape: Scrape<'_>, previous: &SeriesSet)
     };
     if let Err(error) = result {
         outcome.samples.clear();
+        outcome.exemplars.clear();
         outcome.series = SeriesSet::new();
         outcome.error = Some(error);
     }
@@ -252,6 +265,14 @@ fn append(
                 scrape_ts
             }
         };
+        if let Some(e) = sample.exemplar {
+            outcome.exemplars.push(Exemplar {
+                series: labels.clone(),
+                labels: e.labels,
+                value: e.value,
+                timestamp_ms: e.timestamp_ms.unwrap_or(scrape_ts),
+            });
+        }
         outcome.samples.push(Sample {
             labels,
             timestamp_ms,
@@ -435,6 +456,55 @@ mod tests {
         );
         assert_eq!(o.samples[0].timestamp_ms, 5_000);
         assert_eq!(o.series.len(), 1);
+    }
+
+    #[test]
+    fn exemplars_follow_their_series_through_relabeling() {
+        let extra = "    metric_relabel_configs:\n      - {source_labels: [__name__], regex: 'dropped_.*', action: drop}\n      - {regex: env, action: labeldrop}\n";
+        let body = "# TYPE r counter\n\
+            r_total 3 # {trace_id=\"aa\"} 1 4.5\n\
+            # TYPE dropped counter\n\
+            dropped_total 1 # {trace_id=\"bb\"} 1\n\
+            # TYPE h histogram\n\
+            h_bucket{le=\"+Inf\"} 2 # {trace_id=\"cc\"} 0.2\n\
+            h_count 2\n# EOF\n";
+        let o = process_scrape(
+            &target(extra),
+            scrape_as(
+                "application/openmetrics-text; version=1.0.0",
+                body.as_bytes(),
+            ),
+            &SeriesSet::new(),
+        );
+        let kept: Vec<String> = o
+            .exemplars
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} @{}",
+                    labels::format(&e.series),
+                    labels::format(&e.labels),
+                    e.value,
+                    e.timestamp_ms
+                )
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                r#"r_total{instance="h:9100", job="node"} {trace_id="aa"} 1 @4500"#,
+                r#"h_bucket{instance="h:9100", job="node", le="+Inf"} {trace_id="cc"} 0.2 @5000"#,
+            ]
+        );
+        let failed = process_scrape(
+            &target("    sample_limit: 1\n"),
+            scrape_as(
+                "application/openmetrics-text; version=1.0.0",
+                body.as_bytes(),
+            ),
+            &SeriesSet::new(),
+        );
+        assert!(!failed.is_up() && failed.exemplars.is_empty());
     }
 
     #[test]

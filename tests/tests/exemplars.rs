@@ -2,6 +2,8 @@
 //! (OpenTelemetry's Python SDK attaches the current span's trace to a histogram
 //! observation) and of remote-write, and serves them as Prometheus's
 //! `/prometheus/api/v1/query_exemplars` does; an exemplar's trace opens in the span store.
+//! Scrapes keep them too: an application exposing OpenMetrics with the official Prometheus
+//! client (PyPI prometheus-client) is scraped and its exemplars are found.
 
 use prost::Message;
 use reqwest::Method;
@@ -189,5 +191,86 @@ async fn remote_write_exemplars_are_kept_once_and_bad_queries_are_400() {
             (400, Some("bad_data")),
             "{what}: {e}"
         );
+    }
+}
+
+#[tokio::test]
+async fn openmetrics_exemplars_of_a_scraped_target_are_kept() {
+    let port = e2e::free_port();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let root = e2e::workspace_root();
+    let mut app = tokio::process::Command::new(root.join(".tools/venv/bin/python"))
+        .arg(root.join("tests/python/openmetrics_exemplars.py"))
+        .env("PORT", port.to_string())
+        .env("TRACE_ID", trace_id)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the Python exporter starts (scripts/setup.sh test installs it)");
+    let mut out = tokio::io::BufReader::new(app.stdout.take().unwrap());
+    let mut ready = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut out, &mut ready)
+        .await
+        .unwrap();
+    assert_eq!(ready.trim(), "ready");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scrape.yml");
+    std::fs::write(
+        &file,
+        format!(
+            "scrape_configs:\n  - job_name: keiko-api\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .unwrap();
+    let portal = Portal::start_with(&[
+        ("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0"),
+        ("KEIKO_SCRAPE_CONFIG_FILE", file.to_str().unwrap()),
+    ])
+    .await;
+    let admin = portal.admin();
+    let (start, end) = (e2e::now_seconds() - 600.0, e2e::now_seconds() + 600.0);
+    let q = "keiko_requests_total or keiko_request_duration_seconds_bucket";
+    let data = e2e::eventually(
+        std::time::Duration::from_secs(30),
+        "the scraped exemplars",
+        || async {
+            let (s, body) = exemplars(&admin, q, start, end).await;
+            assert_eq!(s, 200, "{body}");
+            let data = body["data"].as_array().unwrap().clone();
+            (data.len() == 2).then_some(data)
+        },
+    )
+    .await;
+    let by_name = |name: &str| {
+        data.iter()
+            .find(|d| d["seriesLabels"]["__name__"] == name)
+            .unwrap_or_else(|| panic!("{name} in {data:?}"))
+            .clone()
+    };
+    let counter = by_name("keiko_requests_total");
+    assert_eq!(counter["seriesLabels"]["job"], "keiko-api", "{counter}");
+    assert_eq!(
+        counter["seriesLabels"]["instance"],
+        format!("127.0.0.1:{port}"),
+        "{counter}"
+    );
+    let e = &counter["exemplars"][0];
+    assert_eq!(e["labels"], json!({"trace_id": trace_id}), "{e}");
+    assert_eq!(e["value"], "3");
+    let bucket = by_name("keiko_request_duration_seconds_bucket");
+    assert_eq!(bucket["seriesLabels"]["le"], "0.5", "{bucket}");
+    let e = &bucket["exemplars"][0];
+    assert_eq!(
+        e["labels"],
+        json!({"trace_id": trace_id, "span_id": "00f067aa0ba902b7"}),
+        "{e}"
+    );
+    assert_eq!(e["value"], "0.3");
+    // Scraped again and again, the same exemplar is kept once.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let (_, body) = exemplars(&admin, q, start, end).await;
+    for series in body["data"].as_array().unwrap() {
+        assert_eq!(series["exemplars"].as_array().unwrap().len(), 1, "{series}");
     }
 }

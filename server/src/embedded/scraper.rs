@@ -230,7 +230,7 @@ impl Scraper {
                     )
                 })
                 .await;
-            let Ok(outcome) = processed else {
+            let Ok(mut outcome) = processed else {
                 let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
                 st.health = "down";
                 st.last_error = format!("not processed: {}", crate::cpu::Busy);
@@ -249,12 +249,29 @@ impl Scraper {
                 )
             }));
             previous = Arc::new(outcome.series.clone());
+            // OpenMetrics exemplars, kept as remote-write's are (after the samples).
+            let exemplars: Vec<ingest::ExemplarSample> = std::mem::take(&mut outcome.exemplars)
+                .into_iter()
+                .map(|e| ingest::ExemplarSample {
+                    series: e.series,
+                    labels: e
+                        .labels
+                        .into_iter()
+                        .filter(|(_, v)| !v.is_empty())
+                        .collect(),
+                    value: e.value,
+                    t_ms: e.timestamp_ms,
+                })
+                .collect();
             let samples = outcome
                 .into_samples()
                 .into_iter()
                 .map(|s| (s.labels, s.timestamp_ms, s.value))
                 .collect();
             let stored = self.store.append(samples).await;
+            if stored.is_ok() && !exemplars.is_empty() {
+                self.store.add_exemplars(&exemplars);
+            }
             let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
             st.last_scrape = Some(
                 chrono::DateTime::from_timestamp_millis(scheduled)
