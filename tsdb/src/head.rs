@@ -48,6 +48,15 @@ impl ChunkData {
     pub(crate) fn overlaps(&self, mint: i64, maxt: i64) -> bool {
         self.mint <= maxt && self.maxt >= mint
     }
+
+    /// How many samples the chunk says it holds (its `u16` count header, the same in both
+    /// encodings); iteration yields at most this many.
+    pub(crate) fn count(&self) -> usize {
+        match *self.bytes {
+            [a, b, ..] => usize::from(u16::from_be_bytes([a, b])),
+            _ => 0,
+        }
+    }
 }
 
 struct OpenChunk {

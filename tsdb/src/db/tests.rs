@@ -343,6 +343,63 @@ fn head_cut_compaction_and_reopen_keep_every_sample() {
 }
 
 #[test]
+fn select_across_blocks_and_head_decodes_each_range_once_within_the_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = 3;
+    let end = 5 * H;
+    {
+        let db = Db::open(tmp.path(), opts()).unwrap();
+        ingest(&db, n, 0, end);
+        db.maintain(end).unwrap();
+        assert!(!db.blocks().is_empty(), "some chunks are in blocks");
+    }
+    // Ranges cutting chunks of blocks and of the head, and one inside one chunk.
+    let want = |i: usize, lo: i64, hi: i64| -> Vec<Sample> {
+        (0..end / STEP)
+            .map(|k| k * STEP)
+            .filter(|&t| t >= lo && t <= hi)
+            .map(|t| Sample::new(t, value(i, t)))
+            .collect()
+    };
+    let ranges = [
+        (0, end),
+        (H / 3, 4 * H + 7),
+        (2 * H - STEP, 2 * H + STEP),
+        (4 * H + 1, 4 * H + 2),
+    ];
+    for limit in [usize::MAX, 3 * 2 + 2] {
+        let o = Options {
+            limits: Limits {
+                max_samples_per_query: limit,
+                ..Limits::default()
+            },
+            ..opts()
+        };
+        let db = Db::open(tmp.path(), o).unwrap();
+        for (lo, hi) in ranges {
+            let expected: usize = (0..n).map(|i| want(i, lo, hi).len()).sum();
+            match db.select(&[], lo, hi) {
+                Ok(got) => {
+                    assert!(expected <= limit, "{lo}..{hi}: {expected} over {limit}");
+                    let non_empty = (0..n).filter(|&i| !want(i, lo, hi).is_empty()).count();
+                    assert_eq!(got.len(), non_empty, "{lo}..{hi}");
+                    for s in &got {
+                        let i: usize = s.labels.get("instance").unwrap()[5..].parse().unwrap();
+                        assert!(s.samples == want(i, lo, hi), "{lo}..{hi} {}", s.labels);
+                    }
+                }
+                Err(Error::QueryTooLarge { limit: l }) => {
+                    assert_eq!(l, limit);
+                    assert!(expected > limit, "{lo}..{hi}: {expected} within {limit}");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        drop(db);
+    }
+}
+
+#[test]
 fn bytes_per_sample_after_compaction() {
     // Regular scrape data: 100 series every 15 s for 24 h, counters with varying rates and
     // gauges with few distinct values, cut and compacted into 6 h / 18 h blocks.
