@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::histogram_range::{with_histograms, Handled, Window};
 use super::FnCall;
 use crate::error::QueryError;
-use crate::eval::{Evaluator, VSample, Val, WindowCursor};
+use crate::eval::{Evaluator, RangeInput, VSample, Val, WindowCursor};
 use crate::stats::{format_go_g, kahan_inc, quantile, KahanSum, Mean, Variance};
 
 /// The functions this module evaluates; `None` for any other name.
@@ -76,7 +76,10 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
     // One pass per series over all steps (its points stay in cache and its window slides
     // forward), each step's samples kept in series order.
     let times: Vec<i64> = ctx.times().collect();
-    let mut out: Vec<Vec<VSample>> = (0..times.len()).map(|_| Vec::new()).collect();
+    let mut out: Vec<Vec<VSample>> = step_capacities(&input, &times)
+        .into_iter()
+        .map(Vec::with_capacity)
+        .collect();
     let mut any = vec![false; times.len()];
     let mut non_counters: Vec<String> = Vec::new();
     for (i, series) in input.series.iter().enumerate() {
@@ -180,6 +183,48 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
         ));
     }
     Ok(Some(Val::Vector(out)))
+}
+
+/// For each step at `times`, how many series of `input` may have points in its window: a
+/// series' windows can hold points only from the step whose window end reaches its first
+/// point until the one whose window start passes its last. Each step's result is allocated
+/// once at this size; growing 1,441 result vectors one sample at a time reallocated and
+/// copied them ~13 times each at 5,000 series.
+fn step_capacities(input: &RangeInput, times: &[i64]) -> Vec<usize> {
+    let ends: Vec<i64> = times.iter().map(|&t| input.eval_time(t)).collect();
+    // `ends` is sorted (steps go forward; `@` makes it constant), so a step range is found by
+    // binary search; +1 where a series' steps begin and -1 after they end.
+    let mut delta = vec![0isize; times.len() + 1];
+    for s in &input.series {
+        let first = [
+            s.samples.first().map(|p| p.0),
+            s.histograms.first().map(|p| p.0),
+        ];
+        let last = [
+            s.samples.last().map(|p| p.0),
+            s.histograms.last().map(|p| p.0),
+        ];
+        let (Some(first), Some(last)) = (
+            first.into_iter().flatten().min(),
+            last.into_iter().flatten().max(),
+        ) else {
+            continue;
+        };
+        let from = ends.partition_point(|&te| te < first);
+        let to = ends.partition_point(|&te| te - input.range < last);
+        if from < to {
+            delta[from] += 1;
+            delta[to] -= 1;
+        }
+    }
+    let mut n = 0isize;
+    delta[..times.len()]
+        .iter()
+        .map(|d| {
+            n += d;
+            n.max(0) as usize
+        })
+        .collect()
 }
 
 /// `rate`, `increase` and `delta`: the change over the window, extrapolated towards its
