@@ -46,6 +46,7 @@ bench: setup-test build
 	scripts/bench_auth.sh
 	scripts/bench_store.sh
 	scripts/bench_traces.sh
+	scripts/bench_rules.sh
 	scripts/measure_figures.sh
 
 lint: setup

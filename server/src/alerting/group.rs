@@ -265,12 +265,8 @@ pub async fn evaluate(ctx: &Context, run: &Mutex<GroupRun>, ts: i64) {
         }
     }
     ctx.write(&key, writes, ts).await;
-    for (i, name, alerts) in changed {
-        if let Err(err) =
-            super::persist::save(&ctx.db, &namespace, &spec.name, i, &name, &alerts).await
-        {
-            tracing::warn!(error = %err, rule_group = %key, error_type = "AlertStateWrite", "Writing alert state failed");
-        }
+    if let Err(err) = super::persist::save(&ctx.db, &namespace, &spec.name, &changed).await {
+        tracing::warn!(error = %err, rule_group = %key, error_type = "AlertStateWrite", "Writing alert state failed");
     }
     if let Err(err) = super::history::record(
         &ctx.db,

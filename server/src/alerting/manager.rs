@@ -208,7 +208,13 @@ async fn run_group(ctx: Arc<Context>, run: Arc<Mutex<GroupRun>>) {
         ctx.metrics.iterations.with_label_values(&[&key]).inc();
         group::evaluate(&ctx, &run, next).await;
         drop(permit);
-        let (following, missed) = following(next, now_ms(), interval);
+        let done = now_ms();
+        // How late the group's alerts were decided: waiting for a slot plus the evaluation.
+        ctx.metrics
+            .lag
+            .with_label_values(&[&key])
+            .observe((done - next).max(0) as f64 / 1000.0);
+        let (following, missed) = following(next, done, interval);
         if missed > 0 {
             ctx.metrics
                 .missed

@@ -9,6 +9,7 @@ pub struct EvalMetrics {
     pub evaluations: IntCounterVec,
     pub failures: IntCounterVec,
     pub duration: HistogramVec,
+    pub lag: HistogramVec,
     pub iterations: IntCounterVec,
     pub missed: IntCounterVec,
     pub alerts: IntGaugeVec,
@@ -37,6 +38,17 @@ impl EvalMetrics {
                 &["rule_group"],
             )
             .expect("valid histogram"),
+            lag: HistogramVec::new(
+                HistogramOpts::new(
+                    "keiko_rule_group_evaluation_lag_seconds",
+                    "Zeit vom geplanten Auswertungszeitpunkt einer Regelgruppe bis zum Ende ihrer Auswertung in Sekunden",
+                )
+                .buckets(vec![
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 60.0,
+                ]),
+                &["rule_group"],
+            )
+            .expect("valid histogram"),
             iterations: counter(
                 "keiko_rule_group_iterations_total",
                 "Anzahl der geplanten Auswertungen einer Regelgruppe",
@@ -58,6 +70,7 @@ impl EvalMetrics {
             Box::new(self.evaluations.clone()),
             Box::new(self.failures.clone()),
             Box::new(self.duration.clone()),
+            Box::new(self.lag.clone()),
             Box::new(self.iterations.clone()),
             Box::new(self.missed.clone()),
             Box::new(self.alerts.clone()),
@@ -75,6 +88,7 @@ impl EvalMetrics {
             let _ = v.remove_label_values(&[group]);
         }
         let _ = self.duration.remove_label_values(&[group]);
+        let _ = self.lag.remove_label_values(&[group]);
         for state in ["pending", "firing"] {
             let _ = self.alerts.remove_label_values(&[group, state]);
         }

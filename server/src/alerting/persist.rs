@@ -36,26 +36,32 @@ pub async fn load(
     Ok(out)
 }
 
-/// Writes the alerts of one rule (none: its row goes).
+/// Writes the alerts of the rules of one group that changed in an evaluation (a rule with
+/// none: its row goes), in one transaction: with thousands of rules, one transaction per
+/// rule held the write lock for most of the interval.
 pub async fn save(
     db: &SqlitePool,
     namespace: &str,
     group: &str,
-    index: usize,
-    name: &str,
-    alerts: &RuleAlerts,
+    changed: &[(usize, String, RuleAlerts)],
 ) -> Result<(), Error> {
+    if changed.is_empty() {
+        return Ok(());
+    }
     let mut tx = crate::db::begin_write(db).await?;
-    if alerts.active.is_empty() {
-        sqlx::query(
-            "DELETE FROM alert_states WHERE namespace = ? AND group_name = ? AND rule_index = ?",
-        )
-        .bind(namespace)
-        .bind(group)
-        .bind(index as i64)
-        .execute(&mut *tx)
-        .await?;
-    } else {
+    let now = crate::db::now();
+    for (index, name, alerts) in changed {
+        if alerts.active.is_empty() {
+            sqlx::query(
+                "DELETE FROM alert_states WHERE namespace = ? AND group_name = ? AND rule_index = ?",
+            )
+            .bind(namespace)
+            .bind(group)
+            .bind(*index as i64)
+            .execute(&mut *tx)
+            .await?;
+            continue;
+        }
         let list: Vec<&Alert> = alerts.active.values().collect();
         let json =
             serde_json::to_string(&list).map_err(|e| Error::internal(anyhow::Error::from(e)))?;
@@ -65,10 +71,10 @@ pub async fn save(
         )
         .bind(namespace)
         .bind(group)
-        .bind(index as i64)
+        .bind(*index as i64)
         .bind(name)
         .bind(json)
-        .bind(crate::db::now())
+        .bind(&now)
         .execute(&mut *tx)
         .await?;
     }
