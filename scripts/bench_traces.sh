@@ -1,9 +1,38 @@
 #!/usr/bin/env bash
-# Benchmark: the embedded span store through the release portal (tests/benches/traces.rs):
-# OTLP/HTTP protobuf ingest in spans/s (and per core), trace by id, a search by service +
-# attribute + duration and the service map over 24 h, end to end over HTTP.
-#   scripts/bench_traces.sh                    (1 M spans; BENCH_SPANS=10000000 for 10 M)
+# Benchmark (issue #17): the embedded span store through the release portal
+# (tests/benches/traces.rs): OTLP/HTTP protobuf ingest in spans/s (and per core), trace by id,
+# a search by service + attribute + duration and the service map over 24 h, end to end over
+# HTTP; then the peer on the same spans in the same run: ClickHouse (in-process, PyPI `chdb`)
+# in SigNoz-like tables (scripts/bench_traces_peers.py), trace by id and the same search.
+# Prints the machine, the commit and the load first (docs/BENCHMARKS.md).
+#   scripts/bench_traces.sh                      1 M spans under /tmp/keiko-bench-traces
+#   BENCH_SPANS=10000000 scripts/bench_traces.sh  10 M spans
+#   BENCH_PEER=0 scripts/bench_traces.sh          the portal only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DIR="${BENCH_DIR:-/tmp/keiko-bench-traces}"
+PY="${BENCH_PYTHON:-$PWD/.tools/venv/bin/python}"
+PEER="${BENCH_PEER:-1}"
+if [ "$PEER" = 1 ]; then
+  "$PY" -c 'import chdb' 2>/dev/null || scripts/setup.sh test
+fi
+rm -rf "$DIR" && mkdir -p "$DIR"
 cargo build --release -p server
-KEIKO_BIN=$PWD/target/release/keiko-portal scripts/isolated.sh cargo bench -p e2e --bench traces
+cargo bench -p e2e --bench traces --no-run
+dirty=$(git status --porcelain -- logstore ingest server tests/benches scripts | grep -q . && echo " (with uncommitted changes)" || true)
+echo "keiko-portal $(git rev-parse --short HEAD)$dirty; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(rustc --version)"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
+# The 1-min load average every 10 s while the bench runs (other builds share the cores).
+(while sleep 10; do cut -d' ' -f1 /proc/loadavg; done) >"$DIR/load.txt" &
+sampler=$!
+trap 'kill "$sampler" 2>/dev/null || true' EXIT
+dump=()
+[ "$PEER" = 1 ] && dump=(env "BENCH_SPANS_DUMP=$DIR/dump")
+KEIKO_BIN=$PWD/target/release/keiko-portal "${dump[@]}" scripts/isolated.sh cargo bench -p e2e --bench traces
+echo "load after the portal: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$PEER" = 1 ]; then
+  "$PY" scripts/bench_traces_peers.py "$DIR/dump/spans.ndjson" "$DIR/dump/ids.txt" "$DIR" "$DIR/results.jsonl"
+  echo "load after the peer: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
+kill "$sampler" 2>/dev/null || true
+sort -n "$DIR/load.txt" | awk '{ v[NR] = $1 } END { if (NR) printf "load during the run (1-min average every 10 s, %d samples): min %s, median %s, max %s\n", NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
