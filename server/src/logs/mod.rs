@@ -20,6 +20,13 @@ use logstore::{Cursor, FieldCount, Histogram, Options, Page, Query, Record, Stor
 use prometheus::{IntCounterVec, Opts};
 use tokio::sync::Semaphore;
 
+/// How often the head is checked for a cut (size, bytes or age) and retention applied.
+/// Often enough that a fast ingest cuts blocks near `max_block_rows` and holds the head
+/// near `max_head_bytes`, instead of growing for a minute past both (10 M spans at full
+/// speed once made two 5 M-row span blocks whose id columns every read had to decode).
+/// The span store (`crate::traces`) uses it too.
+pub const MAINTENANCE_EVERY: Duration = Duration::from_secs(5);
+
 /// How the store keeps and bounds its data, from the portal's configuration.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -306,11 +313,12 @@ impl LogStore {
         self.store.options().limits.max_histogram_buckets
     }
 
-    /// Head cut and retention every minute, on a blocking thread, until the process ends.
+    /// Head cut (when due) and retention every [`MAINTENANCE_EVERY`], on a blocking thread,
+    /// until the process ends.
     pub fn spawn_maintenance(self: &Arc<Self>) {
         let store = self.store.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
             loop {
                 tick.tick().await;
                 let s = store.clone();

@@ -22,7 +22,7 @@ use logstore::{Options, Record, Store};
 use prometheus::{IntCounter, IntCounterVec, Opts};
 use tokio::sync::Semaphore;
 
-use crate::logs::now_ns;
+use crate::logs::{now_ns, MAINTENANCE_EVERY};
 use aggregates::Aggregates;
 use catalog::Catalog;
 
@@ -316,12 +316,13 @@ impl TraceStore {
         }
     }
 
-    /// Head cut and retention every minute, on a blocking thread, until the process ends;
+    /// Head cut (when due) and retention every [`MAINTENANCE_EVERY`], on a blocking thread,
+    /// until the process ends;
     /// after blocks were dropped, the services table is rebuilt.
     pub fn spawn_maintenance(self: &Arc<Self>) {
         let me = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
             loop {
                 tick.tick().await;
                 let s = me.store.clone();
