@@ -68,6 +68,8 @@ pub struct Config {
     pub source_max_bytes: usize,
     /// Dashboards as code: `<dir>/dashboards/*.json` (native or Grafana) load at start.
     pub provisioning_dir: Option<PathBuf>,
+    /// Write the seed's alert rules (`keiko.rules`) into a rule store that never held a group.
+    pub provision_seed_rules: bool,
     /// The embedded metrics store keeps samples this many days (under `<data dir>/tsdb`).
     pub metrics_retention_days: u64,
     /// And at most this many bytes on disk (oldest blocks go first); unset: no size limit.
@@ -134,6 +136,7 @@ impl Default for Config {
             allow_link_local_sources: false,
             source_max_bytes: 64 * 1024 * 1024,
             provisioning_dir: None,
+            provision_seed_rules: true,
             metrics_retention_days: 15,
             metrics_retention_bytes: None,
             logs_retention_days: 7,
@@ -227,6 +230,9 @@ impl Config {
         }
         if let Some(v) = var("KEIKO_ALLOW_LINK_LOCAL_SOURCES") {
             self.allow_link_local_sources = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = var("KEIKO_PROVISION_SEED_RULES") {
+            self.provision_seed_rules = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = var("KEIKO_PROVISIONING_DIR") {
             self.provisioning_dir = (!v.is_empty()).then(|| PathBuf::from(v));

@@ -226,6 +226,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .token_uses
         .spawn(db.clone(), std::time::Duration::from_secs(5));
     dashboards::provision(&db, &state.metrics, config.provisioning_dir.as_deref()).await;
+    if config.provision_seed_rules {
+        match rules::provision::seed_rules(&db, &state.metrics).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(groups = n, "Provisioned the seed's alert rules"),
+            Err(e) => {
+                tracing::warn!(error = %e, error_type = "RuleProvisioning", "The seed's alert rules were not provisioned")
+            }
+        }
+    }
     checklist::evidence::spawn_schedule(
         db.clone(),
         state.sources.clone(),

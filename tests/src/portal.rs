@@ -52,6 +52,8 @@ impl Portal {
             .env("KEIKO_DATA_DIR", data_dir.path())
             .env("KEIKO_SITE_ROOT", workspace_root().join("target/site"))
             .env("KEIKO_ADMIN_PASSWORD", crate::api::ADMIN_PASSWORD)
+            // Suites start from an empty rule store unless they ask for the seed's rules.
+            .env("KEIKO_PROVISION_SEED_RULES", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

@@ -109,6 +109,63 @@ async fn the_seed_rules_import_verbatim_and_export_passes_promtool() {
     );
 }
 
+/// A portal that never held a rule group starts with the seed's rule file (as it starts with
+/// the seed's dashboard and contact points), exported verbatim; a team's deletion of it is
+/// kept across a restart.
+#[tokio::test]
+async fn the_seed_rules_are_provisioned_at_the_first_start_and_a_deletion_is_kept() {
+    let env = [
+        ("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0"),
+        ("KEIKO_PROVISION_SEED_RULES", "1"),
+    ];
+    let portal = Portal::start_with(&env).await;
+    let admin = portal.admin();
+    let (_, prom) = admin.get("/api/v1/rules").await;
+    let groups = prom["data"]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{prom}");
+    assert_eq!(groups[0]["name"], "keiko.rules");
+    let names: Vec<&str> = groups[0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "HighErrorRate",
+            "AgentTaskFailures",
+            "MCPServerDown",
+            "HighMemoryUsage"
+        ]
+    );
+    // The file as the seed wrote it: importing the fixture changes nothing.
+    let (s, report) = import(&admin, &fixture("seed.rules.yml"), true).await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(report["groups"][0]["status"], "unchanged", "{report}");
+    let (ok, out) = promtool_check(&export(&admin, "").await);
+    assert!(ok && out.contains("4 rules found"), "{out}");
+    let (_, history) = admin.get("/api/v1/rule-groups/keiko.rules/history").await;
+    assert_eq!(history[0]["author"], "system:provisioning", "{history}");
+
+    // Restarted, it is not written again; deleted, it stays deleted.
+    let portal = Portal::start_in(portal.stop(), &env).await;
+    let admin = portal.admin();
+    let (_, history) = admin.get("/api/v1/rule-groups/keiko.rules/history").await;
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    let (s, _) = admin
+        .send(
+            Method::DELETE,
+            "/api/v1/rule-groups/keiko.rules?version=1",
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let portal = Portal::start_in(portal.stop(), &env).await;
+    let (_, prom) = portal.admin().get("/api/v1/rules").await;
+    assert_eq!(prom["data"]["groups"], json!([]), "{prom}");
+}
+
 #[tokio::test]
 async fn a_mixed_rule_file_promtool_accepts_imports_and_round_trips() {
     let portal = Portal::start().await;

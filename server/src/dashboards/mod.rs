@@ -14,7 +14,6 @@ pub mod view;
 
 use std::path::Path;
 
-use app::dto::Role;
 use serde_json::Value;
 use sqlx::SqlitePool;
 
@@ -71,16 +70,6 @@ pub fn from_json(v: &Value) -> Result<(Dashboard, Vec<ReportEntry>), Error> {
     }
 }
 
-fn provisioner() -> Actor {
-    Actor {
-        user_id: 0,
-        login: "system:provisioning".into(),
-        role: Role::Admin,
-        correlation_id: String::new(),
-        client_addr: String::new(),
-    }
-}
-
 /// Creates or refreshes one provisioned dashboard owned by `origin`. One the user unlinked
 /// (or made in the UI with the same uid) is left alone.
 async fn provision_one(
@@ -100,7 +89,7 @@ async fn provision_one(
         // A folder only: tags stay as the seed wrote them (none), so no evidence is implied.
         doc.folder = "Keiko".into();
     }
-    let actor = provisioner();
+    let actor = Actor::provisioning();
     match store::get(db, &doc.uid).await {
         Err(Error::NotFound(_)) => {
             store::create(

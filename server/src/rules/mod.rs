@@ -5,6 +5,7 @@ pub mod actions;
 pub mod lint;
 pub mod model;
 pub mod namespace;
+pub mod provision;
 pub mod store;
 pub mod template;
 pub mod validate;

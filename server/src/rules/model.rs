@@ -3,8 +3,8 @@
 
 pub use wire::rules::{GroupSpec, GroupWrite, NoDataBehaviour, RuleFile, RuleSpec};
 
-/// The seed's `keiko.rules` group, verbatim.
-#[cfg(test)]
+/// The seed's `keiko.rules` group, verbatim (provisioned at the first start, see
+/// `rules::provision`).
 pub const SEED_RULES: &str = r#"# Prometheus Alert Rules
 groups:
   - name: keiko.rules
