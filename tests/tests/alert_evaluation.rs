@@ -542,7 +542,7 @@ async fn a_rule_whose_source_fails_reports_err_and_its_no_data_behaviour_applies
     let admin = portal.admin();
     import(
         &admin,
-        "groups:\n  - name: broken\n    interval: 1s\n    source: nowhere\n    rules:\n      - alert: NeverEvaluated\n        expr: up\n  - name: nodata\n    interval: 1s\n    rules:\n      - alert: Silent\n        expr: absent_metric_xyz > 0\n        no_data_state: alerting\n        for: 0s\n        labels: {severity: critical}\n      - alert: Quiet\n        expr: absent_metric_xyz > 0\n",
+        "groups:\n  - name: broken\n    interval: 1s\n    source: nowhere\n    rules:\n      - alert: NeverEvaluated\n        expr: up\n      - alert: BrokenAlerts\n        expr: up\n        error_state: alerting\n        labels: {severity: critical}\n      - alert: BrokenIsOk\n        expr: up\n        error_state: ok\n  - name: nodata\n    interval: 1s\n    rules:\n      - alert: Silent\n        expr: absent_metric_xyz > 0\n        no_data_state: alerting\n        for: 0s\n        labels: {severity: critical}\n      - alert: Quiet\n        expr: absent_metric_xyz > 0\n",
     )
     .await;
     let rules = eventually(Duration::from_secs(15), "both groups evaluated", || async {
@@ -560,6 +560,24 @@ async fn a_rule_whose_source_fails_reports_err_and_its_no_data_behaviour_applies
         broken["rules"][0]["lastError"],
         "no data source is named `nowhere`"
     );
+    // error_state: the default keeps the state (none yet), `alerting` fires an alert
+    // saying why, `ok` resolves; the health says err for all three.
+    assert_eq!(broken["rules"][0]["state"], "inactive", "{broken}");
+    let alerting = &broken["rules"][1];
+    assert_eq!(alerting["health"], "err", "{alerting}");
+    assert_eq!(alerting["state"], "firing", "error → alerting: {alerting}");
+    assert_eq!(alerting["alerts"][0]["labels"]["severity"], "critical");
+    assert_eq!(
+        alerting["alerts"][0]["annotations"]["keiko_reason"],
+        "error"
+    );
+    let ok = &broken["rules"][2];
+    assert_eq!(
+        (&ok["health"], &ok["state"]),
+        (&json!("err"), &json!("inactive")),
+        "{ok}"
+    );
+    assert_eq!(ok["alerts"], json!([]), "{ok}");
     let nodata = rules.iter().find(|g| g["name"] == "nodata").unwrap();
     assert_eq!(nodata["rules"][0]["health"], "ok");
     assert_eq!(nodata["rules"][0]["state"], "firing", "no data → alerting");
