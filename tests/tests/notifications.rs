@@ -809,6 +809,84 @@ async fn email_goes_over_starttls_and_implicit_tls_with_the_certificate_verified
     }
 }
 
+/// A route's mute timing holds its notifications back while the time is in it; taken off
+/// the route, the held alert is sent.
+#[tokio::test]
+async fn a_route_under_a_mute_timing_sends_nothing_until_the_timing_is_taken_off() {
+    let portal = portal().await;
+    let admin = portal.admin();
+    let hook = Receiver::start().await;
+    contact_point(
+        &admin,
+        json!({"name": "hook", "type": "webhook", "settings": {"url": hook.url("/hook")}}),
+    )
+    .await;
+    let policy = |mute: Value| {
+        json!({
+            "route": {"receiver": "hook", "group_by": ["alertname"], "group_wait": "1s", "group_interval": "1s",
+                      "routes": [{"matchers": ["severity=\"warning\""], "mute_time_intervals": mute}]},
+            "time_intervals": [{"name": "all-day", "time_intervals": [{"times": [{"start_time": "00:00", "end_time": "24:00"}]}]}]
+        })
+    };
+    let put = |doc: Value| {
+        let admin = admin.clone();
+        async move {
+            let (_, current) = admin.get("/api/v1/notification-policies").await;
+            let mut doc = doc;
+            doc["version"] = current["version"].clone();
+            let (s, saved) = admin
+                .send(Method::PUT, "/api/v1/notification-policies", Some(doc))
+                .await;
+            assert_eq!(s, 200, "{saved}");
+        }
+    };
+    put(policy(json!(["all-day"]))).await;
+    rule_group(
+        &admin,
+        "both",
+        json!([
+            {"alert": "Paged", "expr": "vector(1)", "labels": {"severity": "critical"}},
+            {"alert": "Muted", "expr": "vector(1)", "labels": {"severity": "warning"}}
+        ]),
+    )
+    .await;
+    let names = |bodies: &[Value]| -> Vec<String> {
+        bodies
+            .iter()
+            .map(|b| {
+                b["groupLabels"]["alertname"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect()
+    };
+    eventually(
+        Duration::from_secs(30),
+        "the critical alert notified",
+        || async {
+            names(&hook.at("/hook"))
+                .contains(&"Paged".to_owned())
+                .then_some(())
+        },
+    )
+    .await;
+    // Both fire; three group intervals later the muted one has still not been sent.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        !names(&hook.at("/hook")).contains(&"Muted".to_owned()),
+        "{:?}",
+        hook.at("/hook")
+    );
+    put(policy(json!([]))).await;
+    eventually(Duration::from_secs(30), "the held alert sent", || async {
+        names(&hook.at("/hook"))
+            .contains(&"Muted".to_owned())
+            .then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn an_inhibited_alert_is_left_out_while_its_source_fires() {
     let portal = portal().await;
