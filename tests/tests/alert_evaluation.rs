@@ -165,6 +165,7 @@ const AGREEMENT_RULES: &str = r#"groups:
         annotations:
           summary: 'Gauge on {{ $labels.instance }} is {{ $value }} ({{ $value | humanize }})'
           series: '{{ with query "count(keiko_test_gauge)" }}{{ . | first | value }}{{ end }}'
+          formatted: '{{ printf "%.2f" $value }} {{ $value | humanizePercentage }} {{ $value | humanizeDuration }} {{ printf "%s=%q" "instance" $labels.instance }}'
       - alert: GaugeHighKeptFiring
         expr: keiko_test_gauge > 5
         keep_firing_for: 4s
@@ -228,6 +229,10 @@ async fn the_portal_and_prometheus_agree_on_pending_firing_and_resolved_over_tim
             assert_eq!(mine["annotations"], theirs["annotations"]);
             assert_eq!(mine["annotations"]["summary"], "Gauge on a is 10 (10)");
             assert_eq!(mine["annotations"]["series"], "2", "the query function");
+            assert_eq!(
+                mine["annotations"]["formatted"], "10.00 1000% 10s instance=\"a\"",
+                "printf and the humanize functions"
+            );
             assert_eq!(
                 mine["value"], theirs["value"],
                 "values are written as Prometheus writes them"
