@@ -454,7 +454,7 @@ async fn forwarded_alerts_are_listed_by_the_real_alertmanager() {
     )
     .await;
     set_policy(&admin, json!({"receiver": "am", "group_by": ["alertname"], "group_wait": "1s", "group_interval": "1s"}), json!([])).await;
-    rule_group(&admin, "fwd", json!([{"alert": "MCPServerDown", "expr": "vector(1)", "labels": {"severity": "critical"}, "annotations": {"summary": "MCP-Server nicht erreichbar"}}])).await;
+    rule_group(&admin, "fwd", json!([{"alert": "MCPServerDown", "expr": "vector(1)", "labels": {"severity": "critical"}, "annotations": {"summary": "MCP-Server nicht erreichbar", "cluster": "{{ $externalLabels.cluster }}"}}])).await;
     let alert = eventually(
         Duration::from_secs(30),
         "the alert in Alertmanager",
@@ -472,18 +472,27 @@ async fn forwarded_alerts_are_listed_by_the_real_alertmanager() {
         alert["annotations"]["summary"],
         "MCP-Server nicht erreichbar"
     );
+    assert_eq!(
+        alert["annotations"]["cluster"], "keiko-prod",
+        "$externalLabels in a template"
+    );
     assert_eq!(alert["status"]["state"], "active");
     assert!(alert["generatorURL"]
         .as_str()
         .unwrap()
         .starts_with("http://keiko.example/graph"));
-    let entries = log(&admin).await;
-    assert!(
-        entries
-            .iter()
-            .any(|e| e["receiver"] == "am" && e["outcome"] == "sent"),
-        "{entries:?}"
-    );
+    // As Prometheus does, a firing alert is sent again while it fires (every group_interval,
+    // at most a minute apart), so Alertmanager never times it out.
+    let sends = eventually(Duration::from_secs(30), "the alert sent again", || async {
+        let sent: Vec<Value> = log(&admin)
+            .await
+            .into_iter()
+            .filter(|e| e["receiver"] == "am" && e["outcome"] == "sent")
+            .collect();
+        (sent.len() >= 3).then_some(sent)
+    })
+    .await;
+    assert!(sends.len() >= 3, "{sends:?}");
 }
 
 struct SmtpSink {
