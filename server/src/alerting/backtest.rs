@@ -6,10 +6,9 @@
 //!
 //! The answer: per alert label set, the intervals it was pending and firing and when it
 //! resolved; and the notifications it would have caused under the current notification
-//! policy, counted per alert (each alert as its own group: `group_by`, `group_wait` and
-//! `group_interval` are not simulated): one when it starts firing, one more every
-//! `repeat_interval` while it fires, and one when it resolves if the receiving contact
-//! point sends resolved notifications. Bounded: at most [`MAX_STEPS`] steps and
+//! policy, as Alertmanager's dispatcher sends them (`dispatch_sim`): alerts grouped by their
+//! route and its `group_by`, `group_wait`, `group_interval`, `repeat_interval`, mute timings
+//! and the contact point's `send_resolved`. Bounded: at most [`MAX_STEPS`] steps and
 //! [`MAX_SERIES`] series in the query's answer.
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::dispatch_sim::{self, AlertFiring, GroupTiming, Reason};
 use super::eval::{time_param, Sample};
 use super::group::{simulate_step, timing_of, RuleStatus};
 use super::state::{AlertState, Labels};
@@ -66,7 +66,7 @@ struct Span {
     to: i64,
 }
 
-/// The notifications one alert's history would have caused.
+/// Notifications by what caused them.
 struct Counts {
     firing: u64,
     repeats: u64,
@@ -151,63 +151,115 @@ pub async fn run(
             .collect(),
         None => HashMap::new(),
     };
+    // Each alert's route (the first that takes it, as before) and aggregation group.
+    struct Routed {
+        labels: Labels,
+        spans: Vec<Span>,
+        receiver: Option<String>,
+        group: Option<usize>,
+    }
+    let mut groups: Vec<(String, GroupTiming, Vec<String>, Vec<usize>)> = Vec::new();
+    let mut routed: Vec<Routed> = Vec::new();
+    for (labels, spans) in history {
+        let opts = policy.as_ref().and_then(|p| {
+            let mut posted = labels.clone();
+            for (k, v) in &ctx.templates.external_labels {
+                posted.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            p.routes_for(&posted)
+                .first()
+                .map(|n| (n.path.clone(), n.opts.clone(), posted))
+        });
+        let group = opts.map(|(path, o, posted)| {
+            let grouped: Vec<(&String, &String)> = match &o.group_by {
+                Some(by) => posted.iter().filter(|(k, _)| by.contains(k)).collect(),
+                None => posted.iter().collect(),
+            };
+            let key = format!("{path}|{}|{grouped:?}", o.receiver);
+            let index = match groups.iter().position(|g| g.0 == key) {
+                Some(i) => i,
+                None => {
+                    let timing = GroupTiming {
+                        wait: o.group_wait.as_millis() as i64,
+                        interval: o.group_interval.as_millis() as i64,
+                        repeat: o.repeat_interval.as_millis() as i64,
+                        send_resolved: receivers.get(&o.receiver).copied().unwrap_or(false),
+                    };
+                    groups.push((key, timing, o.mute.clone(), Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            groups[index].3.push(routed.len());
+            (o.receiver, index)
+        });
+        routed.push(Routed {
+            labels,
+            spans,
+            receiver: group.as_ref().map(|g| g.0.clone()),
+            group: group.map(|g| g.1),
+        });
+    }
+    // What Alertmanager's dispatcher would have sent, group by group.
     let mut total = Counts {
         firing: 0,
         repeats: 0,
         resolved: 0,
     };
-    let alerts: Vec<Value> = history
-        .into_iter()
-        .map(|(labels, spans)| {
-            let route = policy.as_ref().and_then(|p| {
-                let mut posted = labels.clone();
-                for (k, v) in &ctx.templates.external_labels {
-                    posted.entry(k.clone()).or_insert_with(|| v.clone());
-                }
-                p.routes_for(&posted).first().map(|n| n.opts.clone())
-            });
-            let repeat_ms = route
-                .as_ref()
-                .map(|o| o.repeat_interval.as_millis() as i64)
-                .unwrap_or(4 * 3_600_000)
-                .max(1);
-            let send_resolved = route
-                .as_ref()
-                .and_then(|o| receivers.get(&o.receiver).copied())
-                .unwrap_or(false);
-            let mut counts = Counts {
-                firing: 0,
-                repeats: 0,
-                resolved: 0,
-            };
-            let mut resolved_at = Vec::new();
-            for s in &spans {
-                if s.state == AlertState::Firing {
-                    counts.firing += 1;
-                    counts.repeats += ((s.to - s.from - 1).max(0) / repeat_ms) as u64;
-                    // A span ends at the first step the alert no longer fires.
-                    if s.to <= end_ms {
-                        resolved_at.push(rfc3339(s.to));
-                        if send_resolved {
-                            counts.resolved += 1;
-                        }
-                    }
-                }
+    let mut per_alert = vec![0u64; routed.len()];
+    for (_, timing, mute, members) in &groups {
+        let alerts: Vec<AlertFiring> = members
+            .iter()
+            .map(|&m| AlertFiring {
+                episodes: routed[m]
+                    .spans
+                    .iter()
+                    .filter(|s| s.state == AlertState::Firing)
+                    .map(|s| (s.from, s.to))
+                    .collect(),
+            })
+            .collect();
+        let muted = |t: i64| {
+            !mute.is_empty()
+                && policy.as_ref().is_some_and(|p| {
+                    p.muted(
+                        mute,
+                        chrono::DateTime::from_timestamp_millis(t).unwrap_or_default(),
+                    )
+                })
+        };
+        for sent in dispatch_sim::simulate(&alerts, *timing, end_ms, &muted) {
+            match sent.reason {
+                Reason::Firing => total.firing += 1,
+                Reason::Repeat => total.repeats += 1,
+                Reason::Resolved => total.resolved += 1,
             }
-            total.firing += counts.firing;
-            total.repeats += counts.repeats;
-            total.resolved += counts.resolved;
+            for a in sent.alerts {
+                per_alert[members[a]] += 1;
+            }
+        }
+    }
+    let alerts: Vec<Value> = routed
+        .into_iter()
+        .zip(per_alert)
+        .map(|(r, notifications)| {
+            let resolved_at: Vec<String> = r
+                .spans
+                .iter()
+                .filter(|s| s.state == AlertState::Firing && s.to <= end_ms)
+                .map(|s| rfc3339(s.to))
+                .collect();
             json!({
-                "labels": labels,
-                "intervals": spans.iter().map(|s| json!({
+                "labels": r.labels,
+                "intervals": r.spans.iter().map(|s| json!({
                     "state": s.state.as_str(),
                     "from": rfc3339(s.from),
                     "to": rfc3339(s.to.min(end_ms)),
                     "open": s.to > end_ms,
                 })).collect::<Vec<_>>(),
                 "resolvedAt": resolved_at,
-                "notifications": counts.firing + counts.repeats + counts.resolved,
-                "receiver": route.map(|o| o.receiver),
+                "notifications": notifications,
+                "receiver": r.receiver,
+                "group": r.group,
             })
         })
         .collect();

@@ -10,6 +10,7 @@
 //! state changes per rule, bounded by age and count.
 
 pub mod backtest;
+pub mod dispatch_sim;
 pub mod eval;
 pub mod group;
 pub mod history;
