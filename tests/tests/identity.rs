@@ -429,6 +429,10 @@ async fn prepare(
             ("/prometheus/api/v1/series?match[]=up".into(), None)
         }
         ("POST", "/prometheus/api/v1/labels") => (path.into(), None),
+        ("POST", "/prometheus/api/v1/query_exemplars") => (
+            "/prometheus/api/v1/query_exemplars?query=up&start=0&end=60".into(),
+            None,
+        ),
         ("POST", "/api/v1/scrape-config/reload") => (path.into(), None),
         // An empty remote-write request (snappy of nothing: one zero byte) and an empty
         // OTLP/JSON request are valid pushes.
