@@ -43,6 +43,7 @@ pub fn QueryEditor(
     let problem = RwSignal::new(None::<String>);
     let checks = RwSignal::new(0u64);
     let textarea = NodeRef::<leptos::html::Textarea>::new();
+    let focused = RwSignal::new(false);
 
     Effect::new(move |_| {
         let Some(src) = source.get() else { return };
@@ -142,6 +143,15 @@ pub fn QueryEditor(
         selected.set(0);
         suggestions.set(list);
     };
+    // Metric and label names arriving after the first keystrokes (a slow source) complete
+    // what was already typed, while the editor has the focus.
+    Effect::new(move |prev: Option<()>| {
+        metric_names.track();
+        label_names.track();
+        if prev.is_some() && focused.get_untracked() {
+            refresh_suggestions();
+        }
+    });
     // Names fetched after a keystroke (a metric's labels, a label's values) show at once.
     Effect::new(move |prev: Option<()>| {
         metric_labels.track();
@@ -278,7 +288,9 @@ pub fn QueryEditor(
                 prop:value=move || draft.get()
                 on:input=on_input
                 on:keydown=on_keydown
+                on:focus=move |_| focused.set(true)
                 on:blur=move |_| {
+                    focused.set(false);
                     // Let a click on a suggestion land first.
                     set_timeout(move || { suggestions.try_set(Vec::new()); }, std::time::Duration::from_millis(200));
                 }
