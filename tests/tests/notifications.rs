@@ -51,13 +51,15 @@ async fn fill_in(admin: &Client, name: &str, kind: &str, settings: Value) {
 }
 
 async fn set_policy(admin: &Client, route: Value, inhibit: Value) -> Value {
+    put_policy(admin, json!({"route": route, "inhibit_rules": inhibit})).await
+}
+
+/// Saves a whole policy document over the current version.
+async fn put_policy(admin: &Client, mut doc: Value) -> Value {
     let (_, current) = admin.get("/api/v1/notification-policies").await;
+    doc["version"] = current["version"].clone();
     let (s, saved) = admin
-        .send(
-            Method::PUT,
-            "/api/v1/notification-policies",
-            Some(json!({"route": route, "inhibit_rules": inhibit, "version": current["version"]})),
-        )
+        .send(Method::PUT, "/api/v1/notification-policies", Some(doc))
         .await;
     assert_eq!(s, 200, "{saved}");
     saved
@@ -837,19 +839,7 @@ async fn a_route_under_a_mute_timing_sends_nothing_until_the_timing_is_taken_off
             "time_intervals": [{"name": "all-day", "time_intervals": [{"times": [{"start_time": "00:00", "end_time": "24:00"}]}]}]
         })
     };
-    let put = |doc: Value| {
-        let admin = admin.clone();
-        async move {
-            let (_, current) = admin.get("/api/v1/notification-policies").await;
-            let mut doc = doc;
-            doc["version"] = current["version"].clone();
-            let (s, saved) = admin
-                .send(Method::PUT, "/api/v1/notification-policies", Some(doc))
-                .await;
-            assert_eq!(s, 200, "{saved}");
-        }
-    };
-    put(policy(json!(["all-day"]))).await;
+    put_policy(&admin, policy(json!(["all-day"]))).await;
     rule_group(
         &admin,
         "both",
@@ -887,7 +877,7 @@ async fn a_route_under_a_mute_timing_sends_nothing_until_the_timing_is_taken_off
         "{:?}",
         hook.at("/hook")
     );
-    put(policy(json!([]))).await;
+    put_policy(&admin, policy(json!([]))).await;
     eventually(Duration::from_secs(30), "the held alert sent", || async {
         names(&hook.at("/hook"))
             .contains(&"Muted".to_owned())

@@ -146,7 +146,9 @@ pub fn simulate(
                 break;
             }
             // Skip flushes where nothing can change: to the next change or repeat.
-            let next_change = changes.iter().copied().find(|&c| c > flush);
+            let next_change = changes
+                .get(changes.partition_point(|&c| c <= flush))
+                .copied();
             let next_repeat = last_sent.map(|s| s + t.repeat);
             let target = [next_change, next_repeat]
                 .into_iter()
