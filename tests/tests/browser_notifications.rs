@@ -8,52 +8,16 @@
 use std::time::Duration;
 
 use e2e::alerting::webhook;
-use e2e::api::ADMIN_PASSWORD;
 use e2e::eventually;
 use e2e::portal::Portal;
 use e2e::receiver::Receiver;
+use e2e::ui::{click, set_value, signed_in};
 use e2e::webdriver::Browser;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn portal() -> Portal {
     Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await
-}
-
-async fn signed_in(portal: &Portal, path: &str) -> Browser {
-    let browser = Browser::start().await;
-    browser
-        .sign_in(&portal.url(""), "admin", ADMIN_PASSWORD)
-        .await;
-    browser.goto(&portal.url(path)).await;
-    browser.wait_hydrated().await;
-    browser
-}
-
-/// Sets a field's value and fires `input`, as typing does (works on filled fields too).
-async fn set_value(browser: &Browser, css: &str, value: &str) {
-    browser.find(css).await;
-    let done = browser
-        .execute(
-            "const e = document.querySelector(arguments[0]); e.value = arguments[1]; \
-             e.dispatchEvent(new Event('input', {bubbles: true})); return e.value;",
-            vec![json!(css), json!(value)],
-        )
-        .await;
-    assert_eq!(done, json!(value), "{css}");
-}
-
-/// Clicks an element after scrolling it to the middle of the window (the policy page's
-/// save bar stays at the bottom edge and would take a click there).
-async fn click(browser: &Browser, css: &str) {
-    let el = browser.find(css).await;
-    browser
-        .execute(
-            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
-            vec![json!(css)],
-        )
-        .await;
-    browser.click(&el).await;
 }
 
 async fn value_of(browser: &Browser, css: &str) -> Value {
