@@ -2,36 +2,45 @@
 # Benchmark (issue #17): the embedded span store through the release portal
 # (tests/benches/traces.rs): OTLP/HTTP protobuf ingest in spans/s (and per core), trace by id,
 # a search by service + attribute + duration and the service map over 24 h, end to end over
-# HTTP; then the peer on the same spans in the same run: ClickHouse (in-process, PyPI `chdb`)
-# in SigNoz-like tables (scripts/bench_traces_peers.py), trace by id and the same search.
+# HTTP; then the peer on the same spans in the same run: Debian's ClickHouse 18.16 (a
+# throwaway server on loopback, scripts/clickhouse_peer.sh, over HTTP) in SigNoz-like tables
+# (scripts/bench_traces_peers.py): trace by id, the same search and the service map.
 # Prints the machine, the commit and the load first (docs/BENCHMARKS.md).
 #   scripts/bench_traces.sh                      1 M spans under /tmp/keiko-bench-traces
 #   BENCH_SPANS=10000000 scripts/bench_traces.sh  10 M spans
 #   BENCH_PEER=0 scripts/bench_traces.sh          the portal only
+#   CARGO_TARGET_DIR=DIR scripts/bench_traces.sh  build (and take the portal) from DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR="${BENCH_DIR:-/tmp/keiko-bench-traces}"
-PY="${BENCH_PYTHON:-$PWD/.tools/venv/bin/python}"
+PY="${BENCH_PYTHON:-python3}"
 PEER="${BENCH_PEER:-1}"
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+. scripts/clickhouse_peer.sh
 if [ "$PEER" = 1 ]; then
-  "$PY" -c 'import chdb' 2>/dev/null || scripts/setup.sh test
+  clickhouse_installed || scripts/setup.sh bench
 fi
 rm -rf "$DIR" && mkdir -p "$DIR"
-cargo build --release -p server
-cargo bench -p e2e --bench traces --no-run
+CARGO_TARGET_DIR="$TARGET" cargo build --release -p server
+# A copy: another build into a shared target directory must not swap the binary under the run.
+cp "$TARGET/release/keiko-portal" "$DIR/keiko-portal"
+CARGO_TARGET_DIR="$TARGET" cargo bench -p e2e --bench traces --no-run
 dirty=$(git status --porcelain -- logstore ingest server tests/benches scripts | grep -q . && echo " (with uncommitted changes)" || true)
 echo "keiko-portal $(git rev-parse --short HEAD)$dirty; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(rustc --version)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
 # The 1-min load average every 10 s while the bench runs (other builds share the cores).
 (while sleep 10; do cut -d' ' -f1 /proc/loadavg; done) >"$DIR/load.txt" &
 sampler=$!
-trap 'kill "$sampler" 2>/dev/null || true' EXIT
+trap 'kill "$sampler" 2>/dev/null || true; clickhouse_stop' EXIT
 dump=()
 [ "$PEER" = 1 ] && dump=(env "BENCH_SPANS_DUMP=$DIR/dump")
-KEIKO_BIN=$PWD/target/release/keiko-portal "${dump[@]}" scripts/isolated.sh cargo bench -p e2e --bench traces
+KEIKO_BIN="$DIR/keiko-portal" CARGO_TARGET_DIR="$TARGET" "${dump[@]}" scripts/isolated.sh cargo bench -p e2e --bench traces
 echo "load after the portal: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$PEER" = 1 ]; then
+  # Started once the portal has stopped, so neither runs beside the other's idle server.
+  clickhouse_start "$DIR/clickhouse" "$DIR/dump"
   "$PY" scripts/bench_traces_peers.py "$DIR/dump/spans.ndjson" "$DIR/dump/ids.txt" "$DIR" "$DIR/results.jsonl"
+  clickhouse_stop
   echo "load after the peer: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
 kill "$sampler" 2>/dev/null || true

@@ -3,6 +3,8 @@
 # checks first and does nothing when the tool is already there at the pinned version.
 #   scripts/setup.sh build   – wasm target, wasm-bindgen-cli, wasm-opt
 #   scripts/setup.sh test    – the above plus Chromium, ChromeDriver, Prometheus and Alertmanager
+#   scripts/setup.sh bench   – the above plus the benchmarks' peers: Debian's ClickHouse 18.16,
+#                              pinned (scripts/bench_logs.sh, scripts/bench_traces.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +18,12 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 
 need_apt=()
 want_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$1"); }
+# A package at one version: installed (or moved) to it unless it is there already.
+want_pin() {
+  [ "$(dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null)" = "install ok installed $2" ] || need_apt+=("$1=$2")
+}
 
-if [ "$mode" = test ]; then
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
   want_pkg chromium
   want_pkg chromium-driver
   want_pkg prometheus
@@ -27,6 +33,12 @@ if [ "$mode" = test ]; then
   # rsyslog's omelasticsearch ships lines to the portal's Elasticsearch bulk API (#16).
   want_pkg rsyslog
   want_pkg rsyslog-elasticsearch
+fi
+if [ "$mode" = bench ]; then
+  # The issues' benchmark peer (#16, #17); the benches start their own throwaway server
+  # (scripts/clickhouse_peer.sh), so the version is fixed here and in that script.
+  want_pin clickhouse-server 18.16.1+ds-7.3+b2
+  want_pin clickhouse-client 18.16.1+ds-7.3+b2
 fi
 command -v npm >/dev/null || want_pkg npm
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -43,6 +55,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
       victoria-metrics) systemctl disable --now victoria-metrics >/dev/null 2>&1 || true ;;
       prometheus-alertmanager) systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true ;;
       rsyslog) systemctl disable --now rsyslog >/dev/null 2>&1 || true ;;
+      clickhouse-server=*) systemctl disable --now clickhouse-server >/dev/null 2>&1 || true ;;
     esac
   done
 fi
@@ -67,7 +80,7 @@ fi
 
 # The Python clients the tests drive (OpenTelemetry's SDK and exporters, …), pinned in
 # tests/python/requirements.txt, in a virtual environment of their own.
-if [ "$mode" = test ]; then
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
   VENV=.tools/venv
   if ! cmp -s tests/python/requirements.txt "$VENV/installed-requirements.txt"; then
     log "pip install -r tests/python/requirements.txt into $VENV"
