@@ -50,6 +50,12 @@ fn what(limit: &str) -> &'static str {
 pub enum Error {
     /// An I/O failure, with what was being done.
     Io { context: String, source: io::Error },
+    /// The block catalog's database failed (open, read, or a transaction that did not
+    /// commit), with what was being done.
+    Catalog {
+        context: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A file of ours that does not read back as written.
     Corrupt { path: PathBuf, detail: String },
     /// A batch refused as a whole by a limit; nothing was written.
@@ -84,6 +90,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { context, source } => write!(f, "{context}: {source}"),
+            Error::Catalog { context, source } => write!(f, "catalog: {context}: {source}"),
             Error::Corrupt { path, detail } => write!(f, "corrupt {}: {detail}", path.display()),
             Error::Limit(l) => write!(f, "batch refused, nothing written: {l}"),
             Error::InvalidRecord { record, detail } => write!(f, "record {record}: {detail}"),
@@ -99,6 +106,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
+            Error::Catalog { source, .. } => Some(source.as_ref()),
             Error::Parse(e) => Some(e),
             _ => None,
         }

@@ -1,7 +1,6 @@
-//! File-system helpers: directory syncs, atomic file replacement, the directory lock.
+//! File-system helpers: directory syncs, the directory lock.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{File, OpenOptions};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
@@ -12,20 +11,6 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(Error::io(format!("sync directory {}", dir.display())))
-}
-
-/// Replaces `path` with `bytes` atomically: written to `<path>.tmp`, fsynced, renamed over
-/// `path`, directory fsynced. A crash leaves either the old or the new content.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension("tmp");
-    let ctx = || format!("write {}", path.display());
-    let mut f = File::create(&tmp).map_err(Error::io(ctx()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(Error::io(ctx()))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(Error::io(ctx()))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// An exclusive advisory lock (`flock`) on `<dir>/lock`, held while the value lives, so two

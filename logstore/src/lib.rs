@@ -77,7 +77,8 @@
 //! ```text
 //! <dir>/lock                    flock: one process at a time
 //! <dir>/wal/00000003            WAL segments (see the `wal` module)
-//! <dir>/catalog.json            the blocks in the store (see the `catalog` module)
+//! <dir>/catalog.db              the blocks in the store, SQLite in WAL mode (see the
+//!                               `catalog` module; `catalog.db-wal` beside it)
 //! <dir>/blocks/<id>.blk         one block (see the `block` module)
 //! ```
 //!
@@ -92,11 +93,13 @@
 //! * **All-or-nothing batches.** A batch is checked in full against [`Limits`] and the
 //!   schema before anything is written; one bad record refuses the batch, naming it.
 //! * **Immutable blocks.** A block file is written under a temporary name, fsynced, renamed
-//!   into place, then added to the catalog (rewritten atomically); only then are the WAL
-//!   segments it came from deleted. Sequence numbers make replay skip records already in a
-//!   block, so a crash at any step neither loses nor doubles a record.
+//!   into place, then its catalog row is committed (SQLite, `synchronous = FULL`); only
+//!   then are the WAL segments it came from deleted. Sequence numbers make replay skip
+//!   records already in a block, and a block file no row names is deleted at open, so a
+//!   crash at any step neither loses nor doubles a record.
 //! * **Whole blocks expire.** Retention drops whole blocks, oldest first, by age and by
-//!   total size; the head is never dropped.
+//!   total size; the head is never dropped. A drop deletes the catalog rows first, then
+//!   the files.
 //! * **Bounded work.** Batches, records and query results are bounded by [`Limits`];
 //!   decoded block sections by [`Options::cache_bytes`].
 

@@ -1,5 +1,7 @@
 //! The store: the WAL, the head, the blocks and the catalog in one directory.
 
+#[cfg(test)]
+mod catalog_tests;
 mod read;
 #[cfg(test)]
 mod tests;
@@ -155,7 +157,7 @@ impl Store {
             .map_err(Error::io(format!("create {}", blocks_dir.display())))?;
         let lock = DirLock::acquire(&dir)?;
         let described = schema.describe();
-        let catalog = Catalog::load(&dir, &described)?;
+        let catalog = Catalog::open(&dir, &described)?;
         remove_unlisted_blocks(&blocks_dir, &catalog)?;
         let cache = Arc::new(Cache::new(opts.cache_bytes));
         let numeric: Vec<bool> = schema
@@ -336,7 +338,8 @@ impl Store {
     }
 
     /// Freezes the head, writes it as a block, records it in the catalog, then drops the
-    /// WAL segments it came from. Caller holds the maintenance lock.
+    /// WAL segments it came from (in that order: see the `catalog` module). Caller holds
+    /// the maintenance lock.
     fn cut_head(&self) -> Result<bool, Error> {
         let (frozen, done_segment) = {
             let mut w = lock(&self.writer);
@@ -376,7 +379,13 @@ impl Store {
 
     fn write_frozen(&self, frozen: &Head) -> Result<Arc<Block>, Error> {
         let described = self.schema.describe();
-        let id = lock(&self.catalog).next_block;
+        // Taken even if this cut fails: an id is never given to two different files while
+        // the store is open (the block cache is keyed by id).
+        let id = {
+            let mut cat = lock(&self.catalog);
+            cat.next_block += 1;
+            cat.next_block - 1
+        };
         let path = block_path(&self.dir, id);
         let bytes = write_block(&path, frozen, &described, self.opts.compression_level)?;
         let numeric = self
@@ -386,11 +395,7 @@ impl Store {
             .map(|c| matches!(c.kind, ColumnKind::Severity | ColumnKind::Int))
             .collect();
         let block = Block::open(id, &path, &described, numeric, self.cache.clone())?;
-        let mut cat = lock(&self.catalog);
-        let mut next = cat.clone();
-        next.next_block = id + 1;
-        next.next_seq = next.next_seq.max(block.dir.max_seq + 1);
-        next.blocks.push(BlockInfo {
+        lock(&self.catalog).add_block(BlockInfo {
             id,
             min_time: block.dir.min_time,
             max_time: block.dir.max_time,
@@ -398,9 +403,7 @@ impl Store {
             bytes,
             min_seq: block.dir.min_seq,
             max_seq: block.dir.max_seq,
-        });
-        next.save(&self.dir)?;
-        *cat = next;
+        })?;
         Ok(Arc::new(block))
     }
 
@@ -423,10 +426,9 @@ impl Store {
         if drop_ids.is_empty() {
             return Ok(0);
         }
-        let mut next = cat.clone();
-        next.blocks.retain(|b| !drop_ids.contains(&b.id));
-        next.save(&self.dir)?;
-        *cat = next;
+        // Rows first, files after: a crash in between leaves files that no row names, which
+        // the next open deletes.
+        cat.remove_blocks(&drop_ids)?;
         drop(cat);
         self.segments
             .write()

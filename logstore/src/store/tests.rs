@@ -2,9 +2,9 @@ use super::*;
 use crate::severity::{CRITICAL, DEBUG, ERROR, INFO, WARNING};
 use crate::{parse, LogColumn, Query, Value};
 
-const S: i64 = 1_000_000_000;
+pub(super) const S: i64 = 1_000_000_000;
 
-fn options() -> Options {
+pub(super) fn options() -> Options {
     Options {
         max_block_rows: 100,
         retention_ns: None,
