@@ -24,7 +24,9 @@
 //! creates the row, then renames it to `catalog.json.imported`. A crash before the commit
 //! leaves the JSON to import again; after it, the row exists and the rename is redone.
 //! All writes go through one connection owned by the store (the directory lock keeps
-//! other processes out); every statement is parameterised.
+//! other processes out); every statement is parameterised. A failed commit (which may
+//! still have reached the disk) refuses every later change until the store is reopened,
+//! when the database says which it was.
 
 use std::path::{Path, PathBuf};
 
@@ -81,6 +83,10 @@ pub(crate) struct Catalog {
     pub(crate) next_block: u64,
     /// In id order, which is the order of the cuts.
     pub(crate) blocks: Vec<BlockInfo>,
+    /// A commit failed: whether it reached the disk is known only at the next open (a
+    /// failed fsync may still leave the commit in SQLite's WAL), so every later change is
+    /// refused until the store is reopened, as after a failed fsync of the store's WAL.
+    failed: bool,
 }
 
 /// A block's file, relative to the store's directory.
@@ -169,12 +175,14 @@ impl Catalog {
             blocks,
             conn,
             path,
+            failed: false,
         })
     }
 
     /// Records a block whose file is fsynced in place, in one transaction with the
     /// counters it advances. The copy in memory changes only once it is committed.
     pub(crate) fn add_block(&mut self, b: BlockInfo) -> Result<(), Error> {
+        self.check_usable()?;
         let err = |what: &str| sql_error(&self.path, what);
         let next_block = self.next_block.max(b.id + 1);
         let next_seq = self.next_seq.max(b.max_seq + 1);
@@ -191,7 +199,7 @@ impl Catalog {
             ],
         )
         .map_err(err("update store"))?;
-        tx.commit().map_err(err("commit"))?;
+        commit(tx, &mut self.failed, &self.path)?;
         self.next_block = next_block;
         self.next_seq = next_seq;
         self.blocks.push(b);
@@ -200,6 +208,7 @@ impl Catalog {
 
     /// Removes blocks from the catalog in one transaction (their files go afterwards).
     pub(crate) fn remove_blocks(&mut self, ids: &[u64]) -> Result<(), Error> {
+        self.check_usable()?;
         let err = |what: &str| sql_error(&self.path, what);
         let tx = self
             .conn
@@ -215,10 +224,31 @@ impl Catalog {
                     .map_err(err("delete block"))?;
             }
         }
-        tx.commit().map_err(err("commit"))?;
+        commit(tx, &mut self.failed, &self.path)?;
         self.blocks.retain(|b| !ids.contains(&b.id));
         Ok(())
     }
+}
+
+impl Catalog {
+    fn check_usable(&self) -> Result<(), Error> {
+        if self.failed {
+            return Err(Error::Catalog {
+                context: format!("change {}", self.path.display()),
+                source: "an earlier commit failed; reopen the store".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Commits `tx`; a failure marks the catalog failed (see [`Catalog`]'s `failed`). Callers
+/// change the copy in memory only after it returns `Ok`.
+fn commit(tx: Transaction<'_>, failed: &mut bool, path: &Path) -> Result<(), Error> {
+    tx.commit().map_err(|e| {
+        *failed = true;
+        sql_error(path, "commit")(e)
+    })
 }
 
 fn sql_error(path: &Path, what: &str) -> impl FnOnce(rusqlite::Error) -> Error {

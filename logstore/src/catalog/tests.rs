@@ -148,3 +148,33 @@ fn a_json_catalog_of_another_schema_or_unreadable_is_refused_and_not_imported() 
     let e = Catalog::open(other.path(), "a:Keyword").err().unwrap();
     assert!(e.to_string().contains("bad fields"), "{e}");
 }
+
+#[test]
+fn after_a_failed_commit_every_change_is_refused_until_a_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = Catalog::open(tmp.path(), "a:Keyword").unwrap();
+    c.add_block(block(0, 0, 1, (0, 9))).unwrap();
+    // A deferred foreign key makes COMMIT itself fail when block 1 is inserted.
+    c.conn
+        .execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+             CREATE TRIGGER fail_commit AFTER INSERT ON blocks WHEN NEW.id = 1
+             BEGIN INSERT INTO child VALUES (42); END;",
+        )
+        .unwrap();
+    let e = c.add_block(block(1, 2, 3, (10, 19))).unwrap_err();
+    assert!(e.to_string().contains("commit in"), "{e}");
+    assert!(e.to_string().contains("FOREIGN KEY"), "{e}");
+    let e = c.add_block(block(2, 4, 5, (20, 29))).unwrap_err();
+    assert!(e.to_string().contains("reopen the store"), "{e}");
+    assert!(c.remove_blocks(&[0]).is_err());
+    let expect = (10, 1, vec![block(0, 0, 1, (0, 9))]);
+    assert_eq!(listed(&c), expect);
+    drop(c);
+    let mut c = Catalog::open(tmp.path(), "a:Keyword").unwrap();
+    assert_eq!(listed(&c), expect, "the failed commit left nothing");
+    c.add_block(block(2, 4, 5, (20, 29))).unwrap();
+    assert_eq!(c.blocks.len(), 2);
+}

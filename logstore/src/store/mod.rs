@@ -395,6 +395,8 @@ impl Store {
             .map(|c| matches!(c.kind, ColumnKind::Severity | ColumnKind::Int))
             .collect();
         let block = Block::open(id, &path, &described, numeric, self.cache.clone())?;
+        // On an error the file stays: whether a failed commit reached the disk is known at
+        // the next open, which keeps the file if its row is there and deletes it if not.
         lock(&self.catalog).add_block(BlockInfo {
             id,
             min_time: block.dir.min_time,
