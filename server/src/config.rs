@@ -78,6 +78,13 @@ pub struct Config {
     pub logs_retention_days: u64,
     /// And at most this many bytes on disk (oldest blocks go first); unset: no size limit.
     pub logs_retention_bytes: Option<u64>,
+    /// Longest log line ingest accepts (a JSON line, a bulk document, a record once read),
+    /// in bytes.
+    pub logs_max_line_bytes: usize,
+    /// Most log lines (records, bulk actions, forward entries) in one ingest request.
+    pub logs_max_lines_per_request: usize,
+    /// Most fields (attributes besides time, level, service, ids and message) on one line.
+    pub logs_max_fields_per_line: usize,
     /// The embedded span store keeps spans this many days (under `<data dir>/traces`).
     pub traces_retention_days: u64,
     /// And at most this many bytes on disk (oldest blocks go first); unset: no size limit.
@@ -141,6 +148,9 @@ impl Default for Config {
             metrics_retention_bytes: None,
             logs_retention_days: 7,
             logs_retention_bytes: None,
+            logs_max_line_bytes: 256 << 10,
+            logs_max_lines_per_request: 100_000,
+            logs_max_fields_per_line: 128,
             traces_retention_days: 7,
             traces_retention_bytes: None,
             self_scrape_interval_secs: 15,
@@ -260,6 +270,15 @@ impl Config {
                 Some(parse_number("KEIKO_LOGS_RETENTION_BYTES", &v)?)
             };
         }
+        if let Some(v) = var("KEIKO_LOGS_MAX_LINE_BYTES") {
+            self.logs_max_line_bytes = parse_number("KEIKO_LOGS_MAX_LINE_BYTES", &v)?;
+        }
+        if let Some(v) = var("KEIKO_LOGS_MAX_LINES_PER_REQUEST") {
+            self.logs_max_lines_per_request = parse_number("KEIKO_LOGS_MAX_LINES_PER_REQUEST", &v)?;
+        }
+        if let Some(v) = var("KEIKO_LOGS_MAX_FIELDS_PER_LINE") {
+            self.logs_max_fields_per_line = parse_number("KEIKO_LOGS_MAX_FIELDS_PER_LINE", &v)?;
+        }
         if let Some(v) = var("KEIKO_TRACES_RETENTION_DAYS") {
             self.traces_retention_days = parse_number("KEIKO_TRACES_RETENTION_DAYS", &v)?;
         }
@@ -367,6 +386,12 @@ impl Config {
         if self.logs_retention_days == 0 {
             bail!("logs_retention_days must be at least 1");
         }
+        if self.logs_max_line_bytes < 256
+            || self.logs_max_lines_per_request == 0
+            || self.logs_max_fields_per_line == 0
+        {
+            bail!("logs_max_line_bytes must be at least 256, logs_max_lines_per_request and logs_max_fields_per_line at least 1");
+        }
         if self.traces_retention_days == 0 {
             bail!("traces_retention_days must be at least 1");
         }
@@ -439,6 +464,33 @@ mod tests {
         assert_eq!(config.listen.port(), 5000);
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(config.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn log_ingest_limits_come_from_the_file_and_the_environment() {
+        let mut config: Config = toml::from_str("logs_max_line_bytes = 4096").unwrap();
+        config
+            .apply_env(|name| match name {
+                "KEIKO_LOGS_MAX_LINES_PER_REQUEST" => Some("50".into()),
+                "KEIKO_LOGS_MAX_FIELDS_PER_LINE" => Some("8".into()),
+                _ => None,
+            })
+            .unwrap();
+        config.validate().unwrap();
+        assert_eq!(
+            (
+                config.logs_max_line_bytes,
+                config.logs_max_lines_per_request,
+                config.logs_max_fields_per_line
+            ),
+            (4096, 50, 8)
+        );
+        config.logs_max_fields_per_line = 0;
+        let err = config.validate().unwrap_err();
+        assert!(
+            err.to_string().contains("logs_max_fields_per_line"),
+            "{err}"
+        );
     }
 
     #[test]

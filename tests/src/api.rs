@@ -97,13 +97,23 @@ impl Client {
 
     /// POSTs newline-delimited JSON (log lines) as `application/x-ndjson`.
     pub async fn post_ndjson(&self, path: &str, body: String) -> (StatusCode, Value) {
+        self.post_body(path, "application/x-ndjson", body).await
+    }
+
+    /// POSTs a body as `content_type`; the status and the JSON answer (`null` when none).
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
         let r = self
             .request(Method::POST, path)
-            .header("content-type", "application/x-ndjson")
+            .header("content-type", content_type)
             .body(body)
             .send()
             .await
-            .expect("ndjson request");
+            .expect("POST request");
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
     }

@@ -6,6 +6,7 @@ pub mod alerting;
 pub mod alertmanager;
 pub mod api;
 pub mod certs;
+pub mod logs;
 pub mod portal;
 pub mod prometheus;
 pub mod receiver;

@@ -9,7 +9,7 @@
 use logstore::Record;
 use serde_json::{json, Map, Value};
 
-use super::records::{from_object, LineError, MAX_LINES, MAX_LINE_BYTES};
+use super::records::{from_object, Limits, LineError, Refusal};
 
 /// Attribute holding the index a document was sent to.
 pub const INDEX_FIELD: &str = "_index";
@@ -38,14 +38,19 @@ pub enum Outcome {
 pub struct Bulk {
     pub items: Vec<Item>,
     pub records: Vec<Record>,
+    /// Items refused because they broke a limit (of those refused).
+    pub over_limit: usize,
 }
 
-/// Reads a bulk body; `default_index` is the `{index}` of `/{index}/_bulk`.
+/// Reads a bulk body; `default_index` is the `{index}` of `/{index}/_bulk`. Too many
+/// actions, or an action line over the line size, refuse the whole body; a document over a
+/// limit is refused as its item.
 pub fn parse_bulk(
     body: &[u8],
     default_index: Option<&str>,
     service: &str,
     now: i64,
+    limits: &Limits,
 ) -> Result<Bulk, LineError> {
     let mut bulk = Bulk::default();
     let mut lines = body
@@ -54,17 +59,10 @@ pub fn parse_bulk(
         .map(|(i, l)| (i + 1, l.strip_suffix(b"\r").unwrap_or(l)))
         .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
     while let Some((line, raw)) = lines.next() {
-        let bad = |message: String| LineError { line, message };
-        if bulk.items.len() >= MAX_LINES {
-            return Err(bad(format!("more than {MAX_LINES} actions in one request")));
-        }
-        if raw.len() > MAX_LINE_BYTES {
-            return Err(bad(format!(
-                "{} bytes, over the limit of {MAX_LINE_BYTES}",
-                raw.len()
-            )));
-        }
-        let (action, meta) = action_of(raw).map_err(bad)?;
+        let bad = |refusal: Refusal| LineError::new(line, refusal);
+        limits.check_count(bulk.items.len() + 1).map_err(bad)?;
+        limits.check_line(raw.len()).map_err(bad)?;
+        let (action, meta) = action_of(raw).map_err(|m| bad(m.into()))?;
         let index = meta
             .get("_index")
             .and_then(Value::as_str)
@@ -78,9 +76,7 @@ pub fn parse_bulk(
         let has_source = action != "delete";
         let source = if has_source {
             let (_, doc) = lines.next().ok_or_else(|| {
-                bad(format!(
-                    "the `{action}` action has no document line after it"
-                ))
+                bad(format!("the `{action}` action has no document line after it").into())
             })?;
             Some(doc)
         } else {
@@ -92,12 +88,21 @@ pub fn parse_bulk(
                 "action_request_validation_exception",
                 "Validation Failed: 1: index is missing;".into(),
             ),
-            ("index" | "create", Some(doc)) => match document(doc, &index, service, now) {
+            ("index" | "create", Some(doc)) => match document(doc, &index, service, now, limits) {
                 Ok(record) => {
                     bulk.records.push(record);
                     Outcome::Stored(bulk.records.len() - 1)
                 }
-                Err((kind, reason)) => Outcome::Refused(400, kind, reason),
+                Err(refusal) => {
+                    // Elasticsearch's word for a mapping limit (total fields, depth).
+                    let kind = if refusal.limit.is_some() {
+                        bulk.over_limit += 1;
+                        "illegal_argument_exception"
+                    } else {
+                        "document_parsing_exception"
+                    };
+                    Outcome::Refused(400, kind, refusal.message)
+                }
             },
             _ => Outcome::Refused(
                 400,
@@ -140,31 +145,26 @@ fn action_of(raw: &[u8]) -> Result<(String, Map<String, Value>), String> {
     }
 }
 
-/// A document line as a record, or Elasticsearch's error type and reason.
+/// A document line as a record, or why not.
 fn document(
     raw: &[u8],
     index: &str,
     service: &str,
     now: i64,
-) -> Result<Record, (&'static str, String)> {
-    if raw.len() > MAX_LINE_BYTES {
-        return Err((
-            "document_parsing_exception",
-            format!("{} bytes, over the limit of {MAX_LINE_BYTES}", raw.len()),
-        ));
-    }
-    let value: Value = serde_json::from_slice(raw)
-        .map_err(|e| ("document_parsing_exception", format!("not JSON: {e}")))?;
+    limits: &Limits,
+) -> Result<Record, Refusal> {
+    limits.check_line(raw.len())?;
+    let value: Value =
+        serde_json::from_slice(raw).map_err(|e| Refusal::from(format!("not JSON: {e}")))?;
     let Value::Object(mut o) = value else {
-        return Err((
-            "document_parsing_exception",
-            "the document is not a JSON object".into(),
-        ));
+        return Err(Refusal::from(String::from(
+            "the document is not a JSON object",
+        )));
     };
     if !index.is_empty() {
         o.entry(INDEX_FIELD).or_insert(Value::String(index.into()));
     }
-    from_object(o, service, now).map_err(|m| ("document_parsing_exception", m))
+    from_object(o, service, now, limits)
 }
 
 /// The answer as Elasticsearch gives it: `took`, `errors`, and one item per action with
@@ -234,7 +234,7 @@ mod tests {
 {"update":{"_index":"syslog","_id":"x"}}
 {"doc":{"a":1}}
 "#;
-        let bulk = parse_bulk(body, Some("default"), "", 7).unwrap();
+        let bulk = parse_bulk(body, Some("default"), "", 7, &Limits::default()).unwrap();
         assert_eq!(bulk.records.len(), 2);
         assert_eq!(bulk.records[0].body, "disk full");
         assert_eq!(bulk.records[0].attribute("_index"), Some("syslog"));
@@ -265,14 +265,22 @@ mod tests {
             None,
             "",
             0,
+            &Limits::default(),
         )
         .unwrap_err();
         assert_eq!(e.line, 3);
-        let e = parse_bulk(b"{\"index\":{}}\n", None, "", 0).unwrap_err();
+        let e = parse_bulk(b"{\"index\":{}}\n", None, "", 0, &Limits::default()).unwrap_err();
         assert!(e.message.contains("no document line"), "{e}");
-        let e = parse_bulk(b"{\"upsert\":{}}\n{}\n", None, "", 0).unwrap_err();
+        let e = parse_bulk(b"{\"upsert\":{}}\n{}\n", None, "", 0, &Limits::default()).unwrap_err();
         assert!(e.message.contains("unknown action"), "{e}");
-        let b = parse_bulk(b"{\"index\":{}}\n{\"message\":\"a\"}\n", None, "", 0).unwrap();
+        let b = parse_bulk(
+            b"{\"index\":{}}\n{\"message\":\"a\"}\n",
+            None,
+            "",
+            0,
+            &Limits::default(),
+        )
+        .unwrap();
         assert!(matches!(
             b.items[0].outcome,
             Outcome::Refused(400, "action_request_validation_exception", _)

@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use super::records::{from_object, MAX_LINES};
+use super::records::from_object;
 use super::{LogStore, LogStoreError};
 
 /// Connections served at once; more are closed on accept.
@@ -96,11 +96,12 @@ async fn connection(mut socket: TcpStream, store: &LogStore) {
 /// malformed message, or the store could not take it — the sender retries unacknowledged
 /// chunks).
 async fn handle(value: msgpack::Value, store: &LogStore) -> Result<Option<String>, ()> {
+    let limits = *store.limits();
     let decoded = crate::cpu::INGEST
         .run(move || {
-            let message = ingest::fluent::decode_message(value, MAX_LINES, MAX_MESSAGE_BYTES)?;
+            let message = ingest::fluent::decode_message(value, limits.lines, MAX_MESSAGE_BYTES)?;
             let mut records = Vec::with_capacity(message.entries.len());
-            let mut refused = 0;
+            let (mut refused, mut over_limit) = (0, 0);
             for e in message.entries {
                 let mut o = e.record;
                 if !["timestamp", "time", "@timestamp"]
@@ -110,19 +111,21 @@ async fn handle(value: msgpack::Value, store: &LogStore) -> Result<Option<String
                     o.insert("timestamp".into(), Value::from(e.time_ns));
                 }
                 o.entry("tag").or_insert(Value::String(message.tag.clone()));
-                match from_object(o, &message.tag, e.time_ns) {
+                match from_object(o, &message.tag, e.time_ns, &limits) {
                     Ok(r) => records.push(r),
+                    Err(r) if r.limit.is_some() => over_limit += 1,
                     Err(_) => refused += 1,
                 }
             }
-            Ok::<_, String>((records, refused, message.chunk))
+            Ok::<_, String>((records, refused, over_limit, message.chunk))
         })
         .await
         .map_err(|_| store.count_refused(PROTOCOL, "busy", 1))?;
-    let (records, refused, chunk) = decoded.map_err(|_| {
+    let (records, refused, over_limit, chunk) = decoded.map_err(|_| {
         store.count_refused(PROTOCOL, "malformed", 1);
     })?;
     store.count_refused(PROTOCOL, "invalid_record", refused);
+    store.count_refused(PROTOCOL, "limit", over_limit);
     // Refused or failed: no acknowledgement, the sender keeps the chunk and retries.
     store
         .append(PROTOCOL, records)

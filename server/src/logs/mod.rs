@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use logstore::{Cursor, FieldCount, Histogram, Options, Page, Query, Record, Store, TimeRange};
-use prometheus::{IntCounterVec, Opts};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
 use tokio::sync::Semaphore;
 
 /// How often the head is checked for a cut (size, bytes or age) and retention applied.
@@ -38,6 +38,8 @@ pub struct Settings {
     pub max_concurrent_queries: usize,
     /// One query may take this long.
     pub query_timeout: Duration,
+    /// What one ingest request may carry (line size, lines, fields per line).
+    pub limits: records::Limits,
 }
 
 impl Settings {
@@ -45,6 +47,7 @@ impl Settings {
         Settings {
             retention: Duration::from_secs(config.logs_retention_days * 86_400),
             retention_bytes: config.logs_retention_bytes,
+            limits: records::Limits::from_config(config),
             ..Default::default()
         }
     }
@@ -57,6 +60,7 @@ impl Default for Settings {
             retention_bytes: None,
             max_concurrent_queries: 4,
             query_timeout: Duration::from_secs(30),
+            limits: records::Limits::default(),
         }
     }
 }
@@ -103,17 +107,67 @@ pub struct LogStore {
     refused: IntCounterVec,
     /// The open live tails, offered every acknowledged batch.
     tails: tail::Tails,
+    /// `keiko_log_store_bytes` (blocks and WAL on disk), `keiko_log_store_blocks`, and
+    /// `keiko_log_store_blocks_dropped_total` (by retention), as of the last maintenance.
+    disk: DiskGauges,
+}
+
+#[derive(Clone)]
+struct DiskGauges {
+    bytes: IntGauge,
+    blocks: IntGauge,
+    dropped: IntCounter,
+}
+
+impl DiskGauges {
+    fn new() -> DiskGauges {
+        let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("valid gauge");
+        DiskGauges {
+            bytes: gauge(
+                "keiko_log_store_bytes",
+                "Bytes of the embedded log store on disk: blocks and WAL",
+            ),
+            blocks: gauge("keiko_log_store_blocks", "Blocks in the embedded log store"),
+            dropped: IntCounter::new(
+                "keiko_log_store_blocks_dropped_total",
+                "Blocks of the embedded log store dropped by retention (age or size)",
+            )
+            .expect("valid counter"),
+        }
+    }
+
+    fn update(&self, store: &Store, dropped: u64) {
+        let stats = store.stats();
+        let bytes = stats.block_bytes.saturating_add(stats.wal_bytes);
+        self.bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.blocks
+            .set(i64::try_from(stats.blocks.len()).unwrap_or(i64::MAX));
+        self.dropped.inc_by(dropped);
+    }
 }
 
 impl LogStore {
     /// Opens (or creates) the store in `dir`, replaying its WAL.
     pub fn open(dir: &Path, settings: Settings) -> Result<Arc<LogStore>, logstore::Error> {
+        let defaults = Options::default();
+        // The store's own limits agree with ingest's, so what ingest let through is never
+        // refused whole at append; a batch may still hold the portal's own lines in batches
+        // of the store's default size.
+        let limits = logstore::Limits {
+            max_record_bytes: settings.limits.line_bytes,
+            max_fields_per_record: settings.limits.fields,
+            max_batch_records: settings.limits.lines.max(defaults.limits.max_batch_records),
+            ..defaults.limits.clone()
+        };
         let opts = Options {
             retention_ns: Some(settings.retention.as_nanos().min(i64::MAX as u128) as i64),
             retention_bytes: settings.retention_bytes,
-            ..Options::default()
+            limits,
+            ..defaults
         };
         let store = Store::open(dir, logstore::Schema::logs(), opts)?;
+        let disk = DiskGauges::new();
+        disk.update(&store, 0);
         let accepted = IntCounterVec::new(
             Opts::new(
                 "keiko_log_lines_ingested_total",
@@ -137,7 +191,13 @@ impl LogStore {
             accepted,
             refused,
             tails: tail::Tails::default(),
+            disk,
         }))
+    }
+
+    /// What one ingest request may carry.
+    pub fn limits(&self) -> &records::Limits {
+        &self.settings.limits
     }
 
     /// The counters, for the portal's registry.
@@ -146,6 +206,9 @@ impl LogStore {
             Box::new(self.accepted.clone()),
             Box::new(self.refused.clone()),
             Box::new(selflog::DROPPED.clone()),
+            Box::new(self.disk.bytes.clone()),
+            Box::new(self.disk.blocks.clone()),
+            Box::new(self.disk.dropped.clone()),
         ]
     }
 
@@ -176,6 +239,9 @@ impl LogStore {
 
     /// Counts `n` lines of `protocol` refused for `reason`.
     pub fn count_refused(&self, protocol: &str, reason: &str, n: usize) {
+        if n == 0 {
+            return;
+        }
         self.refused
             .with_label_values(&[protocol, reason])
             .inc_by(n as u64);
@@ -314,15 +380,21 @@ impl LogStore {
     }
 
     /// Head cut (when due) and retention every [`MAINTENANCE_EVERY`], on a blocking thread,
-    /// until the process ends.
+    /// until the process ends; the disk gauges follow each run.
     pub fn spawn_maintenance(self: &Arc<Self>) {
         let store = self.store.clone();
+        let disk = self.disk.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
             loop {
                 tick.tick().await;
-                let s = store.clone();
-                let done = tokio::task::spawn_blocking(move || s.maintain(now_ns())).await;
+                let (s, disk) = (store.clone(), disk.clone());
+                let done = tokio::task::spawn_blocking(move || {
+                    let report = s.maintain(now_ns());
+                    disk.update(&s, report.as_ref().map_or(0, |r| r.blocks_dropped));
+                    report
+                })
+                .await;
                 match done {
                     Ok(Ok(_)) => {}
                     Ok(Err(err)) => {

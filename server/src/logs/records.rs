@@ -6,12 +6,101 @@
 use logstore::{severity, LogColumn, Record, Value as Col};
 use serde_json::{Map, Value};
 
-/// Longest accepted line, in bytes (the store's record limit).
-pub const MAX_LINE_BYTES: usize = 256 << 10;
-/// Most attributes on one record (the store's limit).
-pub const MAX_FIELDS: usize = 128;
-/// Most lines one request may carry (the store's batch limit).
-pub const MAX_LINES: usize = 100_000;
+/// Longest attribute name, in bytes (the store's `max_field_name_bytes`).
+const MAX_FIELD_NAME_BYTES: usize = 256;
+
+/// What one ingest request may carry, from the configuration; each limit is named by its
+/// configuration key when it refuses something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `logs_max_line_bytes`: the longest line (a JSON line, a bulk document) and the
+    /// largest record once read, in bytes.
+    pub line_bytes: usize,
+    /// `logs_max_lines_per_request`: most lines (records, bulk actions, forward entries).
+    pub lines: usize,
+    /// `logs_max_fields_per_line`: most attributes on one line.
+    pub fields: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            line_bytes: 256 << 10,
+            lines: 100_000,
+            fields: 128,
+        }
+    }
+}
+
+impl Limits {
+    pub const LINE_BYTES: &'static str = "logs_max_line_bytes";
+    pub const LINES: &'static str = "logs_max_lines_per_request";
+    pub const FIELDS: &'static str = "logs_max_fields_per_line";
+
+    pub fn from_config(config: &crate::config::Config) -> Limits {
+        Limits {
+            line_bytes: config.logs_max_line_bytes,
+            lines: config.logs_max_lines_per_request,
+            fields: config.logs_max_fields_per_line,
+        }
+    }
+
+    /// A line of `bytes` as read from the request.
+    pub fn check_line(&self, bytes: usize) -> Result<(), Refusal> {
+        if bytes > self.line_bytes {
+            return Err(Refusal::over(
+                Self::LINE_BYTES,
+                format!("{bytes} bytes"),
+                self.line_bytes,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Before taking line number `n` (1-based) of a request.
+    pub fn check_count(&self, n: usize) -> Result<(), Refusal> {
+        if n > self.lines {
+            return Err(Refusal::over(
+                Self::LINES,
+                format!("more than {} lines in one request", self.lines),
+                self.lines,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Why a record was refused, and the limit (a configuration key) it broke when it was a
+/// limit rather than malformed input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub message: String,
+    pub limit: Option<&'static str>,
+}
+
+impl Refusal {
+    fn over(limit: &'static str, what: String, max: usize) -> Refusal {
+        Refusal {
+            message: format!("{what}, over the limit {limit} = {max}"),
+            limit: Some(limit),
+        }
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Self {
+        Refusal {
+            message,
+            limit: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 /// Keys that name a column or the body; any of these not used for its column is kept as
 /// an attribute under `attributes.<key>` (the store refuses attributes by these names).
@@ -32,11 +121,23 @@ const RESERVED: [&str; 14] = [
     "correlation_id",
 ];
 
-/// A line refused, with its 1-based number.
+/// A line refused, with its 1-based number (and the limit it broke, if one did).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {
     pub line: usize,
     pub message: String,
+    pub limit: Option<&'static str>,
+}
+
+impl LineError {
+    pub fn new(line: usize, refusal: impl Into<Refusal>) -> LineError {
+        let Refusal { message, limit } = refusal.into();
+        LineError {
+            line,
+            message,
+            limit,
+        }
+    }
 }
 
 impl std::fmt::Display for LineError {
@@ -48,39 +149,44 @@ impl std::fmt::Display for LineError {
 /// Parses JSON lines (one object per line; blank lines skipped) into records; the first
 /// bad line refuses the whole body. `service` is used where a line names none; `now`
 /// (Unix ns) where it has no time.
-pub fn parse_json_lines(body: &[u8], service: &str, now: i64) -> Result<Vec<Record>, LineError> {
+pub fn parse_json_lines(
+    body: &[u8],
+    service: &str,
+    now: i64,
+    limits: &Limits,
+) -> Result<Vec<Record>, LineError> {
     let mut out = Vec::new();
     for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
         let line = i + 1;
-        let bad = |message: String| LineError { line, message };
+        let bad = |refusal: Refusal| LineError::new(line, refusal);
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if raw.len() > MAX_LINE_BYTES {
-            return Err(bad(format!(
-                "{} bytes, over the limit of {MAX_LINE_BYTES}",
-                raw.len()
-            )));
-        }
-        if out.len() >= MAX_LINES {
-            return Err(bad(format!("more than {MAX_LINES} lines in one request")));
-        }
+        limits.check_line(raw.len()).map_err(bad)?;
+        limits.check_count(out.len() + 1).map_err(bad)?;
         let value: Value =
-            serde_json::from_slice(raw).map_err(|e| bad(format!("not JSON: {e}")))?;
+            serde_json::from_slice(raw).map_err(|e| bad(format!("not JSON: {e}").into()))?;
         let Value::Object(object) = value else {
-            return Err(bad("not a JSON object".into()));
+            return Err(bad(String::from("not a JSON object").into()));
         };
-        out.push(from_object(object, service, now).map_err(bad)?);
+        out.push(from_object(object, service, now, limits).map_err(bad)?);
     }
     Ok(out)
 }
 
-/// One JSON object as a record.
-pub fn from_object(mut o: Map<String, Value>, service: &str, now: i64) -> Result<Record, String> {
+/// One JSON object as a record, within `limits` (fields per line, the record's size).
+pub fn from_object(
+    mut o: Map<String, Value>,
+    service: &str,
+    now: i64,
+    limits: &Limits,
+) -> Result<Record, Refusal> {
     let time = match take_first(&mut o, &["timestamp", "time", "@timestamp"]) {
         Some(v) => parse_time(&v).ok_or_else(|| {
-            format!("field `timestamp`: {v} is not an RFC 3339 time or a Unix time")
+            Refusal::from(format!(
+                "field `timestamp`: {v} is not an RFC 3339 time or a Unix time"
+            ))
         })?,
         None => now,
     };
@@ -119,16 +225,33 @@ pub fn from_object(mut o: Map<String, Value>, service: &str, now: i64) -> Result
     for (key, value) in o {
         flatten(&mut record.attributes, key, value);
     }
-    if record.attributes.len() > MAX_FIELDS {
-        return Err(format!(
-            "{} fields, over the limit of {MAX_FIELDS}",
-            record.attributes.len()
+    if record.attributes.len() > limits.fields {
+        return Err(Refusal::over(
+            Limits::FIELDS,
+            format!("{} fields", record.attributes.len()),
+            limits.fields,
         ));
     }
-    if let Some((k, _)) = record.attributes.iter().find(|(k, _)| k.len() > 256) {
-        return Err(format!(
-            "field name `{}…` is longer than 256 bytes",
-            &k[..32]
+    if let Some((k, _)) = record
+        .attributes
+        .iter()
+        .find(|(k, _)| k.len() > MAX_FIELD_NAME_BYTES)
+    {
+        let start: String = k.chars().take(32).collect();
+        return Err(Refusal {
+            message: format!(
+                "field name `{start}…` is {} bytes, longer than {MAX_FIELD_NAME_BYTES}",
+                k.len()
+            ),
+            limit: Some("max_field_name_bytes"),
+        });
+    }
+    let size = record.size();
+    if size > limits.line_bytes {
+        return Err(Refusal::over(
+            Limits::LINE_BYTES,
+            format!("{size} bytes once read"),
+            limits.line_bytes,
         ));
     }
     Ok(record)
@@ -137,7 +260,12 @@ pub fn from_object(mut o: Map<String, Value>, service: &str, now: i64) -> Result
 /// One OTLP log record as a store record: its attributes as keys of a JSON record (so
 /// `correlation_id`, `exception.*` and the rest map as in JSON lines), then the OTLP
 /// fields on top. `service` is used when the resource names none.
-pub fn from_otlp(line: ingest::LogLine, service: &str, now: i64) -> Result<Record, String> {
+pub fn from_otlp(
+    line: ingest::LogLine,
+    service: &str,
+    now: i64,
+    limits: &Limits,
+) -> Result<Record, Refusal> {
     let mut o: Map<String, Value> = line
         .attributes
         .into_iter()
@@ -183,29 +311,42 @@ pub fn from_otlp(line: ingest::LogLine, service: &str, now: i64) -> Result<Recor
             o.insert(key.into(), Value::String(value));
         }
     }
-    from_object(o, service, now)
+    from_object(o, service, now, limits)
 }
 
-/// OTLP log records as store records; those that cannot be stored (too many fields, a bad
-/// time) are counted and the first reason given, for the partial success.
+/// OTLP log records sorted into those to store and those refused, for the partial success.
+#[derive(Debug, Default)]
+pub struct OtlpSorted {
+    pub kept: Vec<Record>,
+    /// Records refused, and how many of them broke a limit.
+    pub rejected: i64,
+    pub over_limit: usize,
+    /// The first refusal, naming its record's index in the request.
+    pub reason: String,
+}
+
+/// OTLP log records as store records; those that cannot be stored (too many fields, too
+/// large, a bad time) are counted and the first reason given, for the partial success.
 pub fn from_otlp_lines(
     lines: Vec<ingest::LogLine>,
     service: &str,
     now: i64,
-) -> (Vec<Record>, i64, String) {
-    let (mut kept, mut rejected, mut reason) = (Vec::new(), 0i64, String::new());
+    limits: &Limits,
+) -> OtlpSorted {
+    let mut out = OtlpSorted::default();
     for (i, line) in lines.into_iter().enumerate() {
-        match from_otlp(line, service, now) {
-            Ok(r) => kept.push(r),
+        match from_otlp(line, service, now, limits) {
+            Ok(r) => out.kept.push(r),
             Err(e) => {
-                rejected += 1;
-                if reason.is_empty() {
-                    reason = format!("log record {i}: {e}");
+                out.rejected += 1;
+                out.over_limit += usize::from(e.limit.is_some());
+                if out.reason.is_empty() {
+                    out.reason = format!("log record {i}: {e}");
                 }
             }
         }
     }
-    (kept, rejected, reason)
+    out
 }
 
 /// One Loki entry as a store record: a line that is a JSON object is read as a JSON record
@@ -213,7 +354,11 @@ pub fn from_otlp_lines(
 /// the body; stream labels and structured metadata fill in what the line does not say
 /// (`service_name`, `service`, `job` or `app` → service; `level`, `severity`,
 /// `detected_level` → severity; the rest → attributes).
-pub fn from_loki(entry: ingest::LokiEntry, service: &str) -> Result<Record, String> {
+pub fn from_loki(
+    entry: ingest::LokiEntry,
+    service: &str,
+    limits: &Limits,
+) -> Result<Record, Refusal> {
     let mut o = match serde_json::from_str::<Value>(&entry.line) {
         Ok(Value::Object(o)) => o,
         _ => {
@@ -239,7 +384,7 @@ pub fn from_loki(entry: ingest::LokiEntry, service: &str) -> Result<Record, Stri
         };
         o.entry(key).or_insert(Value::String(v));
     }
-    from_object(o, service, 0)
+    from_object(o, service, 0, limits)
 }
 
 /// The first of `keys` present (and not null), removed from `o`.
@@ -326,7 +471,9 @@ mod tests {
     #[test]
     fn structured_formatter_lines_map_to_columns_and_attributes() {
         let line = br#"{"timestamp":"2025-12-01T10:00:00.123Z","level":"WARNING","logger":"keiko.request","message":"Slow request","module":"middleware","function":"dispatch","line":42,"correlation_id":"c-1","exception":{"type":"TimeoutError","message":"boom"},"user_id":"u7"}"#;
-        let r = parse_json_lines(line, "api", 0).unwrap().remove(0);
+        let r = parse_json_lines(line, "api", 0, &Limits::default())
+            .unwrap()
+            .remove(0);
         assert_eq!(r.time, 1_764_583_200_123_000_000);
         assert_eq!(r.values[0], Col::Int(13));
         assert_eq!(r.values[1], Col::Str("api".into()));
@@ -341,11 +488,12 @@ mod tests {
     #[test]
     fn a_bad_line_is_named_by_its_number() {
         let body = b"{\"message\":\"a\"}\n\n{\"message\":\"b\"\n";
-        let e = parse_json_lines(body, "x", 0).unwrap_err();
+        let e = parse_json_lines(body, "x", 0, &Limits::default()).unwrap_err();
         assert_eq!(e.line, 3);
-        let e = parse_json_lines(b"[1]", "x", 0).unwrap_err();
+        let e = parse_json_lines(b"[1]", "x", 0, &Limits::default()).unwrap_err();
         assert_eq!(e.to_string(), "line 1: not a JSON object");
-        let e = parse_json_lines(br#"{"timestamp":"yesterday"}"#, "x", 0).unwrap_err();
+        let e = parse_json_lines(br#"{"timestamp":"yesterday"}"#, "x", 0, &Limits::default())
+            .unwrap_err();
         assert!(e.message.contains("timestamp"), "{e}");
     }
 
@@ -359,11 +507,60 @@ mod tests {
             parse_time(&Value::from(1_700_000_000_000u64)),
             Some(1_700_000_000_000_000_000)
         );
-        let r = parse_json_lines(br#"{"msg":"x","service":"billing","level":"nope"}"#, "d", 5)
-            .unwrap()
-            .remove(0);
+        let r = parse_json_lines(
+            br#"{"msg":"x","service":"billing","level":"nope"}"#,
+            "d",
+            5,
+            &Limits::default(),
+        )
+        .unwrap()
+        .remove(0);
         assert_eq!(r.time, 5);
         assert_eq!(r.values[1], Col::Str("billing".into()));
         assert_eq!(r.attribute("level_text"), Some("nope"));
+    }
+
+    #[test]
+    fn each_limit_refuses_naming_its_configuration_key() {
+        let limits = Limits {
+            line_bytes: 300,
+            lines: 2,
+            fields: 3,
+        };
+        let line = |extra: &str| format!(r#"{{"message":"m"{extra}}}"#);
+        let body = [line(""), line(""), line("")].join("\n");
+        let e = parse_json_lines(body.as_bytes(), "x", 0, &limits).unwrap_err();
+        assert_eq!((e.line, e.limit), (3, Some(Limits::LINES)), "{e}");
+        let long = line(&format!(r#","pad":"{}""#, "x".repeat(400)));
+        let e = parse_json_lines(long.as_bytes(), "x", 0, &limits).unwrap_err();
+        assert_eq!(e.limit, Some(Limits::LINE_BYTES), "{e}");
+        assert!(
+            e.message
+                .contains("over the limit logs_max_line_bytes = 300"),
+            "{e}"
+        );
+        let many = line(r#","a":1,"b":2,"c":3,"d":4"#);
+        let e = parse_json_lines(many.as_bytes(), "x", 0, &limits).unwrap_err();
+        assert_eq!(e.limit, Some(Limits::FIELDS), "{e}");
+        assert!(e.message.starts_with("4 fields"), "{e}");
+        // Malformed input is no limit.
+        let e = parse_json_lines(b"{", "x", 0, &limits).unwrap_err();
+        assert_eq!(e.limit, None);
+        // A record within the line size as JSON but not once read cannot happen for JSON
+        // lines; for OTLP it is checked on the record.
+        let otlp = ingest::LogLine {
+            body: "y".repeat(400),
+            ..Default::default()
+        };
+        let sorted = from_otlp_lines(vec![otlp, ingest::LogLine::default()], "s", 1, &limits);
+        assert_eq!(
+            (sorted.kept.len(), sorted.rejected, sorted.over_limit),
+            (1, 1, 1)
+        );
+        assert!(
+            sorted.reason.starts_with("log record 0: "),
+            "{}",
+            sorted.reason
+        );
     }
 }

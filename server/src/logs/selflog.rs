@@ -84,10 +84,12 @@ fn write_loop(store: &LogStore, rx: &Receiver<String>) {
                     since = Instant::now();
                 }
                 match serde_json::from_str(&line) {
-                    Ok(serde_json::Value::Object(o)) => match from_object(o, SERVICE, now_ns()) {
-                        Ok(r) => batch.push(r),
-                        Err(_) => DROPPED.inc(),
-                    },
+                    Ok(serde_json::Value::Object(o)) => {
+                        match from_object(o, SERVICE, now_ns(), store.limits()) {
+                            Ok(r) => batch.push(r),
+                            Err(_) => DROPPED.inc(),
+                        }
+                    }
                     _ => DROPPED.inc(),
                 }
             }

@@ -109,13 +109,19 @@ async fn bulk(
         .find(|(k, v)| k == "service" && !v.is_empty())
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
+    let limits = *store.limits();
     let parsed = crate::cpu::INGEST
-        .run(move || parse_bulk(&body, index.as_deref(), &service, now_ns()))
+        .run(move || parse_bulk(&body, index.as_deref(), &service, now_ns(), &limits))
         .await;
     let mut bulk: Bulk = match parsed {
         Err(busy) => return ApiError::from(busy).into_response(),
         Ok(Err(e)) => {
-            store.count_refused("elasticsearch", "malformed", 1);
+            let reason = if e.limit.is_some() {
+                "limit"
+            } else {
+                "malformed"
+            };
+            store.count_refused("elasticsearch", reason, 1);
             return es_error(
                 StatusCode::BAD_REQUEST,
                 "illegal_argument_exception",
@@ -132,7 +138,8 @@ async fn bulk(
         );
     }
     let refused = bulk.items.len() - bulk.records.len();
-    store.count_refused("elasticsearch", "invalid_record", refused);
+    store.count_refused("elasticsearch", "limit", bulk.over_limit);
+    store.count_refused("elasticsearch", "invalid_record", refused - bulk.over_limit);
     let records = std::mem::take(&mut bulk.records);
     let times: Vec<i64> = records.iter().map(|r| r.time).collect();
     let first_seq = match store.append_at("elasticsearch", records).await {

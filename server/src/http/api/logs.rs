@@ -13,7 +13,7 @@ use serde_json::json;
 use super::Api;
 use crate::charts::time::{now_seconds, resolve};
 use crate::http::errors::ApiError;
-use crate::logs::records::{from_loki, from_otlp_lines, parse_json_lines, MAX_LINES};
+use crate::logs::records::{from_loki, from_otlp_lines, parse_json_lines};
 use crate::logs::{now_ns, LogStore, LogStoreError};
 use crate::sources::logs::{LogQuery, LogSource};
 use crate::state::AppState;
@@ -142,15 +142,25 @@ async fn json_lines(State(state): State<AppState>, push: Push) -> Result<Respons
     let store = store(&state)?;
     let Push { service, body, .. } = push;
     let lines = bytecount_lines(&body);
+    let limits = *store.limits();
     let parsed = crate::cpu::INGEST
-        .run(move || parse_json_lines(&body, &service, now_ns()))
+        .run(move || parse_json_lines(&body, &service, now_ns(), &limits))
         .await?;
     let records = match parsed {
         Ok(r) => r,
         Err(e) => {
-            store.count_refused("jsonl", "malformed", lines);
             let mut api = ApiError::invalid("body", e.to_string());
-            api.details = Some(json!({ "line": e.line }));
+            match e.limit {
+                Some(limit) => {
+                    store.count_refused("jsonl", "limit", lines);
+                    api.code = "limit";
+                    api.details = Some(json!({ "line": e.line, "limit": limit }));
+                }
+                None => {
+                    store.count_refused("jsonl", "malformed", lines);
+                    api.details = Some(json!({ "line": e.line }));
+                }
+            }
             return Err(api);
         }
     };
@@ -161,8 +171,9 @@ async fn json_lines(State(state): State<AppState>, push: Push) -> Result<Respons
     Ok(Json(json!({ "accepted": stored })).into_response())
 }
 
-/// OTLP/HTTP logs: records the store cannot take (too many fields, a bad time) are refused
-/// one by one in the partial success; the rest are stored as one batch.
+/// OTLP/HTTP logs: records the store cannot take (over a limit, a bad time) are refused
+/// one by one in the partial success; the rest are stored as one batch. More records than
+/// a request may carry refuse the whole request (413).
 async fn otlp_logs(State(state): State<AppState>, push: Push) -> Result<Response, ApiError> {
     let store = store(&state)?;
     let Push {
@@ -171,6 +182,7 @@ async fn otlp_logs(State(state): State<AppState>, push: Push) -> Result<Response
         encoding,
         body,
     } = push;
+    let limits = *store.limits();
     let decoded = crate::cpu::INGEST
         .run(move || {
             let mut decoded = ingest::decode_otlp_logs(
@@ -178,23 +190,35 @@ async fn otlp_logs(State(state): State<AppState>, push: Push) -> Result<Response
                 content_type.as_deref(),
                 encoding.as_deref(),
                 &ingest::Limits::default(),
-                MAX_LINES,
+                limits.lines,
             )?;
             let lines = std::mem::take(&mut decoded.lines);
-            let (kept, rejected, reason) = from_otlp_lines(lines, &service, now_ns());
-            Ok::<_, ingest::DecodeError>((decoded, kept, rejected, reason))
+            let sorted = from_otlp_lines(lines, &service, now_ns(), &limits);
+            Ok::<_, ingest::DecodeError>((decoded, sorted))
         })
         .await?;
-    let (decoded, kept, rejected, reason) = match decoded {
+    let (decoded, sorted) = match decoded {
         Ok(d) => d,
         Err(e) => {
-            store.count_refused("otlp", "malformed", 1);
-            return Err(super::ingest::decode_failure(e));
+            let reason = match e {
+                ingest::DecodeError::TooManySamples { .. } => "limit",
+                _ => "malformed",
+            };
+            store.count_refused("otlp", reason, 1);
+            return Err(limit_named(super::ingest::decode_failure(e), reason));
         }
     };
-    store.count_refused("otlp", "invalid_record", rejected as usize);
-    store.append("otlp", kept).await.map_err(append_failure)?;
-    let answer = decoded.response_body(rejected, &reason);
+    store.count_refused("otlp", "limit", sorted.over_limit);
+    store.count_refused(
+        "otlp",
+        "invalid_record",
+        sorted.rejected as usize - sorted.over_limit,
+    );
+    store
+        .append("otlp", sorted.kept)
+        .await
+        .map_err(append_failure)?;
+    let answer = decoded.response_body(sorted.rejected, &sorted.reason);
     Ok((
         [(header::CONTENT_TYPE, decoded.format.content_type())],
         answer,
@@ -212,6 +236,7 @@ async fn loki_push(State(state): State<AppState>, push: Push) -> Result<Response
         encoding,
         body,
     } = push;
+    let limits = *store.limits();
     let decoded = crate::cpu::INGEST
         .run(move || {
             let entries = ingest::decode_loki_push(
@@ -219,25 +244,39 @@ async fn loki_push(State(state): State<AppState>, push: Push) -> Result<Response
                 content_type.as_deref(),
                 encoding.as_deref(),
                 &ingest::Limits::default(),
-                MAX_LINES,
+                limits.lines,
             )
-            .map_err(|e| (1, super::ingest::decode_failure(e)))?;
+            .map_err(|e| {
+                let reason = match e {
+                    ingest::DecodeError::TooManySamples { .. } => "limit",
+                    _ => "malformed",
+                };
+                (1, reason, Box::new(super::ingest::decode_failure(e)))
+            })?;
             let n = entries.len();
             entries
                 .into_iter()
                 .enumerate()
                 .map(|(i, e)| {
-                    from_loki(e, &service)
-                        .map_err(|m| (n, ApiError::invalid("body", format!("entry {i}: {m}"))))
+                    from_loki(e, &service, &limits).map_err(|r| {
+                        let reason = if r.limit.is_some() {
+                            "limit"
+                        } else {
+                            "malformed"
+                        };
+                        let mut api = ApiError::invalid("body", format!("entry {i}: {r}"));
+                        api.details = Some(json!({ "entry": i, "limit": r.limit }));
+                        (n, reason, Box::new(api))
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
     let records = match decoded {
         Ok(r) => r,
-        Err((lines, e)) => {
-            store.count_refused("loki", "malformed", lines);
-            return Err(e);
+        Err((lines, reason, e)) => {
+            store.count_refused("loki", reason, lines);
+            return Err(limit_named(*e, reason));
         }
     };
     store
@@ -245,6 +284,20 @@ async fn loki_push(State(state): State<AppState>, push: Push) -> Result<Response
         .await
         .map_err(append_failure)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A refusal by a limit says so in its code (`limit`) and names the limit; one the
+/// decoder made (too many records) is `logs_max_lines_per_request`.
+fn limit_named(mut e: ApiError, reason: &str) -> ApiError {
+    if reason == "limit" {
+        e.code = "limit";
+        if e.details.is_none() {
+            let key = crate::logs::records::Limits::LINES;
+            e.message = format!("{} (the limit {key})", e.message);
+            e.details = Some(json!({ "limit": key }));
+        }
+    }
+    e
 }
 
 fn bytecount_lines(body: &[u8]) -> usize {
