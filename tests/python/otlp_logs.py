@@ -1,16 +1,19 @@
 """Logs through Python's `logging` into OpenTelemetry's Python SDK and its OTLP/HTTP log
-exporter (protobuf) to OTLP_ENDPOINT with the token in OTLP_TOKEN: the seed's
-StructuredFormatter fields (logger, module, function, line come from the record; the
-correlation id from `extra`), one line inside a span (trace and span id), one with an
-exception. Prints the trace id. Exits non-zero when the exporter reports a failure.
+exporter (protobuf; gzip-compressed when OTLP_COMPRESSION=gzip) to OTLP_ENDPOINT with the
+token in OTLP_TOKEN: the seed's StructuredFormatter fields (logger, module, function, line
+come from the record; the correlation id from `extra`), one line inside a span (trace and
+span id), one with an exception. Prints the trace id. Exits non-zero when the exporter
+reports a failure.
 
-Run by tests/tests/logs.rs, which finds the lines through the portal's log API.
+Run by tests/tests/logs.rs and tests/tests/logs_otlp.rs, which find the lines through the
+portal's log API.
 """
 
 import logging
 import os
 import sys
 
+from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
@@ -22,6 +25,7 @@ resource = Resource.create({"service.name": "keiko-api", "service.instance.id": 
 exporter = OTLPLogExporter(
     endpoint=os.environ["OTLP_ENDPOINT"],
     headers={"Authorization": f"Bearer {os.environ['OTLP_TOKEN']}"},
+    compression=Compression(os.environ.get("OTLP_COMPRESSION", "none")),
 )
 failures = []
 
