@@ -250,10 +250,10 @@ pub struct TraceSearchView {
     /// The range searched, Unix seconds.
     pub start: f64,
     pub end: f64,
-    /// Traces read to apply filters the store cannot (`>`, `<`, `!=`, exists); when the
-    /// cap was reached, `capped` is set and older matches may be missing.
-    pub examined: usize,
-    pub capped: bool,
+    /// Set when the store stopped at its read budget before it found `limit` traces:
+    /// older matches may be missing.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 /// One span of a trace (the shape of `GET /api/v1/traces/{id}`).

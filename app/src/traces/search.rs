@@ -163,17 +163,11 @@ fn Results(v: TraceSearchView, search: String) -> impl IntoView {
             view! { <a id="traces-compare" href=href>"Compare the two picked traces"</a> }
         })
     };
-    let capped = (v.examined > 0).then(|| {
-        let more = if v.capped {
-            "; older matches may be missing"
-        } else {
-            ""
-        };
+    let partial = v.partial.then(|| {
         view! {
-            <p class="hint">{format!(
-                "Attribute filters were checked on the newest {} traces of the search{more}.",
-                v.examined
-            )}</p>
+            <p class="hint" id="traces-partial" role="status">
+                "The search stopped at its read budget before it found enough traces: older matches may be missing. Narrow the time range or add a service or operation."
+            </p>
         }
     });
     let rows = v
@@ -214,7 +208,7 @@ fn Results(v: TraceSearchView, search: String) -> impl IntoView {
         {lists}
         <p class="traces-count" data-testid="traces-count" data-search=search>{format!("{count} traces")}</p>
         <super::scatter::Scatter v=v.clone() />
-        {capped}
+        {partial}
         <p class="compare-bar">{compare_link}</p>
         <table class="data traces-list">
             <thead>

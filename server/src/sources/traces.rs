@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use super::SourceError;
+pub use app::traces::model::AttrFilter;
 
 /// A trace search: traces in `[start, end)` with a span that matches every condition given.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -16,6 +17,10 @@ pub struct TraceQuery {
     pub operation: Option<String>,
     /// Span attributes (tags) that must match exactly.
     pub attributes: BTreeMap<String, String>,
+    /// Further attribute conditions on the same span (`key!=v`, `key>n`, `key<n`, a bare
+    /// `key`), each on the span's attribute, else its resource's.
+    #[serde(skip)]
+    pub conditions: Vec<AttrFilter>,
     /// Only traces with a matching span that lasts at least this long …
     pub min_duration_ms: Option<f64>,
     /// … and at most this long.
@@ -29,6 +34,14 @@ pub struct TraceQuery {
     pub end: f64,
     /// At most this many traces.
     pub limit: usize,
+}
+
+/// A search's traces, and whether the store stopped at its read budget before it had
+/// `limit` of them (then older matches may be missing: never silently).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TraceMatches {
+    pub traces: Vec<TraceSummary>,
+    pub partial: bool,
 }
 
 /// One trace in a search result.
@@ -200,6 +213,24 @@ pub trait TraceSource: Send + Sync {
         &'a self,
         q: &'a TraceQuery,
     ) -> BoxFuture<'a, Result<Vec<TraceSummary>, SourceError>>;
+    /// [`TraceSource::search`] with its completeness, and with `conditions` applied; a
+    /// store that cannot apply them refuses the query rather than ignore them.
+    fn search_matches<'a>(
+        &'a self,
+        q: &'a TraceQuery,
+    ) -> BoxFuture<'a, Result<TraceMatches, SourceError>> {
+        Box::pin(async move {
+            if !q.conditions.is_empty() {
+                return Err(SourceError::BadQuery(
+                    "this store cannot apply !=, >, < or exists filters".into(),
+                ));
+            }
+            Ok(TraceMatches {
+                traces: self.search(q).await?,
+                partial: false,
+            })
+        })
+    }
     /// One trace by id; `None` when the store does not have it.
     fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, Result<Option<Trace>, SourceError>>;
     /// The services that reported spans in `[start, end)`.

@@ -1,23 +1,19 @@
 //! What Explore → Traces asks of the traces family's source, shaped for the pages
-//! (`app::traces::model`): a search with the attribute filters the store cannot apply
-//! itself (`>`, `<`, `!=`, exists — checked on each candidate trace's spans, over a
-//! bounded number of traces), one trace, and the service map with per-service RED
-//! (`map.rs`). Called by the pages' server backend and by the `/api/v1/traces/explore`
-//! and `/graph` routes alike.
+//! (`app::traces::model`): a search with its attribute filters (`=` as the source's tags,
+//! `!=`, `>`, `<` and exists as its conditions, applied by the source on each span it
+//! scans; the answer says when the source's read budget ran out first), one trace, and
+//! the service map with per-service RED (`map.rs`). Called by the pages' server backend
+//! and by the `/api/v1/traces/explore` and `/graph` routes alike.
 
 pub mod map;
 
 use app::traces::model::{
-    parse_duration_ms, parse_filters, AttrFilter, Span, Trace, TraceSearch, TraceSearchView,
-    TraceSummary,
+    parse_duration_ms, parse_filters, AttrFilter, Trace, TraceSearch, TraceSearchView, TraceSummary,
 };
 
 use crate::charts::time::resolve;
 use crate::error::Error;
 use crate::sources::traces::{TraceQuery, TraceSource};
-
-/// Candidate traces read, at most, to apply filters the store cannot.
-pub const MAX_EXAMINED: usize = 500;
 
 /// `from` and `to` as Unix seconds, `to` after `from`.
 pub fn range(from: &str, to: &str, now: f64) -> Result<(f64, f64), Error> {
@@ -27,17 +23,6 @@ pub fn range(from: &str, to: &str, now: f64) -> Result<(f64, f64), Error> {
         return Err(Error::invalid("to", "`to` must be after `from`"));
     }
     Ok((start, end))
-}
-
-/// Whether one span meets every condition of the search.
-fn span_matches(s: &Span, q: &TraceQuery, filters: &[AttrFilter]) -> bool {
-    let ms = s.duration_ns as f64 / 1e6;
-    q.service.as_ref().is_none_or(|v| *v == s.service)
-        && q.operation.as_ref().is_none_or(|v| *v == s.operation)
-        && q.min_duration_ms.is_none_or(|m| ms >= m)
-        && q.max_duration_ms.is_none_or(|m| ms <= m)
-        && (!q.errors_only || s.error)
-        && filters.iter().all(|f| f.accepts(s.value_of(f.key())))
 }
 
 /// A source's trace in the pages' shape (the same fields, read back through serde).
@@ -65,7 +50,7 @@ pub async fn search(
         }
     }
     let limit = req.limit.clamp(1, app::traces::model::MAX_LIMIT);
-    let (exact, rest): (Vec<AttrFilter>, Vec<AttrFilter>) = filters
+    let (exact, conditions): (Vec<AttrFilter>, Vec<AttrFilter>) = filters
         .into_iter()
         .partition(|f| matches!(f, AttrFilter::Equals(..)));
     let nonempty = |v: &str| Some(v.to_owned()).filter(|v| !v.is_empty());
@@ -73,41 +58,21 @@ pub async fn search(
         service: nonempty(&req.service),
         operation: nonempty(&req.operation),
         attributes: exact
-            .iter()
+            .into_iter()
             .filter_map(|f| match f {
-                AttrFilter::Equals(k, v) => Some((k.clone(), v.clone())),
+                AttrFilter::Equals(k, v) => Some((k, v)),
                 _ => None,
             })
             .collect(),
+        conditions,
         min_duration_ms: min,
         max_duration_ms: max,
         errors_only: req.errors,
         start,
         end,
-        limit: if rest.is_empty() { limit } else { MAX_EXAMINED },
+        limit,
     };
-    let candidates = src.search(&q).await?;
-    let (mut traces, mut examined, mut capped) = (Vec::new(), 0, false);
-    if rest.is_empty() {
-        traces = candidates;
-    } else {
-        capped = candidates.len() >= MAX_EXAMINED;
-        let all: Vec<AttrFilter> = exact.into_iter().chain(rest).collect();
-        for s in candidates {
-            if traces.len() >= limit {
-                capped = false;
-                break;
-            }
-            examined += 1;
-            let Some(t) = src.get(&s.trace_id).await? else {
-                continue;
-            };
-            let t = to_page_trace(t)?;
-            if t.spans.iter().any(|sp| span_matches(sp, &q, &all)) {
-                traces.push(s);
-            }
-        }
-    }
+    let found = src.search_matches(&q).await?;
     let (services, operations) = futures::future::join(src.services(start, end), async {
         match &q.service {
             Some(s) => src.operations(s).await.map(Some),
@@ -122,7 +87,8 @@ pub async fn search(
         .collect();
     operations.dedup();
     Ok(TraceSearchView {
-        traces: traces
+        traces: found
+            .traces
             .into_iter()
             .map(|s| TraceSummary {
                 trace_id: s.trace_id,
@@ -138,8 +104,7 @@ pub async fn search(
         operations,
         start,
         end,
-        examined,
-        capped,
+        partial: found.partial,
     })
 }
 
@@ -148,5 +113,80 @@ pub async fn trace(src: &dyn TraceSource, id: &str) -> Result<Trace, Error> {
     match src.get(id).await? {
         Some(t) => to_page_trace(t),
         None => Err(Error::not_found(format!("trace {id}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ingest::spans::{Attr, SpanKind, SpanLine};
+
+    use super::*;
+    use crate::sources::embedded_traces::EmbeddedTraces;
+    use crate::traces::{Settings, TraceStore};
+
+    /// A root span of its own trace `i`, `i` ms after `t0`, with `http.status_code`.
+    fn root(i: usize, t0: i64, status: &str) -> SpanLine {
+        SpanLine {
+            trace_id: format!("{:032x}", i + 1),
+            span_id: format!("{:016x}", i + 1),
+            name: "GET /api/tasks".into(),
+            kind: SpanKind::Server,
+            start_ns: t0 + i as i64 * 1_000_000,
+            end_ns: t0 + i as i64 * 1_000_000 + 5_000_000,
+            service: "keiko-api".into(),
+            attributes: vec![Attr::text("http.status_code", status)],
+            ..Default::default()
+        }
+    }
+
+    fn request(filters: &str, t0: i64) -> TraceSearch {
+        TraceSearch {
+            service: "keiko-api".into(),
+            filters: filters.into(),
+            from: format!("{}", t0 / 1_000_000_000 - 60),
+            to: format!("{}", t0 / 1_000_000_000 + 60),
+            limit: 20,
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn comparison_and_exists_filters_find_a_match_older_than_the_newest_500_traces() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+        let t0 = 1_700_000_000_000_000_000;
+        // The oldest of 800 traces is the only one that failed, and the only one retried.
+        let mut spans: Vec<SpanLine> = (0..800).map(|i| root(i, t0, "200")).collect();
+        spans[0] = root(0, t0, "503");
+        spans[0].attributes.push(Attr::text("retry.count", "2"));
+        store.append_blocking(&spans).unwrap();
+        let src = EmbeddedTraces(store);
+        let oldest = format!("{:032x}", 1);
+        for filters in [
+            "http.status_code>499",
+            "retry.count",
+            "http.status_code!=200",
+        ] {
+            let v = search(&src, &request(filters, t0), 0.0).await.unwrap();
+            let ids: Vec<&str> = v.traces.iter().map(|t| t.trace_id.as_str()).collect();
+            assert_eq!(ids, vec![oldest.as_str()], "{filters}");
+            assert!(!v.partial, "{filters}");
+        }
+        // `<` with an equality on the same span: the 799 successes, newest first, 20 shown.
+        let v = search(
+            &src,
+            &request("http.status_code<300 http.status_code=200", t0),
+            0.0,
+        )
+        .await
+        .unwrap();
+        assert_eq!(v.traces.len(), 20);
+        assert_eq!(v.traces[0].trace_id, format!("{:032x}", 800));
+        assert!(!v.partial);
+        // A filter no span passes: nothing, and the whole range was read (not partial).
+        let v = search(&src, &request("http.status_code>600", t0), 0.0)
+            .await
+            .unwrap();
+        assert!(v.traces.is_empty() && !v.partial, "{v:?}");
     }
 }

@@ -251,6 +251,7 @@ async fn find(
         service: param(&p, "service"),
         operation: param(&p, "operation"),
         attributes: tags(&p)?,
+        conditions: Vec::new(),
         min_duration_ms: duration_param(&p, "minDuration")?,
         max_duration_ms: duration_param(&p, "maxDuration")?,
         errors_only: false,

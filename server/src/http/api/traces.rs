@@ -245,6 +245,7 @@ fn trace_query(p: &[(String, String)]) -> Result<TraceQuery, ApiError> {
         service: param(p, "service"),
         operation: param(p, "operation"),
         attributes: tags(p)?,
+        conditions: Vec::new(),
         min_duration_ms: duration_param(p, "minDuration")?,
         max_duration_ms: duration_param(p, "maxDuration")?,
         errors_only: param(p, "errors").is_some_and(|v| v == "true" || v == "1"),
@@ -326,10 +327,10 @@ async fn search(
     let q = trace_query(&p)?;
     let found = source(&state, &p)
         .await?
-        .search(&q)
+        .search_matches(&q)
         .await
         .map_err(source_failure)?;
-    Ok(Json(json!({ "traces": found })).into_response())
+    Ok(Json(json!({ "traces": found.traces, "partial": found.partial })).into_response())
 }
 
 async fn trace(

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use super::traces::{
-    Operation, Red, RedQuery, ServiceMap, Trace, TraceQuery, TraceSource, TraceSummary,
+    Operation, Red, RedQuery, ServiceMap, Trace, TraceMatches, TraceQuery, TraceSource,
+    TraceSummary,
 };
 use super::SourceError;
 use crate::traces::catalog::lock;
@@ -36,10 +37,17 @@ impl TraceSource for EmbeddedTraces {
         &'a self,
         q: &'a TraceQuery,
     ) -> BoxFuture<'a, Result<Vec<TraceSummary>, SourceError>> {
+        Box::pin(async move { Ok(self.search_matches(q).await?.traces) })
+    }
+
+    fn search_matches<'a>(
+        &'a self,
+        q: &'a TraceQuery,
+    ) -> BoxFuture<'a, Result<TraceMatches, SourceError>> {
         Box::pin(async move {
             let q = q.clone();
             self.0
-                .read(move |s, _, _| query::search(s, &q))
+                .read(move |s, _, _| query::search(s, &q, query::BUDGET))
                 .await
                 .map_err(failure)
         })

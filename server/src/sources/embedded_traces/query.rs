@@ -1,15 +1,17 @@
 //! Reads over the span store, on the caller's (blocking) thread: trace search (spans that
 //! match, then their traces' merged summaries), a trace by id (bloom-filtered on the trace
-//! id), attribute names and values. Every read is bounded: a search looks at most
-//! [`MAX_SEARCH_SPANS`] matching spans, a trace holds at most [`MAX_TRACE_SPANS`] spans.
+//! id), attribute names and values. Every read is bounded: a search reads at most
+//! [`BUDGET`] (matching spans, time) and says when it stopped there, a trace holds at most
+//! [`MAX_TRACE_SPANS`] spans.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use logstore::query::{Compare, FieldTest};
 use logstore::{Cursor, Query, Record, Store, TimeRange, Value};
 
 use super::view::{merge_summaries, span_view};
-use crate::sources::traces::{Trace, TraceQuery, TraceSummary};
+use crate::sources::traces::{AttrFilter, Trace, TraceMatches, TraceQuery, TraceSummary};
 use crate::traces::catalog::{equals, spans_only};
 use crate::traces::records::{self, stored_name, RESOURCE_PREFIX, SPAN_ID, TRACE_REC};
 use crate::traces::TraceStoreError;
@@ -49,15 +51,57 @@ pub fn normalize_trace_id(id: &str) -> Result<String, TraceStoreError> {
     }
 }
 
-/// An attribute filter: the stored names to look at and the value they must hold exactly.
-struct Tag {
+/// An attribute condition checked exactly on each span the engine found: the stored
+/// names to look at, the span's own attribute first, then its resource's.
+struct Check {
     names: Vec<String>,
-    value: String,
+    test: Test,
 }
 
-/// The span query of a search, and the attribute filters checked exactly afterwards
-/// (the engine's attribute match also takes a value holding the words).
-fn span_query(store: &Store, q: &TraceQuery) -> Result<(Query, Vec<Tag>), TraceStoreError> {
+enum Test {
+    /// One of the names holds exactly this value (the engine's attribute match also takes
+    /// a value holding the words).
+    Exact(String),
+    /// The first name present passes the filter.
+    Filter(AttrFilter),
+}
+
+impl Check {
+    fn passes(&self, r: &Record) -> bool {
+        match &self.test {
+            Test::Exact(v) => self.names.iter().any(|n| r.attribute(n) == Some(v)),
+            Test::Filter(f) => f.accepts(self.names.iter().find_map(|n| r.attribute(n))),
+        }
+    }
+}
+
+/// The stored names of attribute `key`: the span's, then the resource's (`resource.k`
+/// names the resource's only).
+fn attr_names(schema: &logstore::Schema, key: &str) -> Vec<String> {
+    let mut names = vec![stored_name(schema, key), format!("{RESOURCE_PREFIX}{key}")];
+    if let Some(r) = key.strip_prefix("resource.") {
+        names.push(format!("{RESOURCE_PREFIX}{r}"));
+    }
+    names
+}
+
+/// `test` on any of `names`, for the engine (a superset of what [`Check`] then keeps).
+fn any_of(names: &[String], test: FieldTest) -> Query {
+    Query::Or(
+        names
+            .iter()
+            .map(|n| Query::Field {
+                field: n.clone(),
+                test: test.clone(),
+            })
+            .collect(),
+    )
+}
+
+/// The span query of a search, and the attribute conditions checked exactly afterwards.
+/// `>`, `<` and exists narrow the engine's scan too, so a search reads only spans that
+/// may pass them.
+fn span_query(store: &Store, q: &TraceQuery) -> Result<(Query, Vec<Check>), TraceStoreError> {
     let schema = store.schema();
     let mut all = vec![spans_only()];
     if let Some(s) = q.service.as_deref().filter(|s| !s.is_empty()) {
@@ -85,27 +129,46 @@ fn span_query(store: &Store, q: &TraceQuery) -> Result<(Query, Vec<Tag>), TraceS
             });
         }
     }
-    let mut tags = Vec::new();
-    for (k, v) in &q.attributes {
+    let mut checks = Vec::new();
+    let equalities = q.attributes.iter().map(|(k, v)| (k.clone(), v.clone()));
+    let more_equalities = q.conditions.iter().filter_map(|c| match c {
+        AttrFilter::Equals(k, v) => Some((k.clone(), v.clone())),
+        _ => None,
+    });
+    for (k, v) in equalities.chain(more_equalities) {
         let is_column = schema
             .columns()
             .iter()
-            .any(|c| c.name == *k || c.aliases.iter().any(|a| a == k));
+            .any(|c| c.name == k || c.aliases.contains(&k));
         match k.as_str() {
             "error" if v == "true" => all.push(equals("status", "error")),
             "otel.status_code" => all.push(equals("status", &v.to_ascii_lowercase())),
-            _ if is_column => all.push(equals(k, v)),
+            _ if is_column => all.push(equals(&k, &v)),
             _ => {
-                let names = vec![stored_name(schema, k), format!("{RESOURCE_PREFIX}{k}")];
-                all.push(Query::Or(names.iter().map(|n| equals(n, v)).collect()));
-                tags.push(Tag {
+                let names = attr_names(schema, &k);
+                all.push(Query::Or(names.iter().map(|n| equals(n, &v)).collect()));
+                checks.push(Check {
                     names,
-                    value: v.clone(),
+                    test: Test::Exact(v),
                 });
             }
         }
     }
-    Ok((Query::And(all), tags))
+    for c in &q.conditions {
+        let names = attr_names(schema, c.key());
+        let narrow = match c {
+            AttrFilter::Equals(..) => continue,
+            AttrFilter::Greater(_, n) => FieldTest::Range(Compare::Gt, n.to_string()),
+            AttrFilter::Less(_, n) => FieldTest::Range(Compare::Lt, n.to_string()),
+            AttrFilter::NotEquals(..) | AttrFilter::Exists(_) => FieldTest::Exists,
+        };
+        all.push(any_of(&names, narrow));
+        checks.push(Check {
+            names,
+            test: Test::Filter(c.clone()),
+        });
+    }
+    Ok((Query::And(all), checks))
 }
 
 fn trace_id_of(r: &Record) -> &str {
@@ -115,11 +178,31 @@ fn trace_id_of(r: &Record) -> &str {
         .unwrap_or_default()
 }
 
-/// The ids of the newest traces with a span matching `q`, newest match first.
-pub fn trace_ids(store: &Store, q: &TraceQuery) -> Result<Vec<String>, TraceStoreError> {
-    let (query, tags) = span_query(store, q)?;
+/// What one search may read before it answers with what it found, marked partial.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Spans the engine matched, at most.
+    pub spans: usize,
+    pub time: Duration,
+}
+
+/// Well inside the store's query timeout, leaving time for the summaries.
+pub const BUDGET: Budget = Budget {
+    spans: MAX_SEARCH_SPANS,
+    time: Duration::from_secs(10),
+};
+
+/// The ids of the newest traces with a span matching `q`, newest match first, and whether
+/// the budget ran out before `q.limit` were found and the scan was done.
+pub fn trace_ids(
+    store: &Store,
+    q: &TraceQuery,
+    budget: Budget,
+) -> Result<(Vec<String>, bool), TraceStoreError> {
+    let (query, checks) = span_query(store, q)?;
     let limit = q.limit.clamp(1, MAX_TRACES);
     let window = range(q.start, q.end);
+    let started = Instant::now();
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
     let mut cursor: Option<Cursor> = None;
@@ -127,30 +210,31 @@ pub fn trace_ids(store: &Store, q: &TraceQuery) -> Result<Vec<String>, TraceStor
     // Pages grow from about what the limit needs (a record is built for every hit) to
     // `PAGE`, for filters that many spans of one trace match.
     let mut page_size = (limit * 2).clamp(20, PAGE);
-    while ids.len() < limit && read < MAX_SEARCH_SPANS {
-        let page = store.search(&query, window, page_size, cursor)?;
+    loop {
+        let size = page_size.min(budget.spans - read).max(1);
+        let page = store.search(&query, window, size, cursor)?;
         page_size = (page_size * 4).min(PAGE);
         read += page.hits.len();
         for hit in &page.hits {
-            let exact = tags.iter().all(|t| {
-                t.names
-                    .iter()
-                    .any(|n| hit.record.attribute(n) == Some(t.value.as_str()))
-            });
             let id = trace_id_of(&hit.record);
-            if exact && !id.is_empty() && seen.insert(id.to_owned()) {
+            if !id.is_empty()
+                && checks.iter().all(|c| c.passes(&hit.record))
+                && seen.insert(id.to_owned())
+            {
                 ids.push(id.to_owned());
                 if ids.len() >= limit {
-                    break;
+                    return Ok((ids, false));
                 }
             }
         }
         match page.next {
+            None => return Ok((ids, false)),
+            Some(_) if read >= budget.spans || started.elapsed() >= budget.time => {
+                return Ok((ids, true));
+            }
             Some(next) => cursor = Some(next),
-            None => break,
         }
     }
-    Ok(ids)
 }
 
 /// All records of `query` over all time, a page at a time, at most `max`.
@@ -182,10 +266,18 @@ pub fn summaries(store: &Store, ids: &[String]) -> Result<Vec<TraceSummary>, Tra
     Ok(out)
 }
 
-/// The traces matching `q` with their summaries, newest match first.
-pub fn search(store: &Store, q: &TraceQuery) -> Result<Vec<TraceSummary>, TraceStoreError> {
-    let ids = trace_ids(store, q)?;
-    summaries(store, &ids)
+/// The traces matching `q` with their summaries, newest match first; partial when the
+/// budget ran out first.
+pub fn search(
+    store: &Store,
+    q: &TraceQuery,
+    budget: Budget,
+) -> Result<TraceMatches, TraceStoreError> {
+    let (ids, partial) = trace_ids(store, q, budget)?;
+    Ok(TraceMatches {
+        traces: summaries(store, &ids)?,
+        partial,
+    })
 }
 
 /// Every span of trace `id` (a span sent twice counts once), by start time.
@@ -329,7 +421,7 @@ mod tests {
             limit: 10,
             ..Default::default()
         };
-        let found = search(s, &q).unwrap();
+        let found = search(s, &q, BUDGET).unwrap().traces;
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].root_service, "keiko-agent");
         assert_eq!((found[0].span_count, found[0].error_count), (2, 1));
@@ -339,13 +431,55 @@ mod tests {
             attributes: BTreeMap::from([("mcp.tool".into(), "search".into())]),
             ..q.clone()
         };
-        assert!(search(s, &loose).unwrap().is_empty());
+        assert!(search(s, &loose, BUDGET).unwrap().traces.is_empty());
         let slow = TraceQuery {
             min_duration_ms: Some(50.0),
             ..q
         };
-        assert!(search(s, &slow).unwrap().is_empty());
+        assert!(search(s, &slow, BUDGET).unwrap().traces.is_empty());
         assert!(normalize_trace_id("xyz").is_err());
         assert_eq!(trace(s, "00000000000000000000000000000001").unwrap(), None);
+    }
+
+    #[test]
+    fn a_search_that_runs_out_of_its_budget_says_it_is_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+        let t0 = 1_700_000_000_000_000_000;
+        let spans: Vec<SpanLine> = (0..50)
+            .map(|i| {
+                let mut s = span(&format!("{:016x}", i + 1), "", "api", "GET /", t0 + i, 5);
+                s.trace_id = format!("{:032x}", i + 1);
+                s.attributes = vec![Attr::text("http.status_code", "200")];
+                s
+            })
+            .collect();
+        store.append_blocking(&spans).unwrap();
+        let q = TraceQuery {
+            conditions: vec![AttrFilter::Greater("http.status_code".into(), 100.0)],
+            start: 0.0,
+            end: 2e9,
+            limit: 100,
+            ..Default::default()
+        };
+        let small = Budget {
+            spans: 10,
+            time: Duration::from_secs(10),
+        };
+        let cut = search(store.engine(), &q, small).unwrap();
+        assert!(cut.partial);
+        assert_eq!(cut.traces.len(), 10);
+        assert_eq!(
+            cut.traces[0].trace_id,
+            format!("{:032x}", 50),
+            "newest first"
+        );
+        let whole = search(store.engine(), &q, BUDGET).unwrap();
+        assert!(!whole.partial);
+        assert_eq!(whole.traces.len(), 50);
+        // Reaching the limit inside the budget is a whole answer.
+        let few = TraceQuery { limit: 5, ..q };
+        let five = search(store.engine(), &few, small).unwrap();
+        assert!(!five.partial && five.traces.len() == 5);
     }
 }
