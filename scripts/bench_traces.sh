@@ -10,6 +10,8 @@
 #   BENCH_SPANS=10000000 scripts/bench_traces.sh  10 M spans
 #   BENCH_PEER=0 scripts/bench_traces.sh          the portal only
 #   CARGO_TARGET_DIR=DIR scripts/bench_traces.sh  build (and take the portal) from DIR
+#   KEIKO_BIN=FILE scripts/bench_traces.sh        a portal built before (e.g. from a clean
+#                                                 checkout of one commit); no server build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR="${BENCH_DIR:-/tmp/keiko-bench-traces}"
@@ -21,12 +23,18 @@ if [ "$PEER" = 1 ]; then
   clickhouse_installed || scripts/setup.sh bench
 fi
 rm -rf "$DIR" && mkdir -p "$DIR"
-CARGO_TARGET_DIR="$TARGET" cargo build --release -p server
-# A copy: another build into a shared target directory must not swap the binary under the run.
-cp "$TARGET/release/keiko-portal" "$DIR/keiko-portal"
+if [ -n "${KEIKO_BIN:-}" ]; then
+  cp "$KEIKO_BIN" "$DIR/keiko-portal"
+  built="portal binary $KEIKO_BIN (built before), bench client at $(git rev-parse --short HEAD)"
+else
+  CARGO_TARGET_DIR="$TARGET" cargo build --release -p server
+  # A copy: another build into a shared target directory must not swap the binary under the run.
+  cp "$TARGET/release/keiko-portal" "$DIR/keiko-portal"
+  dirty=$(git status --porcelain -- logstore ingest server tests/benches scripts | grep -q . && echo " (with uncommitted changes)" || true)
+  built="keiko-portal $(git rev-parse --short HEAD)$dirty"
+fi
 CARGO_TARGET_DIR="$TARGET" cargo bench -p e2e --bench traces --no-run
-dirty=$(git status --porcelain -- logstore ingest server tests/benches scripts | grep -q . && echo " (with uncommitted changes)" || true)
-echo "keiko-portal $(git rev-parse --short HEAD)$dirty; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(rustc --version)"
+echo "$built; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(rustc --version)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
 # The 1-min load average every 10 s while the bench runs (other builds share the cores).
 (while sleep 10; do cut -d' ' -f1 /proc/loadavg; done) >"$DIR/load.txt" &
