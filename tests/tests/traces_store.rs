@@ -1,12 +1,18 @@
-//! The span store through the running portal (#17): Explore → Traces's `>`, `<`, `!=`
-//! and exists filters find a match however many newer traces precede it. The portal's
-//! own spans are sent elsewhere here (a closed OTLP port), so the store holds only what a
-//! test pushed.
+//! The span store through the running portal (#17): retention by age and by size drops
+//! whole blocks (their traces leave the search, the trace API and the services and RED
+//! tables), and Explore → Traces's `>`, `<`, `!=` and exists filters find a match however
+//! many newer traces precede it. The portal's own spans are sent elsewhere here (a closed
+//! OTLP port), so the store holds only what a test pushed.
+
+use std::path::Path;
+use std::time::Duration;
 
 use e2e::api::Client;
 use e2e::portal::Portal;
 use reqwest::Method;
 use serde_json::{json, Value};
+
+const HOUR_NS: i64 = 3_600 * 1_000_000_000;
 
 fn now_ns() -> i64 {
     (e2e::now_seconds() * 1e9) as i64
@@ -51,6 +57,41 @@ async fn push(client: &Client, service: &str, spans: Vec<Value>) {
     );
 }
 
+/// The span store's block files: how many, their total size, the newest block's id.
+fn blocks(data_dir: &Path) -> (usize, u64, Option<u64>) {
+    let mut found = (0, 0, None);
+    let mut dirs = vec![data_dir.join("traces")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "blk") {
+                found.0 += 1;
+                found.1 += e.metadata().map(|m| m.len()).unwrap_or(0);
+                let id = p
+                    .file_stem()
+                    .and_then(|s| u64::from_str_radix(&s.to_string_lossy(), 16).ok());
+                found.2 = found.2.max(id);
+            }
+        }
+    }
+    found
+}
+
+/// Waits (maintenance runs every 5 s) until a block newer than `newest` was cut; its id.
+async fn next_block(portal: &Portal, newest: Option<u64>) -> Option<u64> {
+    let dir = portal.data_dir.path().to_owned();
+    e2e::eventually(Duration::from_secs(30), "the head cut into a block", || {
+        let dir = dir.clone();
+        async move {
+            let now = blocks(&dir).2;
+            (now > newest).then_some(now)
+        }
+    })
+    .await
+}
+
 fn portal_env(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
     let mut env = vec![
         ("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0"),
@@ -59,6 +100,185 @@ fn portal_env(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'st
     ];
     env.extend_from_slice(extra);
     env
+}
+
+async fn status_of(admin: &Client, path: &str) -> u16 {
+    admin.get(path).await.0.as_u16()
+}
+
+/// Trace ids a `/api/v1/traces/search` over `[from, to]` (Unix seconds) finds.
+async fn search_ids(admin: &Client, service: &str, from: i64, to: i64) -> Vec<String> {
+    let (s, body) = admin
+        .get(&format!(
+            "/api/v1/traces/search?service={service}&from={from}&to={to}&limit=1000"
+        ))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["partial"], false, "{body}");
+    body["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["trace_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The services of `/jaeger/api/services`.
+async fn services(admin: &Client) -> Vec<String> {
+    let (s, body) = admin.get("/jaeger/api/services").await;
+    assert_eq!(s, 200, "{body}");
+    serde_json::from_value(body["data"].clone()).unwrap_or_default()
+}
+
+/// Requests of `service` in the RED table over `[from, to]` (Unix seconds).
+async fn red_requests(admin: &Client, from: i64, to: i64) -> u64 {
+    let (s, body) = admin
+        .get(&format!("/api/v1/traces/red?from={from}&to={to}&step=60s"))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    body["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["total"]["requests"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+#[tokio::test]
+async fn retention_by_age_drops_whole_old_blocks_with_their_summaries_services_and_red() {
+    let portal = Portal::start_with(&portal_env(&[("KEIKO_TRACES_RETENTION_DAYS", "1")])).await;
+    let admin = portal.admin();
+    // Spans a little short of the one-day retention, in the last nanosecond of their
+    // minute (the RED table counts whole minutes): the head holding them is cut at the
+    // next check (its oldest span is past the two-hour head age), and the block expires
+    // 8 to 68 s on, after they were found below.
+    const MINUTE_NS: i64 = 60_000_000_000;
+    let soon = now_ns() - 24 * HOUR_NS + 8_000_000_000;
+    let old = (soon / MINUTE_NS + 1) * MINUTE_NS - 21;
+    let old_spans = (1..=20).map(|i| span(i, old + i as i64, &[])).collect();
+    push(&admin, "retired-svc", old_spans).await;
+    let old_s = old / 1_000_000_000;
+    assert_eq!(
+        search_ids(&admin, "retired-svc", old_s - 60, old_s + 60)
+            .await
+            .len(),
+        20
+    );
+    assert_eq!(
+        status_of(&admin, &format!("/api/v1/traces/{:032x}", 1)).await,
+        200
+    );
+    assert!(red_requests(&admin, old_s - 60, old_s + 60).await >= 20);
+    assert!(services(&admin).await.contains(&"retired-svc".to_owned()));
+
+    // The block was cut and then dropped whole: nothing of it is found any more.
+    let dir = portal.data_dir.path().to_owned();
+    e2e::eventually(Duration::from_secs(90), "the old trace gone", || {
+        let admin = admin.clone();
+        async move {
+            (status_of(&admin, &format!("/api/v1/traces/{:032x}", 1)).await == 404).then_some(())
+        }
+    })
+    .await;
+    assert_eq!(blocks(&dir).0, 0, "the expired block's file is removed");
+    assert!(search_ids(&admin, "retired-svc", old_s - 60, old_s + 60)
+        .await
+        .is_empty());
+    let (s, jaeger) = admin.get(&format!("/jaeger/api/traces/{:032x}", 20)).await;
+    assert_eq!(s, 404, "{jaeger}");
+    // The services table is rebuilt and the RED minutes of the dropped block are pruned.
+    e2e::eventually(Duration::from_secs(20), "the services table rebuilt", || {
+        let admin = admin.clone();
+        async move { (!services(&admin).await.contains(&"retired-svc".to_owned())).then_some(()) }
+    })
+    .await;
+    assert_eq!(red_requests(&admin, old_s - 60, old_s + 60).await, 0);
+
+    // Fresh spans stay.
+    let fresh = now_ns();
+    push(&admin, "kept-svc", vec![span(100, fresh, &[])]).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        status_of(&admin, &format!("/api/v1/traces/{:032x}", 100)).await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn retention_by_size_drops_the_oldest_blocks_first() {
+    const LIMIT: u64 = 600_000;
+    let portal =
+        Portal::start_with(&portal_env(&[("KEIKO_TRACES_RETENTION_BYTES", "600000")])).await;
+    let admin = portal.admin();
+    // Three blocks of about 200 KB (hex noise compresses to about half), five, four and
+    // three hours old: each is cut at the first check after its push.
+    let mut noise = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut filler = || {
+        (0..128)
+            .map(|_| {
+                noise ^= noise << 13;
+                noise ^= noise >> 7;
+                noise ^= noise << 17;
+                format!("{noise:016x}")
+            })
+            .collect::<String>()
+    };
+    let mut starts = Vec::new();
+    let mut newest = None;
+    for (batch, hours) in [(0u64, 5i64), (1, 4), (2, 3)] {
+        let t = now_ns() - hours * HOUR_NS;
+        starts.push(t / 1_000_000_000);
+        let spans = (0..200u64)
+            .map(|i| {
+                let id = batch * 1_000 + i + 1;
+                span(id, t + i as i64, &[("payload", filler())])
+            })
+            .collect();
+        push(&admin, &format!("batch-{batch}"), spans).await;
+        newest = next_block(&portal, newest).await;
+    }
+    // The oldest block went first, the newest stayed, and what is left fits the limit.
+    let gone = format!("/api/v1/traces/{:032x}", 1);
+    e2e::eventually(Duration::from_secs(30), "the oldest block dropped", || {
+        let admin = admin.clone();
+        let gone = gone.clone();
+        async move { (status_of(&admin, &gone).await == 404).then_some(()) }
+    })
+    .await;
+    let (n, bytes, _) = blocks(portal.data_dir.path());
+    assert!(n < 3 && bytes <= LIMIT, "{n} blocks, {bytes} bytes");
+    assert!(
+        search_ids(&admin, "batch-0", starts[0] - 60, starts[0] + 60)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        status_of(&admin, &format!("/api/v1/traces/{:032x}", 2_001)).await,
+        200
+    );
+    assert_eq!(
+        search_ids(&admin, "batch-2", starts[2] - 60, starts[2] + 60)
+            .await
+            .len(),
+        200
+    );
+    assert_eq!(
+        red_requests(&admin, starts[0] - 60, starts[0] + 60).await,
+        0
+    );
+    e2e::eventually(
+        Duration::from_secs(20),
+        "the services table rebuilt",
+        || {
+            let admin = admin.clone();
+            async move {
+                let s = services(&admin).await;
+                (!s.contains(&"batch-0".to_owned()) && s.contains(&"batch-2".to_owned()))
+                    .then_some(())
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -176,13 +176,15 @@ impl TraceStore {
             });
     }
 
-    /// Drops the RED minutes older than the store's oldest span (retention dropped blocks).
+    /// Drops the RED minutes older than the store's oldest block (retention dropped
+    /// blocks); with no block left, those older than the age retention (the head may hold
+    /// anything newer).
     fn trim_aggregates(&self) {
         let stats = self.store.stats();
         let oldest = stats.blocks.iter().map(|b| b.min_time).min();
-        if let Some(oldest) = oldest {
-            aggregates::lock(&self.aggregates).red.drop_before(oldest);
-        }
+        let retention = self.settings.retention.as_nanos().min(i64::MAX as u128) as i64;
+        let cutoff = oldest.unwrap_or_else(|| now_ns().saturating_sub(retention));
+        aggregates::lock(&self.aggregates).red.drop_before(cutoff);
     }
 
     /// The counters, for the portal's registry.
