@@ -75,6 +75,21 @@ impl Bitset {
         self.trim();
     }
 
+    /// Keeps the rows for which `f` is true; `f` sees only rows in the set, so refining a
+    /// sparse set costs its size, not the segment's.
+    pub(crate) fn retain(&mut self, mut f: impl FnMut(usize) -> bool) {
+        for (w, word) in self.words.iter_mut().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let low = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if !f(w * 64 + low) {
+                    *word &= !(1 << low);
+                }
+            }
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.words.iter().all(|&w| w == 0)
     }
@@ -135,5 +150,21 @@ mod tests {
         assert_eq!(e.count(), 70);
         e.insert(69);
         assert!(e.contains(69));
+    }
+
+    #[test]
+    fn retain_sees_only_members_and_drops_the_refused() {
+        let mut a = Bitset::from_fn(200, |i| i % 5 == 0);
+        let mut seen = Vec::new();
+        a.retain(|r| {
+            seen.push(r);
+            r % 10 == 0
+        });
+        assert_eq!(seen.len(), 40);
+        assert!(seen.iter().all(|r| r % 5 == 0));
+        assert_eq!(
+            a.iter().collect::<Vec<_>>(),
+            (0..200).step_by(10).collect::<Vec<_>>()
+        );
     }
 }

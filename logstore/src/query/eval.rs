@@ -55,19 +55,66 @@ fn text_may_match(t: &Text, seg: &dyn Segment) -> bool {
     tokens(t.as_str()).iter().all(|tok| seg.may_have_token(tok))
 }
 
+/// Fails when a part of `q` can never be evaluated against `schema` (a range over text,
+/// a severity or integer that does not parse), so that a query is refused the same way
+/// whichever segments a bloom filter or an empty part lets it skip.
+pub(crate) fn check(q: &Query, schema: &Schema) -> Result<(), Error> {
+    match q {
+        Query::All | Query::Text(_) => Ok(()),
+        Query::Not(inner) => check(inner, schema),
+        Query::And(parts) | Query::Or(parts) => parts.iter().try_for_each(|p| check(p, schema)),
+        Query::Field { field, test } => match schema.resolve(field) {
+            FieldRef::Body => match test {
+                FieldTest::Range(..) => Err(body_range_error(field)),
+                _ => Ok(()),
+            },
+            FieldRef::Attribute(_) => Ok(()),
+            FieldRef::Time | FieldRef::Column(_) => match row_test(q, schema) {
+                Some((field, test)) => row_predicate(field, test, schema).map(drop),
+                None => Ok(()),
+            },
+        },
+    }
+}
+
+fn body_range_error(field: &str) -> Error {
+    Error::InvalidQuery(format!(
+        "`{field}` is text; ranges apply to numbers, severities and times"
+    ))
+}
+
 /// The rows of `seg` that match `q`.
 pub(crate) fn eval(q: &Query, seg: &dyn Segment, schema: &Schema) -> Result<Bitset, Error> {
     let n = seg.len();
     match q {
         Query::All => Ok(Bitset::full(n)),
         Query::And(parts) => {
-            // Cheap and selective parts first: those a bloom filter can rule out.
-            let mut acc = Bitset::full(n);
+            // A part a bloom filter or the time range rules out empties the segment unread.
+            if !parts.iter().all(|p| may_match(p, seg, schema)) {
+                return Ok(Bitset::empty(n));
+            }
+            // Index-backed parts (postings, dictionaries) first; parts that test a column
+            // row by row then refine what is left instead of scanning every row:
+            // `level:ERROR AND "timeout"` reads the severity of the rows holding the word.
+            // Their predicates are built first, so an invalid one fails the query whatever
+            // the other parts match.
+            let mut scans = Vec::new();
+            let mut indexed = Vec::new();
             for p in parts {
-                if !may_match(p, seg, schema) {
-                    return Ok(Bitset::empty(n));
+                match row_test(p, schema) {
+                    Some((field, test)) => scans.push((field, row_predicate(field, test, schema)?)),
+                    None => indexed.push(p),
                 }
+            }
+            let mut acc = Bitset::full(n);
+            for p in indexed {
                 acc.and(&eval(p, seg, schema)?);
+                if acc.is_empty() {
+                    return Ok(acc);
+                }
+            }
+            for (field, pred) in &scans {
+                refine(&mut acc, field, pred, seg, schema)?;
                 if acc.is_empty() {
                     break;
                 }
@@ -90,6 +137,56 @@ pub(crate) fn eval(q: &Query, seg: &dyn Segment, schema: &Schema) -> Result<Bits
         }
         Query::Text(t) => text_rows(t, seg),
         Query::Field { field, test } => field_rows(field, test, seg, schema),
+    }
+}
+
+/// The field and test of a part evaluated by reading a numeric column row by row (times,
+/// severities, integers); `None` for parts answered from an index or a dictionary.
+fn row_test<'q>(q: &'q Query, schema: &Schema) -> Option<(&'q str, &'q FieldTest)> {
+    let Query::Field { field, test } = q else {
+        return None;
+    };
+    let scanned = match schema.resolve(field) {
+        FieldRef::Time => true,
+        FieldRef::Column(i) => matches!(
+            schema.columns()[i].kind,
+            ColumnKind::Severity | ColumnKind::Int
+        ),
+        FieldRef::Body | FieldRef::Attribute(_) => false,
+    };
+    scanned.then_some((field.as_str(), test))
+}
+
+/// Keeps the rows of `acc` whose column value passes `pred`, reading only those rows: the
+/// same rows as [`field_rows`] of the [`row_test`] part intersected with `acc`.
+fn refine(
+    acc: &mut Bitset,
+    field: &str,
+    pred: &IntPredicate,
+    seg: &dyn Segment,
+    schema: &Schema,
+) -> Result<(), Error> {
+    match schema.resolve(field) {
+        FieldRef::Time => {
+            let times = seg.times()?;
+            acc.retain(|r| pred(times[r]));
+        }
+        FieldRef::Column(i) => {
+            let v = seg.ints(i)?;
+            acc.retain(|r| v[r] != i64::MIN && pred(v[r]));
+        }
+        FieldRef::Body | FieldRef::Attribute(_) => unreachable!("row_test parts read columns"),
+    }
+    Ok(())
+}
+
+/// The predicate of a [`row_test`] part.
+fn row_predicate(field: &str, test: &FieldTest, schema: &Schema) -> Result<IntPredicate, Error> {
+    match schema.resolve(field) {
+        FieldRef::Column(i) if schema.columns()[i].kind == ColumnKind::Severity => {
+            severity_predicate(field, test)
+        }
+        _ => int_predicate(field, test),
     }
 }
 
@@ -159,9 +256,7 @@ fn field_rows(
         FieldRef::Body => match test {
             FieldTest::Equals(t) => text_rows(t, seg),
             FieldTest::Exists => Ok(Bitset::full(n)),
-            FieldTest::Range(..) => Err(Error::InvalidQuery(format!(
-                "`{field}` is text; ranges apply to numbers, severities and times"
-            ))),
+            FieldTest::Range(..) => Err(body_range_error(field)),
         },
         FieldRef::Time => {
             let times = seg.times()?;

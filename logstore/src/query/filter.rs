@@ -2,7 +2,7 @@
 //! are indexed as a small head and the query runs over it, so a live tail matches exactly
 //! as a search would.
 
-use super::{eval, Query};
+use super::{check, eval, Query};
 use crate::error::Error;
 use crate::head::Head;
 use crate::schema::{Record, Schema};
@@ -13,6 +13,7 @@ pub fn matching(schema: &Schema, query: &Query, records: &[Record]) -> Result<Ve
     if matches!(query, Query::All) {
         return Ok((0..records.len()).collect());
     }
+    check(query, schema)?;
     let mut head = Head::new(schema);
     let mut rows = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {

@@ -7,7 +7,7 @@ mod parse;
 pub use filter::matching;
 pub use parse::{parse, Compare, FieldTest, ParseError, Query, Text, MAX_DEPTH, MAX_QUERY_BYTES};
 
-pub(crate) use eval::{eval, may_match};
+pub(crate) use eval::{check, eval, may_match};
 
 /// Bytes allowed in a field name: letters, digits, `_`, `.`, `@`, `-`.
 pub(crate) fn is_field_byte(b: u8) -> bool {

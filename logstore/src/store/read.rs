@@ -8,7 +8,7 @@ use super::Store;
 use crate::bitset::Bitset;
 use crate::columns::{Segment, StrKey};
 use crate::error::Error;
-use crate::query::{eval, may_match, Query};
+use crate::query::{check, eval, may_match, Query};
 use crate::schema::{ColumnKind, FieldRef, Record, BODY_FIELDS};
 use crate::severity::{band, level_name, LEVEL_NAMES};
 
@@ -102,6 +102,7 @@ impl Store {
         scope: &Scope<'_>,
         f: &mut dyn FnMut(&dyn Segment, Bitset) -> Result<bool, Error>,
     ) -> Result<(usize, usize), Error> {
+        check(scope.query, &self.schema)?;
         let (mut read, mut skipped) = (0, 0);
         let (frozen, mut blocks) = {
             let seg = self.read_segments();

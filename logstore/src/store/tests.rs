@@ -99,6 +99,27 @@ fn queries_answer_the_same_from_head_and_blocks() {
 }
 
 #[test]
+fn column_tests_refine_index_matches_in_any_order() {
+    // Every 10th record is a timeout; levels cycle DEBUG, INFO, INFO, WARNING, ERROR, so
+    // the timeouts (i % 10 == 0) are all DEBUG, and line = i % 50.
+    let tmp = tempfile::tempdir().unwrap();
+    for store in stores(tmp.path()) {
+        let q = |s: &str| store.count(&parse(s).unwrap(), TimeRange::all()).unwrap();
+        assert_eq!(q("level:DEBUG AND timeout"), 25);
+        assert_eq!(q("timeout AND level:DEBUG"), 25);
+        assert_eq!(q("line:>=40 AND timeout AND level:<=DEBUG"), 5);
+        assert_eq!(q("service:payments AND line:<10 AND NOT level:ERROR"), 5);
+        assert_eq!(q("level:>=WARNING AND service:api AND line:>=45"), 10);
+        // A column test's error is not hidden by an index part that matched nothing.
+        let e = store.count(
+            &parse("nosuchword AND level:LOUD").unwrap(),
+            TimeRange::all(),
+        );
+        assert!(matches!(e, Err(Error::InvalidQuery(m)) if m.contains("not a severity")));
+    }
+}
+
+#[test]
 fn search_pages_newest_first_with_a_cursor() {
     let tmp = tempfile::tempdir().unwrap();
     for store in stores(tmp.path()) {
