@@ -219,6 +219,9 @@ async fn a_partly_bad_export_stores_the_good_records_and_names_the_rejected() {
     assert_eq!(refused_after - refused_before, 4.0);
 }
 
+/// What a malformed export is, its content type, encoding and body, and the status it gets.
+type Malformed = (&'static str, &'static str, Option<&'static str>, Vec<u8>, u16);
+
 #[tokio::test]
 async fn a_wholly_malformed_export_is_refused_with_400_and_stores_nothing() {
     let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
@@ -231,7 +234,7 @@ async fn a_wholly_malformed_export_is_refused_with_400_and_stores_nothing() {
     cut_pb.truncate(pb.len() - 3);
     // What, content type, encoding, body, status: 400 for a body that cannot be read, 415
     // for an encoding the portal does not speak.
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16)> = vec![
+    let cases: Vec<Malformed> = vec![
         (
             "JSON cut short",
             "application/json",
