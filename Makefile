@@ -38,13 +38,15 @@ test: setup-test site
 	scripts/isolated.sh cargo test --workspace --exclude frontend --offline --no-fail-fast -- --test-threads=2
 
 # Benchmarks (figures in docs/BENCHMARKS.md): chart rendering, the release portal against
-# Prometheus on the same data, and the embedded store against Prometheus and VictoriaMetrics.
+# Prometheus on the same data, the embedded store against Prometheus and VictoriaMetrics,
+# the log store against ClickHouse and SQLite FTS5 (10 M lines; BENCH_LINES for fewer).
 bench: setup-test build
 	cargo bench -p server --bench chart_render
 	KEIKO_BIN=$(CURDIR)/target/release/keiko-portal cargo bench -p e2e --bench portal_vs_prometheus
 	KEIKO_BIN=$(CURDIR)/target/release/keiko-portal cargo bench -p e2e --bench dashboard_page
 	scripts/bench_auth.sh
 	scripts/bench_store.sh
+	scripts/bench_logs.sh
 	scripts/bench_traces.sh
 	scripts/bench_rules.sh
 	scripts/measure_figures.sh
