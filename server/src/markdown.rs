@@ -1,10 +1,20 @@
 //! Notes are Markdown, rendered to HTML on the server. Raw HTML in a note is shown as text,
-//! never passed through, and only http(s) and mailto links survive: safe to insert.
+//! never passed through, and only http(s) and mailto links survive: safe to insert. The
+//! portal's own pages (docs/LOG_QUERY.md) render the same way, with tables.
 
-use pulldown_cmark::{html, CowStr, Event, Parser, Tag};
+use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
 
 pub fn render(text: &str) -> String {
-    let events = Parser::new(text).map(|event| match event {
+    render_with(text, Options::empty())
+}
+
+/// [`render`] with GitHub's tables, for the portal's own documentation pages.
+pub fn render_page(text: &str) -> String {
+    render_with(text, Options::ENABLE_TABLES)
+}
+
+fn render_with(text: &str, options: Options) -> String {
+    let events = Parser::new_ext(text, options).map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
         Event::Start(Tag::Link {
             link_type,
@@ -70,5 +80,16 @@ mod tests {
         assert!(render("[x](///evil.example/a)").contains("href=\"#\""));
         assert!(render("[x](/\\evil.example/a)").contains("href=\"#\""));
         assert!(render("[x](/d/abc)").contains("href=\"/d/abc\""));
+    }
+
+    #[test]
+    fn pages_render_tables_and_stay_escaped() {
+        let html = render_page("| a | b |\n| --- | --- |\n| `x` | <i>y</i> |\n");
+        assert!(
+            html.contains("<table>") && html.contains("<code>x</code>"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;i&gt;"), "{html}");
+        assert!(!render("| a |\n| --- |\n").contains("<table>"));
     }
 }

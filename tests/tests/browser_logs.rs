@@ -3,7 +3,8 @@
 //! first HTML holds the lines; search; the histogram narrows the range; a facet click edits
 //! the query; a line expands to its fields with links to its trace and its request; the
 //! context around a line; the URL keeps the view; "show logs" from Explore → Metrics; live
-//! tail; and a Grafana `logs` panel imported onto a dashboard.
+//! tail; the query language's page beside the query bar; and a Grafana `logs` panel
+//! imported onto a dashboard.
 
 use std::time::Duration;
 
@@ -418,6 +419,68 @@ async fn search_histogram_facets_expand_links_context_and_the_url() {
     .await;
     assert_eq!(range, json!("6h"));
     assert!(browser.console_errors().await.is_empty());
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_syntax_help_beside_the_query_bar_shows_the_query_language_whose_examples_run() {
+    let (portal, browser) = start().await;
+    browser.goto(&portal.url("/explore/logs")).await;
+    browser.wait_hydrated().await;
+    // Closed, the help has not been loaded.
+    assert!(browser
+        .try_find("#logs-syntax .logs-syntax-page")
+        .await
+        .is_none());
+    click(&browser, "#logs-syntax > summary").await;
+    browser
+        .wait_text("#logs-syntax .logs-syntax-page h1", |t| {
+            t == "Log query language"
+        })
+        .await;
+    let page = browser
+        .execute(
+            "return document.querySelector('#logs-syntax .logs-syntax-page').textContent;",
+            vec![],
+        )
+        .await;
+    let page = page.as_str().unwrap_or_default();
+    for part in [
+        "level:>=WARNING",
+        "correlation_id",
+        "TRACE < DEBUG < INFO",
+        "at byte 9",
+    ] {
+        assert!(page.contains(part), "{part:?} is not on the syntax page");
+    }
+    // Its field table is a table.
+    assert!(browser.try_find("#logs-syntax table code").await.is_some());
+
+    // An example copied from the page finds what it says: the one ERROR with "timeout".
+    let example = browser
+        .execute(
+            "return [...document.querySelectorAll('#logs-syntax code.language-query')] \
+               .flatMap(c => c.textContent.split('\\n')) \
+               .find(l => l === arguments[0]) || null;",
+            vec![json!(r#"level:ERROR AND "timeout""#)],
+        )
+        .await;
+    let example = example.as_str().expect("the example on the syntax page");
+    let input = browser.find("#logs-query").await;
+    browser.clear(&input).await;
+    browser
+        .type_text(&input, &format!("{QUERY} AND {example}"))
+        .await;
+    click(&browser, "#logs-run").await;
+    eventually(
+        Duration::from_secs(10),
+        "the example's one line",
+        || async {
+            let found = messages(&browser, FIRST_PAGE).await;
+            (found == ["Timeout calling payment-service"]).then_some(())
+        },
+    )
+    .await;
     browser.close().await;
 }
 

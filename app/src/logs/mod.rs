@@ -9,6 +9,7 @@ mod context;
 mod histogram;
 mod sidebar;
 mod state;
+mod syntax;
 mod tail;
 
 use leptos::prelude::*;
@@ -24,6 +25,7 @@ use context::ContextView;
 use histogram::Histogram;
 use sidebar::FieldSidebar;
 use state::LogsState;
+use syntax::SyntaxHelp;
 use tail::LiveTail;
 
 /// Most lines the page holds through "Older lines" (a narrower range finds the rest).
@@ -191,6 +193,7 @@ pub fn ExploreLogs() -> impl IntoView {
                 {move || if state.read().live { "Stop live" } else { "Live" }}
             </button>
         </form>
+        <SyntaxHelp />
         <ul id="logs-suggestions" class="log-suggestions" role="listbox" aria-label="Completions">
             {move || suggestions.get().into_iter().map(|text| {
                 let chosen = text.clone();

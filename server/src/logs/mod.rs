@@ -409,6 +409,14 @@ impl LogStore {
     }
 }
 
+/// The query language's page (docs/LOG_QUERY.md) as HTML, rendered once.
+pub fn syntax_html() -> &'static str {
+    static HTML: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        crate::markdown::render_page(include_str!("../../../docs/LOG_QUERY.md"))
+    });
+    &HTML
+}
+
 /// Now, in Unix nanoseconds.
 pub fn now_ns() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)

@@ -39,6 +39,7 @@ pub(super) fn routes(api: Api) -> Api {
             histogram,
         )
         .at(Method::GET, "/api/v1/logs/fields", Role::Viewer, fields)
+        .at(Method::GET, "/api/v1/logs/syntax", Role::Viewer, syntax)
         .at(
             Method::GET,
             "/api/v1/logs/tail",
@@ -420,6 +421,11 @@ async fn histogram(
         .await
         .map_err(source_failure)?;
     Ok(Json(h).into_response())
+}
+
+/// The query language's page (docs/LOG_QUERY.md) as HTML, for the help beside the query bar.
+async fn syntax() -> Response {
+    Json(json!({ "html": crate::logs::syntax_html() })).into_response()
 }
 
 async fn fields(
