@@ -144,6 +144,14 @@ impl StrColumnBuilder {
     }
 }
 
+/// One value of a low-cardinality column in a block, with the time range of its rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ValueRange {
+    pub(crate) value: String,
+    pub(crate) min_time: i64,
+    pub(crate) max_time: i64,
+}
+
 /// A borrowed (head) or shared (cached block section) value.
 pub(crate) enum Shared<'a, T> {
     Borrowed(&'a T),
@@ -194,4 +202,14 @@ pub(crate) trait Segment {
     fn body(&self, row: usize) -> Result<String, Error>;
     /// The whole record at `row`.
     fn record(&self, row: usize) -> Result<(u64, Record), Error>;
+    /// Every value of a string column or attribute with the time range of its rows, when
+    /// the segment keeps such a summary (blocks, for few distinct values); `Some(&[])`
+    /// when the segment surely has no row with a value.
+    fn value_ranges(&self, _key: StrKey<'_>) -> Option<&[ValueRange]> {
+        None
+    }
+    /// `(min, max)` of an `Int` column's values, when the segment keeps them.
+    fn int_bounds(&self, _column: usize) -> Option<(i64, i64)> {
+        None
+    }
 }

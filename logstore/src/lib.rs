@@ -70,7 +70,9 @@
 //! [`Cursor`]; [`Store::count`], [`Store::histogram`] (counts per interval by level),
 //! [`Store::fields`] and [`Store::field_values`] (facets) evaluate the same queries.
 //! Segments whose time range misses the query's, or whose bloom filters rule out a body
-//! word or an `Id` value, are skipped without reading them.
+//! word or an `Id` value, are skipped without reading them; so are blocks whose value
+//! summaries (each value of a low-cardinality column with the time range of its rows, the
+//! bounds of `Int` columns) rule the query out, or put all its matches below a full page.
 //!
 //! # On-disk layout
 //!

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! <store>/blocks/<id>.blk:
-//!   "KLSB" | version u8 (1)
+//!   "KLSB" | version u8 (2; 1 is read too)
 //!   section*                       each zstd-compressed on its own
 //!   directory                      uncompressed (see below)
 //!   dir_len: u32 LE | crc32(directory): u32 LE | "KLSB"
@@ -15,7 +15,11 @@
 //!   | uvarint #attrs | (bytes name | ref)*
 //!   | uvarint #body_frames | ref* | ref token_dict | uvarint #postings_frames | ref*
 //!   | bloom body_tokens | bloom ids
+//!   | uvarint #summaries | summary*             (version 2 only)
+//!   | uvarint #int_bounds | (uvarint column | varint min | varint max)*   (version 2 only)
 //! ref := uvarint offset | uvarint len | uvarint raw_len | u32 LE crc32(compressed)
+//! summary := uvarint kind (0 column, 1 attribute) | uvarint index (column, or position
+//!   in the attribute list) | uvarint #values | (bytes value | varint min_time | varint max_time)*
 //! ```
 //!
 //! Rows are sorted by `(time, seq)`. Sections: `times` (first time, then deltas), `seqs`
@@ -25,6 +29,13 @@
 //! tokens with the frame, offset and length of their postings) and postings frames (row
 //! deltas per token). The directory, with both bloom filters, stays in memory while the
 //! block is open; sections are read and decoded on demand and kept in the store's cache.
+//!
+//! Version 2 adds value summaries to the directory: for every string column and attribute
+//! with at most [`SUMMARY_VALUES`] distinct values, each value with the time range of its
+//! rows, and the min/max of every `Int` column. A query then skips a block (or bounds the
+//! times it can match in it) from the directory alone: `service:api` in a block whose
+//! `api` rows all lie an hour back, or whose dictionary has no `api`. Version 1 blocks
+//! (without summaries) stay readable; their queries only skip less.
 //!
 //! A block is written under `<id>.tmp`, fsynced, renamed into place and the directory
 //! fsynced; it is never modified after, only deleted by retention.
@@ -36,7 +47,10 @@ pub(crate) use read::Block;
 pub(crate) use write::write_block;
 
 pub(crate) const MAGIC: &[u8; 4] = b"KLSB";
-pub(crate) const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 2;
+/// Columns and attributes with at most this many distinct values in a block get a value
+/// summary in its directory.
+pub(crate) const SUMMARY_VALUES: usize = 64;
 /// Rows per body frame: a page of results decompresses only the frames it touches.
 pub(crate) const FRAME_ROWS: usize = 4096;
 /// Raw bytes per postings frame.
@@ -69,7 +83,21 @@ pub(crate) struct Directory {
     pub(crate) postings_frames: Vec<SectionRef>,
     pub(crate) token_bloom: crate::bloom::Bloom,
     pub(crate) id_bloom: crate::bloom::Bloom,
+    /// Value summaries of the low-cardinality string columns and attributes (version 2).
+    pub(crate) summaries: Vec<(SummaryKey, Vec<ValueRange>)>,
+    /// `(column, min, max)` of the `Int` columns that have values (version 2).
+    pub(crate) int_bounds: Vec<(usize, i64, i64)>,
 }
+
+/// What a value summary describes: a schema column or an attribute (by its position in
+/// [`Directory::attributes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SummaryKey {
+    Column(usize),
+    Attribute(usize),
+}
+
+pub(crate) use crate::columns::ValueRange;
 
 #[cfg(test)]
 mod tests;

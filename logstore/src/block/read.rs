@@ -5,12 +5,13 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Directory, SectionRef, FRAME_ROWS, MAGIC, VERSION};
+use super::{Directory, SectionRef, SummaryKey, ValueRange, FRAME_ROWS, MAGIC, VERSION};
 use crate::bitset::Bitset;
 use crate::bloom::{id_key, Bloom};
 use crate::cache::{Cache, SectionKey};
 use crate::columns::{Segment, Shared, StrColumn, StrKey};
 use crate::error::Error;
+use crate::schema::MAX_COLUMNS;
 use crate::schema::{Record, Value};
 use crate::varint::Reader;
 
@@ -37,7 +38,42 @@ fn read_ref(r: &mut Reader<'_>) -> Option<SectionRef> {
     })
 }
 
-fn decode_directory(bytes: &[u8], columns: usize) -> Option<Directory> {
+/// The value summaries and `Int` bounds of a version 2 directory.
+type Summaries = (Vec<(SummaryKey, Vec<ValueRange>)>, Vec<(usize, i64, i64)>);
+
+fn decode_summaries(r: &mut Reader<'_>, columns: usize, attributes: usize) -> Option<Summaries> {
+    let ns = r.len()?;
+    let mut summaries = Vec::with_capacity(ns.min(MAX_COLUMNS + attributes));
+    for _ in 0..ns {
+        let (kind, index) = (r.u()?, usize::try_from(r.u()?).ok()?);
+        let key = match kind {
+            0 if index < columns => SummaryKey::Column(index),
+            1 if index < attributes => SummaryKey::Attribute(index),
+            _ => return None,
+        };
+        let nv = r.len()?;
+        let values = (0..nv)
+            .map(|_| {
+                Some(ValueRange {
+                    value: r.str()?.to_owned(),
+                    min_time: r.i()?,
+                    max_time: r.i()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        summaries.push((key, values));
+    }
+    let nb = r.len()?;
+    let bounds = (0..nb)
+        .map(|_| {
+            let c = usize::try_from(r.u()?).ok().filter(|&c| c < columns)?;
+            Some((c, r.i()?, r.i()?))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((summaries, bounds))
+}
+
+fn decode_directory(bytes: &[u8], columns: usize, version: u8) -> Option<Directory> {
     let mut r = Reader::new(bytes);
     let rows = usize::try_from(r.u()?).ok()?;
     let (min_time, max_time) = (r.i()?, r.i()?);
@@ -63,6 +99,11 @@ fn decode_directory(bytes: &[u8], columns: usize) -> Option<Directory> {
         .collect::<Option<Vec<_>>>()?;
     let token_bloom = Bloom::decode(&mut r)?;
     let id_bloom = Bloom::decode(&mut r)?;
+    let (summaries, int_bounds) = if version >= 2 {
+        decode_summaries(&mut r, columns, attributes.len())?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     r.done().then_some(Directory {
         rows,
         min_time,
@@ -79,6 +120,8 @@ fn decode_directory(bytes: &[u8], columns: usize) -> Option<Directory> {
         postings_frames,
         token_bloom,
         id_bloom,
+        summaries,
+        int_bounds,
     })
 }
 
@@ -142,10 +185,11 @@ impl Block {
         let mut head = [0u8; 5];
         file.read_exact_at(&mut head, 0)
             .map_err(Error::io(format!("read {}", path.display())))?;
-        if head[..4] != *MAGIC || head[4] != VERSION {
+        if head[..4] != *MAGIC || !(1..=VERSION).contains(&head[4]) {
             return Err(corrupt("bad header or version"));
         }
-        let dir = decode_directory(&d, numeric.len()).ok_or_else(|| corrupt("bad directory"))?;
+        let dir =
+            decode_directory(&d, numeric.len(), head[4]).ok_or_else(|| corrupt("bad directory"))?;
         if dir.schema != schema {
             return Err(Error::InvalidSchema(format!(
                 "block {} was written with schema {:?}, the store has {schema:?}",
@@ -389,6 +433,32 @@ impl Segment for Block {
             .get(row % FRAME_ROWS)
             .cloned()
             .ok_or_else(|| Error::corrupt(&self.path, format!("row {row} past its body frame")))
+    }
+
+    fn value_ranges(&self, key: StrKey<'_>) -> Option<&[ValueRange]> {
+        let wanted = match key {
+            StrKey::Column(i) => SummaryKey::Column(i),
+            StrKey::Attribute(name) => {
+                match self.dir.attributes.iter().position(|(k, _)| k == name) {
+                    Some(p) => SummaryKey::Attribute(p),
+                    // No row of the block has the attribute.
+                    None => return Some(&[]),
+                }
+            }
+        };
+        self.dir
+            .summaries
+            .iter()
+            .find(|(k, _)| *k == wanted)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    fn int_bounds(&self, column: usize) -> Option<(i64, i64)> {
+        self.dir
+            .int_bounds
+            .iter()
+            .find(|(c, ..)| *c == column)
+            .map(|&(_, lo, hi)| (lo, hi))
     }
 
     fn record(&self, row: usize) -> Result<(u64, Record), Error> {

@@ -89,3 +89,64 @@ fn a_damaged_block_is_reported_not_read() {
         e.err()
     );
 }
+
+#[test]
+fn blocks_keep_value_summaries_and_version_1_blocks_still_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = Schema::logs();
+    let mut head = Head::new(&schema);
+    for i in 0..200u64 {
+        let service = if i < 150 { "api" } else { "web" };
+        let mut r = Record::log(i as i64, 9, service, "hello")
+            .with(LogColumn::CorrelationId, &format!("c-{i}"));
+        if i % 2 == 0 {
+            r = r.attr("kind", if i < 100 { "a" } else { "b" });
+        }
+        head.push(i, &r);
+    }
+    let path = tmp.path().join("1.blk");
+    write_block(&path, &head, &schema.describe(), 3).unwrap();
+    let block = open(&path);
+    let ranges = |key| -> Vec<(String, i64, i64)> {
+        block
+            .value_ranges(key)
+            .unwrap()
+            .iter()
+            .map(|v| (v.value.clone(), v.min_time, v.max_time))
+            .collect()
+    };
+    let services = ranges(StrKey::Column(1));
+    assert_eq!(services, [("api".into(), 0, 149), ("web".into(), 150, 199)]);
+    assert_eq!(
+        ranges(StrKey::Attribute("kind")),
+        [("a".into(), 0, 98), ("b".into(), 100, 198)]
+    );
+    assert!(ranges(StrKey::Attribute("absent")).is_empty());
+    // 200 distinct correlation ids: too many for a summary.
+    assert!(block.value_ranges(StrKey::Column(4)).is_none());
+    let want: Vec<_> = (0..200).map(|r| block.record(r).unwrap()).collect();
+
+    // The same block as version 1 wrote it: no summaries in the directory.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    let dlen = u32::from_le_bytes(bytes[n - 12..n - 8].try_into().unwrap()) as usize;
+    let mut dir = block.dir.clone();
+    dir.summaries.clear();
+    dir.int_bounds.clear();
+    let mut d = Vec::new();
+    write::encode_directory(&mut d, &dir);
+    d.truncate(d.len() - 2); // the two empty counts version 1 lacks
+    bytes.truncate(n - 12 - dlen);
+    bytes[4] = 1;
+    bytes.extend_from_slice(&d);
+    bytes.extend_from_slice(&(d.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&d).to_le_bytes());
+    bytes.extend_from_slice(MAGIC);
+    drop(block);
+    std::fs::write(&path, &bytes).unwrap();
+    let old = open(&path);
+    assert!(old.value_ranges(StrKey::Column(1)).is_none());
+    assert_eq!(old.int_bounds(0), None);
+    let got: Vec<_> = (0..200).map(|r| old.record(r).unwrap()).collect();
+    assert_eq!(got, want);
+}

@@ -4,7 +4,10 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use super::{Directory, SectionRef, FRAME_ROWS, MAGIC, POSTINGS_FRAME_BYTES, VERSION};
+use super::{
+    Directory, SectionRef, SummaryKey, ValueRange, FRAME_ROWS, MAGIC, POSTINGS_FRAME_BYTES,
+    SUMMARY_VALUES, VERSION,
+};
 use crate::bloom::{id_key, Bloom};
 use crate::columns::StrColumn;
 use crate::error::Error;
@@ -70,6 +73,29 @@ fn encode_strs(col: &StrColumn, new_row: &[u32]) -> Vec<u8> {
         put_u(&mut out, u64::from(id));
     }
     out
+}
+
+/// Each value of `col` with the time range of its rows, if it has few enough values.
+fn summarize(col: &StrColumn, times: &[i64]) -> Option<Vec<ValueRange>> {
+    if col.values.len() > SUMMARY_VALUES {
+        return None;
+    }
+    let mut out: Vec<ValueRange> = col
+        .values
+        .iter()
+        .map(|v| ValueRange {
+            value: v.clone(),
+            min_time: i64::MAX,
+            max_time: i64::MIN,
+        })
+        .collect();
+    for (&row, &id) in col.rows.iter().zip(&col.ids) {
+        let t = times[row as usize];
+        let r = &mut out[id as usize];
+        r.min_time = r.min_time.min(t);
+        r.max_time = r.max_time.max(t);
+    }
+    Some(out)
 }
 
 /// Writes `head` as block file `path` (via `<path>.tmp`, fsynced, renamed). Rows are sorted
@@ -148,6 +174,8 @@ fn write_sections<W: Write>(
     let seqs = w.section(&raw)?;
     let mut columns = Vec::new();
     let mut id_values = Vec::new();
+    let mut summaries = Vec::new();
+    let mut int_bounds = Vec::new();
     for (i, c) in head.columns.iter().enumerate() {
         raw.clear();
         match c {
@@ -155,8 +183,17 @@ fn write_sections<W: Write>(
                 for &o in order {
                     put_i(&mut raw, v[o as usize]);
                 }
+                let present = v.iter().copied().filter(|&n| n != i64::MIN);
+                let (lo, hi) =
+                    present.fold((i64::MAX, i64::MIN), |(lo, hi), n| (lo.min(n), hi.max(n)));
+                if head.kinds[i] == ColumnKind::Int && lo <= hi {
+                    int_bounds.push((i, lo, hi));
+                }
             }
             ColumnBuilder::Strs(b) => {
+                if let Some(s) = summarize(&b.column, &head.times) {
+                    summaries.push((SummaryKey::Column(i), s));
+                }
                 raw = encode_strs(&b.column, new_row);
                 if head.kinds[i] == ColumnKind::Id {
                     id_values.extend(b.column.values.iter().map(|v| id_key(i, v)));
@@ -166,8 +203,11 @@ fn write_sections<W: Write>(
         columns.push(w.section(&raw)?);
     }
     let mut attributes = Vec::new();
-    for (name, b) in &head.attributes {
+    for (p, (name, b)) in head.attributes.iter().enumerate() {
         attributes.push((name.clone(), w.section(&encode_strs(&b.column, new_row))?));
+        if let Some(s) = summarize(&b.column, &head.times) {
+            summaries.push((SummaryKey::Attribute(p), s));
+        }
     }
     let mut body_frames = Vec::new();
     for frame in order.chunks(FRAME_ROWS) {
@@ -234,10 +274,12 @@ fn write_sections<W: Write>(
         postings_frames,
         token_bloom,
         id_bloom,
+        summaries,
+        int_bounds,
     })
 }
 
-fn encode_directory(out: &mut Vec<u8>, d: &Directory) {
+pub(crate) fn encode_directory(out: &mut Vec<u8>, d: &Directory) {
     put_u(out, d.rows as u64);
     put_i(out, d.min_time);
     put_i(out, d.max_time);
@@ -265,4 +307,25 @@ fn encode_directory(out: &mut Vec<u8>, d: &Directory) {
     }
     d.token_bloom.encode(out);
     d.id_bloom.encode(out);
+    put_u(out, d.summaries.len() as u64);
+    for (key, values) in &d.summaries {
+        let (kind, index) = match key {
+            SummaryKey::Column(i) => (0, *i),
+            SummaryKey::Attribute(p) => (1, *p),
+        };
+        put_u(out, kind);
+        put_u(out, index as u64);
+        put_u(out, values.len() as u64);
+        for v in values {
+            put_bytes(out, v.value.as_bytes());
+            put_i(out, v.min_time);
+            put_i(out, v.max_time);
+        }
+    }
+    put_u(out, d.int_bounds.len() as u64);
+    for &(column, lo, hi) in &d.int_bounds {
+        put_u(out, column as u64);
+        put_i(out, lo);
+        put_i(out, hi);
+    }
 }

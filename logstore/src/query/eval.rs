@@ -358,32 +358,31 @@ fn str_rows(
             });
         }
     }
-    let mask: Vec<bool> = match test {
-        FieldTest::Exists => vec![true; col.values.len()],
+    let passes = value_test(test, exact);
+    let mask: Vec<bool> = col.values.iter().map(|v| passes(v)).collect();
+    Ok(col.rows_with(&mask, n))
+}
+
+/// Whether one value of a string column passes `test` (`exact` columns match whole values
+/// only; others also by a run of tokens): what [`str_rows`] asks of each dictionary value.
+pub(crate) fn value_test<'t>(test: &'t FieldTest, exact: bool) -> Box<dyn Fn(&str) -> bool + 't> {
+    match test {
+        FieldTest::Exists => Box::new(|_| true),
         FieldTest::Equals(Text::Word {
             text,
             wildcard: true,
-        }) => col.values.iter().map(|v| glob(text, v)).collect(),
+        }) => Box::new(move |v| glob(text, v)),
         FieldTest::Equals(t) => {
             let want = t.as_str();
             let toks = if exact { Vec::new() } else { tokens(want) };
-            col.values
-                .iter()
-                .map(|v| v == want || (!toks.is_empty() && contains_run(&tokens(v), &toks)))
-                .collect()
+            Box::new(move |v| v == want || (!toks.is_empty() && contains_run(&tokens(v), &toks)))
         }
-        FieldTest::Range(op, bound) => match bound.parse::<f64>() {
-            Ok(b) => col
-                .values
-                .iter()
-                .map(|v| v.parse::<f64>().is_ok_and(|x| op.holds(x, b)))
-                .collect(),
-            Err(_) => col
-                .values
-                .iter()
-                .map(|v| op.holds(v.as_str(), bound.as_str()))
-                .collect(),
-        },
-    };
-    Ok(col.rows_with(&mask, n))
+        FieldTest::Range(op, bound) => {
+            let op = *op;
+            match bound.parse::<f64>() {
+                Ok(b) => Box::new(move |v| v.parse::<f64>().is_ok_and(|x| op.holds(x, b))),
+                Err(_) => Box::new(move |v| op.holds(v, bound.as_str())),
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The query language and its evaluation. See the crate docs for the syntax.
 
+mod bounds;
 mod eval;
 mod filter;
 mod parse;
@@ -7,7 +8,8 @@ mod parse;
 pub use filter::matching;
 pub use parse::{parse, Compare, FieldTest, ParseError, Query, Text, MAX_DEPTH, MAX_QUERY_BYTES};
 
-pub(crate) use eval::{check, eval, may_match};
+pub(crate) use bounds::time_bounds;
+pub(crate) use eval::{check, eval};
 
 /// Bytes allowed in a field name: letters, digits, `_`, `.`, `@`, `-`.
 pub(crate) fn is_field_byte(b: u8) -> bool {

@@ -1,6 +1,7 @@
 //! Reading the store: search (newest first, with a cursor), counts, histograms by level
 //! and facets (field names and top values with counts).
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use super::Store;
 use crate::bitset::Bitset;
 use crate::columns::{Segment, StrKey};
 use crate::error::Error;
-use crate::query::{check, eval, may_match, Query};
+use crate::query::{check, eval, time_bounds, Query};
 use crate::schema::{ColumnKind, FieldRef, Record, BODY_FIELDS};
 use crate::severity::{band, level_name, LEVEL_NAMES};
 
@@ -102,29 +103,54 @@ impl Store {
         scope: &Scope<'_>,
         f: &mut dyn FnMut(&dyn Segment, Bitset) -> Result<bool, Error>,
     ) -> Result<(usize, usize), Error> {
+        self.scan_above(scope, &Cell::new(i64::MIN), f)
+    }
+
+    /// [`Store::scan`], the head first, then the other segments newest first by the latest
+    /// time at which they can match (see [`time_bounds`]); it stops before a segment whose
+    /// matches would all be older than `floor` (which `f` may raise as it goes).
+    fn scan_above(
+        &self,
+        scope: &Scope<'_>,
+        floor: &Cell<i64>,
+        f: &mut dyn FnMut(&dyn Segment, Bitset) -> Result<bool, Error>,
+    ) -> Result<(usize, usize), Error> {
         check(scope.query, &self.schema)?;
         let (mut read, mut skipped) = (0, 0);
-        let (frozen, mut blocks) = {
+        let (frozen, blocks) = {
             let seg = self.read_segments();
             // The head is read under the lock (it changes); blocks after, without it.
-            match self.matching(&seg.head, scope)? {
-                Some(rows) => {
-                    read += 1;
-                    if !f(&seg.head, rows)? {
-                        return Ok((read, skipped));
+            match self.bounds(&seg.head, scope) {
+                Some(_) => match self.matching(&seg.head, scope)? {
+                    Some(rows) => {
+                        read += 1;
+                        if !f(&seg.head, rows)? {
+                            return Ok((read, skipped));
+                        }
                     }
-                }
+                    None => skipped += 1,
+                },
                 None => skipped += usize::from(!seg.head.is_empty()),
             }
             (seg.frozen.clone(), seg.blocks.clone())
         };
-        let mut rest: Vec<Arc<dyn SegmentArc>> = Vec::new();
-        if let Some(h) = frozen {
-            rest.push(h);
+        let mut rest: Vec<(i64, Arc<dyn SegmentArc>)> = Vec::new();
+        let all = frozen
+            .into_iter()
+            .map(|h| h as Arc<dyn SegmentArc>)
+            .chain(blocks.into_iter().map(|b| b as Arc<dyn SegmentArc>));
+        for s in all {
+            match self.bounds(s.as_segment(), scope) {
+                Some((_, hi)) => rest.push((hi, s)),
+                None => skipped += 1,
+            }
         }
-        blocks.sort_by_key(|b| std::cmp::Reverse(b.dir.max_time));
-        rest.extend(blocks.into_iter().map(|b| b as Arc<dyn SegmentArc>));
-        for s in rest {
+        rest.sort_by_key(|(hi, _)| std::cmp::Reverse(*hi));
+        for (i, (hi, s)) in rest.iter().enumerate() {
+            if *hi < floor.get() {
+                skipped += rest.len() - i;
+                break;
+            }
             match self.matching(s.as_segment(), scope)? {
                 Some(rows) => {
                     read += 1;
@@ -138,17 +164,25 @@ impl Store {
         Ok((read, skipped))
     }
 
-    /// The rows of `seg` matching the query, the range and the cursor; `None` when the
-    /// segment is skipped without reading it.
+    /// The time range in which rows of `seg` can match the query, the range and the
+    /// cursor, decided without reading a section; `None` when none can.
+    fn bounds(&self, seg: &dyn Segment, scope: &Scope<'_>) -> Option<(i64, i64)> {
+        if seg.len() == 0 {
+            return None;
+        }
+        let (lo, hi) = time_bounds(scope.query, seg, &self.schema)?;
+        let TimeRange { from, to } = scope.range;
+        let lo = lo.max(from);
+        let hi = hi.min(to.saturating_sub(1));
+        let hi = scope.cursor.map_or(hi, |c| hi.min(c.time));
+        (lo <= hi).then_some((lo, hi))
+    }
+
+    /// The rows of `seg` matching the query, the range and the cursor (a segment that
+    /// [`Store::bounds`] did not rule out).
     fn matching(&self, seg: &dyn Segment, scope: &Scope<'_>) -> Result<Option<Bitset>, Error> {
         let (lo, hi) = seg.time_range();
         let TimeRange { from, to } = scope.range;
-        if seg.len() == 0 || hi < from || lo >= to || scope.cursor.is_some_and(|c| lo > c.time) {
-            return Ok(None);
-        }
-        if !may_match(scope.query, seg, &self.schema) {
-            return Ok(None);
-        }
         let mut rows = eval(scope.query, seg, &self.schema)?;
         if lo < from || hi >= to || scope.cursor.is_some() {
             let times = seg.times()?;
@@ -189,13 +223,10 @@ impl Store {
         if limit == 0 {
             return Ok(Page::default());
         }
-        let (read, skipped) = self.scan(&scope, &mut |seg, rows| {
-            if best.len() >= limit {
-                let worst = best[best.len() - 1].0;
-                if seg.time_range().1 < worst {
-                    return Ok(false);
-                }
-            }
+        // Once the page is full, a segment whose matches are all older than its last hit
+        // is not read.
+        let floor = Cell::new(i64::MIN);
+        let (read, skipped) = self.scan_above(&scope, &floor, &mut |seg, rows| {
             let times = seg.times()?;
             let seqs = seg.seqs()?;
             let mut cands: Vec<(i64, u64, usize)> = if seg.sorted() {
@@ -218,6 +249,9 @@ impl Store {
             }
             best.sort_by_key(|c| std::cmp::Reverse((c.0, c.1)));
             best.truncate(limit);
+            if best.len() >= limit {
+                floor.set(best[best.len() - 1].0);
+            }
             Ok(true)
         })?;
         let next = (best.len() == limit).then(|| {

@@ -171,6 +171,77 @@ fn blocks_are_skipped_by_time_and_bloom_filter() {
 }
 
 #[test]
+fn value_summaries_skip_blocks_whose_matches_are_older_than_the_page() {
+    // Three blocks of old `payments` lines, each also holding one young line of another
+    // service (as the portal's own spans land in every block of an ingest of old spans).
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path(), Schema::logs(), options()).unwrap();
+    for b in 0..3i64 {
+        let mut batch: Vec<Record> = (0..99)
+            .map(|i| Record::log((b * 100 + i) * S, INFO, "payments", "paid"))
+            .collect();
+        batch.push(Record::log(
+            (10_000 + b) * S,
+            INFO,
+            "portal",
+            "POST /v1/traces",
+        ));
+        store.append(&batch).unwrap();
+        store.flush().unwrap();
+    }
+    let q = parse("service:payments").unwrap();
+    let page = store.search(&q, TimeRange::all(), 5, None).unwrap();
+    assert_eq!(times(&page), vec![298, 297, 296, 295, 294]);
+    assert_eq!((page.segments_read, page.segments_skipped), (1, 2));
+    // The next pages read on from the same block, then the older ones.
+    let page = store.search(&q, TimeRange::all(), 100, page.next).unwrap();
+    assert_eq!(page.hits.len(), 100);
+    assert_eq!(page.hits[99].record.time, 193 * S);
+    // A value no block's dictionary holds: no block is read.
+    for q in [
+        "service:billing",
+        "service:bill* AND NOT body:x",
+        "logger:x",
+    ] {
+        let page = store
+            .search(&parse(q).unwrap(), TimeRange::all(), 5, None)
+            .unwrap();
+        assert_eq!((page.segments_read, page.segments_skipped), (0, 3), "{q}");
+    }
+    let young = store.search(&parse("service:portal").unwrap(), TimeRange::all(), 5, None);
+    assert_eq!(young.unwrap().hits.len(), 3);
+}
+
+#[test]
+fn int_bounds_skip_blocks_without_a_value_in_range() {
+    let schema = Schema::new(vec![crate::Column::new("d", crate::ColumnKind::Int, &[])]).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path(), schema.clone(), options()).unwrap();
+    for b in 0..2i64 {
+        let batch: Vec<Record> = (0..50)
+            .map(|i| Record {
+                time: (b * 50 + i) * S,
+                values: vec![Value::Int(b * 1000 + i)],
+                ..Record::default()
+            })
+            .collect();
+        store.append(&batch).unwrap();
+        store.flush().unwrap();
+    }
+    let page = store
+        .search(&parse("d:>=1040").unwrap(), TimeRange::all(), 100, None)
+        .unwrap();
+    assert_eq!((page.hits.len(), page.segments_read), (10, 1));
+    let none = store
+        .search(&parse("d:>5000").unwrap(), TimeRange::all(), 100, None)
+        .unwrap();
+    assert_eq!(
+        (none.hits.len(), none.segments_read, none.segments_skipped),
+        (0, 0, 2)
+    );
+}
+
+#[test]
 fn histogram_counts_by_level_and_facets_count_values() {
     let tmp = tempfile::tempdir().unwrap();
     for store in stores(tmp.path()) {
