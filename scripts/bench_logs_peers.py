@@ -9,14 +9,14 @@ scripts/bench_logs.sh.
 usage: bench_logs_peers.py LINES_NDJSON IDS_TXT WORK_DIR RESULTS_JSONL [clickhouse|sqlite ...]
 """
 
-import http.client
 import json
 import os
 import re
 import sqlite3
 import sys
 import time
-import urllib.parse
+
+from clickhouse_http import ClickHouse
 
 RUNS = 50
 BATCH = 10_000
@@ -46,38 +46,6 @@ def dir_size(path):
             except OSError:
                 pass
     return total
-
-
-class ClickHouse:
-    """Debian's ClickHouse 18.16 over its HTTP interface (the server scripts/clickhouse_peer.sh
-    started; CLICKHOUSE_URL), one kept-alive connection, answers as TabSeparated text."""
-
-    def __init__(self, url):
-        u = urllib.parse.urlsplit(url)
-        self.host, self.port = u.hostname, u.port
-        self.conn = None
-
-    def query(self, sql):
-        for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=3600)
-            try:
-                self.conn.request("POST", "/", body=sql.encode())
-                r = self.conn.getresponse()
-                body = r.read().decode()
-            except (http.client.HTTPException, ConnectionError):
-                # The server closes idle connections after 3 s (keep_alive_timeout).
-                self.conn.close()
-                self.conn = None
-                if attempt:
-                    raise
-                continue
-            if r.status != 200:
-                raise RuntimeError(f"ClickHouse {r.status}: {body[:500]} for {sql[:200]}")
-            return body
-
-    def scalar(self, sql):
-        return self.query(sql).strip()
 
 
 def clickhouse(lines, ids, work):

@@ -14,14 +14,14 @@ Run by scripts/bench_traces.sh.
 usage: bench_traces_peers.py SPANS_NDJSON IDS_TXT WORK_DIR RESULTS_JSONL
 """
 
-import http.client
 import json
 import math
 import os
 import re
 import sys
 import time
-import urllib.parse
+
+from clickhouse_http import ClickHouse
 
 SEARCH_RUNS = 50
 MAP_RUNS = int(os.environ.get("BENCH_MAP_RUNS", "50"))
@@ -45,40 +45,6 @@ def timed(runs, f):
         f(i)
         out.append((time.perf_counter() - t) * 1000.0)
     return percentiles(out)
-
-
-class ClickHouse:
-    """ClickHouse's HTTP interface, one kept-alive connection, answers as text."""
-
-    def __init__(self, url):
-        u = urllib.parse.urlsplit(url)
-        self.host, self.port = u.hostname, u.port
-        self.conn = None
-
-    def query(self, sql):
-        for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=3600)
-            try:
-                self.conn.request("POST", "/", body=sql.encode())
-                r = self.conn.getresponse()
-                body = r.read().decode()
-            except (http.client.HTTPException, ConnectionError):
-                # The server closes idle connections after 3 s (keep_alive_timeout).
-                self.conn.close()
-                self.conn = None
-                if attempt:
-                    raise
-                continue
-            if r.status != 200:
-                raise RuntimeError(f"ClickHouse {r.status}: {body[:500]} for {sql[:200]}")
-            return body
-
-    def scalar(self, sql):
-        return self.query(sql).strip()
-
-    def rows(self, sql):
-        return json.loads(self.query(sql + " FORMAT JSONCompact"))["data"]
 
 
 def convert(spans, out):
