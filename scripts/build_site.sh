@@ -2,7 +2,9 @@
 # Builds the browser bundle into target/site/pkg (run by `make site`):
 #   1. the wasm, linked with --emit-relocs (.cargo/config.toml) so it can be split;
 #   2. site-split: a main module plus one module per page (`#[lazy_route]`) and the chunks
-#      they share, with the manifest Leptos reads to preload a page's own modules;
+#      they share, packed into fewer modules where that saves bytes over all pages
+#      (tools/site-split/src/pack.rs), with the manifest Leptos reads to preload a page's
+#      own modules;
 #   3. wasm-bindgen on the main module (keeping the exports the split modules import);
 #   4. wasm-opt -Oz on every module of 4 KiB or more, two at a time;
 #   5. the stylesheet.
@@ -33,8 +35,8 @@ mv "$PKG.new/${NAME}_bg.wasm" "$PKG.new/$NAME.wasm"
 
 # SITE_NO_OPT=1 skips this step while iterating (a larger bundle, same behaviour).
 # The split tool writes a name subsection wasm-opt does not know; it drops it (and says so).
-# Modules under 4 KiB (most of the ~760) are left as they are: wasm-opt's start-up (about a
-# second each) cost ~12 minutes for a few hundred bytes in all.
+# Modules under 4 KiB (53 of the 180 after packing) are left as they are:
+# wasm-opt's start-up (about a second each) costs more than the few bytes it would save.
 [ -n "${SITE_NO_OPT:-}" ] || find "$PKG.new" -name '*.wasm' -size +4k -print0 | xargs -0 -P 2 -I{} sh -c \
   "$WASM_OPT -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
      --enable-mutable-globals --enable-reference-types --enable-multivalue '{}' -o '{}.opt' \
