@@ -495,7 +495,17 @@ impl<'a> Evaluator<'a> {
         let te = |t: i64| at.unwrap_or(t) - offset;
         let lookback = self.opts.lookback_delta_ms;
         let series = self.select(vs, te(ctx.start) - lookback, te(ctx.end))?;
-        let mut out: Vec<Vec<VSample>> = vec![Vec::new(); ctx.len()];
+        // Each step's vector allocated once, at the number of series that can have a sample
+        // in its lookback window (grown one sample at a time, 1,441 step vectors were
+        // reallocated ~4 times each for 9 series: 8 % of a small query's time).
+        let ends: Vec<i64> = ctx.times().map(te).collect();
+        let spans = series
+            .iter()
+            .filter_map(|s| series_span(&s.floats, &s.histograms));
+        let mut out: Vec<Vec<VSample>> = window_capacities(&ends, lookback, spans)
+            .into_iter()
+            .map(Vec::with_capacity)
+            .collect();
         let mut held = 0;
         for s in series {
             self.check()?;
@@ -646,6 +656,49 @@ impl<'a> Evaluator<'a> {
             _ => Err(QueryError::bad_data("expected a range vector")),
         }
     }
+}
+
+/// The first and last time of a series' floats and histograms (`None` when it has none).
+pub(crate) fn series_span<F, H>(
+    floats: &[(i64, F)],
+    histograms: &[(i64, H)],
+) -> Option<(i64, i64)> {
+    let first = [floats.first().map(|p| p.0), histograms.first().map(|p| p.0)];
+    let last = [floats.last().map(|p| p.0), histograms.last().map(|p| p.0)];
+    Some((
+        first.into_iter().flatten().min()?,
+        last.into_iter().flatten().max()?,
+    ))
+}
+
+/// For each step whose window ends at `ends[i]` (sorted: steps go forward, `@` holds them
+/// still) and reaches back `window` ms, how many of the series spanning `spans` (first and
+/// last time) may have points in it: from the step reaching a series' first point until
+/// the one whose window passes its last (+1 and -1 in a difference array). Each step's
+/// result is allocated once at this size: growing 1,441 step vectors one sample at a time
+/// reallocated and copied each of them many times.
+pub(crate) fn window_capacities(
+    ends: &[i64],
+    window: i64,
+    spans: impl Iterator<Item = (i64, i64)>,
+) -> Vec<usize> {
+    let mut delta = vec![0isize; ends.len() + 1];
+    for (first, last) in spans {
+        let from = ends.partition_point(|&e| e < first);
+        let to = ends.partition_point(|&e| e - window < last);
+        if from < to {
+            delta[from] += 1;
+            delta[to] -= 1;
+        }
+    }
+    let mut n = 0isize;
+    delta[..ends.len()]
+        .iter()
+        .map(|d| {
+            n += d;
+            n.max(0) as usize
+        })
+        .collect()
 }
 
 #[cfg(test)]

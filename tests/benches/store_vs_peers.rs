@@ -6,7 +6,9 @@
 //! Run: `scripts/bench_store.sh` (builds the release portal and points `KEIKO_BIN` at it).
 //! Environment: `BENCH_SERIES` (default `1000,10000`), `BENCH_HOURS` (24), `BENCH_STEP_SECS`
 //! (30: the scrape interval of the data), `BENCH_RUNS` (10 timed runs per query and store,
-//! after one warm-up; the stores take turns).
+//! after one warm-up; the stores take turns), `BENCH_HOLD_SECS` (0: after the queries, keep
+//! the loaded stores running this long, e.g. to profile the portal; its pid and URL are
+//! printed at the start).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -219,6 +221,11 @@ async fn run(series: usize, hours: i64, step_secs: i64, runs: usize) {
         )
         .await;
     assert_eq!(s, 201, "{token}");
+    println!(
+        "portal pid {} at {} (admin basic auth)",
+        portal.pid(),
+        portal.url("/")
+    );
     let prom = Prometheus::receiving().await;
     let vm = VictoriaMetrics::start_with(e2e::free_port(), &["-search.disableCache"]).await;
     let stores = [
@@ -356,6 +363,11 @@ async fn run(series: usize, hours: i64, step_secs: i64, runs: usize) {
             "| `{query}` | {counts} | {} | {} | {} | {ratio} |",
             cells[0], cells[1], cells[2]
         );
+    }
+    let hold = env_or("BENCH_HOLD_SECS", 0u64);
+    if hold > 0 {
+        println!("\nholding the loaded stores for {hold} s");
+        tokio::time::sleep(Duration::from_secs(hold)).await;
     }
 }
 

@@ -7,7 +7,9 @@ use std::rc::Rc;
 use super::histogram_range::{with_histograms, Handled, Window};
 use super::FnCall;
 use crate::error::QueryError;
-use crate::eval::{Evaluator, RangeInput, VSample, Val, WindowCursor};
+use crate::eval::{
+    series_span, window_capacities, Evaluator, RangeInput, VSample, Val, WindowCursor,
+};
 use crate::stats::{format_go_g, kahan_inc, quantile, KahanSum, Mean, Variance};
 
 /// The functions this module evaluates; `None` for any other name.
@@ -192,39 +194,11 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
 /// copied them ~13 times each at 5,000 series.
 fn step_capacities(input: &RangeInput, times: &[i64]) -> Vec<usize> {
     let ends: Vec<i64> = times.iter().map(|&t| input.eval_time(t)).collect();
-    // `ends` is sorted (steps go forward; `@` makes it constant), so a step range is found by
-    // binary search; +1 where a series' steps begin and -1 after they end.
-    let mut delta = vec![0isize; times.len() + 1];
-    for s in &input.series {
-        let first = [
-            s.samples.first().map(|p| p.0),
-            s.histograms.first().map(|p| p.0),
-        ];
-        let last = [
-            s.samples.last().map(|p| p.0),
-            s.histograms.last().map(|p| p.0),
-        ];
-        let (Some(first), Some(last)) = (
-            first.into_iter().flatten().min(),
-            last.into_iter().flatten().max(),
-        ) else {
-            continue;
-        };
-        let from = ends.partition_point(|&te| te < first);
-        let to = ends.partition_point(|&te| te - input.range < last);
-        if from < to {
-            delta[from] += 1;
-            delta[to] -= 1;
-        }
-    }
-    let mut n = 0isize;
-    delta[..times.len()]
+    let spans = input
+        .series
         .iter()
-        .map(|d| {
-            n += d;
-            n.max(0) as usize
-        })
-        .collect()
+        .filter_map(|s| series_span(&s.samples, &s.histograms));
+    window_capacities(&ends, input.range, spans)
 }
 
 /// `rate`, `increase` and `delta`: the change over the window, extrapolated towards its

@@ -56,6 +56,20 @@ pub fn data(value: &Value) -> Json {
     }
 }
 
+/// About the bytes [`Data`] writes for `value` (24 per point, 160 per series), at most
+/// 64 MiB: the capacity to write it into.
+pub fn size_hint(value: &Value) -> usize {
+    let n = match value {
+        Value::Scalar { .. } | Value::String { .. } => 64,
+        Value::Vector(samples) => 64 + samples.len() * 200,
+        Value::Matrix(series) => series
+            .iter()
+            .map(|s| 160 + s.samples.len() * 24)
+            .fold(64, usize::saturating_add),
+    };
+    n.min(64 << 20)
+}
+
 /// `data` of a query answer, serialised as [`data`] builds it, without the tree.
 pub struct Data<'a>(pub &'a Value);
 
@@ -93,33 +107,54 @@ impl std::fmt::Display for Number {
             f.write_str("-Inf")
         } else if v == 0.0 {
             f.write_str(if v.is_sign_negative() { "-0" } else { "0" })
-        } else if v.fract() == 0.0 {
-            // Whole numbers (most counters and gauges): as an integer, exactly while they
-            // fit in 53 bits; above that every float is whole and `{v}` writes it.
-            if v.abs() < 9_007_199_254_740_992.0 {
-                f.write_str(itoa::Buffer::new().format(v as i64))
-            } else {
-                write!(f, "{v}")
-            }
+        } else if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+            // Whole numbers (most counters and gauges), exactly while they fit in 53 bits.
+            f.write_str(itoa::Buffer::new().format(v as i64))
         } else {
-            // The shortest digits that read back as `v`, by ryu (faster than `{v}`). With
-            // at most 15 significant digits there is one such decimal, so both agree;
-            // longer ones may differ in the last digit between the two algorithms, and
-            // where ryu would use an exponent `{v}` writes the plain decimal: `{v}` then.
+            // The shortest digits that read back as `v`, by ryu, as Go's strconv finds them
+            // (ryu too; an exact tie rounds to the even digit, where core::fmt rounds up:
+            // 1054958628518721.25 is "…721.2" in Prometheus), written without an exponent.
             let mut buf = ryu::Buffer::new();
-            let text = buf.format_finite(v);
-            let significant = text
-                .bytes()
-                .filter(u8::is_ascii_digit)
-                .skip_while(|&d| d == b'0')
-                .count();
-            if text.contains('e') || significant > 15 {
-                write!(f, "{v}")
-            } else {
-                f.write_str(text)
-            }
+            write_plain(f, buf.format_finite(v))
         }
     }
+}
+
+/// Writes ryu's output (`-1.25`, `1.5e-7`, `1e21`) as a plain decimal (`0.00000015`,
+/// `1000000000000000000000`), as Go's `FormatFloat(v, 'f', -1, 64)` does.
+fn write_plain(f: &mut std::fmt::Formatter<'_>, text: &str) -> std::fmt::Result {
+    let Some((mantissa, exp)) = text.split_once('e') else {
+        // ryu writes whole numbers as `1.0`; those are rare here (beyond 2^53).
+        return f.write_str(text.strip_suffix(".0").unwrap_or(text));
+    };
+    let exp: i32 = exp.parse().map_err(|_| std::fmt::Error)?;
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    // Digits without the point; the point sits after the first digit, moved by `exp`.
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let point = int.len() as i32 + exp;
+    let mut out = String::with_capacity(24 + exp.unsigned_abs() as usize);
+    out.push_str(sign);
+    let digits = int.bytes().chain(frac.bytes());
+    let n = (int.len() + frac.len()) as i32;
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-point) as usize));
+        out.extend(digits.map(char::from));
+    } else if point >= n {
+        out.extend(digits.map(char::from));
+        out.extend(std::iter::repeat_n('0', (point - n) as usize));
+    } else {
+        for (i, d) in digits.enumerate() {
+            if i as i32 == point {
+                out.push('.');
+            }
+            out.push(char::from(d));
+        }
+    }
+    f.write_str(&out)
 }
 
 impl Serialize for Number {
@@ -232,10 +267,22 @@ mod tests {
         assert_eq!(number(1e-7), "0.0000001");
         assert_eq!(number(f64::NAN), "NaN");
         assert_eq!(number(f64::NEG_INFINITY), "-Inf");
+        // As Prometheus 2.42 answers these as scalars (`/api/v1/query?query=<v>`): exact
+        // ties round to the even digit.
+        let exact = |s: &str| s.parse::<f64>().unwrap();
+        assert_eq!(number(exact("1054958628518721.25")), "1054958628518721.2");
+        assert_eq!(number(exact("11738411053870.5625")), "11738411053870.562");
+        assert_eq!(
+            number(exact("0.0033333333333333335")),
+            "0.0033333333333333335"
+        );
+        assert_eq!(number(1.5e21), "1500000000000000000000");
+        assert_eq!(number(9_007_199_254_740_993.0), "9007199254740992");
+        assert_eq!(number(-1.25e-10), "-0.000000000125");
     }
 
     #[test]
-    fn fast_numbers_are_the_ones_format_writes() {
+    fn numbers_are_the_shortest_plain_decimals() {
         // A spread of magnitudes, signs and fractions (a fixed pseudo-random sequence),
         // and the edges of the fast paths.
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -271,8 +318,27 @@ mod tests {
             let scaled = (x % 2_000_000) as f64 / [1.0, 10.0, 1000.0, 3.0][(x % 4) as usize];
             values.push(if x.is_multiple_of(3) { -scaled } else { scaled });
         }
+        // core::fmt also writes the shortest digits without an exponent, so the two agree
+        // except on an exact tie, which it rounds up and Go (and ryu) round to even.
+        let digits = |s: &str| s.bytes().filter(u8::is_ascii_digit).collect::<Vec<u8>>();
         for v in values {
-            assert_eq!(Number(v).to_string(), format!("{v}"), "{v:e}");
+            let (ours, std) = (Number(v).to_string(), format!("{v}"));
+            assert_eq!(
+                ours.parse::<f64>().ok(),
+                Some(v),
+                "{v:e} read back from {ours}"
+            );
+            if ours != std {
+                let (a, b) = (digits(&ours), digits(&std));
+                let (last_a, last_b) = (a[a.len() - 1], b[b.len() - 1]);
+                assert!(
+                    ours.len() == std.len()
+                        && a[..a.len() - 1] == b[..b.len() - 1]
+                        && last_a % 2 == 0
+                        && last_b == last_a + 1,
+                    "{v:e}: {ours} against {std}"
+                );
+            }
         }
     }
 
