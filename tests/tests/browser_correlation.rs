@@ -1,7 +1,8 @@
 //! Correlation with no configuration (#17) in headless Chromium against the real portal:
 //! one request with an `X-Correlation-ID` followed from its access-log line to its trace,
-//! to its service's request-rate chart and back to the logs and traces of that chart's
-//! range; "Show logs" / "Show traces" from Explore → Metrics and from a dashboard chart
+//! from the trace's span to every log line of the request and from a line of it without a
+//! trace id to its traces, to its service's request-rate chart and back to the logs and
+//! traces of that chart's range; "Show logs" / "Show traces" from Explore → Metrics and from a dashboard chart
 //! carrying the chosen series' `job` and `instance`; an exemplar drawn on a chart opening
 //! its trace. Metrics come through the real remote-write route, spans through OTLP/HTTP,
 //! the portal's own through its self-scrape, logs and spans.
@@ -180,6 +181,85 @@ async fn one_request_is_followed_from_its_access_log_to_its_trace_to_its_rate_ch
     assert_eq!(title, "keiko-portal: GET /api/v1/home");
     let attributes = texts(&browser, "[data-testid='span-details'] td").await;
     assert!(attributes.iter().any(|t| t == cid), "{attributes:?}");
+
+    // The span carries the request's correlation id: "Logs of this request" searches every
+    // line of the request over the trace's time, beside the trace-id link.
+    let request_logs = href_when(&browser, "a.span-request-logs", |_| true).await;
+    assert_eq!(
+        param(&request_logs, "query").as_deref(),
+        Some(&*format!("correlation_id:{cid}"))
+    );
+    assert_eq!(
+        href_when(&browser, "a.trace-request-logs", |_| true).await,
+        request_logs
+    );
+    assert!(href_when(&browser, "a.span-logs", |_| true)
+        .await
+        .contains("trace_id"));
+    click(&browser, "a.span-request-logs").await;
+    wait_url(&browser, "Explore → Logs for the request", |u| {
+        u.contains("/explore/logs?") && u.contains(cid)
+    })
+    .await;
+    let messages = eventually(Duration::from_secs(15), "the request's lines", || async {
+        let m = texts(&browser, ".log-lines li .log-message").await;
+        (!m.is_empty()).then_some(m)
+    })
+    .await;
+    assert!(
+        messages.iter().any(|m| m == "Request completed"),
+        "{messages:?}"
+    );
+    // A line of the same request with no trace id (a worker that does not trace) links to
+    // the traces whose spans carry its correlation id.
+    let line = json!({"timestamp": e2e::rfc3339(e2e::now_seconds() as i64), "level": "INFO",
+        "logger": "keiko.worker", "message": "Follow-up queued", "correlation_id": cid});
+    let (s, answer) = admin
+        .post_ndjson("/api/v1/logs?service=keiko-worker", format!("{line}\n"))
+        .await;
+    assert_eq!(s, 200, "{answer}");
+    let worker = format!(
+        "/explore/logs?query=correlation_id%3A{cid}%20AND%20service%3Akeiko-worker&from=now-1h&to=now"
+    );
+    open_until(
+        &browser,
+        &portal,
+        &worker,
+        ".log-lines li a.log-request-traces",
+    )
+    .await;
+    assert!(browser
+        .try_find(".log-lines li a.log-trace")
+        .await
+        .is_none());
+    let traces_link = href_when(&browser, ".log-lines li a.log-request-traces", |_| true).await;
+    assert_eq!(
+        param(&traces_link, "filters").as_deref(),
+        Some(&*format!("correlation_id={cid}"))
+    );
+    click(&browser, ".log-lines li a.log-request-traces").await;
+    wait_url(&browser, "Explore → Traces for the request", |u| {
+        u.contains("/explore/traces?") && u.contains(cid)
+    })
+    .await;
+    eventually(
+        Duration::from_secs(15),
+        "the request's trace listed",
+        || async {
+            browser
+                .try_find(&format!("tr.trace-row[data-trace-id='{trace_id}']"))
+                .await
+                .map(|_| ())
+        },
+    )
+    .await;
+    open_until(
+        &browser,
+        &portal,
+        &trace_link,
+        "[data-testid='span-details']",
+    )
+    .await;
 
     // From the span to its service's request rate around it…
     let rate = href_when(&browser, "a.span-rate", |_| true).await;

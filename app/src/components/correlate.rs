@@ -1,12 +1,15 @@
 //! From one signal to the others, with no configuration: a chart's range and a series'
 //! labels become Explore → Logs and Explore → Traces searches ("Show logs", "Show traces"
 //! on Explore → Metrics and on dashboard charts), and a trace's service becomes its
-//! request-rate chart. Pure, so both pages and the trace view build the same links.
+//! request-rate chart; a request's correlation id links its spans to its log lines and its
+//! log lines to its traces. Pure, so both pages and the trace view build the same links.
 //!
 //! Labels map as the conventions name them: `service`, then `service_name`, then `job` →
 //! the service (the log store's `service` column, the span's `service.name`); `instance` →
 //! the log attribute `instance` and the span resource's `service.instance.id` (what
 //! Prometheus's OTLP receiver turns into `instance`).
+
+use std::collections::BTreeMap;
 
 use crate::components::chart_model::encode_pairs;
 use crate::components::log_model::quote_value;
@@ -96,6 +99,59 @@ fn filter_value(v: &str) -> String {
     } else {
         v.to_owned()
     }
+}
+
+/// Span attribute names that carry a request's correlation id, the first found wins: the
+/// seed's `correlation_id` (the portal's own spans too), `correlation.id`, and the
+/// `X-Correlation-ID` request header as OpenTelemetry's HTTP conventions record it.
+pub const CORRELATION_KEYS: [&str; 4] = [
+    "correlation_id",
+    "correlation.id",
+    "http.request.header.x_correlation_id",
+    "http.request.header.x-correlation-id",
+];
+
+/// The correlation id among a span's attributes, else its resource's. A header recorded
+/// as a list of one value (`["abc"]`) gives that value.
+pub fn correlation_id_of(
+    attributes: &BTreeMap<String, String>,
+    resource: &BTreeMap<String, String>,
+) -> Option<String> {
+    [attributes, resource]
+        .iter()
+        .flat_map(|m| CORRELATION_KEYS.iter().filter_map(|k| m.get(*k)))
+        .map(|v| {
+            let v = v.trim();
+            match v.strip_prefix("[\"").and_then(|r| r.strip_suffix("\"]")) {
+                Some(inner) if !inner.contains('"') => inner.to_owned(),
+                _ => v.to_owned(),
+            }
+        })
+        .find(|v| !v.is_empty())
+}
+
+/// Explore → Logs with every line of request `id` (`correlation_id:"<id>"`) over `range`.
+pub fn request_logs_url(id: &str, range: &(String, String)) -> String {
+    format!(
+        "/explore/logs?{}",
+        encode_pairs(&[
+            ("query", format!("correlation_id:{}", quote_value(id))),
+            ("from", range.0.clone()),
+            ("to", range.1.clone()),
+        ])
+    )
+}
+
+/// Explore → Traces with the traces whose spans carry correlation id `id` over `range`.
+pub fn request_traces_url(id: &str, range: &(String, String)) -> String {
+    format!(
+        "/explore/traces?{}",
+        encode_pairs(&[
+            ("filters", format!("correlation_id={}", filter_value(id))),
+            ("from", range.0.clone()),
+            ("to", range.1.clone()),
+        ])
+    )
 }
 
 /// The series whose labels the links carry: the focused one, or the only one; with several
@@ -263,5 +319,54 @@ mod tests {
         let p = params(&request_rate_url("keiko-portal", &range()));
         assert_eq!(p[0], ("q".into(), request_rate_query("keiko-portal")));
         assert_eq!(p[2].1, "1700000000000");
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        labels(pairs).into_iter().collect()
+    }
+
+    #[test]
+    fn a_spans_correlation_id_comes_from_its_attributes_then_its_resource() {
+        let none = BTreeMap::new();
+        let seed = map(&[("correlation_id", "c-1"), ("correlation.id", "c-2")]);
+        assert_eq!(correlation_id_of(&seed, &none).as_deref(), Some("c-1"));
+        let dotted = map(&[("correlation.id", "c-2")]);
+        assert_eq!(correlation_id_of(&dotted, &none).as_deref(), Some("c-2"));
+        // OpenTelemetry records a request header as a list of its values.
+        let header = map(&[("http.request.header.x_correlation_id", "[\"c-3\"]")]);
+        assert_eq!(correlation_id_of(&header, &none).as_deref(), Some("c-3"));
+        let resource = map(&[("correlation_id", "c-4")]);
+        assert_eq!(correlation_id_of(&none, &resource).as_deref(), Some("c-4"));
+        assert_eq!(
+            correlation_id_of(&dotted, &resource).as_deref(),
+            Some("c-2")
+        );
+        let blank = map(&[("correlation_id", " ")]);
+        assert_eq!(correlation_id_of(&blank, &none), None);
+        assert_eq!(correlation_id_of(&map(&[("agent.id", "a")]), &none), None);
+    }
+
+    #[test]
+    fn a_requests_logs_and_traces_are_searched_by_its_correlation_id() {
+        let logs = params(&request_logs_url("req 7", &range()));
+        assert!(logs.starts_with(&[("query".into(), "correlation_id:\"req 7\"".into())]));
+        assert_eq!(logs[1], ("from".into(), "1700000000000".into()));
+        assert_eq!(logs[2], ("to".into(), "1700003600000".into()));
+        let plain = params(&request_logs_url("e2e-follow-4711", &range()));
+        assert_eq!(plain[0].1, "correlation_id:e2e-follow-4711");
+
+        let url = request_traces_url("req 7", &range());
+        assert!(url.starts_with("/explore/traces?"), "{url}");
+        let p = params(&url);
+        let search =
+            TraceSearch::from_pairs(|k| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()));
+        assert_eq!(
+            parse_filters(&search.filters).unwrap(),
+            [AttrFilter::Equals("correlation_id".into(), "req 7".into())]
+        );
+        assert_eq!(
+            (search.from.as_str(), search.to.as_str()),
+            ("1700000000000", "1700003600000")
+        );
     }
 }

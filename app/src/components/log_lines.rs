@@ -1,11 +1,12 @@
 //! Log lines as Explore → Logs and the dashboards' logs panel show them: time, level
 //! (coloured), service and message; a click expands a line to all its fields (a table and
-//! the JSON) with "copy", filter buttons, context, and links for its trace and request.
+//! the JSON) with "copy", filter buttons, context, and links for its trace and request (a
+//! line with a correlation id but no trace id links to the traces of its request).
 
 use leptos::prelude::*;
 
-use crate::components::chart_model::encode_pairs;
-use crate::components::log_model::{quote_value, rfc3339_ns, LogLine};
+use crate::components::correlate::{request_logs_url, request_traces_url};
+use crate::components::log_model::{rfc3339_ns, LogLine};
 
 /// A filter edit a field's buttons ask for: `(field, value, include)`.
 pub type Filter = (String, String, bool);
@@ -26,16 +27,25 @@ pub fn link_for(line: &LogLine, field: &str, range: &(String, String)) -> Option
                 crate::components::form::encode(value)
             )
         }),
-        "correlation_id" => Some(format!(
-            "/explore/logs?{}",
-            encode_pairs(&[
-                ("query", format!("correlation_id:{}", quote_value(value))),
-                ("from", range.0.clone()),
-                ("to", range.1.clone()),
-            ])
-        )),
+        "correlation_id" => Some(request_logs_url(value, range)),
         _ => None,
     }
+}
+
+/// For a line with a correlation id but no trace id: Explore → Traces with the traces
+/// whose spans carry that correlation id, a quarter of an hour either side of the line.
+pub fn request_traces_link(line: &LogLine) -> Option<String> {
+    if line.field("trace_id").is_some_and(|v| !v.is_empty()) {
+        return None;
+    }
+    let id = line.field("correlation_id").filter(|v| !v.is_empty())?;
+    let ms = |ns: i64| (ns / 1_000_000).to_string();
+    let quarter = 900_000_000_000;
+    let range = (
+        ms(line.time_ns.saturating_sub(quarter)),
+        ms(line.time_ns.saturating_add(quarter)),
+    );
+    Some(request_traces_url(id, &range))
 }
 
 /// The lines, newest first as given.
@@ -76,6 +86,7 @@ pub fn LogLineRow(
     let level = line.severity.clone().unwrap_or_default();
     let service = line.field("service").unwrap_or_default().to_owned();
     let trace = link_for(&line, "trace_id", &range);
+    let request_traces = request_traces_link(&line);
     let line = StoredValue::new(line);
     // The JSON is made when a line is opened or copied, not for every line shown.
     let copy = move |_| copy_text(line.with_value(LogLine::to_json), copied);
@@ -144,6 +155,9 @@ pub fn LogLineRow(
                 <span class="log-message">{line.with_value(|l| l.message.clone())}</span>
             </button>
             {trace.map(|h| view! { <a class="log-trace" href=h title="Open the trace">"trace"</a> })}
+            {request_traces.map(|h| view! {
+                <a class="log-request-traces" href=h title="Traces whose spans carry this line's correlation id">"traces"</a>
+            })}
             {details}
         </li>
     }
@@ -162,5 +176,45 @@ fn copy_text(text: String, done: RwSignal<Option<bool>>) {
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = (text, done);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(fields: &[(&str, &str)]) -> LogLine {
+        LogLine {
+            id: "1".into(),
+            time_ns: 1_700_000_000_000_000_000,
+            severity: None,
+            message: "Request completed".into(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_line_without_a_trace_id_links_to_the_traces_of_its_request() {
+        let url = request_traces_link(&line(&[("correlation_id", "req-9")])).unwrap();
+        assert_eq!(
+            url,
+            "/explore/traces?filters=correlation_id%3Dreq-9&from=1699999100000&to=1700000900000"
+        );
+        // A line with its trace id links to that trace instead; no id, no link.
+        let traced = line(&[("correlation_id", "req-9"), ("trace_id", "ab")]);
+        assert_eq!(request_traces_link(&traced), None);
+        assert!(link_for(&traced, "trace_id", &("a".into(), "b".into())).is_some());
+        assert_eq!(request_traces_link(&line(&[])), None);
+        let empty_trace = line(&[("correlation_id", "req-9"), ("trace_id", "")]);
+        assert!(request_traces_link(&empty_trace).is_some());
+        // The request's own lines, as before.
+        let logs = link_for(&traced, "correlation_id", &("now-1h".into(), "now".into()));
+        assert_eq!(
+            logs.as_deref(),
+            Some("/explore/logs?query=correlation_id%3Areq-9&from=now-1h&to=now")
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! One trace at `/explore/traces/{trace_id}`: the waterfall (rendered on the server; a
 //! subtree folds with its toggle; the critical path highlighted; errors marked), the chosen
 //! span's details (`?span=` picks one, as links from log lines do), self time per service
-//! and operation, and a link to the trace's logs.
+//! and operation, and links to the trace's logs and, when a span carries a correlation id,
+//! to every log line of the request.
 
 use std::collections::HashSet;
 
@@ -14,7 +15,7 @@ use super::layout::{layout, Layout};
 use super::model::{duration_text, Span, Trace};
 use crate::components::chart::utc;
 use crate::components::chart_model::encode_pairs;
-use crate::components::correlate::request_rate_url;
+use crate::components::correlate::{correlation_id_of, request_logs_url, request_rate_url};
 
 #[component]
 pub fn TracePage() -> impl IntoView {
@@ -41,22 +42,45 @@ pub fn TracePage() -> impl IntoView {
     }
 }
 
-/// Where the trace's logs are: Explore → Logs with `trace_id:<id>` over the trace's time
-/// (a minute either side, as log lines are written around their spans).
+/// A trace's (or span's) time as Explore → Logs takes a range: Unix milliseconds, a
+/// minute either side, as log lines are written around their spans.
+pub fn logs_range(start_ns: i64, end_ns: i64) -> (String, String) {
+    let ms = |ns: i64| (ns / 1_000_000).to_string();
+    (
+        ms(start_ns.saturating_sub(60_000_000_000)),
+        ms(end_ns.saturating_add(60_000_000_000)),
+    )
+}
+
+/// Where the trace's logs are: Explore → Logs with `trace_id:<id>` (and `span_id:<id>`
+/// for one span) over [`logs_range`].
 pub fn logs_link(trace_id: &str, start_ns: i64, end_ns: i64, span_id: Option<&str>) -> String {
     let query = match span_id {
         Some(s) => format!("trace_id:{trace_id} AND span_id:{s}"),
         None => format!("trace_id:{trace_id}"),
     };
-    let ms = |ns: i64| (ns / 1_000_000).to_string();
+    let (from, to) = logs_range(start_ns, end_ns);
     format!(
         "/explore/logs?{}",
-        encode_pairs(&[
-            ("query", query),
-            ("from", ms(start_ns - 60_000_000_000)),
-            ("to", ms(end_ns + 60_000_000_000)),
-        ])
+        encode_pairs(&[("query", query), ("from", from), ("to", to)])
     )
+}
+
+/// The request a trace serves: the correlation id of its root span, else of the first
+/// span that has one (see [`correlation_id_of`]).
+pub fn trace_correlation_id(trace: &Trace, root: Option<&Span>) -> Option<String> {
+    root.into_iter()
+        .chain(&trace.spans)
+        .find_map(|s| correlation_id_of(&s.attributes, &s.resource))
+}
+
+/// " · Logs of this request": every log line of request `id` over `range`.
+fn request_logs_anchor(id: &str, range: &(String, String), class: &'static str) -> impl IntoView {
+    let href = request_logs_url(id, range);
+    view! {
+        " · "
+        <a class=class href=href title=format!("correlation_id {id}")>"Logs of this request"</a>
+    }
 }
 
 #[component]
@@ -76,6 +100,12 @@ fn TraceBody(trace: Trace, wanted: Option<String>) -> impl IntoView {
     let errors = trace.spans.iter().filter(|s| s.error).count();
     let end_ns = l.start_ns + l.duration_ns;
     let logs = logs_link(&trace.trace_id, l.start_ns, end_ns, None);
+    // The request's lines over the trace's time, whichever span names the request.
+    let range = logs_range(l.start_ns, end_ns);
+    let request = trace_correlation_id(&trace, root.as_ref());
+    let request_logs = request
+        .clone()
+        .map(|id| request_logs_anchor(&id, &range, "trace-request-logs"));
     let first = wanted
         .and_then(|w| trace.spans.iter().position(|s| s.span_id == w))
         .or_else(|| l.rows.first().map(|r| r.span));
@@ -95,11 +125,12 @@ fn TraceBody(trace: Trace, wanted: Option<String>) -> impl IntoView {
         <p class="trace-meta">
             <span class="mono" data-testid="trace-id">{trace_id}</span>" · "{summary}" · "
             <a id="trace-logs" href=logs>"Logs for this trace"</a>
+            {request_logs}
         </p>
         <Waterfall l=l.clone() trace=trace selected=selected />
         {move || selected.get().map(|i| {
             let span = trace.with_value(|t| t.spans[i].clone());
-            view! { <SpanDetails span=span /> }
+            view! { <SpanDetails span=span request=request.clone() range=range.clone() /> }
         })}
         <SelfTimes l=l />
     }
@@ -212,8 +243,10 @@ fn pairs_table(
     })
 }
 
+/// One span's details; `request` is the trace's correlation id, for a span that names
+/// none itself, and `range` the trace's logs range.
 #[component]
-fn SpanDetails(span: Span) -> impl IntoView {
+fn SpanDetails(span: Span, request: Option<String>, range: (String, String)) -> impl IntoView {
     let mut general = vec![
         ("span id".to_owned(), span.span_id.clone()),
         ("service".to_owned(), span.service.clone()),
@@ -263,6 +296,9 @@ fn SpanDetails(span: Span) -> impl IntoView {
         span.end_ns(),
         Some(&span.span_id),
     );
+    let request_logs = correlation_id_of(&span.attributes, &span.resource)
+        .or(request)
+        .map(|id| request_logs_anchor(&id, &range, "span-request-logs"));
     // The service's request rate a quarter of an hour either side of the span.
     let ms = |ns: i64| (ns / 1_000_000).to_string();
     let rate = request_rate_url(
@@ -276,7 +312,8 @@ fn SpanDetails(span: Span) -> impl IntoView {
         <section class="span-details" data-testid="span-details" data-span-id=span.span_id.clone()>
             <h2>{format!("{} · {}", span.service, span.operation)}</h2>
             <p>
-                <a class="span-logs" href=logs>"Logs for this span"</a>" · "
+                <a class="span-logs" href=logs>"Logs for this span"</a>
+                {request_logs}" · "
                 <a class="span-rate" href=rate>{format!("Request rate of {}", span.service)}</a>
             </p>
             {pairs_table("Span", general)}
@@ -319,5 +356,65 @@ fn SelfTimes(l: Layout) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, attrs: &[(&str, &str)]) -> Span {
+        Span {
+            span_id: id.into(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_trace_serves_its_root_spans_request_else_the_first_span_naming_one() {
+        let trace = Trace {
+            trace_id: "t".into(),
+            spans: vec![
+                span("a", &[]),
+                span("b", &[("correlation.id", "from-child")]),
+                span("root", &[("correlation_id", "from-root")]),
+            ],
+        };
+        let root = trace.spans[2].clone();
+        assert_eq!(
+            trace_correlation_id(&trace, Some(&root)).as_deref(),
+            Some("from-root")
+        );
+        assert_eq!(
+            trace_correlation_id(&trace, Some(&trace.spans[0])).as_deref(),
+            Some("from-child")
+        );
+        let bare = Trace {
+            trace_id: "t".into(),
+            spans: vec![span("a", &[])],
+        };
+        assert_eq!(trace_correlation_id(&bare, bare.spans.first()), None);
+    }
+
+    #[test]
+    fn logs_links_cover_the_trace_and_a_minute_either_side() {
+        let (start, end) = (1_700_000_000_000_000_000, 1_700_000_000_500_000_000);
+        assert_eq!(
+            logs_range(start, end),
+            ("1699999940000".to_owned(), "1700000060500".to_owned())
+        );
+        assert_eq!(
+            logs_link("abc", start, end, Some("s1")),
+            "/explore/logs?query=trace_id%3Aabc%20AND%20span_id%3As1&from=1699999940000&to=1700000060500"
+        );
+        let request = request_logs_url("req-1", &logs_range(start, end));
+        assert_eq!(
+            request,
+            "/explore/logs?query=correlation_id%3Areq-1&from=1699999940000&to=1700000060500"
+        );
     }
 }
