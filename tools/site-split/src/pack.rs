@@ -265,3 +265,147 @@ impl Reencode for Renumber {
         Ok(self.data_base + data)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::{ConstExpr, Elements, Function, Instruction, RefType};
+
+    fn part(pages: u64, size: u64) -> Part {
+        Part {
+            stem: String::new(),
+            pages,
+            size,
+        }
+    }
+
+    #[test]
+    fn small_parts_of_the_same_pages_merge_and_a_large_one_stays_alone() {
+        // Pages 0 and 1 share two small parts; page 2 has a large part of its own.
+        let parts = [part(0b011, 100), part(0b011, 200), part(0b100, 50_000)];
+        let mut groups = group(&parts);
+        groups.iter_mut().for_each(|g| g.sort());
+        groups.sort();
+        assert_eq!(groups, vec![vec![0, 1], vec![2]]);
+    }
+
+    #[test]
+    fn a_large_part_is_not_merged_into_pages_that_do_not_need_it_but_a_small_one_is() {
+        // Page 0 needs part 0 only; merging part 1 into it would cost page 0 50 KB it does
+        // not run. Part 2 (page 1 only, small) rides along with part 1, which page 1 needs.
+        let parts = [part(0b11, 100), part(0b10, 50_000), part(0b10, 10)];
+        let mut groups = group(&parts);
+        groups.iter_mut().for_each(|g| g.sort());
+        groups.sort();
+        assert_eq!(groups, vec![vec![0], vec![1, 2]]);
+    }
+
+    /// A split module as the tool writes them: the shared imports, `n` functions that call
+    /// the next one, placed in the table at `slot`, and data at `address`.
+    fn split_module(n: u32, slot: i32, address: i32, byte: u8) -> Vec<u8> {
+        let mut types = TypeSection::new();
+        types.ty().function([ValType::I32], []);
+        let mut imports = ImportSection::new();
+        imports.import(
+            "__wasm_split",
+            "memory",
+            EntityType::Memory(MemoryType {
+                minimum: 1,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            }),
+        );
+        imports.import(
+            "__wasm_split",
+            "__indirect_function_table",
+            EntityType::Table(TableType {
+                element_type: RefType::FUNCREF,
+                minimum: 16,
+                maximum: None,
+                table64: false,
+                shared: false,
+            }),
+        );
+        imports.import(
+            "__wasm_split",
+            "__wasm_split_shared0",
+            EntityType::Global(GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            }),
+        );
+        let mut functions = FunctionSection::new();
+        let mut code = CodeSection::new();
+        for f in 0..n {
+            functions.function(0);
+            let mut body = Function::new([]);
+            body.instruction(&Instruction::GlobalGet(0));
+            if f + 1 < n {
+                body.instruction(&Instruction::Call(f + 1));
+            } else {
+                body.instruction(&Instruction::Drop);
+            }
+            body.instruction(&Instruction::End);
+            code.function(&body);
+        }
+        let mut elements = ElementSection::new();
+        let funcs: Vec<u32> = (0..n).collect();
+        elements.active(
+            None,
+            &ConstExpr::i32_const(slot),
+            Elements::Functions(funcs.into()),
+        );
+        let mut data = DataSection::new();
+        data.active(0, &ConstExpr::i32_const(address), [byte; 4]);
+        let mut module = Module::new();
+        module
+            .section(&types)
+            .section(&imports)
+            .section(&functions)
+            .section(&elements)
+            .section(&code)
+            .section(&data);
+        module.finish()
+    }
+
+    #[test]
+    fn merged_modules_keep_their_calls_table_slots_and_data() {
+        let merged = merge(&[split_module(2, 3, 100, 7), split_module(3, 9, 200, 8)]).unwrap();
+        let (mut calls, mut slots, mut data, mut imports) = (vec![], vec![], vec![], 0);
+        for payload in wasmparser::Parser::new(0).parse_all(&merged) {
+            match payload.unwrap() {
+                wasmparser::Payload::ImportSection(r) => imports = r.into_imports().count(),
+                wasmparser::Payload::CodeSectionEntry(body) => {
+                    for op in body.get_operators_reader().unwrap() {
+                        if let wasmparser::Operator::Call { function_index } = op.unwrap() {
+                            calls.push(function_index);
+                        }
+                    }
+                }
+                wasmparser::Payload::ElementSection(r) => {
+                    for e in r {
+                        let e = e.unwrap();
+                        let wasmparser::ElementItems::Functions(f) = e.items else {
+                            panic!()
+                        };
+                        slots.push(f.into_iter().map(|f| f.unwrap()).collect::<Vec<_>>());
+                    }
+                }
+                wasmparser::Payload::DataSection(r) => {
+                    for d in r {
+                        data.push(d.unwrap().data.to_vec());
+                    }
+                }
+                _ => {}
+            }
+        }
+        // One set of imports; the second module's functions renumbered after the first's.
+        assert_eq!(imports, 3);
+        assert_eq!(calls, vec![1, 3, 4]);
+        assert_eq!(slots, vec![vec![0, 1], vec![2, 3, 4]]);
+        assert_eq!(data, vec![vec![7; 4], vec![8; 4]]);
+    }
+}
