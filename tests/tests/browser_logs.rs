@@ -453,8 +453,15 @@ async fn the_syntax_help_beside_the_query_bar_shows_the_query_language_whose_exa
     ] {
         assert!(page.contains(part), "{part:?} is not on the syntax page");
     }
-    // Its field table is a table.
+    // Its field table is a table, and its long examples wrap instead of widening the page.
     assert!(browser.try_find("#logs-syntax table code").await.is_some());
+    let wider = browser
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await;
+    assert_eq!(wider, json!(0), "the open help widens the page");
 
     // An example copied from the page finds what it says: the one ERROR with "timeout".
     let example = browser
