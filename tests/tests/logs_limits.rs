@@ -1,7 +1,7 @@
 //! Log ingest limits and retention (#16) through the running portal: configured limits on
 //! line size, lines per request and fields per line refuse what breaks them as each
 //! protocol defines (JSON lines and Loki whole, OTLP per record in the partial success,
-//! Elasticsearch per item), naming the limit, counting it, storing nothing refused; and
+//! Elasticsearch per item, Fluentd forward per entry, dropped), naming the limit, counting it, storing nothing refused; and
 //! retention by age and by size drops whole blocks, seen in query results, on disk and in
 //! `/metrics` within a few maintenance runs (every 5 s).
 
@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use e2e::api::Client;
+use e2e::eventually;
 use e2e::logs::{metric, otlp_json, search, OtlpRecord};
 use e2e::portal::Portal;
 use serde_json::{json, Value};
@@ -61,8 +62,11 @@ fn assert_refused_by(status: u16, answer: &Value, key: &str, expected: u16) {
 
 #[tokio::test]
 async fn configured_ingest_limits_refuse_name_and_count_and_store_nothing_refused() {
+    let port = e2e::free_port();
+    let listen = format!("127.0.0.1:{port}");
     let portal = Portal::start_with(&[
         ("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0"),
+        ("KEIKO_FLUENT_FORWARD_LISTEN", &listen),
         ("KEIKO_LOGS_MAX_LINE_BYTES", "1024"),
         ("KEIKO_LOGS_MAX_LINES_PER_REQUEST", "5"),
         ("KEIKO_LOGS_MAX_FIELDS_PER_LINE", "6"),
@@ -226,6 +230,24 @@ async fn configured_ingest_limits_refuse_name_and_count_and_store_nothing_refuse
     );
     assert_eq!(refused(&admin, "elasticsearch").await, 2.0);
 
+    // Fluentd forward (PyPI fluent-logger): an entry over a limit is dropped and counted,
+    // the protocol having no per-entry error; the others are stored.
+    let out = e2e::run_python(
+        "fluent_forward_limits.py",
+        &[("FLUENT_PORT", port.to_string())],
+    )
+    .await;
+    assert_eq!(out.trim(), "ok");
+    eventually(Duration::from_secs(10), "the forwarded lines", || {
+        let admin = admin.clone();
+        async move {
+            let counted = refused(&admin, "fluent_forward").await == 1.0;
+            let kept = search(&admin, "correlation_id:kept-forward", "now-1h").await;
+            (counted && kept.len() == 1).then_some(())
+        }
+    })
+    .await;
+
     // Nothing refused was stored; what was within the limits was.
     let stored = search(&admin, "correlation_id:refused-*", "now-1h").await;
     assert!(stored.is_empty(), "{stored:?}");
@@ -256,7 +278,7 @@ fn blocks_on_disk(data_dir: &Path) -> (usize, u64) {
 
 /// Waits (up to 20 s: four maintenance runs) until `/metrics` shows `series` at `value`.
 async fn wait_for_metric(admin: &Client, series: &'static str, value: f64) {
-    e2e::eventually(Duration::from_secs(20), series, || {
+    eventually(Duration::from_secs(20), series, || {
         let admin = admin.clone();
         async move { (metric(&admin, series).await == value).then_some(()) }
     })
