@@ -160,21 +160,32 @@ mod tests {
         spans[0] = root(0, t0, "503");
         spans[0].attributes.push(Attr::text("retry.count", "2"));
         store.append_blocking(&spans).unwrap();
-        let src = EmbeddedTraces(store);
+        let src = EmbeddedTraces(store.clone());
+        for in_block in [false, true] {
+            if in_block {
+                // The same searches once the head is a block (its value summaries and
+                // bloom filters in play).
+                store.engine().flush().unwrap();
+            }
+            searches_find_the_oldest(&src, t0).await;
+        }
+    }
+
+    async fn searches_find_the_oldest(src: &EmbeddedTraces, t0: i64) {
         let oldest = format!("{:032x}", 1);
         for filters in [
             "http.status_code>499",
             "retry.count",
             "http.status_code!=200",
         ] {
-            let v = search(&src, &request(filters, t0), 0.0).await.unwrap();
+            let v = search(src, &request(filters, t0), 0.0).await.unwrap();
             let ids: Vec<&str> = v.traces.iter().map(|t| t.trace_id.as_str()).collect();
             assert_eq!(ids, vec![oldest.as_str()], "{filters}");
             assert!(!v.partial, "{filters}");
         }
         // `<` with an equality on the same span: the 799 successes, newest first, 20 shown.
         let v = search(
-            &src,
+            src,
             &request("http.status_code<300 http.status_code=200", t0),
             0.0,
         )
@@ -184,7 +195,7 @@ mod tests {
         assert_eq!(v.traces[0].trace_id, format!("{:032x}", 800));
         assert!(!v.partial);
         // A filter no span passes: nothing, and the whole range was read (not partial).
-        let v = search(&src, &request("http.status_code>600", t0), 0.0)
+        let v = search(src, &request("http.status_code>600", t0), 0.0)
             .await
             .unwrap();
         assert!(v.traces.is_empty() && !v.partial, "{v:?}");
