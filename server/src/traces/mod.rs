@@ -112,6 +112,9 @@ pub struct TraceStore {
     refused: IntCounterVec,
     /// `keiko_trace_red_keys_refused_total`: new RED keys refused (the table was full).
     red_refused: IntCounter,
+    /// Services-table scans still running: each holds the store (and so its directory
+    /// lock) until it ends, so dropping the `TraceStore` waits for them.
+    scans: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl TraceStore {
@@ -156,6 +159,7 @@ impl TraceStore {
             settings,
             accepted,
             refused,
+            scans: Mutex::new(Vec::new()),
         });
         traces.rebuild_catalog();
         Ok(traces)
@@ -166,7 +170,7 @@ impl TraceStore {
         let store = self.store.clone();
         let table = self.catalog.clone();
         catalog::lock(&table).scan_started();
-        let _ = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("keiko-span-catalog".into())
             .spawn(move || match catalog::scan(&store) {
                 Ok(found) => catalog::lock(&table).replace_with(found),
@@ -174,6 +178,9 @@ impl TraceStore {
                     tracing::warn!(error = %err, error_type = "SpanStoreCatalog", "Rebuilding the services table failed")
                 }
             });
+        let mut scans = self.scans.lock().unwrap_or_else(|e| e.into_inner());
+        scans.retain(|h| !h.is_finished());
+        scans.extend(spawned.ok());
     }
 
     /// Drops the RED minutes older than the store's oldest block (retention dropped
@@ -344,5 +351,16 @@ impl TraceStore {
                 }
             }
         });
+    }
+}
+
+impl Drop for TraceStore {
+    /// Waits for the services-table scans, so that the store's directory lock is free once
+    /// the `TraceStore` is gone (a reopen right after a drop otherwise races the scan).
+    fn drop(&mut self) {
+        let scans = std::mem::take(self.scans.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for h in scans {
+            let _ = h.join();
+        }
     }
 }
