@@ -220,7 +220,13 @@ async fn a_partly_bad_export_stores_the_good_records_and_names_the_rejected() {
 }
 
 /// What a malformed export is, its content type, encoding and body, and the status it gets.
-type Malformed = (&'static str, &'static str, Option<&'static str>, Vec<u8>, u16);
+type Malformed = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    u16,
+);
 
 #[tokio::test]
 async fn a_wholly_malformed_export_is_refused_with_400_and_stores_nothing() {
