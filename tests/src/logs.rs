@@ -1,6 +1,6 @@
 //! What the log suites share: a search through `GET /api/v1/logs/query`, a number read
 //! from the portal's `/metrics`, and OTLP/HTTP logs requests written as an exporter
-//! writes them (protobuf with prost, or OTLP JSON).
+//! writes them (protobuf from `opentelemetry-proto`'s messages, or OTLP JSON).
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -92,34 +92,42 @@ pub fn otlp_json(service: &str, records: &[OtlpRecord]) -> Value {
     }]})
 }
 
-/// The same request in protobuf (the wire format of `opentelemetry-proto`'s messages, the
-/// fields these tests use).
+/// The same request in protobuf, built from `opentelemetry-proto`'s generated messages (the
+/// types the portal's own OTLP receiver decodes).
 pub fn otlp_protobuf(service: &str, records: &[OtlpRecord]) -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
     use prost::Message as _;
-    let kv = |k: &str, v: &str| pb::KeyValue {
-        key: k.into(),
-        value: Some(pb::AnyValue {
-            string_value: v.into(),
-        }),
+    let text = |v: &str| AnyValue {
+        value: Some(any_value::Value::StringValue(v.into())),
     };
-    pb::ExportLogsServiceRequest {
-        resource_logs: vec![pb::ResourceLogs {
-            resource: Some(pb::Resource {
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(text(v)),
+        ..Default::default()
+    };
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
                 attributes: vec![kv("service.name", service)],
+                ..Default::default()
             }),
-            scope_logs: vec![pb::ScopeLogs {
+            scope_logs: vec![ScopeLogs {
                 log_records: records
                     .iter()
-                    .map(|r| pb::LogRecord {
+                    .map(|r| LogRecord {
                         time_unix_nano: r.time_ns,
                         severity_text: r.severity.into(),
-                        body: Some(pb::AnyValue {
-                            string_value: r.body.clone(),
-                        }),
+                        body: Some(text(&r.body)),
                         attributes: r.attributes.iter().map(|(k, v)| kv(k, v)).collect(),
+                        ..Default::default()
                     })
                     .collect(),
+                ..Default::default()
             }],
+            ..Default::default()
         }],
     }
     .encode_to_vec()
@@ -128,72 +136,10 @@ pub fn otlp_protobuf(service: &str, records: &[OtlpRecord]) -> Vec<u8> {
 /// An `ExportLogsServiceResponse` in protobuf: rejected records and the error message of
 /// its partial success (`(0, "")` when there is none).
 pub fn otlp_protobuf_partial_success(body: &[u8]) -> (i64, String) {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
     use prost::Message as _;
-    let r = pb::ExportLogsServiceResponse::decode(body).expect("an ExportLogsServiceResponse");
+    let r = ExportLogsServiceResponse::decode(body).expect("an ExportLogsServiceResponse");
     r.partial_success
         .map(|p| (p.rejected_log_records, p.error_message))
         .unwrap_or_default()
-}
-
-/// OTLP's logs messages, the fields used here, with their numbers from
-/// `opentelemetry/proto/{collector/logs,logs,common,resource}/v1/*.proto`.
-mod pb {
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ExportLogsServiceRequest {
-        #[prost(message, repeated, tag = "1")]
-        pub resource_logs: Vec<ResourceLogs>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ResourceLogs {
-        #[prost(message, optional, tag = "1")]
-        pub resource: Option<Resource>,
-        #[prost(message, repeated, tag = "2")]
-        pub scope_logs: Vec<ScopeLogs>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Resource {
-        #[prost(message, repeated, tag = "1")]
-        pub attributes: Vec<KeyValue>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ScopeLogs {
-        #[prost(message, repeated, tag = "2")]
-        pub log_records: Vec<LogRecord>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct LogRecord {
-        #[prost(fixed64, tag = "1")]
-        pub time_unix_nano: u64,
-        #[prost(string, tag = "3")]
-        pub severity_text: String,
-        #[prost(message, optional, tag = "5")]
-        pub body: Option<AnyValue>,
-        #[prost(message, repeated, tag = "6")]
-        pub attributes: Vec<KeyValue>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct KeyValue {
-        #[prost(string, tag = "1")]
-        pub key: String,
-        #[prost(message, optional, tag = "2")]
-        pub value: Option<AnyValue>,
-    }
-    /// `AnyValue`'s `string_value` (field 1 of its `oneof`).
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct AnyValue {
-        #[prost(string, tag = "1")]
-        pub string_value: String,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ExportLogsServiceResponse {
-        #[prost(message, optional, tag = "1")]
-        pub partial_success: Option<ExportLogsPartialSuccess>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ExportLogsPartialSuccess {
-        #[prost(int64, tag = "1")]
-        pub rejected_log_records: i64,
-        #[prost(string, tag = "2")]
-        pub error_message: String,
-    }
 }
