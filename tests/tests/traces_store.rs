@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use e2e::api::Client;
 use e2e::portal::Portal;
-use reqwest::Method;
-use serde_json::{json, Value};
+use e2e::spans::{push, TestSpan};
 
 const HOUR_NS: i64 = 3_600 * 1_000_000_000;
 
@@ -18,43 +17,21 @@ fn now_ns() -> i64 {
     (e2e::now_seconds() * 1e9) as i64
 }
 
-/// One OTLP/JSON server span, the root of trace `trace`, with string attributes.
-fn span(trace: u64, start: i64, attrs: &[(&str, String)]) -> Value {
-    let attributes: Vec<Value> = attrs
-        .iter()
-        .map(|(k, v)| json!({"key": k, "value": {"stringValue": v}}))
-        .collect();
-    json!({
-        "traceId": format!("{trace:032x}"), "spanId": format!("{trace:016x}"),
-        "name": "GET /api/tasks", "kind": 2,
-        "startTimeUnixNano": start.to_string(),
-        "endTimeUnixNano": (start + 5_000_000).to_string(),
-        "attributes": attributes,
-    })
-}
-
-async fn push(client: &Client, service: &str, spans: Vec<Value>) {
-    let body = json!({"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
-        "scopeSpans": [{"scope": {"name": "e2e"}, "spans": spans}],
-    }]});
-    let r = client
-        .request(Method::POST, "/v1/traces")
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let answer: Value = r.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, 200, "{answer}");
-    assert!(
-        answer["partialSuccess"]["rejectedSpans"]
-            .as_i64()
-            .unwrap_or(0)
-            == 0,
-        "{answer}"
-    );
+/// One server span, the root of trace `trace`, 5 ms long, with string attributes.
+fn span(trace: u64, start: i64, attrs: &[(&str, String)]) -> TestSpan {
+    TestSpan {
+        trace_id: format!("{trace:032x}"),
+        span_id: format!("{trace:016x}"),
+        name: "GET /api/tasks".into(),
+        kind: 2,
+        start_ns: start,
+        duration_ms: 5,
+        attributes: attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        ..Default::default()
+    }
 }
 
 /// The span store's block files: how many, their total size, the newest block's id.
@@ -155,8 +132,8 @@ async fn retention_by_age_drops_whole_old_blocks_with_their_summaries_services_a
     const MINUTE_NS: i64 = 60_000_000_000;
     let soon = now_ns() - 24 * HOUR_NS + 8_000_000_000;
     let old = (soon / MINUTE_NS + 1) * MINUTE_NS - 21;
-    let old_spans = (1..=20).map(|i| span(i, old + i as i64, &[])).collect();
-    push(&admin, "retired-svc", old_spans).await;
+    let old_spans: Vec<TestSpan> = (1..=20).map(|i| span(i, old + i as i64, &[])).collect();
+    push(&admin, "retired-svc", &old_spans).await;
     let old_s = old / 1_000_000_000;
     assert_eq!(
         search_ids(&admin, "retired-svc", old_s - 60, old_s + 60)
@@ -196,7 +173,7 @@ async fn retention_by_age_drops_whole_old_blocks_with_their_summaries_services_a
 
     // Fresh spans stay.
     let fresh = now_ns();
-    push(&admin, "kept-svc", vec![span(100, fresh, &[])]).await;
+    push(&admin, "kept-svc", &[span(100, fresh, &[])]).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(
         status_of(&admin, &format!("/api/v1/traces/{:032x}", 100)).await,
@@ -228,13 +205,13 @@ async fn retention_by_size_drops_the_oldest_blocks_first() {
     for (batch, hours) in [(0u64, 5i64), (1, 4), (2, 3)] {
         let t = now_ns() - hours * HOUR_NS;
         starts.push(t / 1_000_000_000);
-        let spans = (0..200u64)
+        let spans: Vec<TestSpan> = (0..200u64)
             .map(|i| {
                 let id = batch * 1_000 + i + 1;
                 span(id, t + i as i64, &[("payload", filler())])
             })
             .collect();
-        push(&admin, &format!("batch-{batch}"), spans).await;
+        push(&admin, &format!("batch-{batch}"), &spans).await;
         newest = next_block(&portal, newest).await;
     }
     // The oldest block went first, the newest stayed, and what is left fits the limit.
@@ -287,7 +264,7 @@ async fn comparison_filters_find_a_match_behind_more_than_500_newer_traces() {
     let admin = portal.admin();
     // 700 traces; the oldest alone failed and alone was retried.
     let t0 = now_ns() - 600 * 1_000_000_000;
-    let spans = (1..=700u64)
+    let spans: Vec<TestSpan> = (1..=700u64)
         .map(|i| {
             let status = if i == 1 { "503" } else { "200" };
             let mut attrs = vec![("http.status_code", status.to_owned())];
@@ -297,7 +274,7 @@ async fn comparison_filters_find_a_match_behind_more_than_500_newer_traces() {
             span(i, t0 + i as i64 * 1_000_000, &attrs)
         })
         .collect();
-    push(&admin, "busy-api", spans).await;
+    push(&admin, "busy-api", &spans).await;
     let from = t0 / 1_000_000_000 - 60;
     for filters in [
         "http.status_code>499",
