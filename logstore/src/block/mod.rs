@@ -31,8 +31,8 @@
 //! block is open; sections are read and decoded on demand and kept in the store's cache.
 //!
 //! Version 2 adds value summaries to the directory: for every string column and attribute
-//! with at most [`SUMMARY_VALUES`] distinct values, each value with the time range of its
-//! rows, and the min/max of every `Int` column. A query then skips a block (or bounds the
+//! with at most [`SUMMARY_VALUES`] distinct values of at most [`SUMMARY_VALUE_BYTES`] bytes
+//! (and [`SUMMARY_BYTES`] per block in all), each value with the time range of its rows, and the min/max of every `Int` column. A query then skips a block (or bounds the
 //! times it can match in it) from the directory alone: `service:api` in a block whose
 //! `api` rows all lie an hour back, or whose dictionary has no `api`. Version 1 blocks
 //! (without summaries) stay readable; their queries only skip less.
@@ -51,6 +51,12 @@ pub(crate) const VERSION: u8 = 2;
 /// Columns and attributes with at most this many distinct values in a block get a value
 /// summary in its directory.
 pub(crate) const SUMMARY_VALUES: usize = 64;
+/// A column or attribute with a value longer than this gets no summary (summaries stay in
+/// memory with the directory while the block is open).
+pub(crate) const SUMMARY_VALUE_BYTES: usize = 128;
+/// The summaries of one block hold at most this many value bytes in all; columns are
+/// summarised first, then attributes in order, until the budget is spent.
+pub(crate) const SUMMARY_BYTES: usize = 64 << 10;
 /// Rows per body frame: a page of results decompresses only the frames it touches.
 pub(crate) const FRAME_ROWS: usize = 4096;
 /// Raw bytes per postings frame.

@@ -150,3 +150,34 @@ fn blocks_keep_value_summaries_and_version_1_blocks_still_read() {
     let got: Vec<_> = (0..200).map(|r| old.record(r).unwrap()).collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn value_summaries_are_bounded_in_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = Schema::logs();
+    let mut head = Head::new(&schema);
+    let long = "x".repeat(super::SUMMARY_VALUE_BYTES + 1);
+    // 600 attributes of 64 values of 100 bytes: 3.8 MB of values, over the block's budget.
+    let wide = |a: usize, v: u64| format!("{a:03}{v:02}{}", "y".repeat(95));
+    for i in 0..64u64 {
+        let mut r = Record::log(i as i64, 9, "api", "hello").attr("long", &long);
+        for a in 0..600 {
+            r = r.attr(&format!("wide{a:03}"), &wide(a, i));
+        }
+        head.push(i, &r);
+    }
+    let path = tmp.path().join("1.blk");
+    write_block(&path, &head, &schema.describe(), 3).unwrap();
+    let block = open(&path);
+    // A value longer than the limit: no summary for that attribute.
+    assert!(block.value_ranges(StrKey::Attribute("long")).is_none());
+    // The short service column is summarised first; the wide attributes only while the
+    // budget lasts, so their summaries hold at most SUMMARY_BYTES.
+    assert!(block.value_ranges(StrKey::Column(1)).is_some());
+    let kept: usize = (0..600)
+        .filter_map(|a| block.value_ranges(StrKey::Attribute(&format!("wide{a:03}"))))
+        .map(|v| v.iter().map(|r| r.value.len()).sum::<usize>())
+        .sum();
+    assert!(kept > 0 && kept <= super::SUMMARY_BYTES, "{kept}");
+    assert!(block.value_ranges(StrKey::Attribute("wide599")).is_none());
+}

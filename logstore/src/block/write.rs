@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{
     Directory, SectionRef, SummaryKey, ValueRange, FRAME_ROWS, MAGIC, POSTINGS_FRAME_BYTES,
-    SUMMARY_VALUES, VERSION,
+    SUMMARY_BYTES, SUMMARY_VALUES, SUMMARY_VALUE_BYTES, VERSION,
 };
 use crate::bloom::{id_key, Bloom};
 use crate::columns::StrColumn;
@@ -75,11 +75,15 @@ fn encode_strs(col: &StrColumn, new_row: &[u32]) -> Vec<u8> {
     out
 }
 
-/// Each value of `col` with the time range of its rows, if it has few enough values.
-fn summarize(col: &StrColumn, times: &[i64]) -> Option<Vec<ValueRange>> {
-    if col.values.len() > SUMMARY_VALUES {
+/// Each value of `col` with the time range of its rows, if it has few and short enough
+/// values and their bytes fit what is left of the block's `budget` (then taken from it).
+fn summarize(col: &StrColumn, times: &[i64], budget: &mut usize) -> Option<Vec<ValueRange>> {
+    if col.values.len() > SUMMARY_VALUES || col.values.iter().any(|v| v.len() > SUMMARY_VALUE_BYTES)
+    {
         return None;
     }
+    let bytes: usize = col.values.iter().map(String::len).sum();
+    *budget = budget.checked_sub(bytes)?;
     let mut out: Vec<ValueRange> = col
         .values
         .iter()
@@ -175,6 +179,7 @@ fn write_sections<W: Write>(
     let mut columns = Vec::new();
     let mut id_values = Vec::new();
     let mut summaries = Vec::new();
+    let mut summary_budget = SUMMARY_BYTES;
     let mut int_bounds = Vec::new();
     for (i, c) in head.columns.iter().enumerate() {
         raw.clear();
@@ -191,7 +196,7 @@ fn write_sections<W: Write>(
                 }
             }
             ColumnBuilder::Strs(b) => {
-                if let Some(s) = summarize(&b.column, &head.times) {
+                if let Some(s) = summarize(&b.column, &head.times, &mut summary_budget) {
                     summaries.push((SummaryKey::Column(i), s));
                 }
                 raw = encode_strs(&b.column, new_row);
@@ -205,7 +210,7 @@ fn write_sections<W: Write>(
     let mut attributes = Vec::new();
     for (p, (name, b)) in head.attributes.iter().enumerate() {
         attributes.push((name.clone(), w.section(&encode_strs(&b.column, new_row))?));
-        if let Some(s) = summarize(&b.column, &head.times) {
+        if let Some(s) = summarize(&b.column, &head.times, &mut summary_budget) {
             summaries.push((SummaryKey::Attribute(p), s));
         }
     }

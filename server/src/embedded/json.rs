@@ -56,8 +56,8 @@ pub fn data(value: &Value) -> Json {
     }
 }
 
-/// About the bytes [`Data`] writes for `value` (24 per point, 160 per series), at most
-/// 64 MiB: the capacity to write it into.
+/// About the bytes [`Data`] writes for `value` (a matrix 24 per point and 160 per series, a
+/// vector 200 per sample), at most 64 MiB: the capacity to write it into.
 pub fn size_hint(value: &Value) -> usize {
     let n = match value {
         Value::Scalar { .. } | Value::String { .. } => 64,

@@ -211,7 +211,7 @@ pub fn trace_ids(
     // `PAGE`, for filters that many spans of one trace match.
     let mut page_size = (limit * 2).clamp(20, PAGE);
     loop {
-        let size = page_size.min(budget.spans - read).max(1);
+        let size = page_size.min(budget.spans.saturating_sub(read)).max(1);
         let page = store.search(&query, window, size, cursor)?;
         page_size = (page_size * 4).min(PAGE);
         read += page.hits.len();
