@@ -151,19 +151,76 @@ pub async fn run(
             .collect(),
         None => HashMap::new(),
     };
+    let external_labels = ctx.templates.external_labels.clone();
+    let (routed, per_alert, total) = crate::cpu::run(move || {
+        notifications(
+            history,
+            policy.as_deref(),
+            &external_labels,
+            &receivers,
+            end_ms,
+        )
+    })
+    .await?;
+    let alerts: Vec<Value> = routed
+        .into_iter()
+        .zip(per_alert)
+        .map(|(r, notifications)| {
+            let resolved_at: Vec<String> = r
+                .spans
+                .iter()
+                .filter(|s| s.state == AlertState::Firing && s.to <= end_ms)
+                .map(|s| rfc3339(s.to))
+                .collect();
+            json!({
+                "labels": r.labels,
+                "intervals": r.spans.iter().map(|s| json!({
+                    "state": s.state.as_str(),
+                    "from": rfc3339(s.from),
+                    "to": rfc3339(s.to.min(end_ms)),
+                    "open": s.to > end_ms,
+                })).collect::<Vec<_>>(),
+                "resolvedAt": resolved_at,
+                "notifications": notifications,
+                "receiver": r.receiver,
+                "group": r.group,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "rule": name,
+        "start": rfc3339(start_ms),
+        "end": rfc3339(end_ms),
+        "step": step_ms as f64 / 1000.0,
+        "steps": steps,
+        "alerts": alerts,
+        "errors": errors,
+        "notifications": {
+            "total": total.firing + total.repeats + total.resolved,
+            "firing": total.firing,
+            "repeats": total.repeats,
+            "resolved": total.resolved,
+        },
+    }))
+}
+
+/// Routes each alert of `history` (the first route that takes it) into its aggregation
+/// group and counts what Alertmanager's dispatcher would have sent: per alert and in all.
+/// CPU-bound (alerts × group flushes), so the caller runs it on the CPU pool.
+fn notifications(
+    history: History,
+    policy: Option<&crate::notify::policy::Policy>,
+    external_labels: &Labels,
+    receivers: &HashMap<String, bool>,
+    end_ms: i64,
+) -> (Vec<Routed>, Vec<u64>, Counts) {
     // Each alert's route (the first that takes it, as before) and aggregation group.
-    struct Routed {
-        labels: Labels,
-        spans: Vec<Span>,
-        receiver: Option<String>,
-        group: Option<usize>,
-    }
     let mut groups: Vec<(String, GroupTiming, Vec<String>, Vec<usize>)> = Vec::new();
     let mut routed: Vec<Routed> = Vec::new();
     for (labels, spans) in history {
-        let opts = policy.as_ref().and_then(|p| {
+        let opts = policy.and_then(|p| {
             let mut posted = labels.clone();
-            for (k, v) in &ctx.templates.external_labels {
+            for (k, v) in external_labels {
                 posted.entry(k.clone()).or_insert_with(|| v.clone());
             }
             p.routes_for(&posted)
@@ -220,7 +277,7 @@ pub async fn run(
             .collect();
         let muted = |t: i64| {
             !mute.is_empty()
-                && policy.as_ref().is_some_and(|p| {
+                && policy.is_some_and(|p| {
                     p.muted(
                         mute,
                         chrono::DateTime::from_timestamp_millis(t).unwrap_or_default(),
@@ -238,46 +295,7 @@ pub async fn run(
             }
         }
     }
-    let alerts: Vec<Value> = routed
-        .into_iter()
-        .zip(per_alert)
-        .map(|(r, notifications)| {
-            let resolved_at: Vec<String> = r
-                .spans
-                .iter()
-                .filter(|s| s.state == AlertState::Firing && s.to <= end_ms)
-                .map(|s| rfc3339(s.to))
-                .collect();
-            json!({
-                "labels": r.labels,
-                "intervals": r.spans.iter().map(|s| json!({
-                    "state": s.state.as_str(),
-                    "from": rfc3339(s.from),
-                    "to": rfc3339(s.to.min(end_ms)),
-                    "open": s.to > end_ms,
-                })).collect::<Vec<_>>(),
-                "resolvedAt": resolved_at,
-                "notifications": notifications,
-                "receiver": r.receiver,
-                "group": r.group,
-            })
-        })
-        .collect();
-    Ok(json!({
-        "rule": name,
-        "start": rfc3339(start_ms),
-        "end": rfc3339(end_ms),
-        "step": step_ms as f64 / 1000.0,
-        "steps": steps,
-        "alerts": alerts,
-        "errors": errors,
-        "notifications": {
-            "total": total.firing + total.repeats + total.resolved,
-            "firing": total.firing,
-            "repeats": total.repeats,
-            "resolved": total.resolved,
-        },
-    }))
+    (routed, per_alert, total)
 }
 
 fn number(v: &Value) -> Option<f64> {
@@ -337,6 +355,14 @@ fn matrix(data: &Value, start_ms: i64, step_ms: i64) -> Result<BTreeMap<i64, Vec
         }
     }
     Ok(out)
+}
+
+/// An alert of the backtest with its route's receiver and its aggregation group.
+struct Routed {
+    labels: Labels,
+    spans: Vec<Span>,
+    receiver: Option<String>,
+    group: Option<usize>,
 }
 
 type History = BTreeMap<Labels, Vec<Span>>;
