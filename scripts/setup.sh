@@ -33,6 +33,8 @@ if [ "$mode" = test ] || [ "$mode" = bench ]; then
   # rsyslog's omelasticsearch ships lines to the portal's Elasticsearch bulk API (#16).
   want_pkg rsyslog
   want_pkg rsyslog-elasticsearch
+  # logstore/tests/crash.rs kills a writer inside a retention drop with strace's --inject.
+  want_pkg strace
 fi
 if [ "$mode" = bench ]; then
   # The issues' benchmark peer (#16, #17); the benches start their own throwaway server
