@@ -63,3 +63,14 @@ pub async fn push(client: &Client, service: &str, spans: &[TestSpan]) {
     assert_eq!(status, 200, "{text}");
     assert!(!text.contains("rejected"), "{text}");
 }
+
+/// The tag `key` of a span as the Jaeger API answers it (`tags: [{key, type, value}]`);
+/// panics naming the span when it has none.
+pub fn tag<'a>(span: &'a Value, key: &str) -> &'a Value {
+    span["tags"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tags in {span}"))
+        .iter()
+        .find(|t| t["key"] == key)
+        .unwrap_or_else(|| panic!("no tag {key} in {span}"))
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use e2e::api::Client;
 use e2e::portal::Portal;
+use e2e::spans::tag;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -99,15 +100,6 @@ fn strings(list: &Value) -> Vec<&str> {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect()
-}
-
-fn tag<'a>(span: &'a Value, key: &str) -> &'a Value {
-    span["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["key"] == key)
-        .unwrap_or_else(|| panic!("no tag {key} in {span}"))
 }
 
 #[tokio::test]

@@ -4,16 +4,8 @@
 //! `/api/v1/traces/{id}`, field by field.
 
 use e2e::portal::Portal;
+use e2e::spans::tag;
 use serde_json::{json, Value};
-
-fn tag<'a>(span: &'a Value, key: &str) -> &'a Value {
-    span["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["key"] == key)
-        .unwrap_or_else(|| panic!("no tag {key} in {span}"))
-}
 
 fn named<'a>(spans: &'a Value, field: &str, name: &str) -> &'a Value {
     spans

@@ -34,9 +34,9 @@ fn span(trace: u64, start: i64, attrs: &[(&str, String)]) -> TestSpan {
     }
 }
 
-/// The span store's block files: how many, their total size, the newest block's id.
-fn blocks(data_dir: &Path) -> (usize, u64, Option<u64>) {
-    let mut found = (0, 0, None);
+/// The span store's block files: each block's id and file size.
+fn block_files(data_dir: &Path) -> Vec<(u64, u64)> {
+    let mut found = Vec::new();
     let mut dirs = vec![data_dir.join("traces")];
     while let Some(d) = dirs.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
@@ -44,16 +44,25 @@ fn blocks(data_dir: &Path) -> (usize, u64, Option<u64>) {
             if p.is_dir() {
                 dirs.push(p);
             } else if p.extension().is_some_and(|x| x == "blk") {
-                found.0 += 1;
-                found.1 += e.metadata().map(|m| m.len()).unwrap_or(0);
                 let id = p
                     .file_stem()
                     .and_then(|s| u64::from_str_radix(&s.to_string_lossy(), 16).ok());
-                found.2 = found.2.max(id);
+                let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                found.extend(id.map(|id| (id, len)));
             }
         }
     }
     found
+}
+
+/// The span store's block files: how many, their total size, the newest block's id.
+fn blocks(data_dir: &Path) -> (usize, u64, Option<u64>) {
+    let files = block_files(data_dir);
+    (
+        files.len(),
+        files.iter().map(|f| f.1).sum(),
+        files.iter().map(|f| f.0).max(),
+    )
 }
 
 /// Waits (maintenance runs every 5 s) until a block newer than `newest` was cut; its id.
@@ -125,12 +134,13 @@ async fn red_requests(admin: &Client, from: i64, to: i64) -> u64 {
 async fn retention_by_age_drops_whole_old_blocks_with_their_summaries_services_and_red() {
     let portal = Portal::start_with(&portal_env(&[("KEIKO_TRACES_RETENTION_DAYS", "1")])).await;
     let admin = portal.admin();
+    let dir = portal.data_dir.path().to_owned();
     // Spans a little short of the one-day retention, in the last nanosecond of their
     // minute (the RED table counts whole minutes): the head holding them is cut at the
     // next check (its oldest span is past the two-hour head age), and the block expires
-    // 8 to 68 s on, after they were found below.
+    // 45 to 105 s on — time enough, on a loaded two-core machine, to find them first.
     const MINUTE_NS: i64 = 60_000_000_000;
-    let soon = now_ns() - 24 * HOUR_NS + 8_000_000_000;
+    let soon = now_ns() - 24 * HOUR_NS + 45_000_000_000;
     let old = (soon / MINUTE_NS + 1) * MINUTE_NS - 21;
     let old_spans: Vec<TestSpan> = (1..=20).map(|i| span(i, old + i as i64, &[])).collect();
     push(&admin, "retired-svc", &old_spans).await;
@@ -147,38 +157,52 @@ async fn retention_by_age_drops_whole_old_blocks_with_their_summaries_services_a
     );
     assert!(red_requests(&admin, old_s - 60, old_s + 60).await >= 20);
     assert!(services(&admin).await.contains(&"retired-svc".to_owned()));
+    // Once the old spans are a block of their own, a fresh span arrives: it must outlive
+    // the drop.
+    let old_block = next_block(&portal, None).await.expect("a block id");
+    let fresh = now_ns();
+    let fresh_s = fresh / 1_000_000_000;
+    push(&admin, "kept-svc", &[span(100, fresh, &[])]).await;
+    assert_eq!(
+        status_of(&admin, &format!("/api/v1/traces/{:032x}", 100)).await,
+        200
+    );
 
-    // The block was cut and then dropped whole: nothing of it is found any more.
-    let dir = portal.data_dir.path().to_owned();
-    e2e::eventually(Duration::from_secs(90), "the old trace gone", || {
+    // The old block is dropped whole: nothing of it is found any more.
+    e2e::eventually(Duration::from_secs(180), "the old trace gone", || {
         let admin = admin.clone();
         async move {
             (status_of(&admin, &format!("/api/v1/traces/{:032x}", 1)).await == 404).then_some(())
         }
     })
     .await;
-    assert_eq!(blocks(&dir).0, 0, "the expired block's file is removed");
+    assert!(
+        block_files(&dir).iter().all(|f| f.0 != old_block),
+        "the expired block's file is removed"
+    );
     assert!(search_ids(&admin, "retired-svc", old_s - 60, old_s + 60)
         .await
         .is_empty());
     let (s, jaeger) = admin.get(&format!("/jaeger/api/traces/{:032x}", 20)).await;
     assert_eq!(s, 404, "{jaeger}");
     // The services table is rebuilt and the RED minutes of the dropped block are pruned.
-    e2e::eventually(Duration::from_secs(20), "the services table rebuilt", || {
+    e2e::eventually(Duration::from_secs(30), "the services table rebuilt", || {
         let admin = admin.clone();
         async move { (!services(&admin).await.contains(&"retired-svc".to_owned())).then_some(()) }
     })
     .await;
     assert_eq!(red_requests(&admin, old_s - 60, old_s + 60).await, 0);
 
-    // Fresh spans stay.
-    let fresh = now_ns();
-    push(&admin, "kept-svc", &[span(100, fresh, &[])]).await;
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // The fresh span, pushed before the drop, survived it.
     assert_eq!(
         status_of(&admin, &format!("/api/v1/traces/{:032x}", 100)).await,
         200
     );
+    assert_eq!(
+        search_ids(&admin, "kept-svc", fresh_s - 60, fresh_s + 60).await,
+        [format!("{:032x}", 100)]
+    );
+    assert!(services(&admin).await.contains(&"kept-svc".to_owned()));
 }
 
 #[tokio::test]
