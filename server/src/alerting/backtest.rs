@@ -24,6 +24,7 @@ use super::views::rfc3339;
 use super::Manager;
 use crate::error::Error;
 use crate::gotemplate::NoQueries;
+use crate::notify::dispatcher::GroupId;
 use crate::promql_syntax::duration::PromDuration;
 use crate::rules::model::{GroupSpec, RuleSpec};
 use crate::sources::RangeQuery;
@@ -214,40 +215,33 @@ fn notifications(
     receivers: &HashMap<String, bool>,
     end_ms: i64,
 ) -> (Vec<Routed>, Vec<u64>, Counts) {
-    // Each alert's route (the first that takes it, as before) and aggregation group.
-    let mut groups: Vec<(String, GroupTiming, Vec<String>, Vec<usize>)> = Vec::new();
+    // Each alert's route (the first that takes it, as before) and aggregation group, keyed
+    // as the dispatcher keys its groups; indexes in the order the groups first appear.
+    let mut groups: Vec<(GroupTiming, Vec<String>, Vec<usize>)> = Vec::new();
+    let mut index_of: HashMap<GroupId, usize> = HashMap::new();
     let mut routed: Vec<Routed> = Vec::new();
     for (labels, spans) in history {
-        let opts = policy.and_then(|p| {
+        let group = policy.and_then(|p| {
             let mut posted = labels.clone();
             for (k, v) in external_labels {
                 posted.entry(k.clone()).or_insert_with(|| v.clone());
             }
-            p.routes_for(&posted)
-                .first()
-                .map(|n| (n.path.clone(), n.opts.clone(), posted))
-        });
-        let group = opts.map(|(path, o, posted)| {
-            let grouped: Vec<(&String, &String)> = match &o.group_by {
-                Some(by) => posted.iter().filter(|(k, _)| by.contains(k)).collect(),
-                None => posted.iter().collect(),
-            };
-            let key = format!("{path}|{}|{grouped:?}", o.receiver);
-            let index = match groups.iter().position(|g| g.0 == key) {
-                Some(i) => i,
-                None => {
+            let node = *p.routes_for(&posted).first()?;
+            let o = &node.opts;
+            let index = *index_of
+                .entry(GroupId::of(node, &posted))
+                .or_insert_with(|| {
                     let timing = GroupTiming {
                         wait: o.group_wait.as_millis() as i64,
                         interval: o.group_interval.as_millis() as i64,
                         repeat: o.repeat_interval.as_millis() as i64,
                         send_resolved: receivers.get(&o.receiver).copied().unwrap_or(false),
                     };
-                    groups.push((key, timing, o.mute.clone(), Vec::new()));
+                    groups.push((timing, o.mute.clone(), Vec::new()));
                     groups.len() - 1
-                }
-            };
-            groups[index].3.push(routed.len());
-            (o.receiver, index)
+                });
+            groups[index].2.push(routed.len());
+            Some((o.receiver.clone(), index))
         });
         routed.push(Routed {
             labels,
@@ -263,7 +257,7 @@ fn notifications(
         resolved: 0,
     };
     let mut per_alert = vec![0u64; routed.len()];
-    for (_, timing, mute, members) in &groups {
+    for (timing, mute, members) in &groups {
         let alerts: Vec<AlertFiring> = members
             .iter()
             .map(|&m| AlertFiring {
@@ -452,5 +446,60 @@ mod tests {
             .collect();
         // Pending at 1 and 2, firing from 3 (for: 2m), kept firing at 6, resolved at 7.
         assert_eq!(shape, [("pending", 1, 3), ("firing", 3, 7)]);
+    }
+
+    #[test]
+    fn alerts_share_a_group_by_route_and_group_by_labels_as_the_dispatcher_groups_them() {
+        let doc: crate::notify::policy::PolicyDoc = serde_json::from_value(json!({
+            "route": {"receiver": "hook", "group_by": ["job"], "group_wait": "30s",
+                "group_interval": "5m", "repeat_interval": "1h", "routes": [
+                {"receiver": "hook", "matchers": ["severity=\"page\""], "group_by": ["job"]}
+            ]}
+        }))
+        .unwrap();
+        let policy = crate::notify::policy::validate(&doc, &["hook".to_owned()].into()).unwrap();
+        let firing = |from: i64, to: i64| {
+            vec![Span {
+                state: AlertState::Firing,
+                from,
+                to,
+            }]
+        };
+        let alert = |job: &str, instance: &str, severity: &str| {
+            Labels::from([
+                ("alertname".into(), "Down".into()),
+                ("job".into(), job.into()),
+                ("instance".into(), instance.into()),
+                ("severity".into(), severity.into()),
+            ])
+        };
+        let history: History = [
+            (alert("api", "a", "ticket"), firing(0, 600_000)),
+            (alert("api", "b", "ticket"), firing(60_000, 600_000)),
+            (alert("db", "a", "ticket"), firing(0, 600_000)),
+            // Same job, another route: another group.
+            (alert("api", "c", "page"), firing(0, 600_000)),
+        ]
+        .into();
+        let receivers = HashMap::from([("hook".to_owned(), true)]);
+        let (routed, per_alert, total) = notifications(
+            history,
+            Some(&policy),
+            &Labels::new(),
+            &receivers,
+            3_600_000,
+        );
+        // In label order (instance before job): api/a, db/a, api/b, api/c (page); groups
+        // numbered as they first appear.
+        let groups: Vec<Option<usize>> = routed.iter().map(|r| r.group).collect();
+        assert_eq!(groups, [Some(0), Some(1), Some(0), Some(2)]);
+        // api (ticket): 0:30 firing [a], 5:30 firing [a, b], 10:30 resolved [a, b]; the
+        // other two groups: firing at 0:30, resolved at 10:30 (no repeat within 1h).
+        assert_eq!(
+            (total.firing, total.repeats, total.resolved),
+            (4, 0, 3),
+            "{per_alert:?}"
+        );
+        assert_eq!(per_alert, [3, 2, 2, 2]);
     }
 }

@@ -5,9 +5,15 @@
 //! when alerts resolved (only with `send_resolved`, except the "all resolved" message that
 //! clears the log), or when `repeat_interval` passed since the last send. A group whose
 //! alerts all resolved ends at the flush that says so; the next alert starts a new one.
-//! The rules are those of Alertmanager's `DedupStage.needsUpdate`.
+//! Whether a flush sends is decided by the dispatcher's own `needs_update` (Alertmanager's
+//! `DedupStage.needsUpdate`), over a log entry kept per group as the notification log
+//! keeps it; the alerts' indexes stand in for their fingerprints.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::notify::dispatcher::needs_update;
+use crate::notify::log::Entry;
 
 /// One alert of a group: the times it fired, `[from, to)` in Unix milliseconds.
 pub struct AlertFiring {
@@ -86,47 +92,53 @@ pub fn simulate(
     {
         let mut flush = start + t.wait;
         let mut previous = start - 1;
-        let mut last_firing: BTreeSet<usize> = BTreeSet::new();
-        let mut last_resolved: BTreeSet<usize> = BTreeSet::new();
-        let mut last_sent: Option<i64> = None;
+        // The notification log's entry for the group: what was last sent, and when.
+        let mut last: Option<Entry> = None;
         loop {
             if flush > end || flushes >= MAX_FLUSHES {
                 return sent;
             }
             flushes += 1;
-            let firing: BTreeSet<usize> = (0..alerts.len())
+            let firing: BTreeSet<u64> = (0..alerts.len())
                 .filter(|&i| alerts[i].firing_at(flush))
+                .map(|i| i as u64)
                 .collect();
-            let resolved: BTreeSet<usize> = (0..alerts.len())
+            let resolved: BTreeSet<u64> = (0..alerts.len())
                 .filter(|&i| {
-                    !firing.contains(&i)
-                        && (last_firing.contains(&i) || alerts[i].fired_in(previous, flush))
+                    !firing.contains(&(i as u64))
+                        && (last
+                            .as_ref()
+                            .is_some_and(|e| e.firing.contains(&(i as u64)))
+                            || alerts[i].fired_in(previous, flush))
                 })
+                .map(|i| i as u64)
                 .collect();
-            let needs = if last_sent.is_none() && last_firing.is_empty() {
-                !firing.is_empty()
-            } else if !firing.is_subset(&last_firing) {
-                true
-            } else if firing.is_empty() {
-                !last_firing.is_empty()
-            } else if t.send_resolved && !resolved.is_subset(&last_resolved) {
-                true
-            } else {
-                last_sent.is_some_and(|s| s + t.repeat <= flush)
-            };
+            let needs = needs_update(
+                last.as_ref(),
+                &firing,
+                &resolved,
+                t.send_resolved,
+                Duration::from_millis(t.repeat.max(0) as u64),
+                flush,
+            );
             if needs && !muted(flush) {
-                let reason = if !firing.is_subset(&last_firing) {
+                let no_firing = BTreeSet::new();
+                let no_resolved = BTreeSet::new();
+                let (last_firing, last_resolved) = last
+                    .as_ref()
+                    .map_or((&no_firing, &no_resolved), |e| (&e.firing, &e.resolved));
+                let reason = if !firing.is_subset(last_firing) {
                     Reason::Firing
                 } else if firing.is_empty()
-                    || (t.send_resolved && !resolved.is_subset(&last_resolved))
+                    || (t.send_resolved && !resolved.is_subset(last_resolved))
                 {
                     Reason::Resolved
                 } else {
                     Reason::Repeat
                 };
-                let mut held: Vec<usize> = firing.iter().copied().collect();
+                let mut held: Vec<usize> = firing.iter().map(|&i| i as usize).collect();
                 if t.send_resolved {
-                    held.extend(resolved.iter().copied());
+                    held.extend(resolved.iter().map(|&i| i as usize));
                     held.sort_unstable();
                 }
                 if !held.is_empty() {
@@ -136,9 +148,11 @@ pub fn simulate(
                         alerts: held,
                     });
                 }
-                last_firing = firing.clone();
-                last_resolved = resolved;
-                last_sent = Some(flush);
+                last = Some(Entry {
+                    firing: firing.clone(),
+                    resolved,
+                    at_ms: flush,
+                });
             }
             if firing.is_empty() {
                 // Every alert resolved and said so: the group ends here.
@@ -149,7 +163,7 @@ pub fn simulate(
             let next_change = changes
                 .get(changes.partition_point(|&c| c <= flush))
                 .copied();
-            let next_repeat = last_sent.map(|s| s + t.repeat);
+            let next_repeat = last.as_ref().map(|e| e.at_ms + t.repeat);
             let target = [next_change, next_repeat]
                 .into_iter()
                 .flatten()

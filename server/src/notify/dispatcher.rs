@@ -16,10 +16,11 @@ use super::contact_points::{self, ContactPoint, Settings};
 use super::log::Entry;
 use super::matchers::{all_match, Labels};
 use super::payloads::{fingerprint, label_set, Data};
-use super::policy::{Opts, Policy};
+use super::policy::{Node, Opts, Policy};
 use super::{Notifier, PostedAlert};
 
 struct Group {
+    /// Alertmanager's group key: the route's key and the group labels, `{…}:{…}`.
     key: String,
     labels: Labels,
     opts: Opts,
@@ -35,7 +36,7 @@ struct Dispatcher {
     notifier: Arc<Notifier>,
     policy: Arc<Policy>,
     alerts: HashMap<u64, PostedAlert>,
-    groups: HashMap<String, Group>,
+    groups: HashMap<GroupId, Group>,
     log: Arc<std::sync::Mutex<HashMap<String, Entry>>>,
     /// Log keys whose notification is being sent.
     inflight: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
@@ -81,14 +82,29 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn group_labels(opts: &Opts, labels: &Labels) -> Labels {
-    match &opts.group_by {
-        None => labels.clone(),
-        Some(by) => labels
-            .iter()
-            .filter(|(k, _)| by.contains(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+/// An aggregation group: the route that took the alert (its place in the tree, since two
+/// routes may share a key) and the alert's labels named by the route's `group_by` (all of
+/// them without one). The backtest groups its alerts by the same identity.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId {
+    pub route: String,
+    pub labels: Labels,
+}
+
+impl GroupId {
+    pub fn of(node: &Node, labels: &Labels) -> Self {
+        let labels = match &node.opts.group_by {
+            None => labels.clone(),
+            Some(by) => labels
+                .iter()
+                .filter(|(k, _)| by.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        GroupId {
+            route: node.path.clone(),
+            labels,
+        }
     }
 }
 
@@ -118,12 +134,10 @@ impl Dispatcher {
         let now = Instant::now();
         let policy = self.policy.clone();
         for node in policy.routes_for(&alert.labels) {
-            let labels = group_labels(&node.opts, &alert.labels);
-            let key = format!("{}:{}", node.key, label_set(&labels));
-            let slot = format!("{}|{key}", node.path);
-            let group = self.groups.entry(slot).or_insert_with(|| Group {
-                key,
-                labels,
+            let id = GroupId::of(node, &alert.labels);
+            let group = self.groups.entry(id).or_insert_with_key(|id| Group {
+                key: format!("{}:{}", node.key, label_set(&id.labels)),
+                labels: id.labels.clone(),
                 opts: node.opts.clone(),
                 alerts: HashMap::new(),
                 next: now + node.opts.group_wait,
@@ -179,7 +193,7 @@ impl Dispatcher {
 
     async fn flush_due(&mut self) {
         let now = Instant::now();
-        let due: Vec<String> = self
+        let due: Vec<GroupId> = self
             .groups
             .iter()
             .filter(|(_, g)| g.next <= now)
@@ -200,12 +214,12 @@ impl Dispatcher {
                 return;
             }
         };
-        for key in due {
-            self.flush(&key, &receivers);
+        for id in due {
+            self.flush(&id, &receivers);
         }
     }
 
-    fn flush(&mut self, key: &str, receivers: &HashMap<String, ContactPoint>) {
+    fn flush(&mut self, key: &GroupId, receivers: &HashMap<String, ContactPoint>) {
         let wall = chrono::Utc::now();
         let now_ms = wall.timestamp_millis();
         let Some(group) = self.groups.get(key) else {
@@ -326,8 +340,10 @@ impl Dispatcher {
     }
 }
 
-/// Alertmanager's `DedupStage.needsUpdate`.
-fn needs_update(
+/// Alertmanager's `DedupStage.needsUpdate`: whether a flush of a group whose visible alerts
+/// are `firing` and `resolved` notifies, given what the log says was last sent. The
+/// backtest's simulation (`alerting::dispatch_sim`) decides with it too.
+pub fn needs_update(
     entry: Option<&Entry>,
     firing: &BTreeSet<u64>,
     resolved: &BTreeSet<u64>,
