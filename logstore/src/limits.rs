@@ -39,53 +39,63 @@ impl Default for Limits {
 impl Limits {
     /// Checks a batch's size limits; the first breach refuses the batch.
     pub(crate) fn check_batch(&self, records: &[Record]) -> Result<(), Error> {
-        let over = |limit, max, actual, record| {
-            Err(Error::Limit(LimitExceeded {
-                limit,
-                max,
-                actual,
-                record,
-            }))
-        };
         if records.len() > self.max_batch_records {
-            return over(
-                "max_batch_records",
-                self.max_batch_records,
-                records.len(),
-                None,
-            );
+            return Err(Error::Limit(LimitExceeded {
+                limit: "max_batch_records",
+                max: self.max_batch_records,
+                actual: records.len(),
+                record: None,
+            }));
         }
         let mut total = 0usize;
         for (i, r) in records.iter().enumerate() {
-            let size = r.size();
-            if size > self.max_record_bytes {
-                return over("max_record_bytes", self.max_record_bytes, size, Some(i));
-            }
-            if r.attributes.len() > self.max_fields_per_record {
-                return over(
-                    "max_fields_per_record",
-                    self.max_fields_per_record,
-                    r.attributes.len(),
-                    Some(i),
-                );
-            }
-            if let Some(long) = r
-                .attributes
-                .iter()
-                .map(|(k, _)| k.len())
-                .find(|&n| n > self.max_field_name_bytes)
-            {
-                return over(
-                    "max_field_name_bytes",
-                    self.max_field_name_bytes,
-                    long,
-                    Some(i),
-                );
-            }
-            total += size;
+            self.check_record(r).map_err(|mut l| {
+                l.record = Some(i);
+                Error::Limit(l)
+            })?;
+            total += r.size();
         }
         if total > self.max_batch_bytes {
-            return over("max_batch_bytes", self.max_batch_bytes, total, None);
+            return Err(Error::Limit(LimitExceeded {
+                limit: "max_batch_bytes",
+                max: self.max_batch_bytes,
+                actual: total,
+                record: None,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Checks one record's limits (size, attributes, attribute names), as an append checks
+    /// every record of its batch: a writer that refuses records one by one asks this before
+    /// it builds the batch. The answer's `record` is `None`.
+    pub fn check_record(&self, r: &Record) -> Result<(), LimitExceeded> {
+        let over = |limit, max, actual| {
+            Err(LimitExceeded {
+                limit,
+                max,
+                actual,
+                record: None,
+            })
+        };
+        let size = r.size();
+        if size > self.max_record_bytes {
+            return over("max_record_bytes", self.max_record_bytes, size);
+        }
+        if r.attributes.len() > self.max_fields_per_record {
+            return over(
+                "max_fields_per_record",
+                self.max_fields_per_record,
+                r.attributes.len(),
+            );
+        }
+        if let Some(long) = r
+            .attributes
+            .iter()
+            .map(|(k, _)| k.len())
+            .find(|&n| n > self.max_field_name_bytes)
+        {
+            return over("max_field_name_bytes", self.max_field_name_bytes, long);
         }
         Ok(())
     }
@@ -125,7 +135,15 @@ mod tests {
         let many = small.clone().attr("a", "1").attr("b", "2").attr("c", "3");
         assert_eq!(refused(&limits, &[many]).limit, "max_fields_per_record");
         let long = small.clone().attr("abcdefg", "1");
-        assert_eq!(refused(&limits, &[long]).limit, "max_field_name_bytes");
+        assert_eq!(
+            refused(&limits, &[small.clone(), long.clone()]).record,
+            Some(1)
+        );
+        let l = limits.check_record(&long).unwrap_err();
+        assert_eq!(
+            (l.limit, l.actual, l.record),
+            ("max_field_name_bytes", 7, None)
+        );
         let fat = Record::log(0, 9, "a", &"x".repeat(80));
         assert_eq!(
             refused(&limits, &[fat.clone(), fat]).limit,

@@ -85,6 +85,10 @@ pub struct Config {
     pub logs_max_lines_per_request: usize,
     /// Most fields (attributes besides time, level, service, ids and message) on one line.
     pub logs_max_fields_per_line: usize,
+    /// Longest field name on one line, in bytes.
+    pub logs_max_field_name_bytes: usize,
+    /// Most bytes of log records (once read) one push stores; at most 256 MiB.
+    pub logs_max_request_bytes: usize,
     /// The embedded span store keeps spans this many days (under `<data dir>/traces`).
     pub traces_retention_days: u64,
     /// And at most this many bytes on disk (oldest blocks go first); unset: no size limit.
@@ -151,6 +155,8 @@ impl Default for Config {
             logs_max_line_bytes: 256 << 10,
             logs_max_lines_per_request: 100_000,
             logs_max_fields_per_line: 128,
+            logs_max_field_name_bytes: 256,
+            logs_max_request_bytes: 64 << 20,
             traces_retention_days: 7,
             traces_retention_bytes: None,
             self_scrape_interval_secs: 15,
@@ -279,6 +285,12 @@ impl Config {
         if let Some(v) = var("KEIKO_LOGS_MAX_FIELDS_PER_LINE") {
             self.logs_max_fields_per_line = parse_number("KEIKO_LOGS_MAX_FIELDS_PER_LINE", &v)?;
         }
+        if let Some(v) = var("KEIKO_LOGS_MAX_FIELD_NAME_BYTES") {
+            self.logs_max_field_name_bytes = parse_number("KEIKO_LOGS_MAX_FIELD_NAME_BYTES", &v)?;
+        }
+        if let Some(v) = var("KEIKO_LOGS_MAX_REQUEST_BYTES") {
+            self.logs_max_request_bytes = parse_number("KEIKO_LOGS_MAX_REQUEST_BYTES", &v)?;
+        }
         if let Some(v) = var("KEIKO_TRACES_RETENTION_DAYS") {
             self.traces_retention_days = parse_number("KEIKO_TRACES_RETENTION_DAYS", &v)?;
         }
@@ -392,6 +404,14 @@ impl Config {
         {
             bail!("logs_max_line_bytes must be at least 256, logs_max_lines_per_request and logs_max_fields_per_line at least 1");
         }
+        if self.logs_max_field_name_bytes == 0 {
+            bail!("logs_max_field_name_bytes must be at least 1");
+        }
+        // The store's WAL reads a record of up to 1 GiB back; a batch's encoding may take
+        // about three times its records' size (many short attributes).
+        if !(self.logs_max_line_bytes..=256 << 20).contains(&self.logs_max_request_bytes) {
+            bail!("logs_max_request_bytes must be at least logs_max_line_bytes and at most 268435456 (256 MiB)");
+        }
         if self.traces_retention_days == 0 {
             bail!("traces_retention_days must be at least 1");
         }
@@ -473,6 +493,8 @@ mod tests {
             .apply_env(|name| match name {
                 "KEIKO_LOGS_MAX_LINES_PER_REQUEST" => Some("50".into()),
                 "KEIKO_LOGS_MAX_FIELDS_PER_LINE" => Some("8".into()),
+                "KEIKO_LOGS_MAX_FIELD_NAME_BYTES" => Some("40".into()),
+                "KEIKO_LOGS_MAX_REQUEST_BYTES" => Some("1048576".into()),
                 _ => None,
             })
             .unwrap();
@@ -485,6 +507,17 @@ mod tests {
             ),
             (4096, 50, 8)
         );
+        assert_eq!(
+            (
+                config.logs_max_field_name_bytes,
+                config.logs_max_request_bytes
+            ),
+            (40, 1 << 20)
+        );
+        config.logs_max_request_bytes = 1024;
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("logs_max_request_bytes"), "{err}");
+        config.logs_max_request_bytes = 1 << 20;
         config.logs_max_fields_per_line = 0;
         let err = config.validate().unwrap_err();
         assert!(

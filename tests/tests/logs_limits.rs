@@ -1,9 +1,10 @@
 //! Log ingest limits and retention (#16) through the running portal: configured limits on
-//! line size, lines per request and fields per line refuse what breaks them as each
-//! protocol defines (JSON lines and Loki whole, OTLP per record in the partial success,
-//! Elasticsearch per item, Fluentd forward per entry, dropped), naming the limit, counting it, storing nothing refused; and
-//! retention by age and by size drops whole blocks, seen in query results, on disk and in
-//! `/metrics` within a few maintenance runs (every 5 s).
+//! line size, lines per request, fields per line, field names and a request's bytes
+//! refuse what breaks them as each protocol defines (JSON lines and Loki whole, OTLP per
+//! record in the partial success, Elasticsearch per item, Fluentd forward per entry,
+//! dropped), naming the limit, counting it, storing nothing refused; and retention by age
+//! and by size drops whole blocks, seen in query results, on disk and in `/metrics`
+//! within a few maintenance runs (every 5 s).
 
 use std::path::Path;
 use std::time::Duration;
@@ -70,6 +71,8 @@ async fn configured_ingest_limits_refuse_name_and_count_and_store_nothing_refuse
         ("KEIKO_LOGS_MAX_LINE_BYTES", "1024"),
         ("KEIKO_LOGS_MAX_LINES_PER_REQUEST", "5"),
         ("KEIKO_LOGS_MAX_FIELDS_PER_LINE", "6"),
+        ("KEIKO_LOGS_MAX_FIELD_NAME_BYTES", "40"),
+        ("KEIKO_LOGS_MAX_REQUEST_BYTES", "3000"),
     ])
     .await;
     let admin = portal.admin();
@@ -106,7 +109,25 @@ async fn configured_ingest_limits_refuse_name_and_count_and_store_nothing_refuse
         e["error"]["message"].as_str().unwrap().contains("7 fields"),
         "{e}"
     );
-    assert_eq!(refused(&admin, "jsonl").await, 9.0);
+    let mut named: Value = serde_json::from_str(&line(1.0, "named", "refused-jsonl", 0)).unwrap();
+    named["f".repeat(41)] = json!(1);
+    let (s, e) = post(
+        &admin,
+        "/api/v1/logs",
+        "application/x-ndjson",
+        named.to_string(),
+    )
+    .await;
+    assert_refused_by(s, &e, "logs_max_field_name_bytes", 400);
+    // Lines each within the limits, together over logs_max_request_bytes: the store
+    // refuses the batch whole, naming the key.
+    let heavy = (0..4)
+        .map(|i| line(1.0, &format!("{i} {}", "y".repeat(850)), "refused-jsonl", 0))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (s, e) = post(&admin, "/api/v1/logs", "application/x-ndjson", heavy).await;
+    assert_refused_by(s, &e, "logs_max_request_bytes", 400);
+    assert_eq!(refused(&admin, "jsonl").await, 14.0);
     // At the limits exactly, all is stored.
     let mut at_limits = vec![line(1.0, "six fields", "kept-jsonl", 6)];
     at_limits.extend((0..4).map(|i| line(1.0, &format!("kept {i}"), "kept-jsonl", 0)));

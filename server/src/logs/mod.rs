@@ -71,9 +71,12 @@ const QUERY_WAIT: Duration = Duration::from_secs(10);
 /// Why a store call did not answer.
 #[derive(Debug, thiserror::Error)]
 pub enum LogStoreError {
-    /// The request itself is wrong (query syntax, cursor, limits): a 4xx.
+    /// The request itself is wrong (query syntax, cursor): a 4xx.
     #[error("{0}")]
     Refused(String),
+    /// An append over one of the store's limits, named by its configuration key: a 4xx.
+    #[error("{}", .0.message)]
+    Limit(records::Refusal),
     /// Too many queries or writes at once: retry.
     #[error("the log store is busy; retry in a second")]
     Busy,
@@ -87,8 +90,8 @@ pub enum LogStoreError {
 impl From<logstore::Error> for LogStoreError {
     fn from(e: logstore::Error) -> Self {
         match e {
-            logstore::Error::Limit(_)
-            | logstore::Error::InvalidRecord { .. }
+            logstore::Error::Limit(l) => LogStoreError::Limit(records::Limits::refusal(&l)),
+            logstore::Error::InvalidRecord { .. }
             | logstore::Error::Parse(_)
             | logstore::Error::InvalidQuery(_) => LogStoreError::Refused(e.to_string()),
             other => LogStoreError::Failed(other.to_string()),
@@ -149,21 +152,16 @@ impl DiskGauges {
 impl LogStore {
     /// Opens (or creates) the store in `dir`, replaying its WAL.
     pub fn open(dir: &Path, settings: Settings) -> Result<Arc<LogStore>, logstore::Error> {
-        let defaults = Options::default();
-        // The store's own limits agree with ingest's, so what ingest let through is never
-        // refused whole at append; a batch may still hold the portal's own lines in batches
-        // of the store's default size.
-        let limits = logstore::Limits {
-            max_record_bytes: settings.limits.line_bytes,
-            max_fields_per_record: settings.limits.fields,
-            max_batch_records: settings.limits.lines.max(defaults.limits.max_batch_records),
-            ..defaults.limits.clone()
-        };
+        // The store's limits are the configured ones (`records::Limits::store`). Ingest
+        // asks the store's own check of each record it reads, so an append refuses a batch
+        // whole only for its total size (`logs_max_request_bytes`, the store's
+        // `max_batch_bytes`, 64 MiB unless configured); that refusal names the key too.
+        // The portal's own lines are written in batches within it (`selflog`).
         let opts = Options {
             retention_ns: Some(settings.retention.as_nanos().min(i64::MAX as u128) as i64),
             retention_bytes: settings.retention_bytes,
-            limits,
-            ..defaults
+            limits: settings.limits.store(),
+            ..Options::default()
         };
         let store = Store::open(dir, logstore::Schema::logs(), opts)?;
         let disk = DiskGauges::new();
@@ -284,7 +282,8 @@ impl LogStore {
             Ok(Err(e)) => {
                 let e = LogStoreError::from(e);
                 let reason = match e {
-                    LogStoreError::Refused(_) => "limit",
+                    LogStoreError::Limit(_) => "limit",
+                    LogStoreError::Refused(_) => "invalid_record",
                     _ => "store_error",
                 };
                 self.count_refused(protocol, reason, n);
@@ -420,4 +419,44 @@ pub fn syntax_html() -> &'static str {
 /// Now, in Unix nanoseconds.
 pub fn now_ns() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_push_over_the_request_bytes_is_refused_at_append_naming_the_key_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            limits: records::Limits {
+                line_bytes: 1000,
+                request_bytes: 2500,
+                ..records::Limits::default()
+            },
+            ..Settings::default()
+        };
+        let store = LogStore::open(dir.path(), settings).unwrap();
+        let line = |body: &str| Record::log(1, 9, "api", body);
+        // Each record within logs_max_line_bytes, together over logs_max_request_bytes.
+        let batch = vec![line(&"x".repeat(900)); 3];
+        let limits = *store.limits();
+        for r in &batch {
+            assert!(limits.store().check_record(r).is_ok());
+        }
+        match store.append("jsonl", batch).await {
+            Err(LogStoreError::Limit(r)) => {
+                assert_eq!(r.limit, Some(records::Limits::REQUEST_BYTES));
+                assert!(
+                    r.message
+                        .ends_with("over the limit logs_max_request_bytes = 2500"),
+                    "{r}"
+                );
+            }
+            other => panic!("expected a limit, got {other:?}"),
+        }
+        let refused = store.refused.with_label_values(&["jsonl", "limit"]).get();
+        assert_eq!(refused, 3);
+        assert_eq!(store.append("jsonl", vec![line("fits")]).await.unwrap(), 1);
+    }
 }

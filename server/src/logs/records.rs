@@ -3,14 +3,14 @@
 //! the store's columns and attributes with no configuration; any other key becomes an
 //! attribute (nested objects flattened with dots, `exception.type`).
 
-use logstore::{severity, LogColumn, Record, Value as Col};
+use logstore::{severity, LimitExceeded, LogColumn, Record, Value as Col};
 use serde_json::{Map, Value};
 
-/// Longest attribute name, in bytes (the store's `max_field_name_bytes`).
-const MAX_FIELD_NAME_BYTES: usize = 256;
-
 /// What one ingest request may carry, from the configuration; each limit is named by its
-/// configuration key when it refuses something.
+/// configuration key when it refuses something. The limits on a record once read (its
+/// size, fields, field names) and on the whole batch are the store's own
+/// ([`Limits::store`]), checked by the store's code alone: a record by
+/// `logstore::Limits::check_record` here, the batch at append.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// `logs_max_line_bytes`: the longest line (a JSON line, a bulk document) and the
@@ -20,14 +20,21 @@ pub struct Limits {
     pub lines: usize,
     /// `logs_max_fields_per_line`: most attributes on one line.
     pub fields: usize,
+    /// `logs_max_field_name_bytes`: the longest field name, in bytes.
+    pub field_name_bytes: usize,
+    /// `logs_max_request_bytes`: most bytes of records (once read) one append stores.
+    pub request_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let store = logstore::Limits::default();
         Limits {
-            line_bytes: 256 << 10,
-            lines: 100_000,
-            fields: 128,
+            line_bytes: store.max_record_bytes,
+            lines: store.max_batch_records,
+            fields: store.max_fields_per_record,
+            field_name_bytes: store.max_field_name_bytes,
+            request_bytes: store.max_batch_bytes,
         }
     }
 }
@@ -36,13 +43,55 @@ impl Limits {
     pub const LINE_BYTES: &'static str = "logs_max_line_bytes";
     pub const LINES: &'static str = "logs_max_lines_per_request";
     pub const FIELDS: &'static str = "logs_max_fields_per_line";
+    pub const FIELD_NAME_BYTES: &'static str = "logs_max_field_name_bytes";
+    pub const REQUEST_BYTES: &'static str = "logs_max_request_bytes";
 
     pub fn from_config(config: &crate::config::Config) -> Limits {
         Limits {
             line_bytes: config.logs_max_line_bytes,
             lines: config.logs_max_lines_per_request,
             fields: config.logs_max_fields_per_line,
+            field_name_bytes: config.logs_max_field_name_bytes,
+            request_bytes: config.logs_max_request_bytes,
         }
+    }
+
+    /// The store's limits: the configured ones. A batch may hold more records than a
+    /// request (the portal's own lines are written in batches of the store's default
+    /// size), never more bytes.
+    pub fn store(&self) -> logstore::Limits {
+        let defaults = logstore::Limits::default();
+        logstore::Limits {
+            max_record_bytes: self.line_bytes,
+            max_fields_per_record: self.fields,
+            max_field_name_bytes: self.field_name_bytes,
+            max_batch_records: self.lines.max(defaults.max_batch_records),
+            max_batch_bytes: self.request_bytes,
+            ..defaults
+        }
+    }
+
+    /// A refusal by one of the store's limits, named by its configuration key.
+    pub fn refusal(exceeded: &LimitExceeded) -> Refusal {
+        let LimitExceeded {
+            limit, max, actual, ..
+        } = *exceeded;
+        let (key, what) = match limit {
+            "max_record_bytes" => (Self::LINE_BYTES, format!("{actual} bytes once read")),
+            "max_fields_per_record" => (Self::FIELDS, format!("{actual} fields")),
+            "max_field_name_bytes" => (
+                Self::FIELD_NAME_BYTES,
+                format!("a field name of {actual} bytes"),
+            ),
+            "max_batch_records" => (Self::LINES, format!("{actual} lines in one batch")),
+            "max_batch_bytes" => (
+                Self::REQUEST_BYTES,
+                format!("{actual} bytes of lines in one batch"),
+            ),
+            // A limit the configuration does not set: the store's own name.
+            other => (other, actual.to_string()),
+        };
+        Refusal::over(key, what, max)
     }
 
     /// A line of `bytes` as read from the request.
@@ -175,7 +224,8 @@ pub fn parse_json_lines(
     Ok(out)
 }
 
-/// One JSON object as a record, within `limits` (fields per line, the record's size).
+/// One JSON object as a record, within `limits` (the store's record limits: size, fields,
+/// field names).
 pub fn from_object(
     mut o: Map<String, Value>,
     service: &str,
@@ -225,35 +275,10 @@ pub fn from_object(
     for (key, value) in o {
         flatten(&mut record.attributes, key, value);
     }
-    if record.attributes.len() > limits.fields {
-        return Err(Refusal::over(
-            Limits::FIELDS,
-            format!("{} fields", record.attributes.len()),
-            limits.fields,
-        ));
-    }
-    if let Some((k, _)) = record
-        .attributes
-        .iter()
-        .find(|(k, _)| k.len() > MAX_FIELD_NAME_BYTES)
-    {
-        let start: String = k.chars().take(32).collect();
-        return Err(Refusal {
-            message: format!(
-                "field name `{start}…` is {} bytes, longer than {MAX_FIELD_NAME_BYTES}",
-                k.len()
-            ),
-            limit: Some("max_field_name_bytes"),
-        });
-    }
-    let size = record.size();
-    if size > limits.line_bytes {
-        return Err(Refusal::over(
-            Limits::LINE_BYTES,
-            format!("{size} bytes once read"),
-            limits.line_bytes,
-        ));
-    }
+    limits
+        .store()
+        .check_record(&record)
+        .map_err(|e| Limits::refusal(&e))?;
     Ok(record)
 }
 
@@ -521,28 +546,76 @@ mod tests {
     }
 
     #[test]
+    fn the_store_s_limits_are_the_configured_ones_and_its_refusals_name_the_keys() {
+        let limits = Limits {
+            line_bytes: 1000,
+            lines: 7,
+            fields: 5,
+            field_name_bytes: 20,
+            request_bytes: 4000,
+        };
+        let store = limits.store();
+        assert_eq!(
+            (
+                store.max_record_bytes,
+                store.max_fields_per_record,
+                store.max_field_name_bytes,
+                store.max_batch_bytes
+            ),
+            (1000, 5, 20, 4000)
+        );
+        // The portal's own lines come in batches of the store's default size.
+        assert_eq!(
+            store.max_batch_records,
+            logstore::Limits::default().max_batch_records
+        );
+        let key = |limit: &'static str| {
+            Limits::refusal(&LimitExceeded {
+                limit,
+                max: 1,
+                actual: 2,
+                record: None,
+            })
+            .limit
+        };
+        assert_eq!(key("max_record_bytes"), Some(Limits::LINE_BYTES));
+        assert_eq!(key("max_fields_per_record"), Some(Limits::FIELDS));
+        assert_eq!(key("max_field_name_bytes"), Some(Limits::FIELD_NAME_BYTES));
+        assert_eq!(key("max_batch_records"), Some(Limits::LINES));
+        assert_eq!(key("max_batch_bytes"), Some(Limits::REQUEST_BYTES));
+    }
+
+    #[test]
     fn each_limit_refuses_naming_its_configuration_key() {
         let limits = Limits {
             line_bytes: 300,
             lines: 2,
             fields: 3,
+            field_name_bytes: 10,
+            request_bytes: 300,
         };
         let line = |extra: &str| format!(r#"{{"message":"m"{extra}}}"#);
-        let body = [line(""), line(""), line("")].join("\n");
-        let e = parse_json_lines(body.as_bytes(), "x", 0, &limits).unwrap_err();
-        assert_eq!((e.line, e.limit), (3, Some(Limits::LINES)), "{e}");
+        let refused = |body: String, key: &'static str| {
+            let e = parse_json_lines(body.as_bytes(), "x", 0, &limits).unwrap_err();
+            assert_eq!(e.limit, Some(key), "{e}");
+            e
+        };
+        let e = refused([line(""), line(""), line("")].join("\n"), Limits::LINES);
+        assert_eq!(e.line, 3);
         let long = line(&format!(r#","pad":"{}""#, "x".repeat(400)));
-        let e = parse_json_lines(long.as_bytes(), "x", 0, &limits).unwrap_err();
-        assert_eq!(e.limit, Some(Limits::LINE_BYTES), "{e}");
+        let e = refused(long, Limits::LINE_BYTES);
         assert!(
             e.message
-                .contains("over the limit logs_max_line_bytes = 300"),
+                .ends_with("over the limit logs_max_line_bytes = 300"),
             "{e}"
         );
-        let many = line(r#","a":1,"b":2,"c":3,"d":4"#);
-        let e = parse_json_lines(many.as_bytes(), "x", 0, &limits).unwrap_err();
-        assert_eq!(e.limit, Some(Limits::FIELDS), "{e}");
+        let e = refused(line(r#","a":1,"b":2,"c":3,"d":4"#), Limits::FIELDS);
         assert!(e.message.starts_with("4 fields"), "{e}");
+        let e = refused(line(r#","a_long_field_name":1"#), Limits::FIELD_NAME_BYTES);
+        assert_eq!(
+            e.message,
+            "a field name of 17 bytes, over the limit logs_max_field_name_bytes = 10"
+        );
         // Malformed input is no limit.
         let e = parse_json_lines(b"{", "x", 0, &limits).unwrap_err();
         assert_eq!(e.limit, None);

@@ -69,8 +69,21 @@ fn wait_for(batch_is_empty: bool, batch_age: Duration) -> Option<Duration> {
     (!batch_is_empty).then(|| BATCH_AGE.saturating_sub(batch_age))
 }
 
+/// Appends the batch (counted as stored or dropped) and empties it.
+fn write(store: &LogStore, batch: &mut Vec<logstore::Record>) {
+    let n = batch.len();
+    if store.append_blocking(batch).is_err() {
+        DROPPED.inc_by(n as u64);
+    } else {
+        store.count_accepted("self", n);
+    }
+    batch.clear();
+}
+
 fn write_loop(store: &LogStore, rx: &Receiver<String>) {
     let mut batch = Vec::with_capacity(BATCH_LINES);
+    // The batch's bytes: it is written before it would pass `logs_max_request_bytes`.
+    let mut bytes = 0;
     let mut since = Instant::now();
     loop {
         let next = match wait_for(batch.is_empty(), since.elapsed()) {
@@ -86,7 +99,15 @@ fn write_loop(store: &LogStore, rx: &Receiver<String>) {
                 match serde_json::from_str(&line) {
                     Ok(serde_json::Value::Object(o)) => {
                         match from_object(o, SERVICE, now_ns(), store.limits()) {
-                            Ok(r) => batch.push(r),
+                            Ok(r) => {
+                                if bytes + r.size() > store.limits().request_bytes {
+                                    write(store, &mut batch);
+                                    bytes = 0;
+                                    since = Instant::now();
+                                }
+                                bytes += r.size();
+                                batch.push(r);
+                            }
                             Err(_) => DROPPED.inc(),
                         }
                     }
@@ -97,13 +118,8 @@ fn write_loop(store: &LogStore, rx: &Receiver<String>) {
             Err(RecvTimeoutError::Disconnected) => return,
         }
         if batch.len() >= BATCH_LINES || (!batch.is_empty() && since.elapsed() >= BATCH_AGE) {
-            let n = batch.len();
-            if store.append_blocking(&batch).is_err() {
-                DROPPED.inc_by(n as u64);
-            } else {
-                store.count_accepted("self", n);
-            }
-            batch.clear();
+            write(store, &mut batch);
+            bytes = 0;
             since = Instant::now();
         }
     }

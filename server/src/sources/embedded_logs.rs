@@ -19,6 +19,7 @@ pub struct EmbeddedLogs(pub Arc<LogStore>);
 fn failure(e: LogStoreError) -> SourceError {
     match e {
         LogStoreError::Refused(m) => SourceError::BadQuery(m),
+        LogStoreError::Limit(r) => SourceError::BadQuery(r.message),
         LogStoreError::Timeout(ms) => SourceError::Timeout(ms),
         other => SourceError::Upstream(other.to_string()),
     }

@@ -151,8 +151,12 @@ async fn bulk(
                 "the log store is busy; retry",
             )
         }
-        Err(LogStoreError::Refused(m)) => {
-            return es_error(StatusCode::BAD_REQUEST, "illegal_argument_exception", &m)
+        Err(e @ (LogStoreError::Refused(_) | LogStoreError::Limit(_))) => {
+            return es_error(
+                StatusCode::BAD_REQUEST,
+                "illegal_argument_exception",
+                &e.to_string(),
+            )
         }
         Err(other) => {
             return ApiError::internal(anyhow::anyhow!(other.to_string())).into_response()

@@ -84,6 +84,12 @@ fn append_failure(e: LogStoreError) -> ApiError {
             api.code = "refused";
             api
         }
+        LogStoreError::Limit(r) => {
+            let mut api = ApiError::invalid("body", r.message);
+            api.code = "limit";
+            api.details = Some(json!({ "limit": r.limit }));
+            api
+        }
         LogStoreError::Busy => {
             let mut api = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());
             api.retry_after = Some(1);
