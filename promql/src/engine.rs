@@ -142,11 +142,20 @@ impl Engine {
             cancel,
         );
         let ctx = Ctx::new(start_ms, end_ms, if instant { 0 } else { step_ms });
-        let val = ev.eval(expr, &ctx)?;
-        let (value, histograms) = if instant {
-            instant_value(val, start_ms)?
-        } else {
-            range_value(val, &ctx)?
+        let (value, histograms) = match plain_selector(expr).filter(|_| !instant) {
+            // A range query of a bare selector: its series straight, without per-step vectors.
+            Some(vs) => match ev.selector_series(vs, &ctx)? {
+                Ok(series) => (Value::Matrix(series), Vec::new()),
+                Err(val) => range_value(val, &ctx)?,
+            },
+            None => {
+                let val = ev.eval(expr, &ctx)?;
+                if instant {
+                    instant_value(val, start_ms)?
+                } else {
+                    range_value(val, &ctx)?
+                }
+            }
         };
         let Annotations { warnings, infos } = ev.annotations;
         Ok(QueryResult {
@@ -156,6 +165,19 @@ impl Engine {
             histograms,
         })
     }
+}
+
+/// The selector an expression is, under any parentheses (nested less deeply than the
+/// evaluator allows, so that a deeper one fails there as before).
+fn plain_selector(mut expr: &Expr) -> Option<&promql_parser::parser::VectorSelector> {
+    for _ in 0..crate::eval::MAX_DEPTH {
+        match expr {
+            Expr::VectorSelector(vs) => return Some(vs),
+            Expr::Paren(p) => expr = &p.expr,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The name Prometheus gives a value type in messages.
@@ -387,6 +409,7 @@ fn range_value(val: Val, ctx: &Ctx) -> Result<(Value, Vec<HistogramSeries>), Que
 mod tests {
     use super::*;
     use crate::storage::MemStorage;
+    use crate::value::stale_nan;
 
     fn store() -> MemStorage {
         let mut s = MemStorage::new();
@@ -413,6 +436,78 @@ mod tests {
         let r = e.range_query(&s, "up", 0, 120_000, 60_000).unwrap();
         let Value::Matrix(m) = r.value else { panic!() };
         assert_eq!(m[0].samples, vec![(0, 0.0), (60_000, 1.0), (120_000, 2.0)]);
+    }
+
+    /// A range query evaluated through per-step vectors, as every expression but a bare
+    /// selector is.
+    fn through_steps(s: &MemStorage, q: &str, start: i64, end: i64, step: i64) -> QueryResult {
+        let opts = EngineOptions::default();
+        let mut ev = Evaluator::new(s, &opts, start, end, step, None, None);
+        let ctx = Ctx::new(start, end, step);
+        let val = ev.eval(&parse_query(q).unwrap(), &ctx).unwrap();
+        let (value, histograms) = range_value(val, &ctx).unwrap();
+        QueryResult {
+            value,
+            warnings: Vec::new(),
+            infos: Vec::new(),
+            histograms,
+        }
+    }
+
+    #[test]
+    fn a_bare_selectors_series_equal_the_per_step_evaluation() {
+        let mut s = MemStorage::new();
+        // Out of label order, with gaps longer than the lookback, a stale marker, samples
+        // off the step grid, a series ending before the range and one starting after it.
+        let b = Labels::new([("__name__", "up"), ("job", "b")]);
+        let a = Labels::new([("__name__", "up"), ("job", "a")]);
+        let old = Labels::new([("__name__", "up"), ("job", "old")]);
+        let late = Labels::new([("__name__", "up"), ("job", "late")]);
+        for i in 0..40 {
+            if !(10..20).contains(&i) {
+                s.add_sample(&b, i * 45_000 + 7, i as f64 * 0.5);
+            }
+            s.add_sample(
+                &a,
+                i * 60_000,
+                if i == 25 {
+                    stale_nan()
+                } else {
+                    1.0 / (i + 1) as f64
+                },
+            );
+        }
+        s.add_sample(&old, -3_600_000, 1.0);
+        s.add_sample(&late, 50_000_000, 1.0);
+        let e = Engine::default();
+        for q in [
+            "up",
+            "(up)",
+            "up offset 3m",
+            "up offset -2m",
+            "up @ 600",
+            "up{job=~\"a|b\"}",
+            "{__name__=\"up\", job!=\"a\"}",
+            "nothing",
+        ] {
+            for (start, end, step) in [(0, 1_800_000, 60_000), (-300_000, 2_400_000, 17_000)] {
+                let fast = e.range_query(&s, q, start, end, step).unwrap();
+                assert_eq!(fast, through_steps(&s, q, start, end, step), "{q}");
+            }
+        }
+        // With native histograms among the series, both give the same floats and histograms.
+        let h = Labels::new([("__name__", "up"), ("job", "h")]);
+        for i in 0..10 {
+            let hist = crate::histogram::FloatHistogram {
+                count: i as f64,
+                sum: 2.0 * i as f64,
+                ..Default::default()
+            };
+            s.add_histogram(&h, i * 60_000, hist);
+        }
+        let fast = e.range_query(&s, "up", 0, 1_800_000, 60_000).unwrap();
+        assert_eq!(fast, through_steps(&s, "up", 0, 1_800_000, 60_000));
+        assert_eq!(fast.histograms.len(), 1);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::engine::EngineOptions;
 use crate::error::QueryError;
 use crate::histogram::{CounterResetHint, FloatHistogram};
 use crate::storage::{LabelMatcher, Queryable};
-use crate::value::{is_stale_nan, Labels, METRIC_NAME};
+use crate::value::{is_stale_nan, Labels, Series, METRIC_NAME};
 use crate::{aggregate, binary, functions};
 
 /// One sample of an instant vector during evaluation: a float `v`, or a native histogram
@@ -490,11 +490,91 @@ impl<'a> Evaluator<'a> {
         ctx: &Ctx,
         timestamps: bool,
     ) -> Result<Val, QueryError> {
+        let (series, te) = self.select_for_steps(vs, ctx)?;
+        self.selected_steps(series, ctx, te, timestamps)
+    }
+
+    /// The series an instant selector reads for the steps of `ctx`, and the function from a
+    /// step's time to its evaluation time (after `@` and `offset`).
+    fn select_for_steps(
+        &mut self,
+        vs: &VectorSelector,
+        ctx: &Ctx,
+    ) -> Result<(Vec<Selected>, impl Fn(i64) -> i64 + Copy), QueryError> {
         let at = self.resolve_at(&vs.at);
         let offset = offset_ms(&vs.offset);
-        let te = |t: i64| at.unwrap_or(t) - offset;
+        let te = move |t: i64| at.unwrap_or(t) - offset;
         let lookback = self.opts.lookback_delta_ms;
         let series = self.select(vs, te(ctx.start) - lookback, te(ctx.end))?;
+        Ok((series, te))
+    }
+
+    /// A range query whose whole expression is an instant selector: each series' points go
+    /// straight into its result series in one forward walk, without the per-step vectors
+    /// the general path builds and the engine turns back into series (half of a small
+    /// selector query's evaluation). Series come out in label order, as the general path
+    /// sorts them; a series without points is left out, as there. When a selected series
+    /// holds native histograms the per-step vectors are returned instead (`Err`).
+    pub fn selector_series(
+        &mut self,
+        vs: &VectorSelector,
+        ctx: &Ctx,
+    ) -> Result<Result<Vec<Series>, Val>, QueryError> {
+        let (series, te) = self.select_for_steps(vs, ctx)?;
+        if series.iter().any(|s| !s.histograms.is_empty()) {
+            return self.selected_steps(series, ctx, te, false).map(Err);
+        }
+        let lookback = self.opts.lookback_delta_ms;
+        let ends: Vec<i64> = ctx.times().map(te).collect();
+        let mut out = Vec::with_capacity(series.len());
+        let mut held = 0;
+        for s in series {
+            self.check()?;
+            let floats = &s.floats;
+            let (Some(first), Some(last)) = (floats.first(), floats.last()) else {
+                continue;
+            };
+            // The steps whose lookback window can reach the series: from the first whose
+            // evaluation time is at or after its first sample, to the last whose window
+            // still holds its last one (as `window_capacities` counts them).
+            let from = ends.partition_point(|&e| e < first.0);
+            let to = ends.partition_point(|&e| e - lookback < last.0);
+            let mut points = Vec::with_capacity(to.saturating_sub(from));
+            let mut fi = 0;
+            for (i, &e) in ends.iter().enumerate().take(to).skip(from) {
+                while fi < floats.len() && floats[fi].0 <= e {
+                    fi += 1;
+                }
+                let Some(&(ft, v)) = fi.checked_sub(1).map(|k| &floats[k]) else {
+                    continue;
+                };
+                if ft <= e - lookback || is_stale_nan(v) {
+                    continue;
+                }
+                points.push((ctx.start + i as i64 * ctx.step, v));
+            }
+            held += points.len();
+            if !points.is_empty() {
+                out.push(Series {
+                    labels: s.labels,
+                    samples: points,
+                });
+            }
+        }
+        self.hold(held)?;
+        Ok(Ok(out))
+    }
+
+    /// The per-step vectors of selected `series`: at each step the latest sample at or
+    /// before its evaluation time `te(t)`, within the lookback delta, unless a stale marker.
+    fn selected_steps(
+        &mut self,
+        series: Vec<Selected>,
+        ctx: &Ctx,
+        te: impl Fn(i64) -> i64 + Copy,
+        timestamps: bool,
+    ) -> Result<Val, QueryError> {
+        let lookback = self.opts.lookback_delta_ms;
         // Each step's vector allocated once, at the number of series that can have a sample
         // in its lookback window (grown one sample at a time, 1,441 step vectors were
         // reallocated ~4 times each for 9 series: 8 % of a small query's time).

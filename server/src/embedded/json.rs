@@ -98,36 +98,45 @@ struct Number(f64);
 
 impl std::fmt::Display for Number {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.0;
-        if v.is_nan() {
-            f.write_str("NaN")
-        } else if v == f64::INFINITY {
-            f.write_str("+Inf")
-        } else if v == f64::NEG_INFINITY {
-            f.write_str("-Inf")
-        } else if v == 0.0 {
-            f.write_str(if v.is_sign_negative() { "-0" } else { "0" })
-        } else if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
-            // Whole numbers (most counters and gauges), exactly while they fit in 53 bits.
-            f.write_str(itoa::Buffer::new().format(v as i64))
-        } else {
-            // The shortest digits that read back as `v`, by ryu, as Go's strconv finds them
-            // (ryu too; an exact tie rounds to the even digit, where core::fmt rounds up:
-            // 1054958628518721.25 is "…721.2" in Prometheus), written without an exponent.
-            let mut buf = ryu::Buffer::new();
-            write_plain(f, buf.format_finite(v))
-        }
+        let mut out = Vec::with_capacity(24);
+        write_number(&mut out, self.0);
+        // Only ASCII digits, signs, points and the words NaN and Inf are written.
+        f.write_str(std::str::from_utf8(&out).map_err(|_| std::fmt::Error)?)
     }
 }
 
-/// Writes ryu's output (`-1.25`, `1.5e-7`, `1e21`) as a plain decimal (`0.00000015`,
+/// Appends `v` as Prometheus writes it (Go's `FormatFloat(v, 'f', -1, 64)`: no exponent).
+fn write_number(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v == f64::INFINITY {
+        out.extend_from_slice(b"+Inf");
+    } else if v == f64::NEG_INFINITY {
+        out.extend_from_slice(b"-Inf");
+    } else if v == 0.0 {
+        out.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
+    } else if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+        // Whole numbers (most counters and gauges), exactly while they fit in 53 bits.
+        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+    } else {
+        // The shortest digits that read back as `v`, by ryu, as Go's strconv finds them
+        // (ryu too; an exact tie rounds to the even digit, where core::fmt rounds up:
+        // 1054958628518721.25 is "…721.2" in Prometheus), written without an exponent.
+        let mut buf = ryu::Buffer::new();
+        write_plain(out, buf.format_finite(v));
+    }
+}
+
+/// Appends ryu's output (`-1.25`, `1.5e-7`, `1e21`) as a plain decimal (`0.00000015`,
 /// `1000000000000000000000`), as Go's `FormatFloat(v, 'f', -1, 64)` does.
-fn write_plain(f: &mut std::fmt::Formatter<'_>, text: &str) -> std::fmt::Result {
+fn write_plain(out: &mut Vec<u8>, text: &str) {
     let Some((mantissa, exp)) = text.split_once('e') else {
         // ryu writes whole numbers as `1.0`; those are rare here (beyond 2^53).
-        return f.write_str(text.strip_suffix(".0").unwrap_or(text));
+        out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
+        return;
     };
-    let exp: i32 = exp.parse().map_err(|_| std::fmt::Error)?;
+    // ryu's exponents are small integers.
+    let exp: i32 = exp.parse().unwrap_or(0);
     let (sign, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => ("-", m),
         None => ("", mantissa),
@@ -135,26 +144,86 @@ fn write_plain(f: &mut std::fmt::Formatter<'_>, text: &str) -> std::fmt::Result 
     // Digits without the point; the point sits after the first digit, moved by `exp`.
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let point = int.len() as i32 + exp;
-    let mut out = String::with_capacity(24 + exp.unsigned_abs() as usize);
-    out.push_str(sign);
+    out.extend_from_slice(sign.as_bytes());
     let digits = int.bytes().chain(frac.bytes());
     let n = (int.len() + frac.len()) as i32;
     if point <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-point) as usize));
-        out.extend(digits.map(char::from));
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-point) as usize));
+        out.extend(digits);
     } else if point >= n {
-        out.extend(digits.map(char::from));
-        out.extend(std::iter::repeat_n('0', (point - n) as usize));
+        out.extend(digits);
+        out.extend(std::iter::repeat_n(b'0', (point - n) as usize));
     } else {
         for (i, d) in digits.enumerate() {
             if i as i32 == point {
-                out.push('.');
+                out.push(b'.');
             }
-            out.push(char::from(d));
+            out.push(d);
         }
     }
-    f.write_str(&out)
+}
+
+/// Appends a point `[time, "value"]` as [`Point`] serialises it: whole seconds by itoa as
+/// serde_json writes an integer, others by ryu as it writes a float.
+fn write_point(out: &mut Vec<u8>, t_ms: i64, v: f64) {
+    out.push(b'[');
+    if t_ms % 1000 == 0 {
+        out.extend_from_slice(itoa::Buffer::new().format(t_ms / 1000).as_bytes());
+    } else {
+        out.extend_from_slice(
+            ryu::Buffer::new()
+                .format_finite(t_ms as f64 / 1000.0)
+                .as_bytes(),
+        );
+    }
+    out.extend_from_slice(b",\"");
+    write_number(out, v);
+    out.extend_from_slice(b"\"]");
+}
+
+/// Appends a successful answer, `{"status":"success","data":…}` with `warnings` and `infos`
+/// when there are any, byte for byte as serde_json writes [`Data`] in that envelope. A
+/// matrix's points (up to millions) are written directly, the rest through serde_json.
+pub fn write_success(
+    out: &mut Vec<u8>,
+    value: &Value,
+    warnings: &[String],
+    infos: &[String],
+) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"status\":\"success\",\"data\":");
+    match value {
+        Value::Matrix(series) => {
+            out.extend_from_slice(b"{\"resultType\":\"matrix\",\"result\":[");
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"metric\":");
+                serde_json::to_writer(&mut *out, &LabelMap(&s.labels))?;
+                out.extend_from_slice(b",\"values\":[");
+                for (j, &(t, v)) in s.samples.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    write_point(out, t, v);
+                }
+                out.extend_from_slice(b"]}");
+            }
+            out.extend_from_slice(b"]}");
+        }
+        other => serde_json::to_writer(&mut *out, &Data(other))?,
+    }
+    for (key, list) in [("warnings", warnings), ("infos", infos)] {
+        if !list.is_empty() {
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
+            serde_json::to_writer(&mut *out, list)?;
+        }
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 impl Serialize for Number {
@@ -379,6 +448,84 @@ mod tests {
             Value::Matrix(vec![]),
         ] {
             assert_eq!(serde_json::to_value(Data(&v)).unwrap(), data(&v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn the_written_answer_equals_serde_jsons() {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            status: &'static str,
+            data: Data<'a>,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            warnings: &'a [String],
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            infos: &'a [String],
+        }
+        let labels = Labels::new([("__name__", "up"), ("job", "a\"b\\c\n"), ("é", "☃")]);
+        let points: Vec<(i64, f64)> = [
+            1.0,
+            -0.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            1e21,
+            1.5e-7,
+            0.1 + 0.2,
+            // An exact tie (written "…721.2", rounded to even).
+            "1054958628518721.25".parse().unwrap(),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (1_700_000_000_000 + i as i64 * 250 - 1_000, v))
+        .collect();
+        let series = |l: &Labels, p: &[(i64, f64)]| promql::Series {
+            labels: l.clone(),
+            samples: p.to_vec(),
+        };
+        let warned = ["PromQL warning: \"x\"".to_string()];
+        for v in [
+            Value::Matrix(vec![]),
+            Value::Matrix(vec![series(&labels, &points)]),
+            Value::Matrix(vec![
+                series(&labels, &points),
+                series(&Labels::empty(), &[]),
+                series(&Labels::new([("a", "1")]), &points[..1]),
+                series(
+                    &Labels::new([("t", "neg")]),
+                    &[(-1_500, 2.0), (-2_000, 3.0)],
+                ),
+            ]),
+            Value::Scalar {
+                t: 1_500,
+                v: f64::NAN,
+            },
+            Value::Vector(vec![promql::Sample {
+                labels: labels.clone(),
+                t: 1_000,
+                v: 0.25,
+            }]),
+            Value::String {
+                t: 2_000,
+                s: "x\"y".into(),
+            },
+        ] {
+            for (warnings, infos) in [(&[][..], &[][..]), (&warned[..], &warned[..])] {
+                let mut ours = Vec::new();
+                write_success(&mut ours, &v, warnings, infos).unwrap();
+                let theirs = serde_json::to_vec(&Body {
+                    status: "success",
+                    data: Data(&v),
+                    warnings,
+                    infos,
+                })
+                .unwrap();
+                assert_eq!(
+                    String::from_utf8(ours).unwrap(),
+                    String::from_utf8(theirs).unwrap()
+                );
+            }
         }
     }
 

@@ -111,27 +111,12 @@ fn success(data: Value) -> Response {
 }
 
 fn answered(a: Answer) -> Response {
-    /// Written straight to JSON: a range answer can hold a million points, too many to
-    /// build as a `serde_json::Value` tree first.
-    #[derive(serde::Serialize)]
-    struct Body<'a> {
-        status: &'static str,
-        data: crate::embedded::json::Data<'a>,
-        #[serde(skip_serializing_if = "<[String]>::is_empty")]
-        warnings: &'a [String],
-        #[serde(skip_serializing_if = "<[String]>::is_empty")]
-        infos: &'a [String],
-    }
-    // Into a buffer of about the answer's size: grown from axum's 128 bytes, a 300 KB
-    // answer was reallocated and copied a dozen times (a tenth of a small query's time).
+    // Written straight to JSON (a range answer can hold millions of points, too many to
+    // build as a `serde_json::Value` tree first), into a buffer of about the answer's size:
+    // grown from axum's 128 bytes, a 300 KB answer was reallocated and copied a dozen
+    // times (a tenth of a small query's time).
     let mut out = Vec::with_capacity(crate::embedded::json::size_hint(&a.value));
-    let body = Body {
-        status: "success",
-        data: crate::embedded::json::Data(&a.value),
-        warnings: &a.warnings,
-        infos: &a.infos,
-    };
-    match serde_json::to_writer(&mut out, &body) {
+    match crate::embedded::json::write_success(&mut out, &a.value, &a.warnings, &a.infos) {
         Ok(()) => (
             [(
                 axum::http::header::CONTENT_TYPE,
