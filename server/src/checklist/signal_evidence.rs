@@ -165,9 +165,10 @@ pub(super) async fn recent_spans(
             ..Default::default()
         };
         match traces.search(&q).await {
-            Ok(list) if !list.is_empty() => {
+            Ok(answer) if !answer.traces.is_empty() => {
+                let list = answer.traces;
                 let spans: usize = list.iter().map(|t| t.span_count).sum();
-                let at_least = if list.len() >= TRACES_PER_SERVICE {
+                let at_least = if answer.partial || list.len() >= TRACES_PER_SERVICE {
                     "at least "
                 } else {
                     ""

@@ -208,29 +208,10 @@ pub struct Trace {
 
 /// A store of spans.
 pub trait TraceSource: Send + Sync {
-    /// Traces matching the query, newest first.
-    fn search<'a>(
-        &'a self,
-        q: &'a TraceQuery,
-    ) -> BoxFuture<'a, Result<Vec<TraceSummary>, SourceError>>;
-    /// [`TraceSource::search`] with its completeness, and with `conditions` applied; a
-    /// store that cannot apply them refuses the query rather than ignore them.
-    fn search_matches<'a>(
-        &'a self,
-        q: &'a TraceQuery,
-    ) -> BoxFuture<'a, Result<TraceMatches, SourceError>> {
-        Box::pin(async move {
-            if !q.conditions.is_empty() {
-                return Err(SourceError::BadQuery(
-                    "this store cannot apply !=, >, < or exists filters".into(),
-                ));
-            }
-            Ok(TraceMatches {
-                traces: self.search(q).await?,
-                partial: false,
-            })
-        })
-    }
+    /// Traces matching the query (`conditions` included), newest first, with whether the
+    /// answer was cut. A store that cannot apply `conditions` refuses the query
+    /// ([`SourceError::BadQuery`]) rather than ignore them.
+    fn search<'a>(&'a self, q: &'a TraceQuery) -> BoxFuture<'a, Result<TraceMatches, SourceError>>;
     /// One trace by id; `None` when the store does not have it.
     fn get<'a>(&'a self, trace_id: &'a str) -> BoxFuture<'a, Result<Option<Trace>, SourceError>>;
     /// The services that reported spans in `[start, end)`.
@@ -256,7 +237,7 @@ pub trait TraceSource: Send + Sync {
     fn find<'a>(&'a self, q: &'a TraceQuery) -> BoxFuture<'a, Result<Vec<Trace>, SourceError>> {
         Box::pin(async move {
             let mut traces = Vec::new();
-            for summary in self.search(q).await? {
+            for summary in self.search(q).await?.traces {
                 if let Some(t) = self.get(&summary.trace_id).await? {
                     traces.push(t);
                 }

@@ -72,7 +72,7 @@ pub async fn search(
         end,
         limit,
     };
-    let found = src.search_matches(&q).await?;
+    let found = src.search(&q).await?;
     let (services, operations) = futures::future::join(src.services(start, end), async {
         match &q.service {
             Some(s) => src.operations(s).await.map(Some),

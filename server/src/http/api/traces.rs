@@ -327,7 +327,7 @@ async fn search(
     let q = trace_query(&p)?;
     let found = source(&state, &p)
         .await?
-        .search_matches(&q)
+        .search(&q)
         .await
         .map_err(source_failure)?;
     Ok(Json(json!({ "traces": found.traces, "partial": found.partial })).into_response())

@@ -15,7 +15,6 @@ use futures::future::BoxFuture;
 
 use super::traces::{
     Operation, Red, RedQuery, ServiceMap, Trace, TraceMatches, TraceQuery, TraceSource,
-    TraceSummary,
 };
 use super::SourceError;
 use crate::traces::catalog::lock;
@@ -33,17 +32,7 @@ fn failure(e: TraceStoreError) -> SourceError {
 }
 
 impl TraceSource for EmbeddedTraces {
-    fn search<'a>(
-        &'a self,
-        q: &'a TraceQuery,
-    ) -> BoxFuture<'a, Result<Vec<TraceSummary>, SourceError>> {
-        Box::pin(async move { Ok(self.search_matches(q).await?.traces) })
-    }
-
-    fn search_matches<'a>(
-        &'a self,
-        q: &'a TraceQuery,
-    ) -> BoxFuture<'a, Result<TraceMatches, SourceError>> {
+    fn search<'a>(&'a self, q: &'a TraceQuery) -> BoxFuture<'a, Result<TraceMatches, SourceError>> {
         Box::pin(async move {
             let q = q.clone();
             self.0
