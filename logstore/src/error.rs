@@ -70,6 +70,8 @@ pub enum Error {
     Parse(crate::ParseError),
     /// A query that parses but cannot run (bad cursor, range on a text field, …).
     InvalidQuery(String),
+    /// A read whose [`crate::Stop`] came due before it was done.
+    Stopped,
 }
 
 impl Error {
@@ -98,6 +100,7 @@ impl fmt::Display for Error {
             Error::InvalidOptions(m) => write!(f, "invalid options: {m}"),
             Error::Parse(e) => write!(f, "invalid query: {e}"),
             Error::InvalidQuery(m) => write!(f, "invalid query: {m}"),
+            Error::Stopped => f.write_str("the read was stopped before it was done"),
         }
     }
 }

@@ -119,6 +119,7 @@ pub mod query;
 mod retention;
 mod schema;
 pub mod severity;
+mod stop;
 mod store;
 mod tokens;
 mod varint;
@@ -132,6 +133,7 @@ pub use foldhash::fast::RandomState as FastHasher;
 pub use limits::Limits;
 pub use query::{parse, ParseError, Query};
 pub use schema::{Column, ColumnKind, LogColumn, Record, Schema, Value};
+pub use stop::Stop;
 pub use store::{
     Cursor, FieldCount, Histogram, Hit, MaintainReport, Options, Page, Stats, Store, TimeRange,
     Written,

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::query::{check, eval, time_bounds, Query};
 use crate::schema::{ColumnKind, FieldRef, Record, BODY_FIELDS};
 use crate::severity::{band, level_name, LEVEL_NAMES};
+use crate::stop::Stop;
 
 /// A time range `[from, to)` in Unix nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +69,10 @@ pub struct Page {
     /// Segments (head, blocks) evaluated, and skipped by time range or bloom filter.
     pub segments_read: usize,
     pub segments_skipped: usize,
+    /// Set when the read's [`Stop`] came due before every segment that may match was
+    /// read: `hits` are the newest of what was read (newer matches may be missing), and
+    /// `next` is `None`.
+    pub stopped: bool,
 }
 
 /// Counts per interval, by level.
@@ -93,44 +98,59 @@ struct Scope<'a> {
     query: &'a Query,
     range: TimeRange,
     cursor: Option<Cursor>,
+    /// Checked before each segment is evaluated.
+    stop: &'a Stop,
+}
+
+/// What a scan did: segments evaluated and skipped, and whether it stopped early.
+#[derive(Clone, Copy, Debug, Default)]
+struct Scanned {
+    read: usize,
+    skipped: usize,
+    stopped: bool,
 }
 
 impl Store {
     /// Calls `f` on each segment that may hold matches, newest (by max time) first, with
-    /// its matching rows; `f` returns false to stop. Returns (read, skipped).
+    /// its matching rows; `f` returns false to stop.
     fn scan(
         &self,
         scope: &Scope<'_>,
         f: &mut dyn FnMut(&dyn Segment, Bitset) -> Result<bool, Error>,
-    ) -> Result<(usize, usize), Error> {
+    ) -> Result<Scanned, Error> {
         self.scan_above(scope, &Cell::new(i64::MIN), f)
     }
 
     /// [`Store::scan`], the head first, then the other segments newest first by the latest
     /// time at which they can match (see [`time_bounds`]); it stops before a segment whose
-    /// matches would all be older than `floor` (which `f` may raise as it goes).
+    /// matches would all be older than `floor` (which `f` may raise as it goes), and
+    /// before any segment once `scope.stop` is due.
     fn scan_above(
         &self,
         scope: &Scope<'_>,
         floor: &Cell<i64>,
         f: &mut dyn FnMut(&dyn Segment, Bitset) -> Result<bool, Error>,
-    ) -> Result<(usize, usize), Error> {
+    ) -> Result<Scanned, Error> {
         check(scope.query, &self.schema)?;
-        let (mut read, mut skipped) = (0, 0);
+        let mut done = Scanned::default();
+        if scope.stop.due() {
+            done.stopped = true;
+            return Ok(done);
+        }
         let (frozen, blocks) = {
             let seg = self.read_segments();
             // The head is read under the lock (it changes); blocks after, without it.
             match self.bounds(&seg.head, scope) {
                 Some(_) => match self.matching(&seg.head, scope)? {
                     Some(rows) => {
-                        read += 1;
+                        done.read += 1;
                         if !f(&seg.head, rows)? {
-                            return Ok((read, skipped));
+                            return Ok(done);
                         }
                     }
-                    None => skipped += 1,
+                    None => done.skipped += 1,
                 },
-                None => skipped += usize::from(!seg.head.is_empty()),
+                None => done.skipped += usize::from(!seg.head.is_empty()),
             }
             (seg.frozen.clone(), seg.blocks.clone())
         };
@@ -142,26 +162,30 @@ impl Store {
         for s in all {
             match self.bounds(s.as_segment(), scope) {
                 Some((_, hi)) => rest.push((hi, s)),
-                None => skipped += 1,
+                None => done.skipped += 1,
             }
         }
         rest.sort_by_key(|(hi, _)| std::cmp::Reverse(*hi));
         for (i, (hi, s)) in rest.iter().enumerate() {
             if *hi < floor.get() {
-                skipped += rest.len() - i;
+                done.skipped += rest.len() - i;
+                break;
+            }
+            if scope.stop.due() {
+                done.stopped = true;
                 break;
             }
             match self.matching(s.as_segment(), scope)? {
                 Some(rows) => {
-                    read += 1;
+                    done.read += 1;
                     if !f(s.as_segment(), rows)? {
                         break;
                     }
                 }
-                None => skipped += 1,
+                None => done.skipped += 1,
             }
         }
-        Ok((read, skipped))
+        Ok(done)
     }
 
     /// The time range in which rows of `seg` can match the query, the range and the
@@ -213,11 +237,25 @@ impl Store {
         limit: usize,
         cursor: Option<Cursor>,
     ) -> Result<Page, Error> {
+        self.search_until(query, range, limit, cursor, &Stop::never())
+    }
+
+    /// [`Store::search`] that stops before the next segment once `stop` is due, with what
+    /// it found so far ([`Page::stopped`]).
+    pub fn search_until(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        limit: usize,
+        cursor: Option<Cursor>,
+        stop: &Stop,
+    ) -> Result<Page, Error> {
         let limit = limit.min(self.opts.limits.max_query_limit);
         let scope = Scope {
             query,
             range,
             cursor,
+            stop,
         };
         let mut best: Vec<(i64, u64, Record)> = Vec::new();
         if limit == 0 {
@@ -226,7 +264,7 @@ impl Store {
         // Once the page is full, a segment whose matches are all older than its last hit
         // is not read.
         let floor = Cell::new(i64::MIN);
-        let (read, skipped) = self.scan_above(&scope, &floor, &mut |seg, rows| {
+        let done = self.scan_above(&scope, &floor, &mut |seg, rows| {
             let times = seg.times()?;
             let seqs = seg.seqs()?;
             let mut cands: Vec<(i64, u64, usize)> = if seg.sorted() {
@@ -254,7 +292,7 @@ impl Store {
             }
             Ok(true)
         })?;
-        let next = (best.len() == limit).then(|| {
+        let next = (best.len() == limit && !done.stopped).then(|| {
             let (time, seq, _) = &best[best.len() - 1];
             Cursor {
                 time: *time,
@@ -267,8 +305,9 @@ impl Store {
                 .map(|(_, seq, record)| Hit { seq, record })
                 .collect(),
             next,
-            segments_read: read,
-            segments_skipped: skipped,
+            segments_read: done.read,
+            segments_skipped: done.skipped,
+            stopped: done.stopped,
         })
     }
 
@@ -290,6 +329,7 @@ impl Store {
                 to: range.to,
             },
             cursor: None,
+            stop: &Stop::never(),
         };
         let mut best: Vec<(i64, u64, Record)> = Vec::new();
         if limit == 0 || scope.range.from >= scope.range.to {
@@ -332,6 +372,7 @@ impl Store {
             query,
             range,
             cursor: None,
+            stop: &Stop::never(),
         };
         let mut n = 0u64;
         self.scan(&scope, &mut |_, rows| {
@@ -371,6 +412,7 @@ impl Store {
             query,
             range,
             cursor: None,
+            stop: &Stop::never(),
         };
         self.scan(&scope, &mut |seg, rows| {
             let times = seg.times()?;
@@ -408,6 +450,7 @@ impl Store {
             query,
             range,
             cursor: None,
+            stop: &Stop::never(),
         };
         let mut counts: HashMap<String, u64> = HashMap::new();
         let columns = self.schema.columns();
@@ -445,6 +488,19 @@ impl Store {
         field: &str,
         limit: usize,
     ) -> Result<Vec<FieldCount>, Error> {
+        self.field_values_until(query, range, field, limit, &Stop::never())
+    }
+
+    /// [`Store::field_values`] that gives up with [`Error::Stopped`] once `stop` is due
+    /// (checked before each segment): counts over part of the store would mislead.
+    pub fn field_values_until(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        field: &str,
+        limit: usize,
+        stop: &Stop,
+    ) -> Result<Vec<FieldCount>, Error> {
         let target = self.schema.resolve(field);
         if matches!(target, FieldRef::Body | FieldRef::Time) {
             return Err(Error::InvalidQuery(format!(
@@ -455,10 +511,11 @@ impl Store {
             query,
             range,
             cursor: None,
+            stop,
         };
         let mut counts: HashMap<String, u64> = HashMap::new();
         let columns = self.schema.columns();
-        self.scan(&scope, &mut |seg, rows| {
+        let done = self.scan(&scope, &mut |seg, rows| {
             let key = match target {
                 FieldRef::Column(i)
                     if matches!(columns[i].kind, ColumnKind::Severity | ColumnKind::Int) =>
@@ -492,6 +549,9 @@ impl Store {
             }
             Ok(true)
         })?;
+        if done.stopped {
+            return Err(Error::Stopped);
+        }
         Ok(sorted(counts, limit))
     }
 }

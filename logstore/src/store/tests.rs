@@ -171,6 +171,33 @@ fn blocks_are_skipped_by_time_and_bloom_filter() {
 }
 
 #[test]
+fn a_due_stop_ends_a_read_before_its_next_segment() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let store = &stores(tmp.path())[1];
+    let q = parse("timeout").unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let stop = crate::Stop::on(flag.clone());
+    let whole = store
+        .search_until(&q, TimeRange::all(), 100, None, &stop)
+        .unwrap();
+    assert!(!whole.stopped);
+    assert_eq!(whole.hits.len(), 25);
+    let values =
+        |stop: &crate::Stop| store.field_values_until(&q, TimeRange::all(), "service", 10, stop);
+    assert_eq!(values(&stop).unwrap()[0].count, 25);
+    flag.store(true, Ordering::Relaxed);
+    let cut = store
+        .search_until(&q, TimeRange::all(), 100, None, &stop)
+        .unwrap();
+    assert!(cut.stopped);
+    assert_eq!((cut.hits.len(), cut.segments_read, cut.next), (0, 0, None));
+    assert!(matches!(values(&stop), Err(Error::Stopped)));
+}
+
+#[test]
 fn value_summaries_skip_blocks_whose_matches_are_older_than_the_page() {
     // Three blocks of old `payments` lines, each also holding one young line of another
     // service (as the portal's own spans land in every block of an ingest of old spans).

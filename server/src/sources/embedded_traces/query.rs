@@ -1,14 +1,15 @@
 //! Reads over the span store, on the caller's (blocking) thread: trace search (spans that
 //! match, then their traces' merged summaries), a trace by id (bloom-filtered on the trace
 //! id), attribute names and values. Every read is bounded: a search reads at most
-//! [`BUDGET`] (matching spans, time) and says when it stopped there, a trace holds at most
+//! [`BUDGET`] (matching spans, time checked before each block, time for the summaries) and
+//! says when it stopped there or was cut at [`MAX_TRACES`], a trace holds at most
 //! [`MAX_TRACE_SPANS`] spans.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use logstore::query::{Compare, FieldTest};
-use logstore::{Cursor, Query, Record, Store, TimeRange, Value};
+use logstore::{Cursor, Query, Record, Stop, Store, TimeRange, Value};
 
 use super::view::{merge_summaries, span_view};
 use crate::sources::traces::{AttrFilter, Trace, TraceMatches, TraceQuery, TraceSummary};
@@ -183,36 +184,48 @@ fn trace_id_of(r: &Record) -> &str {
 pub struct Budget {
     /// Spans the engine matched, at most.
     pub spans: usize,
+    /// Time for finding the matching traces, checked before each block the scan reads.
     pub time: Duration,
+    /// Time for reading the found traces' summaries after that, checked the same way.
+    pub summaries: Duration,
 }
 
-/// Well inside the store's query timeout, leaving time for the summaries.
+/// Well inside the store's query timeout (30 s), the summaries' time included.
 pub const BUDGET: Budget = Budget {
     spans: MAX_SEARCH_SPANS,
     time: Duration::from_secs(10),
+    summaries: Duration::from_secs(5),
 };
 
 /// The ids of the newest traces with a span matching `q`, newest match first, and whether
-/// the budget ran out before `q.limit` were found and the scan was done.
+/// the answer was cut: the budget ran out (`stop` came due, or `budget_spans` spans were
+/// read) before `q.limit` were found and the scan was done, or more than [`MAX_TRACES`]
+/// matched a larger `q.limit`.
 pub fn trace_ids(
     store: &Store,
     q: &TraceQuery,
-    budget: Budget,
+    budget_spans: usize,
+    stop: &Stop,
 ) -> Result<(Vec<String>, bool), TraceStoreError> {
     let (query, checks) = span_query(store, q)?;
     let limit = q.limit.clamp(1, MAX_TRACES);
+    // Past the clamp, one more trace tells whether the clamp cut the answer.
+    let wanted = if q.limit > MAX_TRACES {
+        limit + 1
+    } else {
+        limit
+    };
     let window = range(q.start, q.end);
-    let started = Instant::now();
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
     let mut cursor: Option<Cursor> = None;
     let mut read = 0;
     // Pages grow from about what the limit needs (a record is built for every hit) to
     // `PAGE`, for filters that many spans of one trace match.
-    let mut page_size = (limit * 2).clamp(20, PAGE);
+    let mut page_size = (wanted * 2).clamp(20, PAGE);
     loop {
-        let size = page_size.min(budget.spans.saturating_sub(read)).max(1);
-        let page = store.search(&query, window, size, cursor)?;
+        let size = page_size.min(budget_spans.saturating_sub(read)).max(1);
+        let page = store.search_until(&query, window, size, cursor, stop)?;
         page_size = (page_size * 4).min(PAGE);
         read += page.hits.len();
         for hit in &page.hits {
@@ -222,61 +235,86 @@ pub fn trace_ids(
                 && seen.insert(id.to_owned())
             {
                 ids.push(id.to_owned());
-                if ids.len() >= limit {
-                    return Ok((ids, false));
+                if ids.len() >= wanted {
+                    let clamped = ids.len() > limit;
+                    ids.truncate(limit);
+                    return Ok((ids, clamped));
                 }
             }
         }
         match page.next {
+            _ if page.stopped => return Ok((ids, true)),
             None => return Ok((ids, false)),
-            Some(_) if read >= budget.spans || started.elapsed() >= budget.time => {
-                return Ok((ids, true));
-            }
+            Some(_) if read >= budget_spans => return Ok((ids, true)),
             Some(next) => cursor = Some(next),
         }
     }
 }
 
-/// All records of `query` over all time, a page at a time, at most `max`.
-fn collect(store: &Store, query: &Query, max: usize) -> Result<Vec<Record>, TraceStoreError> {
+/// All records of `query` over all time, a page at a time, at most `max`; `None` when
+/// `stop` came due first.
+fn collect(
+    store: &Store,
+    query: &Query,
+    max: usize,
+    stop: &Stop,
+) -> Result<Option<Vec<Record>>, TraceStoreError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store.search(query, TimeRange::all(), PAGE.min(max), cursor)?;
+        let page = store.search_until(query, TimeRange::all(), PAGE.min(max), cursor, stop)?;
+        if page.stopped {
+            return Ok(None);
+        }
         out.extend(page.hits.into_iter().map(|h| h.record));
         match page.next {
             Some(next) if out.len() < max => cursor = Some(next),
-            _ => return Ok(out),
+            _ => return Ok(Some(out)),
         }
     }
 }
 
 /// The merged summaries of `ids`, in their order (ids the store has no summary for are
-/// left out).
-pub fn summaries(store: &Store, ids: &[String]) -> Result<Vec<TraceSummary>, TraceStoreError> {
+/// left out), and whether `stop` came due first: then only the summaries read whole are
+/// given (a summary merged from part of its records would miscount).
+pub fn summaries(
+    store: &Store,
+    ids: &[String],
+    stop: &Stop,
+) -> Result<(Vec<TraceSummary>, bool), TraceStoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let query = Query::And(vec![
             equals("rec", TRACE_REC),
             Query::Or(chunk.iter().map(|id| equals("trace_id", id)).collect()),
         ]);
-        let mut merged = merge_summaries(&collect(store, &query, MAX_TRACE_SPANS)?);
+        let Some(records) = collect(store, &query, MAX_TRACE_SPANS, stop)? else {
+            return Ok((out, true));
+        };
+        let mut merged = merge_summaries(&records);
         out.extend(chunk.iter().filter_map(|id| merged.remove(id)));
     }
-    Ok(out)
+    Ok((out, false))
 }
 
 /// The traces matching `q` with their summaries, newest match first; partial when the
-/// budget ran out first.
+/// budget ran out first or the answer was cut at [`MAX_TRACES`].
 pub fn search(
     store: &Store,
     q: &TraceQuery,
     budget: Budget,
 ) -> Result<TraceMatches, TraceStoreError> {
-    let (ids, partial) = trace_ids(store, q, budget)?;
+    let (ids, cut) = trace_ids(
+        store,
+        q,
+        budget.spans,
+        &Stop::at(Instant::now() + budget.time),
+    )?;
+    let stop = Stop::at(Instant::now() + budget.summaries);
+    let (traces, late) = summaries(store, &ids, &stop)?;
     Ok(TraceMatches {
-        traces: summaries(store, &ids)?,
-        partial,
+        traces,
+        partial: cut || late,
     })
 }
 
@@ -284,7 +322,7 @@ pub fn search(
 pub fn trace(store: &Store, id: &str) -> Result<Option<Trace>, TraceStoreError> {
     let id = normalize_trace_id(id)?;
     let query = Query::And(vec![spans_only(), equals("trace_id", &id)]);
-    let found = collect(store, &query, MAX_TRACE_SPANS)?;
+    let found = collect(store, &query, MAX_TRACE_SPANS, &Stop::never())?.unwrap_or_default();
     if found.is_empty() {
         return Ok(None);
     }
@@ -464,7 +502,7 @@ mod tests {
         };
         let small = Budget {
             spans: 10,
-            time: Duration::from_secs(10),
+            ..BUDGET
         };
         let cut = search(store.engine(), &q, small).unwrap();
         assert!(cut.partial);
@@ -481,5 +519,93 @@ mod tests {
         let few = TraceQuery { limit: 5, ..q };
         let five = search(store.engine(), &few, small).unwrap();
         assert!(!five.partial && five.traces.len() == 5);
+    }
+
+    /// `n` traces of one span each, a second apart, service `api`.
+    fn traces(n: usize) -> Vec<SpanLine> {
+        let t0 = 1_700_000_000_000_000_000;
+        (0..n)
+            .map(|i| {
+                let mut s = span(&format!("{:016x}", i + 1), "", "api", "GET /", t0, 5);
+                s.start_ns = t0 + i as i64 * 1_000_000_000;
+                s.end_ns = s.start_ns + 5_000_000;
+                s.trace_id = format!("{:032x}", i + 1);
+                s
+            })
+            .collect()
+    }
+
+    fn all_of(limit: usize) -> TraceQuery {
+        TraceQuery {
+            start: 0.0,
+            end: 2e9,
+            limit,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_search_whose_time_runs_out_inside_its_one_page_says_it_is_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+        // Three blocks and the head: one page of the scan covers them all.
+        for part in traces(40).chunks(10) {
+            store.append_blocking(part).unwrap();
+            store.engine().flush().unwrap();
+        }
+        let whole = search(store.engine(), &all_of(100), BUDGET).unwrap();
+        assert!(!whole.partial);
+        assert_eq!(whole.traces.len(), 40);
+        let no_time = Budget {
+            time: Duration::ZERO,
+            ..BUDGET
+        };
+        let cut = search(store.engine(), &all_of(100), no_time).unwrap();
+        assert!(cut.partial, "the scan stops before its first block");
+        assert!(cut.traces.is_empty());
+    }
+
+    #[test]
+    fn a_search_whose_summaries_run_out_of_time_says_it_is_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+        store.append_blocking(&traces(5)).unwrap();
+        let stop = Stop::at(Instant::now() + BUDGET.time);
+        let (ids, cut) = trace_ids(store.engine(), &all_of(10), BUDGET.spans, &stop).unwrap();
+        assert_eq!((ids.len(), cut), (5, false));
+        let no_time = Budget {
+            summaries: Duration::ZERO,
+            ..BUDGET
+        };
+        let late = search(store.engine(), &all_of(10), no_time).unwrap();
+        assert!(late.partial);
+        assert!(late.traces.is_empty(), "no summary read in part");
+    }
+
+    #[test]
+    fn a_search_cut_at_max_traces_says_it_is_partial_and_one_that_fits_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+        let mut spans = traces(MAX_TRACES + 1);
+        spans[0].service = "worker".into();
+        store.append_blocking(&spans).unwrap();
+        let more = search(store.engine(), &all_of(MAX_TRACES * 5), BUDGET).unwrap();
+        assert!(
+            more.partial,
+            "{} matched, {MAX_TRACES} given",
+            MAX_TRACES + 1
+        );
+        assert_eq!(more.traces.len(), MAX_TRACES);
+        assert_eq!(more.traces[0].trace_id, format!("{:032x}", MAX_TRACES + 1));
+        let api = TraceQuery {
+            service: Some("api".into()),
+            ..all_of(MAX_TRACES * 5)
+        };
+        let exact = search(store.engine(), &api, BUDGET).unwrap();
+        assert!(!exact.partial, "all {MAX_TRACES} matches given");
+        assert_eq!(exact.traces.len(), MAX_TRACES);
+        // A limit at the clamp that stops there is a whole answer, as any limit is.
+        let at = search(store.engine(), &all_of(MAX_TRACES), BUDGET).unwrap();
+        assert!(!at.partial && at.traces.len() == MAX_TRACES);
     }
 }
