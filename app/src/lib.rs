@@ -158,6 +158,27 @@ mod security {
     }
 }
 
+/// `/d/{uid}`: like the others, but loading it also loads the modules of the panel kinds
+/// the server drew (the router awaits `preload` before it hydrates the page, and the page
+/// must find them loaded: `dashboards::preload_drawn_panels`).
+struct LazyDashboardPage;
+
+impl LazyRoute for LazyDashboardPage {
+    fn data() -> Self {
+        Self
+    }
+    async fn view(_this: Self) -> AnyView {
+        dashboards::dashboard_page_view().await
+    }
+    async fn preload() {
+        #[cfg(feature = "hydrate")]
+        {
+            dashboards::__preload_dashboard_page_view().await;
+            dashboards::preload_drawn_panels().await;
+        }
+    }
+}
+
 /// Each page's code is a chunk of its own, loaded when its route is first shown.
 macro_rules! lazy_pages {
     ($($name:ident => $page:path),* $(,)?) => {$(
@@ -177,7 +198,6 @@ macro_rules! lazy_pages {
 lazy_pages! {
     LazyHome => home::Home,
     LazyDashboardList => dashboards::DashboardList,
-    LazyDashboardPage => dashboards::DashboardPage,
     LazyExploreMetrics => explore::ExploreMetrics,
     LazyExploreLogs => logs::ExploreLogs,
     LazyExploreTraces => traces::ExploreTraces,

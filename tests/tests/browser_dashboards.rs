@@ -1098,3 +1098,76 @@ async fn small_stat_and_gauge_panels_show_their_value_and_title_whole_without_sc
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+/// The modules of the split points `prefixes` name in the site's manifest, as the browser
+/// fetches them (`/pkg/part_N.wasm`).
+fn manifest_modules(prefixes: &[&str]) -> std::collections::BTreeSet<String> {
+    let path = e2e::workspace_root().join("target/site/pkg/__wasm_split_manifest.json");
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut modules = std::collections::BTreeSet::new();
+    for (split, parts) in manifest.as_object().unwrap() {
+        let name = split.trim_start_matches("__lazy_");
+        if prefixes.iter().any(|p| name.starts_with(&format!("{p}_"))) {
+            for part in parts.as_array().unwrap() {
+                modules.insert(format!("/pkg/{}.wasm", part.as_str().unwrap()));
+            }
+        }
+    }
+    modules
+}
+
+/// A cold first load of the shipped overview (the seed: three charts and a stat panel)
+/// fetches the page's modules and the stat panel's, each once, and none of the table, logs
+/// or traces panels' modules; the page is interactive (the legend isolates a series). The
+/// list is printed for docs/BENCHMARKS.md's page-weight figures.
+#[tokio::test]
+async fn the_overview_fetches_only_the_modules_of_the_panel_kinds_it_shows() {
+    let (_prom, portal, browser) = setup().await;
+    browser.clear_cache().await;
+    browser.goto(&portal.url("/d/keiko-overview")).await;
+    browser.wait_hydrated().await;
+    browser
+        .wait_text("#dashboard-title", |t| t.contains("Overview"))
+        .await;
+    let fetched = browser
+        .execute(
+            "return performance.getEntriesByType('resource')
+               .map(e => [new URL(e.name).pathname, e.encodedBodySize])
+               .filter(([p]) => p.startsWith('/pkg/'));",
+            vec![],
+        )
+        .await;
+    let fetched: Vec<(String, u64)> = serde_json::from_value(fetched).unwrap();
+    eprintln!("first load of /d/keiko-overview (path, bytes as sent): {fetched:?}");
+    let parts: Vec<&str> = fetched
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .filter(|p| p.starts_with("/pkg/part_"))
+        .collect();
+    let unique: std::collections::BTreeSet<String> = parts.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        parts.len(),
+        unique.len(),
+        "a module fetched twice: {parts:?}"
+    );
+    assert_eq!(
+        unique,
+        manifest_modules(&["dashboard_page_view", "stat_body"]),
+        "the page's and the stat panel's modules"
+    );
+    let others = manifest_modules(&["table_body", "logs_body", "traces_body"]);
+    let own = manifest_modules(&["dashboard_page_view", "stat_body"]);
+    assert!(
+        others.difference(&own).all(|m| !unique.contains(m)),
+        "no other panel kind's module"
+    );
+    // Hydrated: the one chart with data isolates a series from its legend.
+    let legend = browser.find(".panel .legend-entry").await;
+    browser.click(&legend).await;
+    browser
+        .wait_text(".panel .legend-entry[aria-pressed=true]", |t| !t.is_empty())
+        .await;
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "{errors:?}");
+    browser.close().await;
+}

@@ -4,6 +4,7 @@
 //! (add, move and resize panels with buttons or the keyboard, edit queries with a live
 //! preview, save with a message, versions with restore, duplicate, delete, unlink).
 
+mod decode;
 mod editor;
 pub mod grid_layout;
 mod import;
@@ -14,3 +15,16 @@ mod panel;
 
 pub use list::DashboardList;
 pub use page::DashboardPage;
+
+use leptos::lazy;
+use leptos::prelude::{AnyView, IntoAny};
+
+#[cfg(feature = "hydrate")]
+pub use panel::preload_drawn_panels;
+
+/// `/d/{uid}`, the module of its lazy route (`crate::LazyDashboardPage`, whose `preload` also
+/// loads the modules of the panel kinds the server drew, before the page hydrates).
+#[lazy]
+pub fn dashboard_page_view() -> AnyView {
+    DashboardPage().into_any()
+}

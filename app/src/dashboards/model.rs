@@ -29,10 +29,8 @@ pub struct StatValue {
     pub sparkline: String,
 }
 
-/// Written as `{"kind": "chart", "chart": …}` (serde's internally tagged form, `kind` first).
-/// Read by `body_de`, which relies on `kind` coming first: serde's own reader for internally
-/// tagged enums buffers the whole body first, which doubled the decoding code of every type
-/// inside it in the browser bundle.
+/// Written as `{"kind": "chart", "chart": …}` (serde's internally tagged form), read back by
+/// hand (`decode::body`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PanelBody {
@@ -40,27 +38,27 @@ pub enum PanelBody {
         chart: ChartView,
     },
     Stat {
-        values: Vec<StatValue>,
+        values: Deferred<Vec<StatValue>>,
     },
     Gauge {
-        values: Vec<StatValue>,
+        values: Deferred<Vec<StatValue>>,
         min: f64,
         max: f64,
     },
     Table {
-        table: TableView,
+        table: Deferred<TableView>,
     },
     Text {
         html: String,
     },
     /// A logs panel's lines, newest first.
     Logs {
-        lines: Vec<crate::components::log_model::LogLine>,
+        lines: Deferred<Vec<crate::components::log_model::LogLine>>,
     },
     /// A traces panel's search result, newest first, and the same search in Explore →
     /// Traces (`/explore/traces?…`).
     Traces {
-        traces: Vec<crate::traces::model::TraceSummary>,
+        traces: Deferred<Vec<crate::traces::model::TraceSummary>>,
         explore: String,
     },
     Row {
@@ -74,142 +72,70 @@ pub enum PanelBody {
     },
 }
 
+/// The data of a panel drawn by a module of its own (every kind but charts, text and rows):
+/// on the server the value itself, written as it is; read back (in the browser) as a JSON
+/// value, decoded by [`Deferred::take`] in the module that draws the panel, so the page's
+/// module carries neither the decoder nor the view of a kind the dashboard does not show.
+#[derive(Clone, Debug)]
+pub enum Deferred<T> {
+    Ready(T),
+    Json(serde_json::Value),
+}
+
+impl<T: serde::de::DeserializeOwned> Deferred<T> {
+    /// The value, decoded if it was read back as JSON.
+    pub fn take(self) -> Result<T, String> {
+        match self {
+            Deferred::Ready(v) => Ok(v),
+            Deferred::Json(json) => serde_json::from_value(json).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl<T> From<T> for Deferred<T> {
+    fn from(v: T) -> Self {
+        Deferred::Ready(v)
+    }
+}
+
+impl<T: Serialize> Serialize for Deferred<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Deferred::Ready(v) => v.serialize(s),
+            Deferred::Json(json) => json.serialize(s),
+        }
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Deferred<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(d).map(Deferred::Json)
+    }
+}
+
+/// Equal when they write the same JSON (a value read back equals the one written).
+impl<T: Serialize + PartialEq> PartialEq for Deferred<T> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Deferred::Ready(a), Deferred::Ready(b)) => a == b,
+            (Deferred::Json(a), Deferred::Json(b)) => a == b,
+            (Deferred::Ready(v), Deferred::Json(json))
+            | (Deferred::Json(json), Deferred::Ready(v)) => {
+                serde_json::to_value(v).is_ok_and(|v| &v == json)
+            }
+        }
+    }
+}
+
+/// Read by hand (`decode`), as the whole view is.
 impl<'de> Deserialize<'de> for PanelBody {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(body_de::BodyVisitor)
+        let v = serde_json::Value::deserialize(d)?;
+        super::decode::body(v).map_err(serde::de::Error::custom)
     }
 }
 
-mod body_de {
-    use serde::de::value::MapAccessDeserializer;
-    use serde::de::{Error, MapAccess, Visitor};
-    use serde::Deserialize;
-
-    use super::{PanelBody, StatValue};
-    use crate::components::chart_model::{ChartView, TableView};
-    use crate::components::log_model::LogLine;
-    use crate::traces::model::TraceSummary;
-
-    const KINDS: &[&str] = &[
-        "chart",
-        "stat",
-        "gauge",
-        "table",
-        "text",
-        "logs",
-        "traces",
-        "row",
-        "unsupported",
-        "error",
-    ];
-
-    #[derive(Deserialize)]
-    struct Chart {
-        chart: ChartView,
-    }
-    #[derive(Deserialize)]
-    struct Values {
-        values: Vec<StatValue>,
-    }
-    #[derive(Deserialize)]
-    struct Gauge {
-        values: Vec<StatValue>,
-        min: f64,
-        max: f64,
-    }
-    #[derive(Deserialize)]
-    struct Table {
-        table: TableView,
-    }
-    #[derive(Deserialize)]
-    struct Text {
-        html: String,
-    }
-    #[derive(Deserialize)]
-    struct Logs {
-        lines: Vec<LogLine>,
-    }
-    #[derive(Deserialize)]
-    struct Traces {
-        traces: Vec<TraceSummary>,
-        explore: String,
-    }
-    #[derive(Deserialize)]
-    struct Row {
-        collapsed: bool,
-    }
-    #[derive(Deserialize)]
-    struct Unsupported {
-        original: String,
-    }
-    #[derive(Deserialize)]
-    struct Failed {
-        message: String,
-    }
-
-    pub(super) struct BodyVisitor;
-
-    impl<'de> Visitor<'de> for BodyVisitor {
-        type Value = PanelBody;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a panel body whose first key is `kind`")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PanelBody, A::Error> {
-            if map.next_key::<String>()?.as_deref() != Some("kind") {
-                return Err(A::Error::missing_field("kind"));
-            }
-            let kind: String = map.next_value()?;
-            // The variant's fields are the rest of the same map.
-            let rest = MapAccessDeserializer::new(map);
-            Ok(match kind.as_str() {
-                "chart" => PanelBody::Chart {
-                    chart: Chart::deserialize(rest)?.chart,
-                },
-                "stat" => PanelBody::Stat {
-                    values: Values::deserialize(rest)?.values,
-                },
-                "gauge" => {
-                    let g = Gauge::deserialize(rest)?;
-                    PanelBody::Gauge {
-                        values: g.values,
-                        min: g.min,
-                        max: g.max,
-                    }
-                }
-                "table" => PanelBody::Table {
-                    table: Table::deserialize(rest)?.table,
-                },
-                "text" => PanelBody::Text {
-                    html: Text::deserialize(rest)?.html,
-                },
-                "logs" => PanelBody::Logs {
-                    lines: Logs::deserialize(rest)?.lines,
-                },
-                "traces" => {
-                    let t = Traces::deserialize(rest)?;
-                    PanelBody::Traces {
-                        traces: t.traces,
-                        explore: t.explore,
-                    }
-                }
-                "row" => PanelBody::Row {
-                    collapsed: Row::deserialize(rest)?.collapsed,
-                },
-                "unsupported" => PanelBody::Unsupported {
-                    original: Unsupported::deserialize(rest)?.original,
-                },
-                "error" => PanelBody::Error {
-                    message: Failed::deserialize(rest)?.message,
-                },
-                other => return Err(A::Error::unknown_variant(other, KINDS)),
-            })
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PanelView {
     pub id: u32,
     pub title: String,
@@ -223,7 +149,8 @@ pub struct PanelView {
     pub body: PanelBody,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Read back by hand (`decode`): the browser carries no derived decoder for the view.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DashboardView {
     pub uid: String,
     pub title: String,
@@ -237,6 +164,13 @@ pub struct DashboardView {
     pub refresh: String,
     pub variables: Vec<VariableView>,
     pub panels: Vec<PanelView>,
+}
+
+impl<'de> Deserialize<'de> for DashboardView {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        super::decode::dashboard(v).map_err(serde::de::Error::custom)
+    }
 }
 
 /// What the view page asks for: the time range, variable values and the page width.
@@ -291,26 +225,28 @@ mod tests {
                 chart: ChartView::default(),
             },
             PanelBody::Stat {
-                values: vec![StatValue {
+                values: Deferred::from(vec![StatValue {
                     name: "a".into(),
                     value: "1 ms".into(),
                     raw: 1.0,
                     color: "green".into(),
                     sparkline: String::new(),
-                }],
+                }]),
             },
             PanelBody::Gauge {
-                values: vec![],
+                values: vec![].into(),
                 min: 0.0,
                 max: 100.0,
             },
             PanelBody::Table {
-                table: TableView::default(),
+                table: TableView::default().into(),
             },
             PanelBody::Text {
                 html: "<p>x</p>".into(),
             },
-            PanelBody::Logs { lines: vec![] },
+            PanelBody::Logs {
+                lines: vec![].into(),
+            },
             PanelBody::Traces {
                 traces: vec![crate::traces::model::TraceSummary {
                     trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
@@ -320,7 +256,8 @@ mod tests {
                     duration_ms: 12.5,
                     span_count: 3,
                     error_count: 1,
-                }],
+                }]
+                .into(),
                 explore: "/explore/traces?service=checkout".into(),
             },
             PanelBody::Row { collapsed: true },
@@ -338,8 +275,109 @@ mod tests {
             assert_eq!(back, body);
         }
         let late = serde_json::from_str::<PanelBody>(r#"{"collapsed":true,"kind":"row"}"#);
-        assert!(late.unwrap_err().to_string().contains("kind"));
+        assert_eq!(late.unwrap(), PanelBody::Row { collapsed: true });
         let unknown = serde_json::from_str::<PanelBody>(r#"{"kind":"pie"}"#);
         assert!(unknown.unwrap_err().to_string().contains("pie"));
+    }
+
+    #[test]
+    fn the_whole_view_reads_back_what_the_server_writes() {
+        use crate::components::chart_model::{ExemplarPoint, Inspector, PlotArea, SeriesView};
+        use crate::components::units::Unit;
+        let chart = ChartView {
+            svg: "<svg></svg>".into(),
+            plot: PlotArea {
+                svg_width: 800,
+                svg_height: 300,
+                left: 40,
+                top: -2,
+                right: 790,
+                bottom: 280,
+                x_min: 1000.0,
+                x_max: 2000.5,
+                y_min: -1.5,
+                y_max: 10.0,
+                unit: Unit::BytesPerSecond,
+            },
+            series: vec![SeriesView {
+                name: "GET /a".into(),
+                labels: vec![("method".into(), "GET".into())],
+                color: "#123456".into(),
+                points: vec![(1000.0, 1.0), (1015.0, 2.5)],
+            }],
+            total_series: 3,
+            notice: Some("2 series left out".into()),
+            inspector: Inspector {
+                query: "rate(x[5m])".into(),
+                start: 1000.0,
+                end: 2000.0,
+                step: 15.0,
+                elapsed_ms: 1.25,
+                series: 3,
+                points_returned: 200,
+                points_drawn: 100,
+                downsampling: "M4".into(),
+            },
+            exemplars: vec![ExemplarPoint {
+                t: 1001.0,
+                value: 2.0,
+                trace_id: "abc".into(),
+                series: "x{a=\"b\"}".into(),
+            }],
+        };
+        let view = DashboardView {
+            uid: "ops".into(),
+            title: "Ops".into(),
+            folder: "Team".into(),
+            tags: vec!["a".into(), "b".into()],
+            version: 7,
+            provisioned_from: Some("ops.json".into()),
+            starred: true,
+            from: "now-6h".into(),
+            to: "now".into(),
+            refresh: "30s".into(),
+            variables: vec![VariableView {
+                name: "endpoint".into(),
+                label: "Endpoint".into(),
+                kind: "query".into(),
+                multi: true,
+                include_all: true,
+                options: vec!["/a".into(), "/b".into()],
+                current: vec!["/a".into()],
+                error: Some("boom".into()),
+            }],
+            panels: vec![
+                PanelView {
+                    id: 4,
+                    title: "Requests".into(),
+                    grid: Grid {
+                        x: 12,
+                        y: 3,
+                        w: 12,
+                        h: 8,
+                    },
+                    query: Some("rate(x[5m])".into()),
+                    query_is_logs: true,
+                    datasource: Some(2),
+                    body: PanelBody::Chart { chart },
+                },
+                PanelView {
+                    id: 5,
+                    title: "Text".into(),
+                    grid: Grid::default(),
+                    query: None,
+                    query_is_logs: false,
+                    datasource: None,
+                    body: PanelBody::Text {
+                        html: "<p>x</p>".into(),
+                    },
+                },
+            ],
+        };
+        let text = serde_json::to_string(&view).unwrap();
+        let back: DashboardView = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, view);
+        let not_an_object = serde_json::from_str::<DashboardView>("[1]");
+        assert!(not_an_object.unwrap_err().to_string().contains("object"));
     }
 }

@@ -1,13 +1,24 @@
-//! One panel of the view: chart, stat, gauge, table, text, row, or its error.
+//! One panel of the view: chart, stat, gauge, table, logs, traces, text, row, or its error.
+//! Charts are drawn by the page's own module; stat and gauge, table, logs and traces panels
+//! by modules of their own (`#[lazy]`, with their data's decoders: `Deferred`), so a
+//! dashboard fetches only the code of the kinds it shows. The server names the modules of
+//! the kinds it drew in the page's preload links, and the page loads them before it
+//! hydrates (`preload_drawn_panels`).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use leptos::lazy;
 use leptos::prelude::*;
 
 use crate::components::chart::{utc, Chart};
-use crate::components::chart_model::encode_pairs;
+use crate::components::chart_model::{encode_pairs, TableView};
 use crate::components::correlate::{chosen_series, SeriesFilters};
 use crate::components::log_lines::LogList;
+use crate::components::log_model::LogLine;
 use crate::components::time_range::zoom_times;
-use crate::dashboards::model::{PanelBody, PanelView, StatValue};
+use crate::dashboards::model::{Deferred, PanelBody, PanelView, StatValue};
 use crate::traces::model::{duration_text, TraceSummary};
 
 #[component]
@@ -82,48 +93,44 @@ pub(super) fn PanelBox(
         }
         .into_any();
     }
-    let no_data = || view! { <div class="panel-nodata" role="status">"No data"</div> }.into_any();
+    // Drawn by a module of its own: the kind, as `data-lazy` for `preload_drawn_panels`.
+    let lazy_kind = match &p.body {
+        PanelBody::Stat { .. } | PanelBody::Gauge { .. } => Some("stat"),
+        PanelBody::Table { .. } => Some("table"),
+        PanelBody::Logs { .. } => Some("logs"),
+        PanelBody::Traces { .. } => Some("traces"),
+        _ => None,
+    };
     let body = match p.body.clone() {
         PanelBody::Chart { chart } if chart.series.is_empty() => no_data(),
-        PanelBody::Stat { values } | PanelBody::Gauge { values, .. } if values.is_empty() => no_data(),
-        PanelBody::Table { table } if table.rows.is_empty() => no_data(),
-        PanelBody::Logs { lines } if lines.is_empty() => no_data(),
-        PanelBody::Traces { traces, .. } if traces.is_empty() => no_data(),
-        PanelBody::Traces { traces, .. } => trace_rows(traces).into_any(),
-        PanelBody::Logs { lines } => view! {
-            <div class="panel-logs"><LogList lines=lines range=range.clone() /></div>
-        }.into_any(),
         // A legend click chooses the series whose labels "Logs" and "Traces" carry.
-        PanelBody::Chart { chart } => (move || view! {
-            <Chart view=chart.clone() focus=chosen.get()
-                on_zoom=Callback::new(move |range: (f64, f64)| {
-                    let (from, to) = zoom_times(range);
-                    change.run(vec![("from", Some(from)), ("to", Some(to))]);
-                })
-                on_focus=Callback::new(move |i| chosen.set(i)) />
-        }).into_any(),
-        PanelBody::Stat { values } => {
-            let named = values.len() > 1;
-            view! { <div class="stat-values">{values.into_iter().map(|v| stat_view(v, named)).collect_view()}</div> }.into_any()
-        }
-        PanelBody::Gauge { values, min, max } => {
-            let named = values.len() > 1;
+        PanelBody::Chart { chart } => (move || {
             view! {
-                <div class="stat-values">{values.into_iter().map(|v| gauge_view(v, min, max, named)).collect_view()}</div>
-            }.into_any()
+                <Chart view=chart.clone() focus=chosen.get()
+                    on_zoom=Callback::new(move |range: (f64, f64)| {
+                        let (from, to) = zoom_times(range);
+                        change.run(vec![("from", Some(from)), ("to", Some(to))]);
+                    })
+                    on_focus=Callback::new(move |i| chosen.set(i)) />
+            }
+        })
+        .into_any(),
+        PanelBody::Stat { values } => from_module(Box::pin(stat_body(values, None))),
+        PanelBody::Gauge { values, min, max } => {
+            from_module(Box::pin(stat_body(values, Some((min, max)))))
         }
-        PanelBody::Table { table } => view! {
-            <table class="grid panel-table">
-                <thead><tr><th>"Series"</th><th class="num">"Value"</th></tr></thead>
-                <tbody>{table.rows.into_iter().map(|r| view! { <tr><td>{r.series}</td><td class="num">{r.value}</td></tr> }).collect_view()}</tbody>
-            </table>
-        }.into_any(),
+        PanelBody::Table { table } => from_module(Box::pin(table_body(table))),
+        PanelBody::Logs { lines } => from_module(Box::pin(logs_body(lines, range.clone()))),
+        PanelBody::Traces { traces, .. } => from_module(Box::pin(traces_body(traces))),
         // Rendered by the server from Markdown with raw HTML escaped: safe to insert.
-        PanelBody::Text { html } => view! { <div class="panel-text" inner_html=html></div> }.into_any(),
+        PanelBody::Text { html } => {
+            view! { <div class="panel-text" inner_html=html></div> }.into_any()
+        }
         PanelBody::Unsupported { original } => view! {
             <p class="notice">{format!("Panel type “{original}” was not converted on import.")}</p>
-        }.into_any(),
-        PanelBody::Error { message } => view! { <div class="panel-error" role="alert">{message}</div> }.into_any(),
+        }
+        .into_any(),
+        PanelBody::Error { message } => failed(message),
         PanelBody::Row { .. } => ().into_any(),
     };
     view! {
@@ -145,14 +152,113 @@ pub(super) fn PanelBox(
                     })}
                 </span>
             </header>
-            <div class="panel-body">{body}</div>
+            <div class="panel-body" data-lazy=lazy_kind>{body}</div>
         </section>
     }
     .into_any()
 }
 
+fn no_data() -> AnyView {
+    view! { <div class="panel-nodata" role="status">"No data"</div> }.into_any()
+}
+
+fn failed(message: String) -> AnyView {
+    view! { <div class="panel-error" role="alert">{message}</div> }.into_any()
+}
+
+/// Before the page hydrates (the route's `preload`, which the router awaits before it
+/// hydrates the page; harmless on a page without panels): loads the modules of the panel
+/// kinds the server drew, so that `from_module` draws each at once, as the server did.
+#[cfg(feature = "hydrate")]
+pub async fn preload_drawn_panels() {
+    let drawn = |kind: &str| {
+        document()
+            .query_selector(&format!(".panel-body[data-lazy={kind}]"))
+            .ok()
+            .flatten()
+            .is_some()
+    };
+    if drawn("stat") {
+        __preload_stat_body().await;
+    }
+    if drawn("table") {
+        __preload_table_body().await;
+    }
+    if drawn("logs") {
+        __preload_logs_body().await;
+    }
+    if drawn("traces") {
+        __preload_traces_body().await;
+    }
+}
+
+/// A panel body from its module: drawn at once when the module is loaded (always on the
+/// server, and in the browser while the page hydrates: `preload_drawn_panels`), else (after
+/// a client-side navigation) when it has loaded. Hydration needs the former: a `Suspend`
+/// inside the page's `Transition` does not hydrate the server's markup.
+/// (One function for every kind: a generic one would be compiled once per kind.)
+fn from_module(mut body: Pin<Box<dyn Future<Output = AnyView> + Send>>) -> AnyView {
+    let mut cx = Context::from_waker(Waker::noop());
+    match body.as_mut().poll(&mut cx) {
+        Poll::Ready(view) => view,
+        Poll::Pending => Suspend::new(body).into_any(),
+    }
+}
+
+/// A stat panel's values, or a gauge's (`gauge`: its min and max).
+#[lazy]
+fn stat_body(values: Deferred<Vec<StatValue>>, gauge: Option<(f64, f64)>) -> AnyView {
+    let values = match values.take() {
+        Err(e) => return failed(e),
+        Ok(v) if v.is_empty() => return no_data(),
+        Ok(v) => v,
+    };
+    let named = values.len() > 1;
+    match gauge {
+        None => view! { <div class="stat-values">{values.into_iter().map(|v| stat_view(v, named)).collect_view()}</div> }.into_any(),
+        Some((min, max)) => view! {
+            <div class="stat-values">{values.into_iter().map(|v| gauge_view(v, min, max, named)).collect_view()}</div>
+        }.into_any(),
+    }
+}
+
+/// An instant query's rows.
+#[lazy]
+fn table_body(table: Deferred<TableView>) -> AnyView {
+    let table = match table.take() {
+        Err(e) => return failed(e),
+        Ok(t) if t.rows.is_empty() => return no_data(),
+        Ok(t) => t,
+    };
+    view! {
+        <table class="grid panel-table">
+            <thead><tr><th>"Series"</th><th class="num">"Value"</th></tr></thead>
+            <tbody>{table.rows.into_iter().map(|r| view! { <tr><td>{r.series}</td><td class="num">{r.value}</td></tr> }).collect_view()}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// A logs panel's lines, as Explore → Logs shows them.
+#[lazy]
+fn logs_body(lines: Deferred<Vec<LogLine>>, range: (String, String)) -> AnyView {
+    match lines.take() {
+        Err(e) => failed(e),
+        Ok(lines) if lines.is_empty() => no_data(),
+        Ok(lines) => {
+            view! { <div class="panel-logs"><LogList lines=lines range=range /></div> }.into_any()
+        }
+    }
+}
+
 /// A traces panel's rows: each opens its trace.
-fn trace_rows(traces: Vec<TraceSummary>) -> impl IntoView {
+#[lazy]
+fn traces_body(traces: Deferred<Vec<TraceSummary>>) -> AnyView {
+    let traces = match traces.take() {
+        Err(e) => return failed(e),
+        Ok(t) if t.is_empty() => return no_data(),
+        Ok(t) => t,
+    };
     let rows = traces
         .into_iter()
         .map(|t| {
@@ -179,6 +285,7 @@ fn trace_rows(traces: Vec<TraceSummary>) -> impl IntoView {
             </table>
         </div>
     }
+    .into_any()
 }
 
 /// `--chars:N`, the text's length, from which the CSS sizes its font to fit the width.

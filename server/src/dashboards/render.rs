@@ -437,7 +437,8 @@ async fn panel_body(
                     .records
                     .into_iter()
                     .map(crate::sources::logs::LogRecord::into_line)
-                    .collect(),
+                    .collect::<Vec<_>>()
+                    .into(),
             })
         }
         PanelKind::Traces => {
@@ -452,7 +453,10 @@ async fn panel_body(
             ];
             let search = trace_panels::search_of(t, filled, (&ctx.from, &ctx.to));
             let (traces, explore) = trace_panels::search(ctx.traces, t, &search, ctx.now).await?;
-            Ok(PanelBody::Traces { traces, explore })
+            Ok(PanelBody::Traces {
+                traces: traces.into(),
+                explore,
+            })
         }
         PanelKind::Timeseries => {
             let overrides = field::Overrides::compile(&p.overrides);
@@ -475,7 +479,9 @@ async fn panel_body(
                 table.rows.extend(t.rows);
                 table.inspector = t.inspector;
             }
-            Ok(PanelBody::Table { table })
+            Ok(PanelBody::Table {
+                table: table.into(),
+            })
         }
         PanelKind::Stat | PanelKind::Gauge => {
             let chart = panel_chart(ctx, p, req, targets, &|_| charts::Style::default()).await?;
@@ -520,12 +526,14 @@ async fn panel_body(
                 .collect();
             if p.kind == PanelKind::Gauge {
                 Ok(PanelBody::Gauge {
-                    values,
+                    values: values.into(),
                     min: p.min.unwrap_or(0.0),
                     max: p.max.unwrap_or(100.0),
                 })
             } else {
-                Ok(PanelBody::Stat { values })
+                Ok(PanelBody::Stat {
+                    values: values.into(),
+                })
             }
         }
     }

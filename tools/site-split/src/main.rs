@@ -57,7 +57,11 @@ fn main() -> anyhow::Result<()> {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        if path != main_out && name.ends_with(".wasm") {
+        // SITE_SPLIT_NO_SLIM=1 keeps them, with each module's function names (to weigh code).
+        if path != main_out
+            && name.ends_with(".wasm")
+            && std::env::var_os("SITE_SPLIT_NO_SLIM").is_none()
+        {
             let wasm = std::fs::read(&path)?;
             let slimmed = slim::slim(&wasm).with_context(|| format!("slimming {name}"))?;
             std::fs::write(&path, slimmed)?;
