@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use ingest::spans::SpanLine;
 use logstore::query::{FieldTest, Text};
-use logstore::{Query, Store, TimeRange};
+use logstore::{Query, Stop, Store, TimeRange};
 
 use super::records::SPAN_REC;
 
@@ -101,16 +101,17 @@ fn add_to(table: &mut Table, spans: &[&SpanLine]) {
     }
 }
 
-/// The table as the stored spans give it: services by facet, then each one's operations.
-pub fn scan(store: &Store) -> Result<Catalog, logstore::Error> {
+/// The table as the stored spans give it: services by facet, then each one's operations;
+/// [`logstore::Error::Stopped`] once `stop` is due (checked before each block).
+pub fn scan(store: &Store, stop: &Stop) -> Result<Catalog, logstore::Error> {
     let all = TimeRange::all();
     let mut table = Catalog::default();
     // Kinds are not facets of operations here: a rebuilt operation's kind stays empty
     // until ingest sees it again.
-    for service in store.field_values(&spans_only(), all, "service", MAX_SERVICES)? {
+    for service in store.field_values_until(&spans_only(), all, "service", MAX_SERVICES, stop)? {
         let q = Query::And(vec![spans_only(), equals("service", &service.name)]);
         let ops = store
-            .field_values(&q, all, "operation", MAX_OPERATIONS)?
+            .field_values_until(&q, all, "operation", MAX_OPERATIONS, stop)?
             .into_iter()
             .map(|op| (op.name, String::new()))
             .collect();
@@ -184,8 +185,38 @@ mod tests {
             SpanKind::Server,
         );
         table.add(&[&late]);
-        table.replace_with(scan(store.engine()).unwrap());
+        table.replace_with(scan(store.engine(), &Stop::never()).unwrap());
         assert_eq!(table.services(), ["keiko-agent", "mcp-github", "mcp-slack"]);
         assert_eq!(table.operations("mcp-github")[0].0, "tools/call search");
+    }
+
+    #[test]
+    fn dropping_the_store_cancels_its_running_services_scan_at_the_next_block() {
+        use crate::traces::ScanEnd;
+
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+            // 40 blocks of 50 services: the rebuild's scan reads every block once per
+            // service.
+            for b in 0..40 {
+                let spans: Vec<SpanLine> = (0..50)
+                    .map(|i| {
+                        let id = format!("{:016x}", b * 50 + i + 1);
+                        span(&id, &format!("svc-{i}"), "op", SpanKind::Server)
+                    })
+                    .collect();
+                store.append_blocking(&spans).unwrap();
+                store.engine().flush().unwrap();
+            }
+        }
+        // Opening starts the rebuild; what dropping does stops it mid-scan.
+        let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+        assert_eq!(store.stop_scans(), [ScanEnd::Cancelled]);
+        drop(store);
+        // The directory lock is free, and an uninterrupted rebuild finds every service.
+        let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+        let found = scan(store.engine(), &Stop::never()).unwrap();
+        assert_eq!(found.services().len(), 50);
     }
 }

@@ -14,6 +14,7 @@ pub mod red;
 pub mod selfspans;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -113,8 +114,21 @@ pub struct TraceStore {
     /// `keiko_trace_red_keys_refused_total`: new RED keys refused (the table was full).
     red_refused: IntCounter,
     /// Services-table scans still running: each holds the store (and so its directory
-    /// lock) until it ends, so dropping the `TraceStore` waits for them.
-    scans: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// lock) until it ends, so dropping the `TraceStore` stops them and waits for them.
+    scans: Mutex<Vec<std::thread::JoinHandle<ScanEnd>>>,
+    /// Raised by [`TraceStore::stop_scans`]: a running scan stops before its next block.
+    scans_stop: Arc<AtomicBool>,
+}
+
+/// How a services-table scan ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScanEnd {
+    /// The table was rebuilt.
+    Done,
+    /// Stopped at a block boundary by [`TraceStore::stop_scans`]; the table was kept.
+    Cancelled,
+    /// The store failed (logged); the table was kept.
+    Failed,
 }
 
 impl TraceStore {
@@ -160,6 +174,7 @@ impl TraceStore {
             accepted,
             refused,
             scans: Mutex::new(Vec::new()),
+            scans_stop: Arc::new(AtomicBool::new(false)),
         });
         traces.rebuild_catalog();
         Ok(traces)
@@ -169,13 +184,19 @@ impl TraceStore {
     fn rebuild_catalog(&self) {
         let store = self.store.clone();
         let table = self.catalog.clone();
+        let stop = logstore::Stop::on(self.scans_stop.clone());
         catalog::lock(&table).scan_started();
         let spawned = std::thread::Builder::new()
             .name("keiko-span-catalog".into())
-            .spawn(move || match catalog::scan(&store) {
-                Ok(found) => catalog::lock(&table).replace_with(found),
+            .spawn(move || match catalog::scan(&store, &stop) {
+                Ok(found) => {
+                    catalog::lock(&table).replace_with(found);
+                    ScanEnd::Done
+                }
+                Err(logstore::Error::Stopped) => ScanEnd::Cancelled,
                 Err(err) => {
-                    tracing::warn!(error = %err, error_type = "SpanStoreCatalog", "Rebuilding the services table failed")
+                    tracing::warn!(error = %err, error_type = "SpanStoreCatalog", "Rebuilding the services table failed");
+                    ScanEnd::Failed
                 }
             });
         let mut scans = self.scans.lock().unwrap_or_else(|e| e.into_inner());
@@ -354,13 +375,24 @@ impl TraceStore {
     }
 }
 
+impl TraceStore {
+    /// Stops the services-table scans before their next block and waits for them, with
+    /// how each ended; scans started later stop at once. For [`Drop`].
+    fn stop_scans(&self) -> Vec<ScanEnd> {
+        self.scans_stop.store(true, Ordering::Relaxed);
+        let scans = std::mem::take(&mut *self.scans.lock().unwrap_or_else(|e| e.into_inner()));
+        scans
+            .into_iter()
+            .map(|h| h.join().unwrap_or(ScanEnd::Failed))
+            .collect()
+    }
+}
+
 impl Drop for TraceStore {
-    /// Waits for the services-table scans, so that the store's directory lock is free once
-    /// the `TraceStore` is gone (a reopen right after a drop otherwise races the scan).
+    /// Stops the services-table scans (at their next block) and waits for them, so that
+    /// the store's directory lock is free once the `TraceStore` is gone (a reopen right
+    /// after a drop otherwise races the scan) without waiting out a whole scan.
     fn drop(&mut self) {
-        let scans = std::mem::take(self.scans.get_mut().unwrap_or_else(|e| e.into_inner()));
-        for h in scans {
-            let _ = h.join();
-        }
+        self.stop_scans();
     }
 }
