@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (issue #17): the embedded span store through the release portal
-# (tests/benches/traces.rs): OTLP/HTTP protobuf ingest in spans/s (and per core), trace by id,
-# a search by service + attribute + duration and the service map over 24 h, end to end over
-# HTTP; then the peer on the same spans in the same run: Debian's ClickHouse 18.16 (a
+# (tests/benches/traces.rs): OTLP/HTTP protobuf ingest in spans/s (wall, and per CPU-second
+# of the portal process), trace by id, a search by service + attribute + duration and the
+# service map over 24 h, end to end over HTTP; then the peer on the same spans in the same run: Debian's ClickHouse 18.16 (a
 # throwaway server on loopback, scripts/clickhouse_peer.sh, over HTTP) in SigNoz-like tables
 # (scripts/bench_traces_peers.py): trace by id, the same search and the service map.
 # Prints the machine, the commit and the load first (docs/BENCHMARKS.md).
