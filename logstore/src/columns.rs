@@ -2,9 +2,11 @@
 //! evaluator reads: the head (in memory, growing) and each block (on disk, decoded lazily
 //! and cached) both answer it.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use hashbrown::HashTable;
 
 use crate::bitset::Bitset;
 use crate::error::Error;
@@ -21,18 +23,52 @@ pub(crate) struct StrColumn {
     pub(crate) rows: Vec<u32>,
     /// Dictionary id of each row in `rows`.
     pub(crate) ids: Vec<u32>,
-    /// Value → dictionary id: kept by the head's builder as it grows; for a block's column
-    /// with many values built on the first exact lookup (a cached section keeps it).
-    index: OnceLock<HashMap<String, u32, FastHasher>>,
+    /// Value → dictionary id: each id with its value's hash (see [`value_hash`]), so a
+    /// new value is stored once (in `values`) and the table grows without reading the
+    /// values again. Kept by the head's builder as it grows; for a block's column with
+    /// many values built on the first exact lookup (a cached section keeps it).
+    index: OnceLock<HashTable<Slot>>,
 }
 
-impl PartialEq for StrColumn {
-    fn eq(&self, other: &Self) -> bool {
-        (&self.values, &self.rows, &self.ids) == (&other.values, &other.rows, &other.ids)
+/// One entry of a dictionary's index: the value's hash and its id.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    hash: u32,
+    id: u32,
+}
+
+/// One seeded hasher for every dictionary's index.
+static VALUES: LazyLock<FastHasher> = LazyLock::new(FastHasher::default);
+
+/// A value's hash: 32 bits, repeated in both halves so the table's bucket (low bits) and
+/// tag (high bits) both come from it, and a slot can give it back whole.
+fn value_hash(value: &str) -> u32 {
+    VALUES.hash_one(value) as u32
+}
+
+fn spread(hash: u32) -> u64 {
+    u64::from(hash) << 32 | u64::from(hash)
+}
+
+/// The index of `values`.
+fn index_of(values: &[String]) -> HashTable<Slot> {
+    let mut index = HashTable::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        let hash = value_hash(v);
+        let slot = Slot { hash, id: i as u32 };
+        index.insert_unique(spread(hash), slot, |s| spread(s.hash));
     }
+    index
 }
 
-impl Eq for StrColumn {}
+/// The id of `value` (whose hash is `hash`) in `index` over `values`.
+fn find(index: &HashTable<Slot>, values: &[String], hash: u32, value: &str) -> Option<u32> {
+    index
+        .find(spread(hash), |s| {
+            s.hash == hash && values[s.id as usize] == value
+        })
+        .map(|s| s.id)
+}
 
 /// Dictionaries at least this large are looked up through a hash index.
 const INDEXED_VALUES: usize = 64;
@@ -50,7 +86,7 @@ impl StrColumn {
     /// The dictionary id of `value`, if the column holds it.
     pub(crate) fn id_of(&self, value: &str) -> Option<u32> {
         if let Some(index) = self.index.get() {
-            return index.get(value).copied();
+            return find(index, &self.values, value_hash(value), value);
         }
         if self.values.len() < INDEXED_VALUES {
             return self
@@ -59,16 +95,8 @@ impl StrColumn {
                 .position(|v| v == value)
                 .map(|i| i as u32);
         }
-        self.index
-            .get_or_init(|| {
-                self.values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| (v.clone(), i as u32))
-                    .collect()
-            })
-            .get(value)
-            .copied()
+        let index = self.index.get_or_init(|| index_of(&self.values));
+        find(index, &self.values, value_hash(value), value)
     }
 
     /// Rows (of `len`) whose value's dictionary id is `id`.
@@ -107,7 +135,7 @@ impl StrColumn {
     pub(crate) fn heap_bytes(&self) -> usize {
         // A large dictionary gets its index on the first lookup: counted from the start.
         let index = if self.values.len() >= INDEXED_VALUES {
-            self.values.iter().map(|v| v.len() + 40).sum::<usize>()
+            self.values.len() * 16
         } else {
             0
         };
@@ -123,19 +151,30 @@ pub(crate) struct StrColumnBuilder {
 
 impl StrColumnBuilder {
     pub(crate) fn push(&mut self, row: u32, value: &str) {
+        self.push_with(row, value, str::to_owned);
+    }
+
+    /// [`StrColumnBuilder::push`] of a value the caller gives up: a new value is moved
+    /// into the dictionary, not copied.
+    pub(crate) fn push_owned(&mut self, row: u32, value: String) {
+        self.push_with(row, value, |v| v);
+    }
+
+    fn push_with<S: AsRef<str>>(&mut self, row: u32, value: S, own: impl FnOnce(S) -> String) {
         let col = &mut self.column;
         if col.index.get().is_none() {
-            let _ = col.index.set(HashMap::default());
+            let _ = col.index.set(HashTable::new());
         }
         let Some(index) = col.index.get_mut() else {
             unreachable!("set above");
         };
-        let id = match index.get(value) {
-            Some(&id) => id,
+        let hash = value_hash(value.as_ref());
+        let id = match find(index, &col.values, hash, value.as_ref()) {
+            Some(id) => id,
             None => {
                 let id = col.values.len() as u32;
-                col.values.push(value.to_owned());
-                index.insert(value.to_owned(), id);
+                index.insert_unique(spread(hash), Slot { hash, id }, |s| spread(s.hash));
+                col.values.push(own(value));
                 id
             }
         };

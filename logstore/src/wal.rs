@@ -39,35 +39,56 @@ const HEADER_LEN: usize = 8;
 /// Larger records are taken as corruption (a batch is bounded by `max_batch_bytes`).
 const MAX_RECORD_LEN: usize = 1 << 30;
 
-/// Encodes a batch of records numbered from `first_seq`.
-fn encode(first_seq: u64, records: &[Record]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + records.iter().map(Record::size).sum::<usize>());
+/// A write buffer larger than this is not kept for the next batch.
+const KEEP_BUFFER_BYTES: usize = 8 << 20;
+
+/// Appends the framed record of a batch numbered from `first_seq` to `out`: the header
+/// (length and checksum, filled in once the payload is encoded) and the payload.
+fn encode_framed(out: &mut Vec<u8>, first_seq: u64, records: &[Record]) {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    encode(out, first_seq, records);
+    let payload = &out[start + HEADER_LEN..];
+    let (len, crc) = (payload.len() as u32, crc32fast::hash(payload));
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..start + HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Appends the payload of a batch of records numbered from `first_seq` to `out`.
+fn encode(out: &mut Vec<u8>, first_seq: u64, records: &[Record]) {
+    // Tags, lengths and varints: a few bytes per value and attribute beyond `size`.
+    let overhead = |r: &Record| 2 * r.values.len() + 4 * r.attributes.len() + 16;
+    out.reserve(
+        64 + records
+            .iter()
+            .map(|r| r.size() + overhead(r))
+            .sum::<usize>(),
+    );
     out.push(REC_BATCH);
-    put_u(&mut out, first_seq);
-    put_u(&mut out, records.len() as u64);
+    put_u(out, first_seq);
+    put_u(out, records.len() as u64);
     for r in records {
-        put_i(&mut out, r.time);
+        put_i(out, r.time);
         for v in &r.values {
             match v {
                 Value::Absent => out.push(0),
                 Value::Int(n) => {
                     out.push(1);
-                    put_i(&mut out, *n);
+                    put_i(out, *n);
                 }
                 Value::Str(s) => {
                     out.push(2);
-                    put_bytes(&mut out, s.as_bytes());
+                    put_bytes(out, s.as_bytes());
                 }
             }
         }
-        put_u(&mut out, r.attributes.len() as u64);
+        put_u(out, r.attributes.len() as u64);
         for (k, v) in &r.attributes {
-            put_bytes(&mut out, k.as_bytes());
-            put_bytes(&mut out, v.as_bytes());
+            put_bytes(out, k.as_bytes());
+            put_bytes(out, v.as_bytes());
         }
-        put_bytes(&mut out, r.body.as_bytes());
+        put_bytes(out, r.body.as_bytes());
     }
-    out
 }
 
 fn decode(payload: &[u8], columns: usize) -> Option<(u64, Vec<Record>)> {
@@ -103,14 +124,6 @@ fn decode(payload: &[u8], columns: usize) -> Option<(u64, Vec<Record>)> {
         });
     }
     r.done().then_some((first_seq, records))
-}
-
-fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    out.extend_from_slice(payload);
-    out
 }
 
 fn segment_path(dir: &Path, n: u64) -> PathBuf {
@@ -203,6 +216,8 @@ pub(crate) struct Wal {
     /// Shared so a group commit can fsync it without holding the writer's lock.
     file: Arc<File>,
     len: u64,
+    /// The framed batch being written, kept between batches (up to [`KEEP_BUFFER_BYTES`]).
+    buf: Vec<u8>,
 }
 
 impl Wal {
@@ -248,6 +263,7 @@ impl Wal {
             segment,
             file: Arc::new(file),
             len,
+            buf: Vec::new(),
         };
         Ok((wal, report))
     }
@@ -259,14 +275,21 @@ impl Wal {
         if self.len >= self.segment_size {
             self.cut()?;
         }
-        let rec = frame(&encode(first_seq, records));
-        if let Err(e) = (&*self.file).write_all(&rec) {
+        let mut rec = std::mem::take(&mut self.buf);
+        rec.clear();
+        encode_framed(&mut rec, first_seq, records);
+        let written = (&*self.file).write_all(&rec);
+        let n = rec.len() as u64;
+        if rec.capacity() <= KEEP_BUFFER_BYTES {
+            self.buf = rec;
+        }
+        if let Err(e) = written {
             // Drop whatever part reached the file so the next record starts clean.
             let _ = self.file.set_len(self.len);
             return Err(Error::io(format!("append to WAL segment {}", self.segment))(e));
         }
-        self.len += rec.len() as u64;
-        Ok(rec.len() as u64)
+        self.len += n;
+        Ok(n)
     }
 
     /// The file to fsync so that everything written so far is durable (earlier segments

@@ -14,9 +14,10 @@ use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
-use ingest::spans::{SpanKind, SpanLine};
+use ingest::spans::SpanKind;
 use logstore::{FastHasher, Record};
 
+use super::records::SpanFacts;
 use super::red::{minute_of, record, Cell, Deltas, Key, KeyKind, RedTable};
 
 /// Span ids (with their service) remembered per generation, for late children.
@@ -137,25 +138,30 @@ impl Aggregates {
     }
 
     /// The batch's RED records (`columns` wide) and its changes; nothing changes yet.
-    pub fn prepare(&mut self, spans: &[&SpanLine], columns: usize) -> Prepared {
+    pub fn prepare<'s, S: Copy + Into<SpanFacts<'s>>>(
+        &mut self,
+        spans: &[S],
+        columns: usize,
+    ) -> Prepared {
+        let spans: Vec<SpanFacts<'s>> = spans.iter().map(|&s| s.into()).collect();
         type Local<'s> = HashMap<(KeyKind, &'s str, &'s str, i64), Cell, FastHasher>;
         let mut local: Local<'_> = HashMap::default();
         let mut edges: HashMap<(Arc<str>, Arc<str>, i64), Cell, FastHasher> = HashMap::default();
         let keys: Vec<u64> = spans
             .iter()
-            .map(|s| span_key(&s.trace_id, &s.span_id))
+            .map(|s| span_key(s.trace_id, s.span_id))
             .collect();
         let in_batch: HashMap<u64, &str, FastHasher> = keys
             .iter()
-            .zip(spans)
-            .map(|(k, s)| (*k, s.service.as_str()))
+            .zip(&spans)
+            .map(|(k, s)| (*k, s.service))
             .collect();
         let mut pending = Vec::new();
-        for s in spans {
-            let (minute, d, err) = (minute_of(s.start_ns), s.duration_ns(), s.is_error());
-            let svc = s.service.as_str();
+        for s in &spans {
+            let (minute, d, err) = (minute_of(s.start_ns), s.duration_ns(), s.error);
+            let svc = s.service;
             local
-                .entry((KeyKind::Operation, svc, s.name.as_str(), minute))
+                .entry((KeyKind::Operation, svc, s.name, minute))
                 .or_default()
                 .observe(d, err);
             let root = s.parent_span_id.is_empty();
@@ -168,7 +174,7 @@ impl Aggregates {
             if root {
                 continue;
             }
-            let pk = span_key(&s.trace_id, &s.parent_span_id);
+            let pk = span_key(s.trace_id, s.parent_span_id);
             if let Some(parent) = in_batch.get(&pk) {
                 if *parent != svc {
                     local
@@ -199,14 +205,14 @@ impl Aggregates {
         }
         // Children of earlier batches whose parent is in this one.
         let mut resolved = Vec::new();
-        for (k, s) in keys.iter().zip(spans) {
+        for (k, s) in keys.iter().zip(&spans) {
             let Some(children) = self.waiting.get(*k).cloned() else {
                 continue;
             };
             resolved.push(*k);
             for c in children {
-                if &*c.child != s.service.as_str() {
-                    let parent = self.name(&s.service);
+                if &*c.child != s.service {
+                    let parent = self.name(s.service);
                     let cell = edges.entry((parent, c.child, c.minute)).or_default();
                     cell.observe(c.duration_ns, c.error);
                 }
@@ -239,8 +245,8 @@ impl Aggregates {
             .collect();
         let spans = keys
             .into_iter()
-            .zip(spans)
-            .map(|(k, s)| (k, self.name(&s.service)))
+            .zip(&spans)
+            .map(|(k, s)| (k, self.name(s.service)))
             .collect();
         Prepared {
             records,
@@ -268,7 +274,7 @@ impl Aggregates {
 
 #[cfg(test)]
 mod tests {
-    use ingest::spans::SpanStatus;
+    use ingest::spans::{SpanLine, SpanStatus};
 
     use super::*;
 

@@ -3,14 +3,13 @@
 //! after retention dropped blocks. Bounded: at most [`MAX_SERVICES`] services and
 //! [`MAX_OPERATIONS`] operations per service; what is beyond is not listed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use ingest::spans::SpanLine;
 use logstore::query::{FieldTest, Text};
 use logstore::{Query, Stop, Store, TimeRange};
 
-use super::records::SPAN_REC;
+use super::records::{SpanFacts, SPAN_REC};
 
 pub const MAX_SERVICES: usize = 10_000;
 pub const MAX_OPERATIONS: usize = 10_000;
@@ -44,10 +43,60 @@ pub fn spans_only() -> Query {
 
 impl Catalog {
     /// Adds the services and operations of stored spans.
-    pub fn add(&mut self, spans: &[&SpanLine]) {
-        add_to(&mut self.services, spans);
+    pub fn add<'a, S: Copy + Into<SpanFacts<'a>>>(&mut self, spans: &[S]) {
+        for &s in spans {
+            let s: SpanFacts<'a> = s.into();
+            self.add_one(s.service, s.name, s.kind.as_str());
+        }
+    }
+
+    fn add_one(&mut self, service: &str, operation: &str, kind: &str) {
+        add_to(&mut self.services, service, operation, kind);
         if let Some(pending) = &mut self.since_scan {
-            add_to(pending, spans);
+            add_to(pending, service, operation, kind);
+        }
+    }
+
+    /// What [`Catalog::add`] of `spans` would change, as owned names (usually nothing):
+    /// taken before the spans' strings go to the store, added once they are stored.
+    pub fn missing<'a, S: Copy + Into<SpanFacts<'a>>>(&self, spans: &[S]) -> Vec<NewName> {
+        let mut out: Vec<NewName> = Vec::new();
+        let mut at: HashMap<(&str, &str), usize, logstore::FastHasher> = HashMap::default();
+        for &s in spans {
+            let s: SpanFacts<'a> = s.into();
+            let kind = s.kind.as_str();
+            let known = self
+                .services
+                .get(s.service)
+                .and_then(|ops| ops.get(s.name))
+                .is_some_and(|k| k == kind);
+            let since_scan_known = self.since_scan.as_ref().is_none_or(|t| {
+                t.get(s.service)
+                    .and_then(|ops| ops.get(s.name))
+                    .is_some_and(|k| k == kind)
+            });
+            if known && since_scan_known {
+                continue;
+            }
+            match at.get(&(s.service, s.name)) {
+                Some(&i) => out[i].kind = kind,
+                None => {
+                    at.insert((s.service, s.name), out.len());
+                    out.push(NewName {
+                        service: s.service.to_owned(),
+                        operation: s.name.to_owned(),
+                        kind,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Adds what [`Catalog::missing`] found.
+    pub fn add_new(&mut self, names: &[NewName]) {
+        for n in names {
+            self.add_one(&n.service, &n.operation, n.kind);
         }
     }
 
@@ -78,26 +127,32 @@ impl Catalog {
     }
 }
 
-fn add_to(table: &mut Table, spans: &[&SpanLine]) {
-    for s in spans {
-        if !table.contains_key(&s.service) {
-            if table.len() >= MAX_SERVICES {
-                continue;
-            }
-            table.insert(s.service.clone(), BTreeMap::new());
+/// A service's operation with its span kind, new to the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewName {
+    service: String,
+    operation: String,
+    kind: &'static str,
+}
+
+fn add_to(table: &mut Table, service: &str, operation: &str, kind: &str) {
+    if !table.contains_key(service) {
+        if table.len() >= MAX_SERVICES {
+            return;
         }
-        let Some(ops) = table.get_mut(&s.service) else {
-            continue;
-        };
-        let full = ops.len() >= MAX_OPERATIONS;
-        match ops.get_mut(&s.name) {
-            Some(kind) if kind == s.kind.as_str() => {}
-            Some(kind) => *kind = s.kind.as_str().to_owned(),
-            None if !full => {
-                ops.insert(s.name.clone(), s.kind.as_str().to_owned());
-            }
-            None => {}
+        table.insert(service.to_owned(), BTreeMap::new());
+    }
+    let Some(ops) = table.get_mut(service) else {
+        return;
+    };
+    let full = ops.len() >= MAX_OPERATIONS;
+    match ops.get_mut(operation) {
+        Some(k) if k == kind => {}
+        Some(k) => *k = kind.to_owned(),
+        None if !full => {
+            ops.insert(operation.to_owned(), kind.to_owned());
         }
+        None => {}
     }
 }
 

@@ -21,6 +21,7 @@ use std::time::Duration;
 use ingest::spans::SpanLine;
 use logstore::{Options, Record, Store};
 use prometheus::{IntCounter, IntCounterVec, Opts};
+use records::SpanFacts;
 use tokio::sync::Semaphore;
 
 use crate::logs::{now_ns, MAINTENANCE_EVERY};
@@ -238,16 +239,24 @@ impl TraceStore {
     /// summaries), on the calling (blocking) thread. A span too large once stored is left
     /// out and reported; `Ok` means every other span is durable.
     pub fn append_blocking(&self, spans: &[SpanLine]) -> Result<Appended, TraceStoreError> {
+        self.append_owned(spans.to_vec())
+    }
+
+    /// [`TraceStore::append_blocking`] of spans the caller gives up: their strings move
+    /// into the records and on into the head, copied only where a summary or the RED
+    /// table keeps one.
+    pub fn append_owned(&self, spans: Vec<SpanLine>) -> Result<Appended, TraceStoreError> {
         let schema = self.store.schema();
         let max = self.store.options().limits.max_record_bytes;
         let mut out = Appended::default();
-        let mut kept = Vec::with_capacity(spans.len());
-        let mut batch: Vec<Record> = Vec::with_capacity(spans.len() + 1);
+        let mut batch: Vec<Record> = Vec::with_capacity(spans.len() + spans.len() / 8 + 16);
+        let mut kinds = Vec::with_capacity(spans.len());
         for s in spans {
-            match records::span_record(schema, s, max) {
+            let kind = s.kind;
+            match records::span_record_owned(schema, s, max) {
                 Ok(r) => {
                     batch.push(r);
-                    kept.push(s);
+                    kinds.push(kind);
                 }
                 Err(reason) => {
                     out.refused += 1;
@@ -257,26 +266,37 @@ impl TraceStore {
                 }
             }
         }
-        if kept.is_empty() {
+        let stored = batch.len();
+        if stored == 0 {
             return Ok(out);
         }
-        batch.extend(records::summary_records(&kept));
+        let facts: Vec<SpanFacts<'_>> = batch
+            .iter()
+            .zip(&kinds)
+            .map(|(r, &kind)| SpanFacts::of_record(r, kind))
+            .collect();
+        let mut summaries = records::summary_records(&facts);
+        let new_names = catalog::lock(&self.catalog).missing(&facts);
         let written = {
             // One lock over prepare, WAL write and commit: the table follows the WAL's
             // order. The fsync comes after, outside it, shared with concurrent appends.
             let mut agg = aggregates::lock(&self.aggregates);
             let refused_before = agg.red.keys_refused;
-            let mut prepared = agg.prepare(&kept, schema.columns().len());
+            let mut prepared = agg.prepare(&facts, schema.columns().len());
             self.red_refused
                 .inc_by(agg.red.keys_refused - refused_before);
+            drop(facts);
+            batch.append(&mut summaries);
             batch.append(&mut prepared.records);
-            let written = self.store.write(&batch)?;
+            let written = self.store.write_owned(batch)?;
             agg.commit(prepared);
             written
         };
         self.store.sync(written)?;
-        catalog::lock(&self.catalog).add(&kept);
-        out.stored = kept.len();
+        if !new_names.is_empty() {
+            catalog::lock(&self.catalog).add_new(&new_names);
+        }
+        out.stored = stored;
         Ok(out)
     }
 
@@ -291,9 +311,7 @@ impl TraceStore {
             return Ok(Appended::default());
         }
         let me = self.clone();
-        let done = crate::cpu::INGEST
-            .run(move || me.append_blocking(&spans))
-            .await;
+        let done = crate::cpu::INGEST.run(move || me.append_owned(spans)).await;
         match done {
             Ok(Ok(a)) => {
                 self.accepted

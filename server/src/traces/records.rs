@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use ingest::spans::{Attr, AttrType, SpanLine};
+use ingest::spans::{Attr, AttrType, SpanKind, SpanLine, SpanStatus};
 use logstore::{Column, ColumnKind, Record, Schema, Value};
 use serde_json::json;
 
@@ -57,18 +57,31 @@ pub fn schema() -> Schema {
     .expect("a valid schema")
 }
 
-/// The stored name of span attribute `key`.
-pub fn stored_name(schema: &Schema, key: &str) -> String {
-    let reserved = key.starts_with('@')
+/// Whether span attribute `key` is stored under another name (see the module docs).
+fn is_reserved(schema: &Schema, key: &str) -> bool {
+    key.starts_with('@')
         || ["time", "timestamp", "body", "message", "msg"].contains(&key)
         || schema
             .columns()
             .iter()
-            .any(|c| c.name == key || c.aliases.iter().any(|a| a == key));
-    if reserved {
+            .any(|c| c.name == key || c.aliases.iter().any(|a| a == key))
+}
+
+/// The stored name of span attribute `key`.
+pub fn stored_name(schema: &Schema, key: &str) -> String {
+    if is_reserved(schema, key) {
         format!("{ESCAPED_PREFIX}{key}")
     } else {
         key.to_owned()
+    }
+}
+
+/// [`stored_name`] of a key the caller gives up (most keep their name: no copy).
+fn stored_name_owned(schema: &Schema, key: String) -> String {
+    if is_reserved(schema, &key) {
+        format!("{ESCAPED_PREFIX}{key}")
+    } else {
+        key
     }
 }
 
@@ -81,55 +94,69 @@ fn attrs_json(attrs: &[Attr]) -> serde_json::Value {
     )
 }
 
+/// Sets attribute `name` (a later value of a name replaces the earlier one).
+fn put(attributes: &mut Vec<(String, String)>, name: String, value: String) {
+    if let Some(slot) = attributes.iter_mut().find(|(k, _)| *k == name) {
+        slot.1 = value;
+    } else {
+        attributes.push((name, value));
+    }
+}
+
 /// The record of one span, or why the store could not take it (too large once stored).
 pub fn span_record(schema: &Schema, s: &SpanLine, max_bytes: usize) -> Result<Record, String> {
-    let mut values = vec![Value::Absent; COLUMNS];
-    values[REC] = Value::Str(SPAN_REC.into());
-    values[TRACE_ID] = Value::Str(s.trace_id.clone());
-    values[SPAN_ID] = Value::Str(s.span_id.clone());
-    if !s.parent_span_id.is_empty() {
-        values[PARENT_ID] = Value::Str(s.parent_span_id.clone());
-    }
-    values[SERVICE] = Value::Str(s.service.clone());
-    values[OPERATION] = Value::Str(s.name.clone());
-    values[KIND] = Value::Str(s.kind.as_str().into());
-    values[DURATION] = Value::Int(s.duration_ns());
-    values[STATUS] = Value::Str(s.status.as_str().into());
-    let mut attributes: Vec<(String, String)> = Vec::with_capacity(s.attributes.len() + 8);
-    let mut types = serde_json::Map::new();
-    let put = |name: String, value: &str, attributes: &mut Vec<(String, String)>| {
-        if let Some(slot) = attributes.iter_mut().find(|(k, _)| *k == name) {
-            slot.1 = value.to_owned();
-        } else {
-            attributes.push((name, value.to_owned()));
-        }
+    span_record_owned(schema, s.clone(), max_bytes)
+}
+
+/// [`span_record`] of a span the caller gives up: its strings move into the record.
+pub fn span_record_owned(schema: &Schema, s: SpanLine, max_bytes: usize) -> Result<Record, String> {
+    let duration = s.duration_ns();
+    let parent = if s.parent_span_id.is_empty() {
+        Value::Absent
+    } else {
+        Value::Str(s.parent_span_id)
     };
-    for a in &s.attributes {
-        let name = stored_name(schema, &a.key);
+    // In column order: REC, TRACE_ID, SPAN_ID, PARENT_ID, SERVICE, OPERATION, KIND,
+    // DURATION, STATUS.
+    let values = vec![
+        Value::Str(SPAN_REC.into()),
+        Value::Str(s.trace_id),
+        Value::Str(s.span_id),
+        parent,
+        Value::Str(s.service),
+        Value::Str(s.name),
+        Value::Str(s.kind.as_str().into()),
+        Value::Int(duration),
+        Value::Str(s.status.as_str().into()),
+    ];
+    debug_assert_eq!(values.len(), COLUMNS);
+    debug_assert_eq!((REC, DURATION, STATUS), (0, 7, 8));
+    let mut attributes: Vec<(String, String)> =
+        Vec::with_capacity(s.attributes.len() + s.resource.len() + 2);
+    let mut types = serde_json::Map::new();
+    for a in s.attributes {
+        let name = stored_name_owned(schema, a.key);
         if a.kind != AttrType::Str {
             types.insert(name.clone(), a.kind.jaeger_name().into());
         }
-        put(name, &a.value, &mut attributes);
+        put(&mut attributes, name, a.value);
     }
-    for a in &s.resource {
+    for a in s.resource {
         let name = format!("{RESOURCE_PREFIX}{}", a.key);
         if a.kind != AttrType::Str {
             types.insert(name.clone(), a.kind.jaeger_name().into());
         }
-        put(name, &a.value, &mut attributes);
+        put(&mut attributes, name, a.value);
     }
     if !s.scope.is_empty() {
-        put(stored_name(schema, SCOPE), &s.scope, &mut attributes);
+        put(&mut attributes, stored_name(schema, SCOPE), s.scope);
     }
     if !s.status_message.is_empty() {
-        put(STATUS_MESSAGE.into(), &s.status_message, &mut attributes);
+        put(&mut attributes, STATUS_MESSAGE.into(), s.status_message);
     }
     if !types.is_empty() {
-        put(
-            TYPES.into(),
-            &serde_json::Value::Object(types).to_string(),
-            &mut attributes,
-        );
+        let types = serde_json::Value::Object(types).to_string();
+        put(&mut attributes, TYPES.into(), types);
     }
     if !s.events.is_empty() {
         let events: Vec<_> = s
@@ -137,11 +164,8 @@ pub fn span_record(schema: &Schema, s: &SpanLine, max_bytes: usize) -> Result<Re
             .iter()
             .map(|e| json!({"t": e.time_ns, "n": e.name, "a": attrs_json(&e.attributes)}))
             .collect();
-        put(
-            EVENTS.into(),
-            &serde_json::Value::from(events).to_string(),
-            &mut attributes,
-        );
+        let events = serde_json::Value::from(events).to_string();
+        put(&mut attributes, EVENTS.into(), events);
     }
     if !s.links.is_empty() {
         let links: Vec<_> = s
@@ -149,11 +173,8 @@ pub fn span_record(schema: &Schema, s: &SpanLine, max_bytes: usize) -> Result<Re
             .iter()
             .map(|l| json!({"t": l.trace_id, "s": l.span_id, "a": attrs_json(&l.attributes)}))
             .collect();
-        put(
-            LINKS.into(),
-            &serde_json::Value::from(links).to_string(),
-            &mut attributes,
-        );
+        let links = serde_json::Value::from(links).to_string();
+        put(&mut attributes, LINKS.into(), links);
     }
     let record = Record {
         time: s.start_ns,
@@ -170,21 +191,77 @@ pub fn span_record(schema: &Schema, s: &SpanLine, max_bytes: usize) -> Result<Re
     Ok(record)
 }
 
+/// What the trace summaries, RED and the services table read of a stored span, borrowed
+/// (from its record at ingest, so the span's strings are not copied for them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanFacts<'a> {
+    pub trace_id: &'a str,
+    pub span_id: &'a str,
+    /// Empty for a root span.
+    pub parent_span_id: &'a str,
+    pub service: &'a str,
+    pub name: &'a str,
+    pub kind: SpanKind,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub error: bool,
+}
+
+impl<'a> SpanFacts<'a> {
+    /// The facts of a record [`span_record_owned`] made of a span of `kind`.
+    pub fn of_record(r: &'a Record, kind: SpanKind) -> SpanFacts<'a> {
+        let text = |i: usize| r.values[i].as_str().unwrap_or("");
+        let duration = r.values[DURATION].as_int().unwrap_or(0);
+        SpanFacts {
+            trace_id: text(TRACE_ID),
+            span_id: text(SPAN_ID),
+            parent_span_id: text(PARENT_ID),
+            service: text(SERVICE),
+            name: text(OPERATION),
+            kind,
+            start_ns: r.time,
+            end_ns: r.time.saturating_add(duration),
+            error: text(STATUS) == SpanStatus::Error.as_str(),
+        }
+    }
+
+    pub fn duration_ns(&self) -> i64 {
+        self.end_ns - self.start_ns
+    }
+}
+
+impl<'a> From<&'a SpanLine> for SpanFacts<'a> {
+    fn from(s: &'a SpanLine) -> SpanFacts<'a> {
+        SpanFacts {
+            trace_id: &s.trace_id,
+            span_id: &s.span_id,
+            parent_span_id: &s.parent_span_id,
+            service: &s.service,
+            name: &s.name,
+            kind: s.kind,
+            start_ns: s.start_ns,
+            end_ns: s.end_ns,
+            error: s.is_error(),
+        }
+    }
+}
+
 /// One partial summary per trace among `spans` (see the module docs).
-pub fn summary_records(spans: &[&SpanLine]) -> Vec<Record> {
+pub fn summary_records<'a, S: Copy + Into<SpanFacts<'a>>>(spans: &[S]) -> Vec<Record> {
     struct Acc<'a> {
         start: i64,
         end: i64,
         spans: u64,
         errors: u64,
-        root: Option<&'a SpanLine>,
-        first: &'a SpanLine,
+        root: Option<SpanFacts<'a>>,
+        first: SpanFacts<'a>,
     }
     let mut by_trace: HashMap<&str, Acc<'_>, logstore::FastHasher> = HashMap::default();
     let mut order = Vec::new();
     for &s in spans {
-        let acc = by_trace.entry(&s.trace_id).or_insert_with(|| {
-            order.push(s.trace_id.as_str());
+        let s: SpanFacts<'a> = s.into();
+        let acc = by_trace.entry(s.trace_id).or_insert_with(|| {
+            order.push(s.trace_id);
             Acc {
                 start: s.start_ns,
                 end: s.end_ns,
@@ -197,7 +274,7 @@ pub fn summary_records(spans: &[&SpanLine]) -> Vec<Record> {
         acc.start = acc.start.min(s.start_ns);
         acc.end = acc.end.max(s.end_ns);
         acc.spans += 1;
-        acc.errors += u64::from(s.is_error());
+        acc.errors += u64::from(s.error);
         if s.parent_span_id.is_empty() && acc.root.is_none() {
             acc.root = Some(s);
         }
@@ -214,8 +291,8 @@ pub fn summary_records(spans: &[&SpanLine]) -> Vec<Record> {
             values[TRACE_ID] = Value::Str(id.to_owned());
             values[DURATION] = Value::Int(a.end - a.start);
             if let Some(root) = a.root {
-                values[SERVICE] = Value::Str(root.service.clone());
-                values[OPERATION] = Value::Str(root.name.clone());
+                values[SERVICE] = Value::Str(root.service.to_owned());
+                values[OPERATION] = Value::Str(root.name.to_owned());
             }
             Record {
                 time: a.start,
@@ -224,8 +301,8 @@ pub fn summary_records(spans: &[&SpanLine]) -> Vec<Record> {
                     ("spans".into(), a.spans.to_string()),
                     ("errors".into(), a.errors.to_string()),
                     ("end".into(), a.end.to_string()),
-                    ("first_service".into(), a.first.service.clone()),
-                    ("first_operation".into(), a.first.name.clone()),
+                    ("first_service".into(), a.first.service.to_owned()),
+                    ("first_operation".into(), a.first.name.to_owned()),
                 ],
                 body: String::new(),
             }

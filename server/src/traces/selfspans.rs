@@ -82,8 +82,9 @@ fn write_loop(store: &TraceStore, rx: &Receiver<Vec<SpanLine>>) {
             .into_iter()
             .filter(|s| limits.check(s).is_ok())
             .collect();
-        DROPPED.inc_by((n - kept.len()) as u64);
-        match store.append_blocking(&kept) {
+        let tried = kept.len();
+        DROPPED.inc_by((n - tried) as u64);
+        match store.append_owned(kept) {
             Ok(a) => {
                 store
                     .accepted
@@ -91,7 +92,7 @@ fn write_loop(store: &TraceStore, rx: &Receiver<Vec<SpanLine>>) {
                     .inc_by(a.stored as u64);
                 DROPPED.inc_by(a.refused as u64);
             }
-            Err(_) => DROPPED.inc_by(kept.len() as u64),
+            Err(_) => DROPPED.inc_by(tried as u64),
         }
     }
 }
