@@ -83,12 +83,68 @@ fn body_range_error(field: &str) -> Error {
     ))
 }
 
-/// The rows of `seg` that match `q`.
-pub(crate) fn eval(q: &Query, seg: &dyn Segment, schema: &Schema) -> Result<Bitset, Error> {
+/// A query ready to run over many segments: the predicates of its parts that test a
+/// numeric column row by row are built once, here, not per segment. Building it checks
+/// the query as [`check`] does.
+pub(crate) struct Plan<'q> {
+    query: &'q Query,
+    node: Node<'q>,
+}
+
+enum Node<'q> {
+    /// Index-backed parts first, then the row tests refining what they left.
+    And {
+        indexed: Vec<Plan<'q>>,
+        scans: Vec<(&'q str, IntPredicate)>,
+    },
+    Or(Vec<Plan<'q>>),
+    Not(Box<Plan<'q>>),
+    /// A part tested row by row on its own (outside an `AND`).
+    Rows(&'q str, IntPredicate),
+    /// Everything else: evaluated from the query itself.
+    Leaf,
+}
+
+impl<'q> Plan<'q> {
+    pub(crate) fn new(q: &'q Query, schema: &Schema) -> Result<Plan<'q>, Error> {
+        check(q, schema)?;
+        Ok(Self::build(q, schema))
+    }
+
+    /// After [`check`]: every row predicate builds.
+    fn build(q: &'q Query, schema: &Schema) -> Plan<'q> {
+        let predicate = |field: &'q str, test: &'q FieldTest| {
+            row_predicate(field, test, schema).unwrap_or_else(|_| Box::new(|_| false))
+        };
+        let node = match q {
+            Query::And(parts) => {
+                let mut scans = Vec::new();
+                let mut indexed = Vec::new();
+                for p in parts {
+                    match row_test(p, schema) {
+                        Some((field, test)) => scans.push((field, predicate(field, test))),
+                        None => indexed.push(Self::build(p, schema)),
+                    }
+                }
+                Node::And { indexed, scans }
+            }
+            Query::Or(parts) => Node::Or(parts.iter().map(|p| Self::build(p, schema)).collect()),
+            Query::Not(inner) => Node::Not(Box::new(Self::build(inner, schema))),
+            _ => match row_test(q, schema) {
+                Some((field, test)) => Node::Rows(field, predicate(field, test)),
+                None => Node::Leaf,
+            },
+        };
+        Plan { query: q, node }
+    }
+}
+
+/// The rows of `seg` that match the planned query.
+pub(crate) fn eval(plan: &Plan<'_>, seg: &dyn Segment, schema: &Schema) -> Result<Bitset, Error> {
     let n = seg.len();
-    match q {
-        Query::All => Ok(Bitset::full(n)),
-        Query::And(parts) => {
+    match (&plan.node, plan.query) {
+        (_, Query::All) => Ok(Bitset::full(n)),
+        (Node::And { indexed, scans }, Query::And(parts)) => {
             // A part a bloom filter or the time range rules out empties the segment unread.
             if !parts.iter().all(|p| may_match(p, seg, schema)) {
                 return Ok(Bitset::empty(n));
@@ -96,16 +152,6 @@ pub(crate) fn eval(q: &Query, seg: &dyn Segment, schema: &Schema) -> Result<Bits
             // Index-backed parts (postings, dictionaries) first; parts that test a column
             // row by row then refine what is left instead of scanning every row:
             // `level:ERROR AND "timeout"` reads the severity of the rows holding the word.
-            // Their predicates are built first, so an invalid one fails the query whatever
-            // the other parts match.
-            let mut scans = Vec::new();
-            let mut indexed = Vec::new();
-            for p in parts {
-                match row_test(p, schema) {
-                    Some((field, test)) => scans.push((field, row_predicate(field, test, schema)?)),
-                    None => indexed.push(p),
-                }
-            }
             let mut acc = Bitset::full(n);
             for p in indexed {
                 acc.and(&eval(p, seg, schema)?);
@@ -113,7 +159,7 @@ pub(crate) fn eval(q: &Query, seg: &dyn Segment, schema: &Schema) -> Result<Bits
                     return Ok(acc);
                 }
             }
-            for (field, pred) in &scans {
+            for (field, pred) in scans {
                 refine(&mut acc, field, pred, seg, schema)?;
                 if acc.is_empty() {
                     break;
@@ -121,22 +167,28 @@ pub(crate) fn eval(q: &Query, seg: &dyn Segment, schema: &Schema) -> Result<Bits
             }
             Ok(acc)
         }
-        Query::Or(parts) => {
+        (Node::Or(parts), _) => {
             let mut acc = Bitset::empty(n);
             for p in parts {
-                if may_match(p, seg, schema) {
+                if may_match(p.query, seg, schema) {
                     acc.or(&eval(p, seg, schema)?);
                 }
             }
             Ok(acc)
         }
-        Query::Not(inner) => {
+        (Node::Not(inner), _) => {
             let mut rows = eval(inner, seg, schema)?;
             rows.not();
             Ok(rows)
         }
-        Query::Text(t) => text_rows(t, seg),
-        Query::Field { field, test } => field_rows(field, test, seg, schema),
+        (Node::Rows(field, pred), _) => {
+            let mut acc = Bitset::full(n);
+            refine(&mut acc, field, pred, seg, schema)?;
+            Ok(acc)
+        }
+        (_, Query::Text(t)) => text_rows(t, seg),
+        (_, Query::Field { field, test }) => field_rows(field, test, seg, schema),
+        (_, q) => Err(Error::InvalidQuery(format!("no plan for {q:?}"))),
     }
 }
 

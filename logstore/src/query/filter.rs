@@ -2,7 +2,7 @@
 //! are indexed as a small head and the query runs over it, so a live tail matches exactly
 //! as a search would.
 
-use super::{check, eval, Query};
+use super::{eval, Plan, Query};
 use crate::error::Error;
 use crate::head::Head;
 use crate::schema::{Record, Schema};
@@ -13,7 +13,7 @@ pub fn matching(schema: &Schema, query: &Query, records: &[Record]) -> Result<Ve
     if matches!(query, Query::All) {
         return Ok((0..records.len()).collect());
     }
-    check(query, schema)?;
+    let plan = Plan::new(query, schema)?;
     let mut head = Head::new(schema);
     let mut rows = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
@@ -22,7 +22,7 @@ pub fn matching(schema: &Schema, query: &Query, records: &[Record]) -> Result<Ve
             rows.push(i);
         }
     }
-    let hits = eval(query, &head, schema)?;
+    let hits = eval(&plan, &head, schema)?;
     Ok(hits.iter().map(|row| rows[row]).collect())
 }
 

@@ -9,7 +9,7 @@ pub use filter::matching;
 pub use parse::{parse, Compare, FieldTest, ParseError, Query, Text, MAX_DEPTH, MAX_QUERY_BYTES};
 
 pub(crate) use bounds::time_bounds;
-pub(crate) use eval::{check, eval};
+pub(crate) use eval::{eval, Plan};
 
 /// Bytes allowed in a field name: letters, digits, `_`, `.`, `@`, `-`.
 pub(crate) fn is_field_byte(b: u8) -> bool {

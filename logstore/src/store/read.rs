@@ -2,14 +2,15 @@
 //! and facets (field names and top values with counts).
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use super::Store;
 use crate::bitset::Bitset;
 use crate::columns::{Segment, StrKey};
 use crate::error::Error;
-use crate::query::{check, eval, time_bounds, Query};
+use crate::query::{eval, time_bounds, Plan, Query};
 use crate::schema::{ColumnKind, FieldRef, Record, BODY_FIELDS};
 use crate::severity::{band, level_name, LEVEL_NAMES};
 use crate::stop::Stop;
@@ -69,6 +70,9 @@ pub struct Page {
     /// Segments (head, blocks) evaluated, and skipped by time range or bloom filter.
     pub segments_read: usize,
     pub segments_skipped: usize,
+    /// Segments whose bounds (bloom filters, value summaries) were worked out; the scan
+    /// passes over the others by their time range alone.
+    pub segments_bounded: usize,
     /// Set when the read's [`Stop`] came due before every segment that may match was
     /// read: `hits` are the newest of what was read (newer matches may be missing), and
     /// `next` is `None`.
@@ -107,6 +111,7 @@ struct Scope<'a> {
 struct Scanned {
     read: usize,
     skipped: usize,
+    bounded: usize,
     stopped: bool,
 }
 
@@ -125,13 +130,18 @@ impl Store {
     /// time at which they can match (see [`time_bounds`]); it stops before a segment whose
     /// matches would all be older than `floor` (which `f` may raise as it goes), and
     /// before any segment once `scope.stop` is due.
+    ///
+    /// A segment's bounds are worked out only when the scan reaches it: segments wait in
+    /// order of their newest time (what their bounds can be at most), and one is read once
+    /// no waiting segment can match later than it; a scan that stops early never looks at
+    /// the rest.
     fn scan_above(
         &self,
         scope: &Scope<'_>,
         floor: &Cell<i64>,
         f: &mut dyn FnMut(&dyn Segment, Bitset) -> Result<bool, Error>,
     ) -> Result<Scanned, Error> {
-        check(scope.query, &self.schema)?;
+        let plan = Plan::new(scope.query, &self.schema)?;
         let mut done = Scanned::default();
         if scope.stop.due() {
             done.stopped = true;
@@ -140,8 +150,11 @@ impl Store {
         let (frozen, blocks) = {
             let seg = self.read_segments();
             // The head is read under the lock (it changes); blocks after, without it.
+            if !seg.head.is_empty() {
+                done.bounded += 1;
+            }
             match self.bounds(&seg.head, scope) {
-                Some(_) => match self.matching(&seg.head, scope)? {
+                Some(_) => match self.matching(&seg.head, scope, &plan)? {
                     Some(rows) => {
                         done.read += 1;
                         if !f(&seg.head, rows)? {
@@ -154,31 +167,56 @@ impl Store {
             }
             (seg.frozen.clone(), seg.blocks.clone())
         };
-        let mut rest: Vec<(i64, Arc<dyn SegmentArc>)> = Vec::new();
-        let all = frozen
+        let mut waiting: Vec<(i64, Arc<dyn SegmentArc>)> = frozen
             .into_iter()
             .map(|h| h as Arc<dyn SegmentArc>)
-            .chain(blocks.into_iter().map(|b| b as Arc<dyn SegmentArc>));
-        for s in all {
-            match self.bounds(s.as_segment(), scope) {
-                Some((_, hi)) => rest.push((hi, s)),
-                None => done.skipped += 1,
-            }
-        }
-        rest.sort_by_key(|(hi, _)| std::cmp::Reverse(*hi));
-        for (i, (hi, s)) in rest.iter().enumerate() {
-            if *hi < floor.get() {
-                done.skipped += rest.len() - i;
+            .chain(blocks.into_iter().map(|b| b as Arc<dyn SegmentArc>))
+            .map(|s| (self.newest(s.as_segment(), scope), s))
+            .collect();
+        waiting.sort_by_key(|(newest, _)| Reverse(*newest));
+        let mut waiting = waiting.into_iter().peekable();
+        // Bounded segments by the latest time they can match (ties in waiting order).
+        let mut ready: BinaryHeap<(i64, Reverse<usize>)> = BinaryHeap::new();
+        let mut segs: Vec<Arc<dyn SegmentArc>> = Vec::new();
+        loop {
+            let next_newest = waiting.peek().map(|(newest, _)| *newest);
+            let best = ready.peek().map(|(hi, _)| *hi);
+            let hi = match (best, next_newest) {
+                (_, Some(newest)) if best.is_none_or(|hi| hi < newest) => {
+                    if newest < floor.get() {
+                        done.skipped += waiting.len() + ready.len();
+                        break;
+                    }
+                    let Some((_, s)) = waiting.next() else { break };
+                    done.bounded += 1;
+                    match self.bounds(s.as_segment(), scope) {
+                        Some((_, hi)) => {
+                            ready.push((hi, Reverse(segs.len())));
+                            segs.push(s);
+                        }
+                        None => done.skipped += 1,
+                    }
+                    continue;
+                }
+                (Some(hi), _) => hi,
+                (None, _) => break,
+            };
+            if hi < floor.get() {
+                done.skipped += waiting.len() + ready.len();
                 break;
             }
             if scope.stop.due() {
                 done.stopped = true;
                 break;
             }
-            match self.matching(s.as_segment(), scope)? {
+            let Some((_, Reverse(i))) = ready.pop() else {
+                break;
+            };
+            let s = segs[i].as_segment();
+            match self.matching(s, scope, &plan)? {
                 Some(rows) => {
                     done.read += 1;
-                    if !f(s.as_segment(), rows)? {
+                    if !f(s, rows)? {
                         break;
                     }
                 }
@@ -186,6 +224,13 @@ impl Store {
             }
         }
         Ok(done)
+    }
+
+    /// The latest time at which rows of `seg` can match, from its time range alone: what
+    /// [`Store::bounds`] gives at most.
+    fn newest(&self, seg: &dyn Segment, scope: &Scope<'_>) -> i64 {
+        let hi = seg.time_range().1.min(scope.range.to.saturating_sub(1));
+        scope.cursor.map_or(hi, |c| hi.min(c.time))
     }
 
     /// The time range in which rows of `seg` can match the query, the range and the
@@ -204,10 +249,15 @@ impl Store {
 
     /// The rows of `seg` matching the query, the range and the cursor (a segment that
     /// [`Store::bounds`] did not rule out).
-    fn matching(&self, seg: &dyn Segment, scope: &Scope<'_>) -> Result<Option<Bitset>, Error> {
+    fn matching(
+        &self,
+        seg: &dyn Segment,
+        scope: &Scope<'_>,
+        plan: &Plan<'_>,
+    ) -> Result<Option<Bitset>, Error> {
         let (lo, hi) = seg.time_range();
         let TimeRange { from, to } = scope.range;
-        let mut rows = eval(scope.query, seg, &self.schema)?;
+        let mut rows = eval(plan, seg, &self.schema)?;
         if lo < from || hi >= to || scope.cursor.is_some() {
             let times = seg.times()?;
             let seqs = match scope.cursor {
@@ -307,6 +357,7 @@ impl Store {
             next,
             segments_read: done.read,
             segments_skipped: done.skipped,
+            segments_bounded: done.bounded,
             stopped: done.stopped,
         })
     }

@@ -198,6 +198,46 @@ fn a_due_stop_ends_a_read_before_its_next_segment() {
 }
 
 #[test]
+fn a_newest_page_works_out_the_bounds_of_the_blocks_it_reaches_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path(), Schema::logs(), options()).unwrap();
+    for b in 0..10i64 {
+        let batch: Vec<Record> = (0..100)
+            .map(|i| Record::log((b * 100 + i) * S, INFO, "api", &format!("Request {i}")))
+            .collect();
+        store.append(&batch).unwrap();
+        store.flush().unwrap();
+    }
+    assert_eq!(store.stats().blocks.len(), 10);
+    for q in ["", "service:api AND level:INFO"] {
+        let page = store
+            .search(&parse(q).unwrap(), TimeRange::all(), 100, None)
+            .unwrap();
+        assert_eq!(times(&page), (900..1000).rev().collect::<Vec<_>>(), "{q}");
+        // The newest block fills the page; the nine older ones are passed over by their
+        // time range, their bloom filters and summaries never consulted.
+        assert_eq!(
+            (
+                page.segments_read,
+                page.segments_bounded,
+                page.segments_skipped
+            ),
+            (1, 1, 9),
+            "{q}"
+        );
+        // The next page reaches one block further.
+        let next = store
+            .search(&parse(q).unwrap(), TimeRange::all(), 100, page.next)
+            .unwrap();
+        assert_eq!(times(&next), (800..900).rev().collect::<Vec<_>>(), "{q}");
+        assert_eq!(next.segments_bounded, 2, "{q}");
+    }
+    // A count reads every block.
+    let all = store.count(&parse("level:INFO").unwrap(), TimeRange::all());
+    assert_eq!(all.unwrap(), 1000);
+}
+
+#[test]
 fn value_summaries_skip_blocks_whose_matches_are_older_than_the_page() {
     // Three blocks of old `payments` lines, each also holding one young line of another
     // service (as the portal's own spans land in every block of an ingest of old spans).
