@@ -1,8 +1,10 @@
 //! The span store through the running portal (#17): retention by age and by size drops
 //! whole blocks (their traces leave the search, the trace API and the services and RED
 //! tables), and Explore → Traces's `>`, `<`, `!=` and exists filters find a match however
-//! many newer traces precede it. The portal's own spans are sent elsewhere here (a closed
-//! OTLP port), so the store holds only what a test pushed.
+//! many newer traces precede it, and a correlation id with quotes and backslashes, written
+//! as a log line's "traces" link writes it, finds exactly its request. The portal's own
+//! spans are sent elsewhere here (a closed OTLP port), so the store holds only what a test
+//! pushed.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use e2e::api::Client;
 use e2e::portal::Portal;
 use e2e::spans::{push, TestSpan};
+use serde_json::Value;
 
 const HOUR_NS: i64 = 3_600 * 1_000_000_000;
 
@@ -107,6 +110,23 @@ async fn search_ids(admin: &Client, service: &str, from: i64, to: i64) -> Vec<St
         .iter()
         .map(|t| t["trace_id"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// Trace ids `/api/v1/traces/explore?<params>&filters=<filters>` finds (the filters
+/// form-encoded here), newest first, with the answer.
+async fn explore_ids(admin: &Client, params: &str, filters: &str) -> (Vec<String>, Value) {
+    let q: String = url::form_urlencoded::byte_serialize(filters.as_bytes()).collect();
+    let (s, v) = admin
+        .get(&format!("/api/v1/traces/explore?{params}&filters={q}"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let ids = v["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["trace_id"].as_str().unwrap().to_owned())
+        .collect();
+    (ids, v)
 }
 
 /// The services of `/jaeger/api/services`.
@@ -305,19 +325,8 @@ async fn comparison_filters_find_a_match_behind_more_than_500_newer_traces() {
         "retry.count",
         "http.status_code!=200",
     ] {
-        let q: String = url::form_urlencoded::byte_serialize(filters.as_bytes()).collect();
-        let (s, v) = admin
-            .get(&format!(
-                "/api/v1/traces/explore?service=busy-api&filters={q}&from={from}&to=now"
-            ))
-            .await;
-        assert_eq!(s, 200, "{v}");
-        let ids: Vec<&str> = v["traces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["trace_id"].as_str().unwrap())
-            .collect();
+        let params = format!("service=busy-api&from={from}&to=now");
+        let (ids, v) = explore_ids(&admin, &params, filters).await;
         assert_eq!(ids, vec![format!("{:032x}", 1)], "{filters}: {v}");
         assert_eq!(v["partial"], false, "{v}");
     }
@@ -330,4 +339,33 @@ async fn comparison_filters_find_a_match_behind_more_than_500_newer_traces() {
         .await;
     assert_eq!(v["traces"].as_array().unwrap().len(), 500, "{v}");
     assert_eq!(v["traces"][0]["trace_id"], format!("{:032x}", 700));
+}
+
+#[tokio::test]
+async fn a_correlation_id_filter_with_a_quote_finds_exactly_its_request() {
+    let portal = Portal::start_with(&portal_env(&[])).await;
+    let admin = portal.admin();
+    let t0 = now_ns() - 60 * 1_000_000_000;
+    // Ids that a dropped quote or backslash would confuse with one another.
+    let ids = [r#"req "7""#, "req 7", r"req \7", "req7"];
+    let spans: Vec<TestSpan> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let n = i as u64 + 1;
+            span(n, t0 + n as i64, &[("correlation_id", id.to_string())])
+        })
+        .collect();
+    push(&admin, "quoting-api", &spans).await;
+    let from = t0 / 1_000_000_000 - 60;
+    // As a log line's "traces" link writes them: quoted, `\` before a quote or a backslash.
+    for (n, filters) in [
+        (1, r#"correlation_id="req \"7\"""#),
+        (2, r#"correlation_id="req 7""#),
+        (3, r#"correlation_id="req \\7""#),
+        (4, "correlation_id=req7"),
+    ] {
+        let (found, v) = explore_ids(&admin, &format!("from={from}&to=now"), filters).await;
+        assert_eq!(found, vec![format!("{n:032x}")], "{filters}: {v}");
+    }
 }

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::components::chart_model::encode_pairs;
 use crate::components::log_model::quote_value;
+use crate::traces::model::filter_value;
 
 /// Label names read as the service, the first one present wins.
 const SERVICE_LABELS: [&str; 3] = ["service", "service_name", "job"];
@@ -91,16 +92,6 @@ impl SeriesFilters {
     }
 }
 
-/// A trace search filter's value, quoted when it holds a space or a quote (a quote inside
-/// is dropped: the filter language has no escape).
-fn filter_value(v: &str) -> String {
-    if v.chars().any(|c| c.is_whitespace() || c == '"') {
-        format!("\"{}\"", v.replace('"', ""))
-    } else {
-        v.to_owned()
-    }
-}
-
 /// Span attribute names that carry a request's correlation id, the first found wins: the
 /// seed's `correlation_id` (the portal's own spans too), `correlation.id`, and the
 /// `X-Correlation-ID` request header as OpenTelemetry's HTTP conventions record it.
@@ -142,7 +133,9 @@ pub fn request_logs_url(id: &str, range: &(String, String)) -> String {
     )
 }
 
-/// Explore → Traces with the traces whose spans carry correlation id `id` over `range`.
+/// Explore → Traces with the traces whose spans carry correlation id `id` (as
+/// `correlation_id`, the seed's and the portal's span attribute) over `range`; the value
+/// is quoted and escaped as the filter language reads it.
 pub fn request_traces_url(id: &str, range: &(String, String)) -> String {
     format!(
         "/explore/traces?{}",
@@ -344,6 +337,30 @@ mod tests {
         let blank = map(&[("correlation_id", " ")]);
         assert_eq!(correlation_id_of(&blank, &none), None);
         assert_eq!(correlation_id_of(&map(&[("agent.id", "a")]), &none), None);
+    }
+
+    #[test]
+    fn a_correlation_id_with_quotes_and_backslashes_reaches_the_trace_search_whole() {
+        for id in [
+            r#"say "hi""#,
+            r#"""#,
+            r"C:\tmp",
+            r#"a"b"#,
+            "plain-id",
+            "x y=z",
+        ] {
+            let p = params(&request_traces_url(id, &range()));
+            let search = TraceSearch::from_pairs(|k| {
+                p.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+            });
+            assert_eq!(
+                parse_filters(&search.filters).unwrap(),
+                [AttrFilter::Equals("correlation_id".into(), id.into())],
+                "{id}"
+            );
+        }
+        assert_eq!(filter_value("req-7"), "req-7");
+        assert_eq!(filter_value(r#"a"b"#), r#""a\"b""#);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::correlate::{request_logs_url, request_traces_url};
+use crate::components::correlate::{correlation_id_of, request_logs_url, request_traces_url};
 use crate::components::log_model::{rfc3339_ns, LogLine};
 
 /// A filter edit a field's buttons ask for: `(field, value, include)`.
@@ -34,18 +34,20 @@ pub fn link_for(line: &LogLine, field: &str, range: &(String, String)) -> Option
 
 /// For a line with a correlation id but no trace id: Explore → Traces with the traces
 /// whose spans carry that correlation id, a quarter of an hour either side of the line.
+/// The id is read as a span's is ([`correlation_id_of`]: `correlation_id`,
+/// `correlation.id`, the `X-Correlation-ID` header's forms, a `["…"]` list as its value).
 pub fn request_traces_link(line: &LogLine) -> Option<String> {
     if line.field("trace_id").is_some_and(|v| !v.is_empty()) {
         return None;
     }
-    let id = line.field("correlation_id").filter(|v| !v.is_empty())?;
+    let id = correlation_id_of(&line.fields, &Default::default())?;
     let ms = |ns: i64| (ns / 1_000_000).to_string();
     let quarter = 900_000_000_000;
     let range = (
         ms(line.time_ns.saturating_sub(quarter)),
         ms(line.time_ns.saturating_add(quarter)),
     );
-    Some(request_traces_url(id, &range))
+    Some(request_traces_url(&id, &range))
 }
 
 /// The lines, newest first as given.
@@ -210,6 +212,24 @@ mod tests {
         assert_eq!(request_traces_link(&line(&[])), None);
         let empty_trace = line(&[("correlation_id", "req-9"), ("trace_id", "")]);
         assert!(request_traces_link(&empty_trace).is_some());
+        // The id under the other names a span's is read from, a header's list unwrapped,
+        // and a quote in it kept (quoted and escaped for the filter language).
+        for (key, value) in [
+            ("correlation.id", "req-9"),
+            ("http.request.header.x_correlation_id", r#"["req-9"]"#),
+            ("http.request.header.x-correlation-id", "req-9"),
+        ] {
+            let url = request_traces_link(&line(&[(key, value)])).unwrap();
+            assert!(
+                url.contains("filters=correlation_id%3Dreq-9&"),
+                "{key}: {url}"
+            );
+        }
+        let quoted = request_traces_link(&line(&[("correlation_id", r#"r"9"#)])).unwrap();
+        assert!(
+            quoted.contains("filters=correlation_id%3D%22r%5C%229%22&"),
+            "{quoted}"
+        );
         // The request's own lines, as before.
         let logs = link_for(&traced, "correlation_id", &("now-1h".into(), "now".into()));
         assert_eq!(

@@ -118,7 +118,9 @@ impl AttrFilter {
 pub const MAX_FILTERS: usize = 16;
 
 /// `http.status_code>499 agent.id=a-1 error.type` → three filters; values may be quoted
-/// (`task.type="code review"`).
+/// (`task.type="code review"`), and inside quotes a backslash makes the next character
+/// plain (`note="say \"hi\""`, `path="C:\\tmp"`), as in the log query language.
+/// [`filter_value`] writes a value so that it reads back whole.
 pub fn parse_filters(text: &str) -> Result<Vec<AttrFilter>, String> {
     let mut out = Vec::new();
     for term in split_terms(text)? {
@@ -163,13 +165,24 @@ pub fn parse_filters(text: &str) -> Result<Vec<AttrFilter>, String> {
     Ok(out)
 }
 
-/// Terms separated by spaces, a double-quoted part kept whole (logfmt's terms too).
+/// Terms separated by spaces, a double-quoted part kept whole with its quotes and
+/// backslash escapes (logfmt's terms too).
 pub fn split_terms(text: &str) -> Result<Vec<String>, String> {
     let mut terms = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
+    let mut escaped = false;
     for c in text.chars() {
+        if escaped {
+            escaped = false;
+            cur.push(c);
+            continue;
+        }
         match c {
+            '\\' if quoted => {
+                escaped = true;
+                cur.push(c);
+            }
             '"' => {
                 quoted = !quoted;
                 cur.push(c);
@@ -191,12 +204,40 @@ pub fn split_terms(text: &str) -> Result<Vec<String>, String> {
     Ok(terms)
 }
 
+/// A value as written: inside quotes, `\x` is `x`.
 fn unquote(v: &str) -> String {
     let v = v.trim();
-    v.strip_prefix('"')
+    let Some(inner) = v
+        .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(v)
-        .to_owned()
+        .filter(|_| v.len() >= 2)
+    else {
+        return v.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        out.push(if c == '\\' {
+            chars.next().unwrap_or(c)
+        } else {
+            c
+        });
+    }
+    out
+}
+
+/// `value` as a filter's value that [`parse_filters`] reads back whole: quoted, with `\`
+/// before a quote or a backslash, when it holds a space, a quote or a backslash (or is
+/// empty).
+pub fn filter_value(value: &str) -> String {
+    if !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\\')
+    {
+        return value.to_owned();
+    }
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// A duration as written in the search (`250ms`, `1.5s`, `2m`, a bare number is
@@ -422,6 +463,18 @@ mod tests {
             .contains("needs a number"));
         assert!(parse_filters("=v").is_err());
         assert!(parse_filters("a=\"b").is_err());
+        // Inside quotes a backslash makes the next character plain, as in log queries.
+        assert_eq!(
+            parse_filters(r#"note="say \"hi\" to C:\\tmp" b=c"#).unwrap(),
+            [
+                AttrFilter::Equals("note".into(), r#"say "hi" to C:\tmp"#.into()),
+                AttrFilter::Equals("b".into(), "c".into()),
+            ]
+        );
+        assert!(
+            parse_filters(r#"a="b\""#).is_err(),
+            "an escaped quote does not close"
+        );
         assert!(AttrFilter::Greater("c".into(), 499.0).accepts(Some("500")));
         assert!(!AttrFilter::Greater("c".into(), 499.0).accepts(Some("200")));
         assert!(!AttrFilter::Exists("c".into()).accepts(None));
