@@ -1,6 +1,7 @@
 //! `/d/{uid}`: the view (time picker, variables, refresh, zoom, full-screen panel); the
 //! URL holds the view, and the editor is fetched when `?edit` is set.
 
+use leptos::lazy;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -9,7 +10,7 @@ use leptos_router::params::ParamsMap;
 use serde_json::Value;
 
 use super::editor::editor_view;
-use super::panel::PanelBox;
+use super::panel::{from_module, PanelBox};
 use crate::api_client::call;
 use crate::components::chart_model::encode_pairs;
 use crate::components::form::encode;
@@ -120,16 +121,9 @@ pub fn DashboardPage() -> impl IntoView {
         </Transition>
         // Outside the transition: re-rendering the board after a save keeps the editor's state.
         // The editor is a module of its own, fetched the first time a user edits; it is
-        // rendered in the browser only (after hydration), never by the server.
-        <Show when=move || editing.get() && in_browser.get()>
-            // Keyed on the uid: after "Duplicate" the editor must edit the copy.
-            <Suspense fallback=|| view! { <p>"Loading the editor…"</p> }>
-                {move || {
-                    let uid = uid.get();
-                    Suspend::new(async move { editor_view(uid, refresh).await })
-                }}
-            </Suspense>
-        </Show>
+        // rendered in the browser only (after hydration), never by the server. Keyed on the
+        // uid: after "Duplicate" the editor must edit the copy.
+        {move || (editing.get() && in_browser.get()).then(|| from_module(Box::pin(editor_view(uid.get(), refresh))))}
     }
 }
 
@@ -187,19 +181,19 @@ fn Board(
         .iter()
         .map(|(k, label)| view! { <option value=*k selected=preset == *k>{*label}</option> })
         .collect_view();
-    let variables = d
-        .variables
-        .clone()
-        .into_iter()
-        .map(|v| view! { <VariablePicker v=v change=Callback::new(move |(name, vals): (String, Vec<String>)| {
-            // `var-NAME` repeats once per selected value.
-            let key = format!("var-{name}");
-            let mut q = query.get_untracked();
-            q.remove(&key);
-            for v in vals { q.insert(key.clone(), v); }
-            go.run(url_with(&uid.get_value(), &q, &[]));
-        }) /> })
-        .collect_view();
+    let pick = Callback::new(move |(name, vals): (String, Vec<String>)| {
+        // `var-NAME` repeats once per selected value.
+        let key = format!("var-{name}");
+        let mut q = query.get_untracked();
+        q.remove(&key);
+        for v in vals {
+            q.insert(key.clone(), v);
+        }
+        go.run(url_with(&uid.get_value(), &q, &[]));
+    });
+    // Most dashboards have none: the pickers are a module of their own.
+    let variables = (!d.variables.is_empty())
+        .then(|| from_module(Box::pin(variable_pickers(d.variables.clone(), pick))));
     let full_screen = query.get_untracked().get("panel").is_some();
     let title = d.title.clone();
     let provisioned = d.provisioned_from.clone();
@@ -265,6 +259,19 @@ fn parse_secs(r: &str) -> u64 {
         return 0;
     };
     num.parse::<u64>().map(|n| n * mult).unwrap_or(0)
+}
+
+/// The variables' pickers, in a module of their own (`preload_drawn_panels` loads it before
+/// the page hydrates when the server drew pickers).
+#[lazy]
+pub(super) fn variable_pickers(
+    vars: Vec<VariableView>,
+    change: Callback<(String, Vec<String>)>,
+) -> AnyView {
+    vars.into_iter()
+        .map(|v| view! { <VariablePicker v=v change=change /> })
+        .collect_view()
+        .into_any()
 }
 
 #[component]

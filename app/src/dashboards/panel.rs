@@ -190,6 +190,15 @@ pub async fn preload_drawn_panels() {
     if drawn("traces") {
         __preload_traces_body().await;
     }
+    // A variable's picker is `#var-NAME`.
+    if document()
+        .query_selector("[id^='var-']")
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        super::page::__preload_variable_pickers().await;
+    }
 }
 
 /// A panel body from its module: drawn at once when the module is loaded (always on the
@@ -197,7 +206,7 @@ pub async fn preload_drawn_panels() {
 /// a client-side navigation) when it has loaded. Hydration needs the former: a `Suspend`
 /// inside the page's `Transition` does not hydrate the server's markup.
 /// (One function for every kind: a generic one would be compiled once per kind.)
-fn from_module(mut body: Pin<Box<dyn Future<Output = AnyView> + Send>>) -> AnyView {
+pub(super) fn from_module(mut body: Pin<Box<dyn Future<Output = AnyView> + Send>>) -> AnyView {
     let mut cx = Context::from_waker(Waker::noop());
     match body.as_mut().poll(&mut cx) {
         Poll::Ready(view) => view,
