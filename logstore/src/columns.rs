@@ -151,16 +151,6 @@ pub(crate) struct StrColumnBuilder {
 
 impl StrColumnBuilder {
     pub(crate) fn push(&mut self, row: u32, value: &str) {
-        self.push_with(row, value, str::to_owned);
-    }
-
-    /// [`StrColumnBuilder::push`] of a value the caller gives up: a new value is moved
-    /// into the dictionary, not copied.
-    pub(crate) fn push_owned(&mut self, row: u32, value: String) {
-        self.push_with(row, value, |v| v);
-    }
-
-    fn push_with<S: AsRef<str>>(&mut self, row: u32, value: S, own: impl FnOnce(S) -> String) {
         let col = &mut self.column;
         if col.index.get().is_none() {
             let _ = col.index.set(HashTable::new());
@@ -168,13 +158,13 @@ impl StrColumnBuilder {
         let Some(index) = col.index.get_mut() else {
             unreachable!("set above");
         };
-        let hash = value_hash(value.as_ref());
-        let id = match find(index, &col.values, hash, value.as_ref()) {
+        let hash = value_hash(value);
+        let id = match find(index, &col.values, hash, value) {
             Some(id) => id,
             None => {
                 let id = col.values.len() as u32;
                 index.insert_unique(spread(hash), Slot { hash, id }, |s| spread(s.hash));
-                col.values.push(own(value));
+                col.values.push(value.to_owned());
                 id
             }
         };

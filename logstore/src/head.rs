@@ -80,24 +80,6 @@ impl Head {
         self.index_body(row, &r.body);
     }
 
-    /// [`Head::push`] of a record the caller gives up: strings new to a dictionary are
-    /// moved into it rather than copied (and the record's allocations are not freed only
-    /// to be made again).
-    pub(crate) fn push_owned(&mut self, seq: u64, r: Record) {
-        let row = self.start_row(seq, &r);
-        for (col, v) in self.columns.iter_mut().zip(r.values) {
-            match (col, v) {
-                (ColumnBuilder::Ints(ints), v) => ints.push(v.as_int().unwrap_or(i64::MIN)),
-                (ColumnBuilder::Strs(strs), Value::Str(s)) => strs.push_owned(row, s),
-                (ColumnBuilder::Strs(_), _) => {}
-            }
-        }
-        for (k, v) in r.attributes {
-            self.attribute(&k).push_owned(row, v);
-        }
-        self.index_body(row, &r.body);
-    }
-
     /// A new row's time, sequence number and size; returns the row.
     fn start_row(&mut self, seq: u64, r: &Record) -> u32 {
         let row = self.times.len() as u32;
@@ -286,34 +268,5 @@ mod tests {
         let line = head.strs(StrKey::Attribute("line")).unwrap().unwrap();
         assert_eq!(line.get(1), Some("42"));
         assert_eq!(line.get(0), None);
-    }
-
-    #[test]
-    fn records_given_up_read_back_as_records_lent() {
-        // More distinct values than a dictionary scans linearly: the index answers.
-        let records: Vec<Record> = (0..200)
-            .map(|i| {
-                Record::log(i, 9, ["api", "web"][i as usize % 2], "ok")
-                    .with(LogColumn::TraceId, &format!("t-{}", i / 2))
-                    .attr("n", &(i % 7).to_string())
-            })
-            .collect();
-        let (mut lent, mut given) = (Head::new(&Schema::logs()), Head::new(&Schema::logs()));
-        for (i, r) in records.iter().enumerate() {
-            lent.push(i as u64, r);
-            given.push_owned(i as u64, r.clone());
-        }
-        for (row, r) in records.iter().enumerate() {
-            assert_eq!(given.record(row).unwrap(), (row as u64, r.clone()));
-            assert_eq!(given.record(row).unwrap(), lent.record(row).unwrap());
-        }
-        assert_eq!(given.bytes, lent.bytes);
-        assert!(given.may_have_id(2, "t-99"));
-        assert!(!given.may_have_id(2, "t-100"));
-        let trace = given.strs(StrKey::Column(2)).unwrap().unwrap();
-        assert_eq!(trace.values.len(), 100);
-        assert_eq!(trace.id_of("t-42"), Some(42));
-        let n = given.strs(StrKey::Attribute("n")).unwrap().unwrap();
-        assert_eq!(n.values.len(), 7);
     }
 }

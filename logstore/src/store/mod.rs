@@ -96,21 +96,6 @@ struct Writer {
     next_seq: u64,
 }
 
-/// The records of one [`Store::write`]: lent, or given to the head.
-enum Batch<'a> {
-    Borrowed(&'a [Record]),
-    Owned(Vec<Record>),
-}
-
-impl Batch<'_> {
-    fn records(&self) -> &[Record] {
-        match self {
-            Batch::Borrowed(r) => r,
-            Batch::Owned(r) => r,
-        }
-    }
-}
-
 /// A batch written by [`Store::write`], durable once [`Store::sync`] returns.
 #[must_use = "a written batch is durable only after `Store::sync`"]
 #[derive(Debug)]
@@ -260,17 +245,6 @@ impl Store {
     /// synced) and visible to queries. For callers that keep their own state in the WAL's
     /// order: update it, then [`Store::sync`] outside their lock so appends share fsyncs.
     pub fn write(&self, records: &[Record]) -> Result<Written, Error> {
-        self.write_batch(Batch::Borrowed(records))
-    }
-
-    /// [`Store::write`] of records the caller gives up: the head takes their strings
-    /// instead of copying them.
-    pub fn write_owned(&self, records: Vec<Record>) -> Result<Written, Error> {
-        self.write_batch(Batch::Owned(records))
-    }
-
-    fn write_batch(&self, batch: Batch<'_>) -> Result<Written, Error> {
-        let records = batch.records();
         self.opts.limits.check_batch(records)?;
         for (i, r) in records.iter().enumerate() {
             r.check(&self.schema, i)?;
@@ -286,17 +260,8 @@ impl Store {
         // Into the head under the writer's lock, so a head cut (which takes it) never
         // separates a batch in a WAL segment it deletes from the head it cuts.
         let mut seg = self.segments.write().unwrap_or_else(|e| e.into_inner());
-        match batch {
-            Batch::Borrowed(records) => {
-                for (i, r) in records.iter().enumerate() {
-                    seg.head.push(first + i as u64, r);
-                }
-            }
-            Batch::Owned(records) => {
-                for (i, r) in records.into_iter().enumerate() {
-                    seg.head.push_owned(first + i as u64, r);
-                }
-            }
+        for (i, r) in records.iter().enumerate() {
+            seg.head.push(first + i as u64, r);
         }
         Ok(Written {
             first,
