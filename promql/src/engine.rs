@@ -9,7 +9,8 @@ use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{self, Expr};
 
 use crate::error::QueryError;
-use crate::eval::{Annotations, Ctx, Evaluator, VSample, Val};
+use crate::eval::{Annotations, Ctx, Evaluator, FloatSeriesPart, VSample, Val};
+use crate::functions::matrix_arg;
 use crate::histogram::FloatHistogram;
 use crate::storage::Queryable;
 use crate::value::{HistogramSeries, Labels, QueryResult, Sample, Series, Value};
@@ -149,11 +150,15 @@ impl Engine {
                 Err(val) => range_value(val, &ctx)?,
             },
             None => {
+                // A range query of a range function (`rate(x[5m])`) may get its series
+                // straight from the function, without per-step vectors.
+                ev.series_wanted =
+                    !instant && top_call(expr).is_some_and(|c| matrix_arg(c).is_some());
                 let val = ev.eval(expr, &ctx)?;
-                if instant {
-                    instant_value(val, start_ms)?
-                } else {
-                    range_value(val, &ctx)?
+                match ev.series_result.take() {
+                    Some(parts) => (Value::Matrix(assemble_floats(parts)?), Vec::new()),
+                    None if instant => instant_value(val, start_ms)?,
+                    None => range_value(val, &ctx)?,
                 }
             }
         };
@@ -178,6 +183,51 @@ fn plain_selector(mut expr: &Expr) -> Option<&promql_parser::parser::VectorSelec
         }
     }
     None
+}
+
+/// The function a call expression calls, under any parentheses (as [`plain_selector`]).
+fn top_call(mut expr: &Expr) -> Option<&str> {
+    for _ in 0..crate::eval::MAX_DEPTH {
+        match expr {
+            Expr::Call(c) => return Some(c.func.name),
+            Expr::Paren(p) => expr = &p.expr,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Float series of a range function under their final labels, sorted by them, as
+/// [`merge_series`] assembles them; when dropping names makes two series' labels equal,
+/// they go through [`merge_series`] (merged, or an error at a common time).
+fn assemble_floats(parts: Vec<FloatSeriesPart>) -> Result<Vec<Series>, QueryError> {
+    let mut out: Vec<Series> = parts
+        .into_iter()
+        .map(|(labels, drop_name, samples)| Series {
+            labels: if drop_name {
+                labels.without_name()
+            } else {
+                Rc::try_unwrap(labels).unwrap_or_else(|l| (*l).clone())
+            },
+            samples,
+        })
+        .collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    if out.windows(2).all(|w| w[0].labels != w[1].labels) {
+        return Ok(out);
+    }
+    let parts = out
+        .into_iter()
+        .map(|s| {
+            let points = s
+                .samples
+                .into_iter()
+                .map(|(t, v)| (t, Point::F(v)))
+                .collect();
+            (s.labels, false, points)
+        })
+        .collect();
+    Ok(merge_series(parts)?.0)
 }
 
 /// The name Prometheus gives a value type in messages.
@@ -439,19 +489,26 @@ mod tests {
     }
 
     /// A range query evaluated through per-step vectors, as every expression but a bare
-    /// selector is.
-    fn through_steps(s: &MemStorage, q: &str, start: i64, end: i64, step: i64) -> QueryResult {
+    /// selector or a range function is.
+    fn through_steps(
+        s: &MemStorage,
+        q: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult, QueryError> {
         let opts = EngineOptions::default();
         let mut ev = Evaluator::new(s, &opts, start, end, step, None, None);
         let ctx = Ctx::new(start, end, step);
-        let val = ev.eval(&parse_query(q).unwrap(), &ctx).unwrap();
-        let (value, histograms) = range_value(val, &ctx).unwrap();
-        QueryResult {
+        let val = ev.eval(&parse_query(q)?, &ctx)?;
+        let (value, histograms) = range_value(val, &ctx)?;
+        let Annotations { warnings, infos } = ev.annotations;
+        Ok(QueryResult {
             value,
-            warnings: Vec::new(),
-            infos: Vec::new(),
+            warnings: warnings.into_iter().collect(),
+            infos: infos.into_iter().collect(),
             histograms,
-        }
+        })
     }
 
     #[test]
@@ -492,7 +549,7 @@ mod tests {
         ] {
             for (start, end, step) in [(0, 1_800_000, 60_000), (-300_000, 2_400_000, 17_000)] {
                 let fast = e.range_query(&s, q, start, end, step).unwrap();
-                assert_eq!(fast, through_steps(&s, q, start, end, step), "{q}");
+                assert_eq!(fast, through_steps(&s, q, start, end, step).unwrap(), "{q}");
             }
         }
         // With native histograms among the series, both give the same floats and histograms.
@@ -506,8 +563,67 @@ mod tests {
             s.add_histogram(&h, i * 60_000, hist);
         }
         let fast = e.range_query(&s, "up", 0, 1_800_000, 60_000).unwrap();
-        assert_eq!(fast, through_steps(&s, "up", 0, 1_800_000, 60_000));
+        assert_eq!(fast, through_steps(&s, "up", 0, 1_800_000, 60_000).unwrap());
         assert_eq!(fast.histograms.len(), 1);
+    }
+
+    #[test]
+    fn a_range_functions_series_equal_the_per_step_evaluation() {
+        let mut s = MemStorage::new();
+        // Counters with a reset and a gap, a gauge, and two names that become one label
+        // set once dropped: apart in time (merged) and overlapping (an error).
+        let a = Labels::new([("__name__", "x_total"), ("job", "a")]);
+        let b = Labels::new([("__name__", "x_total"), ("job", "b")]);
+        let g = Labels::new([("__name__", "gauge"), ("job", "a")]);
+        let early = Labels::new([("__name__", "early_total"), ("job", "c")]);
+        let late = Labels::new([("__name__", "late_total"), ("job", "c")]);
+        for i in 0..60 {
+            s.add_sample(&a, i * 30_000, if i < 30 { i * 3 } else { i - 30 } as f64);
+            if !(20..35).contains(&i) {
+                s.add_sample(&b, i * 30_000 + 11, (i * i) as f64);
+            }
+            s.add_sample(&g, i * 30_000, ((i * 7) % 11) as f64 - 5.0);
+            if i < 20 {
+                s.add_sample(&early, i * 30_000, i as f64);
+            } else if i > 30 {
+                s.add_sample(&late, i * 30_000, i as f64);
+            }
+        }
+        let e = Engine::default();
+        for q in [
+            "rate(x_total[5m])",
+            "(increase(x_total[3m]))",
+            "delta(gauge[5m])",
+            "irate(x_total[2m] offset 1m)",
+            "rate(x_total[5m] @ 900)",
+            "deriv(gauge[10m])",
+            "predict_linear(gauge[10m], 60)",
+            "resets(x_total[10m])",
+            "changes(gauge[5m])",
+            "avg_over_time(gauge[5m])",
+            "quantile_over_time(0.9, gauge[5m])",
+            "quantile_over_time(2, gauge[5m])",
+            "last_over_time(gauge[5m])",
+            "stddev_over_time(gauge[5m])",
+            "present_over_time(x_total[1m])",
+            "absent_over_time(x_total[1m])",
+            "double_exponential_smoothing(gauge[10m], 0.5, 0.5)",
+            "rate({job=\"c\"}[5m])",
+            "sum_over_time({job=\"a\"}[5m])",
+            "rate(gauge[5m])",
+            "rate(nothing[5m])",
+            "rate(rate(x_total[2m])[5m:1m])",
+        ] {
+            for (start, end, step) in [(0, 1_800_000, 60_000), (-300_000, 2_400_000, 17_000)] {
+                let fast = e.range_query(&s, q, start, end, step);
+                assert_eq!(fast, through_steps(&s, q, start, end, step), "{q}");
+            }
+        }
+        // Overlapping series that become one label set: the same error both ways.
+        let q = "sum_over_time({job=\"a\"}[5m])";
+        assert!(
+            matches!(e.range_query(&s, q, 0, 1_800_000, 60_000), Err(ref x) if x.kind == crate::error::ErrorKind::Execution)
+        );
     }
 
     #[test]

@@ -237,6 +237,9 @@ fn selected_entry<'m>(
 /// a hostile query from exhausting the stack (real queries stay far below it).
 pub(crate) const MAX_DEPTH: usize = 500;
 
+/// A range function's result series: its labels, whether `__name__` goes, its points.
+pub(crate) type FloatSeriesPart = (Rc<Labels>, bool, Vec<(i64, f64)>);
+
 /// The state of one query's evaluation.
 pub(crate) struct Evaluator<'a> {
     storage: &'a dyn Queryable,
@@ -250,6 +253,12 @@ pub(crate) struct Evaluator<'a> {
     deadline: Option<Instant>,
     cancel: Option<&'a AtomicBool>,
     pub annotations: Annotations,
+    /// Set by the engine when a range query's whole expression is a range function: that
+    /// call (and no other, it takes the flag first) may put its result in
+    /// [`Evaluator::series_result`] instead of per-step vectors.
+    pub series_wanted: bool,
+    /// A range function's result as series: labels, whether `__name__` goes, points.
+    pub series_result: Option<Vec<FloatSeriesPart>>,
 }
 
 /// Milliseconds since the epoch of an `@` time (which may be before 1970).
@@ -289,6 +298,8 @@ impl<'a> Evaluator<'a> {
             deadline,
             cancel,
             annotations: Annotations::default(),
+            series_wanted: false,
+            series_result: None,
         }
     }
 

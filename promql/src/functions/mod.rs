@@ -14,6 +14,8 @@ mod labels;
 mod math;
 mod range;
 
+pub(crate) use range::matrix_arg;
+
 use std::rc::Rc;
 
 use promql_parser::label::MatchOp;

@@ -8,44 +8,19 @@ use super::histogram_range::{with_histograms, Handled, Window};
 use super::FnCall;
 use crate::error::QueryError;
 use crate::eval::{
-    series_span, window_capacities, Evaluator, RangeInput, VSample, Val, WindowCursor,
+    series_span, window_capacities, Evaluator, FloatSeriesPart, RangeInput, VSample, Val,
+    WindowCursor,
 };
 use crate::stats::{format_go_g, kahan_inc, quantile, KahanSum, Mean, Variance};
 
 /// The functions this module evaluates; `None` for any other name.
 pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, QueryError> {
     let FnCall { name, args, ctx } = *call;
-    let matrix_pos = match name {
-        "quantile_over_time" => 1,
-        "rate"
-        | "irate"
-        | "increase"
-        | "delta"
-        | "idelta"
-        | "deriv"
-        | "predict_linear"
-        | "resets"
-        | "changes"
-        | "avg_over_time"
-        | "min_over_time"
-        | "max_over_time"
-        | "sum_over_time"
-        | "count_over_time"
-        | "stddev_over_time"
-        | "stdvar_over_time"
-        | "last_over_time"
-        | "first_over_time"
-        | "present_over_time"
-        | "mad_over_time"
-        | "ts_of_min_over_time"
-        | "ts_of_max_over_time"
-        | "ts_of_last_over_time"
-        | "ts_of_first_over_time"
-        | "absent_over_time"
-        | "double_exponential_smoothing"
-        | "holt_winters" => 0,
-        _ => return Ok(None),
+    let Some(matrix_pos) = matrix_arg(name) else {
+        return Ok(None);
     };
+    // Only this call may answer as series: evaluations nested in it see the flag cleared.
+    let series_wanted = std::mem::take(&mut ev.series_wanted);
     // Scalar parameters, one value per step.
     let mut params: Vec<Vec<f64>> = Vec::new();
     for (i, a) in args.iter().enumerate() {
@@ -76,12 +51,21 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
         }
     }
     // One pass per series over all steps (its points stay in cache and its window slides
-    // forward), each step's samples kept in series order.
+    // forward), each step's samples kept in series order; or, for the whole expression of a
+    // range query over floats only, each series' points straight into its result series.
     let times: Vec<i64> = ctx.times().collect();
-    let mut out: Vec<Vec<VSample>> = step_capacities(&input, &times)
-        .into_iter()
-        .map(Vec::with_capacity)
-        .collect();
+    let as_series = series_wanted
+        && name != "absent_over_time"
+        && input.series.iter().all(|s| s.histograms.is_empty());
+    let mut series_out: Vec<FloatSeriesPart> = Vec::new();
+    let mut out: Vec<Vec<VSample>> = if as_series {
+        Vec::new()
+    } else {
+        step_capacities(&input, &times)
+            .into_iter()
+            .map(Vec::with_capacity)
+            .collect()
+    };
     let mut any = vec![false; times.len()];
     let mut non_counters: Vec<String> = Vec::new();
     for (i, series) in input.series.iter().enumerate() {
@@ -95,14 +79,36 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
         });
         let mut cursor = WindowCursor::default();
         let mut not_counter = not_counter;
+        let mut points: Vec<(i64, f64)> = Vec::new();
+        if as_series {
+            let ends = times.iter().map(|&t| input.eval_time(t));
+            let reach = series_span(&series.samples, &series.histograms).map_or(0, |(f, l)| {
+                ends.filter(|&e| e >= f && e - input.range < l).count()
+            });
+            points.reserve_exact(reach);
+        }
         for (step, &t) in times.iter().enumerate() {
-            let p = |i: usize| params[i][step];
             let te = input.eval_time(t);
             let (w, hw) = input.windows_from(i, t, &mut cursor);
             if w.is_empty() && hw.is_empty() {
                 continue;
             }
             any[step] = true;
+            if as_series {
+                // Floats only (checked above); absent_over_time never comes here.
+                let at = Step {
+                    t,
+                    te,
+                    range: input.range,
+                    step,
+                };
+                if let Some(v) =
+                    float_value(name, w, &at, &params, &mut not_counter, &mut non_counters)
+                {
+                    points.push((t, v));
+                }
+                continue;
+            }
             let res = &mut out[step];
             if !hw.is_empty() {
                 let window = Window {
@@ -127,44 +133,23 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                     continue;
                 }
             }
-            let v = match name {
-                "rate" | "increase" | "delta" => {
-                    let counter = name != "delta";
-                    if counter && w.len() > 1 {
-                        if let Some(n) = not_counter.take() {
-                            non_counters.push(n.to_string());
-                        }
-                    }
-                    extrapolated_rate(w, te - input.range, te, counter, name == "rate")
-                }
-                "irate" | "idelta" => instant_value(w, name == "irate"),
-                "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].0).0),
-                "predict_linear" => (w.len() >= 2).then(|| {
-                    let (slope, intercept) = linear_regression(w, t);
-                    intercept + slope * p(0)
-                }),
-                "resets" => Some(w.windows(2).filter(|p| p[1].1 < p[0].1).count() as f64),
-                "changes" => Some(
-                    w.windows(2)
-                        .filter(|p| !(p[1].1 == p[0].1 || (p[1].1.is_nan() && p[0].1.is_nan())))
-                        .count() as f64,
-                ),
-                "double_exponential_smoothing" | "holt_winters" => smoothing(w, p(0), p(1)),
-                "absent_over_time" => None,
-                _ => Some(over_time(
-                    name,
-                    w,
-                    if name == "quantile_over_time" {
-                        p(0)
-                    } else {
-                        0.0
-                    },
-                )),
+            let at = Step {
+                t,
+                te,
+                range: input.range,
+                step,
             };
+            let v = float_value(name, w, &at, &params, &mut not_counter, &mut non_counters);
             if let Some(v) = v {
                 res.push(VSample::float(series.labels.clone(), v, drop_name));
             }
         }
+        if as_series && !points.is_empty() {
+            series_out.push((series.labels.clone(), drop_name, points));
+        }
+    }
+    if as_series {
+        ev.series_result = Some(series_out);
     }
     if name == "absent_over_time" {
         let mut absent_labels = None;
@@ -185,6 +170,100 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
         ));
     }
     Ok(Some(Val::Vector(out)))
+}
+
+/// The position of the range-vector argument of the range function `name` (`None`: not
+/// one of them).
+pub(crate) fn matrix_arg(name: &str) -> Option<usize> {
+    Some(match name {
+        "quantile_over_time" => 1,
+        "rate"
+        | "irate"
+        | "increase"
+        | "delta"
+        | "idelta"
+        | "deriv"
+        | "predict_linear"
+        | "resets"
+        | "changes"
+        | "avg_over_time"
+        | "min_over_time"
+        | "max_over_time"
+        | "sum_over_time"
+        | "count_over_time"
+        | "stddev_over_time"
+        | "stdvar_over_time"
+        | "last_over_time"
+        | "first_over_time"
+        | "present_over_time"
+        | "mad_over_time"
+        | "ts_of_min_over_time"
+        | "ts_of_max_over_time"
+        | "ts_of_last_over_time"
+        | "ts_of_first_over_time"
+        | "absent_over_time"
+        | "double_exponential_smoothing"
+        | "holt_winters" => 0,
+        _ => return None,
+    })
+}
+
+/// Where a range function is evaluated: the step's time, its window's end (after `@` and
+/// `offset`), the window's length, and the step's index (for scalar parameters).
+struct Step {
+    t: i64,
+    te: i64,
+    range: i64,
+    step: usize,
+}
+
+/// A range function's float result over the floats `w` of one window (`None`: no sample).
+/// A counter function's first window of two or more points of a series whose name is not
+/// a counter's (`not_counter`, then cleared) records that name in `non_counters`.
+fn float_value(
+    name: &str,
+    w: &[(i64, f64)],
+    at: &Step,
+    params: &[Vec<f64>],
+    not_counter: &mut Option<&str>,
+    non_counters: &mut Vec<String>,
+) -> Option<f64> {
+    match name {
+        "rate" | "increase" | "delta" => {
+            let counter = name != "delta";
+            if counter && w.len() > 1 {
+                if let Some(n) = not_counter.take() {
+                    non_counters.push(n.to_string());
+                }
+            }
+            extrapolated_rate(w, at.te - at.range, at.te, counter, name == "rate")
+        }
+        "irate" | "idelta" => instant_value(w, name == "irate"),
+        "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].0).0),
+        "predict_linear" => (w.len() >= 2).then(|| {
+            let (slope, intercept) = linear_regression(w, at.t);
+            intercept + slope * params[0][at.step]
+        }),
+        "resets" => Some(w.windows(2).filter(|p| p[1].1 < p[0].1).count() as f64),
+        "changes" => Some(
+            w.windows(2)
+                .filter(|p| !(p[1].1 == p[0].1 || (p[1].1.is_nan() && p[0].1.is_nan())))
+                .count() as f64,
+        ),
+        "double_exponential_smoothing" | "holt_winters" => {
+            smoothing(w, params[0][at.step], params[1][at.step])
+        }
+        "absent_over_time" => None,
+        _ => Some(over_time(
+            name,
+            w,
+            if name == "quantile_over_time" {
+                params[0][at.step]
+            } else {
+                0.0
+            },
+        )),
+    }
 }
 
 /// For each step at `times`, how many series of `input` may have points in its window: a
