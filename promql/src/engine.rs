@@ -172,29 +172,32 @@ impl Engine {
     }
 }
 
-/// The selector an expression is, under any parentheses (nested less deeply than the
-/// evaluator allows, so that a deeper one fails there as before).
-fn plain_selector(mut expr: &Expr) -> Option<&promql_parser::parser::VectorSelector> {
+/// An expression under any parentheses, nested less deeply than the evaluator allows (a
+/// deeper one is left to fail there as before).
+fn unparen(mut expr: &Expr) -> Option<&Expr> {
     for _ in 0..crate::eval::MAX_DEPTH {
         match expr {
-            Expr::VectorSelector(vs) => return Some(vs),
             Expr::Paren(p) => expr = &p.expr,
-            _ => return None,
+            _ => return Some(expr),
         }
     }
     None
 }
 
-/// The function a call expression calls, under any parentheses (as [`plain_selector`]).
-fn top_call(mut expr: &Expr) -> Option<&str> {
-    for _ in 0..crate::eval::MAX_DEPTH {
-        match expr {
-            Expr::Call(c) => return Some(c.func.name),
-            Expr::Paren(p) => expr = &p.expr,
-            _ => return None,
-        }
+/// The selector an expression is, under any parentheses.
+fn plain_selector(expr: &Expr) -> Option<&promql_parser::parser::VectorSelector> {
+    match unparen(expr)? {
+        Expr::VectorSelector(vs) => Some(vs),
+        _ => None,
     }
-    None
+}
+
+/// The function a call expression calls, under any parentheses.
+fn top_call(expr: &Expr) -> Option<&str> {
+    match unparen(expr)? {
+        Expr::Call(c) => Some(c.func.name),
+        _ => None,
+    }
 }
 
 /// Float series of a range function under their final labels, sorted by them, as
