@@ -14,9 +14,11 @@ pub mod tail;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use logstore::{Cursor, FieldCount, Histogram, Options, Page, Query, Record, Store, TimeRange};
+use logstore::{
+    Cursor, FieldCount, Histogram, Options, Page, Query, Record, Stop, Store, TimeRange,
+};
 use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
 use tokio::sync::Semaphore;
 
@@ -103,7 +105,7 @@ impl From<logstore::Error> for LogStoreError {
 pub struct LogStore {
     store: Arc<Store>,
     settings: Settings,
-    queries: Semaphore,
+    queries: Arc<Semaphore>,
     /// `keiko_log_lines_ingested_total{protocol}`: lines stored.
     accepted: IntCounterVec,
     /// `keiko_log_lines_refused_total{protocol,reason}`: lines not stored.
@@ -184,7 +186,7 @@ impl LogStore {
         .expect("valid counter");
         Ok(Arc::new(LogStore {
             store: Arc::new(store),
-            queries: Semaphore::new(settings.max_concurrent_queries.max(1)),
+            queries: Arc::new(Semaphore::new(settings.max_concurrent_queries.max(1))),
             settings,
             accepted,
             refused,
@@ -297,20 +299,28 @@ impl LogStore {
     }
 
     /// Runs one read on a blocking thread, gated by the concurrency limit and the timeout.
+    /// The job holds its permit until it ends, so a read the caller gave up on still
+    /// counts against the limit; reads that can stop early get the deadline as a [`Stop`]
+    /// and end within one segment of it.
     async fn read<T, F>(&self, job: F) -> Result<T, LogStoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, logstore::Error> + Send + 'static,
+        F: FnOnce(&Store, &Stop) -> Result<T, logstore::Error> + Send + 'static,
     {
-        let _permit = tokio::time::timeout(QUERY_WAIT, self.queries.acquire())
+        let permit = tokio::time::timeout(QUERY_WAIT, self.queries.clone().acquire_owned())
             .await
             .map_err(|_| LogStoreError::Busy)?
             .map_err(|_| LogStoreError::Busy)?;
         let store = self.store.clone();
-        let task = tokio::task::spawn_blocking(move || job(&store));
         let timeout = self.settings.query_timeout;
+        let stop = Stop::at(Instant::now() + timeout);
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job(&store, &stop)
+        });
+        let timed_out = LogStoreError::Timeout(timeout.as_millis() as u64);
         match tokio::time::timeout(timeout, task).await {
-            Err(_) => Err(LogStoreError::Timeout(timeout.as_millis() as u64)),
+            Err(_) | Ok(Ok(Err(logstore::Error::Stopped))) => Err(timed_out),
             Ok(Err(join)) => Err(LogStoreError::Failed(join.to_string())),
             Ok(Ok(r)) => r.map_err(LogStoreError::from),
         }
@@ -323,8 +333,15 @@ impl LogStore {
         limit: usize,
         cursor: Option<Cursor>,
     ) -> Result<Page, LogStoreError> {
-        self.read(move |s| s.search(&query, range, limit, cursor))
-            .await
+        self.read(move |s, stop| {
+            let page = s.search_until(&query, range, limit, cursor, stop)?;
+            // A page cut by the deadline is not an answer: the caller gets the timeout.
+            if page.stopped {
+                return Err(logstore::Error::Stopped);
+            }
+            Ok(page)
+        })
+        .await
     }
 
     /// The oldest `limit` lines matching `query` in `range` after `after`, oldest first.
@@ -335,7 +352,7 @@ impl LogStore {
         limit: usize,
         after: Cursor,
     ) -> Result<Vec<logstore::Hit>, LogStoreError> {
-        self.read(move |s| s.search_after(&query, range, limit, after))
+        self.read(move |s, _| s.search_after(&query, range, limit, after))
             .await
     }
 
@@ -345,7 +362,7 @@ impl LogStore {
         range: TimeRange,
         interval_ns: i64,
     ) -> Result<Histogram, LogStoreError> {
-        self.read(move |s| s.histogram(&query, range, interval_ns))
+        self.read(move |s, _| s.histogram(&query, range, interval_ns))
             .await
     }
 
@@ -354,7 +371,7 @@ impl LogStore {
         query: Query,
         range: TimeRange,
     ) -> Result<Vec<FieldCount>, LogStoreError> {
-        self.read(move |s| s.fields(&query, range)).await
+        self.read(move |s, _| s.fields(&query, range)).await
     }
 
     pub async fn field_values(
@@ -364,7 +381,7 @@ impl LogStore {
         field: String,
         limit: usize,
     ) -> Result<Vec<FieldCount>, LogStoreError> {
-        self.read(move |s| s.field_values(&query, range, &field, limit))
+        self.read(move |s, stop| s.field_values_until(&query, range, &field, limit, stop))
             .await
     }
 
@@ -458,5 +475,37 @@ mod tests {
         let refused = store.refused.with_label_values(&["jsonl", "limit"]).get();
         assert_eq!(refused, 3);
         assert_eq!(store.append("jsonl", vec![line("fits")]).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_read_past_its_deadline_answers_timeout_and_holds_its_permit_until_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            query_timeout: Duration::ZERO,
+            max_concurrent_queries: 1,
+            ..Settings::default()
+        };
+        let store = LogStore::open(dir.path(), settings).unwrap();
+        store
+            .append("jsonl", vec![Record::log(1, 9, "api", "hello")])
+            .await
+            .unwrap();
+        let all = || logstore::parse("hello").unwrap();
+        // The deadline is due before the first segment: no partial page, a timeout.
+        let found = store.search(all(), TimeRange::all(), 10, None).await;
+        assert!(matches!(found, Err(LogStoreError::Timeout(0))), "{found:?}");
+        let values = store
+            .field_values(all(), TimeRange::all(), "service".into(), 10)
+            .await;
+        assert!(
+            matches!(values, Err(LogStoreError::Timeout(0))),
+            "{values:?}"
+        );
+        // The permit comes back once the blocking job has ended.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.queries.available_permits() == 0 {
+            assert!(Instant::now() < deadline, "the permit was never given back");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
