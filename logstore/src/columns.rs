@@ -40,12 +40,13 @@ struct Slot {
 /// One seeded hasher for every dictionary's index.
 static VALUES: LazyLock<FastHasher> = LazyLock::new(FastHasher::default);
 
-/// A value's hash: 32 bits, repeated in both halves so the table's bucket (low bits) and
-/// tag (high bits) both come from it, and a slot can give it back whole.
+/// A value's hash, 32 bits: a slot keeps it whole (see [`spread`]).
 fn value_hash(value: &str) -> u32 {
     VALUES.hash_one(value) as u32
 }
 
+/// A value's hash as the table's: repeated in both halves so the table's bucket (low bits)
+/// and tag (high bits) both come from it, and a slot can give it back whole.
 fn spread(hash: u32) -> u64 {
     u64::from(hash) << 32 | u64::from(hash)
 }

@@ -54,8 +54,9 @@ pub(crate) const SUMMARY_VALUES: usize = 64;
 /// A column or attribute with a value longer than this gets no summary (summaries stay in
 /// memory with the directory while the block is open).
 pub(crate) const SUMMARY_VALUE_BYTES: usize = 128;
-/// The summaries of one block hold at most this many value bytes in all; columns are
-/// summarised first, then attributes in order, until the budget is spent.
+/// The summaries of one block hold at most this many bytes in all (each value's bytes and
+/// its entry); columns are summarised first, then attributes in order, until the budget is
+/// spent.
 pub(crate) const SUMMARY_BYTES: usize = 64 << 10;
 /// Rows per body frame: a page of results decompresses only the frames it touches.
 pub(crate) const FRAME_ROWS: usize = 4096;

@@ -82,7 +82,12 @@ fn summarize(col: &StrColumn, times: &[i64], budget: &mut usize) -> Option<Vec<V
     {
         return None;
     }
-    let bytes: usize = col.values.iter().map(String::len).sum();
+    // What the summary holds in memory: each value's bytes and its entry.
+    let bytes: usize = col
+        .values
+        .iter()
+        .map(|v| v.len() + std::mem::size_of::<ValueRange>())
+        .sum();
     *budget = budget.checked_sub(bytes)?;
     let mut out: Vec<ValueRange> = col
         .values

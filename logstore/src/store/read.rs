@@ -240,10 +240,8 @@ impl Store {
             return None;
         }
         let (lo, hi) = time_bounds(scope.query, seg, &self.schema)?;
-        let TimeRange { from, to } = scope.range;
-        let lo = lo.max(from);
-        let hi = hi.min(to.saturating_sub(1));
-        let hi = scope.cursor.map_or(hi, |c| hi.min(c.time));
+        let lo = lo.max(scope.range.from);
+        let hi = hi.min(self.newest(seg, scope));
         (lo <= hi).then_some((lo, hi))
     }
 
