@@ -251,14 +251,15 @@ pub fn trace_ids(
     }
 }
 
-/// All records of `query` over all time, a page at a time, at most `max`; `None` when
-/// `stop` came due first.
+/// All records of `query` over all time, a page at a time, about `max` at most, with
+/// whether they are all of them (false when cut at `max`); `None` when `stop` came due
+/// first.
 fn collect(
     store: &Store,
     query: &Query,
     max: usize,
     stop: &Stop,
-) -> Result<Option<Vec<Record>>, TraceStoreError> {
+) -> Result<Option<(Vec<Record>, bool)>, TraceStoreError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -269,14 +270,16 @@ fn collect(
         out.extend(page.hits.into_iter().map(|h| h.record));
         match page.next {
             Some(next) if out.len() < max => cursor = Some(next),
-            _ => return Ok(Some(out)),
+            Some(_) => return Ok(Some((out, false))),
+            None => return Ok(Some((out, true))),
         }
     }
 }
 
 /// The merged summaries of `ids`, in their order (ids the store has no summary for are
-/// left out), and whether `stop` came due first: then only the summaries read whole are
-/// given (a summary merged from part of its records would miscount).
+/// left out), and whether `stop` came due first or a chunk's records were cut at
+/// [`MAX_TRACE_SPANS`]: then only the summaries read whole are given (a summary merged from
+/// part of its records would miscount).
 pub fn summaries(
     store: &Store,
     ids: &[String],
@@ -288,7 +291,7 @@ pub fn summaries(
             equals("rec", TRACE_REC),
             Query::Or(chunk.iter().map(|id| equals("trace_id", id)).collect()),
         ]);
-        let Some(records) = collect(store, &query, MAX_TRACE_SPANS, stop)? else {
+        let Some((records, true)) = collect(store, &query, MAX_TRACE_SPANS, stop)? else {
             return Ok((out, true));
         };
         let mut merged = merge_summaries(&records);
@@ -322,7 +325,7 @@ pub fn search(
 pub fn trace(store: &Store, id: &str) -> Result<Option<Trace>, TraceStoreError> {
     let id = normalize_trace_id(id)?;
     let query = Query::And(vec![spans_only(), equals("trace_id", &id)]);
-    let found = collect(store, &query, MAX_TRACE_SPANS, &Stop::never())?.unwrap_or_default();
+    let (found, _) = collect(store, &query, MAX_TRACE_SPANS, &Stop::never())?.unwrap_or_default();
     if found.is_empty() {
         return Ok(None);
     }
