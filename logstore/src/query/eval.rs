@@ -55,28 +55,6 @@ fn text_may_match(t: &Text, seg: &dyn Segment) -> bool {
     tokens(t.as_str()).iter().all(|tok| seg.may_have_token(tok))
 }
 
-/// Fails when a part of `q` can never be evaluated against `schema` (a range over text,
-/// a severity or integer that does not parse), so that a query is refused the same way
-/// whichever segments a bloom filter or an empty part lets it skip.
-pub(crate) fn check(q: &Query, schema: &Schema) -> Result<(), Error> {
-    match q {
-        Query::All | Query::Text(_) => Ok(()),
-        Query::Not(inner) => check(inner, schema),
-        Query::And(parts) | Query::Or(parts) => parts.iter().try_for_each(|p| check(p, schema)),
-        Query::Field { field, test } => match schema.resolve(field) {
-            FieldRef::Body => match test {
-                FieldTest::Range(..) => Err(body_range_error(field)),
-                _ => Ok(()),
-            },
-            FieldRef::Attribute(_) => Ok(()),
-            FieldRef::Time | FieldRef::Column(_) => match row_test(q, schema) {
-                Some((field, test)) => row_predicate(field, test, schema).map(drop),
-                None => Ok(()),
-            },
-        },
-    }
-}
-
 fn body_range_error(field: &str) -> Error {
     Error::InvalidQuery(format!(
         "`{field}` is text; ranges apply to numbers, severities and times"
@@ -84,8 +62,10 @@ fn body_range_error(field: &str) -> Error {
 }
 
 /// A query ready to run over many segments: the predicates of its parts that test a
-/// numeric column row by row are built once, here, not per segment. Building it checks
-/// the query as [`check`] does.
+/// numeric column row by row are built once, here, not per segment. Building it fails
+/// when a part can never be evaluated against the schema (a range over text, a severity
+/// or integer that does not parse), so that a query is refused the same way whichever
+/// segments a bloom filter or an empty part lets it skip.
 pub(crate) struct Plan<'q> {
     query: &'q Query,
     node: Node<'q>,
@@ -107,35 +87,39 @@ enum Node<'q> {
 
 impl<'q> Plan<'q> {
     pub(crate) fn new(q: &'q Query, schema: &Schema) -> Result<Plan<'q>, Error> {
-        check(q, schema)?;
-        Ok(Self::build(q, schema))
-    }
-
-    /// After [`check`]: every row predicate builds.
-    fn build(q: &'q Query, schema: &Schema) -> Plan<'q> {
-        let predicate = |field: &'q str, test: &'q FieldTest| {
-            row_predicate(field, test, schema).unwrap_or_else(|_| Box::new(|_| false))
-        };
         let node = match q {
             Query::And(parts) => {
                 let mut scans = Vec::new();
                 let mut indexed = Vec::new();
                 for p in parts {
                     match row_test(p, schema) {
-                        Some((field, test)) => scans.push((field, predicate(field, test))),
-                        None => indexed.push(Self::build(p, schema)),
+                        Some((field, test)) => {
+                            scans.push((field, row_predicate(field, test, schema)?));
+                        }
+                        None => indexed.push(Self::new(p, schema)?),
                     }
                 }
                 Node::And { indexed, scans }
             }
-            Query::Or(parts) => Node::Or(parts.iter().map(|p| Self::build(p, schema)).collect()),
-            Query::Not(inner) => Node::Not(Box::new(Self::build(inner, schema))),
+            Query::Or(parts) => Node::Or(
+                parts
+                    .iter()
+                    .map(|p| Self::new(p, schema))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Query::Not(inner) => Node::Not(Box::new(Self::new(inner, schema)?)),
+            Query::Field {
+                field,
+                test: FieldTest::Range(..),
+            } if matches!(schema.resolve(field), FieldRef::Body) => {
+                return Err(body_range_error(field));
+            }
             _ => match row_test(q, schema) {
-                Some((field, test)) => Node::Rows(field, predicate(field, test)),
+                Some((field, test)) => Node::Rows(field, row_predicate(field, test, schema)?),
                 None => Node::Leaf,
             },
         };
-        Plan { query: q, node }
+        Ok(Plan { query: q, node })
     }
 }
 
