@@ -65,17 +65,8 @@ impl Catalog {
         for &s in spans {
             let s: SpanFacts<'a> = s.into();
             let kind = s.kind.as_str();
-            let known = self
-                .services
-                .get(s.service)
-                .and_then(|ops| ops.get(s.name))
-                .is_some_and(|k| k == kind);
-            let since_scan_known = self.since_scan.as_ref().is_none_or(|t| {
-                t.get(s.service)
-                    .and_then(|ops| ops.get(s.name))
-                    .is_some_and(|k| k == kind)
-            });
-            if known && since_scan_known {
+            let changes = |t: &Table| changes(t, s.service, s.name, kind);
+            if !changes(&self.services) && !self.since_scan.as_ref().is_some_and(changes) {
                 continue;
             }
             match at.get(&(s.service, s.name)) {
@@ -135,24 +126,24 @@ pub struct NewName {
     kind: &'static str,
 }
 
-fn add_to(table: &mut Table, service: &str, operation: &str, kind: &str) {
-    if !table.contains_key(service) {
-        if table.len() >= MAX_SERVICES {
-            return;
-        }
-        table.insert(service.to_owned(), BTreeMap::new());
+/// Whether [`add_to`] would change `table`: a new service or operation while there is room
+/// (at most [`MAX_SERVICES`], each with at most [`MAX_OPERATIONS`]), or a new kind.
+fn changes(table: &Table, service: &str, operation: &str, kind: &str) -> bool {
+    match table.get(service) {
+        None => table.len() < MAX_SERVICES,
+        Some(ops) => match ops.get(operation) {
+            Some(k) => k != kind,
+            None => ops.len() < MAX_OPERATIONS,
+        },
     }
-    let Some(ops) = table.get_mut(service) else {
-        return;
-    };
-    let full = ops.len() >= MAX_OPERATIONS;
-    match ops.get_mut(operation) {
-        Some(k) if k == kind => {}
-        Some(k) => *k = kind.to_owned(),
-        None if !full => {
-            ops.insert(operation.to_owned(), kind.to_owned());
-        }
-        None => {}
+}
+
+fn add_to(table: &mut Table, service: &str, operation: &str, kind: &str) {
+    if changes(table, service, operation, kind) {
+        table
+            .entry(service.to_owned())
+            .or_default()
+            .insert(operation.to_owned(), kind.to_owned());
     }
 }
 
@@ -273,5 +264,35 @@ mod tests {
         let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
         let found = scan(store.engine(), &Stop::never()).unwrap();
         assert_eq!(found.services().len(), 50);
+    }
+
+    #[test]
+    fn a_full_table_reports_nothing_missing_for_names_it_would_not_take() {
+        let mut table = Catalog::default();
+        let fill: Vec<SpanLine> = (0..MAX_SERVICES)
+            .map(|i| {
+                span(
+                    &format!("{:016x}", i + 1),
+                    &format!("svc-{i}"),
+                    "op",
+                    SpanKind::Server,
+                )
+            })
+            .collect();
+        table.add(&fill.iter().collect::<Vec<_>>());
+        assert_eq!(table.services().len(), MAX_SERVICES);
+        // A new service has no room: nothing to add, as add() would not add it.
+        let new = span("00000000000000ff", "one-too-many", "op", SpanKind::Server);
+        assert!(table.missing(&[&new]).is_empty());
+        // A known operation's new kind and a new operation of a known service still count.
+        let kind = span("00000000000000fe", "svc-1", "op", SpanKind::Client);
+        let op = span("00000000000000fd", "svc-2", "other", SpanKind::Server);
+        assert_eq!(table.missing(&[&kind, &op]).len(), 2);
+        table.add_new(&table.missing(&[&kind, &op]));
+        assert_eq!(
+            table.operations("svc-1"),
+            [("op".to_owned(), "client".to_owned())]
+        );
+        assert_eq!(table.operations("svc-2").len(), 2);
     }
 }
