@@ -14,7 +14,9 @@ use logstore::{Cursor, Query, Record, Stop, Store, TimeRange, Value};
 use super::view::{merge_summaries, span_view};
 use crate::sources::traces::{AttrFilter, Trace, TraceMatches, TraceQuery, TraceSummary};
 use crate::traces::catalog::{equals, spans_only};
-use crate::traces::records::{self, stored_name, RESOURCE_PREFIX, SPAN_ID, TRACE_REC};
+use crate::traces::records::{
+    self, stored_name, REC, RESOURCE_PREFIX, SPAN_ID, SPAN_REC, TRACE_REC,
+};
 use crate::traces::TraceStoreError;
 
 pub const MAX_SEARCH_SPANS: usize = 100_000;
@@ -322,22 +324,27 @@ pub fn search(
 }
 
 /// Every span of trace `id` (a span sent twice counts once), by start time.
+///
+/// The store is asked for the trace id alone (answered from the blocks' id index and row
+/// frames, without a whole column); the trace's summary records (`rec=trace`, one per
+/// ingest batch) are dropped here.
 pub fn trace(store: &Store, id: &str) -> Result<Option<Trace>, TraceStoreError> {
     let id = normalize_trace_id(id)?;
-    let query = Query::And(vec![spans_only(), equals("trace_id", &id)]);
+    let query = equals("trace_id", &id);
     let (found, _) = collect(store, &query, MAX_TRACE_SPANS, &Stop::never())?.unwrap_or_default();
-    if found.is_empty() {
-        return Ok(None);
-    }
     let mut seen = HashSet::new();
     let mut spans: Vec<_> = found
         .into_iter()
+        .filter(|r| r.values.get(REC).and_then(Value::as_str) == Some(SPAN_REC))
         .filter(|r| {
             let span_id = r.values.get(SPAN_ID).and_then(Value::as_str);
             seen.insert(span_id.unwrap_or_default().to_owned())
         })
         .map(span_view)
         .collect();
+    if spans.is_empty() {
+        return Ok(None);
+    }
     spans.sort_by(|a, b| (a.start_ns, &a.span_id).cmp(&(b.start_ns, &b.span_id)));
     Ok(Some(Trace {
         trace_id: id,
@@ -480,6 +487,46 @@ mod tests {
         assert!(search(s, &slow, BUDGET).unwrap().traces.is_empty());
         assert!(normalize_trace_id("xyz").is_err());
         assert_eq!(trace(s, "00000000000000000000000000000001").unwrap(), None);
+    }
+
+    #[test]
+    fn a_trace_by_id_gives_its_spans_only_from_the_head_and_from_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
+        let t0 = 1_700_000_000_000_000_000;
+        // Two batches: each writes the trace's spans and a summary record (`rec=trace`).
+        store
+            .append_blocking(&[span("00000000000000c1", "", "api", "GET /", t0, 9)])
+            .unwrap();
+        store
+            .append_blocking(&[span(
+                "00000000000000c2",
+                "00000000000000c1",
+                "db",
+                "SELECT",
+                t0 + 1_000,
+                3,
+            )])
+            .unwrap();
+        let s = store.engine();
+        let all = |s: &Store| {
+            s.search(&equals("trace_id", TRACE), TimeRange::all(), 100, None)
+                .unwrap()
+                .hits
+        };
+        let ids = |t: Trace| -> Vec<String> { t.spans.into_iter().map(|s| s.span_id).collect() };
+        let records = all(s);
+        assert!(
+            records
+                .iter()
+                .any(|h| h.record.values[REC].as_str() == Some(TRACE_REC)),
+            "the store holds the trace's summaries too"
+        );
+        let want = ["00000000000000c1", "00000000000000c2"];
+        assert_eq!(ids(trace(s, TRACE).unwrap().unwrap()), want);
+        assert!(s.flush().unwrap(), "the head is cut into a block");
+        assert_eq!(all(s).len(), records.len());
+        assert_eq!(ids(trace(s, TRACE).unwrap().unwrap()), want);
     }
 
     #[test]
