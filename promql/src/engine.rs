@@ -210,7 +210,7 @@ fn assemble_floats(parts: Vec<FloatSeriesPart>) -> Result<Vec<Series>, QueryErro
             labels: if drop_name {
                 labels.without_name()
             } else {
-                Rc::try_unwrap(labels).unwrap_or_else(|l| (*l).clone())
+                Rc::unwrap_or_clone(labels)
             },
             samples,
         })
@@ -442,10 +442,7 @@ fn range_value(val: Val, ctx: &Ctx) -> Result<(Value, Vec<HistogramSeries>), Que
                 heads
                     .into_iter()
                     .zip(points)
-                    .map(|((l, d), samples)| {
-                        let labels = Rc::try_unwrap(l).unwrap_or_else(|l| (*l).clone());
-                        (labels, d, samples)
-                    })
+                    .map(|((l, d), samples)| (Rc::unwrap_or_clone(l), d, samples))
                     .collect(),
             )?;
             (Value::Matrix(f), h)
