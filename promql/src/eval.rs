@@ -7,6 +7,7 @@
 //! carries [`VSample::drop_name`] until the result is assembled.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -542,17 +543,14 @@ impl<'a> Evaluator<'a> {
         for s in series {
             self.check()?;
             let floats = &s.floats;
-            let (Some(first), Some(last)) = (floats.first(), floats.last()) else {
+            // Only the steps whose lookback window can reach the series (floats only here).
+            let Some(span) = series_span(floats, &s.histograms) else {
                 continue;
             };
-            // The steps whose lookback window can reach the series: from the first whose
-            // evaluation time is at or after its first sample, to the last whose window
-            // still holds its last one (as `window_capacities` counts them).
-            let from = ends.partition_point(|&e| e < first.0);
-            let to = ends.partition_point(|&e| e - lookback < last.0);
-            let mut points = Vec::with_capacity(to.saturating_sub(from));
+            let steps = steps_reaching(&ends, lookback, span);
+            let mut points = Vec::with_capacity(steps.len());
             let mut fi = 0;
-            for (i, &e) in ends.iter().enumerate().take(to).skip(from) {
+            for (i, &e) in ends.iter().enumerate().take(steps.end).skip(steps.start) {
                 while fi < floats.len() && floats[fi].0 <= e {
                     fi += 1;
                 }
@@ -762,10 +760,20 @@ pub(crate) fn series_span<F, H>(
     ))
 }
 
-/// For each step whose window ends at `ends[i]` (sorted: steps go forward, `@` holds them
-/// still) and reaches back `window` ms, how many of the series spanning `spans` (first and
-/// last time) may have points in it: from the step reaching a series' first point until
-/// the one whose window passes its last (+1 and -1 in a difference array). Each step's
+/// The steps whose windows can hold a point of a series spanning `(first, last)`, as
+/// indices into `ends`, the steps' window ends (sorted: steps go forward, `@` holds them
+/// still), each window reaching back `window` ms and open there, `(end - window, end]`:
+/// from the first step whose window end is at or after the series' first point to the
+/// last whose window start is before its last point. Empty when there is none.
+pub(crate) fn steps_reaching(ends: &[i64], window: i64, (first, last): (i64, i64)) -> Range<usize> {
+    let from = ends.partition_point(|&e| e < first);
+    let to = ends.partition_point(|&e| e - window < last);
+    from..to.max(from)
+}
+
+/// For each step whose window ends at `ends[i]` (sorted) and reaches back `window` ms, how
+/// many of the series spanning `spans` (first and last time) may have points in it: the
+/// steps [`steps_reaching`] each series (+1 and -1 in a difference array). Each step's
 /// result is allocated once at this size: growing 1,441 step vectors one sample at a time
 /// reallocated and copied each of them many times.
 pub(crate) fn window_capacities(
@@ -774,12 +782,11 @@ pub(crate) fn window_capacities(
     spans: impl Iterator<Item = (i64, i64)>,
 ) -> Vec<usize> {
     let mut delta = vec![0isize; ends.len() + 1];
-    for (first, last) in spans {
-        let from = ends.partition_point(|&e| e < first);
-        let to = ends.partition_point(|&e| e - window < last);
-        if from < to {
-            delta[from] += 1;
-            delta[to] -= 1;
+    for span in spans {
+        let steps = steps_reaching(ends, window, span);
+        if !steps.is_empty() {
+            delta[steps.start] += 1;
+            delta[steps.end] -= 1;
         }
     }
     let mut n = 0isize;
@@ -801,6 +808,27 @@ mod tests {
         let c = Ctx::new(0, 100, 30);
         assert_eq!(c.times().collect::<Vec<_>>(), [0, 30, 60, 90]);
         assert_eq!(Ctx::new(5, 5, 0).len(), 1);
+    }
+
+    #[test]
+    fn the_steps_reaching_a_series_are_those_whose_window_holds_part_of_its_span() {
+        // Steps every 10 ms, a window of 25 ms open at its start; and a step held still by `@`.
+        let forward: Vec<i64> = (0..12).map(|i| i * 10).collect();
+        let held = [50; 6];
+        for ends in [&forward[..], &held[..]] {
+            for first in -40..140 {
+                for last in (first..150).step_by(7) {
+                    let expected: Vec<usize> = (0..ends.len())
+                        .filter(|&i| ends[i] >= first && ends[i] - 25 < last)
+                        .collect();
+                    let got: Vec<usize> = steps_reaching(ends, 25, (first, last)).collect();
+                    assert_eq!(got, expected, "{ends:?} ({first}, {last})");
+                }
+            }
+        }
+        // A point exactly at a window's start is outside it.
+        assert!(steps_reaching(&[100], 25, (0, 75)).is_empty());
+        assert_eq!(steps_reaching(&[100], 25, (0, 76)), 0..1);
     }
 
     #[test]

@@ -8,8 +8,8 @@ use super::histogram_range::{with_histograms, Handled, Window};
 use super::FnCall;
 use crate::error::QueryError;
 use crate::eval::{
-    series_span, window_capacities, Evaluator, FloatSeriesPart, RangeInput, VSample, Val,
-    WindowCursor,
+    series_span, steps_reaching, window_capacities, Evaluator, FloatSeriesPart, RangeInput,
+    VSample, Val, WindowCursor,
 };
 use crate::stats::{format_go_g, kahan_inc, quantile, KahanSum, Mean, Variance};
 
@@ -66,6 +66,8 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
             .map(Vec::with_capacity)
             .collect()
     };
+    // The steps' window ends, for how many of them reach each series.
+    let ends: Vec<i64> = times.iter().map(|&t| input.eval_time(t)).collect();
     let mut any = vec![false; times.len()];
     let mut non_counters: Vec<String> = Vec::new();
     for (i, series) in input.series.iter().enumerate() {
@@ -81,10 +83,8 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
         let mut not_counter = not_counter;
         let mut points: Vec<(i64, f64)> = Vec::new();
         if as_series {
-            let ends = times.iter().map(|&t| input.eval_time(t));
-            let reach = series_span(&series.samples, &series.histograms).map_or(0, |(f, l)| {
-                ends.filter(|&e| e >= f && e - input.range < l).count()
-            });
+            let reach = series_span(&series.samples, &series.histograms)
+                .map_or(0, |span| steps_reaching(&ends, input.range, span).len());
             points.reserve_exact(reach);
         }
         for (step, &t) in times.iter().enumerate() {
