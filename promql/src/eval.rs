@@ -150,17 +150,17 @@ impl RangeInput {
         &s[from..to.max(from)]
     }
 
-    /// The float and histogram points of series `i` in the window of the step at `t`, as
-    /// [`RangeInput::window`] and [`RangeInput::histogram_window`] give them, found from
-    /// where `cursor` left the previous step's window of the same series: steps in time
-    /// order cost one pass over the series instead of a search per step.
+    /// The float and histogram points of series `i` in the window ending at `te` (a step's
+    /// [`RangeInput::eval_time`]), as [`RangeInput::window`] and
+    /// [`RangeInput::histogram_window`] give them, found from where `cursor` left the
+    /// previous step's window of the same series: steps in time order cost one pass over
+    /// the series instead of a search per step.
     pub fn windows_from(
         &self,
         i: usize,
-        t: i64,
+        te: i64,
         cursor: &mut WindowCursor,
     ) -> (&[(i64, f64)], &[HPoint]) {
-        let te = self.eval_time(t);
         let series = &self.series[i];
         let (s, h) = (&series.samples, &series.histograms);
         cursor.from = after(s, cursor.from, te - self.range);
@@ -866,12 +866,13 @@ mod tests {
             let mut cursor = WindowCursor::default();
             let mut t = -100;
             while t < 1600 {
-                assert_eq!(input.windows_from(0, t, &mut cursor).0, input.window(0, t));
+                let te = input.eval_time(t);
+                assert_eq!(input.windows_from(0, te, &mut cursor).0, input.window(0, t));
                 t += step;
             }
             // A step back in time (as with `@`) still finds its window.
             assert_eq!(
-                input.windows_from(0, 40, &mut cursor).0,
+                input.windows_from(0, input.eval_time(40), &mut cursor).0,
                 input.window(0, 40)
             );
         }

@@ -54,6 +54,8 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
     // forward), each step's samples kept in series order; or, for the whole expression of a
     // range query over floats only, each series' points straight into its result series.
     let times: Vec<i64> = ctx.times().collect();
+    // Each step's window end (after `@` and `offset`), the same for every series.
+    let ends: Vec<i64> = times.iter().map(|&t| input.eval_time(t)).collect();
     let as_series = series_wanted
         && name != "absent_over_time"
         && input.series.iter().all(|s| s.histograms.is_empty());
@@ -61,13 +63,11 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
     let mut out: Vec<Vec<VSample>> = if as_series {
         Vec::new()
     } else {
-        step_capacities(&input, &times)
+        step_capacities(&input, &ends)
             .into_iter()
             .map(Vec::with_capacity)
             .collect()
     };
-    // The steps' window ends, for how many of them reach each series.
-    let ends: Vec<i64> = times.iter().map(|&t| input.eval_time(t)).collect();
     let mut any = vec![false; times.len()];
     let mut non_counters: Vec<String> = Vec::new();
     for (i, series) in input.series.iter().enumerate() {
@@ -87,9 +87,8 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                 .map_or(0, |span| steps_reaching(&ends, input.range, span).len());
             points.reserve_exact(reach);
         }
-        for (step, &t) in times.iter().enumerate() {
-            let te = input.eval_time(t);
-            let (w, hw) = input.windows_from(i, t, &mut cursor);
+        for (step, (&t, &te)) in times.iter().zip(&ends).enumerate() {
+            let (w, hw) = input.windows_from(i, te, &mut cursor);
             if w.is_empty() && hw.is_empty() {
                 continue;
             }
@@ -266,18 +265,16 @@ fn float_value(
     }
 }
 
-/// For each step at `times`, how many series of `input` may have points in its window: a
-/// series' windows can hold points only from the step whose window end reaches its first
-/// point until the one whose window start passes its last. Each step's result is allocated
-/// once at this size; growing 1,441 result vectors one sample at a time reallocated and
-/// copied them ~13 times each at 5,000 series.
-fn step_capacities(input: &RangeInput, times: &[i64]) -> Vec<usize> {
-    let ends: Vec<i64> = times.iter().map(|&t| input.eval_time(t)).collect();
+/// For each step whose window ends at `ends[i]`, how many series of `input` may have
+/// points in its window ([`window_capacities`]). Each step's result is allocated once at
+/// this size; growing 1,441 result vectors one sample at a time reallocated and copied
+/// them ~13 times each at 5,000 series.
+fn step_capacities(input: &RangeInput, ends: &[i64]) -> Vec<usize> {
     let spans = input
         .series
         .iter()
         .filter_map(|s| series_span(&s.samples, &s.histograms));
-    window_capacities(&ends, input.range, spans)
+    window_capacities(ends, input.range, spans)
 }
 
 /// `rate`, `increase` and `delta`: the change over the window, extrapolated towards its
