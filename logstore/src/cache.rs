@@ -15,6 +15,13 @@ pub(crate) enum SectionKey {
     Body(u32),
     TokenDict,
     Postings(u32),
+    /// Row frame `n` (version 3).
+    RowFrame(u32),
+    /// Frame `frame` of the id index of column `column` (version 3).
+    IdIndex {
+        column: u32,
+        frame: u32,
+    },
 }
 
 type Entry = (Arc<dyn Any + Send + Sync>, usize);
@@ -100,6 +107,12 @@ impl Cache {
 
     pub(crate) fn bytes(&self) -> usize {
         self.lock().bytes
+    }
+
+    /// The keys of the cached sections, oldest first.
+    #[cfg(test)]
+    pub(crate) fn keys(&self) -> Vec<(u64, SectionKey)> {
+        self.lock().order.iter().copied().collect()
     }
 }
 

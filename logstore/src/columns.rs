@@ -232,6 +232,16 @@ pub(crate) trait Segment {
     fn body(&self, row: usize) -> Result<String, Error>;
     /// The whole record at `row`.
     fn record(&self, row: usize) -> Result<(u64, Record), Error>;
+    /// The rows whose `Id` column `column` holds exactly `value`, when the segment keeps
+    /// an index of that column (blocks since version 3, for ids that repeat); `None` when
+    /// the column must be read instead.
+    fn id_rows(&self, _column: usize, _value: &str) -> Result<Option<Bitset>, Error> {
+        Ok(None)
+    }
+    /// `(time, seq)` of each of `rows`.
+    fn keys(&self, rows: &[usize]) -> Result<Vec<(i64, u64)>, Error> {
+        keys_from_columns(self, rows)
+    }
     /// Every value of a string column or attribute with the time range of its rows, when
     /// the segment keeps such a summary (blocks, for few distinct values); `Some(&[])`
     /// when the segment surely has no row with a value.
@@ -242,4 +252,13 @@ pub(crate) trait Segment {
     fn int_bounds(&self, _column: usize) -> Option<(i64, i64)> {
         None
     }
+}
+
+/// `(time, seq)` of each of `rows` (below `seg.len()`), from the whole `times` and `seqs`.
+pub(crate) fn keys_from_columns<S: Segment + ?Sized>(
+    seg: &S,
+    rows: &[usize],
+) -> Result<Vec<(i64, u64)>, Error> {
+    let (times, seqs) = (seg.times()?, seg.seqs()?);
+    Ok(rows.iter().map(|&r| (times[r], seqs[r])).collect())
 }

@@ -40,6 +40,11 @@ impl<'a> Reader<'a> {
         self.rest.is_empty()
     }
 
+    /// Bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
     pub(crate) fn u(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for (i, &b) in self.rest.iter().enumerate().take(10) {
@@ -78,7 +83,12 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = self.len()?;
-        let (head, rest) = self.rest.split_at(n);
+        self.take(n)
+    }
+
+    /// The next `n` bytes.
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.rest.split_at_checked(n)?;
         self.rest = rest;
         Some(head)
     }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! <store>/blocks/<id>.blk:
-//!   "KLSB" | version u8 (2; 1 is read too)
+//!   "KLSB" | version u8 (3; 1 and 2 are read too)
 //!   section*                       each zstd-compressed on its own
 //!   directory                      uncompressed (see below)
 //!   dir_len: u32 LE | crc32(directory): u32 LE | "KLSB"
@@ -16,10 +16,20 @@
 //!   | uvarint #body_frames | ref* | ref token_dict | uvarint #postings_frames | ref*
 //!   | bloom body_tokens | bloom ids
 //!   | uvarint #summaries | summary*             (version 2 only)
-//!   | uvarint #int_bounds | (uvarint column | varint min | varint max)*   (version 2 only)
+//!   | uvarint #int_bounds | (uvarint column | varint min | varint max)*   (version 2 on)
+//!   | uvarint #row_frames | ref*                                         (version 3 on)
+//!   | uvarint #id_indexes | (uvarint column | uvarint #frames | (bytes first_value | ref)*)*
+//!                                                                        (version 3 on)
 //! ref := uvarint offset | uvarint len | uvarint raw_len | u32 LE crc32(compressed)
 //! summary := uvarint kind (0 column, 1 attribute) | uvarint index (column, or position
 //!   in the attribute list) | uvarint #values | (bytes value | varint min_time | varint max_time)*
+//! row_frame := row*      (ROW_FRAME_ROWS rows, the last frame fewer)
+//! row := varint time | uvarint seq | field* (one per schema column)
+//!   | uvarint #attrs | (uvarint attr_position | bytes value)*   (positions ascending)
+//! field := Int/Severity: varint (i64::MIN = absent)
+//!   | string: uvarint 0 (absent) or len + 1, then the bytes
+//! id_frame := (bytes value | uvarint #rows | uvarint row_delta*)*
+//!   values ascending, a frame cut once it holds ID_FRAME_BYTES raw
 //! ```
 //!
 //! Rows are sorted by `(time, seq)`. Sections: `times` (first time, then deltas), `seqs`
@@ -37,17 +47,35 @@
 //! `api` rows all lie an hour back, or whose dictionary has no `api`. Version 1 blocks
 //! (without summaries) stay readable; their queries only skip less.
 //!
+//! Version 3 adds two families of sections, so that reading one record or the rows of one
+//! id reads a few small sections instead of whole columns (the existing sections are
+//! unchanged, and search, counts and facets read them as before):
+//! - **row frames**: every row again, [`ROW_FRAME_ROWS`] to a frame, with its time, seq,
+//!   every column value and its attributes (bodies stay in the body frames). A record is
+//!   read from one row frame and one body frame; the `(time, seq)` of a few rows likewise.
+//! - **id indexes**: for each `Id` column whose values repeat (at most half as many
+//!   distinct values as rows that have one: `trace_id`, `parent_id`, not the unique
+//!   `span_id`), its values in ascending order, each with its rows, in frames of about
+//!   [`ID_FRAME_BYTES`]; the directory holds each frame's first value, so an exact lookup
+//!   reads one frame.
+//!
+//! Version 1 and 2 blocks stay readable (their records come from the whole columns as
+//! before). An older binary refuses a version 3 block ("bad header or version"): once a
+//! store has written one there is no going back to an older release.
+//!
 //! A block is written under `<id>.tmp`, fsynced, renamed into place and the directory
 //! fsynced; it is never modified after, only deleted by retention.
 
+mod id_index;
 mod read;
+mod rows;
 mod write;
 
 pub(crate) use read::Block;
 pub(crate) use write::write_block;
 
 pub(crate) const MAGIC: &[u8; 4] = b"KLSB";
-pub(crate) const VERSION: u8 = 2;
+pub(crate) const VERSION: u8 = 3;
 /// Columns and attributes with at most this many distinct values in a block get a value
 /// summary in its directory.
 pub(crate) const SUMMARY_VALUES: usize = 64;
@@ -62,6 +90,10 @@ pub(crate) const SUMMARY_BYTES: usize = 64 << 10;
 pub(crate) const FRAME_ROWS: usize = 4096;
 /// Raw bytes per postings frame.
 pub(crate) const POSTINGS_FRAME_BYTES: usize = 256 << 10;
+/// Rows per row frame (version 3): a record reads one, a short trace usually one too.
+pub(crate) const ROW_FRAME_ROWS: usize = 1024;
+/// Raw bytes at which an id index frame is cut (version 3).
+pub(crate) const ID_FRAME_BYTES: usize = 32 << 10;
 
 /// Where a section lies in the file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -94,7 +126,15 @@ pub(crate) struct Directory {
     pub(crate) summaries: Vec<(SummaryKey, Vec<ValueRange>)>,
     /// `(column, min, max)` of the `Int` columns that have values (version 2).
     pub(crate) int_bounds: Vec<(usize, i64, i64)>,
+    /// Row frames, [`ROW_FRAME_ROWS`] rows each (version 3; empty before).
+    pub(crate) row_frames: Vec<SectionRef>,
+    /// Per indexed `Id` column, its id index frames with the first value of each (version
+    /// 3; empty before).
+    pub(crate) id_index: Vec<(usize, IdFrames)>,
 }
+
+/// The frames of one column's id index, each with its first value, values ascending.
+pub(crate) type IdFrames = Vec<(String, SectionRef)>;
 
 /// What a value summary describes: a schema column or an attribute (by its position in
 /// [`Directory::attributes`]).
@@ -108,3 +148,5 @@ pub(crate) use crate::columns::ValueRange;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod v3_tests;

@@ -5,11 +5,12 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::id_index::decode_tails;
 use super::{Directory, SectionRef, SummaryKey, ValueRange, FRAME_ROWS, MAGIC, VERSION};
 use crate::bitset::Bitset;
 use crate::bloom::{id_key, Bloom};
 use crate::cache::{Cache, SectionKey};
-use crate::columns::{Segment, Shared, StrColumn, StrKey};
+use crate::columns::{keys_from_columns, Segment, Shared, StrColumn, StrKey};
 use crate::error::Error;
 use crate::schema::MAX_COLUMNS;
 use crate::schema::{Record, Value};
@@ -25,11 +26,11 @@ pub(crate) struct Block {
     file: File,
     pub(crate) dir: Directory,
     /// Schema column is `Int`/`Severity` (true) or a string column.
-    numeric: Vec<bool>,
+    pub(super) numeric: Vec<bool>,
     cache: Arc<Cache>,
 }
 
-fn read_ref(r: &mut Reader<'_>) -> Option<SectionRef> {
+pub(super) fn read_ref(r: &mut Reader<'_>) -> Option<SectionRef> {
     Some(SectionRef {
         offset: r.u()?,
         len: r.u()?,
@@ -73,7 +74,8 @@ fn decode_summaries(r: &mut Reader<'_>, columns: usize, attributes: usize) -> Op
     Some((summaries, bounds))
 }
 
-fn decode_directory(bytes: &[u8], columns: usize, version: u8) -> Option<Directory> {
+fn decode_directory(bytes: &[u8], numeric: &[bool], version: u8) -> Option<Directory> {
+    let columns = numeric.len();
     let mut r = Reader::new(bytes);
     let rows = usize::try_from(r.u()?).ok()?;
     let (min_time, max_time) = (r.i()?, r.i()?);
@@ -104,6 +106,11 @@ fn decode_directory(bytes: &[u8], columns: usize, version: u8) -> Option<Directo
     } else {
         (Vec::new(), Vec::new())
     };
+    let (row_frames, id_index) = if version >= 3 {
+        decode_tails(&mut r, rows, numeric)?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     r.done().then_some(Directory {
         rows,
         min_time,
@@ -122,6 +129,8 @@ fn decode_directory(bytes: &[u8], columns: usize, version: u8) -> Option<Directo
         id_bloom,
         summaries,
         int_bounds,
+        row_frames,
+        id_index,
     })
 }
 
@@ -189,7 +198,7 @@ impl Block {
             return Err(corrupt("bad header or version"));
         }
         let dir =
-            decode_directory(&d, numeric.len(), head[4]).ok_or_else(|| corrupt("bad directory"))?;
+            decode_directory(&d, &numeric, head[4]).ok_or_else(|| corrupt("bad directory"))?;
         if dir.schema != schema {
             return Err(Error::InvalidSchema(format!(
                 "block {} was written with schema {:?}, the store has {schema:?}",
@@ -223,7 +232,7 @@ impl Block {
     }
 
     /// A section decoded by `decode` (`None` = corrupt), through the cache.
-    fn load<T: Send + Sync + 'static>(
+    pub(super) fn load<T: Send + Sync + 'static>(
         &self,
         key: SectionKey,
         r: &SectionRef,
@@ -462,6 +471,31 @@ impl Segment for Block {
     }
 
     fn record(&self, row: usize) -> Result<(u64, Record), Error> {
+        if self.dir.row_frames.is_empty() {
+            self.record_from_columns(row)
+        } else {
+            self.frame_record(row)
+        }
+    }
+
+    fn id_rows(&self, column: usize, value: &str) -> Result<Option<Bitset>, Error> {
+        self.indexed_rows(column, value)
+    }
+
+    /// From the row frames when the rows are few (a page of a narrow query), else from
+    /// the whole `times` and `seqs` sections.
+    fn keys(&self, rows: &[usize]) -> Result<Vec<(i64, u64)>, Error> {
+        if !self.dir.row_frames.is_empty() && rows.len() * 64 <= self.dir.rows {
+            self.frame_keys(rows)
+        } else {
+            keys_from_columns(self, rows)
+        }
+    }
+}
+
+impl Block {
+    /// The record at `row` from the whole columns: the read of blocks before version 3.
+    pub(crate) fn record_from_columns(&self, row: usize) -> Result<(u64, Record), Error> {
         let mut values = Vec::with_capacity(self.numeric.len());
         for (i, &numeric) in self.numeric.iter().enumerate() {
             values.push(if numeric {

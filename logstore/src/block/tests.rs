@@ -126,16 +126,18 @@ fn blocks_keep_value_summaries_and_version_1_blocks_still_read() {
     assert!(block.value_ranges(StrKey::Column(4)).is_none());
     let want: Vec<_> = (0..200).map(|r| block.record(r).unwrap()).collect();
 
-    // The same block as version 1 wrote it: no summaries in the directory.
+    // The same block as version 1 wrote it: no summaries, no row frames, no id index.
     let mut bytes = std::fs::read(&path).unwrap();
     let n = bytes.len();
     let dlen = u32::from_le_bytes(bytes[n - 12..n - 8].try_into().unwrap()) as usize;
     let mut dir = block.dir.clone();
     dir.summaries.clear();
     dir.int_bounds.clear();
+    dir.row_frames.clear();
+    dir.id_index.clear();
     let mut d = Vec::new();
     write::encode_directory(&mut d, &dir);
-    d.truncate(d.len() - 2); // the two empty counts version 1 lacks
+    d.truncate(d.len() - 4); // the four empty counts version 1 lacks (v2's, then v3's)
     bytes.truncate(n - 12 - dlen);
     bytes[4] = 1;
     bytes.extend_from_slice(&d);

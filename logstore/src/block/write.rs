@@ -4,6 +4,8 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
+use super::id_index::{encode_tails, indexed, write_id_index};
+use super::rows::write_row_frames;
 use super::{
     Directory, SectionRef, SummaryKey, ValueRange, FRAME_ROWS, MAGIC, POSTINGS_FRAME_BYTES,
     SUMMARY_BYTES, SUMMARY_VALUES, SUMMARY_VALUE_BYTES, VERSION,
@@ -16,7 +18,7 @@ use crate::head::{ColumnBuilder, Head};
 use crate::schema::ColumnKind;
 use crate::varint::{put_bytes, put_i, put_u};
 
-struct SectionWriter<W: Write> {
+pub(super) struct SectionWriter<W: Write> {
     out: W,
     pos: u64,
     level: i32,
@@ -29,7 +31,7 @@ impl<W: Write> SectionWriter<W> {
         Ok(())
     }
 
-    fn section(&mut self, raw: &[u8]) -> std::io::Result<SectionRef> {
+    pub(super) fn section(&mut self, raw: &[u8]) -> std::io::Result<SectionRef> {
         let compressed = zstd::bulk::compress(raw, self.level)?;
         let r = SectionRef {
             offset: self.pos,
@@ -219,6 +221,15 @@ fn write_sections<W: Write>(
             summaries.push((SummaryKey::Attribute(p), s));
         }
     }
+    let row_frames = write_row_frames(w, head, order, new_row)?;
+    let mut id_index = Vec::new();
+    for (i, c) in head.columns.iter().enumerate() {
+        if let (ColumnKind::Id, ColumnBuilder::Strs(b)) = (head.kinds[i], c) {
+            if indexed(&b.column) {
+                id_index.push((i, write_id_index(w, &b.column, new_row)?));
+            }
+        }
+    }
     let mut body_frames = Vec::new();
     for frame in order.chunks(FRAME_ROWS) {
         raw.clear();
@@ -286,6 +297,8 @@ fn write_sections<W: Write>(
         id_bloom,
         summaries,
         int_bounds,
+        row_frames,
+        id_index,
     })
 }
 
@@ -338,4 +351,5 @@ pub(crate) fn encode_directory(out: &mut Vec<u8>, d: &Directory) {
         put_i(out, lo);
         put_i(out, hi);
     }
+    encode_tails(out, d);
 }

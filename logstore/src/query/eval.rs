@@ -310,7 +310,15 @@ fn field_rows(
                 let v = seg.ints(i)?;
                 Ok(Bitset::from_fn(n, |r| v[r] != i64::MIN && pred(v[r])))
             }
-            ColumnKind::Keyword | ColumnKind::Id => str_rows(seg, StrKey::Column(i), test, true),
+            ColumnKind::Id => match test {
+                // A whole id: the segment's id index when it keeps one.
+                FieldTest::Equals(t) if !is_wildcard(t) => match seg.id_rows(i, t.as_str())? {
+                    Some(rows) => Ok(rows),
+                    None => str_rows(seg, StrKey::Column(i), test, true),
+                },
+                _ => str_rows(seg, StrKey::Column(i), test, true),
+            },
+            ColumnKind::Keyword => str_rows(seg, StrKey::Column(i), test, true),
         },
         FieldRef::Attribute(name) => str_rows(seg, StrKey::Attribute(name), test, false),
     }

@@ -313,14 +313,16 @@ impl Store {
         // is not read.
         let floor = Cell::new(i64::MIN);
         let done = self.scan_above(&scope, &floor, &mut |seg, rows| {
-            let times = seg.times()?;
-            let seqs = seg.seqs()?;
             let mut cands: Vec<(i64, u64, usize)> = if seg.sorted() {
-                rows.iter_desc()
-                    .take(limit)
-                    .map(|r| (times[r], seqs[r], r))
+                // The newest rows are the last ones: only their keys are read.
+                let picked: Vec<usize> = rows.iter_desc().take(limit).collect();
+                let keys = seg.keys(&picked)?;
+                keys.into_iter()
+                    .zip(picked)
+                    .map(|((t, s), r)| (t, s, r))
                     .collect()
             } else {
+                let (times, seqs) = (seg.times()?, seg.seqs()?);
                 let mut all: Vec<_> = rows.iter().map(|r| (times[r], seqs[r], r)).collect();
                 all.sort_unstable_by_key(|c| std::cmp::Reverse((c.0, c.1)));
                 all.truncate(limit);

@@ -1,4 +1,5 @@
 use super::*;
+use crate::cache::SectionKey;
 use crate::severity::{CRITICAL, DEBUG, ERROR, INFO, WARNING};
 use crate::{parse, LogColumn, Query, Value};
 
@@ -579,4 +580,61 @@ fn concurrent_appends_share_fsyncs_and_all_survive_a_reopen() {
             .unwrap(),
         1
     );
+}
+
+#[test]
+fn a_trace_lookup_reads_only_frames() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = || Options {
+        max_block_rows: 1 << 20,
+        ..options()
+    };
+    // Three blocks of 20 k rows and the head; trace `t-7` has rows in all four.
+    let record = |i: i64| {
+        let trace = if i % 20_000 < 3 {
+            "t-7".to_owned()
+        } else {
+            format!("t-{}", i / 4 + 100)
+        };
+        Record::log(i * S, INFO, "api", &format!("call {i}"))
+            .with(LogColumn::TraceId, &trace)
+            .with(LogColumn::SpanId, &format!("s-{i}"))
+            .attr("http.method", "GET")
+    };
+    let all: Vec<Record> = (0..61_000).map(record).collect();
+    let head = Store::open(tmp.path().join("head"), Schema::logs(), opts()).unwrap();
+    head.append(&all).unwrap();
+    let blocks = Store::open(tmp.path().join("blocks"), Schema::logs(), opts()).unwrap();
+    for chunk in all.chunks(20_000) {
+        blocks.append(chunk).unwrap();
+        if chunk.len() == 20_000 {
+            blocks.flush().unwrap();
+        }
+    }
+    assert_eq!(blocks.read_segments().blocks.len(), 3);
+    let search = |s: &Store, q: &str| s.search(&parse(q).unwrap(), TimeRange::all(), 100, None);
+    assert_eq!(
+        search(&blocks, "trace_id:t-7").unwrap().hits,
+        search(&head, "trace_id:t-7").unwrap().hits
+    );
+    assert_eq!(search(&blocks, "trace_id:t-7").unwrap().hits.len(), 12);
+    // Every block read for `t-7` answered from its id index and row frames alone.
+    let cached = blocks.cache.keys();
+    assert!(!cached.is_empty());
+    assert!(blocks.cache.bytes() < 2 << 20, "{}", blocks.cache.bytes());
+    assert!(
+        cached.iter().all(|(_, k)| matches!(
+            k,
+            SectionKey::IdIndex { .. } | SectionKey::RowFrame(_) | SectionKey::Body(_)
+        )),
+        "{cached:?}"
+    );
+    for q in [
+        "trace_id:t-5000",
+        "trace_id:t-99",
+        "trace_id:t-7 OR span_id:s-9",
+    ] {
+        let want = search(&head, q).unwrap();
+        assert_eq!(search(&blocks, q).unwrap().hits, want.hits, "{q}");
+    }
 }
