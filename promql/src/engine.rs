@@ -9,8 +9,7 @@ use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{self, Expr};
 
 use crate::error::QueryError;
-use crate::eval::{Annotations, Ctx, Evaluator, FloatSeriesPart, VSample, Val};
-use crate::functions::matrix_arg;
+use crate::eval::{Annotations, Ctx, Evaluator, FloatSeriesPart, RangeAnswer, VSample, Val};
 use crate::histogram::FloatHistogram;
 use crate::storage::Queryable;
 use crate::value::{HistogramSeries, Labels, QueryResult, Sample, Series, Value};
@@ -143,23 +142,12 @@ impl Engine {
             cancel,
         );
         let ctx = Ctx::new(start_ms, end_ms, if instant { 0 } else { step_ms });
-        let (value, histograms) = match plain_selector(expr).filter(|_| !instant) {
-            // A range query of a bare selector: its series straight, without per-step vectors.
-            Some(vs) => match ev.selector_series(vs, &ctx)? {
-                Ok(series) => (Value::Matrix(series), Vec::new()),
-                Err(val) => range_value(val, &ctx)?,
-            },
-            None => {
-                // A range query of a range function (`rate(x[5m])`) may get its series
-                // straight from the function, without per-step vectors.
-                ev.series_wanted =
-                    !instant && top_call(expr).is_some_and(|c| matrix_arg(c).is_some());
-                let val = ev.eval(expr, &ctx)?;
-                match ev.series_result.take() {
-                    Some(parts) => (Value::Matrix(assemble_floats(parts)?), Vec::new()),
-                    None if instant => instant_value(val, start_ms)?,
-                    None => range_value(val, &ctx)?,
-                }
+        let (value, histograms) = if instant {
+            instant_value(ev.eval(expr, &ctx)?, start_ms)?
+        } else {
+            match ev.eval_range_query(expr, &ctx)? {
+                RangeAnswer::Series(parts) => (Value::Matrix(assemble_floats(parts)?), Vec::new()),
+                RangeAnswer::Steps(val) => range_value(val, &ctx)?,
             }
         };
         let Annotations { warnings, infos } = ev.annotations;
@@ -172,37 +160,10 @@ impl Engine {
     }
 }
 
-/// An expression under any parentheses, nested less deeply than the evaluator allows (a
-/// deeper one is left to fail there as before).
-fn unparen(mut expr: &Expr) -> Option<&Expr> {
-    for _ in 0..crate::eval::MAX_DEPTH {
-        match expr {
-            Expr::Paren(p) => expr = &p.expr,
-            _ => return Some(expr),
-        }
-    }
-    None
-}
-
-/// The selector an expression is, under any parentheses.
-fn plain_selector(expr: &Expr) -> Option<&promql_parser::parser::VectorSelector> {
-    match unparen(expr)? {
-        Expr::VectorSelector(vs) => Some(vs),
-        _ => None,
-    }
-}
-
-/// The function a call expression calls, under any parentheses.
-fn top_call(expr: &Expr) -> Option<&str> {
-    match unparen(expr)? {
-        Expr::Call(c) => Some(c.func.name),
-        _ => None,
-    }
-}
-
-/// Float series of a range function under their final labels, sorted by them, as
-/// [`merge_series`] assembles them; when dropping names makes two series' labels equal,
-/// they go through [`merge_series`] (merged, or an error at a common time).
+/// Float series of a range query's fast path ([`RangeAnswer::Series`]) under their final
+/// labels, sorted by them, as [`merge_series`] assembles them; when dropping names makes
+/// two series' labels equal, they go through [`merge_series`] (merged, or an error at a
+/// common time).
 fn assemble_floats(parts: Vec<FloatSeriesPart>) -> Result<Vec<Series>, QueryError> {
     let mut out: Vec<Series> = parts
         .into_iter()
@@ -624,6 +585,54 @@ mod tests {
         assert!(
             matches!(e.range_query(&s, q, 0, 1_800_000, 60_000), Err(ref x) if x.kind == crate::error::ErrorKind::Execution)
         );
+    }
+
+    #[test]
+    fn a_selector_or_range_function_over_floats_answers_a_range_query_as_series() {
+        let mut s = store();
+        let h = Labels::new([("__name__", "h"), ("job", "a")]);
+        s.add_histogram(&h, 60_000, crate::histogram::FloatHistogram::default());
+        let opts = EngineOptions::default();
+        let ctx = Ctx::new(0, 600_000, 60_000);
+        let answer = |q: &str| {
+            let mut ev = Evaluator::new(&s, &opts, 0, 600_000, 60_000, None, None);
+            match ev.eval_range_query(&parse_query(q).unwrap(), &ctx).unwrap() {
+                RangeAnswer::Series(parts) => Some(parts.len()),
+                RangeAnswer::Steps(_) => None,
+            }
+        };
+        for q in [
+            "up",
+            "((up))",
+            "rate(up[5m])",
+            "(quantile_over_time(0.5, up[5m]))",
+        ] {
+            assert_eq!(answer(q), Some(1), "{q}");
+        }
+        for q in [
+            "h",
+            "rate(h[5m])",
+            "absent_over_time(up[5m])",
+            "sum(up)",
+            "abs(up)",
+        ] {
+            assert_eq!(answer(q), None, "{q}");
+        }
+    }
+
+    #[test]
+    fn a_range_query_nested_too_deeply_is_bad_data_however_it_is_answered() {
+        let e = Engine::default();
+        for inner in ["up", "rate(up[5m])", "sum(up)"] {
+            let q = format!("{}{inner}{}", "(".repeat(600), ")".repeat(600));
+            let err = e.range_query(&store(), &q, 0, 600_000, 60_000).unwrap_err();
+            assert_eq!(err.kind, crate::error::ErrorKind::BadData, "{inner}");
+            assert!(
+                err.message.contains("nested deeper"),
+                "{inner}: {}",
+                err.message
+            );
+        }
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //!
 //! Every instant-vector expression evaluates to one vector per step ([`Val::Vector`]);
 //! range selectors and subqueries become a [`RangeInput`] from which functions take the
-//! window of each step. `__name__` is removed late, as Prometheus 3 does: a sample only
-//! carries [`VSample::drop_name`] until the result is assembled.
+//! window of each step. The whole expression of a range query may instead give its result
+//! series straight ([`Evaluator::eval_range_query`]). `__name__` is removed late, as
+//! Prometheus 3 does: a sample only carries [`VSample::drop_name`] until the result is
+//! assembled.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -19,7 +21,7 @@ use crate::engine::EngineOptions;
 use crate::error::QueryError;
 use crate::histogram::{CounterResetHint, FloatHistogram};
 use crate::storage::{LabelMatcher, Queryable};
-use crate::value::{is_stale_nan, Labels, Series, METRIC_NAME};
+use crate::value::{is_stale_nan, Labels, METRIC_NAME};
 use crate::{aggregate, binary, functions};
 
 /// One sample of an instant vector during evaluation: a float `v`, or a native histogram
@@ -236,10 +238,19 @@ fn selected_entry<'m>(
 
 /// How deeply expressions may nest: evaluation recurses once per level, and the bound keeps
 /// a hostile query from exhausting the stack (real queries stay far below it).
-pub(crate) const MAX_DEPTH: usize = 500;
+const MAX_DEPTH: usize = 500;
 
-/// A range function's result series: its labels, whether `__name__` goes, its points.
+/// A float result series of a range query: its labels, whether `__name__` goes, its points.
 pub(crate) type FloatSeriesPart = (Rc<Labels>, bool, Vec<(i64, f64)>);
+
+/// What the whole expression of a range query evaluates to (see
+/// [`Evaluator::eval_range_query`]).
+pub(crate) enum RangeAnswer {
+    /// Float series, each from one pass over its points, in any order.
+    Series(Vec<FloatSeriesPart>),
+    /// One value per step, as [`Evaluator::eval`] gives it.
+    Steps(Val),
+}
 
 /// The state of one query's evaluation.
 pub(crate) struct Evaluator<'a> {
@@ -254,12 +265,6 @@ pub(crate) struct Evaluator<'a> {
     deadline: Option<Instant>,
     cancel: Option<&'a AtomicBool>,
     pub annotations: Annotations,
-    /// Set by the engine when a range query's whole expression is a range function: that
-    /// call (and no other, it takes the flag first) may put its result in
-    /// [`Evaluator::series_result`] instead of per-step vectors.
-    pub series_wanted: bool,
-    /// A range function's result as series: labels, whether `__name__` goes, points.
-    pub series_result: Option<Vec<FloatSeriesPart>>,
 }
 
 /// Milliseconds since the epoch of an `@` time (which may be before 1970).
@@ -299,8 +304,6 @@ impl<'a> Evaluator<'a> {
             deadline,
             cancel,
             annotations: Annotations::default(),
-            series_wanted: false,
-            series_result: None,
         }
     }
 
@@ -351,6 +354,31 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates `expr` at every step of `ctx`.
     pub fn eval(&mut self, expr: &Expr, ctx: &Ctx) -> Result<Val, QueryError> {
+        self.nested(|ev| ev.eval_node(expr, ctx))
+    }
+
+    /// Evaluates the whole expression of a range query at every step of `ctx`. A bare
+    /// selector ([`Evaluator::selector_series`]) and a range function (`rate(x[5m])`,
+    /// [`functions::call_series`]), under any parentheses, give their float series straight,
+    /// one pass over each series' points, without the per-step vectors the engine would
+    /// turn back into series; anything else, or either of those where native histograms
+    /// are involved, gives its per-step value as [`Evaluator::eval`] does.
+    pub fn eval_range_query(&mut self, expr: &Expr, ctx: &Ctx) -> Result<RangeAnswer, QueryError> {
+        self.nested(|ev| match expr {
+            Expr::Paren(p) => ev.eval_range_query(&p.expr, ctx),
+            Expr::VectorSelector(vs) => ev.selector_series(vs, ctx),
+            Expr::Call(c) => functions::call_series(ev, c, ctx),
+            _ => ev.eval_node(expr, ctx).map(RangeAnswer::Steps),
+        })
+    }
+
+    /// Runs `eval` one level deeper in the syntax tree, failing beyond [`MAX_DEPTH`] or
+    /// when the query was cancelled or ran out of time.
+    #[inline]
+    fn nested<T>(
+        &mut self,
+        eval: impl FnOnce(&mut Self) -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
         self.check()?;
         if self.depth >= MAX_DEPTH {
             return Err(QueryError::bad_data(format!(
@@ -358,7 +386,7 @@ impl<'a> Evaluator<'a> {
             )));
         }
         self.depth += 1;
-        let res = self.eval_node(expr, ctx);
+        let res = eval(self);
         self.depth -= 1;
         res
     }
@@ -524,17 +552,18 @@ impl<'a> Evaluator<'a> {
     /// A range query whose whole expression is an instant selector: each series' points go
     /// straight into its result series in one forward walk, without the per-step vectors
     /// the general path builds and the engine turns back into series (half of a small
-    /// selector query's evaluation). Series come out in label order, as the general path
-    /// sorts them; a series without points is left out, as there. When a selected series
-    /// holds native histograms the per-step vectors are returned instead (`Err`).
-    pub fn selector_series(
+    /// selector query's evaluation). A series without points is left out, as there. When
+    /// a selected series holds native histograms the per-step vectors are returned instead.
+    fn selector_series(
         &mut self,
         vs: &VectorSelector,
         ctx: &Ctx,
-    ) -> Result<Result<Vec<Series>, Val>, QueryError> {
+    ) -> Result<RangeAnswer, QueryError> {
         let (series, te) = self.select_for_steps(vs, ctx)?;
         if series.iter().any(|s| !s.histograms.is_empty()) {
-            return self.selected_steps(series, ctx, te, false).map(Err);
+            return self
+                .selected_steps(series, ctx, te, false)
+                .map(RangeAnswer::Steps);
         }
         let lookback = self.opts.lookback_delta_ms;
         let ends: Vec<i64> = ctx.times().map(te).collect();
@@ -564,14 +593,11 @@ impl<'a> Evaluator<'a> {
             }
             held += points.len();
             if !points.is_empty() {
-                out.push(Series {
-                    labels: s.labels,
-                    samples: points,
-                });
+                out.push((Rc::new(s.labels), false, points));
             }
         }
         self.hold(held)?;
-        Ok(Ok(out))
+        Ok(RangeAnswer::Series(out))
     }
 
     /// The per-step vectors of selected `series`: at each step the latest sample at or

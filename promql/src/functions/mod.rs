@@ -14,15 +14,13 @@ mod labels;
 mod math;
 mod range;
 
-pub(crate) use range::matrix_arg;
-
 use std::rc::Rc;
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Call, Expr};
 
 use crate::error::QueryError;
-use crate::eval::{Ctx, Evaluator, VSample, Val};
+use crate::eval::{Ctx, Evaluator, RangeAnswer, VSample, Val};
 use crate::value::{Labels, METRIC_NAME};
 
 /// A call as the function families see it.
@@ -31,6 +29,26 @@ pub(crate) struct FnCall<'a, 'e> {
     pub name: &'a str,
     pub args: &'a [&'e Expr],
     pub ctx: &'a Ctx,
+}
+
+/// A call that is the whole expression of a range query: a range function's float series
+/// straight from its pass over each series ([`range::series`]), any other function's
+/// per-step value.
+pub(crate) fn call_series(
+    ev: &mut Evaluator,
+    c: &Call,
+    ctx: &Ctx,
+) -> Result<RangeAnswer, QueryError> {
+    let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
+    let call = FnCall {
+        name: c.func.name,
+        args: &args,
+        ctx,
+    };
+    match range::series(ev, &call)? {
+        Some(answer) => Ok(answer),
+        None => eval_call(ev, c, ctx).map(RangeAnswer::Steps),
+    }
 }
 
 /// Evaluates a function call at every step.

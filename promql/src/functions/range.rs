@@ -8,106 +8,181 @@ use super::histogram_range::{with_histograms, Handled, Window};
 use super::FnCall;
 use crate::error::QueryError;
 use crate::eval::{
-    series_span, steps_reaching, window_capacities, Evaluator, FloatSeriesPart, RangeInput,
-    VSample, Val, WindowCursor,
+    series_span, steps_reaching, window_capacities, Evaluator, FloatSeriesPart, RangeAnswer,
+    RangeInput, RangeSeries, VSample, Val, WindowCursor,
 };
 use crate::stats::{format_go_g, kahan_inc, quantile, KahanSum, Mean, Variance};
 
-/// The functions this module evaluates; `None` for any other name.
+/// The functions this module evaluates, one vector per step; `None` for any other name.
 pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, QueryError> {
-    let FnCall { name, args, ctx } = *call;
-    let Some(matrix_pos) = matrix_arg(name) else {
+    let Some(args) = Args::evaluate(ev, call)? else {
         return Ok(None);
     };
-    // Only this call may answer as series: evaluations nested in it see the flag cleared.
-    let series_wanted = std::mem::take(&mut ev.series_wanted);
-    // Scalar parameters, one value per step.
-    let mut params: Vec<Vec<f64>> = Vec::new();
-    for (i, a) in args.iter().enumerate() {
-        if i != matrix_pos {
-            params.push(ev.eval_scalar(a, ctx)?);
-        }
-    }
-    let input = ev.eval_range(args[matrix_pos], ctx)?;
-    let keeps_name = matches!(name, "last_over_time" | "first_over_time");
-    if name == "quantile_over_time" {
-        for &q in &params[0] {
-            if !(0.0..=1.0).contains(&q) {
-                ev.warn(format!(
-                    "quantile value should be between 0 and 1, got {}",
-                    format_go_g(q)
-                ));
-            }
-        }
-    }
-    if matches!(name, "double_exponential_smoothing" | "holt_winters") {
-        for (which, vals) in [("smoothing", &params[0]), ("trend", &params[1])] {
-            if let Some(v) = vals.iter().find(|v| !(**v > 0.0 && **v < 1.0)) {
-                let sym = if which == "smoothing" { "sf" } else { "tf" };
-                return Err(QueryError::execution(format!(
-                    "invalid {which} factor. Expected: 0 < {sym} < 1, got: {v:.6}"
-                )));
-            }
-        }
-    }
-    // One pass per series over all steps (its points stay in cache and its window slides
-    // forward), each step's samples kept in series order; or, for the whole expression of a
-    // range query over floats only, each series' points straight into its result series.
-    let times: Vec<i64> = ctx.times().collect();
-    // Each step's window end (after `@` and `offset`), the same for every series.
-    let ends: Vec<i64> = times.iter().map(|&t| input.eval_time(t)).collect();
-    let as_series = series_wanted
-        && name != "absent_over_time"
-        && input.series.iter().all(|s| s.histograms.is_empty());
-    let mut series_out: Vec<FloatSeriesPart> = Vec::new();
-    let mut out: Vec<Vec<VSample>> = if as_series {
-        Vec::new()
-    } else {
-        step_capacities(&input, &ends)
-            .into_iter()
-            .map(Vec::with_capacity)
-            .collect()
+    per_step(ev, call, &args).map(Some)
+}
+
+/// A function of this module as the whole expression of a range query: over floats only,
+/// each series' points go straight into its result series in its one pass, without the
+/// per-step vectors the engine would turn back into series; `absent_over_time`, or a
+/// window holding native histograms, gives its per-step vectors. `None` for any other name.
+pub(super) fn series(ev: &mut Evaluator, call: &FnCall) -> Result<Option<RangeAnswer>, QueryError> {
+    let Some(args) = Args::evaluate(ev, call)? else {
+        return Ok(None);
     };
+    let Args {
+        params,
+        input,
+        times,
+        ends,
+    } = &args;
+    let name = call.name;
+    if name == "absent_over_time" || input.series.iter().any(|s| !s.histograms.is_empty()) {
+        return per_step(ev, call, &args).map(|v| Some(RangeAnswer::Steps(v)));
+    }
+    let mut out: Vec<FloatSeriesPart> = Vec::with_capacity(input.series.len());
+    let mut non_counters: Vec<String> = Vec::new();
+    for (i, series) in input.series.iter().enumerate() {
+        ev.check()?;
+        let mut not_counter = not_counter(series.labels.metric_name());
+        let mut cursor = WindowCursor::default();
+        let reach = series_span(&series.samples, &series.histograms)
+            .map_or(0, |span| steps_reaching(ends, input.range, span).len());
+        let mut points: Vec<(i64, f64)> = Vec::with_capacity(reach);
+        for (step, (&t, &te)) in times.iter().zip(ends).enumerate() {
+            let (w, _) = input.windows_from(i, te, &mut cursor);
+            if w.is_empty() {
+                continue;
+            }
+            let at = Step {
+                t,
+                te,
+                range: input.range,
+                step,
+            };
+            if let Some(v) = float_value(name, w, &at, params, &mut not_counter, &mut non_counters)
+            {
+                points.push((t, v));
+            }
+        }
+        if !points.is_empty() {
+            out.push((series.labels.clone(), drops_name(name, series), points));
+        }
+    }
+    report_non_counters(ev, non_counters);
+    Ok(Some(RangeAnswer::Series(out)))
+}
+
+/// A range function's arguments, evaluated: its scalar parameters (one value per step),
+/// its range vector, the steps' times and each step's window end (after `@` and
+/// `offset`, the same for every series).
+struct Args {
+    params: Vec<Vec<f64>>,
+    input: RangeInput,
+    times: Vec<i64>,
+    ends: Vec<i64>,
+}
+
+impl Args {
+    /// The arguments of `call`, checked as Prometheus checks them; `None` if it is not a
+    /// function of this module.
+    fn evaluate(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Args>, QueryError> {
+        let FnCall { name, args, ctx } = *call;
+        let Some(matrix_pos) = matrix_arg(name) else {
+            return Ok(None);
+        };
+        let mut params: Vec<Vec<f64>> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if i != matrix_pos {
+                params.push(ev.eval_scalar(a, ctx)?);
+            }
+        }
+        let input = ev.eval_range(args[matrix_pos], ctx)?;
+        if name == "quantile_over_time" {
+            for &q in &params[0] {
+                if !(0.0..=1.0).contains(&q) {
+                    ev.warn(format!(
+                        "quantile value should be between 0 and 1, got {}",
+                        format_go_g(q)
+                    ));
+                }
+            }
+        }
+        if matches!(name, "double_exponential_smoothing" | "holt_winters") {
+            for (which, vals) in [("smoothing", &params[0]), ("trend", &params[1])] {
+                if let Some(v) = vals.iter().find(|v| !(**v > 0.0 && **v < 1.0)) {
+                    let sym = if which == "smoothing" { "sf" } else { "tf" };
+                    return Err(QueryError::execution(format!(
+                        "invalid {which} factor. Expected: 0 < {sym} < 1, got: {v:.6}"
+                    )));
+                }
+            }
+        }
+        let times: Vec<i64> = ctx.times().collect();
+        let ends: Vec<i64> = times.iter().map(|&t| input.eval_time(t)).collect();
+        Ok(Some(Args {
+            params,
+            input,
+            times,
+            ends,
+        }))
+    }
+}
+
+/// Whether `name`'s results of `series` go without `__name__` (all but `last_over_time`
+/// and `first_over_time` of a series that keeps it).
+fn drops_name(name: &str, series: &RangeSeries) -> bool {
+    !matches!(name, "last_over_time" | "first_over_time") || series.drop_name
+}
+
+/// A metric name that does not look like a counter's, for the info a counter function
+/// gives about it.
+fn not_counter(metric: Option<&str>) -> Option<&str> {
+    metric.filter(|n| {
+        !["_total", "_sum", "_count", "_bucket"]
+            .iter()
+            .any(|s| n.ends_with(s))
+    })
+}
+
+/// The info that counter functions were given series whose names are not a counter's.
+fn report_non_counters(ev: &mut Evaluator, mut non_counters: Vec<String>) {
+    non_counters.sort();
+    non_counters.dedup();
+    for n in non_counters {
+        ev.info(format!(
+            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
+        ));
+    }
+}
+
+/// A range function at every step: one pass per series over all steps (its points stay in
+/// cache and its window slides forward), each step's samples kept in series order.
+fn per_step(ev: &mut Evaluator, call: &FnCall, args: &Args) -> Result<Val, QueryError> {
+    let Args {
+        params,
+        input,
+        times,
+        ends,
+    } = args;
+    let name = call.name;
+    let mut out: Vec<Vec<VSample>> = step_capacities(input, ends)
+        .into_iter()
+        .map(Vec::with_capacity)
+        .collect();
     let mut any = vec![false; times.len()];
     let mut non_counters: Vec<String> = Vec::new();
     for (i, series) in input.series.iter().enumerate() {
         ev.check()?;
         let metric = series.labels.metric_name();
-        let drop_name = !keeps_name || series.drop_name;
-        let not_counter = metric.filter(|n| {
-            !["_total", "_sum", "_count", "_bucket"]
-                .iter()
-                .any(|s| n.ends_with(s))
-        });
+        let drop_name = drops_name(name, series);
+        let mut not_counter = not_counter(metric);
         let mut cursor = WindowCursor::default();
-        let mut not_counter = not_counter;
-        let mut points: Vec<(i64, f64)> = Vec::new();
-        if as_series {
-            let reach = series_span(&series.samples, &series.histograms)
-                .map_or(0, |span| steps_reaching(&ends, input.range, span).len());
-            points.reserve_exact(reach);
-        }
-        for (step, (&t, &te)) in times.iter().zip(&ends).enumerate() {
+        for (step, (&t, &te)) in times.iter().zip(ends).enumerate() {
             let (w, hw) = input.windows_from(i, te, &mut cursor);
             if w.is_empty() && hw.is_empty() {
                 continue;
             }
             any[step] = true;
-            if as_series {
-                // Floats only (checked above); absent_over_time never comes here.
-                let at = Step {
-                    t,
-                    te,
-                    range: input.range,
-                    step,
-                };
-                if let Some(v) =
-                    float_value(name, w, &at, &params, &mut not_counter, &mut non_counters)
-                {
-                    points.push((t, v));
-                }
-                continue;
-            }
             let res = &mut out[step];
             if !hw.is_empty() {
                 let window = Window {
@@ -138,42 +213,30 @@ pub(super) fn eval(ev: &mut Evaluator, call: &FnCall) -> Result<Option<Val>, Que
                 range: input.range,
                 step,
             };
-            let v = float_value(name, w, &at, &params, &mut not_counter, &mut non_counters);
+            let v = float_value(name, w, &at, params, &mut not_counter, &mut non_counters);
             if let Some(v) = v {
                 res.push(VSample::float(series.labels.clone(), v, drop_name));
             }
         }
-        if as_series && !points.is_empty() {
-            series_out.push((series.labels.clone(), drop_name, points));
-        }
-    }
-    if as_series {
-        ev.series_result = Some(series_out);
     }
     if name == "absent_over_time" {
         let mut absent_labels = None;
         for (res, any) in out.iter_mut().zip(any) {
             if !any {
                 let labels = absent_labels
-                    .get_or_insert_with(|| Rc::new(super::absent_labels(args[0])))
+                    .get_or_insert_with(|| Rc::new(super::absent_labels(call.args[0])))
                     .clone();
                 res.push(VSample::float(labels, 1.0, false));
             }
         }
     }
-    non_counters.sort();
-    non_counters.dedup();
-    for n in non_counters {
-        ev.info(format!(
-            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
-        ));
-    }
-    Ok(Some(Val::Vector(out)))
+    report_non_counters(ev, non_counters);
+    Ok(Val::Vector(out))
 }
 
 /// The position of the range-vector argument of the range function `name` (`None`: not
 /// one of them).
-pub(crate) fn matrix_arg(name: &str) -> Option<usize> {
+fn matrix_arg(name: &str) -> Option<usize> {
     Some(match name {
         "quantile_over_time" => 1,
         "rate"
