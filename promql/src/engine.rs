@@ -176,6 +176,11 @@ fn assemble_floats(parts: Vec<FloatSeriesPart>) -> Result<Vec<Series>, QueryErro
             samples,
         })
         .collect();
+    // Usually in order and distinct already (a selector's series come in label order): one
+    // pass of comparisons then, instead of a sort's and a search for equal neighbours.
+    if out.is_sorted_by(|a, b| a.labels < b.labels) {
+        return Ok(out);
+    }
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     if out.windows(2).all(|w| w[0].labels != w[1].labels) {
         return Ok(out);
