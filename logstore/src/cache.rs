@@ -1,5 +1,6 @@
 //! A bounded cache of decoded block sections, shared by every block of a store. Entries
-//! leave oldest-first once the byte budget is spent; a block's entries go when it is dropped.
+//! leave least recently used first once the byte budget is spent (a hit refreshes its
+//! entry); a block's entries go when it is dropped.
 
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
@@ -24,13 +25,53 @@ pub(crate) enum SectionKey {
     },
 }
 
-type Entry = (Arc<dyn Any + Send + Sync>, usize);
+/// A cached value, its size in bytes and the stamp of its last use.
+struct Entry {
+    value: Arc<dyn Any + Send + Sync>,
+    size: usize,
+    used: u64,
+}
+
+type Key = (u64, SectionKey);
 
 #[derive(Default)]
 struct Inner {
-    entries: HashMap<(u64, SectionKey), Entry>,
-    order: VecDeque<(u64, SectionKey)>,
+    entries: HashMap<Key, Entry>,
+    /// Uses, oldest first: a key with the stamp of that use. A use that is not its entry's
+    /// last is stale and skipped (and dropped when stale ones outnumber the entries).
+    order: VecDeque<(Key, u64)>,
     bytes: usize,
+    stamp: u64,
+}
+
+impl Inner {
+    /// Marks `key` as used now.
+    fn touch(&mut self, key: Key) {
+        self.stamp += 1;
+        let stamp = self.stamp;
+        if let Some(e) = self.entries.get_mut(&key) {
+            e.used = stamp;
+            self.order.push_back((key, stamp));
+        }
+        if self.order.len() > 2 * self.entries.len() + 64 {
+            let entries = &self.entries;
+            self.order
+                .retain(|(k, s)| entries.get(k).is_some_and(|e| e.used == *s));
+        }
+    }
+
+    /// Drops the least recently used entry; false when there is none.
+    fn evict_one(&mut self) -> bool {
+        while let Some((k, s)) = self.order.pop_front() {
+            if self.entries.get(&k).is_some_and(|e| e.used == s) {
+                if let Some(e) = self.entries.remove(&k) {
+                    self.bytes -= e.size;
+                }
+                return true;
+            }
+        }
+        false
+    }
 }
 
 pub(crate) struct Cache {
@@ -50,16 +91,22 @@ impl Cache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The cached value, or `load`'s (cached when it fits the budget). `load` returns the
-    /// value and its approximate size in bytes.
+    /// The cached value (now the most recently used), or `load`'s (cached when it fits the
+    /// budget). `load` returns the value and its approximate size in bytes.
     pub(crate) fn get_or_load<T: Any + Send + Sync, E>(
         &self,
         block: u64,
         key: SectionKey,
         load: impl FnOnce() -> Result<(T, usize), E>,
     ) -> Result<Arc<T>, E> {
-        if let Some((v, _)) = self.lock().entries.get(&(block, key)) {
-            if let Ok(t) = Arc::clone(v).downcast::<T>() {
+        {
+            let mut inner = self.lock();
+            let hit = inner
+                .entries
+                .get(&(block, key))
+                .map(|e| Arc::clone(&e.value));
+            if let Some(Ok(t)) = hit.map(|v| v.downcast::<T>()) {
+                inner.touch((block, key));
                 return Ok(t);
             }
         }
@@ -67,21 +114,18 @@ impl Cache {
         let value = Arc::new(value);
         if size <= self.budget {
             let mut inner = self.lock();
-            while inner.bytes + size > self.budget {
-                let Some(old) = inner.order.pop_front() else {
-                    break;
-                };
-                if let Some((_, s)) = inner.entries.remove(&old) {
-                    inner.bytes -= s;
-                }
+            if let Some(old) = inner.entries.remove(&(block, key)) {
+                inner.bytes -= old.size;
             }
-            let erased: Arc<dyn Any + Send + Sync> = value.clone();
-            if let Some((_, s)) = inner.entries.insert((block, key), (erased, size)) {
-                inner.bytes -= s;
-            } else {
-                inner.order.push_back((block, key));
-            }
+            while inner.bytes + size > self.budget && inner.evict_one() {}
+            let entry = Entry {
+                value: value.clone(),
+                size,
+                used: 0,
+            };
+            inner.entries.insert((block, key), entry);
             inner.bytes += size;
+            inner.touch((block, key));
         }
         Ok(value)
     }
@@ -93,26 +137,32 @@ impl Cache {
             entries,
             order,
             bytes,
+            ..
         } = &mut *inner;
-        order.retain(|k| {
-            if k.0 != block {
-                return true;
+        entries.retain(|k, e| {
+            let keep = k.0 != block;
+            if !keep {
+                *bytes -= e.size;
             }
-            if let Some((_, s)) = entries.remove(k) {
-                *bytes -= s;
-            }
-            false
+            keep
         });
+        order.retain(|(k, _)| k.0 != block);
     }
 
     pub(crate) fn bytes(&self) -> usize {
         self.lock().bytes
     }
 
-    /// The keys of the cached sections, oldest first.
+    /// The keys of the cached sections, least recently used first.
     #[cfg(test)]
     pub(crate) fn keys(&self) -> Vec<(u64, SectionKey)> {
-        self.lock().order.iter().copied().collect()
+        let inner = self.lock();
+        inner
+            .order
+            .iter()
+            .filter(|(k, s)| inner.entries.get(k).is_some_and(|e| e.used == *s))
+            .map(|(k, _)| *k)
+            .collect()
     }
 }
 
@@ -121,24 +171,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entries_are_reused_and_evicted_oldest_first() {
+    fn entries_are_reused_and_the_least_recently_used_leaves_first() {
         let cache = Cache::new(100);
-        let load = |v: u32| move || Ok::<_, ()>((v, 60));
+        let load = |v: u32| move || Ok::<_, ()>((v, 40));
+        let get = |block, v| {
+            *cache
+                .get_or_load(block, SectionKey::Times, load(v))
+                .unwrap()
+        };
+        assert_eq!(get(1, 1), 1);
+        assert_eq!(get(1, 2), 1, "a hit");
+        assert_eq!(get(2, 3), 3);
+        // Block 1's entry is used again: block 2's is now the oldest and leaves first.
+        assert_eq!(get(1, 4), 1);
+        assert_eq!(get(3, 5), 5);
+        assert_eq!(cache.bytes(), 80);
         assert_eq!(
-            *cache.get_or_load(1, SectionKey::Times, load(1)).unwrap(),
-            1
+            cache.keys(),
+            [(1, SectionKey::Times), (3, SectionKey::Times)]
         );
-        assert_eq!(
-            *cache.get_or_load(1, SectionKey::Times, load(2)).unwrap(),
-            1
-        );
-        cache.get_or_load(2, SectionKey::Times, load(3)).unwrap();
-        assert_eq!(cache.bytes(), 60);
-        assert_eq!(
-            *cache.get_or_load(1, SectionKey::Times, load(4)).unwrap(),
-            4
-        );
+        assert_eq!(get(2, 6), 6, "evicted, loaded again");
+        assert_eq!(get(1, 7), 7, "the least recently used then");
+        // Many hits do not grow the bookkeeping past its bound.
+        for _ in 0..1_000 {
+            get(1, 0);
+        }
+        assert!(cache.lock().order.len() <= 2 * 2 + 64 + 1);
+        assert_eq!(cache.keys().len(), 2);
         cache.evict_block(1);
-        assert_eq!(cache.bytes(), 0);
+        assert_eq!(cache.bytes(), 40);
+        assert_eq!(cache.keys(), [(2, SectionKey::Times)]);
+        // Too large for the budget: given, not kept.
+        let big = cache.get_or_load(4, SectionKey::Seqs, || Ok::<_, ()>((9u32, 101)));
+        assert_eq!(*big.unwrap(), 9);
+        assert_eq!(cache.bytes(), 40);
     }
 }
