@@ -48,20 +48,15 @@ pub(super) fn series(ev: &mut Evaluator, call: &FnCall) -> Result<Option<RangeAn
         let reach = series_span(&series.samples, &series.histograms)
             .map_or(0, |span| steps_reaching(ends, input.range, span).len());
         let mut points: Vec<(i64, f64)> = Vec::with_capacity(reach);
-        for (step, (&t, &te)) in times.iter().zip(ends).enumerate() {
-            let (w, _) = input.windows_from(i, te, &mut cursor);
+        for step in 0..times.len() {
+            let at = args.at(step);
+            let (w, _) = input.windows_from(i, at.te, &mut cursor);
             if w.is_empty() {
                 continue;
             }
-            let at = Step {
-                t,
-                te,
-                range: input.range,
-                step,
-            };
             if let Some(v) = float_value(name, w, &at, params, &mut not_counter, &mut non_counters)
             {
-                points.push((t, v));
+                points.push((at.t, v));
             }
         }
         if !points.is_empty() {
@@ -126,6 +121,16 @@ impl Args {
             ends,
         }))
     }
+
+    /// Where the step at index `step` is evaluated.
+    fn at(&self, step: usize) -> Step {
+        Step {
+            t: self.times[step],
+            te: self.ends[step],
+            range: self.input.range,
+            step,
+        }
+    }
 }
 
 /// Whether `name`'s results of `series` go without `__name__` (all but `last_over_time`
@@ -177,8 +182,9 @@ fn per_step(ev: &mut Evaluator, call: &FnCall, args: &Args) -> Result<Val, Query
         let drop_name = drops_name(name, series);
         let mut not_counter = not_counter(metric);
         let mut cursor = WindowCursor::default();
-        for (step, (&t, &te)) in times.iter().zip(ends).enumerate() {
-            let (w, hw) = input.windows_from(i, te, &mut cursor);
+        for step in 0..times.len() {
+            let at = args.at(step);
+            let (w, hw) = input.windows_from(i, at.te, &mut cursor);
             if w.is_empty() && hw.is_empty() {
                 continue;
             }
@@ -188,8 +194,8 @@ fn per_step(ev: &mut Evaluator, call: &FnCall, args: &Args) -> Result<Val, Query
                 let window = Window {
                     floats: w,
                     histograms: hw,
-                    start: te - input.range,
-                    end: te,
+                    start: at.te - input.range,
+                    end: at.te,
                 };
                 match with_histograms(ev, name, &window, metric.unwrap_or("")) {
                     Handled::FloatsOnly => {}
@@ -207,12 +213,6 @@ fn per_step(ev: &mut Evaluator, call: &FnCall, args: &Args) -> Result<Val, Query
                     continue;
                 }
             }
-            let at = Step {
-                t,
-                te,
-                range: input.range,
-                step,
-            };
             let v = float_value(name, w, &at, params, &mut not_counter, &mut non_counters);
             if let Some(v) = v {
                 res.push(VSample::float(series.labels.clone(), v, drop_name));
