@@ -56,8 +56,8 @@ pub fn data(value: &Value) -> Json {
     }
 }
 
-/// About the bytes [`Data`] writes for `value` (a matrix 24 per point and 160 per series, a
-/// vector 200 per sample), at most 64 MiB: the capacity to write it into.
+/// About the bytes [`write_success`] writes for `value` (a matrix 24 per point and 160 per
+/// series, a vector 200 per sample), at most 64 MiB: the capacity to write it into.
 pub fn size_hint(value: &Value) -> usize {
     let n = match value {
         Value::Scalar { .. } | Value::String { .. } => 64,
@@ -70,8 +70,21 @@ pub fn size_hint(value: &Value) -> usize {
     n.min(64 << 20)
 }
 
-/// `data` of a query answer, serialised as [`data`] builds it, without the tree.
-pub struct Data<'a>(pub &'a Value);
+/// `data` of a query answer other than a matrix, `{"resultType":…,"result":…}`,
+/// serialised as [`data`] builds it, without the tree ([`write_success`] writes a
+/// matrix's bytes itself).
+#[derive(Serialize)]
+struct Data<'a, R: Serialize> {
+    #[serde(rename = "resultType")]
+    result_type: &'static str,
+    result: &'a R,
+}
+
+/// A vector's samples, `[{"metric":…,"value":[time,"value"]},…]`.
+struct Samples<'a>(&'a [promql::Sample]);
+
+/// One sample of a vector.
+struct SampleRef<'a>(&'a promql::Sample);
 
 /// `[time, "value"]`.
 struct Point(i64, f64);
@@ -183,8 +196,9 @@ fn write_point(out: &mut Vec<u8>, t_ms: i64, v: f64) {
 }
 
 /// Appends a successful answer, `{"status":"success","data":…}` with `warnings` and `infos`
-/// when there are any, byte for byte as serde_json writes [`Data`] in that envelope. A
-/// matrix's points (up to millions) are written directly, the rest through serde_json.
+/// when there are any, byte for byte as serde_json writes the tree of [`data`] in that
+/// envelope (keys in this order). A matrix (up to millions of points) is written directly,
+/// the other results through serde_json ([`Data`]).
 pub fn write_success(
     out: &mut Vec<u8>,
     value: &Value,
@@ -212,7 +226,9 @@ pub fn write_success(
             }
             out.extend_from_slice(b"]}");
         }
-        other => serde_json::to_writer(&mut *out, &Data(other))?,
+        Value::Scalar { t, v } => write_data(out, "scalar", &Point(*t, *v))?,
+        Value::String { t, s } => write_data(out, "string", &(Seconds(*t), s))?,
+        Value::Vector(samples) => write_data(out, "vector", &Samples(samples))?,
     }
     for (key, list) in [("warnings", warnings), ("infos", infos)] {
         if !list.is_empty() {
@@ -224,6 +240,21 @@ pub fn write_success(
     }
     out.push(b'}');
     Ok(())
+}
+
+/// Appends `{"resultType":…,"result":…}` through serde_json ([`Data`]).
+fn write_data<R: Serialize>(
+    out: &mut Vec<u8>,
+    result_type: &'static str,
+    result: &R,
+) -> serde_json::Result<()> {
+    serde_json::to_writer(
+        out,
+        &Data {
+            result_type,
+            result,
+        },
+    )
 }
 
 impl Serialize for Number {
@@ -251,75 +282,21 @@ impl Serialize for LabelMap<'_> {
     }
 }
 
-impl Serialize for Data<'_> {
+impl Serialize for Samples<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Samples<'a>(&'a [promql::Sample]);
-        impl Serialize for Samples<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut seq = s.serialize_seq(Some(self.0.len()))?;
-                for x in self.0 {
-                    seq.serialize_element(&SampleRef(x))?;
-                }
-                seq.end()
-            }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for x in self.0 {
+            seq.serialize_element(&SampleRef(x))?;
         }
-        struct SampleRef<'a>(&'a promql::Sample);
-        impl Serialize for SampleRef<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(2))?;
-                m.serialize_entry("metric", &LabelMap(&self.0.labels))?;
-                m.serialize_entry("value", &Point(self.0.t, self.0.v))?;
-                m.end()
-            }
-        }
-        struct Matrix<'a>(&'a [promql::Series]);
-        impl Serialize for Matrix<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut seq = s.serialize_seq(Some(self.0.len()))?;
-                for x in self.0 {
-                    seq.serialize_element(&SeriesRef(x))?;
-                }
-                seq.end()
-            }
-        }
-        struct SeriesRef<'a>(&'a promql::Series);
-        impl Serialize for SeriesRef<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                struct Values<'a>(&'a [(i64, f64)]);
-                impl Serialize for Values<'_> {
-                    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-                        for (t, v) in self.0 {
-                            seq.serialize_element(&Point(*t, *v))?;
-                        }
-                        seq.end()
-                    }
-                }
-                let mut m = s.serialize_map(Some(2))?;
-                m.serialize_entry("metric", &LabelMap(&self.0.labels))?;
-                m.serialize_entry("values", &Values(&self.0.samples))?;
-                m.end()
-            }
-        }
+        seq.end()
+    }
+}
+
+impl Serialize for SampleRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(2))?;
-        match self.0 {
-            Value::Scalar { t, v } => {
-                m.serialize_entry("resultType", "scalar")?;
-                m.serialize_entry("result", &Point(*t, *v))?;
-            }
-            Value::String { t, s: text } => {
-                m.serialize_entry("resultType", "string")?;
-                m.serialize_entry("result", &(Seconds(*t), text))?;
-            }
-            Value::Vector(samples) => {
-                m.serialize_entry("resultType", "vector")?;
-                m.serialize_entry("result", &Samples(samples))?;
-            }
-            Value::Matrix(series) => {
-                m.serialize_entry("resultType", "matrix")?;
-                m.serialize_entry("result", &Matrix(series))?;
-            }
-        }
+        m.serialize_entry("metric", &LabelMap(&self.0.labels))?;
+        m.serialize_entry("value", &Point(self.0.t, self.0.v))?;
         m.end()
     }
 }
@@ -425,42 +402,25 @@ mod tests {
     }
 
     #[test]
-    fn the_streamed_data_equals_the_tree() {
-        let labels = Labels::new([("__name__", "up"), ("job", "a")]);
-        for v in [
-            Value::Scalar {
-                t: 1_500,
-                v: f64::NAN,
-            },
-            Value::String {
-                t: 2_000,
-                s: "x".into(),
-            },
-            Value::Vector(vec![promql::Sample {
-                labels: labels.clone(),
-                t: 1_000,
-                v: f64::INFINITY,
-            }]),
-            Value::Matrix(vec![promql::Series {
-                labels,
-                samples: vec![(1_000, 1.0), (1_250, -0.5)],
-            }]),
-            Value::Matrix(vec![]),
-        ] {
-            assert_eq!(serde_json::to_value(Data(&v)).unwrap(), data(&v), "{v:?}");
-        }
-    }
-
-    #[test]
-    fn the_written_answer_equals_serde_jsons() {
+    fn the_written_answer_equals_serde_jsons_writing_of_the_tree() {
+        // The reference: serde_json writing the tree in-process callers get (`data`), in
+        // the envelope and key order of a Prometheus answer (serde_json's maps sort their
+        // keys; the tree's inner objects are already in that order). Labels' escaping,
+        // times and values are compared byte for byte against serde_json's own writer.
         #[derive(Serialize)]
         struct Body<'a> {
             status: &'static str,
-            data: Data<'a>,
+            data: Tree<'a>,
             #[serde(skip_serializing_if = "<[String]>::is_empty")]
             warnings: &'a [String],
             #[serde(skip_serializing_if = "<[String]>::is_empty")]
             infos: &'a [String],
+        }
+        #[derive(Serialize)]
+        struct Tree<'a> {
+            #[serde(rename = "resultType")]
+            result_type: &'a Json,
+            result: &'a Json,
         }
         let labels = Labels::new([("__name__", "up"), ("job", "a\"b\\c\n"), ("é", "☃")]);
         let points: Vec<(i64, f64)> = [
@@ -506,6 +466,19 @@ mod tests {
                 t: 1_000,
                 v: 0.25,
             }]),
+            Value::Vector(vec![
+                promql::Sample {
+                    labels: Labels::empty(),
+                    t: -1_500,
+                    v: f64::INFINITY,
+                },
+                promql::Sample {
+                    labels: Labels::new([("a", "1")]),
+                    t: 1_700_000_000_250,
+                    v: 1e-7,
+                },
+            ]),
+            Value::Vector(vec![]),
             Value::String {
                 t: 2_000,
                 s: "x\"y".into(),
@@ -514,9 +487,13 @@ mod tests {
             for (warnings, infos) in [(&[][..], &[][..]), (&warned[..], &warned[..])] {
                 let mut ours = Vec::new();
                 write_success(&mut ours, &v, warnings, infos).unwrap();
+                let tree = data(&v);
                 let theirs = serde_json::to_vec(&Body {
                     status: "success",
-                    data: Data(&v),
+                    data: Tree {
+                        result_type: &tree["resultType"],
+                        result: &tree["result"],
+                    },
                     warnings,
                     infos,
                 })
