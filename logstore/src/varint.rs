@@ -40,11 +40,6 @@ impl<'a> Reader<'a> {
         self.rest.is_empty()
     }
 
-    /// Bytes not read yet.
-    pub(crate) fn remaining(&self) -> usize {
-        self.rest.len()
-    }
-
     pub(crate) fn u(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for (i, &b) in self.rest.iter().enumerate().take(10) {

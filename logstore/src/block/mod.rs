@@ -23,11 +23,13 @@
 //! ref := uvarint offset | uvarint len | uvarint raw_len | u32 LE crc32(compressed)
 //! summary := uvarint kind (0 column, 1 attribute) | uvarint index (column, or position
 //!   in the attribute list) | uvarint #values | (bytes value | varint min_time | varint max_time)*
-//! row_frame := row*      (ROW_FRAME_ROWS rows, the last frame fewer)
-//! row := varint time | uvarint seq | field* (one per schema column)
-//!   | uvarint #attrs | (uvarint attr_position | bytes value)*   (positions ascending)
-//! field := Int/Severity: varint (i64::MIN = absent)
-//!   | string: uvarint 0 (absent) or len + 1, then the bytes
+//! row_frame := times | seqs | column* (one per schema column)
+//!   | uvarint #attrs | (uvarint attr_position | value*)*
+//!   for its n rows (ROW_FRAME_ROWS, the last frame fewer), each part n entries:
+//!   times := varint first | uvarint delta*    seqs := varint delta* (from 0)
+//!   column := Int/Severity: varint* (i64::MIN = absent) | string: value*
+//!   attributes: those with a value in the frame, positions ascending
+//! value := uvarint 0 (absent) or len + 1, then the bytes
 //! id_frame := (bytes value | uvarint #rows | uvarint row_delta*)*
 //!   values ascending, a frame cut once it holds ID_FRAME_BYTES raw
 //! ```
@@ -51,8 +53,9 @@
 //! id reads a few small sections instead of whole columns (the existing sections are
 //! unchanged, and search, counts and facets read them as before):
 //! - **row frames**: every row again, [`ROW_FRAME_ROWS`] to a frame, with its time, seq,
-//!   every column value and its attributes (bodies stay in the body frames). A record is
-//!   read from one row frame and one body frame; the `(time, seq)` of a few rows likewise.
+//!   every column value and its attributes (bodies stay in the body frames), laid out by
+//!   field within the frame and turned into rows when loaded. A record is read from one
+//!   row frame and one body frame; the `(time, seq)` of a few rows likewise.
 //! - **id indexes**: for each `Id` column whose values repeat (at most half as many
 //!   distinct values as rows that have one: `trace_id`, `parent_id`, not the unique
 //!   `span_id`), its values in ascending order, each with its rows, in frames of about

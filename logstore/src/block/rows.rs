@@ -1,7 +1,12 @@
 //! Row frames (version 3): every row of a block again, [`ROW_FRAME_ROWS`] to a frame, with
 //! its time, seq, column values and attributes, so that a record (or the `(time, seq)` of a
 //! few rows) is read from one small section instead of every whole column.
+//!
+//! On disk a frame is laid out by field (times, seqs, each column, each attribute that has
+//! a value in the frame), which compresses about as well as the block's columns; loaded, it
+//! is turned around once into rows (the cached form), so a record is one walk of one row.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -68,112 +73,241 @@ pub(super) fn write_row_frames<W: Write>(
         entries.dedup_by_key(|e| e.0);
         let mut next = 0;
         for start in (base..end).step_by(ROW_FRAME_ROWS) {
-            raw.clear();
             let stop = (start + ROW_FRAME_ROWS).min(end);
+            let mut frame = FrameBuilder::new(head, stop - start);
             for (new, &old) in order.iter().enumerate().take(stop).skip(start) {
                 let here = entries[next..]
                     .iter()
                     .take_while(|e| (e.0 >> 32) as usize == new)
                     .count();
-                put_row(&mut raw, head, old as usize, &entries[next..next + here]);
+                frame.row(head, old as usize, &entries[next..next + here]);
                 next += here;
             }
+            frame.finish(&mut raw);
             frames.push(w.section(&raw)?);
         }
     }
     Ok(frames)
 }
 
-/// One row (head row `old`) with its string values `entries` (by field, ascending).
-fn put_row(raw: &mut Vec<u8>, head: &Head, old: usize, entries: &[(u64, u32)]) {
-    put_i(raw, head.times[old]);
-    put_u(raw, head.seqs[old]);
-    let mut k = 0;
-    for (i, c) in head.columns.iter().enumerate() {
-        match c {
-            ColumnBuilder::Ints(v) => put_i(raw, v[old]),
-            ColumnBuilder::Strs(b) => match entries.get(k) {
-                Some(&(key, id)) if key as u32 as usize == i => {
-                    let v = b.column.values[id as usize].as_bytes();
-                    put_u(raw, v.len() as u64 + 1);
-                    raw.extend_from_slice(v);
-                    k += 1;
-                }
-                _ => put_u(raw, 0),
-            },
+/// A value of a string column or attribute in a frame: 0 (absent) or its length + 1, then
+/// its bytes.
+fn put_value(out: &mut Vec<u8>, v: Option<&str>) {
+    match v {
+        None => put_u(out, 0),
+        Some(v) => {
+            put_u(out, v.len() as u64 + 1);
+            out.extend_from_slice(v.as_bytes());
         }
-    }
-    let attrs = &entries[k..];
-    put_u(raw, attrs.len() as u64);
-    for &(key, id) in attrs {
-        let p = key as u32 as usize - head.columns.len();
-        put_u(raw, p as u64);
-        put_bytes(
-            raw,
-            head.attributes[p].1.column.values[id as usize].as_bytes(),
-        );
     }
 }
 
-/// A decoded row frame: its bytes (checked whole when loaded) and where each row starts.
+/// One row frame being laid out by field.
+struct FrameBuilder {
+    rows: usize,
+    /// Rows added so far.
+    at: usize,
+    times: Vec<u8>,
+    seqs: Vec<u8>,
+    last: Option<(i64, u64)>,
+    columns: Vec<Vec<u8>>,
+    /// Attribute position → its values, one per row up to the last that had one.
+    attributes: BTreeMap<usize, (Vec<u8>, usize)>,
+}
+
+impl FrameBuilder {
+    fn new(head: &Head, rows: usize) -> FrameBuilder {
+        FrameBuilder {
+            rows,
+            at: 0,
+            times: Vec::with_capacity(rows * 2),
+            seqs: Vec::with_capacity(rows * 2),
+            last: None,
+            columns: vec![Vec::new(); head.columns.len()],
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// Adds head row `old` with its string values `entries` (by field, ascending).
+    fn row(&mut self, head: &Head, old: usize, entries: &[(u64, u32)]) {
+        let (t, s) = (head.times[old], head.seqs[old]);
+        match self.last {
+            None => put_i(&mut self.times, t),
+            Some((lt, _)) => put_u(&mut self.times, t.wrapping_sub(lt) as u64),
+        }
+        let ls = self.last.map_or(0, |(_, ls)| ls);
+        put_i(&mut self.seqs, s.wrapping_sub(ls) as i64);
+        self.last = Some((t, s));
+        let mut k = 0;
+        for (i, (c, out)) in head.columns.iter().zip(&mut self.columns).enumerate() {
+            match c {
+                ColumnBuilder::Ints(v) => put_i(out, v[old]),
+                ColumnBuilder::Strs(b) => match entries.get(k) {
+                    Some(&(key, id)) if key as u32 as usize == i => {
+                        put_value(out, Some(&b.column.values[id as usize]));
+                        k += 1;
+                    }
+                    _ => put_value(out, None),
+                },
+            }
+        }
+        for &(key, id) in &entries[k..] {
+            let p = key as u32 as usize - head.columns.len();
+            let (out, filled) = self.attributes.entry(p).or_default();
+            for _ in *filled..self.at {
+                put_value(out, None);
+            }
+            put_value(out, Some(&head.attributes[p].1.column.values[id as usize]));
+            *filled = self.at + 1;
+        }
+        self.at += 1;
+    }
+
+    /// The frame's bytes, in `raw`.
+    fn finish(self, raw: &mut Vec<u8>) {
+        raw.clear();
+        raw.extend_from_slice(&self.times);
+        raw.extend_from_slice(&self.seqs);
+        for c in &self.columns {
+            raw.extend_from_slice(c);
+        }
+        put_u(raw, self.attributes.len() as u64);
+        for (p, (mut out, filled)) in self.attributes {
+            for _ in filled..self.rows {
+                put_value(&mut out, None);
+            }
+            put_u(raw, p as u64);
+            raw.extend_from_slice(&out);
+        }
+    }
+}
+
+/// A loaded row frame: its rows one after the other, each as
+/// `varint time | uvarint seq | field* | uvarint #attrs | (uvarint position | bytes value)*`
+/// (`field` as on disk), and where each row starts.
 pub(crate) struct RowFrame {
     raw: Vec<u8>,
     starts: Vec<u32>,
 }
 
+/// One column's value in a frame being turned around.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    Int(i64),
+    Str(Option<&'a str>),
+}
+
+/// A string value as [`put_value`] writes it.
+fn read_value<'a>(rd: &mut Reader<'a>) -> Option<Option<&'a str>> {
+    match usize::try_from(rd.u()?).ok()? {
+        0 => Some(None),
+        n => std::str::from_utf8(rd.take(n - 1)?).ok().map(Some),
+    }
+}
+
+/// A frame of `rows` rows as written (by field) turned into rows; `None` when malformed:
+/// bad varints or UTF-8, more or fewer values than rows, attribute positions (of
+/// `attributes` in all) out of range or not ascending, bytes left over.
+fn rows_of(raw: &[u8], rows: usize, numeric: &[bool], attributes: usize) -> Option<RowFrame> {
+    let mut rd = Reader::new(raw);
+    let mut times = Vec::with_capacity(rows);
+    let mut t = 0i64;
+    for k in 0..rows {
+        t = if k == 0 {
+            rd.i()?
+        } else {
+            t.wrapping_add(rd.u()? as i64)
+        };
+        times.push(t);
+    }
+    let mut seqs = Vec::with_capacity(rows);
+    let mut s = 0u64;
+    for _ in 0..rows {
+        s = s.wrapping_add(rd.i()? as u64);
+        seqs.push(s);
+    }
+    let mut columns: Vec<Vec<Cell<'_>>> = Vec::with_capacity(numeric.len());
+    for &is_int in numeric {
+        let column = (0..rows)
+            .map(|_| match is_int {
+                true => rd.i().map(Cell::Int),
+                false => read_value(&mut rd).map(Cell::Str),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        columns.push(column);
+    }
+    let na = rd.len()?;
+    let mut attrs: Vec<(usize, Vec<Option<&str>>)> = Vec::with_capacity(na.min(attributes));
+    for _ in 0..na {
+        let p = usize::try_from(rd.u()?).ok()?;
+        if p >= attributes || attrs.last().is_some_and(|(l, _)| *l >= p) {
+            return None;
+        }
+        let values = (0..rows)
+            .map(|_| read_value(&mut rd))
+            .collect::<Option<Vec<_>>>()?;
+        attrs.push((p, values));
+    }
+    if !rd.done() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(raw.len() + rows * 8);
+    let mut starts = Vec::with_capacity(rows);
+    for r in 0..rows {
+        starts.push(u32::try_from(out.len()).ok()?);
+        put_i(&mut out, times[r]);
+        put_u(&mut out, seqs[r]);
+        for c in &columns {
+            match c[r] {
+                Cell::Int(n) => put_i(&mut out, n),
+                Cell::Str(v) => put_value(&mut out, v),
+            }
+        }
+        put_u(
+            &mut out,
+            attrs.iter().filter(|(_, v)| v[r].is_some()).count() as u64,
+        );
+        for (p, v) in &attrs {
+            if let Some(v) = v[r] {
+                put_u(&mut out, *p as u64);
+                put_bytes(&mut out, v.as_bytes());
+            }
+        }
+    }
+    Some(RowFrame { raw: out, starts })
+}
+
 /// A row's values and attributes, filled by [`read_row`].
 type Fields = (Vec<Value>, Vec<(String, String)>);
 
-/// Reads one row; fills `out` when given, else only checks it. `None` when malformed:
-/// bad varints or UTF-8, an attribute position out of range or not ascending.
+/// Reads one row of a loaded [`RowFrame`] into `out`; `None` when malformed.
 fn read_row(
     rd: &mut Reader<'_>,
     numeric: &[bool],
     attributes: &[(String, SectionRef)],
-    mut out: Option<&mut Fields>,
+    out: &mut Fields,
 ) -> Option<(i64, u64)> {
     let (time, seq) = (rd.i()?, rd.u()?);
     for &is_int in numeric {
-        let v = if is_int {
+        out.0.push(if is_int {
             match rd.i()? {
                 i64::MIN => Value::Absent,
                 n => Value::Int(n),
             }
         } else {
-            match usize::try_from(rd.u()?).ok()? {
-                0 => Value::Absent,
-                len => {
-                    let s = std::str::from_utf8(rd.take(len - 1)?).ok()?;
-                    match out {
-                        Some(_) => Value::Str(s.to_owned()),
-                        None => Value::Absent,
-                    }
-                }
-            }
-        };
-        if let Some(o) = out.as_deref_mut() {
-            o.0.push(v);
-        }
+            read_value(rd)?.map_or(Value::Absent, |s| Value::Str(s.to_owned()))
+        });
     }
     let na = rd.len()?;
-    let mut last = None;
     for _ in 0..na {
-        let p = usize::try_from(rd.u()?).ok()?;
-        let (name, _) = attributes.get(p)?;
-        if last.is_some_and(|l| l >= p) {
-            return None;
-        }
-        last = Some(p);
-        let v = rd.str()?;
-        if let Some(o) = out.as_deref_mut() {
-            o.1.push((name.clone(), v.to_owned()));
-        }
+        let (name, _) = attributes.get(usize::try_from(rd.u()?).ok()?)?;
+        out.1.push((name.clone(), rd.str()?.to_owned()));
     }
     Some((time, seq))
 }
 
 impl Block {
-    /// Row frame `f`, every row checked when it is loaded.
+    /// Row frame `f`, checked whole and turned into rows when it is loaded.
     fn row_frame(&self, f: usize) -> Result<Arc<RowFrame>, Error> {
         let r =
             self.dir.row_frames.get(f).ok_or_else(|| {
@@ -184,24 +318,11 @@ impl Block {
             .rows
             .saturating_sub(f * ROW_FRAME_ROWS)
             .min(ROW_FRAME_ROWS);
-        let (numeric, attributes) = (&self.numeric, &self.dir.attributes);
+        let (numeric, attributes) = (&self.numeric, self.dir.attributes.len());
         self.load(SectionKey::RowFrame(f as u32), r, |raw| {
-            let mut rd = Reader::new(raw);
-            let mut starts = Vec::with_capacity(want);
-            while !rd.done() {
-                starts.push(u32::try_from(raw.len() - rd.remaining()).ok()?);
-                read_row(&mut rd, numeric, attributes, None)?;
-            }
-            (starts.len() == want).then(|| {
-                let size = raw.len() + 4 * want;
-                (
-                    RowFrame {
-                        raw: raw.to_vec(),
-                        starts,
-                    },
-                    size,
-                )
-            })
+            let frame = rows_of(raw, want, numeric, attributes)?;
+            let size = frame.raw.len() + 4 * want;
+            Some((frame, size))
         })
     }
 
@@ -224,13 +345,8 @@ impl Block {
         let frame = self.row_frame(row / ROW_FRAME_ROWS)?;
         let mut rd = self.row_reader(&frame, row)?;
         let mut fields = (Vec::with_capacity(self.numeric.len()), Vec::new());
-        let (time, seq) = read_row(
-            &mut rd,
-            &self.numeric,
-            &self.dir.attributes,
-            Some(&mut fields),
-        )
-        .ok_or_else(|| self.bad_row(row))?;
+        let (time, seq) = read_row(&mut rd, &self.numeric, &self.dir.attributes, &mut fields)
+            .ok_or_else(|| self.bad_row(row))?;
         let record = Record {
             time,
             values: fields.0,
