@@ -56,7 +56,7 @@ impl From<promql::QueryError> for QueryFailure {
 }
 
 /// A query's result with the annotations Prometheus puts beside it. The HTTP API writes
-/// the result straight to JSON ([`json::Data`]); in-process callers ask for [`Answer::data`].
+/// the result straight to JSON ([`json::write_success`]); in-process callers ask for [`Answer::data`].
 #[derive(Debug)]
 pub struct Answer {
     pub value: promql::Value,
