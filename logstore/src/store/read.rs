@@ -256,22 +256,25 @@ impl Store {
         let (lo, hi) = seg.time_range();
         let TimeRange { from, to } = scope.range;
         let mut rows = eval(plan, seg, &self.schema)?;
-        if lo < from || hi >= to || scope.cursor.is_some() {
+        let keep = |t: i64, s: u64| {
+            t >= from && t < to && scope.cursor.is_none_or(|c| (t, s) < (c.time, c.seq))
+        };
+        let bounded = lo < from || hi >= to || scope.cursor.is_some();
+        if bounded && rows.count() * 64 <= seg.len() {
+            // Few rows (a trace's, say): only their keys are read.
+            let picked: Vec<usize> = rows.iter().collect();
+            let mut keys = seg.keys(&picked)?.into_iter();
+            rows.retain(|_| keys.next().is_some_and(|(t, s)| keep(t, s)));
+        } else if bounded {
             let times = seg.times()?;
             let seqs = match scope.cursor {
                 Some(_) => Some(seg.seqs()?),
                 None => None,
             };
-            let keep = Bitset::from_fn(seg.len(), |r| {
-                let t = times[r];
-                t >= from
-                    && t < to
-                    && match (scope.cursor, &seqs) {
-                        (Some(c), Some(s)) => (t, s[r]) < (c.time, c.seq),
-                        _ => true,
-                    }
+            let kept = Bitset::from_fn(seg.len(), |r| {
+                keep(times[r], seqs.as_ref().map_or(0, |s| s[r]))
             });
-            rows.and(&keep);
+            rows.and(&kept);
         }
         Ok((!rows.is_empty()).then_some(rows))
     }
@@ -391,11 +394,12 @@ impl Store {
             if full && seg.time_range().0 > best[best.len() - 1].0 {
                 return Ok(true);
             }
-            let times = seg.times()?;
-            let seqs = seg.seqs()?;
-            let mut cands: Vec<(i64, u64, usize)> = rows
-                .iter()
-                .map(|r| (times[r], seqs[r], r))
+            let picked: Vec<usize> = rows.iter().collect();
+            let keys = seg.keys(&picked)?;
+            let mut cands: Vec<(i64, u64, usize)> = keys
+                .into_iter()
+                .zip(picked)
+                .map(|((t, s), r)| (t, s, r))
                 .filter(|c| (c.0, c.1) > (after.time, after.seq))
                 .collect();
             cands.sort_unstable_by_key(|c| (c.0, c.1));

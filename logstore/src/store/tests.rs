@@ -618,6 +618,36 @@ fn a_trace_lookup_reads_only_frames() {
         search(&head, "trace_id:t-7").unwrap().hits
     );
     assert_eq!(search(&blocks, "trace_id:t-7").unwrap().hits.len(), 12);
+    // Pages through a cursor, a narrower range, the lines after one: the same from
+    // blocks as from the head.
+    let q = parse("trace_id:t-7").unwrap();
+    let pages = |s: &Store, range: TimeRange| {
+        let (mut out, mut cursor) = (Vec::new(), None);
+        loop {
+            let page = s.search(&q, range, 5, cursor).unwrap();
+            out.extend(page.hits);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return out,
+            }
+        }
+    };
+    let middle = TimeRange {
+        from: 10_000 * S,
+        to: 50_000 * S,
+    };
+    for range in [TimeRange::all(), middle] {
+        let got = pages(&blocks, range);
+        assert_eq!(got, pages(&head, range));
+        assert_eq!(got.len(), if range == middle { 6 } else { 12 });
+    }
+    let after = Cursor { time: S, seq: 1 };
+    let later = blocks.search_after(&q, TimeRange::all(), 4, after).unwrap();
+    assert_eq!(
+        later,
+        head.search_after(&q, TimeRange::all(), 4, after).unwrap()
+    );
+    assert_eq!(later[0].record.time, 2 * S);
     // Every block read for `t-7` answered from its id index and row frames alone.
     let cached = blocks.cache.keys();
     assert!(!cached.is_empty());
