@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building (and, with `test`, testing) the portal needs. Idempotent: each step
 # checks first and does nothing when the tool is already there at the pinned version.
-#   scripts/setup.sh build   – wasm target, wasm-bindgen-cli, wasm-opt
+#   scripts/setup.sh build   – wasm target, wasm-bindgen-cli, wasm-opt, esbuild
 #   scripts/setup.sh test    – the above plus Chromium, ChromeDriver, Prometheus and Alertmanager
 #   scripts/setup.sh bench   – the above plus the benchmarks' peers: Debian's ClickHouse 18.16,
 #                              pinned (scripts/bench_logs.sh, scripts/bench_traces.sh)
@@ -13,6 +13,8 @@ mode=${1:-build}
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print; exit}' Cargo.lock)
 # npm's binaryen; Debian's wasm-opt 108 breaks hydration of release builds.
 BINARYEN_VERSION=132.0.0
+# npm's esbuild: minifies the bundle's JavaScript and CSS (scripts/build_site.sh).
+ESBUILD_VERSION=0.28.2
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -78,6 +80,13 @@ if [ ! -x .tools/node_modules/.bin/wasm-opt ] \
   log "npm install binaryen@$BINARYEN_VERSION into .tools/"
   mkdir -p .tools
   npm install --prefix .tools --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+
+if [ ! -x .tools/node_modules/.bin/esbuild ] \
+  || [ "$(node -p "require('./.tools/node_modules/esbuild/package.json').version" 2>/dev/null)" != "$ESBUILD_VERSION" ]; then
+  log "npm install esbuild@$ESBUILD_VERSION into .tools/"
+  mkdir -p .tools
+  npm install --prefix .tools --no-audit --no-fund --silent "esbuild@$ESBUILD_VERSION" >/dev/null
 fi
 
 # The Python clients the tests drive (OpenTelemetry's SDK and exporters, …), pinned in

@@ -5,10 +5,9 @@
 //! few calls each. A missing or mistyped field reads as empty (a number as NaN), as the
 //! server always writes every field; a body of an unknown kind or a non-object is an error.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::model::{DashboardView, Deferred, Grid, PanelBody, PanelView, VariableView};
+use super::model::{DashboardView, Deferred, Grid, PanelBody, PanelView, StatValue, VariableView};
 use crate::components::chart_model::{ChartView, ExemplarPoint, Inspector, PlotArea, SeriesView};
 use crate::components::units::Unit;
 
@@ -24,7 +23,8 @@ impl Fields {
     }
 
     fn take(&mut self, key: &str) -> Value {
-        self.0.remove(key).unwrap_or(Value::Null)
+        // Left as null, not removed: a map's removal code would be the page's only use.
+        self.0.get_mut(key).map(Value::take).unwrap_or(Value::Null)
     }
 
     fn string(&mut self, key: &str) -> String {
@@ -212,7 +212,7 @@ fn chart(v: Value) -> Result<ChartView, String> {
         x_max: p.f64("x_max"),
         y_min: p.f64("y_min"),
         y_max: p.f64("y_max"),
-        unit: Unit::deserialize(p.take("unit")).unwrap_or_default(),
+        unit: unit(p.take("unit")),
     };
     let mut i = Fields::of(f.take("inspector"), "inspector")?;
     let inspector = Inspector {
@@ -261,4 +261,81 @@ fn exemplar(v: Value) -> Result<ExemplarPoint, String> {
         trace_id: f.string("trace_id"),
         series: f.string("series"),
     })
+}
+
+/// A unit as serde writes it (its variant's name in lower case): the names `Unit::parse`
+/// reads, and the six it spells otherwise.
+fn unit(v: Value) -> Unit {
+    let name = text(v);
+    Unit::parse(&name).unwrap_or(match name.as_str() {
+        "bitspersecond" => Unit::BitsPerSecond,
+        "bytespersecond" => Unit::BytesPerSecond,
+        "packetspersecond" => Unit::PacketsPerSecond,
+        "eventspersecond" => Unit::EventsPerSecond,
+        "boolyesno" => Unit::BoolYesNo,
+        "boolonoff" => Unit::BoolOnOff,
+        _ => Unit::Short,
+    })
+}
+
+/// A stat or gauge panel's values, read by `markup_module`'s module (`panel::stat_body`).
+pub(super) fn stat_values(v: Value) -> Result<Vec<StatValue>, String> {
+    list(v, |v| {
+        let mut f = Fields::of(v, "stat value")?;
+        Ok(StatValue {
+            name: f.string("name"),
+            value: f.string("value"),
+            raw: f.f64("raw"),
+            color: f.string("color"),
+            sparkline: f.string("sparkline"),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_unit_as_serde_writes_it() {
+        let all = [
+            Unit::Short,
+            Unit::Seconds,
+            Unit::Milliseconds,
+            Unit::Bytes,
+            Unit::Percent,
+            Unit::PercentUnit,
+            Unit::PerSecond,
+            Unit::None,
+            Unit::DecBytes,
+            Unit::Bits,
+            Unit::BitsPerSecond,
+            Unit::BytesPerSecond,
+            Unit::PacketsPerSecond,
+            Unit::EventsPerSecond,
+            Unit::Iops,
+            Unit::Minutes,
+            Unit::Hours,
+            Unit::Nanoseconds,
+            Unit::Microseconds,
+            Unit::BoolYesNo,
+            Unit::BoolOnOff,
+        ];
+        for u in all {
+            assert_eq!(unit(serde_json::to_value(u).unwrap()), u, "{u:?}");
+        }
+    }
+
+    #[test]
+    fn reads_stat_values_as_serde_writes_them() {
+        let v = StatValue {
+            name: "up".into(),
+            value: "1.5 s".into(),
+            raw: 1.5,
+            color: "#0a0".into(),
+            sparkline: "0,1 2,3".into(),
+        };
+        let json = serde_json::to_value(vec![v.clone()]).unwrap();
+        assert_eq!(stat_values(json).unwrap(), vec![v]);
+    }
 }

@@ -1,19 +1,24 @@
 //! `/d/{uid}`: the view (time picker, variables, refresh, zoom, full-screen panel); the
 //! URL holds the view, and the editor is fetched when `?edit` is set.
 
-use leptos::lazy;
+use std::cell::Cell;
+use std::rc::Rc;
+
+use leptos::ev::{Event, MouseEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos::wasm_bindgen::JsCast;
+use leptos::web_sys::Element;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::params::ParamsMap;
 use serde_json::Value;
 
 use super::editor::editor_view;
-use super::panel::{from_module, PanelBox};
+use super::panel::{from_module, panel_box};
 use crate::api_client::call;
 use crate::components::chart_model::encode_pairs;
-use crate::components::form::encode;
+use crate::components::form::{encode, escape_html as esc};
 use crate::components::time_range::{preset_of, PRESETS};
 use crate::dashboards::model::{DashboardRequest, DashboardView, VariableView};
 use crate::dto::Role;
@@ -21,6 +26,9 @@ use crate::fetch::Fetcher;
 use crate::session;
 
 const PAGE_WIDTH: u32 = 1200;
+
+/// The refresh picker's choices ("" is off).
+const REFRESH_CHOICES: [&str; 5] = ["", "10s", "30s", "1m", "5m"];
 
 /// The query-string pairs of the current URL, with `changes` applied (`None` removes).
 fn url_with(uid: &str, current: &ParamsMap, changes: &[(&str, Option<String>)]) -> String {
@@ -123,10 +131,23 @@ pub fn DashboardPage() -> impl IntoView {
         // The editor is a module of its own, fetched the first time a user edits; it is
         // rendered in the browser only (after hydration), never by the server. Keyed on the
         // uid: after "Duplicate" the editor must edit the copy.
-        {move || (editing.get() && in_browser.get()).then(|| from_module(Box::pin(editor_view(uid.get(), refresh))))}
+        // The same closure keeps the board's "Edit" button saying what it does (the board is
+        // drawn once per load, the URL's `edit` changes under it).
+        {move || {
+            let editing = editing.get();
+            if in_browser.get() {
+                if let Ok(Some(button)) = document().query_selector("#edit-dashboard") {
+                    button.set_text_content(Some(if editing { "Close editor" } else { "Edit" }));
+                }
+            }
+            (editing && in_browser.get()).then(|| from_module(Box::pin(editor_view(uid.get(), refresh))))
+        }}
     }
 }
 
+/// The board: title bar, toolbar and panels. What needs no code is markup written by plain
+/// functions (escaped) and set as inner HTML, with one delegated handler per bar: the page's
+/// code stays a few view types (issue #13's page weight).
 #[component]
 fn Board(
     d: DashboardView,
@@ -140,31 +161,47 @@ fn Board(
     let change = move |changes: Vec<(&'static str, Option<String>)>| {
         go.run(url_with(&uid.get_value(), &query.get_untracked(), &changes));
     };
-    let starred = RwSignal::new(d.starred);
-    let star = move |_| {
-        let on = !starred.get_untracked();
-        spawn_local(async move {
-            let path = format!("/api/v1/dashboards/{}/star", encode(&uid.get_value()));
-            if call::<Value>(if on { "POST" } else { "DELETE" }, &path, None::<&()>)
-                .await
-                .is_ok()
-            {
-                starred.set(on);
-            }
-        });
+    let starred = Rc::new(Cell::new(d.starred));
+    let on_head = move |ev: MouseEvent| {
+        let target = event_target::<Element>(&ev);
+        if let Ok(Some(button)) = target.closest("#star-dashboard") {
+            let starred = starred.clone();
+            let on = !starred.get();
+            spawn_local(async move {
+                let path = format!("/api/v1/dashboards/{}/star", encode(&uid.get_value()));
+                if call::<Value>(if on { "POST" } else { "DELETE" }, &path, None::<&()>)
+                    .await
+                    .is_ok()
+                {
+                    starred.set(on);
+                    let _ = button.set_attribute("aria-pressed", if on { "true" } else { "false" });
+                    button.set_text_content(Some(star_text(on)));
+                }
+            });
+        } else if target.closest("#edit-dashboard").ok().flatten().is_some() {
+            change(vec![(
+                "edit",
+                (!editing.get_untracked()).then(|| "1".to_owned()),
+            )]);
+        }
     };
     // Auto-refresh from the URL (`refresh=30s`), else the dashboard's own setting.
-    let refresh_choice = Memo::new({
-        let default = d.refresh.clone();
-        move |_| {
-            query
-                .read()
-                .get("refresh")
-                .unwrap_or_else(|| default.clone())
-        }
-    });
+    let default_refresh = d.refresh.clone();
+    let refresh_choice = move || {
+        query
+            .read()
+            .get("refresh")
+            .unwrap_or_else(|| default_refresh.clone())
+    };
+    let choice_now = refresh_choice();
+    // Runs again on any change of the URL (the timer starts over, harmlessly).
     Effect::new(move |_| {
-        let secs = parse_secs(&refresh_choice.get());
+        let choice = refresh_choice();
+        // The picker shows what the URL says (after Back, too).
+        if REFRESH_CHOICES.contains(&choice.as_str()) {
+            set_value("#board-refresh", &choice);
+        }
+        let secs = parse_secs(&choice);
         // Cleared when the setting changes and when the page goes away (a page that
         // re-renders must not leave its timer running).
         if secs > 0 {
@@ -176,75 +213,187 @@ fn Board(
             }
         }
     });
-    let preset = preset_of(&d.from, &d.to);
-    let presets = PRESETS
-        .iter()
-        .map(|(k, label)| view! { <option value=*k selected=preset == *k>{*label}</option> })
-        .collect_view();
-    let pick = Callback::new(move |(name, vals): (String, Vec<String>)| {
-        // `var-NAME` repeats once per selected value.
-        let key = format!("var-{name}");
-        let mut q = query.get_untracked();
-        q.remove(&key);
-        for v in vals {
-            q.insert(key.clone(), v);
+    let on_toolbar_change = move |ev: Event| {
+        let target = event_target::<Element>(&ev);
+        let value = event_target_value(&ev);
+        let id = target.id();
+        match id.as_str() {
+            "board-time" if value != "custom" => change(vec![
+                ("from", Some(format!("now-{value}"))),
+                ("to", Some("now".into())),
+            ]),
+            "board-refresh" => change(vec![("refresh", Some(value))]),
+            _ => {
+                // A variable's picker, `#var-NAME`: `var-NAME` repeats once per value.
+                if !id.starts_with("var-") {
+                    return;
+                }
+                let mut values = Vec::new();
+                match target.dyn_ref::<leptos::web_sys::HtmlSelectElement>() {
+                    Some(select) => {
+                        let chosen = select.selected_options();
+                        for i in 0..chosen.length() {
+                            if let Some(v) = chosen.item(i).and_then(|o| o.get_attribute("value")) {
+                                values.push(v);
+                            }
+                        }
+                    }
+                    None => values.push(value),
+                }
+                let mut q = query.get_untracked();
+                q.remove(&id);
+                for v in values {
+                    q.insert(id.clone(), v);
+                }
+                go.run(url_with(&uid.get_value(), &q, &[]));
+            }
         }
-        go.run(url_with(&uid.get_value(), &q, &[]));
-    });
-    // Most dashboards have none: the pickers are a module of their own.
-    let variables = (!d.variables.is_empty())
-        .then(|| from_module(Box::pin(variable_pickers(d.variables.clone(), pick))));
+    };
+    let on_toolbar_click = move |ev: MouseEvent| {
+        let target = event_target::<Element>(&ev);
+        if target.closest("#board-reload").ok().flatten().is_some() {
+            refresh.run(());
+        } else if target.closest("#exit-full").ok().flatten().is_some() {
+            change(vec![("panel", None)]);
+        }
+    };
     let full_screen = query.get_untracked().get("panel").is_some();
-    let title = d.title.clone();
-    let provisioned = d.provisioned_from.clone();
-    let panels = d.panels.clone();
+    let top = head_html(&d, can_edit, editing.get_untracked());
+    let controls = toolbar_html(&d, &choice_now, full_screen);
     // Explore links carry the dashboard's time range.
     let range = (d.from.clone(), d.to.clone());
+    let on_panel = Callback::new(move |c: Vec<(&'static str, Option<String>)>| change(c));
+    let panels = d
+        .panels
+        .into_iter()
+        .map(|p| {
+            let fold = toggle_url(&uid.get_value(), &query.get_untracked(), p.id);
+            panel_box(p, full_screen, fold, range.clone(), on_panel)
+        })
+        .collect::<Vec<_>>();
     view! {
-        <Title text=title.clone() />
-        <div class="board-head">
-            <h1 id="dashboard-title">{title.clone()}</h1>
-            <button type="button" class="star" id="star-dashboard" aria-pressed=move || if starred.get() { "true" } else { "false" } on:click=star>
-                {move || if starred.get() { "★ Starred" } else { "☆ Star" }}
-            </button>
-            {can_edit.then(|| view! {
-                <button type="button" id="edit-dashboard" on:click=move |_| change(vec![("edit", if editing.get_untracked() { None } else { Some("1".into()) })])>
-                    {move || if editing.get() { "Close editor" } else { "Edit" }}
-                </button>
-            })}
-            <a class="button" href=format!("/api/v1/dashboards/{}/export", d.uid) download>"Export JSON"</a>
+        <Title text=d.title />
+        <div class="board-top" inner_html=top on:click=on_head></div>
+        <div class="toolbar board-toolbar" on:change=on_toolbar_change on:click=on_toolbar_click>
+            <span class="board-controls" inner_html=controls></span>
         </div>
-        {provisioned.map(|file| view! {
-            <p class="notice" role="status">{format!("Provisioned from {file}. You may edit it here; the file replaces it on the next start unless you unlink it in the editor.")}</p>
-        })}
-        <div class="toolbar board-toolbar">
-            <label>"Time "
-                <select id="board-time" on:change=move |ev| {
-                    let v = event_target_value(&ev);
-                    if v != "custom" { change(vec![("from", Some(format!("now-{v}"))), ("to", Some("now".into()))]); }
-                }>
-                    {presets}
-                    <option value="custom" selected=preset == "custom">"Zoomed / absolute"</option>
-                </select>
-            </label>
-            <label>"Refresh "
-                <select id="board-refresh" on:change=move |ev| change(vec![("refresh", Some(event_target_value(&ev)))])>
-                    {["", "10s", "30s", "1m", "5m"].map(|r| view! {
-                        <option value=r selected=move || refresh_choice.get() == r>{if r.is_empty() { "off" } else { r }}</option>
-                    })}
-                </select>
-            </label>
-            <button type="button" id="board-reload" on:click=move |_| refresh.run(())>"↻ Refresh"</button>
-            {variables}
-            {full_screen.then(|| view! { <button type="button" id="exit-full" on:click=move |_| change(vec![("panel", None)])>"Back to the dashboard"</button> })}
-        </div>
-        <div class="board-grid" class:full-screen=full_screen>
-            {panels.into_iter().map(|p| {
-                let fold = toggle_url(&uid.get_value(), &query.get_untracked(), p.id);
-                view! { <PanelBox p=p full=full_screen fold=fold range=range.clone() change=Callback::new(move |c: Vec<(&'static str, Option<String>)>| change(c)) /> }
-            }).collect_view()}
-        </div>
+        <div class="board-grid" class:full-screen=full_screen>{panels}</div>
     }
+}
+
+fn star_text(on: bool) -> &'static str {
+    if on {
+        "★ Starred"
+    } else {
+        "☆ Star"
+    }
+}
+
+/// Sets the value of the `<select>` `selector` names, if it is on the page.
+fn set_value(selector: &str, value: &str) {
+    if let Ok(Some(el)) = document().query_selector(selector) {
+        el.unchecked_into::<leptos::web_sys::HtmlSelectElement>()
+            .set_value(value);
+    }
+}
+
+/// The title bar (title, star, edit, export) and the provisioning notice, escaped.
+fn head_html(d: &DashboardView, can_edit: bool, editing: bool) -> String {
+    let mut out = format!(
+        "<div class=\"board-head\"><h1 id=\"dashboard-title\">{}</h1>\
+         <button type=\"button\" class=\"star\" id=\"star-dashboard\" aria-pressed=\"{}\">{}</button>",
+        esc(&d.title),
+        d.starred,
+        star_text(d.starred)
+    );
+    if can_edit {
+        out.push_str(&format!(
+            "<button type=\"button\" id=\"edit-dashboard\">{}</button>",
+            if editing { "Close editor" } else { "Edit" }
+        ));
+    }
+    out.push_str(&format!(
+        "<a class=\"button\" href=\"/api/v1/dashboards/{}/export\" download=\"\">Export JSON</a></div>",
+        esc(&encode(&d.uid))
+    ));
+    if let Some(file) = &d.provisioned_from {
+        out.push_str(&format!(
+            "<p class=\"notice\" role=\"status\">Provisioned from {}. You may edit it here; the file \
+             replaces it on the next start unless you unlink it in the editor.</p>",
+            esc(file)
+        ));
+    }
+    out
+}
+
+/// The toolbar: time and refresh pickers, reload button, the variables' pickers, and the
+/// "Back to the dashboard" button of a full-screen panel.
+fn toolbar_html(d: &DashboardView, refresh: &str, full_screen: bool) -> String {
+    let preset = preset_of(&d.from, &d.to);
+    let option = |value: &str, label: &str, selected: bool| {
+        format!(
+            "<option value=\"{value}\"{}>{label}</option>",
+            if selected { " selected" } else { "" }
+        )
+    };
+    let mut out = String::from("<label>Time <select id=\"board-time\">");
+    for (k, label) in PRESETS {
+        out.push_str(&option(k, label, preset == *k));
+    }
+    out.push_str(&option("custom", "Zoomed / absolute", preset == "custom"));
+    out.push_str("</select></label><label>Refresh <select id=\"board-refresh\">");
+    for r in REFRESH_CHOICES {
+        out.push_str(&option(
+            r,
+            if r.is_empty() { "off" } else { r },
+            refresh == r,
+        ));
+    }
+    out.push_str("</select></label><button type=\"button\" id=\"board-reload\">↻ Refresh</button>");
+    for v in &d.variables {
+        out.push_str(&variable_html(v));
+    }
+    if full_screen {
+        out.push_str("<button type=\"button\" id=\"exit-full\">Back to the dashboard</button>");
+    }
+    out
+}
+
+/// A variable's picker, `#var-NAME`: a text field, or a list of its options (`All` first
+/// when it has one), with the error that kept its options from loading.
+fn variable_html(v: &VariableView) -> String {
+    let id = esc(&format!("var-{}", v.name));
+    let label = esc(&v.label);
+    if v.kind == "text" {
+        let value = esc(v.current.first().map_or("", String::as_str));
+        return format!("<label>{label} <input id=\"{id}\" value=\"{value}\"></label>");
+    }
+    let mut out = format!(
+        "<label class=\"variable\">{label} <select id=\"{id}\"{}>",
+        if v.multi { " multiple" } else { "" }
+    );
+    let all = v.include_all.then_some(("$__all", "All"));
+    for (value, text) in all
+        .into_iter()
+        .chain(v.options.iter().map(|o| (o.as_str(), o.as_str())))
+    {
+        out.push_str(&format!(
+            "<option value=\"{}\"{}>{}</option>",
+            esc(value),
+            if v.current.iter().any(|c| c == value) {
+                " selected"
+            } else {
+                ""
+            },
+            esc(text)
+        ));
+    }
+    out.push_str("</select>");
+    if let Some(e) = &v.error {
+        out.push_str(&format!("<span class=\"field-error\">{}</span>", esc(e)));
+    }
+    out.push_str("</label>");
+    out
 }
 
 fn parse_secs(r: &str) -> u64 {
@@ -259,66 +408,6 @@ fn parse_secs(r: &str) -> u64 {
         return 0;
     };
     num.parse::<u64>().map(|n| n * mult).unwrap_or(0)
-}
-
-/// The variables' pickers, in a module of their own (`preload_drawn_panels` loads it before
-/// the page hydrates when the server drew pickers).
-#[lazy]
-pub(super) fn variable_pickers(
-    vars: Vec<VariableView>,
-    change: Callback<(String, Vec<String>)>,
-) -> AnyView {
-    vars.into_iter()
-        .map(|v| view! { <VariablePicker v=v change=change /> })
-        .collect_view()
-        .into_any()
-}
-
-#[component]
-fn VariablePicker(v: VariableView, change: Callback<(String, Vec<String>)>) -> impl IntoView {
-    let name = v.name.clone();
-    let id = format!("var-{}", v.name);
-    let current = v.current.clone();
-    let all = current.first().map(String::as_str) == Some("$__all");
-    let mut options: Vec<(String, String)> = Vec::new();
-    if v.include_all {
-        options.push(("$__all".into(), "All".into()));
-    }
-    options.extend(v.options.iter().map(|o| (o.clone(), o.clone())));
-    let error = v.error.clone();
-    if v.kind == "text" {
-        let value = current.first().cloned().unwrap_or_default();
-        return view! {
-            <label>{v.label.clone()} " "
-                <input id=id value=value on:change=move |ev| change.run((name.clone(), vec![event_target_value(&ev)])) />
-            </label>
-        }
-        .into_any();
-    }
-    let opts = options
-        .into_iter()
-        .map(|(value, label)| {
-            let selected = current.contains(&value) || (all && value == "$__all");
-            view! { <option value=value selected=selected>{label}</option> }
-        })
-        .collect_view();
-    view! {
-        <label class="variable">{v.label.clone()} " "
-            <select id=id multiple=v.multi on:change=move |ev| {
-                let el: leptos::web_sys::HtmlSelectElement = event_target(&ev);
-                let chosen = el.selected_options();
-                let mut vals = Vec::new();
-                for i in 0..chosen.length() {
-                    if let Some(o) = chosen.item(i) {
-                        if let Some(v) = o.get_attribute("value") { vals.push(v); }
-                    }
-                }
-                change.run((name.clone(), vals));
-            }>{opts}</select>
-            {error.map(|e| view! { <span class="field-error">{e}</span> })}
-        </label>
-    }
-    .into_any()
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! One panel of the view: chart, stat, gauge, table, logs, traces, text, row, or its error.
-//! Charts are drawn by the page's own module; stat and gauge, table, logs and traces panels
-//! by modules of their own (`#[lazy]`, with their data's decoders: `Deferred`), so a
-//! dashboard fetches only the code of the kinds it shows. The server names the modules of
-//! the kinds it drew in the page's preload links, and the page loads them before it
-//! hydrates (`preload_drawn_panels`).
+//! Charts are drawn by the page's own module. Stat and gauge, table and traces panels are
+//! markup alone: the server draws them, the page hydrates them as drawn, and their module
+//! (`markup_module`, with their data's decoders: `Deferred`) is fetched only when the
+//! browser draws one (`markup_body`). Logs panels are interactive: their module
+//! (`logs_body`) is named in the page's preload links by the server, and the page loads it
+//! before it hydrates (`preload_drawn_panels`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,26 +13,30 @@ use std::task::{Context, Poll, Waker};
 use leptos::lazy;
 use leptos::prelude::*;
 
-use crate::components::chart::{utc, Chart};
+use crate::components::chart::{chart, utc};
 use crate::components::chart_model::{encode_pairs, TableView};
 use crate::components::correlate::{chosen_series, SeriesFilters};
+use crate::components::form::{encode, escape_html as esc};
 use crate::components::log_lines::LogList;
 use crate::components::log_model::LogLine;
 use crate::components::time_range::zoom_times;
 use crate::dashboards::model::{Deferred, PanelBody, PanelView, StatValue};
 use crate::traces::model::{duration_text, TraceSummary};
 
-#[component]
-pub(super) fn PanelBox(
+/// One panel (or row) of the board. The title bar and the bodies that need no code (text,
+/// no data, errors) are markup written by plain functions (escaped) and set as inner HTML,
+/// so a panel adds few view types to the page; charts are `Chart`s, the other kinds come
+/// from their modules. `change` applies URL changes (full screen, zoom).
+pub(super) fn panel_box(
     p: PanelView,
     full: bool,
-    /// For a row: the URL that folds or unfolds it.
+    // For a row: the URL that folds or unfolds it.
     fold: String,
-    /// The dashboard's time range (from, to), for the Explore link.
+    // The dashboard's time range (from, to), for the Explore links.
     range: (String, String),
     change: Callback<Vec<(&'static str, Option<String>)>>,
-) -> impl IntoView {
-    let g = p.grid.clone();
+) -> AnyView {
+    let g = &p.grid;
     let style = if full {
         String::new()
     } else {
@@ -44,6 +49,16 @@ pub(super) fn PanelBox(
         )
     };
     let id = p.id;
+    if let PanelBody::Row { collapsed } = p.body {
+        let html = format!(
+            "<h2><a class=\"row-fold\" href=\"{}\" aria-expanded=\"{}\">{}{}</a></h2>",
+            esc(&fold),
+            !collapsed,
+            if collapsed { "▸ " } else { "▾ " },
+            esc(&p.title)
+        );
+        return markup_at("panel-row", None, Some((style, id)), html);
+    }
     let is_logs = matches!(p.body, PanelBody::Logs { .. }) || p.query_is_logs;
     let explore = if let PanelBody::Traces { explore, .. } = &p.body {
         Some(explore.clone())
@@ -64,140 +79,149 @@ pub(super) fn PanelBox(
             format!("/explore/metrics?{}", encode_pairs(&pairs))
         })
     };
-    let chosen = RwSignal::new(None::<usize>);
-    // The panel's range (zoomed in, it is the dashboard's) and its chosen series' labels,
-    // as Explore → Logs and Explore → Traces filters.
-    let correlate = match &p.body {
-        PanelBody::Chart { chart } if !chart.series.is_empty() => {
-            let labels: Vec<Vec<(String, String)>> =
-                chart.series.iter().map(|s| s.labels.clone()).collect();
-            let range = range.clone();
-            Some(move || {
-                let f = chosen_series(&labels, chosen.get())
-                    .map(|l| SeriesFilters::of(l))
-                    .unwrap_or_default();
-                (f.logs_url(&range), f.traces_url(&range), f.describe())
-            })
-        }
-        _ => None,
-    };
-    if let PanelBody::Row { collapsed } = p.body {
-        return view! {
-            <div class="panel-row" style=style data-panel=id.to_string()>
-                <h2>
-                    <a class="row-fold" href=fold aria-expanded=if collapsed { "false" } else { "true" }>
-                        {if collapsed { "▸ " } else { "▾ " }}{p.title.clone()}
-                    </a>
-                </h2>
-            </div>
-        }
-        .into_any();
+    let mut head = format!(
+        "<h3 style=\"{}\">{}</h3><span class=\"panel-actions\">",
+        chars_var(&p.title),
+        esc(&p.title)
+    );
+    if !full {
+        head.push_str("<button type=\"button\" class=\"panel-full\" title=\"View\">⤢</button>");
     }
-    // Drawn by a module of its own: the kind, as `data-lazy` for `preload_drawn_panels`.
-    let lazy_kind = match &p.body {
-        PanelBody::Stat { .. } | PanelBody::Gauge { .. } => Some("stat"),
-        PanelBody::Table { .. } => Some("table"),
-        PanelBody::Logs { .. } => Some("logs"),
-        PanelBody::Traces { .. } => Some("traces"),
-        _ => None,
-    };
-    let body = match p.body.clone() {
-        PanelBody::Chart { chart } if chart.series.is_empty() => no_data(),
-        // A legend click chooses the series whose labels "Logs" and "Traces" carry.
-        PanelBody::Chart { chart } => (move || {
-            view! {
-                <Chart view=chart.clone() focus=chosen.get()
-                    on_zoom=Callback::new(move |range: (f64, f64)| {
-                        let (from, to) = zoom_times(range);
-                        change.run(vec![("from", Some(from)), ("to", Some(to))]);
-                    })
-                    on_focus=Callback::new(move |i| chosen.set(i)) />
-            }
-        })
-        .into_any(),
-        PanelBody::Stat { values } => from_module(Box::pin(stat_body(values, None))),
+    if let Some(href) = explore {
+        head.push_str(&format!(
+            "<a class=\"panel-explore\" href=\"{}\" title=\"Explore this query\">Explore</a>",
+            esc(&href)
+        ));
+    }
+    // Drawn by a module of its own that the page loads before it hydrates: the kind, as
+    // `data-lazy` for `preload_drawn_panels`.
+    let lazy_kind = matches!(p.body, PanelBody::Logs { .. }).then_some("logs");
+    let body = match p.body {
+        PanelBody::Chart { chart: view } if view.series.is_empty() => no_data(),
+        PanelBody::Chart { chart: view } => {
+            // The panel's range (zoomed in, it is the dashboard's) and its chosen series'
+            // labels, as Explore → Logs and Explore → Traces filters: a legend click chooses
+            // the series whose labels "Logs" and "Traces" carry.
+            let labels: Vec<Vec<(String, String)>> =
+                view.series.iter().map(|s| s.labels.clone()).collect();
+            head.push_str(&correlation_links(&labels, &range, None));
+            let on_focus = Callback::new(move |i: Option<usize>| {
+                let selector = format!("[data-panel='{id}'] .panel-actions");
+                if let Ok(Some(actions)) = document().query_selector(&selector) {
+                    // The Explore link and the full-screen button stay; the two links change.
+                    for class in [".panel-show-logs", ".panel-show-traces"] {
+                        if let Ok(Some(link)) = actions.query_selector(class) {
+                            link.remove();
+                        }
+                    }
+                    let _ = actions
+                        .insert_adjacent_html("beforeend", &correlation_links(&labels, &range, i));
+                }
+            });
+            let on_zoom = Callback::new(move |range: (f64, f64)| {
+                let (from, to) = zoom_times(range);
+                change.run(vec![("from", Some(from)), ("to", Some(to))]);
+            });
+            chart(view, None, on_zoom, on_focus)
+        }
+        PanelBody::Stat { values } => markup_body(Markup::Stat(values, None)),
         PanelBody::Gauge { values, min, max } => {
-            from_module(Box::pin(stat_body(values, Some((min, max)))))
+            markup_body(Markup::Stat(values, Some((min, max))))
         }
-        PanelBody::Table { table } => from_module(Box::pin(table_body(table))),
+        PanelBody::Table { table } => markup_body(Markup::Table(table)),
         PanelBody::Logs { lines } => from_module(Box::pin(logs_body(lines, range.clone()))),
-        PanelBody::Traces { traces, .. } => from_module(Box::pin(traces_body(traces))),
+        PanelBody::Traces { traces, .. } => markup_body(Markup::Traces(traces)),
         // Rendered by the server from Markdown with raw HTML escaped: safe to insert.
-        PanelBody::Text { html } => {
-            view! { <div class="panel-text" inner_html=html></div> }.into_any()
-        }
-        PanelBody::Unsupported { original } => view! {
-            <p class="notice">{format!("Panel type “{original}” was not converted on import.")}</p>
-        }
-        .into_any(),
+        PanelBody::Text { html } => markup("panel-text", None, html),
+        PanelBody::Unsupported { original } => markup(
+            "panel-unsupported",
+            None,
+            format!(
+                "<p class=\"notice\">Panel type “{}” was not converted on import.</p>",
+                esc(&original)
+            ),
+        ),
         PanelBody::Error { message } => failed(message),
-        PanelBody::Row { .. } => ().into_any(),
+        PanelBody::Row { .. } => no_data(),
+    };
+    head.push_str("</span>");
+    let full_screen = move |ev: leptos::ev::MouseEvent| {
+        if event_target::<leptos::web_sys::Element>(&ev)
+            .closest(".panel-full")
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            change.run(vec![("panel", Some(id.to_string()))]);
+        }
     };
     view! {
-        <section class="panel" style=style data-panel=id.to_string() aria-label=p.title.clone()>
-            <header class="panel-head">
-                // The title's length sizes its font on the grid (style/main.css).
-                <h3 style=chars_var(&p.title)>{p.title.clone()}</h3>
-                <span class="panel-actions">
-                    {(!full).then(|| view! {
-                        <button type="button" class="panel-full" title="View" on:click=move |_| change.run(vec![("panel", Some(id.to_string()))])>"⤢"</button>
-                    })}
-                    {explore.map(|href| view! { <a class="panel-explore" href=href title="Explore this query">"Explore"</a> })}
-                    {correlate.map(|links| {
-                        let links = Memo::new(move |_| links());
-                        view! {
-                            <a class="panel-show-logs" href=move || links.get().0 title=move || format!("Logs for this range {}", links.get().2)>"Logs"</a>
-                            <a class="panel-show-traces" href=move || links.get().1 title=move || format!("Traces for this range {}", links.get().2)>"Traces"</a>
-                        }
-                    })}
-                </span>
-            </header>
+        <section class="panel" style=style data-panel=id.to_string() aria-label=p.title>
+            // The title's length sizes its font on the grid (style/main.css).
+            <header class="panel-head" inner_html=head on:click=full_screen></header>
             <div class="panel-body" data-lazy=lazy_kind>{body}</div>
         </section>
     }
     .into_any()
 }
 
+/// The "Logs" and "Traces" links of a chart's panel: its range, filtered by the labels of
+/// the series chosen in its legend (`chosen`), or of its only series.
+fn correlation_links(
+    labels: &[Vec<(String, String)>],
+    range: &(String, String),
+    chosen: Option<usize>,
+) -> String {
+    let f = chosen_series(labels, chosen)
+        .map(|l| SeriesFilters::of(l))
+        .unwrap_or_default();
+    let describe = esc(&f.describe());
+    format!(
+        "<a class=\"panel-show-logs\" href=\"{}\" title=\"Logs for this range {describe}\">Logs</a>\
+         <a class=\"panel-show-traces\" href=\"{}\" title=\"Traces for this range {describe}\">Traces</a>",
+        esc(&f.logs_url(range)),
+        esc(&f.traces_url(range))
+    )
+}
+
+/// A `<div>` holding markup: the server's (a text panel's, already safe) or written here
+/// with every text escaped. One view type for every such body, and for rows.
+fn markup(class: &'static str, role: Option<&'static str>, html: String) -> AnyView {
+    markup_at(class, role, None, html)
+}
+
+/// `markup`, placed on the grid: `at` is the grid style and the panel's id.
+fn markup_at(
+    class: &'static str,
+    role: Option<&'static str>,
+    at: Option<(String, u32)>,
+    html: String,
+) -> AnyView {
+    let (style, panel) = at.map_or((None, None), |(s, id)| (Some(s), Some(id.to_string())));
+    view! { <div class=class role=role style=style data-panel=panel inner_html=html></div> }
+        .into_any()
+}
+
 fn no_data() -> AnyView {
-    view! { <div class="panel-nodata" role="status">"No data"</div> }.into_any()
+    markup("panel-nodata", Some("status"), "No data".into())
 }
 
 fn failed(message: String) -> AnyView {
-    view! { <div class="panel-error" role="alert">{message}</div> }.into_any()
+    markup("panel-error", Some("alert"), esc(&message))
 }
 
 /// Before the page hydrates (the route's `preload`, which the router awaits before it
-/// hydrates the page; harmless on a page without panels): loads the modules of the panel
-/// kinds the server drew, so that `from_module` draws each at once, as the server did.
+/// hydrates the page; harmless on a page without panels): loads the logs panels' module when
+/// the server drew one, so that `from_module` draws it at once, as the server did.
 #[cfg(feature = "hydrate")]
 pub async fn preload_drawn_panels() {
-    let drawn = |kind: &str| {
-        document()
-            .query_selector(&format!(".panel-body[data-lazy={kind}]"))
-            .ok()
-            .flatten()
-            .is_some()
-    };
-    if drawn("stat") {
-        __preload_stat_body().await;
-    }
-    if drawn("table") {
-        __preload_table_body().await;
-    }
-    if drawn("logs") {
-        __preload_logs_body().await;
-    }
-    if drawn("traces") {
-        __preload_traces_body().await;
-    }
-    // A variable's picker is `#var-NAME`.
-    if document()
-        .query_selector("[id^='var-']")
+    let drawn = document()
+        .query_selector(".panel-body[data-lazy=logs]")
         .ok()
         .flatten()
-        .is_some()
-    {
-        super::page::__preload_variable_pickers().await;
+        .is_some();
+    if drawn {
+        __preload_logs_body().await;
     }
 }
 
@@ -214,38 +238,116 @@ pub(super) fn from_module(mut body: Pin<Box<dyn Future<Output = AnyView> + Send>
     }
 }
 
-/// A stat panel's values, or a gauge's (`gauge`: its min and max).
+/// A body drawn as markup alone (stat and gauge, table, traces): once drawn, no code of
+/// its kind runs.
+enum Markup {
+    Stat(Deferred<Vec<StatValue>>, Option<(f64, f64)>),
+    Table(Deferred<TableView>),
+    Traces(Deferred<Vec<TraceSummary>>),
+}
+
+impl Markup {
+    fn draw(self) -> AnyView {
+        match self {
+            Markup::Stat(values, gauge) => stat_body(values, gauge),
+            Markup::Table(table) => table_body(table),
+            Markup::Traces(traces) => traces_body(traces),
+        }
+    }
+}
+
+/// The server draws a markup body with the plain functions (no `#[lazy]` call, so no
+/// preload link: the first load does not fetch their module), and the page hydrates it as
+/// the server drew it (a `markup` div, whose inner HTML hydration leaves alone). A later
+/// draw in the browser (a refresh, a client-side navigation) runs `markup_module`, fetched
+/// the first time.
+fn markup_body(body: Markup) -> AnyView {
+    if cfg!(feature = "ssr") {
+        body.draw()
+    } else if Owner::current_shared_context().is_some_and(|sc| sc.during_hydration()) {
+        markup("panel-markup", None, String::new())
+    } else {
+        from_module(Box::pin(markup_module(body)))
+    }
+}
+
+/// The stat, gauge, table and traces panels' code, one module for the three.
 #[lazy]
+fn markup_module(body: Markup) -> AnyView {
+    body.draw()
+}
+
+/// A stat panel's values, or a gauge's (`gauge`: its min and max), as markup.
 fn stat_body(values: Deferred<Vec<StatValue>>, gauge: Option<(f64, f64)>) -> AnyView {
-    let values = match values.take() {
+    let values = match values {
+        Deferred::Ready(v) => Ok(v),
+        Deferred::Json(json) => super::decode::stat_values(json),
+    };
+    let values = match values {
         Err(e) => return failed(e),
         Ok(v) if v.is_empty() => return no_data(),
         Ok(v) => v,
     };
     let named = values.len() > 1;
-    match gauge {
-        None => view! { <div class="stat-values">{values.into_iter().map(|v| stat_view(v, named)).collect_view()}</div> }.into_any(),
-        Some((min, max)) => view! {
-            <div class="stat-values">{values.into_iter().map(|v| gauge_view(v, min, max, named)).collect_view()}</div>
-        }.into_any(),
-    }
+    let html = values
+        .iter()
+        .map(|v| match gauge {
+            None => stat_html(v, named),
+            Some((min, max)) => gauge_html(v, min, max, named),
+        })
+        .collect();
+    markup("stat-values", None, html)
 }
 
 /// An instant query's rows.
-#[lazy]
 fn table_body(table: Deferred<TableView>) -> AnyView {
     let table = match table.take() {
         Err(e) => return failed(e),
         Ok(t) if t.rows.is_empty() => return no_data(),
         Ok(t) => t,
     };
-    view! {
-        <table class="grid panel-table">
-            <thead><tr><th>"Series"</th><th class="num">"Value"</th></tr></thead>
-            <tbody>{table.rows.into_iter().map(|r| view! { <tr><td>{r.series}</td><td class="num">{r.value}</td></tr> }).collect_view()}</tbody>
-        </table>
+    let mut html = String::from(
+        "<table class=\"grid panel-table\"><thead><tr><th>Series</th><th class=\"num\">Value</th></tr></thead><tbody>",
+    );
+    for r in &table.rows {
+        html.push_str(&format!(
+            "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
+            esc(&r.series),
+            esc(&r.value)
+        ));
     }
-    .into_any()
+    html.push_str("</tbody></table>");
+    markup("panel-table-holder", None, html)
+}
+
+/// A traces panel's rows: each opens its trace.
+fn traces_body(traces: Deferred<Vec<TraceSummary>>) -> AnyView {
+    let traces = match traces.take() {
+        Err(e) => return failed(e),
+        Ok(t) if t.is_empty() => return no_data(),
+        Ok(t) => t,
+    };
+    let mut html = String::from(
+        "<table class=\"data traces-list\"><thead><tr><th>Trace</th><th>Start (UTC)</th>\
+         <th class=\"num\">Duration</th><th class=\"num\">Spans</th><th class=\"num\">Errors</th></tr></thead><tbody>",
+    );
+    for t in &traces {
+        html.push_str(&format!(
+            "<tr class=\"trace-row{}\" data-trace-id=\"{id}\"><td><a href=\"/explore/traces/{href}\">{}: {}</a></td>\
+             <td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            if t.error_count > 0 { " has-error" } else { "" },
+            esc(&t.root_service),
+            esc(&t.root_operation),
+            utc(t.start_ns as f64 / 1e9),
+            esc(&duration_text(t.duration_ms)),
+            t.span_count,
+            t.error_count,
+            id = esc(&t.trace_id),
+            href = esc(&encode(&t.trace_id)),
+        ));
+    }
+    html.push_str("</tbody></table>");
+    markup("panel-traces", None, html)
 }
 
 /// A logs panel's lines, as Explore → Logs shows them.
@@ -260,43 +362,6 @@ fn logs_body(lines: Deferred<Vec<LogLine>>, range: (String, String)) -> AnyView 
     }
 }
 
-/// A traces panel's rows: each opens its trace.
-#[lazy]
-fn traces_body(traces: Deferred<Vec<TraceSummary>>) -> AnyView {
-    let traces = match traces.take() {
-        Err(e) => return failed(e),
-        Ok(t) if t.is_empty() => return no_data(),
-        Ok(t) => t,
-    };
-    let rows = traces
-        .into_iter()
-        .map(|t| {
-            let href = format!("/explore/traces/{}", t.trace_id);
-            view! {
-                <tr class="trace-row" data-trace-id=t.trace_id.clone() class:has-error={t.error_count > 0}>
-                    <td><a href=href>{format!("{}: {}", t.root_service, t.root_operation)}</a></td>
-                    <td>{utc(t.start_ns as f64 / 1e9)}</td>
-                    <td class="num">{duration_text(t.duration_ms)}</td>
-                    <td class="num">{t.span_count}</td>
-                    <td class="num">{t.error_count}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="panel-traces">
-            <table class="data traces-list">
-                <thead>
-                    <tr><th>"Trace"</th><th>"Start (UTC)"</th><th class="num">"Duration"</th>
-                        <th class="num">"Spans"</th><th class="num">"Errors"</th></tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-    }
-    .into_any()
-}
-
 /// `--chars:N`, the text's length, from which the CSS sizes its font to fit the width.
 fn chars_var(text: &str) -> String {
     format!("--chars:{}", text.chars().count().max(1))
@@ -307,44 +372,52 @@ fn value_style(v: &StatValue) -> String {
     format!("color:{};{}", v.color, chars_var(&v.value))
 }
 
-/// One value of a stat panel. The series name only when the panel shows several values
-/// (Grafana's "auto" text mode): a single value has the panel's title above it.
-fn stat_view(v: StatValue, named: bool) -> impl IntoView {
-    let style = value_style(&v);
-    view! {
-        <div class="stat">
-            <div class="stat-value" style=style data-raw=v.raw.to_string()>{v.value}</div>
-            {named.then(|| view! { <div class="stat-name">{v.name}</div> })}
-            {(!v.sparkline.is_empty()).then(|| view! {
-                <svg class="sparkline" viewBox="0 0 100 30" preserveAspectRatio="none" aria-hidden="true">
-                    <polyline points=v.sparkline fill="none" stroke="currentColor" stroke-width="1.5" />
-                </svg>
-            })}
-        </div>
+/// The value, and the series name only when the panel shows several values (Grafana's
+/// "auto" text mode): a single value has the panel's title above it.
+fn value_html(v: &StatValue, named: bool) -> String {
+    let mut out = format!(
+        "<div class=\"stat-value\" style=\"{}\" data-raw=\"{}\">{}</div>",
+        esc(&value_style(v)),
+        v.raw,
+        esc(&v.value)
+    );
+    if named {
+        out.push_str(&format!("<div class=\"stat-name\">{}</div>", esc(&v.name)));
     }
+    out
+}
+
+/// One value of a stat panel, with its sparkline.
+fn stat_html(v: &StatValue, named: bool) -> String {
+    let mut out = format!("<div class=\"stat\">{}", value_html(v, named));
+    if !v.sparkline.is_empty() {
+        out.push_str(&format!(
+            "<svg class=\"sparkline\" viewBox=\"0 0 100 30\" preserveAspectRatio=\"none\" aria-hidden=\"true\">\
+             <polyline points=\"{}\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\"></polyline></svg>",
+            esc(&v.sparkline)
+        ));
+    }
+    out.push_str("</div>");
+    out
 }
 
 /// A 180° gauge: the arc filled to the value's share of [min, max], in its colour; the
-/// series name as in `stat_view`.
-fn gauge_view(v: StatValue, min: f64, max: f64, named: bool) -> impl IntoView {
+/// series name as in `stat_html`.
+fn gauge_html(v: &StatValue, min: f64, max: f64, named: bool) -> String {
     let share = if max > min && v.raw.is_finite() {
         ((v.raw - min) / (max - min)).clamp(0.0, 1.0)
     } else {
         0.0
     };
-    let angle = std::f64::consts::PI * (1.0 - share);
-    let (x, y) = (50.0 + 40.0 * angle.cos(), 50.0 - 40.0 * angle.sin());
-    let arc = format!("M10,50 A40,40 0 0,1 {x:.2},{y:.2}");
-    let color = v.color.clone();
-    let style = value_style(&v);
-    view! {
-        <div class="stat gauge">
-            <svg viewBox="0 0 100 56" class="gauge-svg" role="img" aria-label=format!("{} of {}", v.value, max)>
-                <path d="M10,50 A40,40 0 0,1 90,50" fill="none" stroke="currentColor" stroke-opacity="0.15" stroke-width="8" />
-                <path d=arc fill="none" stroke=color stroke-width="8" />
-            </svg>
-            <div class="stat-value" style=style data-raw=v.raw.to_string()>{v.value}</div>
-            {named.then(|| view! { <div class="stat-name">{v.name}</div> })}
-        </div>
-    }
+    // The value's arc is the background's half circle drawn to its share of the length
+    // (no trigonometry: libm's `sin` and `cos` would weigh more than the gauge).
+    format!(
+        "<div class=\"stat gauge\"><svg viewBox=\"0 0 100 56\" class=\"gauge-svg\" role=\"img\" aria-label=\"{}\">\
+         <path d=\"M10,50 A40,40 0 0,1 90,50\" fill=\"none\" stroke=\"currentColor\" stroke-opacity=\"0.15\" stroke-width=\"8\"></path>\
+         <path d=\"M10,50 A40,40 0 0,1 90,50\" pathLength=\"100\" stroke-dasharray=\"{:.2} 100\" fill=\"none\" stroke=\"{}\" stroke-width=\"8\"></path></svg>{}</div>",
+        esc(&format!("{} of {}", v.value, max)),
+        share * 100.0,
+        esc(&v.color),
+        value_html(v, named)
+    )
 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api_client::call;
-use crate::components::chart::Chart;
+use crate::components::chart::chart;
 use crate::components::chart_model::{ChartRequest, ChartView, TableView};
 use crate::components::correlate::{chosen_series, SeriesFilters};
 use crate::components::promql_editor::{pick_source, QueryEditor};
@@ -276,7 +276,7 @@ pub fn ExploreMetrics() -> impl IntoView {
                                         <div class="chart-tools">
                                             <button type="button" id="zoom-out" title="Twice the time range" on:click=zoom_out>"Zoom out"</button>
                                         </div>
-                                        <Chart view=c focus=focus on_zoom=on_zoom on_focus=on_focus />
+                                        {chart(c, focus, on_zoom, on_focus)}
                                         <InspectorView info=inspector />
                                     }
                                         .into_any()

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use wire::dashboard::{Dashboard, Panel, PanelKind, RedMeasure, Target, TargetKind};
 
 use super::{query_letter, settle_panels};
-use crate::components::chart::Chart;
+use crate::components::chart::chart;
 use crate::components::chart_model::ChartRequest;
 use crate::components::promql_editor::{pick_source, QueryEditor};
 use crate::dashboards::grid_layout::{dragged, DragMode};
@@ -383,7 +383,7 @@ pub(super) fn PanelEditor(
                 {move || preview.get().map(|charts| charts.into_iter().map(|(letter, r)| view! {
                     <div class="preview-chart" data-query=letter>
                         {match r {
-                            Ok(c) => view! { <Chart view=c focus=None on_zoom=Callback::new(|_| {}) on_focus=Callback::new(|_| {}) /> }.into_any(),
+                            Ok(c) => chart(c, None, Callback::new(|_| {}), Callback::new(|_| {})),
                             Err(e) => view! { <div class="panel-error" role="alert">{format!("{letter}: {e}")}</div> }.into_any(),
                         }}
                     </div>
