@@ -21,9 +21,10 @@ use crate::schema::{Record, Value};
 use crate::varint::{put_bytes, put_i, put_u, Reader};
 
 /// String values (of columns and attributes) gathered at most for one stripe of rows while
-/// the frames are written: the writer's memory stays bounded (12 bytes an entry, ~48 MiB)
-/// whatever the block's size, at the cost of a pass over every column per stripe.
-const STRIPE_ENTRIES: usize = 4 << 20;
+/// the frames are written: the writer's memory stays bounded (8 bytes an entry, ~32 MiB,
+/// and 4 bytes a row) whatever the block's size, at the cost of a pass over every column
+/// per stripe. (Tests write blocks of several stripes.)
+const STRIPE_ENTRIES: usize = if cfg!(test) { 4 << 10 } else { 4 << 20 };
 
 /// Writes the row frames of `head` in the block's row order (`order[new] = old`,
 /// `new_row[old] = new`).
@@ -51,41 +52,61 @@ pub(super) fn write_row_frames<W: Write>(
                 .map(|(p, (_, b))| ((ncols + p) as u32, &b.column)),
         )
         .collect();
-    let total: usize = fields.iter().map(|(_, c)| c.rows.len()).sum();
-    let stripes = total.div_ceil(STRIPE_ENTRIES).max(1);
-    let stripe_rows = n.div_ceil(stripes).div_ceil(ROW_FRAME_ROWS).max(1) * ROW_FRAME_ROWS;
-    // (new row << 32 | field, dictionary id), sorted.
-    let mut entries: Vec<(u64, u32)> = Vec::new();
+    // String values per row (in the block's order), then where each stripe of frames ends.
+    let mut counts = vec![0u32; n];
+    for (_, col) in &fields {
+        for &r in &col.rows {
+            counts[new_row[r as usize] as usize] += 1;
+        }
+    }
+    let mut stripes = Vec::new();
+    let mut in_stripe = 0;
+    for (f, frame) in counts.chunks(ROW_FRAME_ROWS).enumerate() {
+        let here: usize = frame.iter().map(|&c| c as usize).sum();
+        if in_stripe > 0 && in_stripe + here > STRIPE_ENTRIES {
+            stripes.push(f * ROW_FRAME_ROWS);
+            in_stripe = 0;
+        }
+        in_stripe += here;
+    }
+    stripes.push(n);
     let mut frames = Vec::with_capacity(n.div_ceil(ROW_FRAME_ROWS));
     let mut raw = Vec::new();
-    for base in (0..n).step_by(stripe_rows) {
-        let end = (base + stripe_rows).min(n);
+    // A stripe's values, (field, dictionary id), row after row and by field in a row: placed
+    // by counting (the fields are walked in order), not sorted.
+    let mut entries: Vec<(u32, u32)> = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    let mut base = 0;
+    for end in stripes {
+        starts.clear();
+        starts.push(0);
+        for &c in &counts[base..end] {
+            starts.push(starts[starts.len() - 1] + c as usize);
+        }
         entries.clear();
+        entries.resize(starts[end - base], (0, 0));
+        let mut next = starts.clone();
         for &(f, col) in &fields {
             for (&r, &id) in col.rows.iter().zip(&col.ids) {
                 let new = new_row[r as usize] as usize;
                 if (base..end).contains(&new) {
-                    entries.push(((new as u64) << 32 | u64::from(f), id));
+                    let slot = &mut next[new - base];
+                    entries[*slot] = (f, id);
+                    *slot += 1;
                 }
             }
         }
-        entries.sort_unstable_by_key(|e| e.0);
-        entries.dedup_by_key(|e| e.0);
-        let mut next = 0;
         for start in (base..end).step_by(ROW_FRAME_ROWS) {
             let stop = (start + ROW_FRAME_ROWS).min(end);
             let mut frame = FrameBuilder::new(head, stop - start);
             for (new, &old) in order.iter().enumerate().take(stop).skip(start) {
-                let here = entries[next..]
-                    .iter()
-                    .take_while(|e| (e.0 >> 32) as usize == new)
-                    .count();
-                frame.row(head, old as usize, &entries[next..next + here]);
-                next += here;
+                let row = &entries[starts[new - base]..starts[new - base + 1]];
+                frame.row(head, old as usize, row);
             }
             frame.finish(&mut raw);
             frames.push(w.section(&raw)?);
         }
+        base = end;
     }
     Ok(frames)
 }
@@ -128,8 +149,9 @@ impl FrameBuilder {
         }
     }
 
-    /// Adds head row `old` with its string values `entries` (by field, ascending).
-    fn row(&mut self, head: &Head, old: usize, entries: &[(u64, u32)]) {
+    /// Adds head row `old` with its string values `entries` (by field, ascending; a field
+    /// given twice, which the schema checks rule out, keeps its first value).
+    fn row(&mut self, head: &Head, old: usize, entries: &[(u32, u32)]) {
         let (t, s) = (head.times[old], head.seqs[old]);
         match self.last {
             None => put_i(&mut self.times, t),
@@ -143,17 +165,22 @@ impl FrameBuilder {
             match c {
                 ColumnBuilder::Ints(v) => put_i(out, v[old]),
                 ColumnBuilder::Strs(b) => match entries.get(k) {
-                    Some(&(key, id)) if key as u32 as usize == i => {
+                    Some(&(f, id)) if f as usize == i => {
                         put_value(out, Some(&b.column.values[id as usize]));
-                        k += 1;
+                        while entries.get(k).is_some_and(|e| e.0 == f) {
+                            k += 1;
+                        }
                     }
                     _ => put_value(out, None),
                 },
             }
         }
-        for &(key, id) in &entries[k..] {
-            let p = key as u32 as usize - head.columns.len();
+        for &(f, id) in &entries[k..] {
+            let p = f as usize - head.columns.len();
             let (out, filled) = self.attributes.entry(p).or_default();
+            if *filled > self.at {
+                continue;
+            }
             for _ in *filled..self.at {
                 put_value(out, None);
             }
