@@ -441,4 +441,71 @@ mod tests {
         assert_eq!(parse_secs("5m"), 300);
         assert_eq!(parse_secs(""), 0);
     }
+
+    #[test]
+    fn the_board_markup_escapes_every_text() {
+        let d = DashboardView {
+            uid: "a b".into(),
+            title: "<b>ops</b>".into(),
+            provisioned_from: Some("x\"y.json".into()),
+            variables: vec![
+                VariableView {
+                    name: "env".into(),
+                    label: "<i>Env</i>".into(),
+                    multi: true,
+                    include_all: true,
+                    options: vec!["prod\"".into(), "<dev>".into()],
+                    current: vec!["<dev>".into()],
+                    error: Some("<bad>".into()),
+                    ..Default::default()
+                },
+                VariableView {
+                    name: "q".into(),
+                    label: "Q".into(),
+                    kind: "text".into(),
+                    current: vec!["\"><script>".into()],
+                    ..Default::default()
+                },
+            ],
+            folder: String::new(),
+            tags: Vec::new(),
+            version: 1,
+            starred: false,
+            from: "now-6h".into(),
+            to: "now".into(),
+            refresh: String::new(),
+            panels: Vec::new(),
+        };
+        let head = head_html(&d, true, false);
+        assert!(head.contains("&lt;b&gt;ops&lt;/b&gt;</h1>"), "{head}");
+        assert!(head.contains("/api/v1/dashboards/a%20b/export"), "{head}");
+        assert!(head.contains("x&quot;y.json"), "{head}");
+        let bar = toolbar_html(&d, "30s", true);
+        assert!(bar.contains("<option value=\"30s\" selected>"), "{bar}");
+        assert!(
+            bar.contains("&lt;i&gt;Env&lt;/i&gt; <select id=\"var-env\" multiple>"),
+            "{bar}"
+        );
+        assert!(
+            bar.contains("<option value=\"$__all\">All</option>"),
+            "{bar}"
+        );
+        assert!(
+            bar.contains("<option value=\"prod&quot;\">prod&quot;</option>"),
+            "{bar}"
+        );
+        assert!(
+            bar.contains("<option value=\"&lt;dev&gt;\" selected>&lt;dev&gt;</option>"),
+            "{bar}"
+        );
+        assert!(bar.contains("&lt;bad&gt;"), "{bar}");
+        assert!(bar.contains("value=\"&quot;&gt;&lt;script&gt;\""), "{bar}");
+        assert!(
+            bar.ends_with("id=\"exit-full\">Back to the dashboard</button>"),
+            "{bar}"
+        );
+        for text in [&head, &bar] {
+            assert!(!text.contains("<b>") && !text.contains("<i>") && !text.contains("<script>"));
+        }
+    }
 }
