@@ -143,7 +143,8 @@ async fn a_panel_of_log_counts_draws_lines_per_bucket_split_by_level_and_by_serv
     let at = html
         .find("class=\"panel-explore\"")
         .expect("an Explore link");
-    let tag = &html[html[..at].rfind("<a ").unwrap()..at];
+    let start = html[..at].rfind("<a ").unwrap();
+    let tag = &html[start..at + html[at..].find('>').unwrap()];
     assert!(
         tag.contains("href=\"/explore/logs?query=service%3Acheckout&amp;"),
         "the log-count panel's Explore link in the first HTML: {tag}"
