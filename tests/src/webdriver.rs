@@ -93,6 +93,18 @@ impl Browser {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .await
+            .unwrap_or_else(|(err, message)| panic!("WebDriver {path}: {err}: {message}"))
+    }
+
+    /// One WebDriver command; `Err((error, message))` when the driver refuses it.
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, (String, Value)> {
         let url = format!("{}/session/{}{}", self.base, self.session, path);
         let mut req = self.http.request(method, url);
         if let Some(body) = body {
@@ -106,9 +118,9 @@ impl Browser {
             .await
             .expect("WebDriver answers JSON");
         if let Some(err) = resp["value"]["error"].as_str() {
-            panic!("WebDriver {path}: {err}: {}", resp["value"]["message"]);
+            return Err((err.to_owned(), resp["value"]["message"].clone()));
         }
-        resp["value"].clone()
+        Ok(resp["value"].clone())
     }
 
     pub async fn goto(&self, url: &str) {
@@ -180,6 +192,46 @@ impl Browser {
         .await;
     }
 
+    /// Runs one sequence of mouse actions (WebDriver Actions: real pointer input) that starts
+    /// on the element `css` finds. A page may draw that element anew at any moment (a chart
+    /// re-renders when its answer arrives), so the element is found again and the sequence
+    /// retried while the driver answers that it went stale; only the first action names the
+    /// element, the rest move relative to the pointer, so a retry never starts mid-gesture.
+    async fn mouse_on(&self, css: &str, first: impl Fn(Value) -> Value, rest: Vec<Value>) {
+        eventually(
+            Duration::from_secs(20),
+            &format!("pointer actions on `{css}`"),
+            || async {
+                let el = self.try_find(css).await?;
+                let origin = json!({ ELEMENT_KEY: el.0 });
+                let mut actions = vec![first(origin)];
+                actions.extend(rest.iter().cloned());
+                let done = self
+                    .try_call(
+                        reqwest::Method::POST,
+                        "/actions",
+                        Some(json!({ "actions": [{
+                            "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
+                            "actions": actions
+                        }]})),
+                    )
+                    .await;
+                match done {
+                    Ok(_) => Some(()),
+                    Err((err, _)) if err == "stale element reference" || err == "no such element" => {
+                        // Lift any button a refused sequence may have left pressed.
+                        let _ = self
+                            .try_call(reqwest::Method::DELETE, "/actions", None)
+                            .await;
+                        None
+                    }
+                    Err((err, message)) => panic!("WebDriver /actions: {err}: {message}"),
+                }
+            },
+        )
+        .await
+    }
+
     /// Runs one sequence of mouse actions (WebDriver Actions: real pointer input).
     async fn mouse(&self, actions: Vec<Value>) {
         self.call(
@@ -193,18 +245,21 @@ impl Browser {
         .await;
     }
 
-    /// Presses the mouse at `from_x` pixels right of the element's centre, moves to `to_x`
-    /// and releases.
-    pub async fn drag(&self, el: &Element, from_x: i64, to_x: i64) {
-        let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": el.0 });
-        let at = |x: i64, ms: u64| json!({ "type": "pointerMove", "duration": ms, "origin": origin, "x": x, "y": 0 });
-        self.mouse(vec![
-            at(from_x, 0),
-            json!({ "type": "pointerDown", "button": 0 }),
-            at((from_x + to_x) / 2, 100),
-            at(to_x, 100),
-            json!({ "type": "pointerUp", "button": 0 }),
-        ])
+    /// Presses the mouse at `from_x` pixels right of the centre of the element `css` finds,
+    /// moves to `to_x` and releases.
+    pub async fn drag(&self, css: &str, from_x: i64, to_x: i64) {
+        let half = (to_x - from_x) / 2;
+        let by = |dx: i64| json!({ "type": "pointerMove", "duration": 100, "origin": "pointer", "x": dx, "y": 0 });
+        self.mouse_on(
+            css,
+            |origin| json!({ "type": "pointerMove", "duration": 0, "origin": origin, "x": from_x, "y": 0 }),
+            vec![
+                json!({ "type": "pointerDown", "button": 0 }),
+                by(half),
+                by(to_x - from_x - half),
+                json!({ "type": "pointerUp", "button": 0 }),
+            ],
+        )
         .await;
     }
 
@@ -242,18 +297,19 @@ impl Browser {
         .await;
     }
 
-    /// Moves the mouse to `x` pixels right of the element's centre.
     /// The browser's Back button.
     pub async fn back(&self) {
         self.call(reqwest::Method::POST, "/back", Some(json!({})))
             .await;
     }
 
-    pub async fn hover(&self, el: &Element, x: i64) {
-        let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": el.0 });
-        self.mouse(vec![
-            json!({ "type": "pointerMove", "duration": 50, "origin": origin, "x": x, "y": 0 }),
-        ])
+    /// Moves the mouse to `x` pixels right of the centre of the element `css` finds.
+    pub async fn hover(&self, css: &str, x: i64) {
+        self.mouse_on(
+            css,
+            |origin| json!({ "type": "pointerMove", "duration": 50, "origin": origin, "x": x, "y": 0 }),
+            vec![],
+        )
         .await;
     }
 

@@ -405,8 +405,9 @@ async fn show_logs_and_traces_carry_the_range_and_the_chosen_series_labels() {
     browser
         .find(".chart .legend-entry[aria-pressed='true']")
         .await;
-    let overlay = browser.find("[data-testid='chart-overlay']").await;
-    browser.drag(&overlay, -150, 150).await;
+    browser
+        .drag("[data-testid='chart-overlay']", -150, 150)
+        .await;
     let zoomed = wait_url(&browser, "a zoomed range", |u| !u.contains("from=now-1h")).await;
     let from = param(&zoomed, "from").unwrap();
     assert!(from.parse::<i64>().is_ok(), "{zoomed}");

@@ -251,12 +251,13 @@ async fn create_add_place_save_then_variable_zoom_restore_and_conflict() {
             .then_some(())
     })
     .await;
-    let overlay = browser
-        .find(&format!(
-            "[data-panel=\"{id}\"] [data-testid=chart-overlay]"
-        ))
+    browser
+        .drag(
+            &format!("[data-panel=\"{id}\"] [data-testid=chart-overlay]"),
+            -100,
+            100,
+        )
         .await;
-    browser.drag(&overlay, -100, 100).await;
     let zoomed = eventually(Duration::from_secs(10), "a zoomed range", || async {
         let url = browser.current_url().await;
         (url.contains("from=1") && url.contains("to=1")).then_some(url)

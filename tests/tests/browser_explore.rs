@@ -190,8 +190,7 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
         let browser = &browser;
         async move {
             eventually(Duration::from_secs(15), want, || async {
-                let overlay = browser.try_find("[data-testid=chart-overlay]").await?;
-                browser.hover(&overlay, x).await;
+                browser.hover("[data-testid=chart-overlay]", x).await;
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let text = browser
                     .execute(
@@ -269,8 +268,7 @@ async fn query_completion_run_hover_isolate_zoom_and_reload() {
 
     // Drag to zoom: the URL gets an absolute range inside the old one.
     let before = browser.current_url().await;
-    let overlay = browser.find("[data-testid=chart-overlay]").await;
-    browser.drag(&overlay, -150, 150).await;
+    browser.drag("[data-testid=chart-overlay]", -150, 150).await;
     let zoomed = eventually(
         Duration::from_secs(10),
         "an absolute range in the URL",

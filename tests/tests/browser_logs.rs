@@ -278,8 +278,7 @@ async fn search_histogram_facets_expand_links_context_and_the_url() {
         .await
         .as_f64()
         .unwrap();
-    let svg = browser.find(".log-histogram svg").await;
-    browser.drag(&svg, -200, 200).await;
+    browser.drag(".log-histogram svg", -200, 200).await;
     let brushed = wait_url(&browser, "the brushed range in the URL", |u| {
         !u.contains("from=now") && u.contains("query=module")
     })
