@@ -9,6 +9,7 @@
 
 pub mod checklist;
 pub mod dashboard;
+pub mod duration;
 pub mod rules;
 
 use std::fmt;
