@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::Api;
 use crate::charts::time::{now_seconds, resolve};
@@ -360,33 +360,12 @@ async fn service_map(
     Query(p): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let (start, end) = time_range(&p)?;
-    let map = source(&state, &p)
-        .await?
-        .service_map(start, end)
-        .await
-        .map_err(source_failure)?;
-    let mut nodes: BTreeMap<&str, Value> = BTreeMap::new();
-    let blank = |s: &str| {
-        json!({"service": s, "requests": 0, "errors": 0, "p95_ms": 0.0,
-               "incoming_calls": 0, "incoming_errors": 0})
-    };
-    for n in &map.nodes {
-        let mut v = blank(&n.service);
-        v["requests"] = json!(n.requests);
-        v["errors"] = json!(n.errors);
-        v["p95_ms"] = json!(n.p95_ms);
-        nodes.insert(&n.service, v);
-    }
-    for e in &map.edges {
-        nodes.entry(&e.parent).or_insert_with(|| blank(&e.parent));
-        let n = nodes.entry(&e.child).or_insert_with(|| blank(&e.child));
-        n["incoming_calls"] = json!(n["incoming_calls"].as_u64().unwrap_or(0) + e.calls);
-        n["incoming_errors"] = json!(n["incoming_errors"].as_u64().unwrap_or(0) + e.errors);
-    }
+    let src = source(&state, &p).await?;
+    let map = crate::trace_explore::map::merged(src.as_ref(), start, end).await?;
     Ok(Json(json!({
         "from": start,
         "to": end,
-        "nodes": nodes.into_values().collect::<Vec<_>>(),
+        "nodes": map.nodes,
         "edges": map.edges,
         "truncated": map.truncated,
     }))
