@@ -193,6 +193,66 @@ impl Notifier {
         Ok(())
     }
 
+    /// Creates (`id` None) or updates an escalation policy, and escalates by it from now on.
+    pub async fn save_escalation(
+        &self,
+        metrics: &crate::metrics::Metrics,
+        actor: &crate::actor::Actor,
+        id: Option<i64>,
+        body: escalation::PolicyBody,
+    ) -> Result<escalation::EscalationPolicy, Error> {
+        let saved = escalation::save(&self.db, metrics, actor, id, body).await?;
+        self.reload_escalations().await?;
+        Ok(saved)
+    }
+
+    /// Deletes an escalation policy; it escalates nothing from now on.
+    pub async fn delete_escalation(
+        &self,
+        metrics: &crate::metrics::Metrics,
+        actor: &crate::actor::Actor,
+        id: i64,
+    ) -> Result<(), Error> {
+        escalation::delete(&self.db, metrics, actor, id).await?;
+        self.reload_escalations().await
+    }
+
+    /// Saves the notification policy (optimistic locking) and routes by it from now on;
+    /// returns the saved document.
+    pub async fn save_policy(
+        &self,
+        metrics: &crate::metrics::Metrics,
+        actor: &crate::actor::Actor,
+        doc: policy::PolicyDoc,
+    ) -> Result<policy::PolicyDoc, Error> {
+        let (saved, live) = policy::save(&self.db, metrics, actor, doc).await?;
+        self.set_policy(live);
+        Ok(saved)
+    }
+
+    /// Creates or updates a silence, which mutes from now on; returns its id.
+    pub async fn save_silence(
+        &self,
+        metrics: &crate::metrics::Metrics,
+        actor: &crate::actor::Actor,
+        body: silences::SilenceBody,
+    ) -> Result<String, Error> {
+        let id = silences::save(&self.db, metrics, actor, body).await?;
+        self.reload_silences().await?;
+        Ok(id)
+    }
+
+    /// Expires a silence now; it mutes nothing from now on.
+    pub async fn expire_silence(
+        &self,
+        metrics: &crate::metrics::Metrics,
+        actor: &crate::actor::Actor,
+        id: &str,
+    ) -> Result<(), Error> {
+        silences::expire(&self.db, metrics, actor, id).await?;
+        self.reload_silences().await
+    }
+
     /// The ids of the active silences that mute an alert with these labels.
     pub fn silenced_by(&self, labels: &Labels, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
         self.silences

@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{m4, InstantQuery, MetricsSource};
+use super::{m4, InstantQuery, MetricsSource, RangeQuery, SourceError};
 use crate::error::Error;
 
 /// At most this many `match[]` selectors per request.
@@ -43,6 +43,36 @@ pub fn m4_width(given: &str) -> Result<usize, Error> {
         .ok()
         .filter(|w| (1..=10_000).contains(w))
         .ok_or_else(|| Error::invalid("width", "must be a whole number of pixels from 1 to 10000"))
+}
+
+/// A range query's matrix, and what M4 made of it: (points before, points after), when
+/// the query's `start` and `end` are times M4 can map to pixel columns.
+pub struct Downsampled {
+    pub data: Value,
+    pub points: Option<(usize, usize)>,
+}
+
+/// Asks `src` for a range and thins every series by M4 to `width` pixel columns.
+pub async fn query_range_m4(
+    src: &dyn MetricsSource,
+    q: &RangeQuery,
+    width: usize,
+) -> Result<Downsampled, SourceError> {
+    let mut data = src.query_range(q).await?;
+    let points = match (seconds(&q.start), seconds(&q.end)) {
+        (Some(s), Some(e)) => Some(downsample(&mut data, s, e, width)),
+        _ => None,
+    };
+    Ok(Downsampled { data, points })
+}
+
+/// Unix seconds or RFC 3339, as Prometheus's `start` and `end` take them.
+fn seconds(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().or_else(|| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp_millis() as f64 / 1000.0)
+    })
 }
 
 /// Applies M4 to every series of a range query's matrix; returns (points before, points

@@ -170,6 +170,18 @@ impl SourceRegistry {
         &self.access
     }
 
+    /// Deletes source `id` (audited) and drops its client.
+    pub async fn delete(
+        &self,
+        metrics: &crate::metrics::Metrics,
+        actor: &crate::actor::Actor,
+        id: i64,
+    ) -> Result<(), Error> {
+        store::delete(&self.db, metrics, actor, id).await?;
+        self.forget(id);
+        Ok(())
+    }
+
     /// Drops the client of a changed or deleted source.
     pub fn forget(&self, id: i64) {
         if let Ok(mut map) = self.clients.lock() {

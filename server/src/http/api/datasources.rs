@@ -222,8 +222,7 @@ async fn delete(
     actor: Actor,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    store::delete(&state.db, &state.metrics, &actor, id).await?;
-    state.sources.forget(id);
+    state.sources.delete(&state.metrics, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -294,14 +293,6 @@ async fn query(
     })
 }
 
-fn seconds(s: &str) -> Option<f64> {
-    s.parse::<f64>().ok().or_else(|| {
-        chrono::DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| t.timestamp_millis() as f64 / 1000.0)
-    })
-}
-
 async fn query_range(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -319,7 +310,7 @@ async fn query_range(
         timeout: param(&p, "timeout"),
     };
     let src = source(&state, id).await?;
-    if width.is_none() {
+    let Some(width) = width else {
         // Nothing to change: the store's bytes stream out as they come (no parse, no
         // rewrite, no store-and-forward).
         return Ok(match src.query_range_raw(&q).await {
@@ -330,20 +321,21 @@ async fn query_range(
                 .into_response(),
             Err(e) => source_error(e),
         });
-    }
-    Ok(match src.query_range(&q).await {
-        Ok(mut data) => {
-            let mut body = json!({ "status": "success" });
-            if let (Some(w), Some(s), Some(e)) = (width, seconds(&q.start), seconds(&q.end)) {
-                let (before, after) = checks::downsample(&mut data, s, e, w);
-                body["downsampling"] =
-                    json!({ "method": "m4", "width": w, "points_in": before, "points_out": after });
+    };
+    Ok(
+        match checks::query_range_m4(src.as_ref(), &q, width).await {
+            Ok(thinned) => {
+                let mut body = json!({ "status": "success" });
+                if let Some((before, after)) = thinned.points {
+                    body["downsampling"] = json!({ "method": "m4", "width": width,
+                                               "points_in": before, "points_out": after });
+                }
+                body["data"] = thinned.data;
+                Json(body).into_response()
             }
-            body["data"] = data;
-            Json(body).into_response()
-        }
-        Err(e) => source_error(e),
-    })
+            Err(e) => source_error(e),
+        },
+    )
 }
 
 /// `match[]` selectors of a request.

@@ -71,8 +71,9 @@ async fn create(
     ApiJson(body): ApiJson<escalation::PolicyBody>,
 ) -> Result<Response, ApiError> {
     let notifier = notifier(&state)?;
-    let saved = escalation::save(&state.db, &state.metrics, &actor, None, body).await?;
-    notifier.reload_escalations().await?;
+    let saved = notifier
+        .save_escalation(&state.metrics, &actor, None, body)
+        .await?;
     Ok((StatusCode::CREATED, Json(saved.view())).into_response())
 }
 
@@ -83,8 +84,9 @@ async fn update(
     ApiJson(body): ApiJson<escalation::PolicyBody>,
 ) -> Result<Response, ApiError> {
     let notifier = notifier(&state)?;
-    let saved = escalation::save(&state.db, &state.metrics, &actor, Some(id), body).await?;
-    notifier.reload_escalations().await?;
+    let saved = notifier
+        .save_escalation(&state.metrics, &actor, Some(id), body)
+        .await?;
     Ok(Json(saved.view()).into_response())
 }
 
@@ -94,8 +96,9 @@ async fn delete(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let notifier = notifier(&state)?;
-    escalation::delete(&state.db, &state.metrics, &actor, id).await?;
-    notifier.reload_escalations().await?;
+    notifier
+        .delete_escalation(&state.metrics, &actor, id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

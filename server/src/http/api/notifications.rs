@@ -155,8 +155,7 @@ async fn put_policy(
     ApiJson(doc): ApiJson<policy::PolicyDoc>,
 ) -> Result<Response, ApiError> {
     let notifier = notifier(&state)?;
-    let (saved, live) = policy::save(&state.db, &state.metrics, &actor, doc).await?;
-    notifier.set_policy(live);
+    let saved = notifier.save_policy(&state.metrics, &actor, doc).await?;
     Ok(Json(saved).into_response())
 }
 
@@ -172,8 +171,7 @@ async fn post_silence(
     ApiJson(body): ApiJson<silences::SilenceBody>,
 ) -> Result<Response, ApiError> {
     let notifier = notifier(&state)?;
-    let id = silences::save(&state.db, &state.metrics, &actor, body).await?;
-    notifier.reload_silences().await?;
+    let id = notifier.save_silence(&state.metrics, &actor, body).await?;
     Ok(Json(json!({ "silenceID": id })).into_response())
 }
 
@@ -183,8 +181,7 @@ async fn delete_silence(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let notifier = notifier(&state)?;
-    silences::expire(&state.db, &state.metrics, &actor, &id).await?;
-    notifier.reload_silences().await?;
+    notifier.expire_silence(&state.metrics, &actor, &id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
