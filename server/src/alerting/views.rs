@@ -231,6 +231,12 @@ pub fn firing_posted(manager: Option<&Manager>, now_ms: i64) -> Vec<crate::notif
         .collect()
 }
 
+impl crate::notify::FiringAlerts for Manager {
+    fn firing(&self, now_ms: i64) -> Vec<crate::notify::PostedAlert> {
+        firing_posted(Some(self), now_ms)
+    }
+}
+
 /// The pending or firing alert with this fingerprint.
 pub fn find_active(
     manager: Option<&Manager>,

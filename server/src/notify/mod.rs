@@ -61,6 +61,12 @@ pub trait AlertSink: Send + Sync {
     fn post(&self, alerts: Vec<PostedAlert>);
 }
 
+/// Where a template preview reads the alerts firing now, as they would be posted (the rule
+/// manager).
+pub trait FiringAlerts: Send + Sync {
+    fn firing(&self, now_ms: i64) -> Vec<PostedAlert>;
+}
+
 /// Bounds of delivery.
 #[derive(Clone, Debug)]
 pub struct Options {

@@ -406,3 +406,120 @@ pub fn render_part(
         .map(Some)
         .map_err(|e| format!("template {name:?}: {e}"))
 }
+
+/// What a preview asks for (`POST /api/v1/notification-templates/preview`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    /// `slack` or `email`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The contact point the message would go to (its own templates apply).
+    #[serde(default = "preview_receiver")]
+    pub receiver: String,
+    /// Unsaved edits: each replaces the stored template of its name, or is added.
+    #[serde(default)]
+    pub templates: Vec<UnsavedTemplate>,
+    /// Preview with this firing alert only (as `/api/v1/alerts` gives it).
+    pub fingerprint: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnsavedTemplate {
+    pub name: String,
+    pub body: String,
+}
+
+fn preview_receiver() -> String {
+    "preview".into()
+}
+
+/// A preview's message, and the alerts it was built from.
+pub struct Preview {
+    /// How many firing alerts the message holds.
+    pub alerts: usize,
+    /// `firing` or `resolved`, as the message's data says.
+    pub status: &'static str,
+    /// The message as the contact point's type would get it.
+    pub message: Json,
+}
+
+/// The message a contact point of `body.kind` would get for the alerts firing now (or the
+/// one `body.fingerprint` names), built with the stored templates and the unsaved edits in
+/// `body`, which replace stored templates of their name. Alerts are grouped by alertname
+/// when they share one, as the default policy groups.
+pub async fn preview(
+    db: &SqlitePool,
+    firing: Option<&dyn super::FiringAlerts>,
+    notifier: Option<&super::Notifier>,
+    body: PreviewBody,
+) -> Result<Preview, Error> {
+    if !PARTS.iter().any(|(kind, _)| *kind == body.kind) {
+        return Err(Error::invalid(
+            "type",
+            "slack or email (the others are JSON, not templated)",
+        ));
+    }
+    if body.templates.len() > 20 {
+        return Err(Error::invalid("templates", "at most 20 unsaved templates"));
+    }
+    for (i, t) in body.templates.iter().enumerate() {
+        if t.body.len() > MAX_BODY {
+            return Err(Error::invalid(
+                format!("templates[{i}].body"),
+                format!("longer than {MAX_BODY} bytes"),
+            ));
+        }
+    }
+    let stored = list(db).await?;
+    let sources: Vec<(&str, &str)> = stored
+        .iter()
+        .filter(|s| !body.templates.iter().any(|t| t.name == s.name))
+        .map(|s| (s.name.as_str(), s.body.as_str()))
+        .chain(
+            body.templates
+                .iter()
+                .map(|t| (t.name.as_str(), t.body.as_str())),
+        )
+        .collect();
+    let set = TemplateSet::parse(sources).map_err(|e| Error::invalid("templates", e))?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut alerts = firing.map(|f| f.firing(now)).unwrap_or_default();
+    if let Some(fp) = &body.fingerprint {
+        let want = super::acks::parse_fingerprint("fingerprint", fp)?;
+        alerts.retain(|a| fingerprint(&a.labels) == want);
+        if alerts.is_empty() {
+            return Err(Error::invalid(
+                "fingerprint",
+                format!("no firing alert {fp}"),
+            ));
+        }
+    }
+    if alerts.is_empty() {
+        return Err(Error::invalid(
+            "fingerprint",
+            "no alert is firing now; a preview is built from real firing alerts",
+        ));
+    }
+    let names: std::collections::BTreeSet<&String> = alerts
+        .iter()
+        .filter_map(|a| a.labels.get("alertname"))
+        .collect();
+    let group: Labels = match names.into_iter().collect::<Vec<_>>().as_slice() {
+        [one] => Labels::from([("alertname".to_owned(), (*one).clone())]),
+        _ => Labels::new(),
+    };
+    let external_url = notifier
+        .map(|n| n.options.external_url.clone())
+        .unwrap_or_default();
+    let count = alerts.len();
+    let data = Data::new(&body.receiver, alerts, &group, &external_url, now);
+    let message = super::senders::preview(&body.kind, &data, &set)
+        .map_err(|e| Error::invalid("templates", e))?;
+    Ok(Preview {
+        alerts: count,
+        status: data.status(),
+        message,
+    })
+}
