@@ -30,6 +30,8 @@ struct Source {
     name: String,
     #[serde(rename = "type")]
     kind: String,
+    /// `metrics`, `logs` or `traces`.
+    family: String,
     default: bool,
     health: Health,
 }
@@ -244,12 +246,24 @@ fn SetUp(s: Summary) -> impl IntoView {
             } else {
                 format!("✗ {}", d.health.message)
             };
+            // Explore → Logs and Explore → Traces read their family's default source.
+            let explore = match d.family.as_str() {
+                "logs" => "/explore/logs".to_owned(),
+                "traces" => "/explore/traces".to_owned(),
+                _ => format!("/explore/metrics?ds={}", d.id),
+            };
+            let kind = if d.kind == "embedded" {
+                "built in".to_owned()
+            } else {
+                d.kind.clone()
+            };
             view! {
-                <li data-source=d.name.clone() data-healthy=d.health.ok.to_string()>
-                    <a href=format!("/explore/metrics?ds={}", d.id)>{d.name.clone()}</a>
-                    {d.default.then(|| view! { <span class="badge">"default"</span> })}
-                    {(d.kind == "embedded").then(|| view! { <span class="badge">"built in"</span> })}
-                    <span class=class>{health}</span>
+                <li data-source=d.name.clone() data-family=d.family.clone() data-healthy=d.health.ok.to_string()>
+                    <a href=explore>{d.name.clone()}</a>
+                    " "<span class="badge source-family">{d.family.clone()}</span>
+                    " "<span class="badge source-kind">{kind}</span>
+                    {d.default.then(|| view! { " "<span class="badge">"default"</span> })}
+                    " "<span class=class>{health}</span>
                 </li>
             }
         })

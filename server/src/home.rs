@@ -1,6 +1,6 @@
-//! The home page's summary for one user: what is set up (metrics sources with a live health
-//! check, rule groups and rules, teams, dashboards and how many are not
-//! provisioned), the user's starred and recently viewed
+//! The home page's summary for one user: what is set up (every data source — metrics, logs
+//! and traces — with its family and a live health check, rule groups and rules, teams,
+//! dashboards and how many are not provisioned), the user's starred and recently viewed
 //! dashboards, and the user's teams with their checklist progress.
 
 use std::time::Duration;
@@ -52,22 +52,25 @@ pub async fn summary(db: &SqlitePool, access: &Access, user_id: i64) -> Result<V
     }))
 }
 
-/// Every metrics source with the outcome of asking it `1+1`, checked side by side.
+/// Every data source of every family with the outcome of one cheap real call to it
+/// (`checks::health`), checked side by side, each within `HEALTH_TIMEOUT`.
 async fn sources(db: &SqlitePool, access: &Access) -> Result<Vec<Value>, Error> {
-    let checks = access.all(db).await?.into_iter().map(|(row, client)| async move {
-        let health = match client {
-            Ok(c) => match tokio::time::timeout(HEALTH_TIMEOUT, checks::test_connection(c.as_ref()))
-                .await
-            {
-                Ok(t) => json!({ "ok": t.ok, "message": t.message, "elapsed_ms": t.elapsed_ms }),
-                Err(_) => json!({ "ok": false, "message": "no answer within 3 s", "elapsed_ms": 3000 }),
-            },
-            Err(reason) => json!({ "ok": false, "message": reason, "elapsed_ms": 0 }),
-        };
-        json!({
-            "id": row.id, "name": row.name, "type": row.kind, "default": row.is_default,
-            "health": health,
-        })
-    });
+    let checks = access
+        .every(db)
+        .await?
+        .into_iter()
+        .map(|(row, client)| async move {
+            let health = match client {
+                Ok(c) => {
+                    let t = checks::health(&c, HEALTH_TIMEOUT).await;
+                    json!({ "ok": t.ok, "message": t.message, "elapsed_ms": t.elapsed_ms })
+                }
+                Err(reason) => json!({ "ok": false, "message": reason, "elapsed_ms": 0 }),
+            };
+            json!({
+                "id": row.id, "name": row.name, "type": row.kind, "family": row.family(),
+                "default": row.is_default, "health": health,
+            })
+        });
     Ok(futures::future::join_all(checks).await)
 }

@@ -1,5 +1,6 @@
 //! The home page in headless Chromium: on a fresh portal it lists the built-in "Embedded"
-//! data source with its health and offers the next steps as links; once a team, a rule group
+//! metrics, logs and traces sources with their health and offers the next steps as links (a
+//! source that cannot be reached is listed unhealthy with the reason); once a team, a rule group
 //! and starred and viewed dashboards exist, it shows them and the user's checklist progress.
 
 use e2e::api::ADMIN_PASSWORD;
@@ -48,12 +49,77 @@ async fn a_fresh_portal_shows_the_embedded_source_healthy_and_the_next_steps() {
     let starred = browser
         .wait_text("#starred-dashboards", |t| !t.is_empty())
         .await;
+    // The built-in log and span stores are sources too, each checked by a real call.
+    let logs = browser
+        .wait_text("#home-sources li[data-source='Embedded logs']", |t| {
+            t.contains("healthy")
+        })
+        .await;
+    let traces = browser
+        .wait_text("#home-sources li[data-source='Embedded traces']", |t| {
+            t.contains("healthy")
+        })
+        .await;
+    let families = browser
+        .execute(
+            "return [...document.querySelectorAll('#home-sources li')]\
+               .map(li => [li.dataset.source, li.dataset.family, li.dataset.healthy]);",
+            vec![],
+        )
+        .await;
+    let logs_link = href(&browser, "#home-sources li[data-source='Embedded logs'] a").await;
+    let traces_link = href(
+        &browser,
+        "#home-sources li[data-source='Embedded traces'] a",
+    )
+    .await;
     let errors = browser.console_errors().await;
+
+    // A Prometheus source on a port nobody listens on shows as unhealthy, with the reason.
+    let closed = format!("http://127.0.0.1:{}", e2e::free_port());
+    let (s, body) = portal
+        .admin()
+        .post(
+            "/api/v1/datasources",
+            json!({"name": "down", "type": "prometheus", "url": closed}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    browser.goto(&portal.url("/")).await;
+    browser.wait_hydrated().await;
+    let down = browser
+        .wait_text("#home-sources li[data-source='down']", |t| t.contains('✗'))
+        .await;
+    let down_healthy = browser
+        .execute(
+            "return document.querySelector(\"#home-sources li[data-source='down']\").dataset.healthy;",
+            vec![],
+        )
+        .await;
     browser.close().await;
 
     assert!(embedded.contains("Embedded"), "{embedded}");
     assert!(embedded.contains("built in"), "{embedded}");
+    assert!(embedded.contains("metrics"), "{embedded}");
     assert!(embedded.contains("✓ healthy"), "{embedded}");
+    for (text, family) in [(&logs, "logs"), (&traces, "traces")] {
+        assert!(text.contains("built in"), "{text}");
+        assert!(text.contains(family), "{text}");
+        assert!(text.contains("✓ healthy"), "{text}");
+    }
+    assert_eq!(
+        families,
+        json!([
+            ["Embedded", "metrics", "true"],
+            ["Embedded logs", "logs", "true"],
+            ["Embedded traces", "traces", "true"],
+        ])
+    );
+    assert_eq!(logs_link, json!("/explore/logs"));
+    assert_eq!(traces_link, json!("/explore/traces"));
+    assert!(down.contains("prometheus"), "{down}");
+    assert!(down.contains("the source could not be reached"), "{down}");
+    assert_eq!(down_healthy, json!("false"));
     assert!(counts.contains("0 rule groups with 0 rules"), "{counts}");
     assert!(counts.contains("1 team"), "{counts}");
     assert_eq!(

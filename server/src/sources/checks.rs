@@ -1,12 +1,15 @@
 //! What a caller may ask a metrics source, checked before the source is asked: `match[]`
-//! selectors (at most 20, each within the PromQL limits), label names, the M4 width; and
-//! the connection test an admin runs from the data-source form.
+//! selectors (at most 20, each within the PromQL limits), label names, the M4 width; the
+//! connection test an admin runs from the data-source form; and the health check of a
+//! source of any family that the home page shows.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::logs::LogQuery;
+use super::registry::Client;
 use super::{m4, InstantQuery, MetricsSource, RangeQuery, SourceError};
 use crate::error::Error;
 
@@ -130,5 +133,55 @@ pub async fn test_connection(src: &dyn MetricsSource) -> ConnectionTest {
         ok,
         message,
         elapsed_ms,
+    }
+}
+
+/// How far back the health checks of log and trace sources look.
+const HEALTH_WINDOW_SECONDS: f64 = 300.0;
+
+/// Whether a source of any family answers one cheap real call within `timeout`: a metrics
+/// source `1+1`, a log source the field names of the last five minutes, a trace source the
+/// services of the last five minutes.
+pub async fn health(client: &Client, timeout: Duration) -> ConnectionTest {
+    let started = Instant::now();
+    let end = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    let start = end - HEALTH_WINDOW_SECONDS;
+    let asked = async {
+        match client {
+            Client::Metrics(c) => {
+                let t = test_connection(c.as_ref()).await;
+                (t.ok, t.message)
+            }
+            Client::Logs(c) => {
+                let q = LogQuery {
+                    start,
+                    end,
+                    limit: 1,
+                    ..Default::default()
+                };
+                answered(c.field_names(&q).await, "field names")
+            }
+            Client::Traces(c) => answered(c.services(start, end).await, "services"),
+        }
+    };
+    let (ok, message) = match tokio::time::timeout(timeout, asked).await {
+        Ok(outcome) => outcome,
+        Err(_) => (
+            false,
+            format!("no answer within {} ms", timeout.as_millis()),
+        ),
+    };
+    ConnectionTest {
+        ok,
+        message,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// `(ok, message)` of a listing call.
+fn answered<T>(result: Result<Vec<T>, SourceError>, what: &str) -> (bool, String) {
+    match result {
+        Ok(list) => (true, format!("the source listed {} {what}", list.len())),
+        Err(e) => (false, e.to_string()),
     }
 }

@@ -143,6 +143,24 @@ impl Access {
     }
 }
 
+impl Access {
+    /// Every stored source of every family with its client, as the trait of its family
+    /// (sources whose client cannot be made come with the reason instead).
+    pub async fn every(
+        &self,
+        db: &SqlitePool,
+    ) -> Result<Vec<(SourceRow, Result<Client, String>)>, Error> {
+        Ok(store::list(db)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let c = client(&row, self).map_err(|e| e.message());
+                (row, c)
+            })
+            .collect())
+    }
+}
+
 /// Metrics clients one render asked for, by the id it asked with (`None`: the default).
 type RenderClients = HashMap<Option<i64>, Arc<dyn MetricsSource>>;
 
