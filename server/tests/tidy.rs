@@ -1,7 +1,8 @@
 //! The tree checks itself (after rust-analyzer's `xtask/src/tidy.rs`): the domain never
 //! imports the HTTP layer, server modules do not import each other in a cycle, source files
 //! stay short unless listed below with a reason, and ARCHITECTURE.md's code map names only
-//! paths that exist and every top-level module of `server/src`.
+//! paths that exist where it names them (each resolved against its entry's folder) and every
+//! top-level module of `server/src` and `app/src`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -324,21 +325,6 @@ fn code_map(root: &Path) -> String {
     body[..end].to_owned()
 }
 
-/// Backticked spans that look like paths in the tree: `server/src/http/`, `tests/*.rs`;
-/// URL paths (`/api/v1`), placeholders (`<data dir>/tsdb`) and paths outside the repository
-/// (`../shared/…`) are not.
-fn named_paths(text: &str) -> Vec<String> {
-    text.split('`')
-        .skip(1)
-        .step_by(2)
-        .filter(|s| s.contains('/') && !s.starts_with('/') && !s.starts_with(".."))
-        .filter(|s| {
-            !s.contains(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '{' | '}' | ','))
-        })
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Every file and directory of the tree (directories with a trailing `/`), relative to the
 /// root, leaving out build output and VCS data.
 fn tree_paths(root: &Path) -> Vec<String> {
@@ -378,58 +364,180 @@ fn glob_match(pattern: &str, text: &str) -> bool {
     }
 }
 
-/// A named path exists when some path of the tree is it or ends with it: the code map names
-/// files relative to the folder of the entry that holds them (`api/` under `http/`).
-fn exists(paths: &[String], named: &str) -> bool {
-    paths.iter().any(|p| {
-        glob_match(named, p)
-            || p.char_indices()
-                .filter(|(_, c)| *c == '/')
-                .any(|(i, _)| i + 1 < p.len() && glob_match(named, &p[i + 1..]))
-    })
+/// The paths of the tree, for lookups.
+struct Paths {
+    all: BTreeSet<String>,
+}
+
+impl Paths {
+    fn new(paths: impl IntoIterator<Item = String>) -> Paths {
+        Paths {
+            all: paths.into_iter().collect(),
+        }
+    }
+
+    /// Whether `pattern` (a path, or a glob with `*`) matches a path of the tree.
+    fn has(&self, pattern: &str) -> bool {
+        if pattern.contains('*') {
+            self.all.iter().any(|p| glob_match(pattern, p))
+        } else {
+            self.all.contains(pattern)
+        }
+    }
+
+    /// Where a path that an entry of the code map names is: the code map names paths
+    /// relative to the folder of the entry that holds them (`api/` under `server/src/http/`),
+    /// or to a folder above it (`sources/store.rs` under `server/src/logs/`), in a crate's
+    /// folder also below its `src/` (`chunk/` under `tsdb/`). `None` when no such folder
+    /// holds it: a path named under the wrong entry fails.
+    fn resolve(&self, folder: &str, named: &str) -> Option<String> {
+        let mut base = folder.to_owned();
+        loop {
+            for prefix in [base.clone(), format!("{base}src/")] {
+                let full = format!("{prefix}{named}");
+                if self.has(&full) {
+                    return Some(full);
+                }
+            }
+            if base.is_empty() {
+                return None;
+            }
+            base = parent_folder(&base);
+        }
+    }
+}
+
+/// The folder above `folder` (`a/b/` → `a/`, `a/` → ``).
+fn parent_folder(folder: &str) -> String {
+    let trimmed = folder.trim_end_matches('/');
+    match trimmed.rfind('/') {
+        Some(i) => trimmed[..=i].to_owned(),
+        None => String::new(),
+    }
+}
+
+/// The code map's entries (a bullet with its continuation lines) with their indentation;
+/// text before the first bullet is an entry of indentation 0.
+fn entries(map: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = vec![(0, String::new())];
+    for line in map.lines() {
+        let indent = line.len() - line.trim_start().len();
+        match line.trim_start().strip_prefix("- ") {
+            Some(text) => out.push((indent, text.to_owned())),
+            None => {
+                let last = out.last_mut().expect("one entry at least");
+                last.1.push('\n');
+                last.1.push_str(line);
+            }
+        }
+    }
+    out
+}
+
+/// Every path span that each entry names, resolved against its entry's folder: `(entry's
+/// folder, named path, where it is)`. An entry that starts with a path is about that path;
+/// its folder (the path, or the folder of a file) is where the entry's other paths are
+/// looked up, and a nested entry's own path is looked up from its parent's folder.
+fn resolved_names(map: &str, paths: &Paths) -> Vec<(String, String, Option<String>)> {
+    let mut out = Vec::new();
+    // (indentation, folder) of the entries enclosing the current one.
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    for (indent, text) in entries(map) {
+        while stack.last().is_some_and(|(i, _)| *i >= indent) {
+            stack.pop();
+        }
+        let outer = stack.last().map(|(_, f)| f.clone()).unwrap_or_default();
+        let mut folder = outer.clone();
+        if let Some(head) = text.strip_prefix('`').and_then(|t| t.split('`').next()) {
+            let found = paths.resolve(&outer, head);
+            if let Some(found) = &found {
+                folder = if found.ends_with('/') {
+                    found.clone()
+                } else {
+                    parent_folder(found)
+                };
+            }
+        }
+        for named in text
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| is_path_like(s))
+        {
+            out.push((
+                folder.clone(),
+                named.to_owned(),
+                paths.resolve(&folder, named),
+            ));
+        }
+        stack.push((indent, folder));
+    }
+    out
+}
+
+/// A backticked span that reads as a path of the tree: `server/src/http/`, `tests/*.rs`,
+/// `lib.rs`; URL paths (`/api/v1`), placeholders (`<data dir>/tsdb`), paths outside the
+/// repository (`../shared/…`) and code are not.
+fn is_path_like(s: &str) -> bool {
+    !s.starts_with('/')
+        && !s.starts_with("..")
+        && !s.is_empty()
+        && !s.contains(|c: char| {
+            c.is_whitespace() || matches!(c, '<' | '>' | '{' | '}' | ',' | '(' | ':' | '=')
+        })
 }
 
 #[test]
 fn code_map_names_only_existing_paths() {
     let root = repo_root();
     let map = code_map(&root);
-    let paths = tree_paths(&root);
+    let paths = Paths::new(tree_paths(&root));
     let generated: BTreeSet<&str> = GENERATED.iter().map(|(p, _)| *p).collect();
-    let missing: Vec<String> = named_paths(&map)
+    let missing: Vec<String> = resolved_names(&map, &paths)
         .into_iter()
-        .filter(|p| !generated.contains(p.as_str()) && !exists(&paths, p))
+        .filter(|(_, named, found)| {
+            named.contains('/') && found.is_none() && !generated.contains(named.as_str())
+        })
+        .map(|(folder, named, _)| format!("{named} (under `{folder}`)"))
         .collect();
     assert!(
         missing.is_empty(),
-        "ARCHITECTURE.md's code map names paths that do not exist:\n  {}",
+        "ARCHITECTURE.md's code map names paths that do not exist where it names them:\n  {}",
         missing.join("\n  ")
     );
 }
 
+/// The top-level modules of `dir` (its files and folders) that no path of the code map
+/// resolves to or into.
+fn unmentioned_modules(root: &Path, dir: &str, resolved: &BTreeSet<String>) -> Vec<String> {
+    let mut missing = Vec::new();
+    for entry in fs::read_dir(root.join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+        let path = entry.expect("directory entry").path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let wanted = if path.is_dir() {
+            format!("{dir}/{name}/")
+        } else {
+            format!("{dir}/{name}")
+        };
+        if !resolved.iter().any(|r| r.starts_with(&wanted)) {
+            missing.push(wanted);
+        }
+    }
+    missing
+}
+
 #[test]
-fn code_map_mentions_every_top_level_server_module() {
+fn code_map_mentions_every_top_level_module() {
     let root = repo_root();
     let map = code_map(&root);
-    let spans: Vec<&str> = map.split('`').skip(1).step_by(2).collect();
+    let paths = Paths::new(tree_paths(&root));
+    let resolved: BTreeSet<String> = resolved_names(&map, &paths)
+        .into_iter()
+        .filter_map(|(_, _, found)| found)
+        .collect();
     let mut missing = Vec::new();
-    for entry in fs::read_dir(root.join("server/src")).expect("server/src") {
-        let path = entry.expect("directory entry").path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let wanted = if path.is_dir() {
-            format!("{name}/")
-        } else {
-            name.clone()
-        };
-        let mentioned = spans
-            .iter()
-            .any(|s| s.starts_with(&wanted) || s.starts_with(&format!("server/src/{wanted}")));
-        if !mentioned {
-            missing.push(format!("server/src/{wanted}"));
-        }
+    for dir in ["server/src", "app/src"] {
+        missing.extend(unmentioned_modules(&root, dir, &resolved));
     }
     missing.sort();
     assert!(
@@ -462,6 +570,60 @@ fn the_checks_see_what_they_look_for() {
     assert_eq!(cycle.len(), 4);
     assert!(glob_match("tests/*.rs", "tests/a.rs"));
     assert!(!glob_match("tests/*.rs", "tests/a/b.rs"));
-    assert!(exists(&["server/src/http/api/".to_owned()], "api/"));
-    assert!(!exists(&["server/src/http/apis/".to_owned()], "api/"));
+    let tree = Paths::new(
+        [
+            "server/",
+            "server/src/",
+            "server/src/http/",
+            "server/src/http/api/",
+            "server/src/http/apis/",
+            "server/src/logs/",
+            "server/src/sources/",
+            "server/src/sources/store.rs",
+            "tsdb/",
+            "tsdb/src/",
+            "tsdb/src/chunk/",
+            "app/",
+            "app/src/",
+            "app/src/home.rs",
+            "app/src/nav.rs",
+        ]
+        .map(str::to_owned),
+    );
+    let map = "\
+- `tsdb/` — XOR `chunk/`.
+- `server/src/http/` — routes in `api/`, and `nope/`.
+  - `api/` — nested, from its parent's folder.
+- `server/src/logs/` — through `sources/store.rs`; `chunk/` is not here.
+- `app/` — `home.rs`.
+";
+    let names: Vec<(String, Option<String>)> = resolved_names(map, &tree)
+        .into_iter()
+        .map(|(_, named, found)| (named, found))
+        .collect();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        names,
+        [
+            ("tsdb/".to_owned(), some("tsdb/")),
+            ("chunk/".to_owned(), some("tsdb/src/chunk/")),
+            ("server/src/http/".to_owned(), some("server/src/http/")),
+            ("api/".to_owned(), some("server/src/http/api/")),
+            ("nope/".to_owned(), None),
+            ("api/".to_owned(), some("server/src/http/api/")),
+            ("server/src/logs/".to_owned(), some("server/src/logs/")),
+            (
+                "sources/store.rs".to_owned(),
+                some("server/src/sources/store.rs")
+            ),
+            // A path under the wrong entry fails, though it exists elsewhere.
+            ("chunk/".to_owned(), None),
+            ("app/".to_owned(), some("app/")),
+            ("home.rs".to_owned(), some("app/src/home.rs")),
+        ]
+    );
+    let resolved: BTreeSet<String> = names.into_iter().filter_map(|(_, f)| f).collect();
+    // `app/src/nav.rs` is in the tree, the map above never names it.
+    assert!(resolved.contains("app/src/home.rs"));
+    assert!(!resolved.iter().any(|r| r.starts_with("app/src/nav.rs")));
 }
