@@ -35,6 +35,14 @@ impl Stop {
         }
     }
 
+    /// Stops once `deadline` has passed or once `flag` is set, whichever comes first.
+    pub fn at_or_on(deadline: Instant, flag: Arc<AtomicBool>) -> Stop {
+        Stop {
+            deadline: Some(deadline),
+            cancel: Some(flag),
+        }
+    }
+
     /// Whether the read should stop now.
     pub fn due(&self) -> bool {
         self.cancel

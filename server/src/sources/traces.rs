@@ -3,8 +3,10 @@
 //! trait only.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use logstore::Stop;
 use serde::{Deserialize, Serialize};
 
 use super::SourceError;
@@ -199,11 +201,46 @@ pub struct Red {
     pub truncated: bool,
 }
 
-/// A whole trace: every span the store has for the id.
+/// A whole trace: every span the store has for the id, unless `truncated`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Trace {
     pub trace_id: String,
     pub spans: Vec<Span>,
+    /// Set when the store holds more of the trace than one answer gives (it was cut at
+    /// the store's most spans per trace): spans may be missing, never silently.
+    pub truncated: bool,
+}
+
+/// What one [`TraceSource::find`] may read before it answers with the traces it has,
+/// saying why it stopped.
+#[derive(Clone, Copy, Debug)]
+pub struct FindBudget {
+    /// Spans across the answer, at most (the first trace is always given; it holds at
+    /// most the store's most spans per trace).
+    pub spans: usize,
+    /// Time for the search and the traces, from the start of the find.
+    pub time: Duration,
+}
+
+/// An answer of at most 50,000 spans (a whole trace at the embedded store's cut), within
+/// 10 s (the search's own budget, well inside the store's 30 s read timeout).
+pub const FIND_BUDGET: FindBudget = FindBudget {
+    spans: 50_000,
+    time: Duration::from_secs(10),
+};
+
+/// Whole traces of a search, newest first, and why the answer is not all of them (empty
+/// when it is): the search was partial, the span or time budget ran out, or a trace was
+/// cut at the store's most spans per trace.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FoundTraces {
+    pub traces: Vec<Trace>,
+    pub cut: Vec<String>,
+}
+
+/// Why trace `id` is not whole, in the words of an answer's errors.
+pub fn truncated_trace(id: &str) -> String {
+    format!("trace {id} truncated: it holds more spans than one answer gives")
 }
 
 /// A store of spans.
@@ -233,16 +270,69 @@ pub trait TraceSource: Send + Sync {
     ) -> BoxFuture<'a, Result<ServiceMap, SourceError>>;
     /// Rate, errors and duration per step, per service or operation (see [`RedQuery`]).
     fn red<'a>(&'a self, q: &'a RedQuery) -> BoxFuture<'a, Result<Red, SourceError>>;
-    /// Whole traces matching the query, newest first: the search, then each trace by id.
-    fn find<'a>(&'a self, q: &'a TraceQuery) -> BoxFuture<'a, Result<Vec<Trace>, SourceError>> {
+    /// [`TraceSource::get`] that gives up at `deadline` ([`SourceError::Timeout`]); a
+    /// store that cannot stop a read early waits for it.
+    fn get_until<'a>(
+        &'a self,
+        trace_id: &'a str,
+        _deadline: Instant,
+    ) -> BoxFuture<'a, Result<Option<Trace>, SourceError>> {
+        self.get(trace_id)
+    }
+    /// Whole traces matching the query, newest first: the search, then each trace by id,
+    /// within [`FIND_BUDGET`] (see [`FoundTraces`]).
+    fn find<'a>(&'a self, q: &'a TraceQuery) -> BoxFuture<'a, Result<FoundTraces, SourceError>> {
         Box::pin(async move {
-            let mut traces = Vec::new();
-            for summary in self.search(q).await?.traces {
-                if let Some(t) = self.get(&summary.trace_id).await? {
-                    traces.push(t);
+            let deadline = Instant::now() + FIND_BUDGET.time;
+            let stop = Stop::at(deadline);
+            let matches = self.search(q).await?;
+            let mut out = FoundTraces::default();
+            if matches.partial {
+                out.cut.push(
+                    "search truncated: the store stopped at its read budget or at its most \
+                     traces per search; older matches may be missing"
+                        .into(),
+                );
+            }
+            let mut spans = 0;
+            for summary in matches.traces {
+                let left = FIND_BUDGET.spans.saturating_sub(spans);
+                if !out.traces.is_empty() && summary.span_count > left {
+                    out.cut.push(format!(
+                        "result truncated after {} traces: an answer holds at most {} spans",
+                        out.traces.len(),
+                        FIND_BUDGET.spans
+                    ));
+                    break;
+                }
+                let timed_out = || {
+                    format!(
+                        "result truncated after {} traces: the search's time budget of {} s ran out",
+                        out.traces.len(),
+                        FIND_BUDGET.time.as_secs()
+                    )
+                };
+                if stop.due() {
+                    out.cut.push(timed_out());
+                    break;
+                }
+                match self.get_until(&summary.trace_id, deadline).await {
+                    Ok(Some(t)) => {
+                        if t.truncated {
+                            out.cut.push(truncated_trace(&t.trace_id));
+                        }
+                        spans += t.spans.len();
+                        out.traces.push(t);
+                    }
+                    Ok(None) => {}
+                    Err(SourceError::Timeout(_)) if stop.due() => {
+                        out.cut.push(timed_out());
+                        break;
+                    }
+                    Err(e) => return Err(e),
                 }
             }
-            Ok(traces)
+            Ok(out)
         })
     }
     /// The span attribute names seen in `[start, end)`.

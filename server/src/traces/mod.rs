@@ -9,6 +9,7 @@
 
 pub mod aggregates;
 pub mod catalog;
+pub mod push;
 pub mod records;
 pub mod red;
 pub mod selfspans;
@@ -16,7 +17,7 @@ pub mod selfspans;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ingest::spans::SpanLine;
 use logstore::{Options, Record, Store};
@@ -78,6 +79,10 @@ pub enum TraceStoreError {
     /// A failure of the store itself (I/O, corruption); the detail is logged, not shown.
     #[error("the span store failed: {0}")]
     Failed(String),
+    /// A read given a [`logstore::Stop`] stopped when it came due; [`TraceStore::read_until`]
+    /// gives it back as [`TraceStoreError::Timeout`].
+    #[error("the read stopped at its deadline")]
+    Stopped,
 }
 
 impl From<logstore::Error> for TraceStoreError {
@@ -368,6 +373,36 @@ impl TraceStore {
         }
     }
 
+    /// [`TraceStore::read`] of a job that reads until a [`logstore::Stop`]: due at
+    /// `deadline` or at the read's timeout, whichever is sooner, and as soon as the caller
+    /// stops waiting (the timeout answered the request, or the request was dropped), so
+    /// the blocking thread stops at its next block rather than reading on for nobody. A job
+    /// that stopped ([`TraceStoreError::Stopped`]) is answered as a timeout.
+    pub(crate) async fn read_until<T, F>(
+        &self,
+        deadline: Option<Instant>,
+        job: F,
+    ) -> Result<T, TraceStoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store, &logstore::Stop) -> Result<T, TraceStoreError> + Send + 'static,
+    {
+        let started = Instant::now();
+        let mut due = started + self.settings.query_timeout;
+        if let Some(d) = deadline {
+            due = due.min(d);
+        }
+        let gone = Arc::new(AtomicBool::new(false));
+        let _raise = RaiseOnDrop(gone.clone());
+        let stop = logstore::Stop::at_or_on(due, gone);
+        match self.read(move |s, _, _| job(s, &stop)).await {
+            Err(TraceStoreError::Stopped) => Err(TraceStoreError::Timeout(
+                started.elapsed().as_millis() as u64,
+            )),
+            other => other,
+        }
+    }
+
     /// Head cut (when due) and retention every [`MAINTENANCE_EVERY`], on a blocking thread,
     /// until the process ends;
     /// after blocks were dropped, the services table is rebuilt.
@@ -397,6 +432,15 @@ impl TraceStore {
     }
 }
 
+/// Raises its flag when dropped: a read's caller that stopped waiting tells the read.
+struct RaiseOnDrop(Arc<AtomicBool>);
+
+impl Drop for RaiseOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 impl TraceStore {
     /// Stops the services-table scans before their next block and waits for them, with
     /// how each ended; scans started later stop at once. For [`Drop`].
@@ -416,5 +460,55 @@ impl Drop for TraceStore {
     /// after a drop otherwise races the scan) without waiting out a whole scan.
     fn drop(&mut self) {
         self.stop_scans();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_that_times_out_stops_its_blocking_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            query_timeout: Duration::from_millis(50),
+            ..Settings::default()
+        };
+        let store = TraceStore::open(dir.path(), settings).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let answer = store
+            .read_until(None, move |_, stop| {
+                let started = Instant::now();
+                while !stop.due() && started.elapsed() < Duration::from_secs(20) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                tx.send((stop.due(), started.elapsed())).unwrap();
+                Err::<(), _>(TraceStoreError::Stopped)
+            })
+            .await;
+        assert!(
+            matches!(answer, Err(TraceStoreError::Timeout(_))),
+            "{answer:?}"
+        );
+        let (due, ran) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(due && ran < Duration::from_secs(2), "{ran:?}");
+        // A read that finishes in time answers, and one given an earlier deadline stops there.
+        let ok = store.read_until(None, |_, _| Ok(7)).await.unwrap();
+        assert_eq!(ok, 7);
+        let early = store
+            .read_until(Some(Instant::now()), |_, stop| {
+                if stop.due() {
+                    Err(TraceStoreError::Stopped)
+                } else {
+                    Ok(())
+                }
+            })
+            .await;
+        assert!(
+            matches!(early, Err(TraceStoreError::Timeout(_))),
+            "{early:?}"
+        );
     }
 }

@@ -17,7 +17,7 @@ use super::traces::{duration_param, limit_param, source, source_failure, tags};
 use super::Api;
 use crate::charts::time::now_seconds;
 use crate::http::errors::ApiError;
-use crate::sources::traces::{Span, Trace, TraceQuery};
+use crate::sources::traces::{truncated_trace, Span, Trace, TraceQuery};
 use crate::state::AppState;
 
 /// Traces a search returns when `limit` is not given (Jaeger's UI asks for 20).
@@ -49,7 +49,19 @@ pub(super) fn routes(api: Api) -> Api {
 
 /// Jaeger's envelope.
 fn envelope(data: Value, total: usize) -> Response {
-    Json(json!({"data": data, "total": total, "limit": 0, "offset": 0, "errors": null}))
+    envelope_with(data, total, &[])
+}
+
+/// Jaeger's envelope with `errors` when the answer is not whole: one entry per reason, as
+/// Jaeger's query service reports the traces it could not give beside those it gives
+/// (`code` 206: the data is part of the answer).
+fn envelope_with(data: Value, total: usize, cut: &[String]) -> Response {
+    let errors = if cut.is_empty() {
+        Value::Null
+    } else {
+        cut.iter().map(|m| json!({"code": 206, "msg": m})).collect()
+    };
+    Json(json!({"data": data, "total": total, "limit": 0, "offset": 0, "errors": errors}))
         .into_response()
 }
 
@@ -260,14 +272,14 @@ async fn find(
         end: end + 1e-6,
         limit,
     };
-    let traces = source(&state, &p)
+    let found = source(&state, &p)
         .await?
         .find(&q)
         .await
         .map_err(source_failure)?;
-    let data: Vec<Value> = traces.iter().map(jaeger_trace).collect();
+    let data: Vec<Value> = found.traces.iter().map(jaeger_trace).collect();
     let n = data.len();
-    Ok(envelope(json!(data), n))
+    Ok(envelope_with(json!(data), n, &found.cut))
 }
 
 async fn trace(
@@ -281,7 +293,14 @@ async fn trace(
         .await
         .map_err(source_failure)?;
     match found {
-        Some(t) => Ok(envelope(json!([jaeger_trace(&t)]), 1)),
+        Some(t) => {
+            let cut: Vec<String> = t
+                .truncated
+                .then(|| truncated_trace(&t.trace_id))
+                .into_iter()
+                .collect();
+            Ok(envelope_with(json!([jaeger_trace(&t)]), 1, &cut))
+        }
         None => Ok((
             StatusCode::NOT_FOUND,
             Json(json!({"data": null, "total": 0, "limit": 0, "offset": 0,

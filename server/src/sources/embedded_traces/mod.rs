@@ -10,6 +10,7 @@ mod view;
 pub use query::normalize_trace_id;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::future::BoxFuture;
 
@@ -27,6 +28,7 @@ fn failure(e: TraceStoreError) -> SourceError {
     match e {
         TraceStoreError::Refused(m) => SourceError::BadQuery(m),
         TraceStoreError::Timeout(ms) => SourceError::Timeout(ms),
+        TraceStoreError::Stopped => SourceError::Timeout(0),
         other => SourceError::Upstream(other.to_string()),
     }
 }
@@ -46,7 +48,21 @@ impl TraceSource for EmbeddedTraces {
         Box::pin(async move {
             let id = trace_id.to_owned();
             self.0
-                .read(move |s, _, _| query::trace(s, &id))
+                .read_until(None, move |s, stop| query::trace(s, &id, stop))
+                .await
+                .map_err(failure)
+        })
+    }
+
+    fn get_until<'a>(
+        &'a self,
+        trace_id: &'a str,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Option<Trace>, SourceError>> {
+        Box::pin(async move {
+            let id = trace_id.to_owned();
+            self.0
+                .read_until(Some(deadline), move |s, stop| query::trace(s, &id, stop))
                 .await
                 .map_err(failure)
         })

@@ -323,15 +323,18 @@ pub fn search(
     })
 }
 
-/// Every span of trace `id` (a span sent twice counts once), by start time.
+/// Every span of trace `id` (a span sent twice counts once), by start time; marked
+/// truncated when the trace's records were cut at [`MAX_TRACE_SPANS`], and
+/// [`TraceStoreError::Stopped`] when `stop` came due first.
 ///
 /// The store is asked for the trace id alone (answered from the blocks' id index and row
 /// frames, without a whole column); the trace's summary records (`rec=trace`, one per
 /// ingest batch) are dropped here.
-pub fn trace(store: &Store, id: &str) -> Result<Option<Trace>, TraceStoreError> {
+pub fn trace(store: &Store, id: &str, stop: &Stop) -> Result<Option<Trace>, TraceStoreError> {
     let id = normalize_trace_id(id)?;
     let query = equals("trace_id", &id);
-    let (found, _) = collect(store, &query, MAX_TRACE_SPANS, &Stop::never())?.unwrap_or_default();
+    let (found, whole) =
+        collect(store, &query, MAX_TRACE_SPANS, stop)?.ok_or(TraceStoreError::Stopped)?;
     let mut seen = HashSet::new();
     let mut spans: Vec<_> = found
         .into_iter()
@@ -349,6 +352,7 @@ pub fn trace(store: &Store, id: &str) -> Result<Option<Trace>, TraceStoreError> 
     Ok(Some(Trace {
         trace_id: id,
         spans,
+        truncated: !whole,
     }))
 }
 
@@ -456,7 +460,7 @@ mod tests {
         }
         let store = TraceStore::open(dir.path(), Settings::default()).unwrap();
         let s = store.engine();
-        let t = trace(s, TRACE).unwrap().unwrap();
+        let t = trace(s, TRACE, &Stop::never()).unwrap().unwrap();
         assert_eq!(t.spans.len(), 2);
         assert_eq!(t.spans[0].operation, "agent_task_execution");
         assert_eq!(t.spans[1].attributes["mcp.tool"], "search_docs");
@@ -486,7 +490,10 @@ mod tests {
         };
         assert!(search(s, &slow, BUDGET).unwrap().traces.is_empty());
         assert!(normalize_trace_id("xyz").is_err());
-        assert_eq!(trace(s, "00000000000000000000000000000001").unwrap(), None);
+        assert_eq!(
+            trace(s, "00000000000000000000000000000001", &Stop::never()).unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -523,10 +530,10 @@ mod tests {
             "the store holds the trace's summaries too"
         );
         let want = ["00000000000000c1", "00000000000000c2"];
-        assert_eq!(ids(trace(s, TRACE).unwrap().unwrap()), want);
+        assert_eq!(ids(trace(s, TRACE, &Stop::never()).unwrap().unwrap()), want);
         assert!(s.flush().unwrap(), "the head is cut into a block");
         assert_eq!(all(s).len(), records.len());
-        assert_eq!(ids(trace(s, TRACE).unwrap().unwrap()), want);
+        assert_eq!(ids(trace(s, TRACE, &Stop::never()).unwrap().unwrap()), want);
     }
 
     #[test]

@@ -1,0 +1,171 @@
+//! Traces (#17), the read path's bounds, through the running portal: a trace cut at the
+//! store's most spans per trace says so in the portal's and Jaeger's answers, a Jaeger
+//! search stays within its span and time budget and says when it was cut, and Jaeger's
+//! search and dependencies filters exclude what they should.
+
+use e2e::api::Client;
+use e2e::portal::Portal;
+use e2e::spans::{push, TestSpan};
+use serde_json::Value;
+
+const ENV: &[(&str, &str)] = &[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")];
+
+/// Spans one push carries (within the portal's request body limit).
+const PER_PUSH: usize = 3_000;
+
+fn now_ns() -> i64 {
+    (e2e::now_seconds() * 1e9) as i64
+}
+
+fn trace_id(n: u64) -> String {
+    format!("{n:032x}")
+}
+
+/// A trace of `n` spans of `service` starting at `t0`: a root and `n - 1` children, 1 ms
+/// each, pushed `PER_PUSH` at a time.
+async fn push_trace(admin: &Client, service: &str, trace: u64, n: usize, t0: i64, ms: i64) {
+    let spans: Vec<TestSpan> = (0..n)
+        .map(|i| TestSpan {
+            trace_id: trace_id(trace),
+            span_id: format!("{:08x}{:08x}", trace, i + 1),
+            parent: if i == 0 {
+                String::new()
+            } else {
+                format!("{:08x}{:08x}", trace, 1)
+            },
+            name: if i == 0 { "root" } else { "step" }.into(),
+            kind: 2,
+            start_ns: t0 + i as i64 * 1_000,
+            duration_ms: if i == 0 { ms } else { 1 },
+            ..Default::default()
+        })
+        .collect();
+    for part in spans.chunks(PER_PUSH) {
+        push(admin, service, part).await;
+    }
+}
+
+fn ids(data: &Value) -> Vec<String> {
+    data.as_array()
+        .unwrap_or_else(|| panic!("not a list: {data}"))
+        .iter()
+        .map(|t| t["traceID"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn messages(answer: &Value) -> Vec<String> {
+    answer["errors"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .map(|e| e["msg"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_trace_cut_at_the_span_limit_says_so_in_the_portal_and_jaeger_answers() {
+    let portal = Portal::start_with(ENV).await;
+    let admin = portal.admin();
+    let t0 = now_ns() - 600_000_000_000;
+    // 54,000 spans and a summary record per push: more than the 50,000 one read gives.
+    push_trace(&admin, "bulk", 1, 18 * PER_PUSH, t0, 5).await;
+    push_trace(&admin, "bulk", 2, 2, t0, 5).await;
+
+    let (s, big) = admin.get(&format!("/api/v1/traces/{}", trace_id(1))).await;
+    assert_eq!(s, 200, "{}", &big.to_string()[..200]);
+    assert_eq!(big["truncated"], true);
+    let n = big["spans"].as_array().unwrap().len();
+    assert!((40_000..=50_000).contains(&n), "{n} spans given");
+    let (s, small) = admin.get(&format!("/api/v1/traces/{}", trace_id(2))).await;
+    assert_eq!(s, 200, "{small}");
+    assert_eq!(small["truncated"], false, "{small}");
+    assert_eq!(small["spans"].as_array().unwrap().len(), 2);
+
+    let (s, big) = admin
+        .get(&format!("/jaeger/api/traces/{}", trace_id(1)))
+        .await;
+    assert_eq!(s, 200);
+    let said = messages(&big);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains(&trace_id(1)) && said[0].contains("truncated"),
+        "{said:?}"
+    );
+    assert_eq!(big["errors"][0]["code"], 206);
+    assert_eq!(big["data"][0]["spans"].as_array().unwrap().len(), n);
+    let (s, small) = admin
+        .get(&format!("/jaeger/api/traces/{}", trace_id(2)))
+        .await;
+    assert_eq!(s, 200, "{small}");
+    assert!(small["errors"].is_null(), "{small}");
+}
+
+#[tokio::test]
+async fn a_jaeger_search_stays_within_its_span_budget_and_says_why_it_was_cut() {
+    let portal = Portal::start_with(ENV).await;
+    let admin = portal.admin();
+    let now = now_ns();
+    let minute = 60_000_000_000;
+    // Two traces of 54,000 spans, then three small ones, newest last.
+    push_trace(&admin, "bulk", 1, 18 * PER_PUSH, now - 20 * minute, 5).await;
+    push_trace(&admin, "bulk", 2, 18 * PER_PUSH, now - 15 * minute, 5).await;
+    for t in 3..=5 {
+        push_trace(&admin, "bulk", t, 2, now - 5 * minute + t as i64, 5).await;
+    }
+
+    // The search reads its 100,000-span budget before it is done (partial), and the
+    // answer stops before the first big trace: 50,000 spans at most.
+    let (s, found) = admin
+        .get("/jaeger/api/traces?service=bulk&lookback=1h&limit=20")
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        ids(&found["data"]),
+        [trace_id(5), trace_id(4), trace_id(3)],
+        "{:?}",
+        messages(&found)
+    );
+    assert_eq!(found["total"], 3);
+    let said = messages(&found);
+    assert!(
+        said.iter().any(|m| m.starts_with("search truncated")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|m| m.contains("after 3 traces") && m.contains("at most 50000 spans")),
+        "{said:?}"
+    );
+    assert!(found["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["code"] == 206));
+
+    // A big trace first is given, cut at the store's most spans per trace, and said so.
+    let us = |ns: i64| ns / 1_000;
+    let (s, one) = admin
+        .get(&format!(
+            "/jaeger/api/traces?service=bulk&start={}&end={}&limit=20",
+            us(now - 16 * minute),
+            us(now - 10 * minute)
+        ))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(ids(&one["data"]), [trace_id(2)]);
+    let spans = one["data"][0]["spans"].as_array().unwrap().len();
+    assert!(spans <= 50_000, "{spans}");
+    let said = messages(&one);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains(&format!("trace {} truncated", trace_id(2))));
+
+    // A search that fits says nothing.
+    let (s, small) = admin
+        .get("/jaeger/api/traces?service=bulk&lookback=1h&limit=2&operation=root&minDuration=1ms")
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(ids(&small["data"]), [trace_id(5), trace_id(4)]);
+    assert!(small["errors"].is_null(), "{small}");
+}
