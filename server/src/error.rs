@@ -49,12 +49,41 @@ pub enum Error {
     /// A store the portal asks failed or answered garbage.
     #[error("{0}")]
     SourceUnavailable(String),
+    /// A pushed body refused whole (nothing of it stored), for `reason`; `details` hold what
+    /// the sender can act on (the line or entry, the limit's configuration key).
+    #[error("body: {message}")]
+    Refused {
+        reason: Refusal,
+        message: String,
+        details: Option<Value>,
+    },
+    /// A pushed body the `ingest` decoders cannot read (malformed, too large, of a type or
+    /// encoding they do not speak); `limit` names the configured limit behind it, if one is.
+    #[error("body: {error}")]
+    Undecodable {
+        error: ingest::DecodeError,
+        limit: Option<&'static str>,
+    },
+    /// A store busy with other writes; the sender may retry shortly.
+    #[error("{0}")]
+    StoreBusy(String),
     /// A fault of the portal itself; the detail is logged, never shown.
     #[error(transparent)]
     Internal(anyhow::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a pushed body was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not what the protocol says, or a record breaks a rule.
+    Malformed,
+    /// Over one of the configured limits.
+    Limit,
+    /// Refused by the store itself (its own limits, out-of-order samples).
+    Refused,
+}
 
 impl Error {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
@@ -91,6 +120,14 @@ impl Error {
         Error::Unauthorized(message.into())
     }
 
+    pub fn refused(reason: Refusal, message: impl Into<String>, details: Option<Value>) -> Error {
+        Error::Refused {
+            reason,
+            message: message.into(),
+            details,
+        }
+    }
+
     pub fn internal(err: impl Into<anyhow::Error>) -> Error {
         Error::Internal(err.into())
     }
@@ -102,6 +139,7 @@ impl Error {
             | Error::InvalidMany { field, .. }
             | Error::Conflict { field, .. } => Some(field),
             Error::VersionConflict { .. } => Some("version"),
+            Error::Refused { .. } | Error::Undecodable { .. } => Some("body"),
             Error::BadQuery(_) => Some("query"),
             _ => None,
         }
@@ -113,7 +151,12 @@ impl Error {
             Error::Invalid { message, .. }
             | Error::InvalidMany { message, .. }
             | Error::Conflict { message, .. }
-            | Error::VersionConflict { message, .. } => message.clone(),
+            | Error::VersionConflict { message, .. }
+            | Error::Refused { message, .. } => message.clone(),
+            Error::Undecodable { error, limit } => match limit {
+                Some(key) => format!("{error} (the limit {key})"),
+                None => error.to_string(),
+            },
             Error::Internal(_) => {
                 "internal error; it was logged with this request's correlation ID".to_owned()
             }

@@ -11,6 +11,7 @@ pub mod exposition;
 pub mod forward;
 pub mod json;
 pub mod params;
+pub mod push;
 pub mod queryable;
 pub mod scraper;
 

@@ -12,7 +12,7 @@ use axum::Json;
 use leptos::config::LeptosOptions;
 use serde_json::json;
 
-use crate::error::Error;
+use crate::error::{Error, Refusal};
 use crate::state::AppState;
 
 /// One error as the API answers it:
@@ -137,6 +137,43 @@ impl From<Error> for ApiError {
             }
             Error::SourceUnavailable(message) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "source_unavailable", message)
+            }
+            Error::Refused {
+                reason,
+                message,
+                details,
+            } => {
+                let mut e = ApiError::invalid("body", message);
+                e.code = match reason {
+                    Refusal::Malformed => "invalid",
+                    Refusal::Limit => "limit",
+                    Refusal::Refused => "refused",
+                };
+                e.details = details;
+                e
+            }
+            Error::Undecodable { error, limit } => {
+                let status = if error.is_too_large() {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else if error.is_unsupported_media() {
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                let mut e = ApiError::new(status, "invalid", error.to_string());
+                e.field = Some("body".into());
+                if let Some(key) = limit {
+                    // A refusal by a limit says so in its code and names the limit.
+                    e.code = "limit";
+                    e.message = format!("{} (the limit {key})", e.message);
+                    e.details = Some(json!({ "limit": key }));
+                }
+                e
+            }
+            Error::StoreBusy(message) => {
+                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message);
+                e.retry_after = Some(1);
+                e
             }
             Error::Internal(err) => ApiError::internal(err),
         }

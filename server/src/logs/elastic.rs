@@ -218,6 +218,69 @@ pub fn error_body(status: u16, kind: &str, reason: &str) -> Value {
     })
 }
 
+/// Why a bulk request stored nothing, in the terms Elasticsearch's clients read.
+pub enum BulkFailure {
+    /// The body is not a bulk request (a line cannot be read, a document is missing) or is
+    /// over a limit.
+    Malformed(String),
+    /// The body holds no action.
+    Empty,
+    /// The store is busy with other writes; retry.
+    StoreBusy,
+    /// The store refused the batch.
+    Refused(String),
+    /// The portal's own: the ingest pool is full, or the store failed.
+    Portal(crate::error::Error),
+}
+
+/// A bulk request into the log store: parsed on `cpu::INGEST` (documents without a
+/// service get `service`, without an index `index`), refused items counted, the rest
+/// stored as one batch; answers Elasticsearch's per-item response.
+pub async fn bulk(
+    store: &super::LogStore,
+    index: Option<String>,
+    service: String,
+    body: bytes::Bytes,
+) -> Result<Value, BulkFailure> {
+    let started = std::time::Instant::now();
+    let limits = *store.limits();
+    let parsed = crate::cpu::INGEST
+        .run(move || parse_bulk(&body, index.as_deref(), &service, super::now_ns(), &limits))
+        .await
+        .map_err(|busy| BulkFailure::Portal(busy.into()))?;
+    let mut bulk = parsed.map_err(|e| {
+        let reason = if e.limit.is_some() {
+            "limit"
+        } else {
+            "malformed"
+        };
+        store.count_refused("elasticsearch", reason, 1);
+        BulkFailure::Malformed(e.to_string())
+    })?;
+    if bulk.items.is_empty() {
+        return Err(BulkFailure::Empty);
+    }
+    let refused = bulk.items.len() - bulk.records.len();
+    store.count_refused("elasticsearch", "limit", bulk.over_limit);
+    store.count_refused("elasticsearch", "invalid_record", refused - bulk.over_limit);
+    let records = std::mem::take(&mut bulk.records);
+    let times: Vec<i64> = records.iter().map(|r| r.time).collect();
+    let first_seq = store
+        .append_at("elasticsearch", records)
+        .await
+        .map_err(|e| match e {
+            super::LogStoreError::Busy => BulkFailure::StoreBusy,
+            e @ (super::LogStoreError::Refused(_) | super::LogStoreError::Limit(_)) => {
+                BulkFailure::Refused(e.to_string())
+            }
+            other => BulkFailure::Portal(crate::error::Error::internal(anyhow::anyhow!(
+                other.to_string()
+            ))),
+        })?;
+    let took = started.elapsed().as_millis() as u64;
+    Ok(answer(&bulk.items, &times, first_seq, took))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

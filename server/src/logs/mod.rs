@@ -8,6 +8,7 @@
 
 pub mod elastic;
 pub mod forward;
+pub mod push;
 pub mod records;
 pub mod selflog;
 pub mod tail;

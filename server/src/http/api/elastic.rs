@@ -22,8 +22,7 @@ use serde_json::{json, Value};
 
 use super::Api;
 use crate::http::errors::ApiError;
-use crate::logs::elastic::{answer, error_body, parse_bulk, Bulk};
-use crate::logs::{now_ns, LogStoreError};
+use crate::logs::elastic::{self, error_body, BulkFailure};
 use crate::state::AppState;
 
 /// The Elasticsearch version the portal answers as (8.x: no mapping types).
@@ -96,7 +95,6 @@ async fn bulk(
     p: Vec<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let started = std::time::Instant::now();
     let Some(store) = state.logs.clone() else {
         return es_error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -109,61 +107,30 @@ async fn bulk(
         .find(|(k, v)| k == "service" && !v.is_empty())
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let limits = *store.limits();
-    let parsed = crate::cpu::INGEST
-        .run(move || parse_bulk(&body, index.as_deref(), &service, now_ns(), &limits))
-        .await;
-    let mut bulk: Bulk = match parsed {
-        Err(busy) => return ApiError::from(busy).into_response(),
-        Ok(Err(e)) => {
-            let reason = if e.limit.is_some() {
-                "limit"
-            } else {
-                "malformed"
-            };
-            store.count_refused("elasticsearch", reason, 1);
-            return es_error(
-                StatusCode::BAD_REQUEST,
-                "illegal_argument_exception",
-                &e.to_string(),
-            );
-        }
-        Ok(Ok(b)) => b,
-    };
-    if bulk.items.is_empty() {
-        return es_error(
+    match elastic::bulk(&store, index, service, body).await {
+        Ok(answer) => product(Json(answer).into_response()),
+        Err(BulkFailure::Malformed(reason)) => es_error(
+            StatusCode::BAD_REQUEST,
+            "illegal_argument_exception",
+            &reason,
+        ),
+        Err(BulkFailure::Empty) => es_error(
             StatusCode::BAD_REQUEST,
             "action_request_validation_exception",
             "Validation Failed: 1: no requests added;",
-        );
+        ),
+        Err(BulkFailure::StoreBusy) => es_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "es_rejected_execution_exception",
+            "the log store is busy; retry",
+        ),
+        Err(BulkFailure::Refused(reason)) => es_error(
+            StatusCode::BAD_REQUEST,
+            "illegal_argument_exception",
+            &reason,
+        ),
+        Err(BulkFailure::Portal(e)) => ApiError::from(e).into_response(),
     }
-    let refused = bulk.items.len() - bulk.records.len();
-    store.count_refused("elasticsearch", "limit", bulk.over_limit);
-    store.count_refused("elasticsearch", "invalid_record", refused - bulk.over_limit);
-    let records = std::mem::take(&mut bulk.records);
-    let times: Vec<i64> = records.iter().map(|r| r.time).collect();
-    let first_seq = match store.append_at("elasticsearch", records).await {
-        Ok(seq) => seq,
-        Err(LogStoreError::Busy) => {
-            return es_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "es_rejected_execution_exception",
-                "the log store is busy; retry",
-            )
-        }
-        Err(e @ (LogStoreError::Refused(_) | LogStoreError::Limit(_))) => {
-            return es_error(
-                StatusCode::BAD_REQUEST,
-                "illegal_argument_exception",
-                &e.to_string(),
-            )
-        }
-        Err(other) => {
-            return ApiError::internal(anyhow::anyhow!(other.to_string())).into_response()
-        }
-    };
-    let took = started.elapsed().as_millis() as u64;
-    product(Json(answer(&bulk.items, &times, first_seq, took)).into_response())
 }
 
 async fn health() -> Response {

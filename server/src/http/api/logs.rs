@@ -13,8 +13,8 @@ use serde_json::json;
 use super::Api;
 use crate::charts::time::{now_seconds, resolve};
 use crate::http::errors::ApiError;
-use crate::logs::records::{from_loki, from_otlp_lines, parse_json_lines};
-use crate::logs::{now_ns, LogStore, LogStoreError};
+use crate::logs::push::Push;
+use crate::logs::LogStore;
 use crate::sources::logs::{LogQuery, LogSource};
 use crate::state::AppState;
 
@@ -76,38 +76,8 @@ pub(super) fn store(state: &AppState) -> Result<&std::sync::Arc<LogStore>, ApiEr
     })
 }
 
-/// A refused or failed append in the API's words.
-fn append_failure(e: LogStoreError) -> ApiError {
-    match e {
-        LogStoreError::Refused(m) => {
-            let mut api = ApiError::invalid("body", m);
-            api.code = "refused";
-            api
-        }
-        LogStoreError::Limit(r) => {
-            let mut api = ApiError::invalid("body", r.message);
-            api.code = "limit";
-            api.details = Some(json!({ "limit": r.limit }));
-            api
-        }
-        LogStoreError::Busy => {
-            let mut api = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());
-            api.retry_after = Some(1);
-            api
-        }
-        other => ApiError::internal(anyhow::anyhow!(other.to_string())),
-    }
-}
-
 /// What every push route reads: the service of lines that name none (`?service=`, else
 /// the `X-Service-Name` header), the body's type and encoding, and the body.
-struct Push {
-    service: String,
-    content_type: Option<String>,
-    encoding: Option<String>,
-    body: Bytes,
-}
-
 impl FromRequest<AppState> for Push {
     type Rejection = Response;
 
@@ -146,171 +116,21 @@ impl FromRequest<AppState> for Push {
 }
 
 async fn json_lines(State(state): State<AppState>, push: Push) -> Result<Response, ApiError> {
-    let store = store(&state)?;
-    let Push { service, body, .. } = push;
-    let lines = bytecount_lines(&body);
-    let limits = *store.limits();
-    let parsed = crate::cpu::INGEST
-        .run(move || parse_json_lines(&body, &service, now_ns(), &limits))
-        .await?;
-    let records = match parsed {
-        Ok(r) => r,
-        Err(e) => {
-            let mut api = ApiError::invalid("body", e.to_string());
-            match e.limit {
-                Some(limit) => {
-                    store.count_refused("jsonl", "limit", lines);
-                    api.code = "limit";
-                    api.details = Some(json!({ "line": e.line, "limit": limit }));
-                }
-                None => {
-                    store.count_refused("jsonl", "malformed", lines);
-                    api.details = Some(json!({ "line": e.line }));
-                }
-            }
-            return Err(api);
-        }
-    };
-    let stored = store
-        .append("jsonl", records)
-        .await
-        .map_err(append_failure)?;
+    let stored = crate::logs::push::json_lines(store(&state)?, push).await?;
     Ok(Json(json!({ "accepted": stored })).into_response())
 }
 
-/// OTLP/HTTP logs: records the store cannot take (over a limit, a bad time) are refused
-/// one by one in the partial success; the rest are stored as one batch. More records than
-/// a request may carry refuse the whole request (413).
+/// OTLP/HTTP logs: records the store cannot take are refused one by one in the partial
+/// success; more records than a request may carry refuse the whole request (413).
 async fn otlp_logs(State(state): State<AppState>, push: Push) -> Result<Response, ApiError> {
-    let store = store(&state)?;
-    let Push {
-        service,
-        content_type,
-        encoding,
-        body,
-    } = push;
-    let limits = *store.limits();
-    let decoded = crate::cpu::INGEST
-        .run(move || {
-            let mut decoded = ingest::decode_otlp_logs(
-                &body,
-                content_type.as_deref(),
-                encoding.as_deref(),
-                &ingest::Limits::default(),
-                limits.lines,
-            )?;
-            let lines = std::mem::take(&mut decoded.lines);
-            let sorted = from_otlp_lines(lines, &service, now_ns(), &limits);
-            Ok::<_, ingest::DecodeError>((decoded, sorted))
-        })
-        .await?;
-    let (decoded, sorted) = match decoded {
-        Ok(d) => d,
-        Err(e) => {
-            let reason = match e {
-                ingest::DecodeError::TooManySamples { .. } => "limit",
-                _ => "malformed",
-            };
-            store.count_refused("otlp", reason, 1);
-            return Err(limit_named(super::ingest::decode_failure(e), reason));
-        }
-    };
-    store.count_refused("otlp", "limit", sorted.over_limit);
-    store.count_refused(
-        "otlp",
-        "invalid_record",
-        sorted.rejected as usize - sorted.over_limit,
-    );
-    store
-        .append("otlp", sorted.kept)
-        .await
-        .map_err(append_failure)?;
-    let answer = decoded.response_body(sorted.rejected, &sorted.reason);
-    Ok((
-        [(header::CONTENT_TYPE, decoded.format.content_type())],
-        answer,
-    )
-        .into_response())
+    let (content_type, answer) = crate::logs::push::otlp(store(&state)?, push).await?;
+    Ok(([(header::CONTENT_TYPE, content_type)], answer).into_response())
 }
 
-/// The Loki push API: the whole request is stored or refused (a bad entry is named);
-/// 204 as Loki answers.
+/// The Loki push API: the whole request is stored or refused; 204 as Loki answers.
 async fn loki_push(State(state): State<AppState>, push: Push) -> Result<Response, ApiError> {
-    let store = store(&state)?;
-    let Push {
-        service,
-        content_type,
-        encoding,
-        body,
-    } = push;
-    let limits = *store.limits();
-    let decoded = crate::cpu::INGEST
-        .run(move || {
-            let entries = ingest::decode_loki_push(
-                &body,
-                content_type.as_deref(),
-                encoding.as_deref(),
-                &ingest::Limits::default(),
-                limits.lines,
-            )
-            .map_err(|e| {
-                let reason = match e {
-                    ingest::DecodeError::TooManySamples { .. } => "limit",
-                    _ => "malformed",
-                };
-                (1, reason, Box::new(super::ingest::decode_failure(e)))
-            })?;
-            let n = entries.len();
-            entries
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    from_loki(e, &service, &limits).map_err(|r| {
-                        let reason = if r.limit.is_some() {
-                            "limit"
-                        } else {
-                            "malformed"
-                        };
-                        let mut api = ApiError::invalid("body", format!("entry {i}: {r}"));
-                        api.details = Some(json!({ "entry": i, "limit": r.limit }));
-                        (n, reason, Box::new(api))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
-    let records = match decoded {
-        Ok(r) => r,
-        Err((lines, reason, e)) => {
-            store.count_refused("loki", reason, lines);
-            return Err(limit_named(*e, reason));
-        }
-    };
-    store
-        .append("loki", records)
-        .await
-        .map_err(append_failure)?;
+    crate::logs::push::loki(store(&state)?, push).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// A refusal by a limit says so in its code (`limit`) and names the limit; one the
-/// decoder made (too many records) is `logs_max_lines_per_request`.
-fn limit_named(mut e: ApiError, reason: &str) -> ApiError {
-    if reason == "limit" {
-        e.code = "limit";
-        if e.details.is_none() {
-            let key = crate::logs::records::Limits::LINES;
-            e.message = format!("{} (the limit {key})", e.message);
-            e.details = Some(json!({ "limit": key }));
-        }
-    }
-    e
-}
-
-fn bytecount_lines(body: &[u8]) -> usize {
-    body.split(|b| *b == b'\n')
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .count()
 }
 
 pub(super) fn param(p: &[(String, String)], key: &str) -> Option<String> {

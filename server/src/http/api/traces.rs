@@ -19,12 +19,8 @@ use crate::charts::time::{now_seconds, resolve};
 use crate::http::errors::ApiError;
 use crate::sources::traces::{RedQuery, TraceQuery, TraceSource};
 use crate::state::AppState;
-use crate::traces::{TraceStore, TraceStoreError};
+use crate::traces::TraceStore;
 
-/// Spans one push may hold, at most.
-pub const MAX_SPANS: usize = 10_000;
-/// Largest push body once decompressed.
-const MAX_BODY: usize = 16 << 20;
 /// Traces one search returns unless asked for another number, and at most.
 const DEFAULT_TRACES: usize = 20;
 pub(super) const MAX_TRACES: usize = 1_000;
@@ -53,74 +49,12 @@ fn store(state: &AppState) -> Result<&Arc<TraceStore>, ApiError> {
     })
 }
 
-fn limits() -> ingest::Limits {
-    ingest::Limits {
-        max_decompressed_bytes: MAX_BODY,
-        ..ingest::Limits::default()
-    }
-}
-
-fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+/// A header's value as text, if it is there and readable.
+pub(super) fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-}
-
-/// A refused or failed append in the API's words.
-fn append_failure(e: TraceStoreError) -> ApiError {
-    match e {
-        TraceStoreError::Refused(m) => {
-            let mut api = ApiError::invalid("body", m);
-            api.code = "refused";
-            api
-        }
-        TraceStoreError::Busy => {
-            let mut api = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());
-            api.retry_after = Some(1);
-            api
-        }
-        other => ApiError::internal(anyhow::anyhow!(other.to_string())),
-    }
-}
-
-/// A span decoder of the ingest crate (OTLP traces, Zipkin v2).
-type Decoder<T> = fn(
-    &[u8],
-    Option<&str>,
-    Option<&str>,
-    &ingest::Limits,
-    &ingest::SpanLimits,
-    usize,
-) -> Result<T, ingest::DecodeError>;
-
-/// Decodes a push body on `cpu::INGEST`; a body that cannot be read is counted under
-/// `protocol` and answered 400 (413, 415).
-async fn decode<T: Send + 'static>(
-    store: &TraceStore,
-    protocol: &str,
-    headers: &HeaderMap,
-    body: Bytes,
-    decoder: Decoder<T>,
-) -> Result<T, ApiError> {
-    let content_type = header_text(headers, header::CONTENT_TYPE);
-    let encoding = header_text(headers, header::CONTENT_ENCODING);
-    let decoded = crate::cpu::INGEST
-        .run(move || {
-            decoder(
-                &body,
-                content_type.as_deref(),
-                encoding.as_deref(),
-                &limits(),
-                &ingest::SpanLimits::default(),
-                MAX_SPANS,
-            )
-        })
-        .await?;
-    decoded.map_err(|e| {
-        store.count_refused(protocol, "malformed", 1);
-        super::ingest::decode_failure(e)
-    })
 }
 
 /// OTLP/HTTP traces: spans that break a rule are refused one by one in the partial
@@ -130,24 +64,14 @@ async fn otlp_traces(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let store = store(&state)?;
-    let mut decoded = decode(store, "otlp", &headers, body, ingest::decode_otlp_traces).await?;
-    store.count_refused("otlp", "invalid_span", decoded.decoded.rejected as usize);
-    let spans = std::mem::take(&mut decoded.decoded.spans);
-    let appended = store.append("otlp", spans).await.map_err(append_failure)?;
-    if appended.refused > 0 {
-        let d = &mut decoded.decoded;
-        d.rejected += appended.refused as i64;
-        if !d.error_message.is_empty() {
-            d.error_message.push_str("; ");
-        }
-        d.error_message.push_str(&appended.reason);
-    }
-    Ok((
-        [(header::CONTENT_TYPE, decoded.format.content_type())],
-        decoded.response_body(),
+    let (content_type, answer) = crate::traces::push::otlp(
+        store(&state)?,
+        body,
+        header_text(&headers, header::CONTENT_TYPE),
+        header_text(&headers, header::CONTENT_ENCODING),
     )
-        .into_response())
+    .await?;
+    Ok(([(header::CONTENT_TYPE, content_type)], answer).into_response())
 }
 
 /// Zipkin v2: the whole request is stored or refused (400 naming the span), 202 as
@@ -157,27 +81,13 @@ async fn zipkin_spans(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let store = store(&state)?;
-    let decoded = decode(store, "zipkin", &headers, body, ingest::decode_zipkin_v2).await?;
-    if decoded.rejected > 0 {
-        let n = decoded.rejected as usize + decoded.spans.len();
-        store.count_refused("zipkin", "invalid_span", n);
-        return Err(ApiError::invalid("body", decoded.error_message));
-    }
-    let appended = store
-        .append("zipkin", decoded.spans)
-        .await
-        .map_err(append_failure)?;
-    if appended.refused > 0 {
-        // Too large once stored: the others are stored, and the sender is told.
-        return Err(ApiError::invalid(
-            "body",
-            format!(
-                "{} spans stored, {} refused: {}",
-                appended.stored, appended.refused, appended.reason
-            ),
-        ));
-    }
+    crate::traces::push::zipkin(
+        store(&state)?,
+        body,
+        header_text(&headers, header::CONTENT_TYPE),
+        header_text(&headers, header::CONTENT_ENCODING),
+    )
+    .await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
