@@ -2,7 +2,8 @@
 //! whole blocks (their traces leave the search, the trace API and the services and RED
 //! tables), and Explore → Traces's `>`, `<`, `!=` and exists filters find a match however
 //! many newer traces precede it, and a correlation id with quotes and backslashes, written
-//! as a log line's "traces" link writes it, finds exactly its request. The portal's own
+//! as a log line's "traces" link writes it, finds exactly its request; two traces compare
+//! through `/api/v1/traces/compare` with the compare page's figures. The portal's own
 //! spans are sent elsewhere here (a closed OTLP port), so the store holds only what a test
 //! pushed.
 
@@ -368,4 +369,123 @@ async fn a_correlation_id_filter_with_a_quote_finds_exactly_its_request() {
         let (found, v) = explore_ids(&admin, &format!("from={from}&to=now"), filters).await;
         assert_eq!(found, vec![format!("{n:032x}")], "{filters}: {v}");
     }
+}
+
+/// A span of trace `trace` (`n`: its span id), `start_ms` after `t0`, `ms` long.
+fn child(
+    trace: &str,
+    n: u64,
+    parent: u64,
+    name: &str,
+    t0: i64,
+    start_ms: i64,
+    ms: i64,
+) -> TestSpan {
+    TestSpan {
+        trace_id: trace.into(),
+        span_id: format!("{n:016x}"),
+        parent: if parent == 0 {
+            String::new()
+        } else {
+            format!("{parent:016x}")
+        },
+        name: name.into(),
+        kind: if parent == 0 { 2 } else { 3 },
+        start_ns: t0 + start_ms * 1_000_000,
+        duration_ms: ms,
+        ..Default::default()
+    }
+}
+
+/// `[service, operation, spans A, spans B, self A ms, self B ms, change ms]` of each row.
+fn compare_rows(v: &Value) -> Vec<Value> {
+    let ms = |x: &Value| x.as_i64().map(|ns| serde_json::json!(ns / 1_000_000));
+    v["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no rows in {v}"))
+        .iter()
+        .map(|r| {
+            serde_json::json!([
+                r["service"],
+                r["operation"],
+                r["a"]["spans"],
+                r["b"]["spans"],
+                ms(&r["a"]["self_ns"]),
+                ms(&r["b"]["self_ns"]),
+                ms(&r["delta_ns"]),
+            ])
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn two_otlp_traces_compare_by_self_time_per_service_and_operation() {
+    let portal = Portal::start_with(&portal_env(&[])).await;
+    let admin = portal.admin();
+    let t0 = now_ns() - 60_000_000_000;
+    let (a, b) = (
+        "0c0ffee00000000000000000000000a1",
+        "0c0ffee00000000000000000000000b2",
+    );
+    // A: checkout 100 ms calling the database for 50 ms. B: checkout 300 ms, the database
+    // 250 ms, then the cache 10 ms.
+    push(&admin, "shop", &[child(a, 1, 0, "checkout", t0, 0, 100)]).await;
+    push(&admin, "pg", &[child(a, 2, 1, "SELECT orders", t0, 10, 50)]).await;
+    push(
+        &admin,
+        "shop",
+        &[
+            child(b, 1, 0, "checkout", t0 + 1_000_000_000, 0, 300),
+            child(b, 3, 1, "cache get", t0 + 1_000_000_000, 270, 10),
+        ],
+    )
+    .await;
+    push(
+        &admin,
+        "pg",
+        &[child(b, 2, 1, "SELECT orders", t0 + 1_000_000_000, 10, 250)],
+    )
+    .await;
+
+    let viewer = portal.user_with_role("vera", "Viewer").await;
+    let (s, v) = viewer
+        .get(&format!("/api/v1/traces/compare?a={a}&b={b}"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["a"]["trace_id"], a, "{v}");
+    assert_eq!(v["a"]["root_service"], "shop");
+    assert_eq!(v["a"]["root_operation"], "checkout");
+    assert_eq!(v["a"]["duration_ns"], 100_000_000);
+    assert_eq!(v["a"]["span_count"], 2);
+    assert_eq!(v["b"]["duration_ns"], 300_000_000);
+    assert_eq!(v["b"]["span_count"], 3);
+    assert_eq!(v["delta_ns"], 200_000_000);
+    // Largest change first; the cache is only in B.
+    assert_eq!(
+        compare_rows(&v),
+        vec![
+            serde_json::json!(["pg", "SELECT orders", 1, 1, 50, 250, 200]),
+            serde_json::json!(["shop", "cache get", null, 1, null, 10, 10]),
+            serde_json::json!(["shop", "checkout", 1, 1, 50, 40, -10]),
+        ],
+        "{v}"
+    );
+    assert_eq!(v["rows"][1]["a"], Value::Null);
+
+    // Bad ids name their parameter; an unknown trace is a 404.
+    for (query, field) in [
+        (format!("a=xyz&b={b}"), "a"),
+        (format!("a={a}"), "b"),
+        (format!("a={a}&b={}", "0".repeat(32)), "b"),
+    ] {
+        let (s, e) = viewer.get(&format!("/api/v1/traces/compare?{query}")).await;
+        assert_eq!(s, 400, "{query}: {e}");
+        assert_eq!(e["error"]["field"], field, "{query}: {e}");
+    }
+    let unknown = "0c0ffee00000000000000000000000ff";
+    let (s, e) = viewer
+        .get(&format!("/api/v1/traces/compare?a={a}&b={unknown}"))
+        .await;
+    assert_eq!(s, 404, "{e}");
+    assert!(e.to_string().contains(unknown), "{e}");
 }

@@ -1,12 +1,14 @@
 //! What Explore → Traces asks of the traces family's source, shaped for the pages
 //! (`app::traces::model`): a search with its attribute filters (`=` as the source's tags,
 //! `!=`, `>`, `<` and exists as its conditions, applied by the source on each span it
-//! scans; the answer says when the source's read budget ran out first), one trace, and
-//! the service map with per-service RED (`map.rs`). Called by the pages' server backend
-//! and by the `/api/v1/traces/explore` and `/graph` routes alike.
+//! scans; the answer says when the source's read budget ran out first), one trace, two
+//! traces compared, and the service map with per-service RED (`map.rs`). Called by the
+//! pages' server backend and by the `/api/v1/traces/explore`, `/compare` and `/graph`
+//! routes alike.
 
 pub mod map;
 
+use app::traces::comparison::TraceComparison;
 use app::traces::model::{
     parse_duration_ms, parse_filters, AttrFilter, Trace, TraceSearch, TraceSearchView, TraceSummary,
 };
@@ -114,6 +116,27 @@ pub async fn trace(src: &dyn TraceSource, id: &str) -> Result<Trace, Error> {
         Some(t) => to_page_trace(t),
         None => Err(Error::not_found(format!("trace {id}"))),
     }
+}
+
+/// A trace id as a query parameter names it: 32 hex digits, or 16 for a 64-bit id.
+fn trace_id_param(field: &str, id: &str) -> Result<String, Error> {
+    let id = id.trim().to_ascii_lowercase();
+    if ingest::spans::is_hex_id(&id, 32) || ingest::spans::is_hex_id(&id, 16) {
+        Ok(id)
+    } else {
+        Err(Error::invalid(
+            field,
+            "a trace id is 32 hex digits (or 16 for a 64-bit id), not all zero",
+        ))
+    }
+}
+
+/// Traces `a` and `b` compared as the compare page shows them
+/// (`app::traces::comparison::compare`): both ids checked before either is read.
+pub async fn compare(src: &dyn TraceSource, a: &str, b: &str) -> Result<TraceComparison, Error> {
+    let (a, b) = (trace_id_param("a", a)?, trace_id_param("b", b)?);
+    let (ta, tb) = futures::future::join(trace(src, &a), trace(src, &b)).await;
+    Ok(app::traces::comparison::compare(&ta?, &tb?))
 }
 
 #[cfg(test)]

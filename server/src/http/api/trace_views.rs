@@ -1,8 +1,10 @@
 //! What Explore → Traces fetches in the browser (the same `trace_explore` functions the
 //! server renders the pages with): `GET /api/v1/traces/explore` (the page's search:
 //! `service`, `operation`, `filters` — `key=value`, `key!=value`, `key>n`, `key<n`, a bare
-//! `key` —, `min`, `max`, `errors=1`, `from`, `to`, `limit`) and `GET /api/v1/traces/graph`
-//! (`from`, `to`: the service map with RED on nodes and edges).
+//! `key` —, `min`, `max`, `errors=1`, `from`, `to`, `limit`), `GET /api/v1/traces/compare`
+//! (`a`, `b`: two trace ids; the compare page's figures: self time per service and
+//! operation in both traces and the change) and `GET /api/v1/traces/graph` (`from`, `to`:
+//! the service map with RED on nodes and edges).
 
 use std::collections::HashMap;
 
@@ -21,6 +23,7 @@ use crate::trace_explore;
 
 pub(super) fn routes(api: Api) -> Api {
     api.at(Method::GET, "/api/v1/traces/explore", Role::Viewer, explore)
+        .at(Method::GET, "/api/v1/traces/compare", Role::Viewer, compare)
         .at(Method::GET, "/api/v1/traces/graph", Role::Viewer, graph)
 }
 
@@ -31,6 +34,16 @@ async fn explore(
     let req = TraceSearch::from_pairs(|k| p.get(k).map(String::as_str));
     let src = state.sources.traces(None).await?;
     let view = trace_explore::search(src.as_ref(), &req, now_seconds()).await?;
+    Ok(Json(view).into_response())
+}
+
+async fn compare(
+    State(state): State<AppState>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let id = |k: &str| p.get(k).map_or("", String::as_str);
+    let src = state.sources.traces(None).await?;
+    let view = trace_explore::compare(src.as_ref(), id("a"), id("b")).await?;
     Ok(Json(view).into_response())
 }
 
