@@ -95,6 +95,22 @@ impl Client {
         self.send(Method::POST, path, Some(body)).await
     }
 
+    /// A new API token named `name` with the `ingest` scope only (pushes, reads nothing),
+    /// made by this (admin) client; its secret.
+    pub async fn ingest_token(&self, name: &str) -> String {
+        let (s, token) = self
+            .post(
+                "/api/v1/tokens",
+                json!({"name": name, "scopes": ["ingest"]}),
+            )
+            .await;
+        assert_eq!(s, 201, "{token}");
+        token["token"]
+            .as_str()
+            .expect("the token's secret")
+            .to_owned()
+    }
+
     /// POSTs newline-delimited JSON (log lines) as `application/x-ndjson`.
     pub async fn post_ndjson(&self, path: &str, body: String) -> (StatusCode, Value) {
         self.post_body(path, "application/x-ndjson", body).await

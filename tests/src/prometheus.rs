@@ -40,6 +40,14 @@ impl Prometheus {
         Prometheus::spawn(dir, config, &tsdb).await
     }
 
+    /// Starts Prometheus with `config` (YAML) and `flags` (e.g. `--enable-feature=…`) on a
+    /// scratch TSDB.
+    pub async fn with_config_and_flags(config: &str, flags: &[&str]) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tsdb = dir.path().join("data");
+        Prometheus::spawn_with(dir, config, &tsdb, flags).await
+    }
+
     /// Runs an instant query at `time` (Unix seconds) and returns `data.result`.
     pub async fn query_at(&self, promql: &str, time: f64) -> Vec<Value> {
         let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);

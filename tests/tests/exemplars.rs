@@ -3,7 +3,9 @@
 //! observation) and of remote-write, and serves them as Prometheus's
 //! `/prometheus/api/v1/query_exemplars` does; an exemplar's trace opens in the span store.
 //! Scrapes keep them too: an application exposing OpenMetrics with the official Prometheus
-//! client (PyPI prometheus-client) is scraped and its exemplars are found.
+//! client (PyPI prometheus-client) is scraped and its exemplars are found, by the portal and
+//! by a real Prometheus 2.42 (exemplar storage on) that remote-writes them with
+//! `send_exemplars: true`.
 
 use prost::Message;
 use reqwest::Method;
@@ -30,20 +32,14 @@ async fn exemplars(admin: &Client, query: &str, start: f64, end: f64) -> (u16, V
 async fn otlp_histogram_exemplars_point_at_their_trace() {
     let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
     let admin = portal.admin();
-    let (s, token) = admin
-        .post(
-            "/api/v1/tokens",
-            json!({"name": "otel", "scopes": ["ingest"]}),
-        )
-        .await;
-    assert_eq!(s, 201, "{token}");
+    let token = admin.ingest_token("otel").await;
     let before = e2e::now_seconds() - 60.0;
     let out = e2e::run_python(
         "otlp_exemplars.py",
         &[
             ("OTLP_ENDPOINT", portal.url("/v1/metrics")),
             ("OTLP_TRACES_ENDPOINT", portal.url("/v1/traces")),
-            ("OTLP_TOKEN", token["token"].as_str().unwrap().to_owned()),
+            ("OTLP_TOKEN", token),
         ],
     )
     .await;
@@ -194,10 +190,10 @@ async fn remote_write_exemplars_are_kept_once_and_bad_queries_are_400() {
     }
 }
 
-#[tokio::test]
-async fn openmetrics_exemplars_of_a_scraped_target_are_kept() {
+/// The OpenMetrics target (PyPI prometheus-client) on a free port, its exemplars carrying
+/// `trace_id`: the process (killed when dropped) and the port.
+async fn openmetrics_target(trace_id: &str) -> (tokio::process::Child, u16) {
     let port = e2e::free_port();
-    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let root = e2e::workspace_root();
     let mut app = tokio::process::Command::new(root.join(".tools/venv/bin/python"))
         .arg(root.join("tests/python/openmetrics_exemplars.py"))
@@ -213,6 +209,13 @@ async fn openmetrics_exemplars_of_a_scraped_target_are_kept() {
         .await
         .unwrap();
     assert_eq!(ready.trim(), "ready");
+    (app, port)
+}
+
+#[tokio::test]
+async fn openmetrics_exemplars_of_a_scraped_target_are_kept() {
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let (_app, port) = openmetrics_target(trace_id).await;
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("scrape.yml");
@@ -273,4 +276,84 @@ async fn openmetrics_exemplars_of_a_scraped_target_are_kept() {
     for series in body["data"].as_array().unwrap() {
         assert_eq!(series["exemplars"].as_array().unwrap().len(), 1, "{series}");
     }
+}
+
+#[tokio::test]
+async fn a_real_prometheus_remote_writes_the_exemplars_it_scraped() {
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let (_app, port) = openmetrics_target(trace_id).await;
+    let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
+    let admin = portal.admin();
+    let token = admin.ingest_token("prometheus").await;
+    let config = format!(
+        r#"global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: keiko-api
+    static_configs:
+      - targets: ['127.0.0.1:{port}']
+remote_write:
+  - url: {url}
+    send_exemplars: true
+    authorization:
+      credentials: {token}
+    queue_config:
+      batch_send_deadline: 1s
+"#,
+        url = portal.url("/api/v1/write"),
+    );
+    let prometheus = e2e::prometheus::Prometheus::with_config_and_flags(
+        &config,
+        &["--enable-feature=exemplar-storage"],
+    )
+    .await;
+    let (start, end) = (e2e::now_seconds() - 600.0, e2e::now_seconds() + 600.0);
+    // Prometheus itself has them first (its scrape negotiated OpenMetrics).
+    let q = "keiko_requests_total";
+    let own = e2e::eventually(
+        std::time::Duration::from_secs(30),
+        "Prometheus's own exemplars",
+        || async {
+            let data = prometheus
+                .api(&format!(
+                    "query_exemplars?query={q}&start={start}&end={end}"
+                ))
+                .await;
+            (!data.as_array().unwrap().is_empty()).then_some(data)
+        },
+    )
+    .await;
+    assert_eq!(
+        own[0]["exemplars"][0]["labels"]["trace_id"], trace_id,
+        "{own}"
+    );
+    // Then the portal, from Prometheus's remote-write.
+    let data = e2e::eventually(
+        std::time::Duration::from_secs(30),
+        "the remote-written exemplars",
+        || async {
+            let (s, body) = exemplars(&admin, q, start, end).await;
+            assert_eq!(s, 200, "{body}");
+            let data = body["data"].as_array().unwrap().clone();
+            (!data.is_empty()).then_some(data)
+        },
+    )
+    .await;
+    assert_eq!(data.len(), 1, "{data:?}");
+    let series = &data[0];
+    assert_eq!(series["seriesLabels"]["job"], "keiko-api", "{series}");
+    assert_eq!(
+        series["seriesLabels"]["instance"],
+        format!("127.0.0.1:{port}"),
+        "{series}"
+    );
+    // Scraped every second, the exemplar is stored, sent and kept once.
+    assert_eq!(series["exemplars"].as_array().unwrap().len(), 1, "{series}");
+    let e = &series["exemplars"][0];
+    assert_eq!(e["labels"], json!({"trace_id": trace_id}), "{e}");
+    assert_eq!(e["value"], "3");
+    assert_eq!(
+        e["timestamp"], own[0]["exemplars"][0]["timestamp"],
+        "the exemplar's own time, as Prometheus stored it: {e}"
+    );
 }
