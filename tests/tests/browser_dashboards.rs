@@ -1114,6 +1114,22 @@ async fn fetched_pkg(browser: &Browser) -> Vec<(String, u64)> {
     serde_json::from_value::<Vec<(String, u64)>>(fetched).unwrap()
 }
 
+/// What a route's first load fetches: the shell's files (`keiko.js`, `keiko.wasm`,
+/// `keiko.css`, the split loader) and the modules the manifest lists for `route`'s split.
+fn first_load_files(route: &str) -> std::collections::BTreeSet<String> {
+    let mut files: std::collections::BTreeSet<String> = [
+        "/pkg/keiko.js",
+        "/pkg/keiko.wasm",
+        "/pkg/keiko.css",
+        "/pkg/__wasm_split.______________________.js",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    files.extend(manifest_modules(&[route]));
+    files
+}
+
 /// The first load of `page`, just loaded from a cleared cache, weighed: each file fetched
 /// once, summed as `scripts/measure_figures.sh` sums them (gzip -9 per file) and printed
 /// for docs/BENCHMARKS.md; on a release site within issue #13's 350 KB. Returns the paths.
@@ -1223,17 +1239,7 @@ async fn the_overview_fetches_only_the_modules_of_the_panel_kinds_it_shows() {
         .wait_text("#dashboard-title", |t| t.contains("Overview"))
         .await;
     let unique = weigh_first_load(&browser, "/d/keiko-overview").await;
-    let own = manifest_modules(&["dashboard_page_view"]);
-    let mut expected: std::collections::BTreeSet<String> = [
-        "/pkg/keiko.js",
-        "/pkg/keiko.wasm",
-        "/pkg/keiko.css",
-        "/pkg/__wasm_split.______________________.js",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
-    expected.extend(own.iter().cloned());
+    let expected = first_load_files("dashboard_page_view");
     assert_eq!(
         unique, expected,
         "the shell's files and the page's modules, no panel kind's"
@@ -1296,16 +1302,7 @@ async fn the_rule_list_first_load_is_within_the_page_weight_goal() {
         .wait_text("#rule-groups", |t| t.contains("MCPServerDown"))
         .await;
     let unique = weigh_first_load(&browser, "/alerting/rules").await;
-    let mut expected: std::collections::BTreeSet<String> = [
-        "/pkg/keiko.js",
-        "/pkg/keiko.wasm",
-        "/pkg/keiko.css",
-        "/pkg/__wasm_split.______________________.js",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
-    expected.extend(manifest_modules(&["rules_list_view"]));
+    let expected = first_load_files("rules_list_view");
     assert_eq!(
         unique, expected,
         "the shell's files and the rule list's modules"
