@@ -194,7 +194,8 @@ impl SpanLine {
 pub struct SpanLimits {
     /// Attributes of the span and its resource together, at most.
     pub max_attributes: usize,
-    /// Longest attribute key, in bytes.
+    /// Longest attribute key, in bytes (the span store keeps some keys behind a 3-byte
+    /// prefix, and takes names of at most 256 bytes).
     pub max_key_bytes: usize,
     /// Longest attribute value, in bytes.
     pub max_value_bytes: usize,
@@ -202,7 +203,8 @@ pub struct SpanLimits {
     pub max_name_bytes: usize,
     /// Events and links, at most, each.
     pub max_events: usize,
-    /// All text of a span (attributes, events, links, names), at most.
+    /// A span as the span store keeps it, at most: [`stored_size_bound`], below the
+    /// store's record limit (256 KiB) so that a span that passes is always stored.
     pub max_span_bytes: usize,
 }
 
@@ -210,13 +212,78 @@ impl Default for SpanLimits {
     fn default() -> Self {
         SpanLimits {
             max_attributes: 100,
-            max_key_bytes: 256,
+            max_key_bytes: 253,
             max_value_bytes: 16 << 10,
             max_name_bytes: 1024,
             max_events: 128,
             max_span_bytes: 200 << 10,
         }
     }
+}
+
+/// Bytes of `s` inside a JSON string (serde_json's escapes: `\"`, `\\`, `\n` and the
+/// like take 2, other control characters 6).
+fn json_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// An upper bound of the bytes span `s` takes as a record of the span store: its ids,
+/// names and columns, its attributes under names prefixed by at most 3 bytes, their types,
+/// the scope and status message, and its events and links as JSON (escapes included),
+/// each with room to spare for its punctuation and numbers.
+pub fn stored_size_bound(s: &SpanLine) -> usize {
+    // Time, `rec`, ids, kind, duration, status: 8 + 4 + 32 + 16 + 16 + 11 + 8 + 5.
+    const COLUMNS: usize = 128;
+    // A name of the store's own (`otel.scope.name`, `@types`, …) and its value's framing.
+    const FIELD: usize = 32;
+    // An event's or link's JSON framing: `{"t":<20 digits>,"n":"","a":{}},` or the
+    // link's `{"t":"","s":"","a":{}},` (its ids counted apart).
+    const ITEM: usize = 48;
+    // An attribute inside an event or link: `"":["","float64"],`.
+    const ITEM_ATTR: usize = 24;
+    let mut total = COLUMNS + s.service.len() + s.name.len();
+    let mut typed = false;
+    for a in s.attributes.iter().chain(&s.resource) {
+        total += 3 + a.key.len() + a.value.len();
+        if a.kind != AttrType::Str {
+            typed = true;
+            total += 3 + json_len(&a.key) + ITEM_ATTR;
+        }
+    }
+    if typed {
+        total += FIELD;
+    }
+    for text in [&s.scope, &s.status_message] {
+        if !text.is_empty() {
+            total += FIELD + text.len();
+        }
+    }
+    let item_attrs = |attrs: &[Attr]| -> usize {
+        attrs
+            .iter()
+            .map(|a| json_len(&a.key) + json_len(&a.value) + ITEM_ATTR)
+            .sum()
+    };
+    if !s.events.is_empty() {
+        total += FIELD;
+        for e in &s.events {
+            total += ITEM + json_len(&e.name) + item_attrs(&e.attributes);
+        }
+    }
+    if !s.links.is_empty() {
+        total += FIELD;
+        for l in &s.links {
+            total +=
+                ITEM + json_len(&l.trace_id) + json_len(&l.span_id) + item_attrs(&l.attributes);
+        }
+    }
+    total
 }
 
 /// Whether `s` is `len` lowercase hex digits, not all zero.
@@ -295,7 +362,6 @@ impl SpanLimits {
                 self.max_events
             ));
         }
-        let mut total = s.name.len() + s.service.len() + s.status_message.len() + s.scope.len();
         let all = s
             .attributes
             .iter()
@@ -322,19 +388,17 @@ impl SpanLimits {
                     self.max_value_bytes
                 ));
             }
-            total += a.key.len() + a.value.len();
-        }
-        for e in &s.events {
-            total += e.name.len();
         }
         for l in &s.links {
             if !is_hex_id(&l.trace_id, 32) || !is_hex_id(&l.span_id, 16) {
                 return Err("a link's trace or span id has the wrong length".into());
             }
         }
-        if total > self.max_span_bytes {
+        let stored = stored_size_bound(s);
+        if stored > self.max_span_bytes {
             return Err(format!(
-                "the span holds {total} bytes of text, at most {}",
+                "the span takes up to {stored} bytes stored (attributes, events and links \
+                 as JSON), at most {}",
                 self.max_span_bytes
             ));
         }

@@ -169,3 +169,73 @@ async fn a_jaeger_search_stays_within_its_span_budget_and_says_why_it_was_cut() 
     assert_eq!(ids(&small["data"]), [trace_id(5), trace_id(4)]);
     assert!(small["errors"].is_null(), "{small}");
 }
+
+/// POSTs a JSON body; the status and the answer as JSON (null when empty).
+async fn post_json(admin: &Client, path: &str, body: String) -> (u16, Value) {
+    let r = admin
+        .request(reqwest::Method::POST, path)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_push_with_a_span_over_the_record_limit_is_refused_before_anything_is_written() {
+    let portal = Portal::start_with(ENV).await;
+    let admin = portal.admin();
+    let us = now_ns() / 1_000 - 60_000_000;
+    // 44,000 control characters: 44 kB of text, over 256 KiB once its event is JSON.
+    let huge = "\u{1}".repeat(44_000);
+    let zipkin = serde_json::json!([
+        {"traceId": trace_id(7), "id": "0000000700000001", "name": "fits", "timestamp": us,
+         "duration": 1_000, "localEndpoint": {"serviceName": "zip"}},
+        {"traceId": trace_id(8), "id": "0000000800000001", "name": "too-large", "timestamp": us,
+         "duration": 1_000, "localEndpoint": {"serviceName": "zip"},
+         "annotations": [{"timestamp": us, "value": huge}]},
+    ]);
+    let (s, refused) = post_json(&admin, "/api/v2/spans", zipkin.to_string()).await;
+    assert_eq!(s, 400, "{refused}");
+    let msg = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("span 1") && msg.contains("bytes stored"),
+        "{refused}"
+    );
+    for t in [7, 8] {
+        let (s, _) = admin.get(&format!("/api/v1/traces/{}", trace_id(t))).await;
+        assert_eq!(s, 404, "trace {t} was stored from a refused push");
+    }
+
+    // OTLP refuses the span alone in its partial success, before the batch is written.
+    let ns = us * 1_000;
+    let otlp = serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "otel"}}]},
+        "scopeSpans": [{"spans": [
+            {"traceId": trace_id(9), "spanId": "0000000900000001", "name": "fits", "kind": 2,
+             "startTimeUnixNano": ns.to_string(), "endTimeUnixNano": (ns + 1_000_000).to_string()},
+            {"traceId": trace_id(10), "spanId": "0000000a00000001", "name": "too-large",
+             "kind": 2, "startTimeUnixNano": ns.to_string(),
+             "endTimeUnixNano": (ns + 1_000_000).to_string(),
+             "events": [{"timeUnixNano": ns.to_string(), "name": huge}]},
+        ]}],
+    }]});
+    let (s, partial) = post_json(&admin, "/v1/traces", otlp.to_string()).await;
+    assert_eq!(s, 200, "{partial}");
+    let rejected = &partial["partialSuccess"];
+    assert_eq!(rejected["rejectedSpans"].as_i64(), Some(1), "{partial}");
+    let msg = rejected["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("span 1") && msg.contains("bytes stored"),
+        "{partial}"
+    );
+    let (s, kept) = admin.get(&format!("/api/v1/traces/{}", trace_id(9))).await;
+    assert_eq!(
+        (s.as_u16(), kept["spans"][0]["operation"].as_str()),
+        (200, Some("fits"))
+    );
+    let (s, _) = admin.get(&format!("/api/v1/traces/{}", trace_id(10))).await;
+    assert_eq!(s, 404);
+}

@@ -309,3 +309,85 @@ pub fn summary_records<'a, S: Copy + Into<SpanFacts<'a>>>(spans: &[S]) -> Vec<Re
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use ingest::spans::{stored_size_bound, SpanEvent, SpanLimits, SpanLink};
+
+    use super::*;
+
+    /// A span at the per-span limits, its text the kind JSON escapes most.
+    fn worst(fill: &str) -> SpanLine {
+        let l = SpanLimits::default();
+        let text = |n: usize| fill.repeat(n / fill.len());
+        let attr = |i: usize, kind: AttrType| Attr {
+            key: format!("{i:0>width$}", width = l.max_key_bytes),
+            value: text(1_000),
+            kind,
+        };
+        SpanLine {
+            trace_id: "5b8efff798038103d269b633813fc60c".into(),
+            span_id: "eee19b7ec3c1b174".into(),
+            parent_span_id: "eee19b7ec3c1b175".into(),
+            name: text(l.max_name_bytes),
+            kind: SpanKind::Consumer,
+            start_ns: 1,
+            end_ns: i64::MAX,
+            status: SpanStatus::Error,
+            status_message: text(2_000),
+            service: text(l.max_name_bytes),
+            resource: (0..10).map(|i| attr(i, AttrType::Float)).collect(),
+            attributes: (10..20).map(|i| attr(i, AttrType::Bool)).collect(),
+            scope: text(500),
+            events: (0..l.max_events)
+                .map(|i| SpanEvent {
+                    time_ns: i64::MIN,
+                    name: text(300),
+                    attributes: vec![attr(i, AttrType::Float)],
+                })
+                .collect(),
+            links: (0..l.max_events)
+                .map(|i| SpanLink {
+                    trace_id: "5b8efff798038103d269b633813fc60c".into(),
+                    span_id: "eee19b7ec3c1b174".into(),
+                    attributes: vec![attr(i, AttrType::Int)],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_span_that_passes_the_ingest_limits_fits_in_one_record() {
+        let store = logstore::Limits::default();
+        let limits = SpanLimits::default();
+        assert!(limits.max_span_bytes <= store.max_record_bytes);
+        // Stored names are the key behind at most a 3-byte prefix.
+        assert!(limits.max_key_bytes + ESCAPED_PREFIX.len() <= store.max_field_name_bytes);
+        assert!(limits.max_attributes + 5 <= store.max_fields_per_record);
+        let mut small = worst("\u{1}");
+        small.events.truncate(1);
+        small.links.clear();
+        small.events[0].name = "\u{1}".repeat(25_000);
+        assert_eq!(
+            limits.check(&small),
+            Ok(()),
+            "a span at the limits is stored"
+        );
+        let cases = ["x", "é", "\"", "\u{1}", "\\n"].map(|f| (f, worst(f)));
+        for (fill, s) in cases.into_iter().chain([("one event", small)]) {
+            let r = span_record(&schema(), &s, usize::MAX).unwrap();
+            assert!(
+                r.size() <= stored_size_bound(&s),
+                "{fill:?}: {} stored, bound {}",
+                r.size(),
+                stored_size_bound(&s)
+            );
+            if limits.check(&s).is_ok() {
+                assert!(
+                    store.check_record(&r).is_ok(),
+                    "{fill:?} passed but not stored"
+                );
+            }
+        }
+    }
+}
