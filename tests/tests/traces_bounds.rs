@@ -239,3 +239,134 @@ async fn a_push_with_a_span_over_the_record_limit_is_refused_before_anything_is_
     let (s, _) = admin.get(&format!("/api/v1/traces/{}", trace_id(10))).await;
     assert_eq!(s, 404);
 }
+
+/// The trace ids of a Jaeger search, sorted.
+async fn found(admin: &Client, params: &str) -> Vec<String> {
+    let (s, answer) = admin
+        .get(&format!(
+            "/jaeger/api/traces?service=dur&lookback=1h{params}"
+        ))
+        .await;
+    assert_eq!(s, 200, "{answer}");
+    assert!(answer["errors"].is_null(), "{answer}");
+    let mut ids = ids(&answer["data"]);
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn jaeger_search_keeps_to_min_duration_max_duration_and_limit() {
+    let portal = Portal::start_with(ENV).await;
+    let admin = portal.admin();
+    let t0 = now_ns() - 300_000_000_000;
+    // Traces 21..24 of one span each, 10, 50, 200 and 800 ms long, newest last.
+    for (i, ms) in [10, 50, 200, 800].into_iter().enumerate() {
+        push_trace(
+            &admin,
+            "dur",
+            21 + i as u64,
+            1,
+            t0 + i as i64 * 1_000_000,
+            ms,
+        )
+        .await;
+    }
+    let t = |ns: &[u64]| ns.iter().map(|&n| trace_id(n)).collect::<Vec<_>>();
+    assert_eq!(found(&admin, "").await, t(&[21, 22, 23, 24]));
+    assert_eq!(found(&admin, "&minDuration=100ms").await, t(&[23, 24]));
+    assert_eq!(found(&admin, "&maxDuration=100ms").await, t(&[21, 22]));
+    assert_eq!(
+        found(&admin, "&minDuration=20ms&maxDuration=0.5s").await,
+        t(&[22, 23])
+    );
+    assert_eq!(found(&admin, "&minDuration=1s").await, t(&[]));
+    // The newest first, as many as asked for.
+    assert_eq!(found(&admin, "&limit=2").await, t(&[23, 24]));
+    assert_eq!(found(&admin, "&limit=1&maxDuration=60ms").await, t(&[22]));
+    let (s, bad) = admin
+        .get("/jaeger/api/traces?service=dur&minDuration=soon")
+        .await;
+    assert_eq!(s, 400, "{bad}");
+    assert_eq!(bad["error"]["field"], "minDuration", "{bad}");
+}
+
+/// A call from `parent` into `child`: a root span of `parent` and its child span of
+/// `child`, in trace `trace`, at `start`.
+async fn call(admin: &Client, parent: &str, child: &str, trace: u64, start: i64) {
+    push_trace(admin, parent, trace, 1, start, 20).await;
+    let span = TestSpan {
+        trace_id: trace_id(trace),
+        span_id: format!("{:08x}{:08x}", trace, 2),
+        parent: format!("{:08x}{:08x}", trace, 1),
+        name: "handle".into(),
+        kind: 2,
+        start_ns: start + 1_000_000,
+        duration_ms: 10,
+        ..Default::default()
+    };
+    push(admin, child, &[span]).await;
+}
+
+/// The (parent, child) edges of a Jaeger dependencies answer, sorted.
+async fn edges(admin: &Client, params: &str) -> Vec<(String, String)> {
+    let (s, deps) = admin
+        .get(&format!("/jaeger/api/dependencies?{params}"))
+        .await;
+    assert_eq!(s, 200, "{deps}");
+    let mut out: Vec<(String, String)> = deps["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{deps}"))
+        .iter()
+        .map(|d| {
+            assert_eq!(d["callCount"], 1, "{deps}");
+            (
+                d["parent"].as_str().unwrap().to_owned(),
+                d["child"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn jaeger_dependencies_keep_to_end_ts_and_lookback() {
+    let portal = Portal::start_with(ENV).await;
+    let admin = portal.admin();
+    let now_ms = now_ns() / 1_000_000;
+    let hour_ms = 3_600_000;
+    let ns = |ms: i64| ms * 1_000_000;
+    call(
+        &admin,
+        "front-old",
+        "back-old",
+        31,
+        ns(now_ms - 3 * hour_ms),
+    )
+    .await;
+    call(
+        &admin,
+        "front-new",
+        "back-new",
+        32,
+        ns(now_ms - 10 * 60_000),
+    )
+    .await;
+    let old = ("front-old".to_owned(), "back-old".to_owned());
+    let new = ("front-new".to_owned(), "back-new".to_owned());
+
+    // The default window (a day up to now) holds both.
+    assert_eq!(edges(&admin, "").await, [new.clone(), old.clone()]);
+    // The last hour: only the new call.
+    let last_hour = format!("endTs={now_ms}&lookback={hour_ms}");
+    assert_eq!(edges(&admin, &last_hour).await, [new.clone()]);
+    // Two hours ending two hours ago: only the old one.
+    let earlier = format!("endTs={}&lookback={}", now_ms - 2 * hour_ms, 2 * hour_ms);
+    assert_eq!(edges(&admin, &earlier).await, [old]);
+    // Ending before either call: none.
+    let before = format!("endTs={}&lookback={hour_ms}", now_ms - 4 * hour_ms);
+    assert!(edges(&admin, &before).await.is_empty());
+    let (s, bad) = admin.get("/jaeger/api/dependencies?lookback=0").await;
+    assert_eq!(s, 400, "{bad}");
+    assert_eq!(bad["error"]["field"], "lookback", "{bad}");
+}
