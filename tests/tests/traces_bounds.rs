@@ -359,7 +359,7 @@ async fn jaeger_dependencies_keep_to_end_ts_and_lookback() {
     assert_eq!(edges(&admin, "").await, [new.clone(), old.clone()]);
     // The last hour: only the new call.
     let last_hour = format!("endTs={now_ms}&lookback={hour_ms}");
-    assert_eq!(edges(&admin, &last_hour).await, [new.clone()]);
+    assert_eq!(edges(&admin, &last_hour).await, [new]);
     // Two hours ending two hours ago: only the old one.
     let earlier = format!("endTs={}&lookback={}", now_ms - 2 * hour_ms, 2 * hour_ms);
     assert_eq!(edges(&admin, &earlier).await, [old]);
