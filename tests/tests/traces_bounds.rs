@@ -370,3 +370,102 @@ async fn jaeger_dependencies_keep_to_end_ts_and_lookback() {
     assert_eq!(s, 400, "{bad}");
     assert_eq!(bad["error"]["field"], "lookback", "{bad}");
 }
+
+/// The value of counter `name` on `/metrics`.
+async fn counter(admin: &Client, name: &str) -> u64 {
+    let metrics = admin.html("/metrics").await;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_services_table_caps_its_pairs_and_jaeger_listings_say_when_they_are_cut() {
+    let portal = Portal::start_with(ENV).await;
+    let admin = portal.admin();
+    let t0 = now_ns() - 60_000_000_000;
+    // 1,001 services of one span each, in one request.
+    let resources: Vec<Value> = (0..1_001)
+        .map(|i| {
+            serde_json::json!({
+                "resource": {"attributes": [{"key": "service.name",
+                    "value": {"stringValue": format!("svc-{i:04}")}}]},
+                "scopeSpans": [{"spans": [{
+                    "traceId": trace_id(100 + i), "spanId": format!("{:016x}", 100 + i),
+                    "name": "op", "kind": 2, "startTimeUnixNano": t0.to_string(),
+                    "endTimeUnixNano": (t0 + 1_000_000).to_string()}]}],
+            })
+        })
+        .collect();
+    let body = serde_json::json!({ "resourceSpans": resources }).to_string();
+    let (s, answer) = post_json(&admin, "/v1/traces", body).await;
+    assert_eq!(s, 200, "{answer}");
+    assert!(
+        answer["partialSuccess"]["rejectedSpans"]
+            .as_i64()
+            .unwrap_or(0)
+            == 0
+    );
+
+    let (s, services) = admin.get("/jaeger/api/services").await;
+    assert_eq!(s, 200);
+    assert_eq!(services["data"].as_array().unwrap().len(), 1_000);
+    assert_eq!(services["total"], 1_000);
+    let said = messages(&services);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("services truncated: 1000 of 10"),
+        "{said:?}"
+    );
+
+    // Six services of 9,000 operations each: 55,001 names for a table of 50,000 pairs.
+    for w in 0..6u64 {
+        let spans: Vec<TestSpan> = (0..9_000u64)
+            .map(|o| TestSpan {
+                trace_id: trace_id(10_000 + w * 10_000 + o),
+                span_id: format!("{:016x}", 10_000 + w * 10_000 + o),
+                name: format!("op-{o:05}"),
+                kind: 2,
+                start_ns: t0,
+                duration_ms: 1,
+                ..Default::default()
+            })
+            .collect();
+        for part in spans.chunks(PER_PUSH) {
+            push(&admin, &format!("wide-{w}"), part).await;
+        }
+    }
+    let refused = counter(&admin, "keiko_trace_catalog_names_refused_total").await;
+    assert!(
+        (5_000..=5_001).contains(&refused),
+        "{refused} names refused"
+    );
+    // The last service got what room was left; its listing is cut and says so.
+    let (s, ops) = admin.get("/jaeger/api/services/wide-5/operations").await;
+    assert_eq!(s, 200);
+    assert_eq!(ops["data"].as_array().unwrap().len(), 1_000);
+    let said = messages(&ops);
+    let kept: usize = said[0]
+        .strip_prefix("operations truncated: 1000 of ")
+        .and_then(|r| r.strip_suffix(" listed"))
+        .unwrap_or_else(|| panic!("{said:?}"))
+        .parse()
+        .unwrap();
+    assert!((3_998..=3_999).contains(&kept), "{kept} operations kept");
+    let (s, ops) = admin
+        .get("/jaeger/api/operations?service=wide-0&spanKind=server")
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(ops["data"].as_array().unwrap().len(), 1_000);
+    assert_eq!(
+        messages(&ops),
+        ["operations truncated: 1000 of 9000 listed"]
+    );
+    let (_, few) = admin.get("/jaeger/api/services/svc-0001/operations").await;
+    assert_eq!(few["data"], serde_json::json!(["op"]));
+    assert!(few["errors"].is_null(), "{few}");
+}

@@ -1,9 +1,10 @@
 //! The services-and-operations table, kept in memory at ingest (every stored batch adds
 //! its services, operations and span kinds) and rebuilt from the store's facets at open and
-//! after retention dropped blocks. Bounded: at most [`MAX_SERVICES`] services and
-//! [`MAX_OPERATIONS`] operations per service; what is beyond is not listed.
+//! after retention dropped blocks. Bounded: at most [`MAX_SERVICES`] services,
+//! [`MAX_OPERATIONS`] operations per service and [`MAX_PAIRS`] (service, operation) pairs
+//! in all; what is beyond is not listed, and ingest counts the names it refused.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use logstore::query::{FieldTest, Text};
@@ -13,8 +14,27 @@ use super::records::{SpanFacts, SPAN_REC};
 
 pub const MAX_SERVICES: usize = 10_000;
 pub const MAX_OPERATIONS: usize = 10_000;
+/// (service, operation) pairs in all, at most: with names of up to 1 KiB (the span
+/// limits) that is 50 MiB at worst, some 5 MiB with names of common length.
+pub const MAX_PAIRS: usize = 50_000;
 
-type Table = BTreeMap<String, BTreeMap<String, String>>;
+/// Services → operations → span kind, with the number of (service, operation) pairs.
+#[derive(Debug, Default)]
+struct Table {
+    services: BTreeMap<String, BTreeMap<String, String>>,
+    pairs: usize,
+}
+
+/// What adding a name would do to a [`Table`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Room {
+    /// The table holds the name with that kind.
+    Known,
+    /// A new name with room for it, or a new kind.
+    Change,
+    /// A new name past a cap.
+    Full,
+}
 
 /// Services → operations → span kind (empty when only the rebuild saw it).
 #[derive(Debug, Default)]
@@ -22,6 +42,9 @@ pub struct Catalog {
     services: Table,
     /// What ingest added since a rebuild's scan started: joined to the scan's result.
     since_scan: Option<Table>,
+    /// New (service, operation) names ingest refused because the table was full, each
+    /// counted once per batch it came in.
+    pub refused: u64,
 }
 
 pub fn lock(m: &Mutex<Catalog>) -> MutexGuard<'_, Catalog> {
@@ -51,22 +74,37 @@ impl Catalog {
     }
 
     fn add_one(&mut self, service: &str, operation: &str, kind: &str) {
-        add_to(&mut self.services, service, operation, kind);
+        if add_to(&mut self.services, service, operation, kind) == Room::Full {
+            self.refused += 1;
+        }
         if let Some(pending) = &mut self.since_scan {
             add_to(pending, service, operation, kind);
         }
     }
 
     /// What [`Catalog::add`] of `spans` would change, as owned names (usually nothing):
-    /// taken before the spans' strings go to the store, added once they are stored.
-    pub fn missing<'a, S: Copy + Into<SpanFacts<'a>>>(&self, spans: &[S]) -> Vec<NewName> {
+    /// taken before the spans' strings go to the store, added once they are stored. New
+    /// names the table has no room for are counted in [`Catalog::refused`].
+    pub fn missing<'a, S: Copy + Into<SpanFacts<'a>>>(&mut self, spans: &[S]) -> Vec<NewName> {
         let mut out: Vec<NewName> = Vec::new();
         let mut at: HashMap<(&str, &str), usize, logstore::FastHasher> = HashMap::default();
+        let mut full: HashSet<(&str, &str), logstore::FastHasher> = HashSet::default();
         for &s in spans {
             let s: SpanFacts<'a> = s.into();
             let kind = s.kind.as_str();
-            let changes = |t: &Table| changes(t, s.service, s.name, kind);
-            if !changes(&self.services) && !self.since_scan.as_ref().is_some_and(changes) {
+            let room = |t: &Table| room(t, s.service, s.name, kind);
+            let here = room(&self.services);
+            if here != Room::Change
+                && !self
+                    .since_scan
+                    .as_ref()
+                    .is_some_and(|t| room(t) == Room::Change)
+            {
+                // Refused here; a name that goes on to `add_new` is counted there if the
+                // table is full by then.
+                if here == Room::Full {
+                    full.insert((s.service, s.name));
+                }
                 continue;
             }
             match at.get(&(s.service, s.name)) {
@@ -81,6 +119,7 @@ impl Catalog {
                 }
             }
         }
+        self.refused += full.len() as u64;
         out
     }
 
@@ -93,25 +132,33 @@ impl Catalog {
 
     /// A rebuild's scan starts: remember what ingest adds from now on.
     pub fn scan_started(&mut self) {
-        self.since_scan = Some(Table::new());
+        self.since_scan = Some(Table::default());
     }
 
     /// Takes a rebuilt table (services of dropped blocks go), with what ingest added
     /// while it was scanned.
     pub fn replace_with(&mut self, mut found: Catalog) {
-        for (service, ops) in self.since_scan.take().unwrap_or_default() {
-            found.services.entry(service).or_default().extend(ops);
+        for (service, ops) in self.since_scan.take().unwrap_or_default().services {
+            for (operation, kind) in ops {
+                add_to(&mut found.services, &service, &operation, &kind);
+            }
         }
         self.services = found.services;
     }
 
     pub fn services(&self) -> Vec<String> {
-        self.services.keys().cloned().collect()
+        self.services.services.keys().cloned().collect()
+    }
+
+    /// (service, operation) pairs in the table.
+    pub fn pairs(&self) -> usize {
+        self.services.pairs
     }
 
     /// The operations of `service` with their span kinds (empty when unknown).
     pub fn operations(&self, service: &str) -> Vec<(String, String)> {
         self.services
+            .services
             .get(service)
             .map(|ops| ops.iter().map(|(n, k)| (n.clone(), k.clone())).collect())
             .unwrap_or_default()
@@ -126,25 +173,37 @@ pub struct NewName {
     kind: &'static str,
 }
 
-/// Whether [`add_to`] would change `table`: a new service or operation while there is room
-/// (at most [`MAX_SERVICES`], each with at most [`MAX_OPERATIONS`]), or a new kind.
-fn changes(table: &Table, service: &str, operation: &str, kind: &str) -> bool {
-    match table.get(service) {
-        None => table.len() < MAX_SERVICES,
+/// What [`add_to`] would do to `table`: change it for a new kind, or for a new service or
+/// operation while there is room (at most [`MAX_SERVICES`], each with at most
+/// [`MAX_OPERATIONS`], at most [`MAX_PAIRS`] in all); else nothing.
+fn room(table: &Table, service: &str, operation: &str, kind: &str) -> Room {
+    let fits = |more: bool| {
+        if more && table.pairs < MAX_PAIRS {
+            Room::Change
+        } else {
+            Room::Full
+        }
+    };
+    match table.services.get(service) {
+        None => fits(table.services.len() < MAX_SERVICES),
         Some(ops) => match ops.get(operation) {
-            Some(k) => k != kind,
-            None => ops.len() < MAX_OPERATIONS,
+            Some(k) if k != kind => Room::Change,
+            Some(_) => Room::Known,
+            None => fits(ops.len() < MAX_OPERATIONS),
         },
     }
 }
 
-fn add_to(table: &mut Table, service: &str, operation: &str, kind: &str) {
-    if changes(table, service, operation, kind) {
-        table
-            .entry(service.to_owned())
-            .or_default()
-            .insert(operation.to_owned(), kind.to_owned());
+/// Adds the name when [`room`] says it changes the table; gives what [`room`] said.
+fn add_to(table: &mut Table, service: &str, operation: &str, kind: &str) -> Room {
+    let room = room(table, service, operation, kind);
+    if room == Room::Change {
+        let ops = table.services.entry(service.to_owned()).or_default();
+        if ops.insert(operation.to_owned(), kind.to_owned()).is_none() {
+            table.pairs += 1;
+        }
     }
+    room
 }
 
 /// The table as the stored spans give it: services by facet, then each one's operations;
@@ -155,13 +214,18 @@ pub fn scan(store: &Store, stop: &Stop) -> Result<Catalog, logstore::Error> {
     // Kinds are not facets of operations here: a rebuilt operation's kind stays empty
     // until ingest sees it again.
     for service in store.field_values_until(&spans_only(), all, "service", MAX_SERVICES, stop)? {
+        let room = MAX_OPERATIONS.min(MAX_PAIRS - table.services.pairs);
+        if room == 0 {
+            break;
+        }
         let q = Query::And(vec![spans_only(), equals("service", &service.name)]);
-        let ops = store
-            .field_values_until(&q, all, "operation", MAX_OPERATIONS, stop)?
+        let ops: BTreeMap<String, String> = store
+            .field_values_until(&q, all, "operation", room, stop)?
             .into_iter()
             .map(|op| (op.name, String::new()))
             .collect();
-        table.services.insert(service.name, ops);
+        table.services.pairs += ops.len();
+        table.services.services.insert(service.name, ops);
     }
     Ok(table)
 }
@@ -288,11 +352,51 @@ mod tests {
         let kind = span("00000000000000fe", "svc-1", "op", SpanKind::Client);
         let op = span("00000000000000fd", "svc-2", "other", SpanKind::Server);
         assert_eq!(table.missing(&[&kind, &op]).len(), 2);
-        table.add_new(&table.missing(&[&kind, &op]));
+        let new = table.missing(&[&kind, &op]);
+        table.add_new(&new);
         assert_eq!(
             table.operations("svc-1"),
             [("op".to_owned(), "client".to_owned())]
         );
         assert_eq!(table.operations("svc-2").len(), 2);
+        assert_eq!(table.refused, 1, "one-too-many, once");
+    }
+
+    #[test]
+    fn the_table_holds_at_most_max_pairs_names_and_counts_the_names_it_refuses() {
+        let mut table = Catalog::default();
+        let per = MAX_OPERATIONS;
+        let spans: Vec<SpanLine> = (0..MAX_PAIRS / per)
+            .flat_map(|s| {
+                (0..per).map(move |o| {
+                    let id = format!("{:016x}", s * per + o + 1);
+                    span(
+                        &id,
+                        &format!("svc-{s}"),
+                        &format!("op-{o}"),
+                        SpanKind::Server,
+                    )
+                })
+            })
+            .collect();
+        let all: Vec<&SpanLine> = spans.iter().collect();
+        let new = table.missing(&all);
+        table.add_new(&new);
+        assert_eq!((table.pairs(), table.refused), (MAX_PAIRS, 0));
+        assert!(table.services().len() < MAX_SERVICES);
+        // A new service has room among services but not among pairs: refused, counted
+        // once per batch however many spans name it.
+        let extra = span("00000000000000ff", "extra", "op", SpanKind::Server);
+        assert!(table.missing(&[&extra, &extra]).is_empty());
+        assert_eq!(table.refused, 1);
+        table.add(&[&extra]);
+        assert_eq!((table.pairs(), table.refused), (MAX_PAIRS, 2));
+        assert!(table.operations("extra").is_empty());
+        // A known name's new kind is still taken.
+        let kind = span("00000000000000fe", "svc-0", "op-0", SpanKind::Client);
+        let new = table.missing(&[&kind]);
+        table.add_new(&new);
+        assert_eq!(table.operations("svc-0")[0].1, "client");
+        assert_eq!(table.refused, 2);
     }
 }

@@ -119,6 +119,9 @@ pub struct TraceStore {
     refused: IntCounterVec,
     /// `keiko_trace_red_keys_refused_total`: new RED keys refused (the table was full).
     red_refused: IntCounter,
+    /// `keiko_trace_catalog_names_refused_total`: new (service, operation) names the
+    /// services table refused (it was full), each once per batch.
+    catalog_refused: IntCounter,
     /// Services-table scans still running: each holds the store (and so its directory
     /// lock) until it ends, so dropping the `TraceStore` stops them and waits for them.
     scans: Mutex<Vec<std::thread::JoinHandle<ScanEnd>>>,
@@ -169,12 +172,18 @@ impl TraceStore {
             "New service, operation or edge keys the RED table refused because it was full",
         )
         .expect("valid counter");
+        let catalog_refused = IntCounter::new(
+            "keiko_trace_catalog_names_refused_total",
+            "New service and operation names the services table refused because it was full",
+        )
+        .expect("valid counter");
         let red = red::RedTable::rebuild(&store)?;
         let traces = Arc::new(TraceStore {
             store,
             catalog: Default::default(),
             aggregates: Arc::new(Mutex::new(Aggregates::with_table(red))),
             red_refused,
+            catalog_refused,
             queries: Semaphore::new(settings.max_concurrent_queries.max(1)),
             settings,
             accepted,
@@ -227,6 +236,7 @@ impl TraceStore {
             Box::new(self.accepted.clone()),
             Box::new(self.refused.clone()),
             Box::new(self.red_refused.clone()),
+            Box::new(self.catalog_refused.clone()),
             Box::new(selfspans::DROPPED.clone()),
         ]
     }
@@ -281,7 +291,7 @@ impl TraceStore {
             .map(|(r, &kind)| SpanFacts::of_record(r, kind))
             .collect();
         let mut summaries = records::summary_records(&facts);
-        let new_names = catalog::lock(&self.catalog).missing(&facts);
+        let new_names = self.in_catalog(|c| c.missing(&facts));
         let written = {
             // One lock over prepare, WAL write and commit: the table follows the WAL's
             // order. The fsync comes after, outside it, shared with concurrent appends.
@@ -303,10 +313,19 @@ impl TraceStore {
         drop(batch);
         self.store.sync(written)?;
         if !new_names.is_empty() {
-            catalog::lock(&self.catalog).add_new(&new_names);
+            self.in_catalog(|c| c.add_new(&new_names));
         }
         out.stored = stored;
         Ok(out)
+    }
+
+    /// `f` on the services table, its refusals counted.
+    fn in_catalog<T>(&self, f: impl FnOnce(&mut Catalog) -> T) -> T {
+        let mut table = catalog::lock(&self.catalog);
+        let before = table.refused;
+        let out = f(&mut table);
+        self.catalog_refused.inc_by(table.refused - before);
+        out
     }
 
     /// [`TraceStore::append_blocking`] on `cpu::INGEST`, counted under `protocol`.

@@ -23,6 +23,22 @@ use crate::state::AppState;
 /// Traces a search returns when `limit` is not given (Jaeger's UI asks for 20).
 const DEFAULT_LIMIT: usize = 20;
 
+/// Services or operations one listing gives, at most (the table holds up to 10,000
+/// services and 10,000 operations per service); past it the answer says so.
+pub const MAX_LISTED: usize = 1_000;
+
+/// A listing of `what` cut at [`MAX_LISTED`], with the reason when it was cut.
+fn listing(what: &str, items: Vec<Value>) -> Response {
+    let all = items.len();
+    let listed: Vec<Value> = items.into_iter().take(MAX_LISTED).collect();
+    let cut: Vec<String> = (all > MAX_LISTED)
+        .then(|| format!("{what} truncated: {MAX_LISTED} of {all} listed"))
+        .into_iter()
+        .collect();
+    let n = listed.len();
+    envelope_with(json!(listed), n, &cut)
+}
+
 pub(super) fn routes(api: Api) -> Api {
     api.at(Method::GET, "/jaeger/api/services", Role::Viewer, services)
         .at(
@@ -187,8 +203,10 @@ async fn services(
         .services(0.0, now_seconds())
         .await
         .map_err(source_failure)?;
-    let n = list.len();
-    Ok(envelope(json!(list), n))
+    Ok(listing(
+        "services",
+        list.into_iter().map(Value::from).collect(),
+    ))
 }
 
 async fn service_operations(
@@ -201,8 +219,8 @@ async fn service_operations(
         .operations(&service)
         .await
         .map_err(source_failure)?;
-    let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
-    Ok(envelope(json!(names), names.len()))
+    let names = ops.into_iter().map(|o| Value::from(o.name)).collect();
+    Ok(listing("operations", names))
 }
 
 /// `/api/operations?service=…&spanKind=…`: operations with their kinds.
@@ -223,8 +241,7 @@ async fn operations(
         .filter(|o| kind.as_deref().is_none_or(|k| k == o.span_kind))
         .map(|o| json!({"name": o.name, "spanKind": o.span_kind}))
         .collect();
-    let n = list.len();
-    Ok(envelope(json!(list), n))
+    Ok(listing("operations", list))
 }
 
 /// A time in Unix microseconds, as Jaeger's `start`/`end` are given.
