@@ -206,19 +206,11 @@ impl Browser {
                 let origin = json!({ ELEMENT_KEY: el.0 });
                 let mut actions = vec![first(origin)];
                 actions.extend(rest.iter().cloned());
-                let done = self
-                    .try_call(
-                        reqwest::Method::POST,
-                        "/actions",
-                        Some(json!({ "actions": [{
-                            "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
-                            "actions": actions
-                        }]})),
-                    )
-                    .await;
-                match done {
+                match self.try_mouse(actions).await {
                     Ok(_) => Some(()),
-                    Err((err, _)) if err == "stale element reference" || err == "no such element" => {
+                    Err((err, _))
+                        if err == "stale element reference" || err == "no such element" =>
+                    {
                         // Lift any button a refused sequence may have left pressed.
                         let _ = self
                             .try_call(reqwest::Method::DELETE, "/actions", None)
@@ -234,7 +226,14 @@ impl Browser {
 
     /// Runs one sequence of mouse actions (WebDriver Actions: real pointer input).
     async fn mouse(&self, actions: Vec<Value>) {
-        self.call(
+        if let Err((err, message)) = self.try_mouse(actions).await {
+            panic!("WebDriver /actions: {err}: {message}");
+        }
+    }
+
+    /// One sequence of mouse actions; the driver's refusal as `Err((error, message))`.
+    async fn try_mouse(&self, actions: Vec<Value>) -> Result<Value, (String, Value)> {
+        self.try_call(
             reqwest::Method::POST,
             "/actions",
             Some(json!({ "actions": [{
@@ -242,7 +241,7 @@ impl Browser {
                 "actions": actions
             }]})),
         )
-        .await;
+        .await
     }
 
     /// Presses the mouse at `from_x` pixels right of the centre of the element `css` finds,

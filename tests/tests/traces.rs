@@ -17,17 +17,6 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn ingest_token(admin: &Client, name: &str) -> String {
-    let (s, token) = admin
-        .post(
-            "/api/v1/tokens",
-            json!({"name": name, "scopes": ["ingest"]}),
-        )
-        .await;
-    assert_eq!(s, 201, "{token}");
-    token["token"].as_str().unwrap().to_owned()
-}
-
 /// POSTs a raw body with a content type; returns status and the body as JSON (or null).
 async fn push(client: &Client, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
     let r = client
@@ -106,7 +95,7 @@ fn strings(list: &Value) -> Vec<&str> {
 async fn otlp_python_spans_are_read_back_through_the_jaeger_api_in_grafanas_shape() {
     let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
     let admin = portal.admin();
-    let token = ingest_token(&admin, "otel-traces").await;
+    let token = admin.ingest_token("otel-traces").await;
     let run = format!("run-{}", std::process::id());
     let before_us = (e2e::now_seconds() * 1e6) as i64;
     let out = e2e::run_python(
@@ -290,7 +279,7 @@ async fn otlp_python_spans_are_read_back_through_the_jaeger_api_in_grafanas_shap
 async fn zipkin_json_exporter_spans_are_accepted_and_found_by_trace_id() {
     let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
     let admin = portal.admin();
-    let token = ingest_token(&admin, "zipkin").await;
+    let token = admin.ingest_token("zipkin").await;
     let out = e2e::run_python(
         "zipkin_traces.py",
         &[
@@ -494,7 +483,7 @@ async fn a_late_root_span_joins_its_trace_summary() {
 async fn span_ingest_takes_an_ingest_token_and_refuses_viewers() {
     let portal = Portal::start_with(&[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")]).await;
     let admin = portal.admin();
-    let shipper = portal.client(e2e::api::Auth::Bearer(ingest_token(&admin, "spans").await));
+    let shipper = portal.client(e2e::api::Auth::Bearer(admin.ingest_token("spans").await));
     let body = otlp_request(
         "tok",
         vec![otlp_span(

@@ -170,19 +170,6 @@ async fn a_jaeger_search_stays_within_its_span_budget_and_says_why_it_was_cut() 
     assert!(small["errors"].is_null(), "{small}");
 }
 
-/// POSTs a JSON body; the status and the answer as JSON (null when empty).
-async fn post_json(admin: &Client, path: &str, body: String) -> (u16, Value) {
-    let r = admin
-        .request(reqwest::Method::POST, path)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn a_push_with_a_span_over_the_record_limit_is_refused_before_anything_is_written() {
     let portal = Portal::start_with(ENV).await;
@@ -197,7 +184,9 @@ async fn a_push_with_a_span_over_the_record_limit_is_refused_before_anything_is_
          "duration": 1_000, "localEndpoint": {"serviceName": "zip"},
          "annotations": [{"timestamp": us, "value": huge}]},
     ]);
-    let (s, refused) = post_json(&admin, "/api/v2/spans", zipkin.to_string()).await;
+    let (s, refused) = admin
+        .post_body("/api/v2/spans", "application/json", zipkin.to_string())
+        .await;
     assert_eq!(s, 400, "{refused}");
     let msg = refused["error"]["message"].as_str().unwrap_or_default();
     assert!(
@@ -222,7 +211,9 @@ async fn a_push_with_a_span_over_the_record_limit_is_refused_before_anything_is_
              "events": [{"timeUnixNano": ns.to_string(), "name": huge}]},
         ]}],
     }]});
-    let (s, partial) = post_json(&admin, "/v1/traces", otlp.to_string()).await;
+    let (s, partial) = admin
+        .post_body("/v1/traces", "application/json", otlp.to_string())
+        .await;
     assert_eq!(s, 200, "{partial}");
     let rejected = &partial["partialSuccess"];
     assert_eq!(rejected["rejectedSpans"].as_i64(), Some(1), "{partial}");
@@ -402,7 +393,9 @@ async fn the_services_table_caps_its_pairs_and_jaeger_listings_say_when_they_are
         })
         .collect();
     let body = serde_json::json!({ "resourceSpans": resources }).to_string();
-    let (s, answer) = post_json(&admin, "/v1/traces", body).await;
+    let (s, answer) = admin
+        .post_body("/v1/traces", "application/json", body)
+        .await;
     assert_eq!(s, 200, "{answer}");
     assert!(
         answer["partialSuccess"]["rejectedSpans"]

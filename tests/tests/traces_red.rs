@@ -11,17 +11,6 @@ use e2e::portal::Portal;
 
 const ENV: &[(&str, &str)] = &[("KEIKO_SELF_SCRAPE_INTERVAL_SECS", "0")];
 
-async fn ingest_token(admin: &Client) -> String {
-    let (s, token) = admin
-        .post(
-            "/api/v1/tokens",
-            json!({"name": "red", "scopes": ["ingest"]}),
-        )
-        .await;
-    assert_eq!(s, 201, "{token}");
-    token["token"].as_str().unwrap().to_owned()
-}
-
 fn now_ns() -> i64 {
     (e2e::now_seconds() * 1e9) as i64
 }
@@ -95,7 +84,7 @@ fn node<'a>(map: &'a Value, service: &str) -> &'a Value {
 async fn red_and_service_map_are_counted_at_ingest_and_survive_kill_9() {
     let portal = Portal::start_with(ENV).await;
     let admin = portal.admin();
-    let token = ingest_token(&admin).await;
+    let token = admin.ingest_token("red").await;
     e2e::run_python(
         "otlp_traces.py",
         &[

@@ -241,32 +241,8 @@ pub fn filter_value(value: &str) -> String {
 }
 
 /// A duration as written in the search (`250ms`, `1.5s`, `2m`, a bare number is
-/// milliseconds), in milliseconds.
-pub fn parse_duration_ms(text: &str) -> Result<Option<f64>, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let scale = match unit.trim() {
-        "us" | "µs" => 1e-3,
-        "ms" | "" => 1.0,
-        "s" => 1e3,
-        "m" => 60e3,
-        "h" => 3_600e3,
-        _ => return Err(format!("{t:?} is not a duration like 250ms or 1.5s")),
-    };
-    number
-        .parse::<f64>()
-        .ok()
-        .map(|n| n * scale)
-        .filter(|v| v.is_finite())
-        .map(Some)
-        .ok_or_else(|| format!("{t:?} is not a duration like 250ms or 1.5s"))
-}
+/// milliseconds), in milliseconds: the one parser the server's trace APIs use too.
+pub use wire::duration::parse_duration_ms;
 
 /// One trace in a search result.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
